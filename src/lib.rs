@@ -1,0 +1,9 @@
+//! Brook: a streaming SQL engine with ksqlDB's language and HTTP API and Kafka Streams' processing
+//! model, in one binary.
+//!
+//! Layers, bottom up (see `docs/architecture.md`):
+//! - [`transport`]: the log interface (topics, partitions, offsets, groups, transactions);
+//! - [`log`]: the embedded log engine, Brook's default backend.
+
+pub mod log;
+pub mod transport;

@@ -1,0 +1,5 @@
+//! The embedded log engine.
+mod batch;
+mod varint;
+mod index;
+mod segment;

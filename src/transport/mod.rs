@@ -1,0 +1,84 @@
+//! The log interface both backends implement: the embedded log (`crate::log`) and Kafka
+//! (`crate::kafka`, through rdkafka).
+//!
+//! It speaks Kafka's model: topics of numbered partitions, dense `i64` offsets, millisecond
+//! timestamps, nullable keys and values (a null value is a tombstone), headers, consumer-group
+//! offset commits, and transactions that make output appends and offset commits atomic
+//! (what exactly-once processing needs).
+//!
+//! May import: nothing else in the crate (this is the bottom layer with `common`).
+
+mod error;
+mod partitioner;
+mod types;
+
+pub use error::{IoContext, Result, TransportError};
+pub use partitioner::{murmur2, partition_for_key};
+pub use types::*;
+
+use std::time::Duration;
+
+/// Topic administration, offset lookups, group offsets, and factories for producers and consumers.
+pub trait Transport: Send + Sync {
+    fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()>;
+    fn delete_topic(&self, name: &str) -> Result<()>;
+    /// Topic names in sorted order.
+    fn list_topics(&self) -> Result<Vec<String>>;
+    fn describe_topic(&self, name: &str) -> Result<TopicDescription>;
+    fn partition_count(&self, topic: &str) -> Result<u32>;
+
+    /// Resolves an offset of one partition (earliest, latest, or by timestamp).
+    fn list_offset(&self, tp: &TopicPartition, spec: OffsetSpec) -> Result<i64>;
+
+    /// Durably records `offset` (the next offset to read) for each partition under `group`.
+    fn commit_offsets(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()>;
+    /// The committed offset of `group` for each partition of `topic` that has one.
+    fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<(u32, i64)>>;
+
+    /// A producer; records are acknowledged when `flush` returns.
+    fn producer(&self) -> Result<Box<dyn Producer>>;
+    /// A transactional producer. Creating one fences any earlier one with the same id.
+    fn transactional_producer(&self, transactional_id: &str)
+    -> Result<Box<dyn TransactionalProducer>>;
+    /// A consumer, optionally in a group (needed for `StartFrom::Committed` and `commit`).
+    fn consumer(&self, group: Option<&str>) -> Result<Box<dyn Consumer>>;
+}
+
+/// Appends records. `send` picks the partition (explicit, or by key as Kafka's default partitioner
+/// does); nothing is acknowledged until `flush` returns `Ok`.
+pub trait Producer: Send {
+    /// Queues a record; returns the partition it will be appended to.
+    fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32>;
+    /// Appends everything queued and waits until it is stored per the durability policy.
+    fn flush(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>>;
+}
+
+/// Appends records and commits consumer offsets atomically: after `commit_transaction` returns,
+/// all of the transaction's records and offsets are stored; if it does not (crash, abort), none
+/// are visible to consumers.
+pub trait TransactionalProducer: Send {
+    fn begin_transaction(&mut self) -> Result<()>;
+    fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32>;
+    /// Adds group offset commits to the open transaction.
+    fn send_offsets_to_transaction(
+        &mut self,
+        group: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<()>;
+    fn commit_transaction(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>>;
+    fn abort_transaction(&mut self) -> Result<()>;
+}
+
+/// Reads assigned partitions from chosen positions.
+pub trait Consumer: Send {
+    /// Replaces the assignment; each partition starts where its `StartFrom` says.
+    fn assign(&mut self, partitions: &[(TopicPartition, StartFrom)]) -> Result<()>;
+    /// Returns the next records of the assigned partitions, waiting up to `timeout` for data
+    /// when none is ready. An empty result means the timeout passed with nothing new.
+    fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<PartitionRecords>>;
+    /// The next offset this consumer will read from `tp`.
+    fn position(&self, tp: &TopicPartition) -> Option<i64>;
+    fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()>;
+    /// Commits the current positions of all assigned partitions to the consumer's group.
+    fn commit(&mut self) -> Result<()>;
+}
