@@ -1,1 +1,8 @@
+//! End-to-end tests, one crate so they link once (see docs/testing.md).
 
+mod architecture;
+mod cli;
+mod log_api;
+mod log_crash;
+mod log_recovery;
+mod support;

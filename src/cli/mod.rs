@@ -1,0 +1,68 @@
+//! Command-line definitions (clap) and dispatch. Each subcommand lives in its own file.
+//!
+//! May import: everything in the library (this is the outermost layer).
+
+mod consume;
+mod format;
+mod produce;
+mod topic;
+
+use anyhow::Context;
+use brook::log::{EmbeddedLog, FlushPolicy, LogConfig};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.
+#[derive(Parser, Debug)]
+#[command(name = "brook", version, about, long_about = None, arg_required_else_help = true)]
+pub struct Cli {
+    /// Directory of the embedded log (topics, offsets, state).
+    #[arg(long, global = true, env = "BROOK_DATA_DIR", default_value = "./brook-data")]
+    pub data_dir: PathBuf,
+    /// When appends are fsynced: 'always' (every append), 'never' (left to the OS), or an
+    /// interval such as '100ms'. See docs/log.md for what each can lose on power failure.
+    #[arg(long, global = true, env = "BROOK_FLUSH", default_value = "100ms")]
+    pub flush: FlushPolicy,
+    /// Log filter, e.g. 'info' or 'brook=debug' (RUST_LOG syntax).
+    #[arg(long, global = true, env = "BROOK_LOG", default_value = "warn")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create, list, describe, verify and delete topics of the embedded log.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
+    /// Append one record per line of standard input to a topic.
+    Produce(produce::ProduceArgs),
+    /// Print records of a topic.
+    Consume(consume::ConsumeArgs),
+}
+
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let log = open_log(&cli)?;
+    let result = match cli.command {
+        Command::Topic(cmd) => topic::run(&log, cmd),
+        Command::Produce(args) => produce::run(&log, args),
+        Command::Consume(args) => consume::run(&log, args),
+    };
+    let closed = log.close().context("closing the log");
+    result.and(closed)
+}
+
+fn open_log(cli: &Cli) -> anyhow::Result<EmbeddedLog> {
+    let config = LogConfig { flush: cli.flush, ..LogConfig::default() };
+    EmbeddedLog::open(&cli.data_dir, config).with_context(|| format!("opening the log in {}", cli.data_dir.display()))
+}
+
+/// True when the error is a closed stdout (`brook consume | head`), which is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

@@ -1,0 +1,369 @@
+//! A partition: an ordered list of segments, the last one active (appended to).
+//!
+//! Owns appends (encoding batches, rolling segments, applying the flush policy), reads across
+//! segments, retention, and recovery when opened. A failed write or fsync marks the partition
+//! failed: it then refuses writes instead of retrying over a state it cannot trust.
+
+use super::batch::{self, RecordRef};
+use super::config::FlushPolicy;
+use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
+use crate::transport::{
+    AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Record, Result, TopicConfig,
+    TransportError,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Upper bound of one encoded batch; larger appends are split.
+const TARGET_BATCH_BYTES: usize = 1 << 20;
+
+/// Engine-wide settings a partition follows.
+#[derive(Clone, Copy, Debug)]
+pub struct PartitionEnv {
+    pub flush: FlushPolicy,
+    pub index_interval_bytes: u64,
+}
+
+pub struct Partition {
+    pub topic: Arc<str>,
+    pub id: u32,
+    dir: PathBuf,
+    pub(super) config: TopicConfig,
+    pub(super) env: PartitionEnv,
+    pub(super) segments: Vec<Segment>,
+    failed: Option<String>,
+    dirty: bool,
+}
+
+impl Partition {
+    pub fn create(dir: &Path, topic: Arc<str>, id: u32, config: &TopicConfig, env: PartitionEnv, now_ms: i64) -> Result<Self> {
+        std::fs::create_dir_all(dir).at(dir)?;
+        let options = segment_options(config, env);
+        let first = Segment::create(dir, 0, options, now_ms)?;
+        sync_dir(dir)?;
+        Ok(Partition { topic, id, dir: dir.to_path_buf(), config: config.clone(), env, segments: vec![first], failed: None, dirty: false })
+    }
+
+    /// Opens the segments found in `dir`. After an unclean shutdown the last segment is
+    /// recovered (torn tail cut); older ones were fsynced when rolled and are trusted.
+    pub fn open(dir: &Path, topic: Arc<str>, id: u32, config: &TopicConfig, env: PartitionEnv, clean: bool, now_ms: i64) -> Result<Self> {
+        let bases = list_segment_bases(dir)?;
+        let options = segment_options(config, env);
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        for (i, base) in bases.iter().enumerate() {
+            let mode = if i + 1 == bases.len() && !clean { OpenMode::Recover } else { OpenMode::Trusted };
+            let segment = Segment::open(dir, *base, options, mode, now_ms)?;
+            if let Some(prev) = segments.last() {
+                check_adjacent(prev, &segment, options.dense)?;
+            }
+            segments.push(segment);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(dir, 0, options, now_ms)?);
+            sync_dir(dir)?;
+        }
+        Ok(Partition { topic, id, dir: dir.to_path_buf(), config: config.clone(), env, segments, failed: None, dirty: false })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn active(&self) -> &Segment {
+        &self.segments[self.segments.len() - 1]
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    pub fn start_offset(&self) -> i64 {
+        self.segments[0].base_offset
+    }
+
+    pub fn end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(Segment::size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Encodes `records` as batches starting at the current end offset.
+    pub fn encode(&self, records: &[ProducerRecord], now_ms: i64) -> Result<Vec<Vec<u8>>> {
+        if records.is_empty() {
+            return Err(TransportError::InvalidArgument("an append needs at least one record".into()));
+        }
+        if self.config.cleanup_policy == CleanupPolicy::Compact && records.iter().any(|r| r.key.is_none()) {
+            return Err(self.invalid("a compacted topic needs a key on every record"));
+        }
+        let mut batches = Vec::new();
+        let mut offset = self.end_offset();
+        for chunk in chunk_by_size(records) {
+            let refs: Vec<RecordRef<'_>> = chunk.iter().enumerate().map(|(i, r)| RecordRef {
+                offset: offset + i as i64,
+                timestamp: r.timestamp.unwrap_or(now_ms),
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: &r.headers,
+            }).collect();
+            let mut out = Vec::with_capacity(chunk.iter().map(record_size).sum::<usize>() + 128);
+            batch::encode_batch(&mut out, offset, (chunk.len() - 1) as i32, &refs);
+            offset += chunk.len() as i64;
+            batches.push(out);
+        }
+        Ok(batches)
+    }
+
+    /// Appends records and applies the flush policy; the returned offsets are acknowledged.
+    pub fn append(&mut self, records: &[ProducerRecord], now_ms: i64) -> Result<AppendOutcome> {
+        self.check_writable()?;
+        let base_offset = self.end_offset();
+        for encoded in self.encode(records, now_ms)? {
+            self.write_batch(&encoded, now_ms)?;
+        }
+        self.after_append()?;
+        Ok(AppendOutcome { partition: self.id, base_offset, last_offset: self.end_offset() - 1 })
+    }
+
+    /// Appends already-encoded batches that must start exactly at the end offset (transaction
+    /// commits and their redo after a crash).
+    pub fn append_encoded(&mut self, batches: &[Vec<u8>], now_ms: i64) -> Result<AppendOutcome> {
+        self.check_writable()?;
+        let base_offset = self.end_offset();
+        for encoded in batches {
+            let header = batch::check_batch(encoded).map_err(|e| self.invalid(&e.to_string()))?;
+            if header.base_offset != self.end_offset() {
+                return Err(self.invalid(&format!("batch starts at {} but the log ends at {}", header.base_offset, self.end_offset())));
+            }
+            self.write_batch(encoded, now_ms)?;
+        }
+        self.after_append()?;
+        Ok(AppendOutcome { partition: self.id, base_offset, last_offset: self.end_offset() - 1 })
+    }
+
+    fn write_batch(&mut self, encoded: &[u8], now_ms: i64) -> Result<()> {
+        let header = batch::check_batch(encoded).map_err(|e| self.invalid(&e.to_string()))?;
+        if self.should_roll(encoded.len(), now_ms) {
+            self.roll(now_ms)?;
+        }
+        let result = self.active_mut().append(encoded, &header);
+        self.dirty = true;
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn after_append(&mut self) -> Result<()> {
+        if self.env.flush == FlushPolicy::EveryAppend {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn should_roll(&self, incoming: usize, now_ms: i64) -> bool {
+        let active = self.active();
+        if active.is_empty() {
+            return false;
+        }
+        let full = active.size() + incoming as u64 > self.config.segment_bytes;
+        let old = self.config.segment_ms.is_some_and(|ms| now_ms - active.opened_at_ms >= ms);
+        full || old
+    }
+
+    /// Closes the active segment (fsynced) and starts a new one at the end offset.
+    pub fn roll(&mut self, now_ms: i64) -> Result<()> {
+        self.check_writable()?;
+        if self.active().is_empty() {
+            return Ok(());
+        }
+        let base = self.end_offset();
+        let options = segment_options(&self.config, self.env);
+        let result = self.active_mut().flush(true)
+            .and_then(|_| Segment::create(&self.dir, base, options, now_ms))
+            .and_then(|s| sync_dir(&self.dir).map(|_| s));
+        match result {
+            Ok(segment) => {
+                self.segments.push(segment);
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// fsyncs unflushed appends. An fsync failure is fatal for this partition.
+    pub fn flush(&mut self) -> Result<()> {
+        self.check_writable()?;
+        if !self.dirty {
+            return Ok(());
+        }
+        let result = self.active_mut().flush(true);
+        result.map_err(|e| self.fail(e))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments as needed.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<Record>> {
+        let (start, end) = (self.start_offset(), self.end_offset());
+        if offset < start || offset > end {
+            return Err(TransportError::OffsetOutOfRange { topic: self.topic.to_string(), partition: self.id, offset, start, end });
+        }
+        let first = self.segments.partition_point(|s| s.base_offset <= offset).saturating_sub(1);
+        for segment in &self.segments[first..] {
+            if segment.next_offset() <= offset {
+                continue;
+            }
+            let records = segment.read(offset, max_bytes)?;
+            if !records.is_empty() {
+                return Ok(records);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The first offset with a timestamp at or after `timestamp`, else the end offset.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<i64> {
+        for segment in &self.segments {
+            if let Some(offset) = segment.offset_for_timestamp(timestamp)? {
+                return Ok(offset);
+            }
+        }
+        Ok(self.end_offset())
+    }
+
+    /// Deletes whole old segments past `retention.ms` (by their newest record timestamp) or
+    /// while the partition exceeds `retention.bytes`. The active segment always stays.
+    pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize> {
+        if self.config.cleanup_policy != CleanupPolicy::Delete {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        while self.segments.len() > 1 {
+            let oldest = &self.segments[0];
+            let expired = self.config.retention_ms.is_some_and(|ms| oldest.max_timestamp() < now_ms.saturating_sub(ms));
+            let oversized = self.config.retention_bytes.is_some_and(|limit| self.size_bytes() - oldest.size() >= limit);
+            if !(expired || oversized) {
+                break;
+            }
+            self.delete_oldest_segment()?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    pub(super) fn delete_oldest_segment(&mut self) -> Result<()> {
+        let segment = self.segments.remove(0);
+        tracing::info!(topic = %self.topic, partition = self.id, "deleting segment {} (offsets {}..{})", segment.base_offset, segment.base_offset, segment.next_offset());
+        remove_segment_files(&self.dir, segment.base_offset)
+    }
+
+    /// Writes and fsyncs everything (clean shutdown).
+    pub fn close(&mut self) -> Result<()> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        let result = self.active_mut().flush(true);
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match &self.failed {
+            None => Ok(()),
+            Some(reason) => Err(TransportError::Failed { what: format!("{}-{}", self.topic, self.id), reason: reason.clone() }),
+        }
+    }
+
+    fn fail(&mut self, error: TransportError) -> TransportError {
+        tracing::error!(topic = %self.topic, partition = self.id, "partition failed, refusing further writes: {error}");
+        self.failed = Some(error.to_string());
+        error
+    }
+
+    fn invalid(&self, reason: &str) -> TransportError {
+        TransportError::InvalidRecord { topic: self.topic.to_string(), partition: self.id, reason: reason.to_string() }
+    }
+}
+
+pub(super) fn segment_options(config: &TopicConfig, env: PartitionEnv) -> SegmentOptions {
+    SegmentOptions { index_interval_bytes: env.index_interval_bytes, dense: config.cleanup_policy == CleanupPolicy::Delete }
+}
+
+fn check_adjacent(prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
+    let ok = if dense { prev.next_offset() == next.base_offset } else { prev.next_offset() <= next.base_offset };
+    if ok { Ok(()) } else {
+        Err(TransportError::Corrupt {
+            path: next.log_path().to_path_buf(),
+            position: 0,
+            reason: format!("segment starts at offset {} but the previous one ends at {}", next.base_offset, prev.next_offset()),
+        })
+    }
+}
+
+fn record_size(r: &ProducerRecord) -> usize {
+    r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()) + r.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, |v| v.len())).sum::<usize>() + 24
+}
+
+fn chunk_by_size(records: &[ProducerRecord]) -> Vec<&[ProducerRecord]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, r) in records.iter().enumerate() {
+        let size = record_size(r);
+        if i > start && bytes + size > TARGET_BATCH_BYTES {
+            chunks.push(&records[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    chunks.push(&records[start..]);
+    chunks
+}
+
+/// Base offsets of the segments in `dir`, sorted; removes leftovers of interrupted operations.
+fn list_segment_bases(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    let mut index_files = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let path = entry.at(dir)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if name.ends_with(".cleaned") || name.ends_with(".deleted") || name.ends_with(".tmp") {
+            std::fs::remove_file(&path).at(&path)?;
+        } else if let Some(stem) = name.strip_suffix(".log") {
+            bases.push(stem.parse::<i64>().map_err(|_| TransportError::Corrupt { path: path.clone(), position: 0, reason: "segment file name is not an offset".into() })?);
+        } else if name.ends_with(".index") || name.ends_with(".timeindex") {
+            index_files.push(path);
+        }
+    }
+    bases.sort_unstable();
+    for path in index_files {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if !stem.parse::<i64>().is_ok_and(|b| bases.binary_search(&b).is_ok()) {
+            std::fs::remove_file(&path).at(&path)?;
+        }
+    }
+    Ok(bases)
+}
+
+pub(super) fn remove_segment_files(dir: &Path, base: i64) -> Result<()> {
+    for path in segment_paths(dir, base) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(TransportError::io(path, e)),
+        }
+    }
+    sync_dir(dir)
+}
+
+/// fsyncs a directory so that file creations, renames and deletions in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}

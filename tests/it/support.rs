@@ -1,0 +1,79 @@
+//! Helpers shared by the end-to-end tests.
+
+use brook::log::{EmbeddedLog, FlushPolicy, LogConfig};
+use brook::transport::{ProducerRecord, Record, TopicPartition, Transport};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub fn config(flush: FlushPolicy) -> LogConfig {
+    LogConfig { flush, index_interval_bytes: 256, maintenance_interval: Duration::from_secs(3600), ..LogConfig::default() }
+}
+
+pub fn open(dir: &Path) -> EmbeddedLog {
+    EmbeddedLog::open(dir, config(FlushPolicy::Never)).expect("open log")
+}
+
+/// Appends each value as its own batch (one flush per record) to partition 0.
+pub fn append_each(log: &EmbeddedLog, topic: &str, values: &[String]) {
+    let mut p = log.producer().expect("producer");
+    for v in values {
+        p.send(topic, Some(0), ProducerRecord::new(Some(v.clone()), Some(v.clone())).with_timestamp(1_000)).expect("send");
+        p.flush().expect("flush");
+    }
+}
+
+/// Reads every record of one partition from its start offset.
+pub fn read_all(log: &EmbeddedLog, topic: &str, partition: u32) -> Vec<Record> {
+    let tp = TopicPartition::new(topic, partition);
+    let end = log.list_offset(&tp, brook::transport::OffsetSpec::Latest).expect("end");
+    let mut c = log.consumer(None).expect("consumer");
+    c.assign(&[(tp.clone(), brook::transport::StartFrom::Earliest)]).expect("assign");
+    let mut out = Vec::new();
+    while c.position(&tp).expect("position") < end {
+        let batch = c.poll(100_000, Duration::from_millis(10)).expect("poll");
+        out.extend(batch.into_iter().flat_map(|b| b.records));
+    }
+    out
+}
+
+pub fn values(records: &[Record]) -> Vec<String> {
+    records.iter().map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()).collect()
+}
+
+pub fn partition_dir(data: &Path, topic: &str, partition: u32) -> PathBuf {
+    data.join("topics").join(topic).join(partition.to_string())
+}
+
+/// Segment log files of a partition, oldest first.
+pub fn segment_files(data: &Path, topic: &str, partition: u32) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(partition_dir(data, topic, partition))
+        .expect("read partition dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Makes the next open treat the log as crashed.
+pub fn forget_clean_shutdown(data: &Path) {
+    let _ = std::fs::remove_file(data.join("clean-shutdown"));
+}
+
+/// Copies a directory tree (to replay one crash state many times).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "LOCK" {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+pub fn numbered(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("value-{i:04}")).collect()
+}
