@@ -178,7 +178,7 @@ pub struct RecordRef<'a> {
     pub headers: &'a [Header],
 }
 
-/// Encodes records (offsets ascending, the first is the base offset) as one batch appended to
+/// Encodes records (offsets ascending, none below `base_offset`) as one batch appended to
 /// `out`. `last_offset_delta` may exceed the last record's delta: compaction keeps a batch's
 /// original offset range after removing records from it.
 pub fn encode_batch(

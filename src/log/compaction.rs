@@ -341,10 +341,10 @@ mod tests {
         let mut out: Vec<Record> = Vec::new();
         let mut offset = p.start_offset();
         while offset < p.end_offset() {
-            let records = p.read(offset, 100).expect("read");
-            let Some(last) = records.last() else { break };
-            offset = last.offset + 1;
-            out.extend(records);
+            let fetched = p.read(offset, 100).expect("read");
+            assert!(fetched.next_offset > offset, "read made no progress at {offset}");
+            offset = fetched.next_offset;
+            out.extend(fetched.records);
         }
         out
     }

@@ -83,10 +83,18 @@ impl EmbeddedConsumer {
         if a.position == end {
             return Ok(None);
         }
-        let mut records = partition.read(a.position, max_bytes)?;
-        records.truncate(budget);
-        let Some(last) = records.last() else { return Ok(None) };
-        a.position = last.offset + 1;
+        let fetched = partition.read(a.position, max_bytes)?;
+        let mut records = fetched.records;
+        a.position = match records.len() > budget {
+            true => {
+                records.truncate(budget);
+                records.last().map_or(a.position, |r| r.offset + 1)
+            }
+            false => fetched.next_offset,
+        };
+        if records.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(PartitionRecords { topic: a.name.clone(), partition: a.tp.partition, records, high_watermark: partition.end_offset() }))
     }
 }

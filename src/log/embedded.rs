@@ -119,10 +119,9 @@ impl EmbeddedLog {
         topic.for_each_partition(|p| {
             let mut offset = p.start_offset();
             while offset < p.end_offset() {
-                let records = p.read(offset, 4 << 20)?;
-                let Some(last) = records.last() else { break };
-                offset = last.offset + 1;
-                count += records.len() as u64;
+                let fetched = p.read(offset, 4 << 20)?;
+                offset = fetched.next_offset;
+                count += fetched.records.len() as u64;
             }
             Ok(())
         })?;
@@ -167,7 +166,8 @@ impl LogInner {
         let mut report = MaintenanceReport::default();
         self.for_each_partition(|p| {
             report.segments_deleted += p.enforce_retention(now_ms)?;
-            report.segments_compacted += p.compact(now_ms)?.segments_rewritten;
+            let stats = p.compact(now_ms)?;
+            report.segments_compacted += stats.segments_rewritten + stats.segments_removed;
             Ok(())
         })?;
         Ok(report)

@@ -6,9 +6,9 @@
 
 use super::batch::{self, RecordRef};
 use super::config::FlushPolicy;
-use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
+use super::segment::{Fetched, OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
-    AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Record, Result, TopicConfig,
+    AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Result, TopicConfig,
     TransportError,
 };
 use std::path::{Path, PathBuf};
@@ -210,23 +210,26 @@ impl Partition {
         self.dirty
     }
 
-    /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments as needed.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<Record>> {
+    /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments (and gaps
+    /// left by compaction) until it finds some or reaches the end.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
         let (start, end) = (self.start_offset(), self.end_offset());
         if offset < start || offset > end {
             return Err(TransportError::OffsetOutOfRange { topic: self.topic.to_string(), partition: self.id, offset, start, end });
         }
+        let mut offset = offset;
         let first = self.segments.partition_point(|s| s.base_offset <= offset).saturating_sub(1);
         for segment in &self.segments[first..] {
             if segment.next_offset() <= offset {
                 continue;
             }
-            let records = segment.read(offset, max_bytes)?;
-            if !records.is_empty() {
-                return Ok(records);
+            let fetched = segment.read(offset, max_bytes)?;
+            if !fetched.records.is_empty() {
+                return Ok(fetched);
             }
+            offset = offset.max(fetched.next_offset);
         }
-        Ok(Vec::new())
+        Ok(Fetched { records: Vec::new(), next_offset: end })
     }
 
     /// The first offset with a timestamp at or after `timestamp`, else the end offset.

@@ -52,6 +52,13 @@ pub fn segment_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
     ["log", "index", "timeindex"].map(|ext| dir.join(format!("{stem}.{ext}")))
 }
 
+/// Records read from a segment or partition, and the offset to read next.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub records: Vec<Record>,
+    pub next_offset: i64,
+}
+
 /// What a scan of batches found.
 struct Scan {
     end: u64,
@@ -278,28 +285,33 @@ impl Segment {
     }
 
     /// Reads records with offsets >= `offset`, about `max_bytes` worth (at least one batch).
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<Record>> {
+    /// `next_offset` says where to continue: past the last batch read, even when compaction left
+    /// no record at its end.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
         let start = if offset <= self.base_offset { 0 } else {
             u64::from(self.offset_index.floor(self.relative(offset.min(self.next_offset))).position)
         };
         let mut reader = ChunkReader::new(&self.file, &self.log_path, self.size);
-        let mut records = Vec::new();
+        let mut fetched = Fetched { records: Vec::new(), next_offset: self.next_offset };
         let mut position = start;
         let mut consumed = 0usize;
-        while position < self.size && (records.is_empty() || consumed < max_bytes) {
+        while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
             let Some(bytes) = reader.batch_bytes_at(position)? else {
                 return Err(self.corrupt(position, &BatchError::Truncated { needed: HEADER_LEN, available: 0 }));
             };
             let header = batch::check_batch(&bytes).map_err(|e| self.corrupt(position, &e))?;
+            let decoded = (header.last_offset() >= offset).then(|| batch::decode_records(&bytes, &header)).transpose().map_err(|e| self.corrupt(position, &e))?;
             position += header.total_len() as u64;
-            if header.last_offset() < offset {
-                continue;
+            if let Some(decoded) = decoded {
+                consumed += header.total_len();
+                fetched.records.extend(decoded.into_iter().filter(|r| r.offset >= offset));
+                fetched.next_offset = header.next_offset();
             }
-            consumed += header.total_len();
-            let decoded = batch::decode_records(&bytes, &header).map_err(|e| self.corrupt(position, &e))?;
-            records.extend(decoded.into_iter().filter(|r| r.offset >= offset));
         }
-        Ok(records)
+        if position >= self.size {
+            fetched.next_offset = self.next_offset;
+        }
+        Ok(fetched)
     }
 
     /// The first offset whose record timestamp is >= `timestamp`, if this segment has one.
@@ -309,14 +321,11 @@ impl Segment {
         }
         let mut from = self.time_index.last_before(timestamp).map_or(self.base_offset, |e| self.base_offset + i64::from(e.relative) + 1);
         while from < self.next_offset {
-            let records = self.read(from, 1 << 20)?;
-            if let Some(r) = records.iter().find(|r| r.timestamp >= timestamp) {
+            let fetched = self.read(from, 1 << 20)?;
+            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
                 return Ok(Some(r.offset));
             }
-            match records.last() {
-                Some(last) => from = last.offset + 1,
-                None => break,
-            }
+            from = fetched.next_offset;
         }
         Ok(None)
     }

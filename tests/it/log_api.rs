@@ -195,3 +195,32 @@ fn transactions_commit_records_and_offsets_together_or_not_at_all() {
     newer.commit_transaction().expect("commit");
     assert_eq!(values(&read_all(&log, "out", 1)), vec!["b".to_string(), "c".to_string()]);
 }
+
+#[test]
+fn compacted_topics_keep_the_latest_value_per_key_and_consumers_cross_the_gaps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    log.create_topic("users", &TopicConfig { segment_bytes: 1024, ..TopicConfig::compacted(1) }).expect("create");
+    let mut p = log.producer().expect("producer");
+    for round in 0..30 {
+        for user in 0..5 {
+            let value = (round < 29 || user != 3).then(|| format!("u{user}-r{round}"));
+            p.send("users", Some(0), ProducerRecord { key: Some(format!("u{user}").into()), value: value.map(Into::into), timestamp: None, headers: vec![] }).expect("send");
+        }
+        p.flush().expect("flush");
+    }
+    let end = log.describe_topic("users").expect("describe").partitions[0].end_offset;
+    let report = log.run_maintenance(brook::log::now_ms()).expect("compact");
+    assert!(report.segments_compacted > 0);
+    let records = read_all(&log, "users", 0);
+    assert!(records.len() < 40, "compaction removed little: {} records left", records.len());
+    let mut latest = std::collections::BTreeMap::new();
+    for r in &records {
+        latest.insert(r.key.clone().expect("key"), r.value.clone());
+    }
+    for user in 0..5 {
+        let expected = (user != 3).then(|| bytes::Bytes::from(format!("u{user}-r29")));
+        assert_eq!(latest[&bytes::Bytes::from(format!("u{user}"))], expected, "user {user}");
+    }
+    assert_eq!(log.describe_topic("users").expect("describe").partitions[0].end_offset, end);
+}

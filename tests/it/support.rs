@@ -31,7 +31,10 @@ pub fn read_all(log: &EmbeddedLog, topic: &str, partition: u32) -> Vec<Record> {
     let mut out = Vec::new();
     while c.position(&tp).expect("position") < end {
         let batch = c.poll(100_000, Duration::from_millis(10)).expect("poll");
+        let before = out.len();
         out.extend(batch.into_iter().flat_map(|b| b.records));
+        let position = c.position(&tp).expect("position");
+        assert!(out.len() > before || position >= end, "{topic}-{partition}: no progress at offset {position} (end {end})");
     }
     out
 }
