@@ -9,13 +9,35 @@ use std::time::Duration;
 const RECORD_BYTES: usize = 100;
 
 fn open(dir: &std::path::Path, flush: FlushPolicy) -> EmbeddedLog {
-    let log = EmbeddedLog::open(dir, LogConfig { flush, ..LogConfig::default() }).expect("open");
-    log.create_topic("bench", &TopicConfig { retention_ms: None, ..TopicConfig::with_partitions(1) }).expect("create");
+    let log = EmbeddedLog::open(
+        dir,
+        LogConfig {
+            flush,
+            ..LogConfig::default()
+        },
+    )
+    .expect("open");
+    log.create_topic(
+        "bench",
+        &TopicConfig {
+            retention_ms: None,
+            ..TopicConfig::with_partitions(1)
+        },
+    )
+    .expect("create");
     log
 }
 
 fn records(n: usize) -> Vec<ProducerRecord> {
-    (0..n).map(|i| ProducerRecord::new(Some(format!("key-{:06}", i % 100_000)), Some(vec![b'x'; RECORD_BYTES])).with_timestamp(i as i64)).collect()
+    (0..n)
+        .map(|i| {
+            ProducerRecord::new(
+                Some(format!("key-{:06}", i % 100_000)),
+                Some(vec![b'x'; RECORD_BYTES]),
+            )
+            .with_timestamp(i as i64)
+        })
+        .collect()
 }
 
 /// Appends `batch`-record batches, each acknowledged (flushed) before the next.
@@ -63,10 +85,17 @@ fn bench_fetch(c: &mut Criterion) {
         group.sample_size(10);
         group.bench_function("500k_records_from_start", |b| {
             b.iter(|| {
-                consumer.assign(&[(tp.clone(), StartFrom::Earliest)]).expect("assign");
+                consumer
+                    .assign(&[(tp.clone(), StartFrom::Earliest)])
+                    .expect("assign");
                 let mut read = 0;
                 while read < N {
-                    read += consumer.poll(100_000, Duration::ZERO).expect("poll").iter().map(|p| p.records.len()).sum::<usize>();
+                    read += consumer
+                        .poll(100_000, Duration::ZERO)
+                        .expect("poll")
+                        .iter()
+                        .map(|p| p.records.len())
+                        .sum::<usize>();
                 }
                 read
             })
@@ -77,14 +106,27 @@ fn bench_fetch(c: &mut Criterion) {
 
 /// Each case is reported twice: records/s and payload bytes/s.
 fn units(records: usize) -> [(&'static str, Throughput); 2] {
-    [("records", Throughput::Elements(records as u64)), ("bytes", Throughput::Bytes((records * RECORD_BYTES) as u64))]
+    [
+        ("records", Throughput::Elements(records as u64)),
+        ("bytes", Throughput::Bytes((records * RECORD_BYTES) as u64)),
+    ]
 }
 
 fn benches(c: &mut Criterion) {
     bench_append(c, "batch_1000_no_fsync", FlushPolicy::Never, 1000);
-    bench_append(c, "batch_1000_fsync_each_append", FlushPolicy::EveryAppend, 1000);
+    bench_append(
+        c,
+        "batch_1000_fsync_each_append",
+        FlushPolicy::EveryAppend,
+        1000,
+    );
     bench_append(c, "single_record_no_fsync", FlushPolicy::Never, 1);
-    bench_append(c, "single_record_fsync_each_append", FlushPolicy::EveryAppend, 1);
+    bench_append(
+        c,
+        "single_record_fsync_each_append",
+        FlushPolicy::EveryAppend,
+        1,
+    );
     bench_fetch(c);
 }
 

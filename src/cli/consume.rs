@@ -37,7 +37,11 @@ pub struct ConsumeArgs {
 
 impl ConsumeArgs {
     fn start(&self) -> StartFrom {
-        let fallback = if self.from_beginning { AutoOffsetReset::Earliest } else { AutoOffsetReset::Latest };
+        let fallback = if self.from_beginning {
+            AutoOffsetReset::Earliest
+        } else {
+            AutoOffsetReset::Latest
+        };
         match (self.offset, &self.group) {
             (Some(o), _) => StartFrom::Offset(o),
             (None, Some(_)) => StartFrom::Committed { fallback },
@@ -51,11 +55,17 @@ pub fn run(log: &EmbeddedLog, args: ConsumeArgs) -> anyhow::Result<()> {
     let format = RecordFormat::parse(&args.format)?;
     let count = log.partition_count(&args.topic)?;
     let partitions: Vec<u32> = match args.partition {
-        Some(p) if p >= count => anyhow::bail!("topic '{}' has no partition {p} (it has {count})", args.topic),
+        Some(p) if p >= count => anyhow::bail!(
+            "topic '{}' has no partition {p} (it has {count})",
+            args.topic
+        ),
         Some(p) => vec![p],
         None => (0..count).collect(),
     };
-    let tps: Vec<TopicPartition> = partitions.iter().map(|p| TopicPartition::new(&args.topic, *p)).collect();
+    let tps: Vec<TopicPartition> = partitions
+        .iter()
+        .map(|p| TopicPartition::new(&args.topic, *p))
+        .collect();
     let mut ends: HashMap<u32, i64> = HashMap::new();
     for tp in &tps {
         ends.insert(tp.partition, log.list_offset(tp, OffsetSpec::Latest)?);
@@ -91,6 +101,14 @@ pub fn run(log: &EmbeddedLog, args: ConsumeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn caught_up(consumer: &dyn brook::transport::Consumer, tps: &[TopicPartition], ends: &HashMap<u32, i64>) -> bool {
-    tps.iter().all(|tp| consumer.position(tp).is_none_or(|p| p >= ends[&tp.partition]))
+fn caught_up(
+    consumer: &dyn brook::transport::Consumer,
+    tps: &[TopicPartition],
+    ends: &HashMap<u32, i64>,
+) -> bool {
+    tps.iter().all(|tp| {
+        consumer
+            .position(tp)
+            .is_none_or(|p| p >= ends[&tp.partition])
+    })
 }

@@ -45,16 +45,29 @@ impl RecordFormat {
                         'h' => Part::Headers,
                         'K' => Part::KeyLen,
                         'S' => Part::ValueLen,
-                        '%' => { text.push('%'); continue; }
-                        other => anyhow::bail!("unknown format token '%{other}' (known: %t %p %o %T %k %v %h %K %S %%)"),
+                        '%' => {
+                            text.push('%');
+                            continue;
+                        }
+                        other => anyhow::bail!(
+                            "unknown format token '%{other}' (known: %t %p %o %T %k %v %h %K %S %%)"
+                        ),
                     }
                 }
                 ('\\', Some(d)) => {
                     chars.next();
-                    text.push(match d { 'n' => '\n', 't' => '\t', '\\' => '\\', other => other });
+                    text.push(match d {
+                        'n' => '\n',
+                        't' => '\t',
+                        '\\' => '\\',
+                        other => other,
+                    });
                     continue;
                 }
-                (c, _) => { text.push(c); continue; }
+                (c, _) => {
+                    text.push(c);
+                    continue;
+                }
             };
             if !text.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut text)));
@@ -82,7 +95,17 @@ impl RecordFormat {
                 Part::KeyLen => out.extend_from_slice(len(&r.key).as_bytes()),
                 Part::ValueLen => out.extend_from_slice(len(&r.value).as_bytes()),
                 Part::Headers => {
-                    let joined: Vec<String> = r.headers.iter().map(|h| format!("{}={}", h.key, String::from_utf8_lossy(h.value.as_deref().unwrap_or_default()))).collect();
+                    let joined: Vec<String> = r
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            format!(
+                                "{}={}",
+                                h.key,
+                                String::from_utf8_lossy(h.value.as_deref().unwrap_or_default())
+                            )
+                        })
+                        .collect();
                     out.extend_from_slice(joined.join(",").as_bytes());
                 }
             }
@@ -97,11 +120,23 @@ mod tests {
 
     #[test]
     fn renders_every_token() {
-        let r = Record { offset: 7, timestamp: 1000, key: Some(Bytes::from_static(b"k")), value: None, headers: vec![brook::transport::Header { key: "a".into(), value: Some(Bytes::from_static(b"b")) }] };
+        let r = Record {
+            offset: 7,
+            timestamp: 1000,
+            key: Some(Bytes::from_static(b"k")),
+            value: None,
+            headers: vec![brook::transport::Header {
+                key: "a".into(),
+                value: Some(Bytes::from_static(b"b")),
+            }],
+        };
         let f = RecordFormat::parse("%t/%p/%o@%T %k=%v [%h] %K %S 100%%").expect("format");
         let mut out = Vec::new();
         f.render("orders", 2, &r, &mut out);
-        assert_eq!(String::from_utf8_lossy(&out), "orders/2/7@1000 k= [a=b] 1 -1 100%\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "orders/2/7@1000 k= [a=b] 1 -1 100%\n"
+        );
         assert!(RecordFormat::parse("%q").is_err());
     }
 }

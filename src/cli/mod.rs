@@ -17,7 +17,12 @@ use std::path::PathBuf;
 #[command(name = "brook", version, about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     /// Directory of the embedded log (topics, offsets, state).
-    #[arg(long, global = true, env = "BROOK_DATA_DIR", default_value = "./brook-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "BROOK_DATA_DIR",
+        default_value = "./brook-data"
+    )]
     pub data_dir: PathBuf,
     /// When appends are fsynced: 'always' (every append), 'never' (left to the OS), or an
     /// interval such as '100ms'. See docs/log.md for what each can lose on power failure.
@@ -42,8 +47,12 @@ pub enum Command {
 }
 
 pub fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -58,11 +67,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn open_log(cli: &Cli) -> anyhow::Result<EmbeddedLog> {
-    let config = LogConfig { flush: cli.flush, ..LogConfig::default() };
-    EmbeddedLog::open(&cli.data_dir, config).with_context(|| format!("opening the log in {}", cli.data_dir.display()))
+    let config = LogConfig {
+        flush: cli.flush,
+        ..LogConfig::default()
+    };
+    EmbeddedLog::open(&cli.data_dir, config)
+        .with_context(|| format!("opening the log in {}", cli.data_dir.display()))
 }
 
 /// True when the error is a closed stdout (`brook consume | head`), which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

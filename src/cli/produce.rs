@@ -32,7 +32,12 @@ pub struct ProduceArgs {
 }
 
 pub fn run(log: &EmbeddedLog, args: ProduceArgs) -> anyhow::Result<()> {
-    log.partition_count(&args.topic).with_context(|| format!("cannot produce to '{}' (create it with `brook topic create {}`)", args.topic, args.topic))?;
+    log.partition_count(&args.topic).with_context(|| {
+        format!(
+            "cannot produce to '{}' (create it with `brook topic create {}`)",
+            args.topic, args.topic
+        )
+    })?;
     let headers = parse_headers(&args.headers)?;
     let mut producer = log.producer()?;
     let mut stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
@@ -43,7 +48,9 @@ pub fn run(log: &EmbeddedLog, args: ProduceArgs) -> anyhow::Result<()> {
         match stdin.read_line(&mut line) {
             Ok(0) => break Ok(()),
             Ok(_) => {}
-            Err(e) => break Err(anyhow::Error::new(e).context(format!("reading line {}", line_no + 1))),
+            Err(e) => {
+                break Err(anyhow::Error::new(e).context(format!("reading line {}", line_no + 1)));
+            }
         }
         line_no += 1;
         let text = line.trim_end_matches(['\n', '\r']);
@@ -63,8 +70,16 @@ pub fn run(log: &EmbeddedLog, args: ProduceArgs) -> anyhow::Result<()> {
     result
 }
 
-fn count(outcomes: Vec<(brook::transport::TopicPartition, brook::transport::AppendOutcome)>) -> usize {
-    outcomes.iter().map(|(_, o)| (o.last_offset - o.base_offset + 1) as usize).sum()
+fn count(
+    outcomes: Vec<(
+        brook::transport::TopicPartition,
+        brook::transport::AppendOutcome,
+    )>,
+) -> usize {
+    outcomes
+        .iter()
+        .map(|(_, o)| (o.last_offset - o.base_offset + 1) as usize)
+        .sum()
 }
 
 fn to_record(line: &str, args: &ProduceArgs, headers: &[Header]) -> anyhow::Result<ProducerRecord> {
@@ -79,16 +94,29 @@ fn to_record(line: &str, args: &ProduceArgs, headers: &[Header]) -> anyhow::Resu
         Some(field) => Some(timestamp_from_json(value, field)?),
         None => None,
     };
-    let value = (!(args.empty_is_null && value.is_empty())).then(|| Bytes::copy_from_slice(value.as_bytes()));
-    Ok(ProducerRecord { key, value, timestamp, headers: headers.to_vec() })
+    let value = (!(args.empty_is_null && value.is_empty()))
+        .then(|| Bytes::copy_from_slice(value.as_bytes()));
+    Ok(ProducerRecord {
+        key,
+        value,
+        timestamp,
+        headers: headers.to_vec(),
+    })
 }
 
 fn timestamp_from_json(value: &str, field: &str) -> anyhow::Result<i64> {
-    let json: serde_json::Value = serde_json::from_str(value).with_context(|| format!("value is not JSON, so it has no timestamp field '{field}'"))?;
-    let found = json.get(field).with_context(|| format!("value has no field '{field}'"))?;
+    let json: serde_json::Value = serde_json::from_str(value)
+        .with_context(|| format!("value is not JSON, so it has no timestamp field '{field}'"))?;
+    let found = json
+        .get(field)
+        .with_context(|| format!("value has no field '{field}'"))?;
     match found {
-        serde_json::Value::Number(n) => n.as_i64().with_context(|| format!("field '{field}' is {n}, not whole milliseconds")),
-        serde_json::Value::String(s) => s.parse().with_context(|| format!("field '{field}' is \"{s}\", not epoch milliseconds")),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .with_context(|| format!("field '{field}' is {n}, not whole milliseconds")),
+        serde_json::Value::String(s) => s
+            .parse()
+            .with_context(|| format!("field '{field}' is \"{s}\", not epoch milliseconds")),
         other => bail!("field '{field}' is {other}, not epoch milliseconds"),
     }
 }
@@ -96,7 +124,10 @@ fn timestamp_from_json(value: &str, field: &str) -> anyhow::Result<i64> {
 fn parse_headers(raw: &[String]) -> anyhow::Result<Vec<Header>> {
     raw.iter()
         .map(|h| match h.split_once('=') {
-            Some((k, v)) => Ok(Header { key: k.to_string(), value: Some(Bytes::copy_from_slice(v.as_bytes())) }),
+            Some((k, v)) => Ok(Header {
+                key: k.to_string(),
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            }),
             None => bail!("header '{h}' is not KEY=VALUE"),
         })
         .collect()
@@ -107,15 +138,32 @@ mod tests {
     use super::*;
 
     fn args(sep: Option<&str>, ts: Option<&str>) -> ProduceArgs {
-        ProduceArgs { topic: "t".into(), key_separator: sep.map(Into::into), partition: None, timestamp_field: ts.map(Into::into), headers: vec![], empty_is_null: true }
+        ProduceArgs {
+            topic: "t".into(),
+            key_separator: sep.map(Into::into),
+            partition: None,
+            timestamp_field: ts.map(Into::into),
+            headers: vec![],
+            empty_is_null: true,
+        }
     }
 
     #[test]
     fn splits_keys_reads_timestamps_and_rejects_bad_lines() {
-        let r = to_record("k1:{\"ts\": 42, \"x\": 1}", &args(Some(":"), Some("ts")), &[]).expect("record");
+        let r = to_record(
+            "k1:{\"ts\": 42, \"x\": 1}",
+            &args(Some(":"), Some("ts")),
+            &[],
+        )
+        .expect("record");
         assert_eq!(r.key.as_deref(), Some(&b"k1"[..]));
         assert_eq!(r.timestamp, Some(42));
-        assert_eq!(to_record("k:", &args(Some(":"), None), &[]).expect("tombstone").value, None);
+        assert_eq!(
+            to_record("k:", &args(Some(":"), None), &[])
+                .expect("tombstone")
+                .value,
+            None
+        );
         assert!(to_record("no separator", &args(Some(":"), None), &[]).is_err());
         assert!(to_record("{\"x\": 1}", &args(None, Some("ts")), &[]).is_err());
         assert!(to_record("not json", &args(None, Some("ts")), &[]).is_err());

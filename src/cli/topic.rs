@@ -46,7 +46,11 @@ pub struct CreateArgs {
 
 impl CreateArgs {
     fn config(&self) -> TopicConfig {
-        let mut c = if self.compact { TopicConfig::compacted(self.partitions) } else { TopicConfig::with_partitions(self.partitions) };
+        let mut c = if self.compact {
+            TopicConfig::compacted(self.partitions)
+        } else {
+            TopicConfig::with_partitions(self.partitions)
+        };
         if let Some(ms) = self.retention_ms {
             c.retention_ms = (ms >= 0).then_some(ms);
         }
@@ -63,7 +67,11 @@ pub fn run(log: &EmbeddedLog, cmd: TopicCommand) -> anyhow::Result<()> {
     match cmd {
         TopicCommand::Create(args) => {
             log.create_topic(&args.name, &args.config())?;
-            writeln!(out, "created topic {} with {} partition(s)", args.name, args.partitions)?;
+            writeln!(
+                out,
+                "created topic {} with {} partition(s)",
+                args.name, args.partitions
+            )?;
         }
         TopicCommand::List => {
             for name in log.list_topics()? {
@@ -91,19 +99,32 @@ fn describe(log: &EmbeddedLog, name: &str, out: &mut impl Write) -> anyhow::Resu
         CleanupPolicy::Compact => "compact",
     };
     let opt = |v: Option<i64>| v.map_or("unlimited".to_string(), |v| v.to_string());
-    writeln!(out, "topic: {}  partitions: {}  cleanup.policy: {policy}", d.name, c.partitions)?;
+    writeln!(
+        out,
+        "topic: {}  partitions: {}  cleanup.policy: {policy}",
+        d.name, c.partitions
+    )?;
     writeln!(
         out,
         "retention.ms: {}  retention.bytes: {}  segment.bytes: {}  segment.ms: {}  delete.retention.ms: {}",
         opt(c.retention_ms),
-        c.retention_bytes.map_or("unlimited".to_string(), |v| v.to_string()),
+        c.retention_bytes
+            .map_or("unlimited".to_string(), |v| v.to_string()),
         c.segment_bytes,
         opt(c.segment_ms),
         c.delete_retention_ms
     )?;
-    writeln!(out, "{:>9} {:>14} {:>14} {:>14} {:>8}", "partition", "start_offset", "end_offset", "size_bytes", "segments")?;
+    writeln!(
+        out,
+        "{:>9} {:>14} {:>14} {:>14} {:>8}",
+        "partition", "start_offset", "end_offset", "size_bytes", "segments"
+    )?;
     for p in &d.partitions {
-        writeln!(out, "{:>9} {:>14} {:>14} {:>14} {:>8}", p.partition, p.start_offset, p.end_offset, p.size_bytes, p.segments)?;
+        writeln!(
+            out,
+            "{:>9} {:>14} {:>14} {:>14} {:>8}",
+            p.partition, p.start_offset, p.end_offset, p.size_bytes, p.segments
+        )?;
     }
     Ok(())
 }

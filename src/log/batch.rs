@@ -71,7 +71,10 @@ impl BatchHeader {
     /// Parses the header fields without checking the CRC; needs `HEADER_LEN` bytes.
     pub fn parse(buf: &[u8]) -> Result<BatchHeader, BatchError> {
         if buf.len() < HEADER_LEN {
-            return Err(BatchError::Truncated { needed: HEADER_LEN, available: buf.len() });
+            return Err(BatchError::Truncated {
+                needed: HEADER_LEN,
+                available: buf.len(),
+            });
         }
         let batch_length = i32::from_be_bytes(arr(buf, 8));
         if batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32
@@ -83,7 +86,9 @@ impl BatchHeader {
         // is a flipped bit.
         let leader_epoch = i32::from_be_bytes(arr(buf, 12));
         if leader_epoch != 0 {
-            return Err(BatchError::BadRecord(format!("partitionLeaderEpoch {leader_epoch} != 0")));
+            return Err(BatchError::BadRecord(format!(
+                "partitionLeaderEpoch {leader_epoch} != 0"
+            )));
         }
         let magic = buf[16] as i8;
         if magic != MAGIC {
@@ -119,7 +124,10 @@ pub fn check_batch(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     let header = BatchHeader::parse(buf)?;
     let total = header.total_len();
     if buf.len() < total {
-        return Err(BatchError::Truncated { needed: total, available: buf.len() });
+        return Err(BatchError::Truncated {
+            needed: total,
+            available: buf.len(),
+        });
     }
     let stored = u32::from_be_bytes(arr(buf, CRC_OFFSET));
     let computed = crc32c::crc32c(&buf[ATTRIBUTES_OFFSET..total]);
@@ -141,7 +149,9 @@ pub fn decode_records(batch: &Bytes, header: &BatchHeader) -> Result<Vec<Record>
     for _ in 0..header.record_count {
         let len = cur.varint()?;
         if len < 0 {
-            return Err(BatchError::BadRecord(format!("negative record length {len}")));
+            return Err(BatchError::BadRecord(format!(
+                "negative record length {len}"
+            )));
         }
         let end = cur.pos() + len as usize;
         let _attributes = cur.byte()?;
@@ -152,18 +162,27 @@ pub fn decode_records(batch: &Bytes, header: &BatchHeader) -> Result<Vec<Record>
         let header_count = cur.varint()?;
         let mut headers = Vec::with_capacity(header_count.max(0) as usize);
         for _ in 0..header_count {
-            let key = cur.nullable_bytes()?.ok_or_else(|| {
-                BatchError::BadRecord("header with a null key".to_string())
-            })?;
+            let key = cur
+                .nullable_bytes()?
+                .ok_or_else(|| BatchError::BadRecord("header with a null key".to_string()))?;
             let key = String::from_utf8_lossy(&key).into_owned();
-            headers.push(Header { key, value: cur.nullable_bytes()? });
+            headers.push(Header {
+                key,
+                value: cur.nullable_bytes()?,
+            });
         }
         if cur.pos() != end {
             return Err(BatchError::BadRecord(format!(
                 "record length {len} does not match its fields"
             )));
         }
-        records.push(Record { offset, timestamp, key, value, headers });
+        records.push(Record {
+            offset,
+            timestamp,
+            key,
+            value,
+            headers,
+        });
     }
     Ok(records)
 }
@@ -189,7 +208,11 @@ pub fn encode_batch(
 ) {
     let start = out.len();
     let base_timestamp = records.first().map_or(0, |r| r.timestamp);
-    let max_timestamp = records.iter().map(|r| r.timestamp).max().unwrap_or(base_timestamp);
+    let max_timestamp = records
+        .iter()
+        .map(|r| r.timestamp)
+        .max()
+        .unwrap_or(base_timestamp);
     out.extend_from_slice(&base_offset.to_be_bytes());
     out.extend_from_slice(&0i32.to_be_bytes()); // batchLength, patched below
     out.extend_from_slice(&0i32.to_be_bytes()); // partitionLeaderEpoch
@@ -244,11 +267,32 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<u8> {
-        let headers = vec![Header { key: "h".into(), value: Some(Bytes::from_static(b"v")) }];
+        let headers = vec![Header {
+            key: "h".into(),
+            value: Some(Bytes::from_static(b"v")),
+        }];
         let recs = [
-            RecordRef { offset: 10, timestamp: 1000, key: Some(b"k1"), value: Some(b"v1"), headers: &headers },
-            RecordRef { offset: 11, timestamp: 990, key: None, value: None, headers: &[] },
-            RecordRef { offset: 13, timestamp: 1500, key: Some(b""), value: Some(b"x"), headers: &[] },
+            RecordRef {
+                offset: 10,
+                timestamp: 1000,
+                key: Some(b"k1"),
+                value: Some(b"v1"),
+                headers: &headers,
+            },
+            RecordRef {
+                offset: 11,
+                timestamp: 990,
+                key: None,
+                value: None,
+                headers: &[],
+            },
+            RecordRef {
+                offset: 13,
+                timestamp: 1500,
+                key: Some(b""),
+                value: Some(b"x"),
+                headers: &[],
+            },
         ];
         let mut out = Vec::new();
         encode_batch(&mut out, 10, 5, &recs);
@@ -260,7 +304,14 @@ mod tests {
         let buf = sample();
         let header = check_batch(&buf).expect("valid batch");
         assert_eq!(header.total_len(), buf.len());
-        assert_eq!((header.base_offset, header.last_offset(), header.record_count), (10, 15, 3));
+        assert_eq!(
+            (
+                header.base_offset,
+                header.last_offset(),
+                header.record_count
+            ),
+            (10, 15, 3)
+        );
         assert_eq!((header.base_timestamp, header.max_timestamp), (1000, 1500));
         let records = decode_records(&Bytes::from(buf), &header).expect("decodes");
         let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
@@ -268,7 +319,10 @@ mod tests {
         assert_eq!(records[0].key.as_deref(), Some(&b"k1"[..]));
         assert_eq!(records[0].headers[0].value.as_deref(), Some(&b"v"[..]));
         assert_eq!(records[1].timestamp, 990);
-        assert_eq!((records[1].key.clone(), records[1].value.clone()), (None, None));
+        assert_eq!(
+            (records[1].key.clone(), records[1].value.clone()),
+            (None, None)
+        );
         assert_eq!(records[2].key.as_deref(), Some(&b""[..]));
     }
 
@@ -291,7 +345,10 @@ mod tests {
     fn every_truncation_is_reported() {
         let buf = sample();
         for cut in 0..buf.len() {
-            assert!(check_batch(&buf[..cut]).is_err(), "prefix of {cut} bytes accepted");
+            assert!(
+                check_batch(&buf[..cut]).is_err(),
+                "prefix of {cut} bytes accepted"
+            );
         }
     }
 }

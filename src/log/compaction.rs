@@ -342,7 +342,10 @@ mod tests {
         let mut offset = p.start_offset();
         while offset < p.end_offset() {
             let fetched = p.read(offset, 100).expect("read");
-            assert!(fetched.next_offset > offset, "read made no progress at {offset}");
+            assert!(
+                fetched.next_offset > offset,
+                "read made no progress at {offset}"
+            );
             offset = fetched.next_offset;
             out.extend(fetched.records);
         }

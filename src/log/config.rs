@@ -28,7 +28,11 @@ impl std::str::FromStr for FlushPolicy {
                 .trim_end_matches("ms")
                 .parse::<u64>()
                 .map(|ms| FlushPolicy::Interval(Duration::from_millis(ms.max(1))))
-                .map_err(|_| format!("flush policy '{s}' is not 'always', 'never' or milliseconds like '100ms'")),
+                .map_err(|_| {
+                    format!(
+                        "flush policy '{s}' is not 'always', 'never' or milliseconds like '100ms'"
+                    )
+                }),
         }
     }
 }
@@ -72,7 +76,10 @@ mod tests {
     fn parses_flush_policies() {
         assert_eq!("always".parse(), Ok(FlushPolicy::EveryAppend));
         assert_eq!("never".parse(), Ok(FlushPolicy::Never));
-        assert_eq!("250ms".parse(), Ok(FlushPolicy::Interval(Duration::from_millis(250))));
+        assert_eq!(
+            "250ms".parse(),
+            Ok(FlushPolicy::Interval(Duration::from_millis(250)))
+        );
         assert!("sometimes".parse::<FlushPolicy>().is_err());
     }
 }

@@ -4,8 +4,7 @@
 use super::embedded::LogInner;
 use super::topic::Topic;
 use crate::transport::{
-    AutoOffsetReset, Consumer, PartitionRecords, Result, StartFrom, TopicPartition,
-    TransportError,
+    AutoOffsetReset, Consumer, PartitionRecords, Result, StartFrom, TopicPartition, TransportError,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +26,12 @@ pub struct EmbeddedConsumer {
 
 impl EmbeddedConsumer {
     pub(super) fn new(inner: Arc<LogInner>, group: Option<&str>) -> Self {
-        EmbeddedConsumer { inner, group: group.map(str::to_string), assigned: Vec::new(), rotation: 0 }
+        EmbeddedConsumer {
+            inner,
+            group: group.map(str::to_string),
+            assigned: Vec::new(),
+            rotation: 0,
+        }
     }
 
     fn resolve(&self, tp: &TopicPartition, topic: &Topic, start: StartFrom) -> Result<i64> {
@@ -41,9 +45,16 @@ impl EmbeddedConsumer {
             StartFrom::Latest => partition.end_offset(),
             StartFrom::Offset(o) => o,
             StartFrom::Committed { fallback } => {
-                let group = self.group.as_deref().ok_or_else(|| TransportError::InvalidArgument("starting from committed offsets needs a consumer group".into()))?;
+                let group = self.group.as_deref().ok_or_else(|| {
+                    TransportError::InvalidArgument(
+                        "starting from committed offsets needs a consumer group".into(),
+                    )
+                })?;
                 let committed = self.inner.groups()?.committed(group, &tp.topic);
-                committed.iter().find(|(p, _)| *p == tp.partition).map_or_else(|| reset(fallback), |(_, o)| *o)
+                committed
+                    .iter()
+                    .find(|(p, _)| *p == tp.partition)
+                    .map_or_else(|| reset(fallback), |(_, o)| *o)
             }
         })
     }
@@ -72,13 +83,24 @@ impl EmbeddedConsumer {
         let a = &mut self.assigned[idx];
         let partition = a.topic.partition(a.tp.partition)?;
         if a.position < partition.start_offset() {
-            tracing::warn!("{}: offset {} was removed by retention; continuing at {}", a.tp, a.position, partition.start_offset());
+            tracing::warn!(
+                "{}: offset {} was removed by retention; continuing at {}",
+                a.tp,
+                a.position,
+                partition.start_offset()
+            );
             a.position = partition.start_offset();
         }
         let end = partition.end_offset();
         if a.position > end {
             let (topic, start) = (a.tp.topic.clone(), partition.start_offset());
-            return Err(TransportError::OffsetOutOfRange { topic, partition: a.tp.partition, offset: a.position, start, end });
+            return Err(TransportError::OffsetOutOfRange {
+                topic,
+                partition: a.tp.partition,
+                offset: a.position,
+                start,
+                end,
+            });
         }
         if a.position == end {
             return Ok(None);
@@ -95,7 +117,12 @@ impl EmbeddedConsumer {
         if records.is_empty() {
             return Ok(None);
         }
-        Ok(Some(PartitionRecords { topic: a.name.clone(), partition: a.tp.partition, records, high_watermark: partition.end_offset() }))
+        Ok(Some(PartitionRecords {
+            topic: a.name.clone(),
+            partition: a.tp.partition,
+            records,
+            high_watermark: partition.end_offset(),
+        }))
     }
 }
 
@@ -105,7 +132,12 @@ impl Consumer for EmbeddedConsumer {
         for (tp, start) in partitions {
             let topic = self.inner.topic(&tp.topic)?;
             let position = self.resolve(tp, &topic, *start)?;
-            assigned.push(Assigned { tp: tp.clone(), name: topic.name.clone(), topic, position });
+            assigned.push(Assigned {
+                tp: tp.clone(),
+                name: topic.name.clone(),
+                topic,
+                position,
+            });
         }
         self.assigned = assigned;
         self.rotation = 0;
@@ -126,18 +158,33 @@ impl Consumer for EmbeddedConsumer {
     }
 
     fn position(&self, tp: &TopicPartition) -> Option<i64> {
-        self.assigned.iter().find(|a| &a.tp == tp).map(|a| a.position)
+        self.assigned
+            .iter()
+            .find(|a| &a.tp == tp)
+            .map(|a| a.position)
     }
 
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
-        let a = self.assigned.iter_mut().find(|a| &a.tp == tp).ok_or_else(|| TransportError::InvalidArgument(format!("{tp} is not assigned to this consumer")))?;
+        let a = self
+            .assigned
+            .iter_mut()
+            .find(|a| &a.tp == tp)
+            .ok_or_else(|| {
+                TransportError::InvalidArgument(format!("{tp} is not assigned to this consumer"))
+            })?;
         a.position = offset;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
-        let group = self.group.as_deref().ok_or_else(|| TransportError::InvalidArgument("commit needs a consumer group".into()))?;
-        let offsets: Vec<(TopicPartition, i64)> = self.assigned.iter().map(|a| (a.tp.clone(), a.position)).collect();
+        let group = self.group.as_deref().ok_or_else(|| {
+            TransportError::InvalidArgument("commit needs a consumer group".into())
+        })?;
+        let offsets: Vec<(TopicPartition, i64)> = self
+            .assigned
+            .iter()
+            .map(|a| (a.tp.clone(), a.position))
+            .collect();
         self.inner.groups()?.commit(group, &offsets)
     }
 }

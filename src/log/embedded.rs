@@ -68,7 +68,10 @@ impl EmbeddedLog {
         if !clean {
             tracing::info!(dir = %root.display(), "no clean-shutdown marker: recovering segment tails");
         }
-        let env = PartitionEnv { flush: config.flush, index_interval_bytes: config.index_interval_bytes };
+        let env = PartitionEnv {
+            flush: config.flush,
+            index_interval_bytes: config.index_interval_bytes,
+        };
         let topics = open_topics(&topics_dir, env, clean)?;
         let inner = Arc::new(LogInner {
             groups: Mutex::new(GroupStore::open(&root.join("groups"))?),
@@ -132,7 +135,10 @@ impl EmbeddedLog {
 impl LogInner {
     pub fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(TransportError::Failed { what: self.root.display().to_string(), reason: "the log is closed".into() });
+            return Err(TransportError::Failed {
+                what: self.root.display().to_string(),
+                reason: "the log is closed".into(),
+            });
         }
         Ok(())
     }
@@ -144,7 +150,10 @@ impl LogInner {
     pub fn topic(&self, name: &str) -> Result<Arc<Topic>> {
         self.check_open()?;
         let topics = self.topics.read().map_err(|_| poisoned("topic map"))?;
-        topics.get(name).cloned().ok_or_else(|| TransportError::UnknownTopic(name.to_string()))
+        topics
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TransportError::UnknownTopic(name.to_string()))
     }
 
     pub fn groups(&self) -> Result<MutexGuard<'_, GroupStore>> {
@@ -152,10 +161,19 @@ impl LogInner {
     }
 
     fn all_topics(&self) -> Result<Vec<Arc<Topic>>> {
-        Ok(self.topics.read().map_err(|_| poisoned("topic map"))?.values().cloned().collect())
+        Ok(self
+            .topics
+            .read()
+            .map_err(|_| poisoned("topic map"))?
+            .values()
+            .cloned()
+            .collect())
     }
 
-    pub fn for_each_partition(&self, mut f: impl FnMut(&mut super::partition::Partition) -> Result<()>) -> Result<()> {
+    pub fn for_each_partition(
+        &self,
+        mut f: impl FnMut(&mut super::partition::Partition) -> Result<()>,
+    ) -> Result<()> {
         for topic in self.all_topics()? {
             topic.for_each_partition(&mut f)?;
         }
@@ -200,7 +218,9 @@ impl LogInner {
         }
         self.for_each_partition(|p| p.close())?;
         let marker = self.root.join(CLEAN_MARKER);
-        File::create(&marker).and_then(|f| f.sync_all()).at(&marker)?;
+        File::create(&marker)
+            .and_then(|f| f.sync_all())
+            .at(&marker)?;
         sync_dir(&self.root)?;
         if let Ok(mut lock) = self.lock.lock() {
             lock.take();
@@ -218,15 +238,25 @@ impl Drop for LogInner {
 }
 
 fn poisoned(what: &str) -> TransportError {
-    TransportError::Failed { what: what.to_string(), reason: "a thread panicked while holding its lock".into() }
+    TransportError::Failed {
+        what: what.to_string(),
+        reason: "a thread panicked while holding its lock".into(),
+    }
 }
 
 fn lock_data_dir(root: &Path) -> Result<File> {
     let path = root.join("LOCK");
-    let file = File::options().create(true).truncate(false).write(true).open(&path).at(&path)?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .at(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(TransportError::Locked { path: root.to_path_buf() }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(TransportError::Locked {
+            path: root.to_path_buf(),
+        }),
         Err(std::fs::TryLockError::Error(e)) => Err(TransportError::io(path, e)),
     }
 }
@@ -236,7 +266,11 @@ fn open_topics(dir: &Path, env: PartitionEnv, clean: bool) -> Result<BTreeMap<St
     let now = now_ms();
     for entry in std::fs::read_dir(dir).at(dir)? {
         let path = entry.at(dir)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.ends_with(".creating") || name.ends_with(".deleted") {
             std::fs::remove_dir_all(&path).at(&path)?;
             continue;
@@ -250,36 +284,69 @@ fn open_topics(dir: &Path, env: PartitionEnv, clean: bool) -> Result<BTreeMap<St
 impl Transport for EmbeddedLog {
     fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()> {
         self.inner.check_open()?;
-        let mut topics = self.inner.topics.write().map_err(|_| poisoned("topic map"))?;
+        let mut topics = self
+            .inner
+            .topics
+            .write()
+            .map_err(|_| poisoned("topic map"))?;
         if topics.contains_key(name) {
             return Err(TransportError::TopicExists(name.to_string()));
         }
-        let topic = Topic::create(&self.inner.root.join("topics"), name, config, self.inner.env, now_ms())?;
+        let topic = Topic::create(
+            &self.inner.root.join("topics"),
+            name,
+            config,
+            self.inner.env,
+            now_ms(),
+        )?;
         topics.insert(name.to_string(), Arc::new(topic));
         Ok(())
     }
 
     fn delete_topic(&self, name: &str) -> Result<()> {
         self.inner.check_open()?;
-        let mut topics = self.inner.topics.write().map_err(|_| poisoned("topic map"))?;
-        let topic = topics.remove(name).ok_or_else(|| TransportError::UnknownTopic(name.to_string()))?;
+        let mut topics = self
+            .inner
+            .topics
+            .write()
+            .map_err(|_| poisoned("topic map"))?;
+        let topic = topics
+            .remove(name)
+            .ok_or_else(|| TransportError::UnknownTopic(name.to_string()))?;
         topic.delete(&self.inner.root.join("topics"))?;
         self.inner.groups()?.forget_topic(name)
     }
 
     fn list_topics(&self) -> Result<Vec<String>> {
         self.inner.check_open()?;
-        Ok(self.inner.topics.read().map_err(|_| poisoned("topic map"))?.keys().cloned().collect())
+        Ok(self
+            .inner
+            .topics
+            .read()
+            .map_err(|_| poisoned("topic map"))?
+            .keys()
+            .cloned()
+            .collect())
     }
 
     fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
         let topic = self.inner.topic(name)?;
         let mut partitions = Vec::new();
         topic.for_each_partition(|p| {
-            partitions.push(PartitionInfo { partition: p.id, start_offset: p.start_offset(), end_offset: p.end_offset(), size_bytes: p.size_bytes(), segments: p.segment_count() });
+            partitions.push(PartitionInfo {
+                partition: p.id,
+                start_offset: p.start_offset(),
+                end_offset: p.end_offset(),
+                size_bytes: p.size_bytes(),
+                segments: p.segment_count(),
+            });
             Ok(())
         })?;
-        Ok(TopicDescription { name: name.to_string(), config: topic.config.clone(), partitions })
+        Ok(TopicDescription {
+            name: name.to_string(),
+            config: topic.config.clone(),
+            partitions,
+        })
     }
 
     fn partition_count(&self, topic: &str) -> Result<u32> {
@@ -313,9 +380,15 @@ impl Transport for EmbeddedLog {
         Ok(Box::new(EmbeddedProducer::new(self.inner.clone())))
     }
 
-    fn transactional_producer(&self, transactional_id: &str) -> Result<Box<dyn TransactionalProducer>> {
+    fn transactional_producer(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Box<dyn TransactionalProducer>> {
         self.inner.check_open()?;
-        Ok(Box::new(EmbeddedTxnProducer::new(self.inner.clone(), transactional_id)?))
+        Ok(Box::new(EmbeddedTxnProducer::new(
+            self.inner.clone(),
+            transactional_id,
+        )?))
     }
 
     fn consumer(&self, group: Option<&str>) -> Result<Box<dyn Consumer>> {

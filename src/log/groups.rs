@@ -32,19 +32,32 @@ impl GroupStore {
                 continue;
             }
             let text = std::fs::read_to_string(&path).at(&path)?;
-            let file: GroupFile = serde_json::from_str(&text).map_err(|e| TransportError::Corrupt { path: path.clone(), position: 0, reason: e.to_string() })?;
+            let file: GroupFile =
+                serde_json::from_str(&text).map_err(|e| TransportError::Corrupt {
+                    path: path.clone(),
+                    position: 0,
+                    reason: e.to_string(),
+                })?;
             groups.insert(file.group, file.offsets);
         }
-        Ok(GroupStore { dir: dir.to_path_buf(), groups })
+        Ok(GroupStore {
+            dir: dir.to_path_buf(),
+            groups,
+        })
     }
 
     pub fn commit(&mut self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()> {
         if group.is_empty() {
-            return Err(TransportError::InvalidArgument("a consumer group needs a non-empty name".into()));
+            return Err(TransportError::InvalidArgument(
+                "a consumer group needs a non-empty name".into(),
+            ));
         }
         let mut updated = self.groups.get(group).cloned().unwrap_or_default();
         for (tp, offset) in offsets {
-            updated.entry(tp.topic.clone()).or_default().insert(tp.partition, *offset);
+            updated
+                .entry(tp.topic.clone())
+                .or_default()
+                .insert(tp.partition, *offset);
         }
         self.persist(group, &updated)?;
         self.groups.insert(group.to_string(), updated);
@@ -52,12 +65,21 @@ impl GroupStore {
     }
 
     pub fn committed(&self, group: &str, topic: &str) -> Vec<(u32, i64)> {
-        self.groups.get(group).and_then(|g| g.get(topic)).map(|p| p.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default()
+        self.groups
+            .get(group)
+            .and_then(|g| g.get(topic))
+            .map(|p| p.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default()
     }
 
     /// Forgets every group's offsets for a deleted topic.
     pub fn forget_topic(&mut self, topic: &str) -> Result<()> {
-        let affected: Vec<String> = self.groups.iter().filter(|(_, o)| o.contains_key(topic)).map(|(g, _)| g.clone()).collect();
+        let affected: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(_, o)| o.contains_key(topic))
+            .map(|(g, _)| g.clone())
+            .collect();
         for group in affected {
             let mut updated = self.groups[&group].clone();
             updated.remove(topic);
@@ -71,10 +93,16 @@ impl GroupStore {
         let name: String = group.bytes().map(|b| format!("{b:02x}")).collect();
         let path = self.dir.join(format!("{name}.json"));
         let tmp = self.dir.join(format!("{name}.tmp"));
-        let file = GroupFile { group: group.to_string(), offsets: offsets.clone() };
-        let text = serde_json::to_vec(&file).map_err(|e| TransportError::InvalidArgument(e.to_string()))?;
+        let file = GroupFile {
+            group: group.to_string(),
+            offsets: offsets.clone(),
+        };
+        let text = serde_json::to_vec(&file)
+            .map_err(|e| TransportError::InvalidArgument(e.to_string()))?;
         std::fs::write(&tmp, text).at(&tmp)?;
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).at(&tmp)?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .at(&tmp)?;
         std::fs::rename(&tmp, &path).at(&path)?;
         sync_dir(&self.dir)
     }
@@ -88,9 +116,21 @@ mod tests {
     fn offsets_survive_reopen_and_topic_deletion_clears_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = GroupStore::open(dir.path()).expect("open");
-        store.commit("app/1", &[(TopicPartition::new("t", 0), 5), (TopicPartition::new("t", 2), 9)]).expect("commit");
-        store.commit("app/1", &[(TopicPartition::new("t", 0), 7)]).expect("commit");
-        store.commit("other", &[(TopicPartition::new("u", 0), 1)]).expect("commit");
+        store
+            .commit(
+                "app/1",
+                &[
+                    (TopicPartition::new("t", 0), 5),
+                    (TopicPartition::new("t", 2), 9),
+                ],
+            )
+            .expect("commit");
+        store
+            .commit("app/1", &[(TopicPartition::new("t", 0), 7)])
+            .expect("commit");
+        store
+            .commit("other", &[(TopicPartition::new("u", 0), 1)])
+            .expect("commit");
         let mut store = GroupStore::open(dir.path()).expect("reopen");
         assert_eq!(store.committed("app/1", "t"), vec![(0, 7), (2, 9)]);
         assert_eq!(store.committed("app/1", "u"), vec![]);

@@ -62,7 +62,11 @@ impl IndexEntry for OffsetEntry {
 impl IndexEntry for TimeEntry {
     const SIZE: usize = 12;
     fn encode(&self) -> Vec<u8> {
-        [&self.max_timestamp.to_be_bytes()[..], &self.relative.to_be_bytes()[..]].concat()
+        [
+            &self.max_timestamp.to_be_bytes()[..],
+            &self.relative.to_be_bytes()[..],
+        ]
+        .concat()
     }
     fn decode(b: &[u8]) -> Self {
         let mut ts = [0u8; 8];
@@ -98,7 +102,11 @@ impl<E: IndexEntry> IndexFile<E> {
             return Ok(None);
         }
         let file = OpenOptions::new().append(true).open(path).at(path)?;
-        Ok(Some(IndexFile { path: path.to_path_buf(), entries, writer: BufWriter::new(file) }))
+        Ok(Some(IndexFile {
+            path: path.to_path_buf(),
+            entries,
+            writer: BufWriter::new(file),
+        }))
     }
 
     /// Creates (or truncates) an index file holding `entries`.
@@ -108,7 +116,11 @@ impl<E: IndexEntry> IndexFile<E> {
         for e in &entries {
             writer.write_all(&e.encode()).at(path)?;
         }
-        Ok(IndexFile { path: path.to_path_buf(), entries, writer })
+        Ok(IndexFile {
+            path: path.to_path_buf(),
+            entries,
+            writer,
+        })
     }
 
     pub fn entries(&self) -> &[E] {
@@ -139,15 +151,28 @@ impl IndexFile<OffsetEntry> {
     /// The last entry at or before `relative`, or the segment start.
     pub fn floor(&self, relative: u32) -> OffsetEntry {
         let i = self.entries.partition_point(|e| e.relative <= relative);
-        if i == 0 { OffsetEntry { relative: 0, position: 0 } } else { self.entries[i - 1] }
+        if i == 0 {
+            OffsetEntry {
+                relative: 0,
+                position: 0,
+            }
+        } else {
+            self.entries[i - 1]
+        }
     }
 }
 
 impl IndexFile<TimeEntry> {
     /// The last entry whose records are all strictly before `timestamp`; reading can start after it.
     pub fn last_before(&self, timestamp: i64) -> Option<TimeEntry> {
-        let i = self.entries.partition_point(|e| e.max_timestamp < timestamp);
-        if i == 0 { None } else { Some(self.entries[i - 1]) }
+        let i = self
+            .entries
+            .partition_point(|e| e.max_timestamp < timestamp);
+        if i == 0 {
+            None
+        } else {
+            Some(self.entries[i - 1])
+        }
     }
 }
 
@@ -160,11 +185,27 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("0.index");
         let mut idx = IndexFile::<OffsetEntry>::create(&path, vec![]).expect("create");
-        idx.push(OffsetEntry { relative: 10, position: 4096 }).expect("push");
-        idx.push(OffsetEntry { relative: 25, position: 8200 }).expect("push");
+        idx.push(OffsetEntry {
+            relative: 10,
+            position: 4096,
+        })
+        .expect("push");
+        idx.push(OffsetEntry {
+            relative: 25,
+            position: 8200,
+        })
+        .expect("push");
         idx.flush(false).expect("flush");
-        let idx = IndexFile::<OffsetEntry>::load(&path).expect("load").expect("valid");
-        assert_eq!(idx.floor(5), OffsetEntry { relative: 0, position: 0 });
+        let idx = IndexFile::<OffsetEntry>::load(&path)
+            .expect("load")
+            .expect("valid");
+        assert_eq!(
+            idx.floor(5),
+            OffsetEntry {
+                relative: 0,
+                position: 0
+            }
+        );
         assert_eq!(idx.floor(10).position, 4096);
         assert_eq!(idx.floor(24).position, 4096);
         assert_eq!(idx.floor(99).position, 8200);
@@ -175,19 +216,58 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("0.index");
         std::fs::write(&path, [0u8; 7]).expect("write");
-        assert!(IndexFile::<OffsetEntry>::load(&path).expect("load").is_none(), "partial entry");
-        let backwards = [OffsetEntry { relative: 5, position: 100 }, OffsetEntry { relative: 3, position: 200 }];
-        std::fs::write(&path, backwards.iter().flat_map(|e| e.encode()).collect::<Vec<_>>()).expect("write");
-        assert!(IndexFile::<OffsetEntry>::load(&path).expect("load").is_none(), "decreasing");
-        assert!(IndexFile::<OffsetEntry>::load(&dir.path().join("missing")).expect("load").is_none());
+        assert!(
+            IndexFile::<OffsetEntry>::load(&path)
+                .expect("load")
+                .is_none(),
+            "partial entry"
+        );
+        let backwards = [
+            OffsetEntry {
+                relative: 5,
+                position: 100,
+            },
+            OffsetEntry {
+                relative: 3,
+                position: 200,
+            },
+        ];
+        std::fs::write(
+            &path,
+            backwards
+                .iter()
+                .flat_map(|e| e.encode())
+                .collect::<Vec<_>>(),
+        )
+        .expect("write");
+        assert!(
+            IndexFile::<OffsetEntry>::load(&path)
+                .expect("load")
+                .is_none(),
+            "decreasing"
+        );
+        assert!(
+            IndexFile::<OffsetEntry>::load(&dir.path().join("missing"))
+                .expect("load")
+                .is_none()
+        );
     }
 
     #[test]
     fn time_index_finds_where_to_start_reading() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut idx = IndexFile::<TimeEntry>::create(&dir.path().join("0.timeindex"), vec![]).expect("create");
-        idx.push(TimeEntry { max_timestamp: 100, relative: 9 }).expect("push");
-        idx.push(TimeEntry { max_timestamp: 200, relative: 19 }).expect("push");
+        let mut idx = IndexFile::<TimeEntry>::create(&dir.path().join("0.timeindex"), vec![])
+            .expect("create");
+        idx.push(TimeEntry {
+            max_timestamp: 100,
+            relative: 9,
+        })
+        .expect("push");
+        idx.push(TimeEntry {
+            max_timestamp: 200,
+            relative: 19,
+        })
+        .expect("push");
         assert_eq!(idx.last_before(50), None);
         assert_eq!(idx.last_before(150).map(|e| e.relative), Some(9));
         assert_eq!(idx.last_before(200).map(|e| e.relative), Some(9));

@@ -13,8 +13,12 @@ pub fn start(inner: &Arc<LogInner>) {
         _ => None,
     };
     let maintain_every = inner.config.maintenance_interval;
-    let tick = flush_every.map_or(maintain_every, |f| f.min(maintain_every)).max(Duration::from_millis(1));
-    let spawned = std::thread::Builder::new().name("brook-log-maintenance".into()).spawn(move || run(weak, tick, maintain_every));
+    let tick = flush_every
+        .map_or(maintain_every, |f| f.min(maintain_every))
+        .max(Duration::from_millis(1));
+    let spawned = std::thread::Builder::new()
+        .name("brook-log-maintenance".into())
+        .spawn(move || run(weak, tick, maintain_every));
     match spawned {
         Ok(handle) => inner.set_maintenance_thread(handle),
         Err(e) => tracing::error!("could not start the log maintenance thread: {e}"),

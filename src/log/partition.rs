@@ -8,8 +8,7 @@ use super::batch::{self, RecordRef};
 use super::config::FlushPolicy;
 use super::segment::{Fetched, OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
-    AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Result, TopicConfig,
-    TransportError,
+    AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Result, TopicConfig, TransportError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,22 +35,50 @@ pub struct Partition {
 }
 
 impl Partition {
-    pub fn create(dir: &Path, topic: Arc<str>, id: u32, config: &TopicConfig, env: PartitionEnv, now_ms: i64) -> Result<Self> {
+    pub fn create(
+        dir: &Path,
+        topic: Arc<str>,
+        id: u32,
+        config: &TopicConfig,
+        env: PartitionEnv,
+        now_ms: i64,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).at(dir)?;
         let options = segment_options(config, env);
         let first = Segment::create(dir, 0, options, now_ms)?;
         sync_dir(dir)?;
-        Ok(Partition { topic, id, dir: dir.to_path_buf(), config: config.clone(), env, segments: vec![first], failed: None, dirty: false })
+        Ok(Partition {
+            topic,
+            id,
+            dir: dir.to_path_buf(),
+            config: config.clone(),
+            env,
+            segments: vec![first],
+            failed: None,
+            dirty: false,
+        })
     }
 
     /// Opens the segments found in `dir`. After an unclean shutdown the last segment is
     /// recovered (torn tail cut); older ones were fsynced when rolled and are trusted.
-    pub fn open(dir: &Path, topic: Arc<str>, id: u32, config: &TopicConfig, env: PartitionEnv, clean: bool, now_ms: i64) -> Result<Self> {
+    pub fn open(
+        dir: &Path,
+        topic: Arc<str>,
+        id: u32,
+        config: &TopicConfig,
+        env: PartitionEnv,
+        clean: bool,
+        now_ms: i64,
+    ) -> Result<Self> {
         let bases = list_segment_bases(dir)?;
         let options = segment_options(config, env);
         let mut segments = Vec::with_capacity(bases.len().max(1));
         for (i, base) in bases.iter().enumerate() {
-            let mode = if i + 1 == bases.len() && !clean { OpenMode::Recover } else { OpenMode::Trusted };
+            let mode = if i + 1 == bases.len() && !clean {
+                OpenMode::Recover
+            } else {
+                OpenMode::Trusted
+            };
             let segment = Segment::open(dir, *base, options, mode, now_ms)?;
             if let Some(prev) = segments.last() {
                 check_adjacent(prev, &segment, options.dense)?;
@@ -62,7 +89,16 @@ impl Partition {
             segments.push(Segment::create(dir, 0, options, now_ms)?);
             sync_dir(dir)?;
         }
-        Ok(Partition { topic, id, dir: dir.to_path_buf(), config: config.clone(), env, segments, failed: None, dirty: false })
+        Ok(Partition {
+            topic,
+            id,
+            dir: dir.to_path_buf(),
+            config: config.clone(),
+            env,
+            segments,
+            failed: None,
+            dirty: false,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -97,21 +133,29 @@ impl Partition {
     /// Encodes `records` as batches starting at the current end offset.
     pub fn encode(&self, records: &[ProducerRecord], now_ms: i64) -> Result<Vec<Vec<u8>>> {
         if records.is_empty() {
-            return Err(TransportError::InvalidArgument("an append needs at least one record".into()));
+            return Err(TransportError::InvalidArgument(
+                "an append needs at least one record".into(),
+            ));
         }
-        if self.config.cleanup_policy == CleanupPolicy::Compact && records.iter().any(|r| r.key.is_none()) {
+        if self.config.cleanup_policy == CleanupPolicy::Compact
+            && records.iter().any(|r| r.key.is_none())
+        {
             return Err(self.invalid("a compacted topic needs a key on every record"));
         }
         let mut batches = Vec::new();
         let mut offset = self.end_offset();
         for chunk in chunk_by_size(records) {
-            let refs: Vec<RecordRef<'_>> = chunk.iter().enumerate().map(|(i, r)| RecordRef {
-                offset: offset + i as i64,
-                timestamp: r.timestamp.unwrap_or(now_ms),
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: &r.headers,
-            }).collect();
+            let refs: Vec<RecordRef<'_>> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RecordRef {
+                    offset: offset + i as i64,
+                    timestamp: r.timestamp.unwrap_or(now_ms),
+                    key: r.key.as_deref(),
+                    value: r.value.as_deref(),
+                    headers: &r.headers,
+                })
+                .collect();
             let mut out = Vec::with_capacity(chunk.iter().map(record_size).sum::<usize>() + 128);
             batch::encode_batch(&mut out, offset, (chunk.len() - 1) as i32, &refs);
             offset += chunk.len() as i64;
@@ -128,7 +172,11 @@ impl Partition {
             self.write_batch(&encoded, now_ms)?;
         }
         self.after_append()?;
-        Ok(AppendOutcome { partition: self.id, base_offset, last_offset: self.end_offset() - 1 })
+        Ok(AppendOutcome {
+            partition: self.id,
+            base_offset,
+            last_offset: self.end_offset() - 1,
+        })
     }
 
     /// Appends already-encoded batches that must start exactly at the end offset (transaction
@@ -139,12 +187,20 @@ impl Partition {
         for encoded in batches {
             let header = batch::check_batch(encoded).map_err(|e| self.invalid(&e.to_string()))?;
             if header.base_offset != self.end_offset() {
-                return Err(self.invalid(&format!("batch starts at {} but the log ends at {}", header.base_offset, self.end_offset())));
+                return Err(self.invalid(&format!(
+                    "batch starts at {} but the log ends at {}",
+                    header.base_offset,
+                    self.end_offset()
+                )));
             }
             self.write_batch(encoded, now_ms)?;
         }
         self.after_append()?;
-        Ok(AppendOutcome { partition: self.id, base_offset, last_offset: self.end_offset() - 1 })
+        Ok(AppendOutcome {
+            partition: self.id,
+            base_offset,
+            last_offset: self.end_offset() - 1,
+        })
     }
 
     fn write_batch(&mut self, encoded: &[u8], now_ms: i64) -> Result<()> {
@@ -170,7 +226,10 @@ impl Partition {
             return false;
         }
         let full = active.size() + incoming as u64 > self.config.segment_bytes;
-        let old = self.config.segment_ms.is_some_and(|ms| now_ms - active.opened_at_ms >= ms);
+        let old = self
+            .config
+            .segment_ms
+            .is_some_and(|ms| now_ms - active.opened_at_ms >= ms);
         full || old
     }
 
@@ -182,7 +241,9 @@ impl Partition {
         }
         let base = self.end_offset();
         let options = segment_options(&self.config, self.env);
-        let result = self.active_mut().flush(true)
+        let result = self
+            .active_mut()
+            .flush(true)
             .and_then(|_| Segment::create(&self.dir, base, options, now_ms))
             .and_then(|s| sync_dir(&self.dir).map(|_| s));
         match result {
@@ -215,10 +276,19 @@ impl Partition {
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
         let (start, end) = (self.start_offset(), self.end_offset());
         if offset < start || offset > end {
-            return Err(TransportError::OffsetOutOfRange { topic: self.topic.to_string(), partition: self.id, offset, start, end });
+            return Err(TransportError::OffsetOutOfRange {
+                topic: self.topic.to_string(),
+                partition: self.id,
+                offset,
+                start,
+                end,
+            });
         }
         let mut offset = offset;
-        let first = self.segments.partition_point(|s| s.base_offset <= offset).saturating_sub(1);
+        let first = self
+            .segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
         for segment in &self.segments[first..] {
             if segment.next_offset() <= offset {
                 continue;
@@ -229,7 +299,10 @@ impl Partition {
             }
             offset = offset.max(fetched.next_offset);
         }
-        Ok(Fetched { records: Vec::new(), next_offset: end })
+        Ok(Fetched {
+            records: Vec::new(),
+            next_offset: end,
+        })
     }
 
     /// The first offset with a timestamp at or after `timestamp`, else the end offset.
@@ -251,8 +324,14 @@ impl Partition {
         let mut removed = 0;
         while self.segments.len() > 1 {
             let oldest = &self.segments[0];
-            let expired = self.config.retention_ms.is_some_and(|ms| oldest.max_timestamp() < now_ms.saturating_sub(ms));
-            let oversized = self.config.retention_bytes.is_some_and(|limit| self.size_bytes() - oldest.size() >= limit);
+            let expired = self
+                .config
+                .retention_ms
+                .is_some_and(|ms| oldest.max_timestamp() < now_ms.saturating_sub(ms));
+            let oversized = self
+                .config
+                .retention_bytes
+                .is_some_and(|limit| self.size_bytes() - oldest.size() >= limit);
             if !(expired || oversized) {
                 break;
             }
@@ -280,7 +359,10 @@ impl Partition {
     fn check_writable(&self) -> Result<()> {
         match &self.failed {
             None => Ok(()),
-            Some(reason) => Err(TransportError::Failed { what: format!("{}-{}", self.topic, self.id), reason: reason.clone() }),
+            Some(reason) => Err(TransportError::Failed {
+                what: format!("{}-{}", self.topic, self.id),
+                reason: reason.clone(),
+            }),
         }
     }
 
@@ -291,27 +373,50 @@ impl Partition {
     }
 
     fn invalid(&self, reason: &str) -> TransportError {
-        TransportError::InvalidRecord { topic: self.topic.to_string(), partition: self.id, reason: reason.to_string() }
+        TransportError::InvalidRecord {
+            topic: self.topic.to_string(),
+            partition: self.id,
+            reason: reason.to_string(),
+        }
     }
 }
 
 pub(super) fn segment_options(config: &TopicConfig, env: PartitionEnv) -> SegmentOptions {
-    SegmentOptions { index_interval_bytes: env.index_interval_bytes, dense: config.cleanup_policy == CleanupPolicy::Delete }
+    SegmentOptions {
+        index_interval_bytes: env.index_interval_bytes,
+        dense: config.cleanup_policy == CleanupPolicy::Delete,
+    }
 }
 
 fn check_adjacent(prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
-    let ok = if dense { prev.next_offset() == next.base_offset } else { prev.next_offset() <= next.base_offset };
-    if ok { Ok(()) } else {
+    let ok = if dense {
+        prev.next_offset() == next.base_offset
+    } else {
+        prev.next_offset() <= next.base_offset
+    };
+    if ok {
+        Ok(())
+    } else {
         Err(TransportError::Corrupt {
             path: next.log_path().to_path_buf(),
             position: 0,
-            reason: format!("segment starts at offset {} but the previous one ends at {}", next.base_offset, prev.next_offset()),
+            reason: format!(
+                "segment starts at offset {} but the previous one ends at {}",
+                next.base_offset,
+                prev.next_offset()
+            ),
         })
     }
 }
 
 fn record_size(r: &ProducerRecord) -> usize {
-    r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()) + r.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, |v| v.len())).sum::<usize>() + 24
+    r.key.as_ref().map_or(0, |k| k.len())
+        + r.value.as_ref().map_or(0, |v| v.len())
+        + r.headers
+            .iter()
+            .map(|h| h.key.len() + h.value.as_ref().map_or(0, |v| v.len()))
+            .sum::<usize>()
+        + 24
 }
 
 fn chunk_by_size(records: &[ProducerRecord]) -> Vec<&[ProducerRecord]> {
@@ -336,19 +441,33 @@ fn list_segment_bases(dir: &Path) -> Result<Vec<i64>> {
     let mut index_files = Vec::new();
     for entry in std::fs::read_dir(dir).at(dir)? {
         let path = entry.at(dir)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.ends_with(".cleaned") || name.ends_with(".deleted") || name.ends_with(".tmp") {
             std::fs::remove_file(&path).at(&path)?;
         } else if let Some(stem) = name.strip_suffix(".log") {
-            bases.push(stem.parse::<i64>().map_err(|_| TransportError::Corrupt { path: path.clone(), position: 0, reason: "segment file name is not an offset".into() })?);
+            bases.push(stem.parse::<i64>().map_err(|_| TransportError::Corrupt {
+                path: path.clone(),
+                position: 0,
+                reason: "segment file name is not an offset".into(),
+            })?);
         } else if name.ends_with(".index") || name.ends_with(".timeindex") {
             index_files.push(path);
         }
     }
     bases.sort_unstable();
     for path in index_files {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        if !stem.parse::<i64>().is_ok_and(|b| bases.binary_search(&b).is_ok()) {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if !stem
+            .parse::<i64>()
+            .is_ok_and(|b| bases.binary_search(&b).is_ok())
+        {
             std::fs::remove_file(&path).at(&path)?;
         }
     }
@@ -369,4 +488,99 @@ pub(super) fn remove_segment_files(dir: &Path, base: i64) -> Result<()> {
 /// fsyncs a directory so that file creations, renames and deletions in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(flush: FlushPolicy) -> PartitionEnv {
+        PartitionEnv {
+            flush,
+            index_interval_bytes: 128,
+        }
+    }
+
+    fn record(value: &str) -> ProducerRecord {
+        ProducerRecord::new(Some("k"), Some(value.to_string()))
+    }
+
+    #[test]
+    fn rolls_by_age_and_by_size_keeping_offsets_dense() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = TopicConfig {
+            segment_bytes: 1024,
+            segment_ms: Some(50),
+            ..TopicConfig::default()
+        };
+        let mut p = Partition::create(
+            dir.path(),
+            Arc::from("t"),
+            0,
+            &config,
+            env(FlushPolicy::Never),
+            0,
+        )
+        .expect("create");
+        p.append(&[record("a")], 0).expect("append");
+        p.append(&[record("b")], 10).expect("append");
+        assert_eq!(p.segment_count(), 1, "young and small: no roll");
+        p.append(&[record("c")], 60).expect("append");
+        assert_eq!(p.segment_count(), 2, "older than segment_ms: rolled");
+        let big = "x".repeat(600);
+        p.append(&[record(&big)], 61).expect("append");
+        p.append(&[record(&big)], 62).expect("append");
+        assert_eq!(p.segment_count(), 3, "past segment_bytes: rolled");
+        let bases: Vec<i64> = p.segments.iter().map(|s| s.base_offset).collect();
+        assert_eq!(bases, vec![0, 2, 4]);
+        let fetched = p.read(0, usize::MAX).expect("read");
+        assert_eq!(fetched.records.len(), 2, "one read stays within a segment");
+        assert_eq!(fetched.next_offset, 2);
+        assert_eq!(p.read(2, usize::MAX).expect("read").records[0].offset, 2);
+    }
+
+    #[test]
+    fn large_appends_are_split_into_bounded_batches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = TopicConfig::default();
+        let mut p = Partition::create(
+            dir.path(),
+            Arc::from("t"),
+            0,
+            &config,
+            env(FlushPolicy::EveryAppend),
+            0,
+        )
+        .expect("create");
+        let value = "v".repeat(1000);
+        let records: Vec<ProducerRecord> = (0..3000).map(|_| record(&value)).collect();
+        let outcome = p.append(&records, 0).expect("append");
+        assert_eq!((outcome.base_offset, outcome.last_offset), (0, 2999));
+        assert_eq!(
+            p.encode(&records, 0).expect("encode").len(),
+            3,
+            "3 MB in 1 MiB batches"
+        );
+        assert!(!p.is_dirty(), "EveryAppend fsyncs before acknowledging");
+    }
+
+    #[test]
+    fn compacted_partitions_refuse_records_without_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut p = Partition::create(
+            dir.path(),
+            Arc::from("t"),
+            0,
+            &TopicConfig::compacted(1),
+            env(FlushPolicy::Never),
+            0,
+        )
+        .expect("create");
+        let keyless = ProducerRecord::new(None::<Vec<u8>>, Some("v"));
+        assert!(matches!(
+            p.append(&[keyless], 0),
+            Err(TransportError::InvalidRecord { .. })
+        ));
+        assert_eq!(p.end_offset(), 0);
+    }
 }

@@ -23,7 +23,13 @@ pub struct EmbeddedProducer {
 
 impl EmbeddedProducer {
     pub(super) fn new(inner: Arc<LogInner>) -> Self {
-        EmbeddedProducer { inner, queued: BTreeMap::new(), queued_count: 0, round_robin: HashMap::new(), done: Vec::new() }
+        EmbeddedProducer {
+            inner,
+            queued: BTreeMap::new(),
+            queued_count: 0,
+            round_robin: HashMap::new(),
+            done: Vec::new(),
+        }
     }
 
     fn append_queued(&mut self) -> Result<()> {
@@ -50,7 +56,11 @@ pub(super) fn choose_partition(
 ) -> Result<u32> {
     let count = inner.topic(topic)?.partition_count();
     match (partition, key) {
-        (Some(p), _) if p >= count => Err(TransportError::UnknownPartition { topic: topic.to_string(), partition: p, count }),
+        (Some(p), _) if p >= count => Err(TransportError::UnknownPartition {
+            topic: topic.to_string(),
+            partition: p,
+            count,
+        }),
         (Some(p), _) => Ok(p),
         (None, Some(key)) => Ok(partition_for_key(key, count)),
         (None, None) => {
@@ -64,8 +74,17 @@ pub(super) fn choose_partition(
 
 impl Producer for EmbeddedProducer {
     fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
-        let p = choose_partition(&self.inner, &mut self.round_robin, topic, partition, record.key.as_deref())?;
-        self.queued.entry(TopicPartition::new(topic, p)).or_default().push(record);
+        let p = choose_partition(
+            &self.inner,
+            &mut self.round_robin,
+            topic,
+            partition,
+            record.key.as_deref(),
+        )?;
+        self.queued
+            .entry(TopicPartition::new(topic, p))
+            .or_default()
+            .push(record);
         self.queued_count += 1;
         if self.queued_count >= MAX_QUEUED_RECORDS {
             self.append_queued()?;

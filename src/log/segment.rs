@@ -73,7 +73,12 @@ struct Scan {
 impl Segment {
     pub fn create(dir: &Path, base: i64, options: SegmentOptions, now_ms: i64) -> Result<Self> {
         let [log_path, index_path, time_path] = segment_paths(dir, base);
-        let file = OpenOptions::new().read(true).append(true).create_new(true).open(&log_path).at(&log_path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&log_path)
+            .at(&log_path)?;
         Ok(Segment {
             base_offset: base,
             file,
@@ -89,9 +94,19 @@ impl Segment {
         })
     }
 
-    pub fn open(dir: &Path, base: i64, options: SegmentOptions, mode: OpenMode, now_ms: i64) -> Result<Self> {
+    pub fn open(
+        dir: &Path,
+        base: i64,
+        options: SegmentOptions,
+        mode: OpenMode,
+        now_ms: i64,
+    ) -> Result<Self> {
         let [log_path, index_path, time_path] = segment_paths(dir, base);
-        let file = OpenOptions::new().read(true).append(true).open(&log_path).at(&log_path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&log_path)
+            .at(&log_path)?;
         let size = file.metadata().at(&log_path)?.len();
         let mut seg = Segment {
             base_offset: base,
@@ -124,7 +139,10 @@ impl Segment {
     /// Uses the index files if they agree with the log; scans only the tail after their last
     /// entry. Returns false when they must be rebuilt.
     fn reuse_indexes(&mut self, index_path: &Path, time_path: &Path) -> Result<bool> {
-        let (Some(offsets), Some(times)) = (IndexFile::<OffsetEntry>::load(index_path)?, IndexFile::<TimeEntry>::load(time_path)?) else {
+        let (Some(offsets), Some(times)) = (
+            IndexFile::<OffsetEntry>::load(index_path)?,
+            IndexFile::<TimeEntry>::load(time_path)?,
+        ) else {
             return Ok(false);
         };
         if offsets.entries().len() != times.entries().len() {
@@ -138,7 +156,11 @@ impl Segment {
                 {
                     return Ok(false);
                 }
-                (u64::from(o.position), self.base_offset + i64::from(o.relative), t.max_timestamp)
+                (
+                    u64::from(o.position),
+                    self.base_offset + i64::from(o.relative),
+                    t.max_timestamp,
+                )
             }
             _ => (0, self.base_offset, i64::MIN),
         };
@@ -164,13 +186,23 @@ impl Segment {
     }
 
     /// Decides whether a bad batch is a torn tail (cut it) or corruption (fail).
-    fn handle_bad_batch(&mut self, mode: OpenMode, position: u64, next_offset: i64, error: &BatchError) -> Result<()> {
+    fn handle_bad_batch(
+        &mut self,
+        mode: OpenMode,
+        position: u64,
+        next_offset: i64,
+        error: &BatchError,
+    ) -> Result<()> {
         if mode == OpenMode::Trusted {
             return Err(self.corrupt(position, error));
         }
         if let Some(later) = self.find_valid_batch_after(position, next_offset)? {
             let reason = format!("{error}, yet a valid batch follows at byte {later}");
-            return Err(TransportError::Corrupt { path: self.log_path.clone(), position, reason });
+            return Err(TransportError::Corrupt {
+                path: self.log_path.clone(),
+                position,
+                reason,
+            });
         }
         let cut = self.size - position;
         tracing::warn!(
@@ -184,18 +216,40 @@ impl Segment {
     }
 
     fn corrupt(&self, position: u64, error: &BatchError) -> TransportError {
-        TransportError::Corrupt { path: self.log_path.clone(), position, reason: error.to_string() }
+        TransportError::Corrupt {
+            path: self.log_path.clone(),
+            position,
+            reason: error.to_string(),
+        }
     }
 
     /// Checks every batch from `from`, collecting index entries as appends would.
-    fn scan(&self, from: u64, next_offset: i64, max_ts: i64, offsets: Vec<OffsetEntry>, times: Vec<TimeEntry>) -> Result<Scan> {
-        let mut scan = Scan { end: from, next_offset, max_timestamp: max_ts, offsets, times, bytes_since_index: 0, failure: None };
+    fn scan(
+        &self,
+        from: u64,
+        next_offset: i64,
+        max_ts: i64,
+        offsets: Vec<OffsetEntry>,
+        times: Vec<TimeEntry>,
+    ) -> Result<Scan> {
+        let mut scan = Scan {
+            end: from,
+            next_offset,
+            max_timestamp: max_ts,
+            offsets,
+            times,
+            bytes_since_index: 0,
+            failure: None,
+        };
         let mut reader = ChunkReader::new(&self.file, &self.log_path, self.size);
         while scan.end < self.size {
             let position = scan.end;
             let checked = match reader.batch_bytes_at(position)? {
                 Some(bytes) => batch::check_batch(&bytes),
-                None => Err(BatchError::Truncated { needed: HEADER_LEN, available: (self.size - position) as usize }),
+                None => Err(BatchError::Truncated {
+                    needed: HEADER_LEN,
+                    available: (self.size - position) as usize,
+                }),
             };
             let header = match checked {
                 Ok(h) => h,
@@ -209,8 +263,14 @@ impl Segment {
                 break;
             }
             if position > 0 && scan.bytes_since_index >= self.options.index_interval_bytes {
-                scan.offsets.push(OffsetEntry { relative: self.relative(header.base_offset), position: position as u32 });
-                scan.times.push(TimeEntry { max_timestamp: scan.max_timestamp, relative: self.relative(header.base_offset) - 1 });
+                scan.offsets.push(OffsetEntry {
+                    relative: self.relative(header.base_offset),
+                    position: position as u32,
+                });
+                scan.times.push(TimeEntry {
+                    max_timestamp: scan.max_timestamp,
+                    relative: self.relative(header.base_offset) - 1,
+                });
                 scan.bytes_since_index = 0;
             }
             scan.bytes_since_index += header.total_len() as u64;
@@ -222,9 +282,18 @@ impl Segment {
     }
 
     fn check_continuity(&self, header: &BatchHeader, expected: i64) -> Result<(), BatchError> {
-        let ok = if self.options.dense { header.base_offset == expected } else { header.base_offset >= expected };
-        if ok { Ok(()) } else {
-            Err(BatchError::BadRecord(format!("batch base offset {} where {} was expected", header.base_offset, expected)))
+        let ok = if self.options.dense {
+            header.base_offset == expected
+        } else {
+            header.base_offset >= expected
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(BatchError::BadRecord(format!(
+                "batch base offset {} where {} was expected",
+                header.base_offset, expected
+            )))
         }
     }
 
@@ -236,9 +305,13 @@ impl Segment {
         while start + HEADER_LEN as u64 <= self.size {
             let len = CHUNK.min(self.size - start) as usize;
             let mut buf = vec![0u8; len];
-            self.file.read_exact_at(&mut buf, start).at(&self.log_path)?;
+            self.file
+                .read_exact_at(&mut buf, start)
+                .at(&self.log_path)?;
             for p in 0..len.saturating_sub(HEADER_LEN - 1) {
-                let Ok(h) = BatchHeader::parse(&buf[p..]) else { continue };
+                let Ok(h) = BatchHeader::parse(&buf[p..]) else {
+                    continue;
+                };
                 let at = start + p as u64;
                 if h.base_offset < min_base || at + h.total_len() as u64 > self.size {
                     continue;
@@ -259,7 +332,9 @@ impl Segment {
             return Ok(None);
         }
         let mut buf = [0u8; HEADER_LEN];
-        self.file.read_exact_at(&mut buf, position).at(&self.log_path)?;
+        self.file
+            .read_exact_at(&mut buf, position)
+            .at(&self.log_path)?;
         Ok(BatchHeader::parse(&buf).ok())
     }
 
@@ -272,8 +347,14 @@ impl Segment {
         let position = self.size;
         if position > 0 && self.bytes_since_index >= self.options.index_interval_bytes {
             let relative = self.relative(header.base_offset);
-            self.offset_index.push(OffsetEntry { relative, position: position as u32 })?;
-            self.time_index.push(TimeEntry { max_timestamp: self.max_timestamp, relative: relative - 1 })?;
+            self.offset_index.push(OffsetEntry {
+                relative,
+                position: position as u32,
+            })?;
+            self.time_index.push(TimeEntry {
+                max_timestamp: self.max_timestamp,
+                relative: relative - 1,
+            })?;
             self.bytes_since_index = 0;
         }
         self.file.write_all(bytes).at(&self.log_path)?;
@@ -288,23 +369,43 @@ impl Segment {
     /// `next_offset` says where to continue: past the last batch read, even when compaction left
     /// no record at its end.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
-        let start = if offset <= self.base_offset { 0 } else {
-            u64::from(self.offset_index.floor(self.relative(offset.min(self.next_offset))).position)
+        let start = if offset <= self.base_offset {
+            0
+        } else {
+            u64::from(
+                self.offset_index
+                    .floor(self.relative(offset.min(self.next_offset)))
+                    .position,
+            )
         };
         let mut reader = ChunkReader::new(&self.file, &self.log_path, self.size);
-        let mut fetched = Fetched { records: Vec::new(), next_offset: self.next_offset };
+        let mut fetched = Fetched {
+            records: Vec::new(),
+            next_offset: self.next_offset,
+        };
         let mut position = start;
         let mut consumed = 0usize;
         while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
             let Some(bytes) = reader.batch_bytes_at(position)? else {
-                return Err(self.corrupt(position, &BatchError::Truncated { needed: HEADER_LEN, available: 0 }));
+                return Err(self.corrupt(
+                    position,
+                    &BatchError::Truncated {
+                        needed: HEADER_LEN,
+                        available: 0,
+                    },
+                ));
             };
             let header = batch::check_batch(&bytes).map_err(|e| self.corrupt(position, &e))?;
-            let decoded = (header.last_offset() >= offset).then(|| batch::decode_records(&bytes, &header)).transpose().map_err(|e| self.corrupt(position, &e))?;
+            let decoded = (header.last_offset() >= offset)
+                .then(|| batch::decode_records(&bytes, &header))
+                .transpose()
+                .map_err(|e| self.corrupt(position, &e))?;
             position += header.total_len() as u64;
             if let Some(decoded) = decoded {
                 consumed += header.total_len();
-                fetched.records.extend(decoded.into_iter().filter(|r| r.offset >= offset));
+                fetched
+                    .records
+                    .extend(decoded.into_iter().filter(|r| r.offset >= offset));
                 fetched.next_offset = header.next_offset();
             }
         }
@@ -319,7 +420,12 @@ impl Segment {
         if self.max_timestamp < timestamp {
             return Ok(None);
         }
-        let mut from = self.time_index.last_before(timestamp).map_or(self.base_offset, |e| self.base_offset + i64::from(e.relative) + 1);
+        let mut from = self
+            .time_index
+            .last_before(timestamp)
+            .map_or(self.base_offset, |e| {
+                self.base_offset + i64::from(e.relative) + 1
+            });
         while from < self.next_offset {
             let fetched = self.read(from, 1 << 20)?;
             if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
@@ -339,11 +445,21 @@ impl Segment {
         self.time_index.flush(sync)
     }
 
-    pub fn size(&self) -> u64 { self.size }
-    pub fn next_offset(&self) -> i64 { self.next_offset }
-    pub fn max_timestamp(&self) -> i64 { self.max_timestamp }
-    pub fn is_empty(&self) -> bool { self.size == 0 }
-    pub fn log_path(&self) -> &Path { &self.log_path }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
 }
 
 /// Reads batches through a buffer so that scanning does one read per megabyte, not per batch.
@@ -359,7 +475,13 @@ impl<'a> ChunkReader<'a> {
     const CHUNK: usize = 1 << 20;
 
     fn new(file: &'a File, path: &'a Path, size: u64) -> Self {
-        ChunkReader { file, path, size, buf: Bytes::new(), buf_start: 0 }
+        ChunkReader {
+            file,
+            path,
+            size,
+            buf: Bytes::new(),
+            buf_start: 0,
+        }
     }
 
     /// The bytes `[position, position + len)`, or `None` if the file ends first.
@@ -367,7 +489,8 @@ impl<'a> ChunkReader<'a> {
         if position + len as u64 > self.size {
             return Ok(None);
         }
-        let in_buf = position >= self.buf_start && position + len as u64 <= self.buf_start + self.buf.len() as u64;
+        let in_buf = position >= self.buf_start
+            && position + len as u64 <= self.buf_start + self.buf.len() as u64;
         if !in_buf {
             let want = len.max(Self::CHUNK).min((self.size - position) as usize);
             let mut v = vec![0u8; want];
@@ -381,7 +504,9 @@ impl<'a> ChunkReader<'a> {
 
     /// The whole batch at `position` as its header declares it, unchecked; `None` if cut short.
     fn batch_bytes_at(&mut self, position: u64) -> Result<Option<Bytes>> {
-        let Some(head) = self.get(position, HEADER_LEN)? else { return Ok(None) };
+        let Some(head) = self.get(position, HEADER_LEN)? else {
+            return Ok(None);
+        };
         let len = match BatchHeader::parse(&head) {
             Ok(h) => h.total_len(),
             Err(_) => return Ok(Some(head)),

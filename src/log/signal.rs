@@ -24,7 +24,9 @@ impl AppendSignal {
 
     /// Sleeps until the generation differs from `seen` or `deadline` passes.
     pub fn wait_past(&self, seen: u64, deadline: Instant) {
-        let Ok(mut g) = self.generation.lock() else { return };
+        let Ok(mut g) = self.generation.lock() else {
+            return;
+        };
         while *g == seen {
             let left = deadline.saturating_duration_since(Instant::now());
             if left == Duration::ZERO {

@@ -23,7 +23,13 @@ pub struct Topic {
 }
 
 impl Topic {
-    pub fn create(topics_dir: &Path, name: &str, config: &TopicConfig, env: PartitionEnv, now_ms: i64) -> Result<Topic> {
+    pub fn create(
+        topics_dir: &Path,
+        name: &str,
+        config: &TopicConfig,
+        env: PartitionEnv,
+        now_ms: i64,
+    ) -> Result<Topic> {
         validate_name(name)?;
         validate_config(config)?;
         let dir = topics_dir.join(name);
@@ -37,7 +43,14 @@ impl Topic {
         std::fs::create_dir_all(&staging).at(&staging)?;
         write_meta(&staging, config)?;
         for id in 0..config.partitions {
-            Partition::create(&staging.join(id.to_string()), Arc::from(name), id, config, env, now_ms)?;
+            Partition::create(
+                &staging.join(id.to_string()),
+                Arc::from(name),
+                id,
+                config,
+                env,
+                now_ms,
+            )?;
         }
         sync_dir(&staging)?;
         std::fs::rename(&staging, &dir).at(&dir)?;
@@ -46,16 +59,36 @@ impl Topic {
     }
 
     pub fn open(dir: &Path, env: PartitionEnv, clean: bool, now_ms: i64) -> Result<Topic> {
-        let name: Arc<str> = Arc::from(dir.file_name().and_then(|n| n.to_str()).unwrap_or_default());
+        let name: Arc<str> =
+            Arc::from(dir.file_name().and_then(|n| n.to_str()).unwrap_or_default());
         let meta_path = dir.join(META_FILE);
         let text = std::fs::read_to_string(&meta_path).at(&meta_path)?;
-        let config: TopicConfig = serde_json::from_str(&text).map_err(|e| TransportError::Corrupt { path: meta_path.clone(), position: 0, reason: e.to_string() })?;
+        let config: TopicConfig =
+            serde_json::from_str(&text).map_err(|e| TransportError::Corrupt {
+                path: meta_path.clone(),
+                position: 0,
+                reason: e.to_string(),
+            })?;
         let mut partitions = Vec::with_capacity(config.partitions as usize);
         for id in 0..config.partitions {
             let pdir = dir.join(id.to_string());
-            partitions.push(Mutex::new(Partition::open(&pdir, name.clone(), id, &config, env, clean, now_ms)?));
+            partitions.push(Mutex::new(Partition::open(
+                &pdir,
+                name.clone(),
+                id,
+                &config,
+                env,
+                clean,
+                now_ms,
+            )?));
         }
-        Ok(Topic { name, config, dir: dir.to_path_buf(), partitions, deleted: AtomicBool::new(false) })
+        Ok(Topic {
+            name,
+            config,
+            dir: dir.to_path_buf(),
+            partitions,
+            deleted: AtomicBool::new(false),
+        })
     }
 
     /// Removes the topic's files: renamed away first so a crash cannot leave it half deleted.
@@ -78,12 +111,25 @@ impl Topic {
             return Err(TransportError::UnknownTopic(self.name.to_string()));
         }
         let count = self.partition_count();
-        let lock = self.partitions.get(id as usize).ok_or_else(|| TransportError::UnknownPartition { topic: self.name.to_string(), partition: id, count })?;
-        lock.lock().map_err(|_| TransportError::Failed { what: format!("{}-{id}", self.name), reason: "a thread panicked while writing it".into() })
+        let lock =
+            self.partitions
+                .get(id as usize)
+                .ok_or_else(|| TransportError::UnknownPartition {
+                    topic: self.name.to_string(),
+                    partition: id,
+                    count,
+                })?;
+        lock.lock().map_err(|_| TransportError::Failed {
+            what: format!("{}-{id}", self.name),
+            reason: "a thread panicked while writing it".into(),
+        })
     }
 
     /// Applies `f` to every partition in turn.
-    pub fn for_each_partition(&self, mut f: impl FnMut(&mut Partition) -> Result<()>) -> Result<()> {
+    pub fn for_each_partition(
+        &self,
+        mut f: impl FnMut(&mut Partition) -> Result<()>,
+    ) -> Result<()> {
         for id in 0..self.partition_count() {
             f(&mut *self.partition(id)?)?;
         }
@@ -93,15 +139,25 @@ impl Topic {
 
 /// Topic names follow Kafka's rules: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn validate_name(name: &str) -> Result<()> {
-    let invalid = |reason: &str| Err(TransportError::InvalidTopicName { name: name.to_string(), reason: reason.to_string() });
+    let invalid = |reason: &str| {
+        Err(TransportError::InvalidTopicName {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        })
+    };
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return invalid("a topic name has 1 to 249 characters");
     }
     if name == "." || name == ".." {
         return invalid("'.' and '..' are not topic names");
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-        return invalid(&format!("character '{c}' is not allowed (use letters, digits, '.', '_' and '-')"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return invalid(&format!(
+            "character '{c}' is not allowed (use letters, digits, '.', '_' and '-')"
+        ));
     }
     Ok(())
 }
@@ -109,12 +165,22 @@ pub fn validate_name(name: &str) -> Result<()> {
 fn validate_config(config: &TopicConfig) -> Result<()> {
     let invalid = |m: String| Err(TransportError::InvalidArgument(m));
     if config.partitions == 0 || config.partitions > 10_000 {
-        return invalid(format!("partitions must be between 1 and 10000, not {}", config.partitions));
+        return invalid(format!(
+            "partitions must be between 1 and 10000, not {}",
+            config.partitions
+        ));
     }
     if config.segment_bytes < 1024 || config.segment_bytes > i32::MAX as u64 {
-        return invalid(format!("segment_bytes must be between 1024 and {}, not {}", i32::MAX, config.segment_bytes));
+        return invalid(format!(
+            "segment_bytes must be between 1024 and {}, not {}",
+            i32::MAX,
+            config.segment_bytes
+        ));
     }
-    if config.segment_ms.is_some_and(|ms| ms <= 0) || config.retention_ms.is_some_and(|ms| ms < 0) || config.delete_retention_ms < 0 {
+    if config.segment_ms.is_some_and(|ms| ms <= 0)
+        || config.retention_ms.is_some_and(|ms| ms < 0)
+        || config.delete_retention_ms < 0
+    {
         return invalid("segment_ms must be positive and retention times not negative".to_string());
     }
     Ok(())
@@ -122,9 +188,12 @@ fn validate_config(config: &TopicConfig) -> Result<()> {
 
 fn write_meta(dir: &Path, config: &TopicConfig) -> Result<()> {
     let path = dir.join(META_FILE);
-    let text = serde_json::to_string_pretty(config).map_err(|e| TransportError::InvalidArgument(e.to_string()))?;
+    let text = serde_json::to_string_pretty(config)
+        .map_err(|e| TransportError::InvalidArgument(e.to_string()))?;
     std::fs::write(&path, text).at(&path)?;
-    std::fs::File::open(&path).and_then(|f| f.sync_all()).at(&path)
+    std::fs::File::open(&path)
+        .and_then(|f| f.sync_all())
+        .at(&path)
 }
 
 #[cfg(test)]

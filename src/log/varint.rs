@@ -35,7 +35,10 @@ impl<'a> Cursor<'a> {
     }
 
     pub fn byte(&mut self) -> Result<u8, BatchError> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| truncated(self.pos + 1, self.buf.len()))?;
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| truncated(self.pos + 1, self.buf.len()))?;
         self.pos += 1;
         Ok(b)
     }

@@ -15,19 +15,40 @@ pub enum TransportError {
     #[error("invalid topic name '{name}': {reason}")]
     InvalidTopicName { name: String, reason: String },
     #[error("topic '{topic}' has no partition {partition} (it has {count})")]
-    UnknownPartition { topic: String, partition: u32, count: u32 },
+    UnknownPartition {
+        topic: String,
+        partition: u32,
+        count: u32,
+    },
     #[error(
         "offset {offset} is out of range for {topic}-{partition} (valid offsets are {start}..{end})"
     )]
-    OffsetOutOfRange { topic: String, partition: u32, offset: i64, start: i64, end: i64 },
+    OffsetOutOfRange {
+        topic: String,
+        partition: u32,
+        offset: i64,
+        start: i64,
+        end: i64,
+    },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("record rejected by {topic}-{partition}: {reason}")]
-    InvalidRecord { topic: String, partition: u32, reason: String },
+    InvalidRecord {
+        topic: String,
+        partition: u32,
+        reason: String,
+    },
     #[error("corrupt log data in {path} at byte {position}: {reason}")]
-    Corrupt { path: PathBuf, position: u64, reason: String },
+    Corrupt {
+        path: PathBuf,
+        position: u64,
+        reason: String,
+    },
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("log {what} failed earlier and refuses further writes: {reason}")]
     Failed { what: String, reason: String },
     #[error("producer '{0}' was fenced by a newer instance with the same transactional id")]
@@ -43,7 +64,10 @@ pub enum TransportError {
 impl TransportError {
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        TransportError::Io { path: path.into(), source }
+        TransportError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// True when the caller, not the system, is at fault (bad name, bad offset...).

@@ -38,8 +38,10 @@ pub trait Transport: Send + Sync {
     /// A producer; records are acknowledged when `flush` returns.
     fn producer(&self) -> Result<Box<dyn Producer>>;
     /// A transactional producer. Creating one fences any earlier one with the same id.
-    fn transactional_producer(&self, transactional_id: &str)
-    -> Result<Box<dyn TransactionalProducer>>;
+    fn transactional_producer(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Box<dyn TransactionalProducer>>;
     /// A consumer, optionally in a group (needed for `StartFrom::Committed` and `commit`).
     fn consumer(&self, group: Option<&str>) -> Result<Box<dyn Consumer>>;
 }

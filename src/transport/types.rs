@@ -14,7 +14,10 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: impl Into<String>, partition: u32) -> Self {
-        TopicPartition { topic: topic.into(), partition }
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
     }
 }
 
@@ -132,7 +135,10 @@ impl Default for TopicConfig {
 impl TopicConfig {
     /// Defaults with the given partition count.
     pub fn with_partitions(partitions: u32) -> Self {
-        TopicConfig { partitions, ..TopicConfig::default() }
+        TopicConfig {
+            partitions,
+            ..TopicConfig::default()
+        }
     }
 
     /// A compacted topic: no time retention, latest value per key kept.
@@ -182,7 +188,9 @@ pub enum StartFrom {
     Latest,
     Offset(i64),
     /// The group's committed offset, or `fallback` when the group has none.
-    Committed { fallback: AutoOffsetReset },
+    Committed {
+        fallback: AutoOffsetReset,
+    },
 }
 
 /// What to do when there is no committed offset (Kafka's `auto.offset.reset`).

@@ -23,7 +23,10 @@ fn imports_of(dir: &Path, out: &mut Vec<(String, String)>) {
             for line in code {
                 for (i, _) in line.match_indices("crate::") {
                     let rest = &line[i + "crate::".len()..];
-                    let module: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    let module: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
                     out.push((path.display().to_string(), module));
                 }
             }
@@ -48,7 +51,11 @@ fn modules_import_only_what_their_layer_allows() {
             }
         }
     }
-    assert!(violations.is_empty(), "layering violations:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "layering violations:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]
@@ -63,7 +70,11 @@ fn every_module_says_what_it_owns() {
             missing.push(file.display().to_string());
         }
     }
-    assert!(missing.is_empty(), "files without a //! header:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "files without a //! header:\n{}",
+        missing.join("\n")
+    );
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -14,13 +14,22 @@ fn brook(data: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn brook");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("brook output")
 }
 
 fn ok(data: &Path, args: &[&str], stdin: &str) -> String {
     let out = brook(data, args, stdin);
-    assert!(out.status.success(), "brook {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "brook {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -28,20 +37,66 @@ fn ok(data: &Path, args: &[&str], stdin: &str) -> String {
 fn topic_lifecycle_produce_and_consume() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    assert!(ok(d, &["topic", "create", "orders", "--partitions", "3"], "").contains("created topic orders"));
+    assert!(
+        ok(d, &["topic", "create", "orders", "--partitions", "3"], "")
+            .contains("created topic orders")
+    );
     ok(d, &["topic", "create", "users", "--compact"], "");
     assert_eq!(ok(d, &["topic", "list"], ""), "orders\nusers\n");
     let input = "a:{\"id\":1,\"ts\":1000}\nb:{\"id\":2,\"ts\":2000}\na:{\"id\":3,\"ts\":3000}\n";
-    assert_eq!(ok(d, &["produce", "orders", "-K", ":", "--timestamp-field", "ts"], input), "appended 3 record(s) to orders\n");
+    assert_eq!(
+        ok(
+            d,
+            &["produce", "orders", "-K", ":", "--timestamp-field", "ts"],
+            input
+        ),
+        "appended 3 record(s) to orders\n"
+    );
     let described = ok(d, &["topic", "describe", "orders"], "");
-    assert!(described.contains("partitions: 3") && described.contains("cleanup.policy: delete"), "{described}");
-    let out = ok(d, &["consume", "orders", "--from-beginning", "--format", "%k|%v|%T"], "");
+    assert!(
+        described.contains("partitions: 3") && described.contains("cleanup.policy: delete"),
+        "{described}"
+    );
+    let out = ok(
+        d,
+        &[
+            "consume",
+            "orders",
+            "--from-beginning",
+            "--format",
+            "%k|%v|%T",
+        ],
+        "",
+    );
     let mut lines: Vec<&str> = out.lines().collect();
     lines.sort();
-    assert_eq!(lines, vec!["a|{\"id\":1,\"ts\":1000}|1000", "a|{\"id\":3,\"ts\":3000}|3000", "b|{\"id\":2,\"ts\":2000}|2000"]);
+    assert_eq!(
+        lines,
+        vec![
+            "a|{\"id\":1,\"ts\":1000}|1000",
+            "a|{\"id\":3,\"ts\":3000}|3000",
+            "b|{\"id\":2,\"ts\":2000}|2000"
+        ]
+    );
     let a_partition = brook::transport::partition_for_key(b"a", 3).to_string();
-    let only_a = ok(d, &["consume", "orders", "--from-beginning", "--partition", &a_partition, "--format", "%o %k"], "");
-    assert_eq!(only_a.lines().filter(|l| l.ends_with(" a")).count(), 2, "{only_a}");
+    let only_a = ok(
+        d,
+        &[
+            "consume",
+            "orders",
+            "--from-beginning",
+            "--partition",
+            &a_partition,
+            "--format",
+            "%o %k",
+        ],
+        "",
+    );
+    assert_eq!(
+        only_a.lines().filter(|l| l.ends_with(" a")).count(),
+        2,
+        "{only_a}"
+    );
     ok(d, &["topic", "delete", "users"], "");
     assert_eq!(ok(d, &["topic", "list"], ""), "orders\n");
 }
@@ -52,8 +107,26 @@ fn consumer_groups_resume_and_limits_stop() {
     let d = dir.path();
     ok(d, &["topic", "create", "t"], "");
     ok(d, &["produce", "t"], "1\n2\n3\n4\n5\n");
-    assert_eq!(ok(d, &["consume", "t", "--group", "g", "--from-beginning", "--limit", "2"], ""), "1\n2\n");
-    assert_eq!(ok(d, &["consume", "t", "--group", "g", "--limit", "2"], ""), "3\n4\n");
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "consume",
+                "t",
+                "--group",
+                "g",
+                "--from-beginning",
+                "--limit",
+                "2"
+            ],
+            ""
+        ),
+        "1\n2\n"
+    );
+    assert_eq!(
+        ok(d, &["consume", "t", "--group", "g", "--limit", "2"], ""),
+        "3\n4\n"
+    );
     assert_eq!(ok(d, &["consume", "t", "--group", "g"], ""), "5\n");
     assert_eq!(ok(d, &["consume", "t", "--group", "g"], ""), "");
     assert_eq!(ok(d, &["consume", "t", "--offset", "3"], ""), "4\n5\n");
@@ -65,11 +138,25 @@ fn bad_input_is_reported_with_where_and_nothing_accepted_is_lost() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     ok(d, &["topic", "create", "t"], "");
-    let out = brook(d, &["produce", "t", "-K", ":"], "k1:v1\nk2:v2\nno separator here\nk3:v3\n");
+    let out = brook(
+        d,
+        &["produce", "t", "-K", ":"],
+        "k1:v1\nk2:v2\nno separator here\nk3:v3\n",
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 3") && err.contains("no key separator"), "{err}");
-    assert_eq!(ok(d, &["consume", "t", "--from-beginning", "--format", "%k=%v"], ""), "k1=v1\nk2=v2\n");
+    assert!(
+        err.contains("line 3") && err.contains("no key separator"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(
+            d,
+            &["consume", "t", "--from-beginning", "--format", "%k=%v"],
+            ""
+        ),
+        "k1=v1\nk2=v2\n"
+    );
     let missing = brook(d, &["produce", "nope"], "x\n");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("'nope' does not exist"));
     let bad_name = brook(d, &["topic", "create", "a b"], "");
@@ -80,7 +167,10 @@ fn bad_input_is_reported_with_where_and_nothing_accepted_is_lost() {
 
 #[test]
 fn help_lists_the_subcommands() {
-    let out = Command::new(env!("CARGO_BIN_EXE_brook")).arg("--help").output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .arg("--help")
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     for word in ["topic", "produce", "consume", "--data-dir"] {
         assert!(text.contains(word), "--help lacks {word}:\n{text}");

@@ -19,9 +19,16 @@ const CYCLES: usize = 40;
 #[test]
 #[ignore = "run by log_crash::sigkill_at_random_moments_loses_and_duplicates_nothing as a child process"]
 fn crash_child_appender() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
-    let log = EmbeddedLog::open(&dir, crate::support::config(FlushPolicy::EveryAppend)).expect("child open");
-    let small = TopicConfig { segment_bytes: 16 * 1024, retention_ms: None, ..TopicConfig::with_partitions(1) };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let log = EmbeddedLog::open(&dir, crate::support::config(FlushPolicy::EveryAppend))
+        .expect("child open");
+    let small = TopicConfig {
+        segment_bytes: 16 * 1024,
+        retention_ms: None,
+        ..TopicConfig::with_partitions(1)
+    };
     if log.list_topics().expect("list").is_empty() {
         log.create_topic("crash", &small).expect("create");
     }
@@ -30,9 +37,15 @@ fn crash_child_appender() {
     let mut producer = log.producer().expect("producer");
     let mut out = std::io::stdout().lock();
     loop {
-        let batch = (next % 3 + 1) as i64;
+        let batch = next % 3 + 1;
         for i in 0..batch {
-            producer.send("crash", Some(0), ProducerRecord::new(Some(b"k".to_vec()), Some((next + i).to_string()))).expect("send");
+            producer
+                .send(
+                    "crash",
+                    Some(0),
+                    ProducerRecord::new(Some(b"k".to_vec()), Some((next + i).to_string())),
+                )
+                .expect("send");
         }
         let acked = producer.flush().expect("flush");
         assert_eq!(acked[0].1.base_offset, next);
@@ -57,7 +70,13 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let mut max_acked: i64 = -1;
     for cycle in 0..CYCLES {
         let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args(["--exact", "log_crash::crash_child_appender", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "log_crash::crash_child_appender",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -65,13 +84,20 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
             .expect("spawn child");
         let stdout = child.stdout.take().expect("stdout");
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| l.strip_prefix("ack ").and_then(|n| n.parse::<i64>().ok())).max()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("ack ").and_then(|n| n.parse::<i64>().ok()))
+                .max()
         });
         std::thread::sleep(Duration::from_millis(30 + xorshift(&mut rng) % 250));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         if let Some(acked) = reader.join().expect("reader") {
-            assert!(acked >= max_acked, "cycle {cycle}: acknowledgements went backwards");
+            assert!(
+                acked >= max_acked,
+                "cycle {cycle}: acknowledgements went backwards"
+            );
             max_acked = acked;
         }
         // Every other cycle the next child recovers the crashed log itself.
@@ -79,16 +105,28 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
             verify(dir.path(), max_acked, cycle);
         }
     }
-    assert!(max_acked > 100, "the children acknowledged only {max_acked} records: the test exercised too little");
+    assert!(
+        max_acked > 100,
+        "the children acknowledged only {max_acked} records: the test exercised too little"
+    );
 }
 
 fn verify(dir: &std::path::Path, max_acked: i64, cycle: usize) {
-    let log = EmbeddedLog::open(dir, crate::support::config(FlushPolicy::EveryAppend)).expect("reopen after SIGKILL");
+    let log = EmbeddedLog::open(dir, crate::support::config(FlushPolicy::EveryAppend))
+        .expect("reopen after SIGKILL");
     let records = crate::support::read_all(&log, "crash", 0);
     for (i, r) in records.iter().enumerate() {
         assert_eq!(r.offset, i as i64, "cycle {cycle}: offsets are not dense");
-        assert_eq!(r.value.as_deref(), Some(i.to_string().as_bytes()), "cycle {cycle}: record at offset {i} is a duplicate or out of order");
+        assert_eq!(
+            r.value.as_deref(),
+            Some(i.to_string().as_bytes()),
+            "cycle {cycle}: record at offset {i} is a duplicate or out of order"
+        );
     }
-    assert!(records.len() as i64 > max_acked, "cycle {cycle}: acknowledged offset {max_acked} lost ({} records survived)", records.len());
+    assert!(
+        records.len() as i64 > max_acked,
+        "cycle {cycle}: acknowledged offset {max_acked} lost ({} records survived)",
+        records.len()
+    );
     log.close().expect("close");
 }

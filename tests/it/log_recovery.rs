@@ -5,14 +5,19 @@ use brook::transport::{OffsetSpec, TopicConfig, TopicPartition, Transport, Trans
 use std::io::Write;
 
 fn small_segments() -> TopicConfig {
-    TopicConfig { segment_bytes: 2048, retention_ms: None, ..TopicConfig::with_partitions(1) }
+    TopicConfig {
+        segment_bytes: 2048,
+        retention_ms: None,
+        ..TopicConfig::with_partitions(1)
+    }
 }
 
 /// Builds a closed log with `n` single-record batches; returns the last segment's size before
 /// and after the last batch.
 fn log_with_batches(dir: &std::path::Path, n: usize) -> (u64, u64) {
     let log = open(dir);
-    log.create_topic("t", &TopicConfig::with_partitions(1)).expect("create");
+    log.create_topic("t", &TopicConfig::with_partitions(1))
+        .expect("create");
     let vals = numbered(n);
     append_each(&log, "t", &vals[..n - 1]);
     let before = log.describe_topic("t").expect("describe").partitions[0].size_bytes;
@@ -33,12 +38,25 @@ fn torn_tail_is_cut_at_every_byte_position_of_the_last_batch() {
         copy_dir(&pristine, &dir);
         forget_clean_shutdown(&dir);
         let segment = &segment_files(&dir, "t", 0)[0];
-        std::fs::OpenOptions::new().write(true).open(segment).expect("open").set_len(cut).expect("truncate");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(segment)
+            .expect("open")
+            .set_len(cut)
+            .expect("truncate");
         let log = open(&dir);
-        assert_eq!(values(&read_all(&log, "t", 0)), numbered(4), "cut at byte {cut}");
+        assert_eq!(
+            values(&read_all(&log, "t", 0)),
+            numbered(4),
+            "cut at byte {cut}"
+        );
         append_each(&log, "t", &["after".to_string()]);
         let records = read_all(&log, "t", 0);
-        assert_eq!(records.last().map(|r| r.offset), Some(4), "cut at byte {cut}: next offset");
+        assert_eq!(
+            records.last().map(|r| r.offset),
+            Some(4),
+            "cut at byte {cut}: next offset"
+        );
         log.close().expect("close");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
@@ -46,12 +64,21 @@ fn torn_tail_is_cut_at_every_byte_position_of_the_last_batch() {
 
 #[test]
 fn garbage_after_the_last_batch_is_cut() {
-    for garbage in [vec![0u8; 300], (0..=255u8).cycle().take(5000).collect::<Vec<_>>(), vec![0xff; 7]] {
+    for garbage in [
+        vec![0u8; 300],
+        (0..=255u8).cycle().take(5000).collect::<Vec<_>>(),
+        vec![0xff; 7],
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
         log_with_batches(dir.path(), 6);
         forget_clean_shutdown(dir.path());
         let segment = &segment_files(dir.path(), "t", 0)[0];
-        std::fs::OpenOptions::new().append(true).open(segment).expect("open").write_all(&garbage).expect("write");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(segment)
+            .expect("open")
+            .write_all(&garbage)
+            .expect("write");
         let log = open(dir.path());
         assert_eq!(values(&read_all(&log, "t", 0)), numbered(6));
         append_each(&log, "t", &["next".to_string()]);
@@ -94,10 +121,23 @@ fn a_flipped_bit_in_an_old_segment_is_detected_on_read_and_verify() {
             forget_clean_shutdown(dir.path());
         }
         let log = open(dir.path());
-        assert!(matches!(log.verify_topic("t"), Err(TransportError::Corrupt { .. })), "verify (crashed: {crashed})");
+        assert!(
+            matches!(log.verify_topic("t"), Err(TransportError::Corrupt { .. })),
+            "verify (crashed: {crashed})"
+        );
         let mut c = log.consumer(None).expect("consumer");
-        c.assign(&[(TopicPartition::new("t", 0), brook::transport::StartFrom::Earliest)]).expect("assign");
-        assert!(matches!(c.poll(10, std::time::Duration::ZERO), Err(TransportError::Corrupt { .. })), "fetch (crashed: {crashed})");
+        c.assign(&[(
+            TopicPartition::new("t", 0),
+            brook::transport::StartFrom::Earliest,
+        )])
+        .expect("assign");
+        assert!(
+            matches!(
+                c.poll(10, std::time::Duration::ZERO),
+                Err(TransportError::Corrupt { .. })
+            ),
+            "fetch (crashed: {crashed})"
+        );
         log.close().expect("close");
     }
 }
@@ -109,31 +149,58 @@ fn deleted_or_damaged_indexes_are_rebuilt() {
     log.create_topic("t", &small_segments()).expect("create");
     let mut p = log.producer().expect("producer");
     for i in 0..200i64 {
-        p.send("t", Some(0), brook::transport::ProducerRecord::new(Some(format!("k{i}")), Some(format!("v{i}"))).with_timestamp(i * 10)).expect("send");
+        p.send(
+            "t",
+            Some(0),
+            brook::transport::ProducerRecord::new(Some(format!("k{i}")), Some(format!("v{i}")))
+                .with_timestamp(i * 10),
+        )
+        .expect("send");
         p.flush().expect("flush");
     }
     log.close().expect("close");
     let pdir = partition_dir(dir.path(), "t", 0);
-    let indexes: Vec<_> = std::fs::read_dir(&pdir).expect("dir").map(|e| e.expect("e").path()).filter(|p| p.extension().is_some_and(|e| e == "index" || e == "timeindex")).collect();
+    let indexes: Vec<_> = std::fs::read_dir(&pdir)
+        .expect("dir")
+        .map(|e| e.expect("e").path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "index" || e == "timeindex")
+        })
+        .collect();
     assert!(indexes.len() >= 4);
     for (i, path) in indexes.iter().enumerate() {
-        if i % 2 == 0 { std::fs::remove_file(path).expect("rm") } else { std::fs::write(path, b"garbage!!").expect("write") }
+        if i % 2 == 0 {
+            std::fs::remove_file(path).expect("rm")
+        } else {
+            std::fs::write(path, b"garbage!!").expect("write")
+        }
     }
     let log = open(dir.path());
     let records = read_all(&log, "t", 0);
     assert_eq!(records.len(), 200);
     let tp = TopicPartition::new("t", 0);
     for (ts, expected) in [(0, 0), (5, 1), (990, 99), (1991, 200)] {
-        assert_eq!(log.list_offset(&tp, OffsetSpec::Timestamp(ts)).expect("lookup"), expected, "timestamp {ts}");
+        assert_eq!(
+            log.list_offset(&tp, OffsetSpec::Timestamp(ts))
+                .expect("lookup"),
+            expected,
+            "timestamp {ts}"
+        );
     }
     let mut c = log.consumer(None).expect("consumer");
-    c.assign(&[(tp, brook::transport::StartFrom::Offset(137))]).expect("assign");
+    c.assign(&[(tp, brook::transport::StartFrom::Offset(137))])
+        .expect("assign");
     let got = c.poll(1, std::time::Duration::ZERO).expect("poll");
     assert_eq!(got[0].records[0].offset, 137);
     assert_eq!(got[0].records[0].value.as_deref(), Some(&b"v137"[..]));
     log.close().expect("close");
     for path in &indexes {
         let len = std::fs::metadata(path).expect("rebuilt index exists").len();
-        assert!(len % 4 == 0 && len != 9, "{} was not rebuilt", path.display());
+        assert!(
+            len % 4 == 0 && len != 9,
+            "{} was not rebuilt",
+            path.display()
+        );
     }
 }

@@ -6,7 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub fn config(flush: FlushPolicy) -> LogConfig {
-    LogConfig { flush, index_interval_bytes: 256, maintenance_interval: Duration::from_secs(3600), ..LogConfig::default() }
+    LogConfig {
+        flush,
+        index_interval_bytes: 256,
+        maintenance_interval: Duration::from_secs(3600),
+        ..LogConfig::default()
+    }
 }
 
 pub fn open(dir: &Path) -> EmbeddedLog {
@@ -17,7 +22,12 @@ pub fn open(dir: &Path) -> EmbeddedLog {
 pub fn append_each(log: &EmbeddedLog, topic: &str, values: &[String]) {
     let mut p = log.producer().expect("producer");
     for v in values {
-        p.send(topic, Some(0), ProducerRecord::new(Some(v.clone()), Some(v.clone())).with_timestamp(1_000)).expect("send");
+        p.send(
+            topic,
+            Some(0),
+            ProducerRecord::new(Some(v.clone()), Some(v.clone())).with_timestamp(1_000),
+        )
+        .expect("send");
         p.flush().expect("flush");
     }
 }
@@ -25,22 +35,31 @@ pub fn append_each(log: &EmbeddedLog, topic: &str, values: &[String]) {
 /// Reads every record of one partition from its start offset.
 pub fn read_all(log: &EmbeddedLog, topic: &str, partition: u32) -> Vec<Record> {
     let tp = TopicPartition::new(topic, partition);
-    let end = log.list_offset(&tp, brook::transport::OffsetSpec::Latest).expect("end");
+    let end = log
+        .list_offset(&tp, brook::transport::OffsetSpec::Latest)
+        .expect("end");
     let mut c = log.consumer(None).expect("consumer");
-    c.assign(&[(tp.clone(), brook::transport::StartFrom::Earliest)]).expect("assign");
+    c.assign(&[(tp.clone(), brook::transport::StartFrom::Earliest)])
+        .expect("assign");
     let mut out = Vec::new();
     while c.position(&tp).expect("position") < end {
         let batch = c.poll(100_000, Duration::from_millis(10)).expect("poll");
         let before = out.len();
         out.extend(batch.into_iter().flat_map(|b| b.records));
         let position = c.position(&tp).expect("position");
-        assert!(out.len() > before || position >= end, "{topic}-{partition}: no progress at offset {position} (end {end})");
+        assert!(
+            out.len() > before || position >= end,
+            "{topic}-{partition}: no progress at offset {position} (end {end})"
+        );
     }
     out
 }
 
 pub fn values(records: &[Record]) -> Vec<String> {
-    records.iter().map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()).collect()
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
 }
 
 pub fn partition_dir(data: &Path, topic: &str, partition: u32) -> PathBuf {
