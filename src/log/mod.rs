@@ -18,6 +18,7 @@ mod index;
 mod maintenance;
 mod partition;
 mod producer;
+mod reader;
 mod segment;
 mod signal;
 mod topic;

@@ -5,10 +5,10 @@
 //! recovers it: every batch is checked, and a torn or garbage tail is cut at the last valid batch.
 //! A bad batch followed by a valid one is corruption, not a torn tail, and fails the open.
 
-use super::batch::{self, BatchError, BatchHeader, HEADER_LEN, MAX_BATCH_LEN};
+use super::batch::{self, BatchError, BatchHeader, HEADER_LEN};
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
+use super::reader::ChunkReader;
 use crate::transport::{IoContext, Record, Result, TransportError};
-use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -31,21 +31,6 @@ pub struct SegmentOptions {
     pub dense: bool,
 }
 
-pub struct Segment {
-    pub base_offset: i64,
-    log_path: PathBuf,
-    file: File,
-    size: u64,
-    next_offset: i64,
-    max_timestamp: i64,
-    offset_index: IndexFile<OffsetEntry>,
-    time_index: IndexFile<TimeEntry>,
-    bytes_since_index: u64,
-    options: SegmentOptions,
-    /// Wall-clock ms when this segment was created or opened (for `segment.ms` rolls).
-    pub opened_at_ms: i64,
-}
-
 /// Paths of a segment's three files.
 pub fn segment_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
     let stem = format!("{base:020}");
@@ -59,15 +44,40 @@ pub struct Fetched {
     pub next_offset: i64,
 }
 
+/// Where appending left off: what the indexes and `segment.ms` need besides the file.
+#[derive(Clone, Copy, Debug)]
+struct Tail {
+    next_offset: i64,
+    max_timestamp: i64,
+    bytes_since_index: u64,
+}
+
 /// What a scan of batches found.
 struct Scan {
     end: u64,
-    next_offset: i64,
-    max_timestamp: i64,
+    tail: Tail,
     offsets: Vec<OffsetEntry>,
     times: Vec<TimeEntry>,
-    bytes_since_index: u64,
     failure: Option<(u64, BatchError)>,
+}
+
+/// The segment's log file: checking, recovering and reading its batches.
+struct SegmentFile {
+    base_offset: i64,
+    path: PathBuf,
+    file: File,
+    size: u64,
+    options: SegmentOptions,
+}
+
+pub struct Segment {
+    pub base_offset: i64,
+    log: SegmentFile,
+    tail: Tail,
+    offset_index: IndexFile<OffsetEntry>,
+    time_index: IndexFile<TimeEntry>,
+    /// Wall-clock ms when this segment was created or opened (for `segment.ms` rolls).
+    pub opened_at_ms: i64,
 }
 
 impl Segment {
@@ -81,16 +91,21 @@ impl Segment {
             .at(&log_path)?;
         Ok(Segment {
             base_offset: base,
-            file,
-            size: 0,
-            next_offset: base,
-            max_timestamp: i64::MIN,
+            log: SegmentFile {
+                base_offset: base,
+                path: log_path,
+                file,
+                size: 0,
+                options,
+            },
+            tail: Tail {
+                next_offset: base,
+                max_timestamp: i64::MIN,
+                bytes_since_index: 0,
+            },
             offset_index: IndexFile::create(&index_path, vec![])?,
             time_index: IndexFile::create(&time_path, vec![])?,
-            bytes_since_index: 0,
-            options,
             opened_at_ms: now_ms,
-            log_path,
         })
     }
 
@@ -108,81 +123,188 @@ impl Segment {
             .open(&log_path)
             .at(&log_path)?;
         let size = file.metadata().at(&log_path)?.len();
-        let mut seg = Segment {
+        let mut log = SegmentFile {
             base_offset: base,
+            path: log_path,
             file,
             size,
+            options,
+        };
+        if mode == OpenMode::Trusted
+            && let Some((tail, offset_index, time_index)) =
+                log.reuse_indexes(&index_path, &time_path)?
+        {
+            return Ok(Segment {
+                base_offset: base,
+                log,
+                tail,
+                offset_index,
+                time_index,
+                opened_at_ms: now_ms,
+            });
+        }
+        let start = Tail {
             next_offset: base,
             max_timestamp: i64::MIN,
-            offset_index: IndexFile::create(&index_path.with_extension("index.tmp"), vec![])?,
-            time_index: IndexFile::create(&time_path.with_extension("timeindex.tmp"), vec![])?,
             bytes_since_index: 0,
-            options,
-            opened_at_ms: now_ms,
-            log_path,
         };
-        std::fs::remove_file(index_path.with_extension("index.tmp")).at(&index_path)?;
-        std::fs::remove_file(time_path.with_extension("timeindex.tmp")).at(&time_path)?;
-        if mode == OpenMode::Trusted && seg.reuse_indexes(&index_path, &time_path)? {
-            return Ok(seg);
-        }
-        let scan = seg.scan(0, base, i64::MIN, vec![], vec![])?;
+        let scan = log.scan(0, start)?;
         if let Some((position, error)) = &scan.failure {
-            seg.handle_bad_batch(mode, *position, scan.next_offset, error)?;
+            log.handle_bad_batch(mode, *position, scan.tail.next_offset, error)?;
         }
-        seg.apply_scan(&scan);
-        seg.offset_index = IndexFile::create(&index_path, scan.offsets)?;
-        seg.time_index = IndexFile::create(&time_path, scan.times)?;
-        Ok(seg)
+        Ok(Segment {
+            base_offset: base,
+            log,
+            tail: scan.tail,
+            offset_index: IndexFile::create(&index_path, scan.offsets)?,
+            time_index: IndexFile::create(&time_path, scan.times)?,
+            opened_at_ms: now_ms,
+        })
     }
 
-    /// Uses the index files if they agree with the log; scans only the tail after their last
-    /// entry. Returns false when they must be rebuilt.
-    fn reuse_indexes(&mut self, index_path: &Path, time_path: &Path) -> Result<bool> {
+    fn relative(&self, offset: i64) -> u32 {
+        (offset - self.base_offset) as u32
+    }
+
+    /// Appends one encoded batch (already checked by the caller to start at `next_offset`).
+    pub fn append(&mut self, bytes: &[u8], header: &BatchHeader) -> Result<()> {
+        let position = self.log.size;
+        if position > 0 && self.tail.bytes_since_index >= self.log.options.index_interval_bytes {
+            let relative = self.relative(header.base_offset);
+            self.offset_index.push(OffsetEntry {
+                relative,
+                position: position as u32,
+            })?;
+            self.time_index.push(TimeEntry {
+                max_timestamp: self.tail.max_timestamp,
+                relative: relative - 1,
+            })?;
+            self.tail.bytes_since_index = 0;
+        }
+        self.log.file.write_all(bytes).at(&self.log.path)?;
+        self.log.size += bytes.len() as u64;
+        self.tail.bytes_since_index += bytes.len() as u64;
+        self.tail.next_offset = header.next_offset();
+        self.tail.max_timestamp = self.tail.max_timestamp.max(header.max_timestamp);
+        Ok(())
+    }
+
+    /// Reads records with offsets >= `offset`, about `max_bytes` worth (at least one batch).
+    /// `next_offset` says where to continue: past the last batch read, even when compaction left
+    /// no record at its end.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
+        let start = if offset <= self.base_offset {
+            0
+        } else {
+            u64::from(
+                self.offset_index
+                    .floor(self.relative(offset.min(self.tail.next_offset)))
+                    .position,
+            )
+        };
+        self.log
+            .read(start, offset, max_bytes, self.tail.next_offset)
+    }
+
+    /// The first offset whose record timestamp is >= `timestamp`, if this segment has one.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<i64>> {
+        if self.tail.max_timestamp < timestamp {
+            return Ok(None);
+        }
+        let mut from = self
+            .time_index
+            .last_before(timestamp)
+            .map_or(self.base_offset, |e| {
+                self.base_offset + i64::from(e.relative) + 1
+            });
+        while from < self.tail.next_offset {
+            let fetched = self.read(from, 1 << 20)?;
+            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
+                return Ok(Some(r.offset));
+            }
+            from = fetched.next_offset;
+        }
+        Ok(None)
+    }
+
+    /// Writes buffered index entries; with `sync`, fsyncs the log (and indexes).
+    pub fn flush(&mut self, sync: bool) -> Result<()> {
+        if sync {
+            self.log.file.sync_data().at(&self.log.path)?;
+        }
+        self.offset_index.flush(sync)?;
+        self.time_index.flush(sync)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.log.size
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.tail.next_offset
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        self.tail.max_timestamp
+    }
+    pub fn is_empty(&self) -> bool {
+        self.log.size == 0
+    }
+    pub fn log_path(&self) -> &Path {
+        &self.log.path
+    }
+}
+
+impl SegmentFile {
+    /// The index files, if they agree with the log (only the tail after their last entry is
+    /// scanned); `None` when they must be rebuilt.
+    #[allow(clippy::type_complexity)]
+    fn reuse_indexes(
+        &self,
+        index_path: &Path,
+        time_path: &Path,
+    ) -> Result<Option<(Tail, IndexFile<OffsetEntry>, IndexFile<TimeEntry>)>> {
         let (Some(offsets), Some(times)) = (
             IndexFile::<OffsetEntry>::load(index_path)?,
             IndexFile::<TimeEntry>::load(time_path)?,
         ) else {
-            return Ok(false);
+            return Ok(None);
         };
         if offsets.entries().len() != times.entries().len() {
-            return Ok(false);
+            return Ok(None);
         }
-        let (start_pos, start_offset, start_ts) = match (offsets.last(), times.last()) {
+        let (position, start) = match (offsets.last(), times.last()) {
             (Some(o), Some(t)) => {
                 let at = self.header_at(u64::from(o.position))?;
-                if at.map(|h| h.base_offset) != Some(self.base_offset + i64::from(o.relative))
-                    || t.relative + 1 != o.relative
-                {
-                    return Ok(false);
+                let offset = self.base_offset + i64::from(o.relative);
+                if at.map(|h| h.base_offset) != Some(offset) || t.relative + 1 != o.relative {
+                    return Ok(None);
                 }
                 (
                     u64::from(o.position),
-                    self.base_offset + i64::from(o.relative),
-                    t.max_timestamp,
+                    Tail {
+                        next_offset: offset,
+                        max_timestamp: t.max_timestamp,
+                        bytes_since_index: 0,
+                    },
                 )
             }
-            _ => (0, self.base_offset, i64::MIN),
+            _ => (
+                0,
+                Tail {
+                    next_offset: self.base_offset,
+                    max_timestamp: i64::MIN,
+                    bytes_since_index: 0,
+                },
+            ),
         };
-        let tail = self.scan(start_pos, start_offset, start_ts, vec![], vec![])?;
-        if let Some((position, error)) = tail.failure {
+        let scan = self.scan(position, start)?;
+        if let Some((position, error)) = scan.failure {
             return Err(self.corrupt(position, &error));
         }
-        if !tail.offsets.is_empty() {
-            return Ok(false);
-        }
-        self.apply_scan(&tail);
-        self.bytes_since_index = tail.bytes_since_index;
-        self.offset_index = offsets;
-        self.time_index = times;
-        Ok(true)
-    }
-
-    fn apply_scan(&mut self, scan: &Scan) {
-        self.size = scan.end;
-        self.next_offset = scan.next_offset;
-        self.max_timestamp = scan.max_timestamp;
-        self.bytes_since_index = scan.bytes_since_index;
+        // Entries past the last indexed one mean the index files are behind the log.
+        Ok(scan
+            .offsets
+            .is_empty()
+            .then_some((scan.tail, offsets, times)))
     }
 
     /// Decides whether a bad batch is a torn tail (cut it) or corruption (fail).
@@ -199,53 +321,45 @@ impl Segment {
         if let Some(later) = self.find_valid_batch_after(position, next_offset)? {
             let reason = format!("{error}, yet a valid batch follows at byte {later}");
             return Err(TransportError::Corrupt {
-                path: self.log_path.clone(),
+                path: self.path.clone(),
                 position,
                 reason,
             });
         }
         let cut = self.size - position;
         tracing::warn!(
-            path = %self.log_path.display(),
+            path = %self.path.display(),
             "recovered torn tail: cut {cut} bytes at byte {position} ({error}); log continues at offset {next_offset}"
         );
-        self.file.set_len(position).at(&self.log_path)?;
-        self.file.sync_all().at(&self.log_path)?;
+        self.file.set_len(position).at(&self.path)?;
+        self.file.sync_all().at(&self.path)?;
         self.size = position;
         Ok(())
     }
 
     fn corrupt(&self, position: u64, error: &BatchError) -> TransportError {
         TransportError::Corrupt {
-            path: self.log_path.clone(),
+            path: self.path.clone(),
             position,
             reason: error.to_string(),
         }
     }
 
-    /// Checks every batch from `from`, collecting index entries as appends would.
-    fn scan(
-        &self,
-        from: u64,
-        next_offset: i64,
-        max_ts: i64,
-        offsets: Vec<OffsetEntry>,
-        times: Vec<TimeEntry>,
-    ) -> Result<Scan> {
+    /// Checks every batch from byte `from`, collecting index entries as appends would.
+    fn scan(&self, from: u64, start: Tail) -> Result<Scan> {
         let mut scan = Scan {
             end: from,
-            next_offset,
-            max_timestamp: max_ts,
-            offsets,
-            times,
-            bytes_since_index: 0,
+            tail: start,
+            offsets: Vec::new(),
+            times: Vec::new(),
             failure: None,
         };
-        let mut reader = ChunkReader::new(&self.file, &self.log_path, self.size);
+        let mut reader = ChunkReader::new(&self.file, &self.path, self.size);
         while scan.end < self.size {
             let position = scan.end;
             let checked = match reader.batch_bytes_at(position)? {
-                Some(bytes) => batch::check_batch(&bytes),
+                Some(bytes) => batch::check_batch(&bytes)
+                    .and_then(|h| self.check_continuity(h, scan.tail.next_offset)),
                 None => Err(BatchError::Truncated {
                     needed: HEADER_LEN,
                     available: (self.size - position) as usize,
@@ -258,37 +372,38 @@ impl Segment {
                     break;
                 }
             };
-            if let Err(e) = self.check_continuity(&header, scan.next_offset) {
-                scan.failure = Some((position, e));
-                break;
-            }
-            if position > 0 && scan.bytes_since_index >= self.options.index_interval_bytes {
+            if position > 0 && scan.tail.bytes_since_index >= self.options.index_interval_bytes {
+                let relative = (header.base_offset - self.base_offset) as u32;
                 scan.offsets.push(OffsetEntry {
-                    relative: self.relative(header.base_offset),
+                    relative,
                     position: position as u32,
                 });
                 scan.times.push(TimeEntry {
-                    max_timestamp: scan.max_timestamp,
-                    relative: self.relative(header.base_offset) - 1,
+                    max_timestamp: scan.tail.max_timestamp,
+                    relative: relative - 1,
                 });
-                scan.bytes_since_index = 0;
+                scan.tail.bytes_since_index = 0;
             }
-            scan.bytes_since_index += header.total_len() as u64;
-            scan.next_offset = header.next_offset();
-            scan.max_timestamp = scan.max_timestamp.max(header.max_timestamp);
+            scan.tail.bytes_since_index += header.total_len() as u64;
+            scan.tail.next_offset = header.next_offset();
+            scan.tail.max_timestamp = scan.tail.max_timestamp.max(header.max_timestamp);
             scan.end = position + header.total_len() as u64;
         }
         Ok(scan)
     }
 
-    fn check_continuity(&self, header: &BatchHeader, expected: i64) -> Result<(), BatchError> {
+    fn check_continuity(
+        &self,
+        header: BatchHeader,
+        expected: i64,
+    ) -> Result<BatchHeader, BatchError> {
         let ok = if self.options.dense {
             header.base_offset == expected
         } else {
             header.base_offset >= expected
         };
         if ok {
-            Ok(())
+            Ok(header)
         } else {
             Err(BatchError::BadRecord(format!(
                 "batch base offset {} where {} was expected",
@@ -305,9 +420,7 @@ impl Segment {
         while start + HEADER_LEN as u64 <= self.size {
             let len = CHUNK.min(self.size - start) as usize;
             let mut buf = vec![0u8; len];
-            self.file
-                .read_exact_at(&mut buf, start)
-                .at(&self.log_path)?;
+            self.file.read_exact_at(&mut buf, start).at(&self.path)?;
             for p in 0..len.saturating_sub(HEADER_LEN - 1) {
                 let Ok(h) = BatchHeader::parse(&buf[p..]) else {
                     continue;
@@ -317,7 +430,7 @@ impl Segment {
                     continue;
                 }
                 let mut whole = vec![0u8; h.total_len()];
-                self.file.read_exact_at(&mut whole, at).at(&self.log_path)?;
+                self.file.read_exact_at(&mut whole, at).at(&self.path)?;
                 if batch::check_batch(&whole).is_ok() {
                     return Ok(Some(at));
                 }
@@ -332,56 +445,16 @@ impl Segment {
             return Ok(None);
         }
         let mut buf = [0u8; HEADER_LEN];
-        self.file
-            .read_exact_at(&mut buf, position)
-            .at(&self.log_path)?;
+        self.file.read_exact_at(&mut buf, position).at(&self.path)?;
         Ok(BatchHeader::parse(&buf).ok())
     }
 
-    fn relative(&self, offset: i64) -> u32 {
-        (offset - self.base_offset) as u32
-    }
-
-    /// Appends one encoded batch (already checked by the caller to start at `next_offset`).
-    pub fn append(&mut self, bytes: &[u8], header: &BatchHeader) -> Result<()> {
-        let position = self.size;
-        if position > 0 && self.bytes_since_index >= self.options.index_interval_bytes {
-            let relative = self.relative(header.base_offset);
-            self.offset_index.push(OffsetEntry {
-                relative,
-                position: position as u32,
-            })?;
-            self.time_index.push(TimeEntry {
-                max_timestamp: self.max_timestamp,
-                relative: relative - 1,
-            })?;
-            self.bytes_since_index = 0;
-        }
-        self.file.write_all(bytes).at(&self.log_path)?;
-        self.size += bytes.len() as u64;
-        self.bytes_since_index += bytes.len() as u64;
-        self.next_offset = header.next_offset();
-        self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
-        Ok(())
-    }
-
-    /// Reads records with offsets >= `offset`, about `max_bytes` worth (at least one batch).
-    /// `next_offset` says where to continue: past the last batch read, even when compaction left
-    /// no record at its end.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
-        let start = if offset <= self.base_offset {
-            0
-        } else {
-            u64::from(
-                self.offset_index
-                    .floor(self.relative(offset.min(self.next_offset)))
-                    .position,
-            )
-        };
-        let mut reader = ChunkReader::new(&self.file, &self.log_path, self.size);
+    /// Reads batches from byte `start`, returning records at or after `offset`.
+    fn read(&self, start: u64, offset: i64, max_bytes: usize, end_offset: i64) -> Result<Fetched> {
+        let mut reader = ChunkReader::new(&self.file, &self.path, self.size);
         let mut fetched = Fetched {
             records: Vec::new(),
-            next_offset: self.next_offset,
+            next_offset: end_offset,
         };
         let mut position = start;
         let mut consumed = 0usize;
@@ -410,107 +483,8 @@ impl Segment {
             }
         }
         if position >= self.size {
-            fetched.next_offset = self.next_offset;
+            fetched.next_offset = end_offset;
         }
         Ok(fetched)
-    }
-
-    /// The first offset whose record timestamp is >= `timestamp`, if this segment has one.
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<i64>> {
-        if self.max_timestamp < timestamp {
-            return Ok(None);
-        }
-        let mut from = self
-            .time_index
-            .last_before(timestamp)
-            .map_or(self.base_offset, |e| {
-                self.base_offset + i64::from(e.relative) + 1
-            });
-        while from < self.next_offset {
-            let fetched = self.read(from, 1 << 20)?;
-            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
-                return Ok(Some(r.offset));
-            }
-            from = fetched.next_offset;
-        }
-        Ok(None)
-    }
-
-    /// Writes buffered index entries; with `sync`, fsyncs the log (and indexes).
-    pub fn flush(&mut self, sync: bool) -> Result<()> {
-        if sync {
-            self.file.sync_data().at(&self.log_path)?;
-        }
-        self.offset_index.flush(sync)?;
-        self.time_index.flush(sync)
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-    pub fn next_offset(&self) -> i64 {
-        self.next_offset
-    }
-    pub fn max_timestamp(&self) -> i64 {
-        self.max_timestamp
-    }
-    pub fn is_empty(&self) -> bool {
-        self.size == 0
-    }
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-}
-
-/// Reads batches through a buffer so that scanning does one read per megabyte, not per batch.
-struct ChunkReader<'a> {
-    file: &'a File,
-    path: &'a Path,
-    size: u64,
-    buf: Bytes,
-    buf_start: u64,
-}
-
-impl<'a> ChunkReader<'a> {
-    const CHUNK: usize = 1 << 20;
-
-    fn new(file: &'a File, path: &'a Path, size: u64) -> Self {
-        ChunkReader {
-            file,
-            path,
-            size,
-            buf: Bytes::new(),
-            buf_start: 0,
-        }
-    }
-
-    /// The bytes `[position, position + len)`, or `None` if the file ends first.
-    fn get(&mut self, position: u64, len: usize) -> Result<Option<Bytes>> {
-        if position + len as u64 > self.size {
-            return Ok(None);
-        }
-        let in_buf = position >= self.buf_start
-            && position + len as u64 <= self.buf_start + self.buf.len() as u64;
-        if !in_buf {
-            let want = len.max(Self::CHUNK).min((self.size - position) as usize);
-            let mut v = vec![0u8; want];
-            self.file.read_exact_at(&mut v, position).at(self.path)?;
-            self.buf = Bytes::from(v);
-            self.buf_start = position;
-        }
-        let from = (position - self.buf_start) as usize;
-        Ok(Some(self.buf.slice(from..from + len)))
-    }
-
-    /// The whole batch at `position` as its header declares it, unchecked; `None` if cut short.
-    fn batch_bytes_at(&mut self, position: u64) -> Result<Option<Bytes>> {
-        let Some(head) = self.get(position, HEADER_LEN)? else {
-            return Ok(None);
-        };
-        let len = match BatchHeader::parse(&head) {
-            Ok(h) => h.total_len(),
-            Err(_) => return Ok(Some(head)),
-        };
-        self.get(position, len.min(MAX_BATCH_LEN))
     }
 }
