@@ -3,7 +3,11 @@
 //!
 //! Layers, bottom up (see `docs/architecture.md`):
 //! - [`transport`]: the log interface (topics, partitions, offsets, groups, transactions);
-//! - [`log`]: the embedded log engine, Brook's default backend.
+//! - [`log`]: the embedded log engine, Brook's default backend;
+//! - [`common`]: SQL types and values;
+//! - [`sql`]: parsing the dialect.
 
+pub mod common;
 pub mod log;
+pub mod sql;
 pub mod transport;

@@ -1,0 +1,158 @@
+//! Brook's sqlparser dialect: ksqlDB's lexical rules and expression syntax.
+//!
+//! - identifiers: letters, digits, `_`, `$`, `@`; quoted with backticks (case kept);
+//! - `a->b`: struct field access, parsed as `CompoundFieldAccess` with a `Dot` access;
+//! - `x => body` and `(x, y) => body`: lambdas (single-parameter ones come through sqlparser's
+//!   named-argument syntax and are turned into lambdas by the binder);
+//! - `name := value` inside `STRUCT(...)`/`MAP(...)`: a `BinaryOperator::Custom(":=")`.
+
+use sqlparser::ast::{
+    AccessExpr, BinaryOperator, CastKind, DataType, Expr, Ident, LambdaFunction,
+    LambdaFunctionParameter, LambdaSyntax, ObjectName, OneOrManyWithParens,
+};
+use sqlparser::dialect::Dialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KsqlDialect;
+
+/// Precedence of `->`, binding as tightly as `.`.
+const ARROW_PRECEDENCE: u8 = 100;
+/// Precedence of `:=` and `=>`, looser than any operator.
+const ASSIGN_PRECEDENCE: u8 = 1;
+
+impl Dialect for KsqlDialect {
+    fn is_identifier_start(&self, ch: char) -> bool {
+        ch.is_alphabetic() || ch == '_' || ch == '@' || ch == '$'
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        ch.is_alphanumeric() || ch == '_' || ch == '@' || ch == '$'
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        ch == '`' || ch == '"'
+    }
+
+    fn supports_named_fn_args_with_rarrow_operator(&self) -> bool {
+        true
+    }
+
+    /// `CAST(expr AS type)` with ksqlDB's type syntax (`MAP<K, V>`, `STRUCT<...>`). The type is
+    /// carried as `DataType::Custom` holding its canonical spelling; see [`cast_type`].
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        let is_cast = matches!(&parser.peek_token_ref().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("CAST"))
+            && parser.peek_nth_token(1).token == Token::LParen;
+        if !is_cast {
+            return None;
+        }
+        parser.next_token();
+        Some(parse_cast(parser))
+    }
+
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        match parser.peek_token_ref().token {
+            Token::Arrow => Some(Ok(ARROW_PRECEDENCE)),
+            Token::Assignment | Token::RArrow => Some(Ok(ASSIGN_PRECEDENCE)),
+            _ => None,
+        }
+    }
+
+    fn parse_infix(
+        &self,
+        parser: &mut Parser,
+        expr: &Expr,
+        _precedence: u8,
+    ) -> Option<Result<Expr, ParserError>> {
+        match parser.peek_token_ref().token {
+            Token::Arrow => {
+                parser.next_token();
+                Some(
+                    parser
+                        .parse_identifier()
+                        .map(|field| Expr::CompoundFieldAccess {
+                            root: Box::new(expr.clone()),
+                            access_chain: vec![AccessExpr::Dot(Expr::Identifier(field))],
+                        }),
+                )
+            }
+            Token::Assignment => {
+                parser.next_token();
+                Some(
+                    parser
+                        .parse_subexpr(ASSIGN_PRECEDENCE)
+                        .map(|value| Expr::BinaryOp {
+                            left: Box::new(expr.clone()),
+                            op: BinaryOperator::Custom(":=".to_string()),
+                            right: Box::new(value),
+                        }),
+                )
+            }
+            Token::RArrow => {
+                parser.next_token();
+                Some(lambda_params(expr).and_then(|params| {
+                    let body = parser.parse_subexpr(ASSIGN_PRECEDENCE)?;
+                    Ok(Expr::Lambda(LambdaFunction {
+                        params,
+                        body: Box::new(body),
+                        syntax: LambdaSyntax::Arrow,
+                    }))
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn parse_cast(parser: &mut Parser) -> Result<Expr, ParserError> {
+    parser.expect_token(&Token::LParen)?;
+    let expr = parser.parse_expr()?;
+    parser.expect_keyword(sqlparser::keywords::Keyword::AS)?;
+    let sql_type = super::types::parse_type(parser, &|_| None)?;
+    parser.expect_token(&Token::RParen)?;
+    Ok(Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(expr),
+        data_type: DataType::Custom(
+            ObjectName::from(vec![Ident::new(sql_type.to_string())]),
+            vec![],
+        ),
+        array: false,
+        format: None,
+    })
+}
+
+/// The target type of a `CAST` parsed by this dialect.
+pub fn cast_type(data_type: &DataType) -> Option<crate::common::SqlType> {
+    let DataType::Custom(name, _) = data_type else {
+        return None;
+    };
+    let text = name.0.first()?.as_ident()?.value.clone();
+    let dialect = KsqlDialect;
+    let mut p = Parser::new(&dialect).try_with_sql(&text).ok()?;
+    super::types::parse_type(&mut p, &|_| None).ok()
+}
+
+/// The parameters of `x => ...` or `(x, y) => ...`.
+fn lambda_params(expr: &Expr) -> Result<OneOrManyWithParens<LambdaFunctionParameter>, ParserError> {
+    let param = |e: &Expr| match e {
+        Expr::Identifier(name) => Ok(LambdaFunctionParameter {
+            name: name.clone(),
+            data_type: None,
+        }),
+        other => Err(ParserError::ParserError(format!(
+            "lambda parameters must be names, not '{other}'"
+        ))),
+    };
+    match expr {
+        Expr::Identifier(_) => Ok(OneOrManyWithParens::One(param(expr)?)),
+        Expr::Nested(inner) => Ok(OneOrManyWithParens::Many(vec![param(inner)?])),
+        Expr::Tuple(items) => Ok(OneOrManyWithParens::Many(
+            items.iter().map(param).collect::<Result<_, _>>()?,
+        )),
+        other => Err(ParserError::ParserError(format!(
+            "'=>' must follow lambda parameters, not '{other}'"
+        ))),
+    }
+}

@@ -1,0 +1,66 @@
+//! SQL errors with the position of the offending text.
+
+use super::ast::Location;
+use sqlparser::parser::ParserError;
+use sqlparser::tokenizer::TokenizerError;
+
+/// A statement that cannot be parsed, with the line and column (1-based) of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {}:{}: {message}", .location.line, .location.column)]
+pub struct SqlError {
+    pub message: String,
+    pub location: Location,
+}
+
+impl SqlError {
+    pub fn new(message: impl Into<String>, location: Location) -> Self {
+        SqlError {
+            message: message.into(),
+            location,
+        }
+    }
+
+    /// Converts sqlparser's error, moving its trailing "at Line: L, Column: C" into `location`.
+    pub fn from_parser(error: ParserError, fallback: Location) -> Self {
+        let text = match error {
+            ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
+            ParserError::RecursionLimitExceeded => "the statement is nested too deeply".to_string(),
+        };
+        split_location(&text).unwrap_or_else(|| SqlError::new(text, fallback))
+    }
+
+    pub fn from_tokenizer(error: TokenizerError) -> Self {
+        SqlError::new(
+            error.message,
+            Location {
+                line: error.location.line,
+                column: error.location.column,
+            },
+        )
+    }
+}
+
+fn split_location(text: &str) -> Option<SqlError> {
+    let at = text.rfind(" at Line: ")?;
+    let rest = &text[at + " at Line: ".len()..];
+    let (line, column) = rest.split_once(", Column: ")?;
+    let location = Location {
+        line: line.trim().parse().ok()?,
+        column: column.trim().parse().ok()?,
+    };
+    Some(SqlError::new(&text[..at], location))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_sqlparser_positions_into_the_location() {
+        let e = SqlError::from_parser(
+            ParserError::ParserError("Expected: ), found: FROM at Line: 2, Column: 7".into()),
+            Location::default(),
+        );
+        assert_eq!(e.to_string(), "line 2:7: Expected: ), found: FROM");
+    }
+}

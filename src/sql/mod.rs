@@ -1,0 +1,32 @@
+//! Parsing Brook's SQL dialect (ksqlDB's) into statements.
+//!
+//! sqlparser provides the tokenizer and expression parser (with the hooks in `dialect.rs` for
+//! ksqlDB's expression syntax); statements and clauses specific to ksqlDB are parsed here.
+//! Errors carry the line and column of the offending text.
+//!
+//! May import: `common`.
+
+pub mod ast;
+mod dialect;
+mod error;
+mod parser;
+mod query;
+mod split;
+mod types;
+
+pub use ast::*;
+pub use dialect::{KsqlDialect, cast_type};
+pub use error::SqlError;
+pub use parser::parse_statement;
+pub use split::{split_statements, substitute_variables};
+pub use types::{TypeResolver, parse_type};
+
+/// Parses every statement of a script (no variables, no custom types).
+pub fn parse_script(text: &str) -> Result<Vec<Statement>, SqlError> {
+    split_statements(text)?
+        .iter()
+        .map(|s| parse_statement(s, &|_| None))
+        .collect()
+}
+#[cfg(test)]
+mod tests;

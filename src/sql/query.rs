@@ -1,0 +1,273 @@
+//! `SELECT` in ksqlDB's clause order: select list, FROM with joins, WINDOW, WHERE, GROUP BY,
+//! PARTITION BY, HAVING, EMIT, LIMIT.
+
+use super::ast::*;
+use super::error::SqlError;
+use super::parser::StatementParser;
+use sqlparser::ast::{SelectItem as SqlSelectItem, SelectItemQualifiedWildcardKind};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+/// Words that end a source reference (so they are not taken as its alias).
+const CLAUSE_WORDS: &[&str] = &[
+    "WINDOW",
+    "WHERE",
+    "GROUP",
+    "PARTITION",
+    "HAVING",
+    "EMIT",
+    "LIMIT",
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "OUTER",
+    "ON",
+    "WITHIN",
+    "GRACE",
+];
+
+impl StatementParser<'_> {
+    pub fn query_after_select(&mut self) -> Result<Query, SqlError> {
+        let mut select = Vec::new();
+        loop {
+            let location = self.location();
+            let r = Parser::parse_select_item(&mut self.p);
+            let item = self.lift(r)?;
+            select.push((self.select_item(item)?, location));
+            if !self.p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        self.expect_word("FROM")?;
+        let from = self.aliased_source()?;
+        let mut joins = Vec::new();
+        while let Some(kind) = self.join_kind() {
+            joins.push(self.join(kind)?);
+        }
+        let window = if self.word("WINDOW") {
+            Some(self.window()?)
+        } else {
+            None
+        };
+        let where_clause = if self.word("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let group_by = if self.words(&["GROUP", "BY"]) {
+            self.expr_list()?
+        } else {
+            Vec::new()
+        };
+        let partition_by = if self.words(&["PARTITION", "BY"]) {
+            self.expr_list()?
+        } else {
+            Vec::new()
+        };
+        let having = if self.word("HAVING") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let emit = if self.word("EMIT") {
+            if self.word("CHANGES") {
+                Some(Emit::Changes)
+            } else if self.word("FINAL") {
+                Some(Emit::Final)
+            } else {
+                return self.err("expected CHANGES or FINAL after EMIT");
+            }
+        } else {
+            None
+        };
+        let limit = if self.word("LIMIT") {
+            Some(self.uint()?)
+        } else {
+            None
+        };
+        Ok(Query {
+            select,
+            from,
+            joins,
+            window,
+            where_clause,
+            group_by,
+            partition_by,
+            having,
+            emit,
+            limit,
+        })
+    }
+
+    fn select_item(&self, item: SqlSelectItem) -> Result<SelectItem, SqlError> {
+        Ok(match item {
+            SqlSelectItem::UnnamedExpr(expr) => SelectItem::Expr { expr, alias: None },
+            SqlSelectItem::ExprWithAlias { expr, alias } => {
+                let alias = if alias.quote_style.is_some() {
+                    alias.value
+                } else {
+                    alias.value.to_ascii_uppercase()
+                };
+                SelectItem::Expr {
+                    expr,
+                    alias: Some(alias),
+                }
+            }
+            SqlSelectItem::Wildcard(_) => SelectItem::Wildcard,
+            SqlSelectItem::QualifiedWildcard(
+                SelectItemQualifiedWildcardKind::ObjectName(name),
+                _,
+            ) => {
+                let ident = name.0.last().and_then(|p| p.as_ident()).cloned();
+                let Some(ident) = ident else {
+                    return self.err("expected a source name before '.*'");
+                };
+                SelectItem::QualifiedWildcard(if ident.quote_style.is_some() {
+                    ident.value
+                } else {
+                    ident.value.to_ascii_uppercase()
+                })
+            }
+            other => return self.err(format!("unsupported select item '{other}'")),
+        })
+    }
+
+    fn expr_list(&mut self) -> Result<Vec<Expr>, SqlError> {
+        let mut exprs = vec![self.expr()?];
+        while self.p.consume_token(&Token::Comma) {
+            exprs.push(self.expr()?);
+        }
+        Ok(exprs)
+    }
+
+    fn aliased_source(&mut self) -> Result<AliasedSource, SqlError> {
+        let location = self.location();
+        let name = self.name()?;
+        let explicit = self.word("AS");
+        let alias = match &self.p.peek_token_ref().token {
+            Token::Word(w)
+                if explicit
+                    || w.quote_style.is_some()
+                    || !CLAUSE_WORDS.iter().any(|c| w.value.eq_ignore_ascii_case(c)) =>
+            {
+                Some(self.name()?)
+            }
+            _ if explicit => return self.err("expected an alias after AS"),
+            _ => None,
+        };
+        Ok(AliasedSource {
+            name,
+            alias,
+            location,
+        })
+    }
+
+    fn join_kind(&mut self) -> Option<JoinKind> {
+        if self.word("JOIN") || self.words(&["INNER", "JOIN"]) {
+            return Some(JoinKind::Inner);
+        }
+        for (word, kind) in [
+            ("LEFT", JoinKind::Left),
+            ("RIGHT", JoinKind::Right),
+            ("FULL", JoinKind::Full),
+        ] {
+            if self.words(&[word, "JOIN"]) || self.words(&[word, "OUTER", "JOIN"]) {
+                return Some(kind);
+            }
+        }
+        None
+    }
+
+    fn join(&mut self, kind: JoinKind) -> Result<Join, SqlError> {
+        let right = self.aliased_source()?;
+        let mut within = None;
+        let mut grace_ms = None;
+        if self.word("WITHIN") {
+            if self.p.consume_token(&Token::LParen) {
+                let before = self.duration()?;
+                self.expect(Token::Comma)?;
+                let after = self.duration()?;
+                self.expect(Token::RParen)?;
+                within = Some((before, after));
+            } else {
+                let both = self.duration()?;
+                within = Some((both, both));
+            }
+            if self.words(&["GRACE", "PERIOD"]) {
+                grace_ms = Some(self.duration()?);
+            }
+        }
+        self.expect_word("ON")?;
+        let on = self.expr()?;
+        Ok(Join {
+            kind,
+            right,
+            within,
+            grace_ms,
+            on,
+        })
+    }
+
+    fn window(&mut self) -> Result<WindowSpec, SqlError> {
+        let kind = if self.word("TUMBLING") {
+            WindowKind::Tumbling
+        } else if self.word("HOPPING") {
+            WindowKind::Hopping
+        } else if self.word("SESSION") {
+            WindowKind::Session
+        } else {
+            return self.err("expected TUMBLING, HOPPING or SESSION after WINDOW");
+        };
+        self.expect(Token::LParen)?;
+        let mut spec = WindowSpec {
+            kind,
+            size_ms: 0,
+            advance_ms: None,
+            retention_ms: None,
+            grace_ms: None,
+        };
+        if kind == WindowKind::Session {
+            spec.size_ms = self.duration()?;
+        } else {
+            self.expect_word("SIZE")?;
+            spec.size_ms = self.duration()?;
+        }
+        while self.p.consume_token(&Token::Comma) {
+            if self.words(&["ADVANCE", "BY"]) {
+                spec.advance_ms = Some(self.duration()?);
+            } else if self.word("RETENTION") {
+                spec.retention_ms = Some(self.duration()?);
+            } else if self.words(&["GRACE", "PERIOD"]) {
+                spec.grace_ms = Some(self.duration()?);
+            } else {
+                return self.err("expected ADVANCE BY, RETENTION or GRACE PERIOD");
+            }
+        }
+        self.expect(Token::RParen)?;
+        if kind == WindowKind::Hopping && spec.advance_ms.is_none() {
+            return self.err("a HOPPING window needs ADVANCE BY");
+        }
+        Ok(spec)
+    }
+
+    /// `n UNIT` in milliseconds.
+    pub fn duration(&mut self) -> Result<i64, SqlError> {
+        let amount = self.uint()? as i64;
+        let token = self.p.next_token();
+        let unit = match &token.token {
+            Token::Word(w) => w.value.to_ascii_uppercase(),
+            _ => return self.err(format!("expected a time unit, found '{}'", token.token)),
+        };
+        let ms = match unit.trim_end_matches('S') {
+            "MILLISECOND" => 1,
+            "SECOND" => 1_000,
+            "MINUTE" => 60_000,
+            "HOUR" => 3_600_000,
+            "DAY" => 86_400_000,
+            _ => return self.err(format!("unknown time unit '{unit}'")),
+        };
+        Ok(amount * ms)
+    }
+}

@@ -1,0 +1,177 @@
+//! Parses ksqlDB type syntax: `INT`, `DECIMAL(10, 2)`, `ARRAY<T>`, `MAP<K, V>`,
+//! `STRUCT<name T, ...>`, and names of types made with `CREATE TYPE`.
+
+use crate::common::{MAX_DECIMAL_PRECISION, SqlType, StructField};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+/// Looks up a type created with `CREATE TYPE`.
+pub type TypeResolver<'a> = &'a dyn Fn(&str) -> Option<SqlType>;
+
+/// Parses one type. `>>` closing two nested types is handled.
+pub fn parse_type(p: &mut Parser, resolve: TypeResolver) -> Result<SqlType, ParserError> {
+    let mut pending_gt = 0usize;
+    let t = parse_inner(p, resolve, &mut pending_gt)?;
+    if pending_gt > 0 {
+        return Err(ParserError::ParserError("unbalanced '>' in type".into()));
+    }
+    Ok(t)
+}
+
+fn parse_inner(
+    p: &mut Parser,
+    resolve: TypeResolver,
+    pending_gt: &mut usize,
+) -> Result<SqlType, ParserError> {
+    let token = p.next_token();
+    let Token::Word(word) = &token.token else {
+        return p.expected("a type", token);
+    };
+    let name = word.value.to_ascii_uppercase();
+    Ok(match name.as_str() {
+        "BOOLEAN" => SqlType::Boolean,
+        "INT" | "INTEGER" => SqlType::Int,
+        "BIGINT" => SqlType::Bigint,
+        "DOUBLE" => SqlType::Double,
+        "VARCHAR" | "STRING" => SqlType::String,
+        "BYTES" => SqlType::Bytes,
+        "TIMESTAMP" => SqlType::Timestamp,
+        "DATE" => SqlType::Date,
+        "TIME" => SqlType::Time,
+        "DECIMAL" => parse_decimal(p)?,
+        "ARRAY" => {
+            expect_lt(p)?;
+            let element = parse_inner(p, resolve, pending_gt)?;
+            expect_gt(p, pending_gt)?;
+            SqlType::array(element)
+        }
+        "MAP" => {
+            expect_lt(p)?;
+            let key = parse_inner(p, resolve, pending_gt)?;
+            p.expect_token(&Token::Comma)?;
+            let value = parse_inner(p, resolve, pending_gt)?;
+            expect_gt(p, pending_gt)?;
+            SqlType::map(key, value)
+        }
+        "STRUCT" => parse_struct(p, resolve, pending_gt)?,
+        _ => {
+            let key = if word.quote_style.is_some() {
+                word.value.clone()
+            } else {
+                name.clone()
+            };
+            match resolve(&key) {
+                Some(t) => t,
+                None => {
+                    return Err(ParserError::ParserError(format!(
+                        "Unknown type: {}",
+                        word.value
+                    )));
+                }
+            }
+        }
+    })
+}
+
+fn parse_decimal(p: &mut Parser) -> Result<SqlType, ParserError> {
+    p.expect_token(&Token::LParen)?;
+    let precision = p.parse_literal_uint()?;
+    p.expect_token(&Token::Comma)?;
+    let scale = p.parse_literal_uint()?;
+    p.expect_token(&Token::RParen)?;
+    if precision == 0 || precision > u64::from(MAX_DECIMAL_PRECISION) {
+        return Err(ParserError::ParserError(format!(
+            "DECIMAL precision must be between 1 and {MAX_DECIMAL_PRECISION}: {precision}"
+        )));
+    }
+    if scale > precision {
+        return Err(ParserError::ParserError(format!(
+            "DECIMAL scale must be equal to or less than precision. scale: {scale}, precision: {precision}"
+        )));
+    }
+    Ok(SqlType::decimal(precision as u8, scale as i8))
+}
+
+fn parse_struct(
+    p: &mut Parser,
+    resolve: TypeResolver,
+    pending_gt: &mut usize,
+) -> Result<SqlType, ParserError> {
+    expect_lt(p)?;
+    let mut fields: Vec<StructField> = Vec::new();
+    if p.consume_token(&Token::Gt) {
+        return Ok(SqlType::Struct(fields));
+    }
+    loop {
+        let ident = p.parse_identifier()?;
+        let name = if ident.quote_style.is_some() {
+            ident.value
+        } else {
+            ident.value.to_ascii_uppercase()
+        };
+        if fields.iter().any(|f| f.name == name) {
+            return Err(ParserError::ParserError(format!(
+                "Duplicate field names found in STRUCT: '{name}'"
+            )));
+        }
+        let sql_type = parse_inner(p, resolve, pending_gt)?;
+        fields.push(StructField { name, sql_type });
+        if *pending_gt > 0 || !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    expect_gt(p, pending_gt)?;
+    Ok(SqlType::Struct(fields))
+}
+
+fn expect_lt(p: &mut Parser) -> Result<(), ParserError> {
+    p.expect_token(&Token::Lt).map(|_| ())
+}
+
+/// Accepts `>`, or half of a `>>` token.
+fn expect_gt(p: &mut Parser, pending_gt: &mut usize) -> Result<(), ParserError> {
+    if *pending_gt > 0 {
+        *pending_gt -= 1;
+        return Ok(());
+    }
+    let token = p.next_token();
+    match token.token {
+        Token::Gt => Ok(()),
+        Token::ShiftRight => {
+            *pending_gt += 1;
+            Ok(())
+        }
+        _ => p.expected("'>'", token),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::dialect::KsqlDialect;
+
+    fn parse(text: &str) -> Result<SqlType, ParserError> {
+        let dialect = KsqlDialect;
+        let mut p = Parser::new(&dialect).try_with_sql(text)?;
+        parse_type(&mut p, &|name| {
+            (name == "ADDRESS").then(|| SqlType::Struct(vec![]))
+        })
+    }
+
+    #[test]
+    fn parses_nested_types_and_custom_names() {
+        let t = parse("MAP<STRING, ARRAY<STRUCT<`a` INT, B DECIMAL(4, 2)>>>").expect("type");
+        assert_eq!(
+            t.to_string(),
+            "MAP<STRING, ARRAY<STRUCT<`a` INTEGER, `B` DECIMAL(4, 2)>>>"
+        );
+        assert_eq!(parse("address").expect("custom"), SqlType::Struct(vec![]));
+        assert_eq!(
+            parse("ARRAY<ARRAY<INT>>").expect("type"),
+            SqlType::array(SqlType::array(SqlType::Int))
+        );
+        assert!(parse("DECIMAL(2, 3)").is_err());
+        assert!(parse("NOPE").is_err());
+        assert!(parse("ARRAY<INT").is_err());
+    }
+}
