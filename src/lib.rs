@@ -8,6 +8,10 @@
 //! - [`sql`]: parsing the dialect.
 
 pub mod common;
+pub mod engine;
+pub mod exec;
+pub mod format;
 pub mod log;
+pub mod plan;
 pub mod sql;
 pub mod transport;

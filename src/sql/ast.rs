@@ -1,7 +1,7 @@
 //! The statements of Brook's dialect. Expressions are sqlparser's `Expr` (see `dialect.rs` for
 //! how ksqlDB syntax maps onto it); names are already normalised (unquoted names upper-cased).
 
-pub use sqlparser::ast::Expr;
+pub use sqlparser::ast::{AccessExpr, Expr};
 
 use crate::common::SqlType;
 

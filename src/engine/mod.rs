@@ -1,0 +1,175 @@
+//! The engine: executes statements against the catalog, runs persistent queries (each in its
+//! own thread, or stepped by the caller in manual mode — what the conformance driver uses), and
+//! serves transient push queries.
+//!
+//! May import: everything below it (`common`, `sql`, `plan`, `format`, `exec`, `transport`,
+//! `log`).
+
+mod catalog;
+mod ddl;
+mod error;
+mod insert_values;
+mod listing;
+mod queries;
+mod results;
+
+pub use catalog::{Catalog, QueryInfo};
+pub use error::{EngineError, EngineResult, ErrorKind};
+pub use results::{Listing, StatementResult};
+
+use crate::exec::{MemoryProcessingLog, RunningQuery};
+use crate::plan::functions::FunctionRegistry;
+use crate::sql::{self, Statement, StatementKind};
+use crate::transport::Transport;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How persistent queries are driven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// Each query runs in its own thread.
+    Threads,
+    /// Queries run only when the caller calls [`Engine::run_until_idle`].
+    Manual,
+}
+
+enum QueryRunner {
+    Manual(Box<RunningQuery>),
+    Thread { stop: Arc<AtomicBool>, handle: Option<std::thread::JoinHandle<()>> },
+}
+
+pub struct Engine {
+    transport: Arc<dyn Transport>,
+    catalog: Catalog,
+    functions: Arc<FunctionRegistry>,
+    properties: BTreeMap<String, String>,
+    variables: HashMap<String, String>,
+    runners: BTreeMap<String, QueryRunner>,
+    mode: RunMode,
+    next_query_number: u64,
+    processing_log: Arc<Mutex<MemoryProcessingLog>>,
+}
+
+impl Engine {
+    pub fn new(transport: Arc<dyn Transport>, mode: RunMode) -> Engine {
+        Engine {
+            transport,
+            catalog: Catalog::default(),
+            functions: Arc::new(FunctionRegistry::standard()),
+            properties: BTreeMap::new(),
+            variables: HashMap::new(),
+            runners: BTreeMap::new(),
+            mode,
+            next_query_number: 0,
+            processing_log: Arc::new(Mutex::new(MemoryProcessingLog::default())),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
+    pub fn functions(&self) -> &Arc<FunctionRegistry> {
+        &self.functions
+    }
+
+    /// Sets an engine property (as `SET` does).
+    pub fn set_property(&mut self, name: &str, value: &str) {
+        self.properties.insert(name.to_string(), value.to_string());
+    }
+
+    pub fn processing_errors(&self) -> Vec<crate::exec::ProcessingError> {
+        self.processing_log.lock().map(|l| l.errors.clone()).unwrap_or_default()
+    }
+
+    /// Runs every statement of a script in order, stopping at the first error.
+    pub fn execute_script(&mut self, text: &str) -> EngineResult<Vec<StatementResult>> {
+        let mut results = Vec::new();
+        for piece in sql::split_statements(text)? {
+            results.push(self.execute_text(&piece)?);
+        }
+        Ok(results)
+    }
+
+    /// Parses (after `${var}` substitution) and executes one statement.
+    pub fn execute_text(&mut self, text: &str) -> EngineResult<StatementResult> {
+        let text = sql::substitute_variables(text, &self.variables)?;
+        let types = &self.catalog.types;
+        let statement = sql::parse_statement(&text, &|name| types.get(name).cloned())?;
+        self.execute(statement)
+    }
+
+    pub fn execute(&mut self, statement: Statement) -> EngineResult<StatementResult> {
+        let text = statement.text.clone();
+        match statement.kind {
+            StatementKind::CreateSource(c) => self.create_source(&c, &text),
+            StatementKind::CreateAsSelect(c) => self.create_as_select(&c, &text),
+            StatementKind::InsertSelect { target, properties, query } => self.insert_select(&target, &properties, &query, &text),
+            StatementKind::InsertValues { target, columns, values } => self.insert_values(&target, columns.as_deref(), &values),
+            StatementKind::DropSource { kind, name, if_exists, delete_topic } => self.drop_source(kind, &name, if_exists, delete_topic),
+            StatementKind::CreateType { name, sql_type, if_not_exists } => self.create_type(&name, sql_type, if_not_exists),
+            StatementKind::DropType { name, if_exists } => self.drop_type(&name, if_exists),
+            StatementKind::Terminate(id) => self.terminate(id.as_deref()),
+            StatementKind::Set { name, value } => {
+                self.properties.insert(name.clone(), value.clone());
+                Ok(StatementResult::Success(format!("Successfully changed local property '{name}' to '{value}'.")))
+            }
+            StatementKind::Unset(name) => {
+                self.properties.remove(&name);
+                Ok(StatementResult::Success(format!("Successfully unset local property '{name}'.")))
+            }
+            StatementKind::Define { name, value } => {
+                self.variables.insert(name, value);
+                Ok(StatementResult::Success(String::new()))
+            }
+            StatementKind::Undefine(name) => {
+                self.variables.remove(&name);
+                Ok(StatementResult::Success(String::new()))
+            }
+            StatementKind::RunScript(path) => {
+                let script = std::fs::read_to_string(&path).map_err(|e| EngineError::Statement(format!("Cannot read script '{path}': {e}")))?;
+                let results = self.execute_script(&script)?;
+                Ok(results.into_iter().last().unwrap_or(StatementResult::Success(String::new())))
+            }
+            StatementKind::Select(q) => self.transient_query(&q, &text),
+            other => self.listing(other),
+        }
+    }
+
+    /// Manual mode: runs every query until none has input left; returns records processed.
+    pub fn run_until_idle(&mut self) -> EngineResult<usize> {
+        let mut total = 0;
+        loop {
+            let mut progressed = 0;
+            for runner in self.runners.values_mut() {
+                if let QueryRunner::Manual(q) = runner {
+                    let mut log = self.processing_log.lock().map_err(|_| EngineError::Statement("processing log poisoned".into()))?;
+                    progressed += q.step(1, Duration::ZERO, &mut *log)?;
+                }
+            }
+            if progressed == 0 {
+                return Ok(total);
+            }
+            total += progressed;
+        }
+    }
+
+    /// Stops every query (threads are joined).
+    pub fn shutdown(&mut self) {
+        for (_, runner) in std::mem::take(&mut self.runners) {
+            queries::stop_runner(runner);
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,206 @@
+//! Persistent and transient queries: CREATE ... AS SELECT, INSERT INTO ... SELECT, TERMINATE,
+//! and push queries (SELECT ... EMIT CHANGES).
+
+use super::error::{EngineError, EngineResult, statement_err};
+use super::results::PushQuery;
+use super::{Engine, QueryInfo, QueryRunner, RunMode, StatementResult};
+use crate::common::Value;
+use crate::exec::{Output, QueryStart, RunningQuery};
+use crate::format::FormatKind;
+use crate::plan::ddl::{check_properties, formats, validate_formats};
+use crate::plan::schema::ColumnRole;
+use crate::plan::{QueryPlan, SourceDef, plan_query};
+use crate::sql::{CreateAsSelect, Properties, Query, SourceKind};
+use crate::transport::AutoOffsetReset;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+impl Engine {
+    fn plan(&self, q: &Query) -> EngineResult<QueryPlan> {
+        Ok(plan_query(q, &self.catalog, &self.functions)?)
+    }
+
+    fn next_query_id(&mut self, prefix: &str, name: &str) -> String {
+        let id = format!("{prefix}_{name}_{}", self.next_query_number);
+        self.next_query_number += 1;
+        id
+    }
+
+    fn offset_reset(&self) -> AutoOffsetReset {
+        match self.properties.get("auto.offset.reset").map(|s| s.to_ascii_lowercase()) {
+            Some(v) if v == "latest" => AutoOffsetReset::Latest,
+            _ => AutoOffsetReset::Earliest,
+        }
+    }
+
+    pub(super) fn create_as_select(&mut self, c: &CreateAsSelect, sql: &str) -> EngineResult<StatementResult> {
+        if c.kind == SourceKind::Table {
+            return statement_err("CREATE TABLE AS SELECT needs aggregation or a table source, which this build does not run yet.");
+        }
+        if self.catalog.sources.contains_key(&c.name) {
+            if c.if_not_exists {
+                return Ok(StatementResult::Success(format!("A stream with the same name already exists: {}", c.name)));
+            }
+            if !c.or_replace {
+                return statement_err(format!("Cannot add stream '{}': A stream with the same name already exists", c.name));
+            }
+        }
+        check_properties(&c.properties)?;
+        let plan = self.plan(&c.query)?;
+        let sink = self.sink_source(c, &plan, sql)?;
+        let partitions = self.transport.partition_count(&plan.source.topic)?;
+        self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
+        let id = self.next_query_id("CSAS", &c.name);
+        self.catalog.sources.insert(sink.name.clone(), sink.clone());
+        self.start_persistent(&id, &plan, &sink, sql)?;
+        Ok(StatementResult::QueryStarted { message: format!("Created query with ID {id}"), id })
+    }
+
+    /// The definition of a CREATE ... AS SELECT's output.
+    fn sink_source(&self, c: &CreateAsSelect, plan: &QueryPlan, sql: &str) -> EngineResult<SourceDef> {
+        let topic = c.properties.get_text("KAFKA_TOPIC").unwrap_or_else(|| c.name.clone());
+        let (mut key_format, value_format) = formats(&c.properties, &self.ddl_defaults(), Some((&plan.source.key_format, &plan.source.value_format)))?;
+        let explicit_key = c.properties.get("KEY_FORMAT").is_some() || c.properties.get("FORMAT").is_some();
+        let has_key = plan.output_schema.key_columns().next().is_some();
+        if !has_key && !explicit_key {
+            key_format = crate::format::FormatSpec::new(FormatKind::None);
+        } else if has_key && key_format.kind == FormatKind::None {
+            key_format = crate::format::FormatSpec::new(FormatKind::Kafka);
+        }
+        validate_formats(&plan.output_schema, &key_format, &value_format)?;
+        let timestamp = crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
+        Ok(SourceDef { name: c.name.clone(), kind: c.kind, schema: plan.output_schema.clone(), topic, key_format, value_format, timestamp, read_only: false, sql: sql.to_string() })
+    }
+
+    pub(super) fn insert_select(&mut self, target: &str, props: &Properties, q: &Query, sql: &str) -> EngineResult<StatementResult> {
+        check_properties(props)?;
+        let Some(sink) = self.catalog.sources.get(target).cloned() else {
+            return statement_err(format!("{target} does not exist."));
+        };
+        if sink.kind == SourceKind::Table {
+            return statement_err(format!("INSERT INTO can only be used to insert into a stream. {target} is a table."));
+        }
+        if sink.read_only {
+            return statement_err(format!("Cannot insert into read-only stream: {target}"));
+        }
+        let plan = self.plan(q)?;
+        if !same_columns(&plan, &sink) {
+            return statement_err(format!("Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}", plan.output_schema, sink.schema));
+        }
+        let id = self.next_query_id("INSERTQUERY", "");
+        let id = id.replace("__", "_");
+        self.start_persistent(&id, &plan, &sink, sql)?;
+        Ok(StatementResult::QueryStarted { message: format!("Created query with ID {id}"), id })
+    }
+
+    fn start_persistent(&mut self, id: &str, plan: &QueryPlan, sink: &SourceDef, sql: &str) -> EngineResult<()> {
+        let group = format!("_brook_query_{id}");
+        let start = QueryStart { id, plan, group: &group, reset: self.offset_reset() };
+        let query = RunningQuery::to_topic(self.transport.as_ref(), start, &sink.topic, &sink.key_format, &sink.value_format)?;
+        self.catalog.queries.insert(id.to_string(), QueryInfo { id: id.to_string(), sql: sql.to_string(), sink: Some(sink.name.clone()), sources: vec![plan.source.name.clone()] });
+        let runner = match self.mode {
+            RunMode::Manual => QueryRunner::Manual(Box::new(query)),
+            RunMode::Threads => spawn_query_thread(query, self.processing_log.clone()),
+        };
+        self.runners.insert(id.to_string(), runner);
+        Ok(())
+    }
+
+    pub(super) fn terminate(&mut self, id: Option<&str>) -> EngineResult<StatementResult> {
+        let ids: Vec<String> = match id {
+            None => self.catalog.queries.keys().cloned().collect(),
+            Some(id) => {
+                let upper = id.to_ascii_uppercase();
+                if !self.catalog.queries.contains_key(&upper) {
+                    return statement_err(format!("Unknown queryId: {id}"));
+                }
+                vec![upper]
+            }
+        };
+        for id in &ids {
+            self.catalog.queries.remove(id);
+            if let Some(runner) = self.runners.remove(id) {
+                stop_runner(runner);
+            }
+        }
+        Ok(StatementResult::Success(if id.is_none() { "All queries terminated.".into() } else { "Query terminated.".into() }))
+    }
+
+    /// A push query: rows are collected as the caller steps `PushQuery::query`.
+    pub(super) fn transient_query(&mut self, q: &Query, _sql: &str) -> EngineResult<StatementResult> {
+        let plan = self.plan(q)?;
+        let id = format!("transient_{}_{}", plan.source.name, self.next_query_number);
+        self.next_query_number += 1;
+        let rows: Arc<Mutex<Vec<Vec<Value>>>> = Arc::new(Mutex::new(Vec::new()));
+        let sink = rows.clone();
+        let limit = q.limit;
+        let width = plan.columns.len();
+        let subscriber = Box::new(move |batch: &arrow::record_batch::RecordBatch| {
+            let Ok(mut out) = sink.lock() else { return false };
+            for r in 0..batch.num_rows() {
+                if limit.is_some_and(|l| out.len() as u64 >= l) {
+                    return false;
+                }
+                out.push((0..width).map(|c| Value::from_array(batch.column(c).as_ref(), r)).collect());
+            }
+            limit.is_none_or(|l| (out.len() as u64) < l)
+        });
+        let group = format!("_brook_transient_{id}");
+        let start = QueryStart { id: &id, plan: &plan, group: &group, reset: self.offset_reset() };
+        let query = RunningQuery::new(self.transport.as_ref(), start, Output::Rows(subscriber))?;
+        Ok(StatementResult::PushQuery(Box::new(PushQuery {
+            id,
+            column_names: plan.columns.iter().map(|c| c.name.clone()).collect(),
+            column_types: plan.columns.iter().map(|c| c.compiled.expr.ty.to_string()).collect(),
+            query,
+            rows,
+            limit,
+        })))
+    }
+}
+
+fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
+    let result: Vec<(&str, &crate::common::SqlType, bool)> = plan.output_schema.columns.iter().map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key)).collect();
+    let target: Vec<(&str, &crate::common::SqlType, bool)> = sink.schema.columns.iter().filter(|c| !matches!(c.role, ColumnRole::Header(_))).map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key)).collect();
+    result == target
+}
+
+fn spawn_query_thread(mut query: RunningQuery, log: Arc<Mutex<crate::exec::MemoryProcessingLog>>) -> QueryRunner {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::Builder::new().name(format!("query-{}", query.id)).spawn(move || {
+        while !flag.load(Ordering::Acquire) {
+            let mut local = crate::exec::MemoryProcessingLog::default();
+            if let Err(e) = query.step(10_000, Duration::from_millis(100), &mut local) {
+                tracing::error!(query = %query.id, "query failed: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            if let Ok(mut shared) = log.lock() {
+                shared.errors.extend(local.errors);
+            }
+        }
+    });
+    match handle {
+        Ok(h) => QueryRunner::Thread { stop, handle: Some(h) },
+        Err(e) => {
+            tracing::error!("could not start a query thread: {e}");
+            QueryRunner::Thread { stop, handle: None }
+        }
+    }
+}
+
+pub(super) fn stop_runner(runner: QueryRunner) {
+    if let QueryRunner::Thread { stop, handle } = runner {
+        stop.store(true, Ordering::Release);
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+impl From<std::io::Error> for EngineError {
+    fn from(e: std::io::Error) -> Self {
+        EngineError::Statement(e.to_string())
+    }
+}

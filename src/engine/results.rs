@@ -1,0 +1,54 @@
+//! What executing a statement returns, for the REPL and the HTTP API to render.
+
+use crate::exec::RunningQuery;
+
+/// A table of text: SHOW/LIST/DESCRIBE results.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Listing {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub enum StatementResult {
+    /// A statement that succeeded with a message ("Stream created", ...).
+    Success(String),
+    /// A persistent query was started.
+    QueryStarted { id: String, message: String },
+    Listing(Listing),
+    /// A transient push query: rows arrive as the query is stepped.
+    PushQuery(Box<PushQuery>),
+}
+
+/// A running transient query and the rows it produced so far.
+pub struct PushQuery {
+    pub id: String,
+    pub column_names: Vec<String>,
+    pub column_types: Vec<String>,
+    pub query: RunningQuery,
+    pub rows: std::sync::Arc<std::sync::Mutex<Vec<Vec<crate::common::Value>>>>,
+    pub limit: Option<u64>,
+}
+
+impl std::fmt::Debug for StatementResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatementResult::Success(m) => write!(f, "Success({m:?})"),
+            StatementResult::QueryStarted { id, .. } => write!(f, "QueryStarted({id})"),
+            StatementResult::Listing(l) => write!(f, "Listing({l:?})"),
+            StatementResult::PushQuery(q) => write!(f, "PushQuery({})", q.id),
+        }
+    }
+}
+
+impl StatementResult {
+    /// A one-line text form for logs and simple callers.
+    pub fn message(&self) -> String {
+        match self {
+            StatementResult::Success(m) => m.clone(),
+            StatementResult::QueryStarted { message, .. } => message.clone(),
+            StatementResult::Listing(l) => l.title.clone(),
+            StatementResult::PushQuery(q) => format!("Push query {}", q.id),
+        }
+    }
+}

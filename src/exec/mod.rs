@@ -1,0 +1,16 @@
+//! Execution: the operators that run a query over Arrow batches (decode, filter/project,
+//! encode) and the loop that drives them from a source topic to a sink topic or subscriber.
+//!
+//! Operators are plain structs; the caller owns threads and timing (a production thread, or
+//! the conformance driver stepping queries one record at a time).
+//!
+//! May import: `common`, `plan`, `format`, `transport`.
+
+pub mod decode;
+pub mod encode;
+pub mod pipeline;
+pub mod processing_log;
+pub mod query;
+
+pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
+pub use query::{Output, QueryStart, RunningQuery, output_schema};

@@ -1,0 +1,119 @@
+//! Running a stateless query: poll the source, decode, filter/project, then either write to
+//! the sink topic — output records and the consumed offsets committed in one transaction, so
+//! a crash neither loses nor duplicates output — or hand rows to a push-query subscriber.
+//!
+//! The same `step` runs in a production thread and under the conformance test driver.
+
+use super::decode::Decoder;
+use super::encode::Encoder;
+use super::pipeline::StatelessPipeline;
+use super::processing_log::ProcessingLog;
+use crate::format::FormatSpec;
+use crate::plan::QueryPlan;
+use crate::transport::{AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition, TransactionalProducer, Transport};
+use arrow::record_batch::RecordBatch;
+use std::time::Duration;
+
+/// Where a query's output goes.
+pub enum Output {
+    /// A persistent query's sink topic.
+    Topic { topic: String, encoder: Encoder, producer: Box<dyn TransactionalProducer> },
+    /// A transient query's subscriber; returns false to stop the query.
+    Rows(Box<dyn FnMut(&RecordBatch) -> bool + Send>),
+}
+
+pub struct RunningQuery {
+    pub id: String,
+    group: String,
+    decoder: Decoder,
+    pipeline: StatelessPipeline,
+    consumer: Box<dyn Consumer>,
+    output: Output,
+    partitions: Vec<TopicPartition>,
+    finished: bool,
+}
+
+/// Settings to start a query.
+pub struct QueryStart<'a> {
+    pub id: &'a str,
+    pub plan: &'a QueryPlan,
+    /// Consumer group that holds the committed input offsets (persistent queries).
+    pub group: &'a str,
+    pub reset: AutoOffsetReset,
+}
+
+impl RunningQuery {
+    /// A persistent query writing to `topic` with the given formats.
+    pub fn to_topic(transport: &dyn Transport, start: QueryStart<'_>, topic: &str, key_format: &FormatSpec, value_format: &FormatSpec) -> Result<RunningQuery> {
+        let encoder = Encoder::new(start.plan, key_format, value_format, start.id);
+        let producer = transport.transactional_producer(start.group)?;
+        Self::new(transport, start, Output::Topic { topic: topic.to_string(), encoder, producer })
+    }
+
+    pub fn new(transport: &dyn Transport, start: QueryStart<'_>, output: Output) -> Result<RunningQuery> {
+        let source = &start.plan.source;
+        let count = transport.partition_count(&source.topic)?;
+        let partitions: Vec<TopicPartition> = (0..count).map(|p| TopicPartition::new(&source.topic, p)).collect();
+        let mut consumer = transport.consumer(Some(start.group))?;
+        let from = StartFrom::Committed { fallback: start.reset };
+        consumer.assign(&partitions.iter().map(|tp| (tp.clone(), from)).collect::<Vec<_>>())?;
+        Ok(RunningQuery {
+            id: start.id.to_string(),
+            group: start.group.to_string(),
+            decoder: Decoder::new(source, start.id),
+            pipeline: StatelessPipeline::new(start.plan, start.id),
+            consumer,
+            output,
+            partitions,
+            finished: false,
+        })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data.
+    /// Returns how many input records were consumed.
+    pub fn step(&mut self, max_records: usize, timeout: Duration, log: &mut dyn ProcessingLog) -> Result<usize> {
+        if self.finished {
+            return Ok(0);
+        }
+        let polled = self.consumer.poll(max_records, timeout)?;
+        let consumed: usize = polled.iter().map(|p| p.records.len()).sum();
+        if consumed == 0 {
+            return Ok(0);
+        }
+        if let Output::Topic { producer, .. } = &mut self.output {
+            producer.begin_transaction()?;
+        }
+        for part in &polled {
+            let Some(batch) = self.decoder.decode(&part.topic, part.partition, &part.records, log) else { continue };
+            let Some(out) = self.pipeline.process(&batch, &part.topic, part.partition, log) else { continue };
+            match &mut self.output {
+                Output::Topic { topic, encoder, producer } => {
+                    for record in encoder.encode(&out, topic, log) {
+                        producer.send(topic, None, record)?;
+                    }
+                }
+                Output::Rows(subscriber) => {
+                    if !subscriber(&out) {
+                        self.finished = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if let Output::Topic { producer, .. } = &mut self.output {
+            let offsets: Vec<(TopicPartition, i64)> = self.partitions.iter().filter_map(|tp| self.consumer.position(tp).map(|o| (tp.clone(), o))).collect();
+            producer.send_offsets_to_transaction(&self.group, &offsets)?;
+            producer.commit_transaction()?;
+        }
+        Ok(consumed)
+    }
+}
+
+/// The Arrow schema of rows a query hands to subscribers (its columns, then ROWTIME).
+pub fn output_schema(plan: &QueryPlan) -> arrow::datatypes::SchemaRef {
+    StatelessPipeline::new(plan, "").output_schema()
+}

@@ -1,0 +1,265 @@
+//! Reading JSON into SQL values with ksqlDB's lenient coercions (`KsqlJsonDeserializer`):
+//! numbers and strings into numeric types (truncating like Jackson), anything into STRING,
+//! decimals fitted to the column, case-insensitive matching of upper-case field names, and
+//! errors that carry the JSON path of the offending value (`…, path: $.A[1]`).
+
+use super::java::{self, BigDec};
+use super::json_node::{JsonNode, JsonNumber};
+use crate::common::{SqlType, StructField, Value};
+use base64::Engine as _;
+use std::collections::HashMap;
+
+/// A coercion failure: ksqlDB's message and the path to the value, built as the error unwinds.
+#[derive(Debug)]
+pub(super) struct CoerceError {
+    message: String,
+    path: String,
+}
+
+impl CoerceError {
+    fn new(message: impl Into<String>) -> CoerceError {
+        CoerceError {
+            message: message.into(),
+            path: String::new(),
+        }
+    }
+
+    fn within(mut self, part: &str) -> CoerceError {
+        self.path.insert_str(0, part);
+        self
+    }
+
+    /// `<message>, path: $<path>`.
+    pub(super) fn describe(&self) -> String {
+        format!("{}, path: ${}", self.message, self.path)
+    }
+}
+
+type Coerced = Result<Value, CoerceError>;
+
+/// Coerces `node` to `ty`; JSON `null` (at any depth) is SQL NULL.
+pub(super) fn coerce(node: &JsonNode, ty: &SqlType) -> Coerced {
+    match node {
+        JsonNode::Null => Ok(Value::Null),
+        _ => coerce_non_null(node, ty),
+    }
+}
+
+/// The fields of a STRUCT (or of a wrapped row) read from a JSON object.
+pub(super) fn coerce_fields(
+    fields: &[(String, JsonNode)],
+    columns: &[StructField],
+) -> Result<Vec<Value>, CoerceError> {
+    let mut upper: Option<HashMap<String, &JsonNode>> = None;
+    columns
+        .iter()
+        .map(|column| {
+            let exact = fields
+                .iter()
+                .find(|(k, _)| *k == column.name)
+                .map(|(_, v)| v);
+            let node = exact.or_else(|| {
+                let map = upper.get_or_insert_with(|| {
+                    // Later keys win, as in ksqlDB's HashMap of upper-cased names.
+                    fields.iter().map(|(k, v)| (k.to_uppercase(), v)).collect()
+                });
+                map.get(&column.name).copied()
+            });
+            match node {
+                None => Ok(Value::Null),
+                Some(node) => coerce(node, &column.sql_type)
+                    .map_err(|e| e.within(&format!(".{}", column.name))),
+            }
+        })
+        .collect()
+}
+
+fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
+    match ty {
+        SqlType::Boolean => match node {
+            JsonNode::Bool(b) => Ok(Value::Boolean(*b)),
+            _ => Err(invalid(node, ty)),
+        },
+        SqlType::Int => integral(node, ty, JsonNumber::int, java::parse_int).map(Value::Int),
+        SqlType::Bigint => {
+            integral(node, ty, JsonNumber::long, java::parse_long).map(Value::Bigint)
+        }
+        SqlType::Timestamp => {
+            integral(node, ty, JsonNumber::long, java::parse_long).map(Value::Timestamp)
+        }
+        SqlType::Date => {
+            // Epoch days are read as a long and narrowed, as `java.sql.Date` does.
+            integral(node, ty, JsonNumber::long, java::parse_long).map(|d| Value::Date(d as i32))
+        }
+        SqlType::Time => integral(node, ty, JsonNumber::long, java::parse_long)
+            .and_then(|ms| time_of_day(ms).map_err(CoerceError::new)),
+        SqlType::Double => match node {
+            JsonNode::Number(n) => Ok(Value::Double(n.double())),
+            JsonNode::Text(s) => java::parse_double(s)
+                .map(Value::Double)
+                .map_err(|_| cannot_coerce_string(ty)),
+            _ => Err(invalid(node, ty)),
+        },
+        SqlType::String => Ok(Value::String(as_string(node)?)),
+        SqlType::Decimal { precision, scale } => {
+            let decimal = match node {
+                JsonNode::Number(n) => n.decimal(),
+                JsonNode::Text(s) => BigDec::parse(s).map_err(CoerceError::new)?,
+                _ => return Err(invalid(node, ty)),
+            };
+            decimal
+                .ensure_fit(*precision, *scale)
+                .map(|unscaled| Value::Decimal(unscaled, *scale))
+                .map_err(CoerceError::new)
+        }
+        SqlType::Bytes => match node {
+            JsonNode::Text(s) => decode_base64(s).map(Value::Bytes).map_err(CoerceError::new),
+            _ => Err(invalid(node, ty)),
+        },
+        SqlType::Array(element) => match node {
+            JsonNode::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| coerce(item, element).map_err(|e| e.within(&format!("[{i}]"))))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            _ => Err(invalid(node, ty)),
+        },
+        SqlType::Map(_, value_type) => match node {
+            JsonNode::Object(fields) => fields
+                .iter()
+                .map(|(k, v)| {
+                    let value = coerce(v, value_type).map_err(|e| e.within(&format!(".{k}.value")));
+                    Ok((Value::String(k.clone()), value?))
+                })
+                .collect::<Result<_, _>>()
+                .map(Value::Map),
+            _ => Err(invalid(node, ty)),
+        },
+        SqlType::Struct(columns) => match node {
+            JsonNode::Object(fields) => {
+                let values = coerce_fields(fields, columns)?;
+                let names = columns.iter().map(|c| c.name.clone());
+                Ok(Value::Struct(names.zip(values).collect()))
+            }
+            _ => Err(invalid(node, ty)),
+        },
+    }
+}
+
+/// INT, BIGINT and the temporal types: a number (truncated) or a string of digits.
+fn integral<T>(
+    node: &JsonNode,
+    ty: &SqlType,
+    from_number: fn(&JsonNumber) -> T,
+    from_text: fn(&str) -> Result<T, String>,
+) -> Result<T, CoerceError> {
+    match node {
+        JsonNode::Number(n) => Ok(from_number(n)),
+        JsonNode::Text(s) => from_text(s).map_err(|_| cannot_coerce_string(ty)),
+        _ => Err(invalid(node, ty)),
+    }
+}
+
+/// ksqlDB's `SerdeUtils.returnTimeOrThrow`: milliseconds within one day.
+pub(super) fn time_of_day(ms: i64) -> Result<Value, String> {
+    if (0..=86_400_000).contains(&ms) {
+        Ok(Value::Time(ms as i32))
+    } else {
+        Err(
+            "Time values must use number of milliseconds greater than 0 and less than 86400000."
+                .to_string(),
+        )
+    }
+}
+
+/// Standard base64, padding required, as Jackson's `binaryValue()` reads it.
+fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    let config = base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true);
+    base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, config)
+        .decode(text)
+        .map_err(|_| format!("Value is not a valid Base64 encoded string: {text}"))
+}
+
+/// ksqlDB's STRING coercion: text as is, numbers and booleans as their JSON text, objects as
+/// compact JSON, arrays as `[a, b]` of their elements coerced to strings.
+fn as_string(node: &JsonNode) -> Result<String, CoerceError> {
+    Ok(match node {
+        JsonNode::Text(s) => s.clone(),
+        JsonNode::Number(n) => n.text(),
+        JsonNode::Bool(b) => b.to_string(),
+        JsonNode::Null | JsonNode::Missing => String::new(),
+        JsonNode::Object(_) => {
+            let mut out = String::new();
+            node.write(&mut out);
+            out
+        }
+        JsonNode::Array(items) => {
+            let parts = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    JsonNode::Null => Ok("null".to_string()),
+                    _ => as_string(item).map_err(|e| e.within(&format!("[{i}]"))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            format!("[{}]", parts.join(", "))
+        }
+    })
+}
+
+pub(super) fn invalid(node: &JsonNode, ty: &SqlType) -> CoerceError {
+    CoerceError::new(format!(
+        "Can't convert type. sourceType: {}, requiredType: {}",
+        node.node_type(),
+        required_type_name(ty)
+    ))
+}
+
+fn cannot_coerce_string(ty: &SqlType) -> CoerceError {
+    CoerceError::new(format!(
+        "Can't coerce string to type. targetType: {}",
+        required_type_name(ty)
+    ))
+}
+
+/// The type as ksqlDB names it in coercion errors: the SQL base type for primitives, Connect's
+/// SQL rendering (`VARCHAR`, `INT`, unquoted struct fields) for the other types.
+pub(super) fn required_type_name(ty: &SqlType) -> String {
+    match ty {
+        SqlType::Boolean => "BOOLEAN".into(),
+        SqlType::Int => "INTEGER".into(),
+        SqlType::Bigint => "BIGINT".into(),
+        SqlType::Double => "DOUBLE".into(),
+        SqlType::String => "STRING".into(),
+        SqlType::Timestamp => "TIMESTAMP".into(),
+        SqlType::Date => "DATE".into(),
+        SqlType::Time => "TIME".into(),
+        other => connect_type_name(other),
+    }
+}
+
+fn connect_type_name(ty: &SqlType) -> String {
+    match ty {
+        SqlType::Boolean => "BOOLEAN".into(),
+        SqlType::Int => "INT".into(),
+        SqlType::Bigint => "BIGINT".into(),
+        SqlType::Double => "DOUBLE".into(),
+        SqlType::String => "VARCHAR".into(),
+        SqlType::Bytes => "BYTES".into(),
+        SqlType::Timestamp => "TIMESTAMP".into(),
+        SqlType::Date => "DATE".into(),
+        SqlType::Time => "TIME".into(),
+        SqlType::Decimal { precision, scale } => format!("DECIMAL({precision}, {scale})"),
+        SqlType::Array(e) => format!("ARRAY<{}>", connect_type_name(e)),
+        SqlType::Map(k, v) => format!("MAP<{}, {}>", connect_type_name(k), connect_type_name(v)),
+        SqlType::Struct(fields) if fields.is_empty() => "STRUCT< >".into(),
+        SqlType::Struct(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{} {}", f.name, connect_type_name(&f.sql_type)))
+                .collect();
+            format!("STRUCT<{}>", fields.join(", "))
+        }
+    }
+}

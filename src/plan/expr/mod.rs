@@ -1,0 +1,23 @@
+//! Expressions: binding sqlparser expressions to a typed IR, and evaluating it — vectorised as
+//! DataFusion physical expressions, or row by row with ksqlDB's semantics.
+
+mod binder;
+mod cast;
+pub mod decimal;
+mod eval;
+mod ir;
+mod lambda;
+mod lambda_bind;
+mod physical;
+mod row_fn;
+mod scope;
+mod time;
+
+pub use binder::{Binder, ident_name, retype_null};
+pub use cast::{cast_value, java_double, to_text};
+pub use eval::{compare, eval};
+pub use ir::{ArithOp, CmpOp, Node, TExpr};
+pub use physical::to_physical;
+pub use row_fn::{NullAsFalse, OnError, RowBody, RowFn};
+pub use scope::{Scope, ScopeColumn};
+pub use time::{base64, format_date_iso, format_time_iso, format_timestamp_iso, java_pattern_to_chrono, parse_timestamp_iso, parse_with_java_pattern};

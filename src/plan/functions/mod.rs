@@ -1,0 +1,81 @@
+//! ksqlDB's scalar functions: resolution by argument types (with ksqlDB's implicit widening
+//! INT → BIGINT → DECIMAL → DOUBLE) and row-wise invocation. Families live in their own files
+//! and register themselves in [`FunctionRegistry::standard`].
+
+mod basic;
+mod signature;
+
+pub use signature::{Arg, Resolved, can_widen, exact, same_type_args};
+
+use crate::common::{SqlType, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A scalar function.
+pub trait ScalarFunction: Send + Sync {
+    fn name(&self) -> &str;
+    fn description(&self) -> &str;
+    /// Picks the overload for these argument types (`None` is an untyped NULL literal): the
+    /// types to cast the arguments to and the return type. `Err` explains the mismatch.
+    fn resolve(&self, args: &[Arg]) -> Result<Resolved, String>;
+    /// Computes the result for one row. An `Err` makes the call's value NULL (and is logged).
+    fn invoke(&self, args: &[Value]) -> Result<Value, String>;
+}
+
+/// A function defined by two plain functions.
+pub struct Udf {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub resolve: fn(&[Arg]) -> Result<Resolved, String>,
+    pub invoke: fn(&[Value]) -> Result<Value, String>,
+}
+
+impl ScalarFunction for Udf {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn description(&self) -> &str {
+        self.description
+    }
+    fn resolve(&self, args: &[Arg]) -> Result<Resolved, String> {
+        (self.resolve)(args)
+    }
+    fn invoke(&self, args: &[Value]) -> Result<Value, String> {
+        (self.invoke)(args)
+    }
+}
+
+/// Every function by upper-case name.
+pub struct FunctionRegistry {
+    functions: BTreeMap<String, Arc<dyn ScalarFunction>>,
+}
+
+impl FunctionRegistry {
+    /// The standard library.
+    pub fn standard() -> FunctionRegistry {
+        let mut registry = FunctionRegistry { functions: BTreeMap::new() };
+        basic::register(&mut registry);
+        registry
+    }
+
+    pub fn add(&mut self, f: impl ScalarFunction + 'static) {
+        self.functions.insert(f.name().to_ascii_uppercase(), Arc::new(f));
+    }
+
+    pub fn add_udf(&mut self, name: &'static str, description: &'static str, resolve: fn(&[Arg]) -> Result<Resolved, String>, invoke: fn(&[Value]) -> Result<Value, String>) {
+        self.add(Udf { name, description, resolve, invoke });
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn ScalarFunction>> {
+        self.functions.get(&name.to_ascii_uppercase()).cloned()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn ScalarFunction>> {
+        self.functions.values()
+    }
+}
+
+/// The type of a value, for functions whose result depends on their input.
+pub fn type_name(t: &SqlType) -> String {
+    t.to_string()
+}

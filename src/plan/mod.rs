@@ -1,0 +1,26 @@
+//! Planning: binding statements against the catalog, typing expressions, and building the
+//! logical plan of a query (what to read, filter, project, re-key and write).
+//!
+//! Depends on a [`CatalogView`] trait, not on the engine's catalog (DataFusion's layering).
+//!
+//! May import: `common`, `sql`, `format`.
+
+pub mod ddl;
+mod error;
+pub mod expr;
+pub mod functions;
+pub mod query;
+pub mod schema;
+mod source;
+
+pub use error::{PlanError, PlanResult};
+pub use query::{Compiled, OutputColumn, QueryPlan, plan_query};
+pub use source::{CatalogView, SourceDef, TimestampSpec};
+
+/// Aggregate functions (planned by the stateful layer, not as scalar functions).
+pub fn is_aggregate_function(name: &str) -> bool {
+    matches!(
+        name.to_ascii_uppercase().as_str(),
+        "COUNT" | "SUM" | "AVG" | "MIN" | "MAX" | "COUNT_DISTINCT" | "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" | "COLLECT_LIST" | "COLLECT_SET" | "TOPK" | "TOPKDISTINCT" | "HISTOGRAM" | "STDDEV_SAMP" | "STDDEV_SAMPLE" | "CORRELATION"
+    )
+}

@@ -1,0 +1,216 @@
+//! Planning a stateless query (filter, projection, PARTITION BY) over one stream: which
+//! expressions produce the output key and value columns, and the output schema.
+
+use super::expr::{Binder, Node, Scope, TExpr, ident_name, to_physical};
+use super::functions::FunctionRegistry;
+use super::schema::{Column, ColumnRole, LogicalSchema};
+use super::{CatalogView, PlanError, PlanResult, SourceDef};
+use crate::common::SqlType;
+use crate::plan_err;
+use crate::sql::{AccessExpr, Expr, Query, SelectItem, SourceKind};
+use arrow::datatypes::SchemaRef;
+use datafusion::physical_expr::PhysicalExpr;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// An expression ready to run: its typed IR and its physical form.
+#[derive(Clone)]
+pub struct Compiled {
+    pub expr: TExpr,
+    pub physical: Arc<dyn PhysicalExpr>,
+}
+
+impl Compiled {
+    fn new(expr: TExpr) -> PlanResult<Compiled> {
+        let physical = to_physical(&expr)?;
+        Ok(Compiled { expr, physical })
+    }
+}
+
+/// One output column.
+#[derive(Clone)]
+pub struct OutputColumn {
+    pub name: String,
+    pub compiled: Compiled,
+    pub is_key: bool,
+}
+
+/// A stateless query over one stream.
+#[derive(Clone)]
+pub struct QueryPlan {
+    pub source: SourceDef,
+    /// The Arrow schema of batches read from the source.
+    pub input_schema: SchemaRef,
+    pub filter: Option<Compiled>,
+    /// Output columns in SELECT order (keys marked).
+    pub columns: Vec<OutputColumn>,
+    pub output_schema: LogicalSchema,
+    /// True when PARTITION BY chose the key (so the sink is re-partitioned by it).
+    pub repartitioned: bool,
+    pub limit: Option<u64>,
+}
+
+impl QueryPlan {
+    pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {
+        self.columns.iter().filter(|c| c.is_key)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &OutputColumn> {
+        self.columns.iter().filter(|c| !c.is_key)
+    }
+}
+
+pub fn plan_query(q: &Query, catalog: &dyn CatalogView, functions: &FunctionRegistry) -> PlanResult<QueryPlan> {
+    if !q.joins.is_empty() || q.window.is_some() || !q.group_by.is_empty() || q.having.is_some() {
+        return plan_err!("Joins, windows and aggregations are not supported yet: this build runs stateless queries only (filters, projections, PARTITION BY).");
+    }
+    let Some(source) = catalog.source(&q.from.name) else {
+        return Err(PlanError::at(format!("{} does not exist.", q.from.name), q.from.location));
+    };
+    if source.kind == SourceKind::Table {
+        return plan_err!("Queries over tables are not supported yet: this build runs stateless queries over streams.");
+    }
+    let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
+    let scope = Scope::for_source(&qualifier, &source.schema);
+    let mut binder = Binder::new(&scope, functions);
+    let filter = match &q.where_clause {
+        Some(w) => {
+            let bound = binder.bind(w).map_err(|e| e.in_clause("WHERE"))?;
+            if bound.ty != SqlType::Boolean {
+                return plan_err!("Type error in WHERE expression: Should evaluate to boolean but is '{w}' ({}) instead.", bound.ty);
+            }
+            Some(Compiled::new(bound)?)
+        }
+        None => None,
+    };
+    let items = expand_select(q, source, &qualifier)?;
+    let mut names = Namer::new(&items);
+    let mut columns = Vec::with_capacity(items.len());
+    for (expr, alias) in &items {
+        let bound = binder.bind(expr).map_err(|e| e.in_clause("SELECT"))?;
+        if bound.is_null_literal() {
+            return plan_err!("Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).");
+        }
+        let name = alias.clone().unwrap_or_else(|| names.name_for(expr));
+        columns.push(OutputColumn { name, compiled: Compiled::new(bound)?, is_key: false });
+    }
+    let repartitioned = !q.partition_by.is_empty();
+    if repartitioned {
+        partition_keys(q, &items, &mut columns, &mut binder, &mut names)?;
+    } else {
+        mark_source_keys(&mut columns, source);
+    }
+    check_duplicates(&columns)?;
+    let output_schema = LogicalSchema::new(columns.iter().map(|c| Column::new(c.name.clone(), c.compiled.expr.ty.clone(), if c.is_key { ColumnRole::Key } else { ColumnRole::Value })).collect());
+    Ok(QueryPlan { input_schema: source.schema.batch_schema(), source: source.clone(), filter, columns, output_schema, repartitioned, limit: q.limit })
+}
+
+/// Select items with `*` expanded (value columns, then key columns, as ksqlDB does).
+fn expand_select(q: &Query, source: &SourceDef, qualifier: &str) -> PlanResult<Vec<(Expr, Option<String>)>> {
+    let mut out = Vec::new();
+    for (item, _) in &q.select {
+        match item {
+            SelectItem::Wildcard => star(source, &mut out),
+            SelectItem::QualifiedWildcard(q) if q == qualifier || q == &source.name => star(source, &mut out),
+            SelectItem::QualifiedWildcard(q) => return plan_err!("Unknown source alias '{q}' in '{q}.*'"),
+            SelectItem::Expr { expr, alias } => out.push((expr.clone(), alias.clone())),
+        }
+    }
+    Ok(out)
+}
+
+fn star(source: &SourceDef, out: &mut Vec<(Expr, Option<String>)>) {
+    let values = source.schema.value_columns();
+    let keys = source.schema.key_columns();
+    for c in values.chain(keys) {
+        out.push((Expr::Identifier(sqlparser::ast::Ident::with_quote('`', c.name.clone())), None));
+    }
+}
+
+/// Without PARTITION BY the key is the source's key columns, where projected as plain columns.
+fn mark_source_keys(columns: &mut [OutputColumn], source: &SourceDef) {
+    let mut used = HashSet::new();
+    for c in columns.iter_mut() {
+        if let Node::Column { name, .. } = &c.compiled.expr.node
+            && source.schema.find(name).is_some_and(|s| s.role == ColumnRole::Key)
+            && used.insert(name.clone())
+        {
+            c.is_key = true;
+        }
+    }
+}
+
+/// PARTITION BY: each expression becomes a key column, named after a matching select item
+/// (which then leaves the value) or after the expression.
+fn partition_keys(q: &Query, items: &[(Expr, Option<String>)], columns: &mut Vec<OutputColumn>, binder: &mut Binder<'_>, names: &mut Namer) -> PlanResult<()> {
+    let mut keys = Vec::new();
+    let mut moved = HashSet::new();
+    for expr in &q.partition_by {
+        if matches!(expr, Expr::Value(v) if v.value == sqlparser::ast::Value::Null) {
+            continue;
+        }
+        let bound = binder.bind(expr).map_err(|e| match e {
+            PlanError::UnknownColumn(c) => PlanError::Invalid(format!("PARTITION BY column '{c}' cannot be resolved. '{c}' must be a column in the source schema since PARTITION BY is applied on the input.")),
+            other => other,
+        })?;
+        match items.iter().position(|(e, _)| e == expr) {
+            Some(i) if moved.insert(i) => {
+                let mut col = columns[i].clone();
+                col.is_key = true;
+                keys.push(col);
+            }
+            _ => keys.push(OutputColumn { name: names.name_for(expr), compiled: Compiled::new(bound)?, is_key: true }),
+        }
+    }
+    let rest = columns.iter().enumerate().filter(|(i, _)| !moved.contains(i)).map(|(_, c)| c.clone());
+    let all: Vec<OutputColumn> = keys.into_iter().chain(rest).collect();
+    *columns = all;
+    Ok(())
+}
+
+fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
+    let mut seen = HashSet::new();
+    for c in columns {
+        if !seen.insert(c.name.as_str()) {
+            let kind = if c.is_key { "key" } else { "value" };
+            return plan_err!("Duplicate {kind} columns found in schema: `{}` {}", c.name, c.compiled.expr.ty);
+        }
+    }
+    Ok(())
+}
+
+/// ksqlDB's default column names: a column keeps its name, a struct field its field name,
+/// anything else `KSQL_COL_n` (n counting up, skipping names already used).
+struct Namer {
+    taken: HashSet<String>,
+    next: usize,
+}
+
+impl Namer {
+    fn new(items: &[(Expr, Option<String>)]) -> Namer {
+        Namer { taken: items.iter().filter_map(|(_, a)| a.clone()).collect(), next: 0 }
+    }
+
+    fn name_for(&mut self, expr: &Expr) -> String {
+        let natural = match expr {
+            Expr::Identifier(i) => Some(ident_name(i)),
+            Expr::CompoundIdentifier(parts) => parts.last().map(ident_name),
+            Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
+                Some(AccessExpr::Dot(Expr::Identifier(field))) => Some(ident_name(field)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(n) = natural {
+            self.taken.insert(n.clone());
+            return n;
+        }
+        loop {
+            let candidate = format!("KSQL_COL_{}", self.next);
+            self.next += 1;
+            if self.taken.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Definitions of streams and tables as the planner sees them, and the catalog view it plans
+//! against (implemented by the engine's catalog).
+
+use super::schema::LogicalSchema;
+use crate::common::SqlType;
+use crate::format::FormatSpec;
+use crate::sql::SourceKind;
+
+/// How a source's event time is found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimestampSpec {
+    pub column: String,
+    /// `TIMESTAMP_FORMAT` for STRING columns (Java DateTimeFormatter pattern).
+    pub format: Option<String>,
+}
+
+/// A stream or table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceDef {
+    pub name: String,
+    pub kind: SourceKind,
+    pub schema: LogicalSchema,
+    pub topic: String,
+    pub key_format: FormatSpec,
+    pub value_format: FormatSpec,
+    pub timestamp: Option<TimestampSpec>,
+    /// `CREATE SOURCE ...`: no INSERT INTO.
+    pub read_only: bool,
+    /// The statement that created it.
+    pub sql: String,
+}
+
+/// What planning needs to know about existing objects.
+pub trait CatalogView {
+    fn source(&self, name: &str) -> Option<&SourceDef>;
+    fn custom_type(&self, name: &str) -> Option<SqlType>;
+}
