@@ -13,5 +13,6 @@ pub mod exec;
 pub mod format;
 pub mod log;
 pub mod plan;
+pub mod qtt;
 pub mod sql;
 pub mod transport;

@@ -5,6 +5,7 @@
 mod consume;
 mod format;
 mod produce;
+mod qtt;
 mod topic;
 
 use anyhow::Context;
@@ -44,6 +45,8 @@ pub enum Command {
     Produce(produce::ProduceArgs),
     /// Print records of a topic.
     Consume(consume::ConsumeArgs),
+    /// Run ksqlDB query-validation test files (conformance) and report per case and in total.
+    Qtt(qtt::QttArgs),
 }
 
 pub fn init_tracing(filter: &str) {
@@ -56,11 +59,15 @@ pub fn init_tracing(filter: &str) {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Qtt(args) = cli.command {
+        return qtt::run(args);
+    }
     let log = open_log(&cli)?;
     let result = match cli.command {
         Command::Topic(cmd) => topic::run(&log, cmd),
         Command::Produce(args) => produce::run(&log, args),
         Command::Consume(args) => consume::run(&log, args),
+        Command::Qtt(_) => Ok(()),
     };
     let closed = log.close().context("closing the log");
     result.and(closed)

@@ -6,7 +6,6 @@
 //! column, TIMESTAMP/DATE/TIME are epoch numbers and BYTES is base64.
 
 use super::java::{self, BigDec};
-use super::json::mismatch;
 use super::json_read::time_of_day;
 use super::{ColumnSpec, FormatError, FormatSpec, Part, csv};
 use crate::common::{SqlType, Value};
@@ -145,6 +144,6 @@ fn field_text(value: &Value, ty: &SqlType) -> Result<Option<String>, FormatError
         (SqlType::Date, Value::Date(v)) => v.to_string(),
         (SqlType::Time, Value::Time(v)) => v.to_string(),
         (SqlType::Bytes, Value::Bytes(b)) => base64::engine::general_purpose::STANDARD.encode(b),
-        (ty, value) => return Err(mismatch(value, ty)),
+        (ty, value) => return Err(super::type_mismatch(value, ty)),
     }))
 }

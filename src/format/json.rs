@@ -8,6 +8,7 @@
 
 use super::java::{self, BigDec};
 use super::json_node::{self, JsonNode};
+use super::json_parse;
 use super::json_read::{self, CoerceError};
 use super::{ColumnSpec, FormatError, FormatSpec, Part};
 use crate::common::{SqlType, StructField, Value};
@@ -56,7 +57,7 @@ pub(super) fn deserialize(
     if part == Part::Key && columns.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let node = json_node::parse(bytes).map_err(FormatError::Deserialize)?;
+    let node = json_parse::parse(bytes).map_err(FormatError::Deserialize)?;
     let failed = |e: CoerceError| FormatError::Deserialize(e.describe());
     if unwrapped(spec, part, columns) {
         let value = json_read::coerce(&node, &columns[0].sql_type).map_err(failed)?;
@@ -154,7 +155,7 @@ fn write_value(out: &mut String, value: &Value, ty: &SqlType) -> Result<(), Form
             out.push('{');
             for (i, (key, item)) in entries.iter().enumerate() {
                 let Value::String(key) = key else {
-                    return Err(mismatch(key, &SqlType::String));
+                    return Err(super::type_mismatch(key, &SqlType::String));
                 };
                 if i > 0 {
                     out.push(',');
@@ -177,7 +178,7 @@ fn write_value(out: &mut String, value: &Value, ty: &SqlType) -> Result<(), Form
             }
             out.push('}');
         }
-        (ty, value) => return Err(mismatch(value, ty)),
+        (ty, value) => return Err(super::type_mismatch(value, ty)),
     }
     Ok(())
 }
@@ -198,8 +199,4 @@ pub(super) fn struct_field<'a>(
         .map(|(_, v)| v);
     let by_position = || (values.len() == fields.len()).then(|| &values[i].1);
     by_name.or_else(by_position).unwrap_or(&Value::Null)
-}
-
-pub(super) fn mismatch(value: &Value, ty: &SqlType) -> FormatError {
-    FormatError::Serialize(format!("Cannot serialize value {value:?} as type {ty}"))
 }

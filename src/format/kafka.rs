@@ -3,7 +3,6 @@
 //! bytes and BIGINT 8 bytes big-endian, DOUBLE the 8 big-endian bytes of its IEEE-754 bits,
 //! STRING UTF-8 and BYTES raw. No columns means the key or value is ignored (a void serde).
 
-use super::json::mismatch;
 use super::{ColumnSpec, FormatError, FormatSpec, Part};
 use crate::common::{SqlType, Value};
 
@@ -115,7 +114,9 @@ pub(super) fn serialize(
         (SqlType::String, Value::String(s)) => s.as_bytes().to_vec(),
         (SqlType::Bytes, Value::Bytes(b)) => b.clone(),
         (ty @ (SqlType::Int | SqlType::Bigint | SqlType::Double), value)
-        | (ty @ (SqlType::String | SqlType::Bytes), value) => return Err(mismatch(value, ty)),
+        | (ty @ (SqlType::String | SqlType::Bytes), value) => {
+            return Err(super::type_mismatch(value, ty));
+        }
         (other, _) => return Err(unsupported(other, FormatError::Serialize)),
     };
     Ok(Some(bytes))

@@ -9,10 +9,9 @@ mod delimited;
 mod java;
 mod json;
 mod json_node;
+mod json_parse;
 mod json_read;
 mod kafka;
-#[cfg(test)]
-mod tests;
 
 use crate::common::{SqlType, Value};
 
@@ -110,7 +109,9 @@ pub fn validate(spec: &FormatSpec, part: Part, columns: &[ColumnSpec]) -> Result
 }
 
 /// Decodes one key or value into one value per column (in column order). `None` bytes (a null
-/// key, or a tombstone value) give `Ok(None)`.
+/// key, or a tombstone value) give `Ok(None)`, and so does a wrapped JSON document that is
+/// `null`. Errors carry ksqlDB's detail message (e.g. `Can't convert type. …, path: $.V`); the
+/// caller adds the topic, as ksqlDB's `Failed to deserialize value from topic: t. ` does.
 pub fn deserialize(
     spec: &FormatSpec,
     part: Part,
@@ -208,3 +209,11 @@ fn check_value_count(columns: &[ColumnSpec], values: &[Value]) -> Result<(), For
         values.len()
     )))
 }
+
+/// A value whose kind does not match its column's type.
+fn type_mismatch(value: &Value, ty: &SqlType) -> FormatError {
+    FormatError::Serialize(format!("Cannot serialize value {value:?} as type {ty}"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -46,7 +46,7 @@ fn primitives_use_kafka_byte_layouts() {
         for part in [Part::Key, Part::Value] {
             assert_eq!(
                 read(&kafka(), part, &[col("V", ty.clone())], expected),
-                [value.clone()]
+                std::slice::from_ref(&value)
             );
         }
     }

@@ -4,7 +4,8 @@
 mod csv;
 mod delimited;
 mod java;
-mod json;
+mod json_read;
+mod json_write;
 mod kafka;
 mod validate;
 
