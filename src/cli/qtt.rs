@@ -38,14 +38,27 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
             }
         }
         let count = |s: &str| results.iter().filter(|r| r.status == s).count();
-        writeln!(out, "== {}: {} passed, {} failed, {} skipped", file.display(), count("passed"), count("failed"), count("skipped"))?;
+        writeln!(
+            out,
+            "== {}: {} passed, {} failed, {} skipped",
+            file.display(),
+            count("passed"),
+            count("failed"),
+            count("skipped")
+        )?;
         all.extend(results);
     }
     let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &all {
         *totals.entry(r.status).or_default() += 1;
     }
-    writeln!(out, "{} passed, {} failed, {} skipped", totals.get("passed").unwrap_or(&0), totals.get("failed").unwrap_or(&0), totals.get("skipped").unwrap_or(&0))?;
+    writeln!(
+        out,
+        "{} passed, {} failed, {} skipped",
+        totals.get("passed").unwrap_or(&0),
+        totals.get("failed").unwrap_or(&0),
+        totals.get("skipped").unwrap_or(&0)
+    )?;
     if let Some(path) = args.json {
         std::fs::write(&path, serde_json::to_string_pretty(&all)?)?;
     }

@@ -33,6 +33,9 @@ impl CatalogView for Catalog {
 impl Catalog {
     /// Queries reading from or writing to `name`.
     pub fn queries_using(&self, name: &str) -> Vec<&QueryInfo> {
-        self.queries.values().filter(|q| q.sink.as_deref() == Some(name) || q.sources.iter().any(|s| s == name)).collect()
+        self.queries
+            .values()
+            .filter(|q| q.sink.as_deref() == Some(name) || q.sources.iter().any(|s| s == name))
+            .collect()
     }
 }

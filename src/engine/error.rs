@@ -29,7 +29,9 @@ pub enum ErrorKind {
 impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::Sql(_) | EngineError::Plan(_) | EngineError::Statement(_) => ErrorKind::User,
+            EngineError::Sql(_) | EngineError::Plan(_) | EngineError::Statement(_) => {
+                ErrorKind::User
+            }
             EngineError::Transport(t) if t.is_user_error() => ErrorKind::User,
             EngineError::Transport(_) => ErrorKind::External,
         }

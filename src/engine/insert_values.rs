@@ -11,22 +11,52 @@ use crate::transport::ProducerRecord;
 use bytes::Bytes;
 
 impl Engine {
-    pub(super) fn insert_values(&mut self, target: &str, columns: Option<&[String]>, values: &[Expr]) -> EngineResult<StatementResult> {
+    pub(super) fn insert_values(
+        &mut self,
+        target: &str,
+        columns: Option<&[String]>,
+        values: &[Expr],
+    ) -> EngineResult<StatementResult> {
         let Some(source) = self.catalog.sources.get(target).cloned() else {
-            return statement_err(format!("Cannot insert values into an unknown stream/table: {target}"));
+            return statement_err(format!(
+                "Cannot insert values into an unknown stream/table: {target}"
+            ));
         };
         if source.read_only {
-            return statement_err(format!("Cannot insert values into read-only {}: {target}", source.kind.name().to_ascii_lowercase()));
+            return statement_err(format!(
+                "Cannot insert values into read-only {}: {target}",
+                source.kind.name().to_ascii_lowercase()
+            ));
         }
-        if source.schema.columns.iter().any(|c| matches!(c.role, ColumnRole::Header(_))) {
-            return statement_err(format!("Cannot insert into {target} because it has header columns"));
+        if source
+            .schema
+            .columns
+            .iter()
+            .any(|c| matches!(c.role, ColumnRole::Header(_)))
+        {
+            return statement_err(format!(
+                "Cannot insert into {target} because it has header columns"
+            ));
         }
         let names: Vec<String> = match columns {
             Some(c) => c.to_vec(),
-            None => source.schema.columns.iter().map(|c| c.name.clone()).collect(),
+            None => source
+                .schema
+                .columns
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
         };
         if names.len() != values.len() {
-            return statement_err(format!("Expected a value for each column. Expected Columns: [{}]. Got [{}]", names.join(", "), values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")));
+            return statement_err(format!(
+                "Expected a value for each column. Expected Columns: [{}]. Got [{}]",
+                names.join(", "),
+                values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         let scope = Scope::default();
         let mut binder = Binder::new(&scope, &self.functions);
@@ -34,7 +64,9 @@ impl Engine {
         let mut timestamp = None;
         for (name, expr) in names.iter().zip(values) {
             let bound = binder.bind(expr)?;
-            let value = eval(&bound, &[], &[]).map_err(|e| EngineError::Statement(format!("Failed to insert values into '{target}'. {e}")))?;
+            let value = eval(&bound, &[], &[]).map_err(|e| {
+                EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
+            })?;
             if name == ROWTIME {
                 timestamp = match value {
                     Value::Bigint(t) => Some(t),
@@ -47,19 +79,63 @@ impl Engine {
                 return statement_err(format!("Column name {name} does not exist."));
             };
             let column = &source.schema.columns[i];
-            let converted = if bound.is_null_literal() { Value::Null } else { coerce(&value, &bound.ty, &column.sql_type).ok_or_else(|| EngineError::Statement(format!("Expected type {} for field {name} but got {}({})", column.sql_type, bound.ty, crate::plan::expr::to_text(&value))))? };
+            let converted = if bound.is_null_literal() {
+                Value::Null
+            } else {
+                coerce(&value, &bound.ty, &column.sql_type).ok_or_else(|| {
+                    EngineError::Statement(format!(
+                        "Expected type {} for field {name} but got {}({})",
+                        column.sql_type,
+                        bound.ty,
+                        crate::plan::expr::to_text(&value)
+                    ))
+                })?
+            };
             row[i] = converted;
         }
         let split = |role: ColumnRole| -> (Vec<ColumnSpec>, Vec<Value>) {
-            source.schema.columns.iter().zip(&row).filter(|(c, _)| c.role == role).map(|(c, v)| (ColumnSpec { name: c.name.clone(), sql_type: c.sql_type.clone() }, v.clone())).unzip()
+            source
+                .schema
+                .columns
+                .iter()
+                .zip(&row)
+                .filter(|(c, _)| c.role == role)
+                .map(|(c, v)| {
+                    (
+                        ColumnSpec {
+                            name: c.name.clone(),
+                            sql_type: c.sql_type.clone(),
+                        },
+                        v.clone(),
+                    )
+                })
+                .unzip()
         };
         let (key_specs, key_values) = split(ColumnRole::Key);
         let (value_specs, value_values) = split(ColumnRole::Value);
-        let fail = |e: format::FormatError| EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"));
-        let key = format::serialize(&source.key_format, Part::Key, &key_specs, &key_values).map_err(fail)?;
-        let value = format::serialize(&source.value_format, Part::Value, &value_specs, &value_values).map_err(fail)?;
+        let fail = |e: format::FormatError| {
+            EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
+        };
+        let key = format::serialize(&source.key_format, Part::Key, &key_specs, &key_values)
+            .map_err(fail)?;
+        let value = format::serialize(
+            &source.value_format,
+            Part::Value,
+            &value_specs,
+            &value_values,
+        )
+        .map_err(fail)?;
         let mut producer = self.transport.producer()?;
-        producer.send(&source.topic, None, ProducerRecord { key: key.map(Bytes::from), value: value.map(Bytes::from), timestamp, headers: Vec::new() })?;
+        producer.send(
+            &source.topic,
+            None,
+            ProducerRecord {
+                key: key.map(Bytes::from),
+                value: value.map(Bytes::from),
+                timestamp,
+                headers: Vec::new(),
+            },
+        )?;
         producer.flush()?;
         Ok(StatementResult::Success(String::new()))
     }
@@ -68,7 +144,9 @@ impl Engine {
 /// Implicit conversions ksqlDB allows for inserted literals (numeric widening, exact matches).
 fn coerce(v: &Value, from: &crate::common::SqlType, to: &crate::common::SqlType) -> Option<Value> {
     use crate::common::SqlType::*;
-    let allowed = from == to || (from.is_numeric() && to.is_numeric()) || matches!((from, to), (String, Timestamp | Date | Time));
+    let allowed = from == to
+        || (from.is_numeric() && to.is_numeric())
+        || matches!((from, to), (String, Timestamp | Date | Time));
     if !allowed {
         return None;
     }

@@ -37,7 +37,10 @@ pub enum RunMode {
 
 enum QueryRunner {
     Manual(Box<RunningQuery>),
-    Thread { stop: Arc<AtomicBool>, handle: Option<std::thread::JoinHandle<()>> },
+    Thread {
+        stop: Arc<AtomicBool>,
+        handle: Option<std::thread::JoinHandle<()>>,
+    },
 }
 
 pub struct Engine {
@@ -85,7 +88,10 @@ impl Engine {
     }
 
     pub fn processing_errors(&self) -> Vec<crate::exec::ProcessingError> {
-        self.processing_log.lock().map(|l| l.errors.clone()).unwrap_or_default()
+        self.processing_log
+            .lock()
+            .map(|l| l.errors.clone())
+            .unwrap_or_default()
     }
 
     /// Runs every statement of a script in order, stopping at the first error.
@@ -110,19 +116,40 @@ impl Engine {
         match statement.kind {
             StatementKind::CreateSource(c) => self.create_source(&c, &text),
             StatementKind::CreateAsSelect(c) => self.create_as_select(&c, &text),
-            StatementKind::InsertSelect { target, properties, query } => self.insert_select(&target, &properties, &query, &text),
-            StatementKind::InsertValues { target, columns, values } => self.insert_values(&target, columns.as_deref(), &values),
-            StatementKind::DropSource { kind, name, if_exists, delete_topic } => self.drop_source(kind, &name, if_exists, delete_topic),
-            StatementKind::CreateType { name, sql_type, if_not_exists } => self.create_type(&name, sql_type, if_not_exists),
+            StatementKind::InsertSelect {
+                target,
+                properties,
+                query,
+            } => self.insert_select(&target, &properties, &query, &text),
+            StatementKind::InsertValues {
+                target,
+                columns,
+                values,
+            } => self.insert_values(&target, columns.as_deref(), &values),
+            StatementKind::DropSource {
+                kind,
+                name,
+                if_exists,
+                delete_topic,
+            } => self.drop_source(kind, &name, if_exists, delete_topic),
+            StatementKind::CreateType {
+                name,
+                sql_type,
+                if_not_exists,
+            } => self.create_type(&name, sql_type, if_not_exists),
             StatementKind::DropType { name, if_exists } => self.drop_type(&name, if_exists),
             StatementKind::Terminate(id) => self.terminate(id.as_deref()),
             StatementKind::Set { name, value } => {
                 self.properties.insert(name.clone(), value.clone());
-                Ok(StatementResult::Success(format!("Successfully changed local property '{name}' to '{value}'.")))
+                Ok(StatementResult::Success(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )))
             }
             StatementKind::Unset(name) => {
                 self.properties.remove(&name);
-                Ok(StatementResult::Success(format!("Successfully unset local property '{name}'.")))
+                Ok(StatementResult::Success(format!(
+                    "Successfully unset local property '{name}'."
+                )))
             }
             StatementKind::Define { name, value } => {
                 self.variables.insert(name, value);
@@ -133,9 +160,14 @@ impl Engine {
                 Ok(StatementResult::Success(String::new()))
             }
             StatementKind::RunScript(path) => {
-                let script = std::fs::read_to_string(&path).map_err(|e| EngineError::Statement(format!("Cannot read script '{path}': {e}")))?;
+                let script = std::fs::read_to_string(&path).map_err(|e| {
+                    EngineError::Statement(format!("Cannot read script '{path}': {e}"))
+                })?;
                 let results = self.execute_script(&script)?;
-                Ok(results.into_iter().last().unwrap_or(StatementResult::Success(String::new())))
+                Ok(results
+                    .into_iter()
+                    .last()
+                    .unwrap_or(StatementResult::Success(String::new())))
             }
             StatementKind::Select(q) => self.transient_query(&q, &text),
             other => self.listing(other),
@@ -149,7 +181,10 @@ impl Engine {
             let mut progressed = 0;
             for runner in self.runners.values_mut() {
                 if let QueryRunner::Manual(q) = runner {
-                    let mut log = self.processing_log.lock().map_err(|_| EngineError::Statement("processing log poisoned".into()))?;
+                    let mut log = self
+                        .processing_log
+                        .lock()
+                        .map_err(|_| EngineError::Statement("processing log poisoned".into()))?;
                     progressed += q.step(1, Duration::ZERO, &mut *log)?;
                 }
             }

@@ -9,7 +9,7 @@ use crate::exec::{Output, QueryStart, RunningQuery};
 use crate::format::FormatKind;
 use crate::plan::ddl::{check_properties, formats, validate_formats};
 use crate::plan::schema::ColumnRole;
-use crate::plan::{QueryPlan, SourceDef, plan_query};
+use crate::plan::{QueryPlan, SourceDef, check_projection, plan_query};
 use crate::sql::{CreateAsSelect, Properties, Query, SourceKind};
 use crate::transport::AutoOffsetReset;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,41 +27,81 @@ impl Engine {
         id
     }
 
+    /// ksqlDB's `ksql.new.query.planner.enabled`: allows projections without the key.
+    fn new_planner(&self) -> bool {
+        self.properties
+            .get("ksql.new.query.planner.enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
     fn offset_reset(&self) -> AutoOffsetReset {
-        match self.properties.get("auto.offset.reset").map(|s| s.to_ascii_lowercase()) {
+        match self
+            .properties
+            .get("auto.offset.reset")
+            .map(|s| s.to_ascii_lowercase())
+        {
             Some(v) if v == "latest" => AutoOffsetReset::Latest,
             _ => AutoOffsetReset::Earliest,
         }
     }
 
-    pub(super) fn create_as_select(&mut self, c: &CreateAsSelect, sql: &str) -> EngineResult<StatementResult> {
+    pub(super) fn create_as_select(
+        &mut self,
+        c: &CreateAsSelect,
+        sql: &str,
+    ) -> EngineResult<StatementResult> {
         if c.kind == SourceKind::Table {
-            return statement_err("CREATE TABLE AS SELECT needs aggregation or a table source, which this build does not run yet.");
+            return statement_err(
+                "CREATE TABLE AS SELECT needs aggregation or a table source, which this build does not run yet.",
+            );
         }
         if self.catalog.sources.contains_key(&c.name) {
             if c.if_not_exists {
-                return Ok(StatementResult::Success(format!("A stream with the same name already exists: {}", c.name)));
+                return Ok(StatementResult::Success(format!(
+                    "A stream with the same name already exists: {}",
+                    c.name
+                )));
             }
             if !c.or_replace {
-                return statement_err(format!("Cannot add stream '{}': A stream with the same name already exists", c.name));
+                return statement_err(format!(
+                    "Cannot add stream '{}': A stream with the same name already exists",
+                    c.name
+                ));
             }
         }
         check_properties(&c.properties)?;
         let plan = self.plan(&c.query)?;
+        check_projection(&plan, &c.name, self.new_planner())?;
         let sink = self.sink_source(c, &plan, sql)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
         self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
         let id = self.next_query_id("CSAS", &c.name);
         self.catalog.sources.insert(sink.name.clone(), sink.clone());
         self.start_persistent(&id, &plan, &sink, sql)?;
-        Ok(StatementResult::QueryStarted { message: format!("Created query with ID {id}"), id })
+        Ok(StatementResult::QueryStarted {
+            message: format!("Created query with ID {id}"),
+            id,
+        })
     }
 
     /// The definition of a CREATE ... AS SELECT's output.
-    fn sink_source(&self, c: &CreateAsSelect, plan: &QueryPlan, sql: &str) -> EngineResult<SourceDef> {
-        let topic = c.properties.get_text("KAFKA_TOPIC").unwrap_or_else(|| c.name.clone());
-        let (mut key_format, value_format) = formats(&c.properties, &self.ddl_defaults(), Some((&plan.source.key_format, &plan.source.value_format)))?;
-        let explicit_key = c.properties.get("KEY_FORMAT").is_some() || c.properties.get("FORMAT").is_some();
+    fn sink_source(
+        &self,
+        c: &CreateAsSelect,
+        plan: &QueryPlan,
+        sql: &str,
+    ) -> EngineResult<SourceDef> {
+        let topic = c
+            .properties
+            .get_text("KAFKA_TOPIC")
+            .unwrap_or_else(|| c.name.clone());
+        let (mut key_format, value_format) = formats(
+            &c.properties,
+            &self.ddl_defaults(),
+            Some((&plan.source.key_format, &plan.source.value_format)),
+        )?;
+        let explicit_key =
+            c.properties.get("KEY_FORMAT").is_some() || c.properties.get("FORMAT").is_some();
         let has_key = plan.output_schema.key_columns().next().is_some();
         if !has_key && !explicit_key {
             key_format = crate::format::FormatSpec::new(FormatKind::None);
@@ -70,35 +110,94 @@ impl Engine {
         }
         validate_formats(&plan.output_schema, &key_format, &value_format)?;
         let timestamp = crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
-        Ok(SourceDef { name: c.name.clone(), kind: c.kind, schema: plan.output_schema.clone(), topic, key_format, value_format, timestamp, read_only: false, sql: sql.to_string() })
+        Ok(SourceDef {
+            name: c.name.clone(),
+            kind: c.kind,
+            schema: plan.output_schema.clone(),
+            topic,
+            key_format,
+            value_format,
+            timestamp,
+            read_only: false,
+            sql: sql.to_string(),
+        })
     }
 
-    pub(super) fn insert_select(&mut self, target: &str, props: &Properties, q: &Query, sql: &str) -> EngineResult<StatementResult> {
+    pub(super) fn insert_select(
+        &mut self,
+        target: &str,
+        props: &Properties,
+        q: &Query,
+        sql: &str,
+    ) -> EngineResult<StatementResult> {
         check_properties(props)?;
         let Some(sink) = self.catalog.sources.get(target).cloned() else {
             return statement_err(format!("{target} does not exist."));
         };
         if sink.kind == SourceKind::Table {
-            return statement_err(format!("INSERT INTO can only be used to insert into a stream. {target} is a table."));
+            return statement_err(format!(
+                "INSERT INTO can only be used to insert into a stream. {target} is a table."
+            ));
         }
         if sink.read_only {
             return statement_err(format!("Cannot insert into read-only stream: {target}"));
         }
+        if sink
+            .schema
+            .columns
+            .iter()
+            .any(|c| matches!(c.role, ColumnRole::Header(_)))
+        {
+            return statement_err(format!(
+                "Cannot insert into {target} because it has header columns"
+            ));
+        }
         let plan = self.plan(q)?;
         if !same_columns(&plan, &sink) {
-            return statement_err(format!("Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}", plan.output_schema, sink.schema));
+            return statement_err(format!(
+                "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+                plan.output_schema, sink.schema
+            ));
         }
         let id = self.next_query_id("INSERTQUERY", "");
         let id = id.replace("__", "_");
         self.start_persistent(&id, &plan, &sink, sql)?;
-        Ok(StatementResult::QueryStarted { message: format!("Created query with ID {id}"), id })
+        Ok(StatementResult::QueryStarted {
+            message: format!("Created query with ID {id}"),
+            id,
+        })
     }
 
-    fn start_persistent(&mut self, id: &str, plan: &QueryPlan, sink: &SourceDef, sql: &str) -> EngineResult<()> {
+    fn start_persistent(
+        &mut self,
+        id: &str,
+        plan: &QueryPlan,
+        sink: &SourceDef,
+        sql: &str,
+    ) -> EngineResult<()> {
         let group = format!("_brook_query_{id}");
-        let start = QueryStart { id, plan, group: &group, reset: self.offset_reset() };
-        let query = RunningQuery::to_topic(self.transport.as_ref(), start, &sink.topic, &sink.key_format, &sink.value_format)?;
-        self.catalog.queries.insert(id.to_string(), QueryInfo { id: id.to_string(), sql: sql.to_string(), sink: Some(sink.name.clone()), sources: vec![plan.source.name.clone()] });
+        let start = QueryStart {
+            id,
+            plan,
+            group: &group,
+            reset: self.offset_reset(),
+        };
+        let query = RunningQuery::to_topic(
+            self.transport.as_ref(),
+            start,
+            &sink.topic,
+            &sink.key_format,
+            &sink.value_format,
+        )?;
+        self.catalog.queries.insert(
+            id.to_string(),
+            QueryInfo {
+                id: id.to_string(),
+                sql: sql.to_string(),
+                sink: Some(sink.name.clone()),
+                sources: vec![plan.source.name.clone()],
+            },
+        );
         let runner = match self.mode {
             RunMode::Manual => QueryRunner::Manual(Box::new(query)),
             RunMode::Threads => spawn_query_thread(query, self.processing_log.clone()),
@@ -124,11 +223,19 @@ impl Engine {
                 stop_runner(runner);
             }
         }
-        Ok(StatementResult::Success(if id.is_none() { "All queries terminated.".into() } else { "Query terminated.".into() }))
+        Ok(StatementResult::Success(if id.is_none() {
+            "All queries terminated.".into()
+        } else {
+            "Query terminated.".into()
+        }))
     }
 
     /// A push query: rows are collected as the caller steps `PushQuery::query`.
-    pub(super) fn transient_query(&mut self, q: &Query, _sql: &str) -> EngineResult<StatementResult> {
+    pub(super) fn transient_query(
+        &mut self,
+        q: &Query,
+        _sql: &str,
+    ) -> EngineResult<StatementResult> {
         let plan = self.plan(q)?;
         let id = format!("transient_{}_{}", plan.source.name, self.next_query_number);
         self.next_query_number += 1;
@@ -137,22 +244,37 @@ impl Engine {
         let limit = q.limit;
         let width = plan.columns.len();
         let subscriber = Box::new(move |batch: &arrow::record_batch::RecordBatch| {
-            let Ok(mut out) = sink.lock() else { return false };
+            let Ok(mut out) = sink.lock() else {
+                return false;
+            };
             for r in 0..batch.num_rows() {
                 if limit.is_some_and(|l| out.len() as u64 >= l) {
                     return false;
                 }
-                out.push((0..width).map(|c| Value::from_array(batch.column(c).as_ref(), r)).collect());
+                out.push(
+                    (0..width)
+                        .map(|c| Value::from_array(batch.column(c).as_ref(), r))
+                        .collect(),
+                );
             }
             limit.is_none_or(|l| (out.len() as u64) < l)
         });
         let group = format!("_brook_transient_{id}");
-        let start = QueryStart { id: &id, plan: &plan, group: &group, reset: self.offset_reset() };
+        let start = QueryStart {
+            id: &id,
+            plan: &plan,
+            group: &group,
+            reset: self.offset_reset(),
+        };
         let query = RunningQuery::new(self.transport.as_ref(), start, Output::Rows(subscriber))?;
         Ok(StatementResult::PushQuery(Box::new(PushQuery {
             id,
             column_names: plan.columns.iter().map(|c| c.name.clone()).collect(),
-            column_types: plan.columns.iter().map(|c| c.compiled.expr.ty.to_string()).collect(),
+            column_types: plan
+                .columns
+                .iter()
+                .map(|c| c.output_type().to_string())
+                .collect(),
             query,
             rows,
             limit,
@@ -161,28 +283,47 @@ impl Engine {
 }
 
 fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
-    let result: Vec<(&str, &crate::common::SqlType, bool)> = plan.output_schema.columns.iter().map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key)).collect();
-    let target: Vec<(&str, &crate::common::SqlType, bool)> = sink.schema.columns.iter().filter(|c| !matches!(c.role, ColumnRole::Header(_))).map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key)).collect();
+    let result: Vec<(&str, &crate::common::SqlType, bool)> = plan
+        .output_schema
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key))
+        .collect();
+    let target: Vec<(&str, &crate::common::SqlType, bool)> = sink
+        .schema
+        .columns
+        .iter()
+        .filter(|c| !matches!(c.role, ColumnRole::Header(_)))
+        .map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key))
+        .collect();
     result == target
 }
 
-fn spawn_query_thread(mut query: RunningQuery, log: Arc<Mutex<crate::exec::MemoryProcessingLog>>) -> QueryRunner {
+fn spawn_query_thread(
+    mut query: RunningQuery,
+    log: Arc<Mutex<crate::exec::MemoryProcessingLog>>,
+) -> QueryRunner {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    let handle = std::thread::Builder::new().name(format!("query-{}", query.id)).spawn(move || {
-        while !flag.load(Ordering::Acquire) {
-            let mut local = crate::exec::MemoryProcessingLog::default();
-            if let Err(e) = query.step(10_000, Duration::from_millis(100), &mut local) {
-                tracing::error!(query = %query.id, "query failed: {e}");
-                std::thread::sleep(Duration::from_millis(500));
+    let handle = std::thread::Builder::new()
+        .name(format!("query-{}", query.id))
+        .spawn(move || {
+            while !flag.load(Ordering::Acquire) {
+                let mut local = crate::exec::MemoryProcessingLog::default();
+                if let Err(e) = query.step(10_000, Duration::from_millis(100), &mut local) {
+                    tracing::error!(query = %query.id, "query failed: {e}");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                if let Ok(mut shared) = log.lock() {
+                    shared.errors.extend(local.errors);
+                }
             }
-            if let Ok(mut shared) = log.lock() {
-                shared.errors.extend(local.errors);
-            }
-        }
-    });
+        });
     match handle {
-        Ok(h) => QueryRunner::Thread { stop, handle: Some(h) },
+        Ok(h) => QueryRunner::Thread {
+            stop,
+            handle: Some(h),
+        },
         Err(e) => {
             tracing::error!("could not start a query thread: {e}");
             QueryRunner::Thread { stop, handle: None }

@@ -14,7 +14,10 @@ pub enum StatementResult {
     /// A statement that succeeded with a message ("Stream created", ...).
     Success(String),
     /// A persistent query was started.
-    QueryStarted { id: String, message: String },
+    QueryStarted {
+        id: String,
+        message: String,
+    },
     Listing(Listing),
     /// A transient push query: rows arrive as the query is stepped.
     PushQuery(Box<PushQuery>),

@@ -23,9 +23,34 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(source: &SourceDef, query_id: &str) -> Decoder {
-        let spec = |role: ColumnRole| source.schema.columns.iter().filter(|c| c.role == role).map(|c| ColumnSpec { name: c.name.clone(), sql_type: c.sql_type.clone() }).collect();
-        let timestamp_column = source.timestamp.as_ref().and_then(|t| source.schema.columns.iter().position(|c| c.name == t.column).map(|i| (i, t.format.clone())));
-        Decoder { schema: source.schema.batch_schema(), keys: spec(ColumnRole::Key), values: spec(ColumnRole::Value), timestamp_column, source: source.clone(), query_id: query_id.to_string() }
+        let spec = |role: ColumnRole| {
+            source
+                .schema
+                .columns
+                .iter()
+                .filter(|c| c.role == role)
+                .map(|c| ColumnSpec {
+                    name: c.name.clone(),
+                    sql_type: c.sql_type.clone(),
+                })
+                .collect()
+        };
+        let timestamp_column = source.timestamp.as_ref().and_then(|t| {
+            source
+                .schema
+                .columns
+                .iter()
+                .position(|c| c.name == t.column)
+                .map(|i| (i, t.format.clone()))
+        });
+        Decoder {
+            schema: source.schema.batch_schema(),
+            keys: spec(ColumnRole::Key),
+            values: spec(ColumnRole::Value),
+            timestamp_column,
+            source: source.clone(),
+            query_id: query_id.to_string(),
+        }
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -33,14 +58,29 @@ impl Decoder {
     }
 
     /// Decodes the records of one partition; `None` when none survive.
-    pub fn decode(&self, topic: &str, partition: u32, records: &[Record], log: &mut dyn ProcessingLog) -> Option<RecordBatch> {
+    pub fn decode(
+        &self,
+        topic: &str,
+        partition: u32,
+        records: &[Record],
+        log: &mut dyn ProcessingLog,
+    ) -> Option<RecordBatch> {
         let width = self.source.schema.columns.len();
         let mut columns: Vec<Vec<Value>> = vec![Vec::with_capacity(records.len()); width + 3];
         for record in records {
             match self.decode_row(record, partition) {
-                Ok(Some(row)) => row.into_iter().enumerate().for_each(|(i, v)| columns[i].push(v)),
+                Ok(Some(row)) => row
+                    .into_iter()
+                    .enumerate()
+                    .for_each(|(i, v)| columns[i].push(v)),
                 Ok(None) => {}
-                Err(message) => log.report(ProcessingError { query_id: self.query_id.clone(), topic: topic.to_string(), partition, offset: record.offset, message }),
+                Err(message) => log.report(ProcessingError {
+                    query_id: self.query_id.clone(),
+                    topic: topic.to_string(),
+                    partition,
+                    offset: record.offset,
+                    message,
+                }),
             }
         }
         let rows = columns[width].len();
@@ -50,7 +90,12 @@ impl Decoder {
         let arrays: Vec<ArrayRef> = columns
             .iter()
             .zip(self.schema.fields())
-            .map(|(values, field)| values_to_array(values, &SqlType::from_arrow(field.data_type()).unwrap_or(SqlType::String)))
+            .map(|(values, field)| {
+                values_to_array(
+                    values,
+                    &SqlType::from_arrow(field.data_type()).unwrap_or(SqlType::String),
+                )
+            })
             .collect();
         RecordBatch::try_new(self.schema.clone(), arrays).ok()
     }
@@ -58,12 +103,34 @@ impl Decoder {
     /// One record → its column values plus ROWTIME, ROWPARTITION, ROWOFFSET; `None` for a
     /// stream record with a null value (ignored, as in ksqlDB).
     fn decode_row(&self, record: &Record, partition: u32) -> Result<Option<Vec<Value>>, String> {
-        let Some(values) = format::deserialize(&self.source.value_format, Part::Value, &self.values, record.value.as_deref()).map_err(|e| format!("Failed to deserialize value from topic: {}. {e}", self.source.topic))? else {
+        let Some(values) = format::deserialize(
+            &self.source.value_format,
+            Part::Value,
+            &self.values,
+            record.value.as_deref(),
+        )
+        .map_err(|e| {
+            format!(
+                "Failed to deserialize value from topic: {}. {e}",
+                self.source.topic
+            )
+        })?
+        else {
             return Ok(None);
         };
-        let keys = format::deserialize(&self.source.key_format, Part::Key, &self.keys, record.key.as_deref())
-            .map_err(|e| format!("Failed to deserialize key from topic: {}. {e}", self.source.topic))?
-            .unwrap_or_else(|| vec![Value::Null; self.keys.len()]);
+        let keys = format::deserialize(
+            &self.source.key_format,
+            Part::Key,
+            &self.keys,
+            record.key.as_deref(),
+        )
+        .map_err(|e| {
+            format!(
+                "Failed to deserialize key from topic: {}. {e}",
+                self.source.topic
+            )
+        })?
+        .unwrap_or_else(|| vec![Value::Null; self.keys.len()]);
         let (mut keys, mut values) = (keys.into_iter(), values.into_iter());
         let mut row = Vec::with_capacity(self.source.schema.columns.len() + 3);
         for column in &self.source.schema.columns {
@@ -86,12 +153,28 @@ impl Decoder {
 
 fn header_value(record: &Record, key: Option<&str>) -> Value {
     match key {
-        Some(k) => record.headers.iter().rev().find(|h| h.key == k).and_then(|h| h.value.as_ref()).map_or(Value::Null, |v| Value::Bytes(v.to_vec())),
+        Some(k) => record
+            .headers
+            .iter()
+            .rev()
+            .find(|h| h.key == k)
+            .and_then(|h| h.value.as_ref())
+            .map_or(Value::Null, |v| Value::Bytes(v.to_vec())),
         None => Value::Array(
             record
                 .headers
                 .iter()
-                .map(|h| Value::Struct(vec![("KEY".into(), Value::String(h.key.clone())), ("VALUE".into(), h.value.as_ref().map_or(Value::Null, |v| Value::Bytes(v.to_vec())))]))
+                .map(|h| {
+                    Value::Struct(vec![
+                        ("KEY".into(), Value::String(h.key.clone())),
+                        (
+                            "VALUE".into(),
+                            h.value
+                                .as_ref()
+                                .map_or(Value::Null, |v| Value::Bytes(v.to_vec())),
+                        ),
+                    ])
+                })
                 .collect(),
         ),
     }

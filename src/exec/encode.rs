@@ -19,29 +19,97 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    pub fn new(plan: &QueryPlan, key_format: &FormatSpec, value_format: &FormatSpec, query_id: &str) -> Encoder {
-        let pick = |want_key: bool| plan.columns.iter().enumerate().filter(|(_, c)| c.is_key == want_key).map(|(i, c)| (i, ColumnSpec { name: c.name.clone(), sql_type: c.compiled.expr.ty.clone() })).collect();
-        Encoder { key_format: key_format.clone(), value_format: value_format.clone(), keys: pick(true), values: pick(false), query_id: query_id.to_string() }
+    pub fn new(
+        plan: &QueryPlan,
+        key_format: &FormatSpec,
+        value_format: &FormatSpec,
+        query_id: &str,
+    ) -> Encoder {
+        let pick = |want_key: bool| {
+            plan.columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_key == want_key)
+                .map(|(i, c)| {
+                    (
+                        i,
+                        ColumnSpec {
+                            name: c.name.clone(),
+                            sql_type: c.output_type(),
+                        },
+                    )
+                })
+                .collect()
+        };
+        Encoder {
+            key_format: key_format.clone(),
+            value_format: value_format.clone(),
+            keys: pick(true),
+            values: pick(false),
+            query_id: query_id.to_string(),
+        }
     }
 
-    pub fn encode(&self, batch: &RecordBatch, topic: &str, log: &mut dyn ProcessingLog) -> Vec<ProducerRecord> {
-        let rowtimes = batch.column(batch.num_columns() - 1).as_any().downcast_ref::<Int64Array>().cloned();
+    pub fn encode(
+        &self,
+        batch: &RecordBatch,
+        topic: &str,
+        log: &mut dyn ProcessingLog,
+    ) -> Vec<ProducerRecord> {
+        let rowtimes = batch
+            .column(batch.num_columns() - 1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .cloned();
         let mut out = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
             let timestamp = rowtimes.as_ref().map(|r| r.value(row));
             match self.encode_row(batch, row) {
-                Ok((key, value)) => out.push(ProducerRecord { key, value, timestamp, headers: Vec::new() }),
-                Err(message) => log.report(ProcessingError { query_id: self.query_id.clone(), topic: topic.to_string(), partition: 0, offset: -1, message }),
+                Ok((key, value)) => out.push(ProducerRecord {
+                    key,
+                    value,
+                    timestamp,
+                    headers: Vec::new(),
+                }),
+                Err(message) => log.report(ProcessingError {
+                    query_id: self.query_id.clone(),
+                    topic: topic.to_string(),
+                    partition: 0,
+                    offset: -1,
+                    message,
+                }),
             }
         }
         out
     }
 
-    fn encode_row(&self, batch: &RecordBatch, row: usize) -> Result<(Option<Bytes>, Option<Bytes>), String> {
-        let values_of = |cols: &[(usize, ColumnSpec)]| -> Vec<Value> { cols.iter().map(|(i, _)| Value::from_array(batch.column(*i).as_ref(), row)).collect() };
-        let specs = |cols: &[(usize, ColumnSpec)]| -> Vec<ColumnSpec> { cols.iter().map(|(_, c)| c.clone()).collect() };
-        let key = format::serialize(&self.key_format, Part::Key, &specs(&self.keys), &values_of(&self.keys)).map_err(|e| format!("Failed to serialize key: {e}"))?;
-        let value = format::serialize(&self.value_format, Part::Value, &specs(&self.values), &values_of(&self.values)).map_err(|e| format!("Failed to serialize value: {e}"))?;
+    fn encode_row(
+        &self,
+        batch: &RecordBatch,
+        row: usize,
+    ) -> Result<(Option<Bytes>, Option<Bytes>), String> {
+        let values_of = |cols: &[(usize, ColumnSpec)]| -> Vec<Value> {
+            cols.iter()
+                .map(|(i, _)| Value::from_array(batch.column(*i).as_ref(), row))
+                .collect()
+        };
+        let specs = |cols: &[(usize, ColumnSpec)]| -> Vec<ColumnSpec> {
+            cols.iter().map(|(_, c)| c.clone()).collect()
+        };
+        let key = format::serialize(
+            &self.key_format,
+            Part::Key,
+            &specs(&self.keys),
+            &values_of(&self.keys),
+        )
+        .map_err(|e| format!("Failed to serialize key: {e}"))?;
+        let value = format::serialize(
+            &self.value_format,
+            Part::Value,
+            &specs(&self.values),
+            &values_of(&self.values),
+        )
+        .map_err(|e| format!("Failed to serialize value: {e}"))?;
         Ok((key.map(Bytes::from), value.map(Bytes::from)))
     }
 }

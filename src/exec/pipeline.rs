@@ -15,6 +15,8 @@ use std::sync::Arc;
 pub struct StatelessPipeline {
     filter: Option<Compiled>,
     columns: Vec<Compiled>,
+    /// Which columns are EXPLODE table functions.
+    explode: Vec<bool>,
     output: SchemaRef,
     rowtime_index: usize,
     query_id: String,
@@ -22,19 +24,51 @@ pub struct StatelessPipeline {
 
 impl StatelessPipeline {
     pub fn new(plan: &QueryPlan, query_id: &str) -> StatelessPipeline {
-        let mut fields: Vec<Field> = plan.columns.iter().map(|c| Field::new(&c.name, c.compiled.expr.ty.arrow_type(), true)).collect();
-        fields.push(Field::new(crate::plan::schema::ROWTIME, arrow::datatypes::DataType::Int64, false));
-        let rowtime_index = plan.input_schema.index_of(crate::plan::schema::ROWTIME).unwrap_or(0);
-        StatelessPipeline { filter: plan.filter.clone(), columns: plan.columns.iter().map(|c| c.compiled.clone()).collect(), output: Arc::new(Schema::new(fields)), rowtime_index, query_id: query_id.to_string() }
+        let mut fields: Vec<Field> = plan
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.output_type().arrow_type(), true))
+            .collect();
+        fields.push(Field::new(
+            crate::plan::schema::ROWTIME,
+            arrow::datatypes::DataType::Int64,
+            false,
+        ));
+        let rowtime_index = plan
+            .input_schema
+            .index_of(crate::plan::schema::ROWTIME)
+            .unwrap_or(0);
+        StatelessPipeline {
+            filter: plan.filter.clone(),
+            columns: plan.columns.iter().map(|c| c.compiled.clone()).collect(),
+            explode: plan.columns.iter().map(|c| c.explode).collect(),
+            output: Arc::new(Schema::new(fields)),
+            rowtime_index,
+            query_id: query_id.to_string(),
+        }
     }
 
     pub fn output_schema(&self) -> SchemaRef {
         self.output.clone()
     }
 
-    pub fn process(&self, input: &RecordBatch, topic: &str, partition: u32, log: &mut dyn ProcessingLog) -> Option<RecordBatch> {
+    pub fn process(
+        &self,
+        input: &RecordBatch,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<RecordBatch> {
         let offsets = offsets_of(input);
-        let mut report = |row: usize, message: String| log.report(ProcessingError { query_id: self.query_id.clone(), topic: topic.to_string(), partition, offset: offsets.get(row).copied().unwrap_or(-1), message });
+        let mut report = |row: usize, message: String| {
+            log.report(ProcessingError {
+                query_id: self.query_id.clone(),
+                topic: topic.to_string(),
+                partition,
+                offset: offsets.get(row).copied().unwrap_or(-1),
+                message,
+            })
+        };
         let batch = match &self.filter {
             Some(f) => {
                 let mask = self.evaluate(f, input, &mut report, true);
@@ -46,13 +80,99 @@ impl StatelessPipeline {
         if batch.num_rows() == 0 {
             return None;
         }
-        let mut arrays: Vec<ArrayRef> = self.columns.iter().map(|c| self.evaluate(c, &batch, &mut report, false)).collect();
+        let (batch, exploded) = if self.explode.contains(&true) {
+            self.explode_rows(&batch, &mut report)?
+        } else {
+            (batch, Vec::new())
+        };
+        let mut exploded = exploded.into_iter();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 1);
+        for (c, is_explode) in self.columns.iter().zip(&self.explode) {
+            arrays.push(if *is_explode {
+                exploded.next()?
+            } else {
+                self.evaluate(c, &batch, &mut report, false)
+            });
+        }
         arrays.push(batch.column(self.rowtime_index).clone());
         RecordBatch::try_new(self.output.clone(), arrays).ok()
     }
 
+    /// Table functions: each input row repeats once per array element (the longest array of
+    /// several EXPLODEs wins; shorter ones give NULL); rows whose arrays are empty or NULL vanish.
+    fn explode_rows(
+        &self,
+        batch: &RecordBatch,
+        report: &mut dyn FnMut(usize, String),
+    ) -> Option<(RecordBatch, Vec<ArrayRef>)> {
+        let arrays: Vec<(ArrayRef, arrow::datatypes::DataType)> = self
+            .columns
+            .iter()
+            .zip(&self.explode)
+            .filter(|(_, e)| **e)
+            .map(|(c, _)| {
+                (
+                    self.evaluate(c, batch, &mut *report, false),
+                    c.expr.ty.arrow_type(),
+                )
+            })
+            .collect();
+        let lists: Vec<&arrow::array::ListArray> = arrays
+            .iter()
+            .filter_map(|(a, _)| a.as_any().downcast_ref::<arrow::array::ListArray>())
+            .collect();
+        if lists.len() != arrays.len() {
+            return None;
+        }
+        let mut take_rows: Vec<u32> = Vec::new();
+        let mut element_indices: Vec<Vec<Option<u32>>> = vec![Vec::new(); lists.len()];
+        for row in 0..batch.num_rows() {
+            let lens: Vec<usize> = lists
+                .iter()
+                .map(|l| {
+                    if l.is_null(row) {
+                        0
+                    } else {
+                        l.value_length(row) as usize
+                    }
+                })
+                .collect();
+            let n = lens.iter().copied().max().unwrap_or(0);
+            for i in 0..n {
+                take_rows.push(row as u32);
+                for (k, l) in lists.iter().enumerate() {
+                    element_indices[k]
+                        .push((i < lens[k]).then(|| l.value_offsets()[row] as u32 + i as u32));
+                }
+            }
+        }
+        let rows = arrow::array::UInt32Array::from(take_rows);
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::take(c, &rows, None))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        let expanded = RecordBatch::try_new(batch.schema(), columns).ok()?;
+        let elements = lists
+            .iter()
+            .zip(element_indices)
+            .map(|(l, idx)| {
+                arrow::compute::take(l.values(), &arrow::array::UInt32Array::from(idx), None)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        Some((expanded, elements))
+    }
+
     /// Evaluates vectorised, or row by row when that fails (failures: FALSE or NULL).
-    fn evaluate(&self, c: &Compiled, batch: &RecordBatch, report: &mut dyn FnMut(usize, String), is_filter: bool) -> ArrayRef {
+    fn evaluate(
+        &self,
+        c: &Compiled,
+        batch: &RecordBatch,
+        report: &mut dyn FnMut(usize, String),
+        is_filter: bool,
+    ) -> ArrayRef {
         let rows = batch.num_rows();
         let whole = c.physical.evaluate(batch).and_then(|v| v.into_array(rows));
         if let Ok(array) = whole {
@@ -60,11 +180,21 @@ impl StatelessPipeline {
         }
         let dt = c.expr.ty.arrow_type();
         let parts: Vec<ArrayRef> = (0..rows)
-            .map(|i| match c.physical.evaluate(&batch.slice(i, 1)).and_then(|v| v.into_array(1)) {
-                Ok(a) => a,
-                Err(e) => {
-                    report(i, format!("Error computing expression {}: {e}", c.expr));
-                    if is_filter { Arc::new(BooleanArray::from(vec![false])) } else { new_null_array(&dt, 1) }
+            .map(|i| {
+                match c
+                    .physical
+                    .evaluate(&batch.slice(i, 1))
+                    .and_then(|v| v.into_array(1))
+                {
+                    Ok(a) => a,
+                    Err(e) => {
+                        report(i, format!("Error computing expression {}: {e}", c.expr));
+                        if is_filter {
+                            Arc::new(BooleanArray::from(vec![false]))
+                        } else {
+                            new_null_array(&dt, 1)
+                        }
+                    }
                 }
             })
             .collect();

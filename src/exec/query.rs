@@ -10,14 +10,20 @@ use super::pipeline::StatelessPipeline;
 use super::processing_log::ProcessingLog;
 use crate::format::FormatSpec;
 use crate::plan::QueryPlan;
-use crate::transport::{AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition, TransactionalProducer, Transport};
+use crate::transport::{
+    AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition, TransactionalProducer, Transport,
+};
 use arrow::record_batch::RecordBatch;
 use std::time::Duration;
 
 /// Where a query's output goes.
 pub enum Output {
     /// A persistent query's sink topic.
-    Topic { topic: String, encoder: Encoder, producer: Box<dyn TransactionalProducer> },
+    Topic {
+        topic: String,
+        encoder: Encoder,
+        producer: Box<dyn TransactionalProducer>,
+    },
     /// A transient query's subscriber; returns false to stop the query.
     Rows(Box<dyn FnMut(&RecordBatch) -> bool + Send>),
 }
@@ -44,19 +50,46 @@ pub struct QueryStart<'a> {
 
 impl RunningQuery {
     /// A persistent query writing to `topic` with the given formats.
-    pub fn to_topic(transport: &dyn Transport, start: QueryStart<'_>, topic: &str, key_format: &FormatSpec, value_format: &FormatSpec) -> Result<RunningQuery> {
+    pub fn to_topic(
+        transport: &dyn Transport,
+        start: QueryStart<'_>,
+        topic: &str,
+        key_format: &FormatSpec,
+        value_format: &FormatSpec,
+    ) -> Result<RunningQuery> {
         let encoder = Encoder::new(start.plan, key_format, value_format, start.id);
         let producer = transport.transactional_producer(start.group)?;
-        Self::new(transport, start, Output::Topic { topic: topic.to_string(), encoder, producer })
+        Self::new(
+            transport,
+            start,
+            Output::Topic {
+                topic: topic.to_string(),
+                encoder,
+                producer,
+            },
+        )
     }
 
-    pub fn new(transport: &dyn Transport, start: QueryStart<'_>, output: Output) -> Result<RunningQuery> {
+    pub fn new(
+        transport: &dyn Transport,
+        start: QueryStart<'_>,
+        output: Output,
+    ) -> Result<RunningQuery> {
         let source = &start.plan.source;
         let count = transport.partition_count(&source.topic)?;
-        let partitions: Vec<TopicPartition> = (0..count).map(|p| TopicPartition::new(&source.topic, p)).collect();
+        let partitions: Vec<TopicPartition> = (0..count)
+            .map(|p| TopicPartition::new(&source.topic, p))
+            .collect();
         let mut consumer = transport.consumer(Some(start.group))?;
-        let from = StartFrom::Committed { fallback: start.reset };
-        consumer.assign(&partitions.iter().map(|tp| (tp.clone(), from)).collect::<Vec<_>>())?;
+        let from = StartFrom::Committed {
+            fallback: start.reset,
+        };
+        consumer.assign(
+            &partitions
+                .iter()
+                .map(|tp| (tp.clone(), from))
+                .collect::<Vec<_>>(),
+        )?;
         Ok(RunningQuery {
             id: start.id.to_string(),
             group: start.group.to_string(),
@@ -75,7 +108,12 @@ impl RunningQuery {
 
     /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data.
     /// Returns how many input records were consumed.
-    pub fn step(&mut self, max_records: usize, timeout: Duration, log: &mut dyn ProcessingLog) -> Result<usize> {
+    pub fn step(
+        &mut self,
+        max_records: usize,
+        timeout: Duration,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<usize> {
         if self.finished {
             return Ok(0);
         }
@@ -88,10 +126,24 @@ impl RunningQuery {
             producer.begin_transaction()?;
         }
         for part in &polled {
-            let Some(batch) = self.decoder.decode(&part.topic, part.partition, &part.records, log) else { continue };
-            let Some(out) = self.pipeline.process(&batch, &part.topic, part.partition, log) else { continue };
+            let Some(batch) = self
+                .decoder
+                .decode(&part.topic, part.partition, &part.records, log)
+            else {
+                continue;
+            };
+            let Some(out) = self
+                .pipeline
+                .process(&batch, &part.topic, part.partition, log)
+            else {
+                continue;
+            };
             match &mut self.output {
-                Output::Topic { topic, encoder, producer } => {
+                Output::Topic {
+                    topic,
+                    encoder,
+                    producer,
+                } => {
                     for record in encoder.encode(&out, topic, log) {
                         producer.send(topic, None, record)?;
                     }
@@ -105,7 +157,11 @@ impl RunningQuery {
             }
         }
         if let Output::Topic { producer, .. } = &mut self.output {
-            let offsets: Vec<(TopicPartition, i64)> = self.partitions.iter().filter_map(|tp| self.consumer.position(tp).map(|o| (tp.clone(), o))).collect();
+            let offsets: Vec<(TopicPartition, i64)> = self
+                .partitions
+                .iter()
+                .filter_map(|tp| self.consumer.position(tp).map(|o| (tp.clone(), o)))
+                .collect();
             producer.send_offsets_to_transaction(&self.group, &offsets)?;
             producer.commit_transaction()?;
         }

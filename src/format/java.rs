@@ -105,6 +105,20 @@ impl BigDec {
         format!("{}{body}", self.sign())
     }
 
+    /// The plain form for an error message, or the scientific one if that would be huge.
+    fn for_message(&self) -> String {
+        let plain_len = if self.scale <= 0 {
+            self.digits.len() as i64 - self.scale
+        } else {
+            self.scale.max(self.digits.len() as i64) + 2
+        };
+        if plain_len > 1000 {
+            self.to_java_string()
+        } else {
+            self.to_plain_string()
+        }
+    }
+
     /// `BigDecimal.toString()`: plain unless the scale is negative or the adjusted exponent is
     /// below -6, then scientific (`1E-8`, `1.5E+3`).
     pub(super) fn to_java_string(&self) -> String {
@@ -125,13 +139,16 @@ impl BigDec {
     /// ksqlDB's `DecimalUtil.ensureFit`: the value must be below 10^(precision - scale) and
     /// take the column's scale without rounding; returns the unscaled value at that scale.
     pub(super) fn ensure_fit(&self, precision: u8, scale: i8) -> Result<i128, String> {
+        if self.is_zero() {
+            return Ok(0);
+        }
         let int_digits = i64::from(precision) - i64::from(scale);
         let leading_exponent = self.digits.len() as i64 - 1 - self.scale;
-        if !self.is_zero() && leading_exponent >= int_digits {
+        if leading_exponent >= int_digits {
             return Err(format!(
                 "Numeric field overflow: A field with precision {precision} and scale {scale} \
                  must round to an absolute value less than 10^{int_digits}. Got {}",
-                self.to_plain_string()
+                self.for_message()
             ));
         }
         let target = i64::from(scale);
@@ -142,7 +159,7 @@ impl BigDec {
                 return Err(format!(
                     "Cannot fit decimal '{}' into DECIMAL({precision}, {scale}) without rounding. \
                      (Requires {},{})",
-                    self.to_plain_string(),
+                    self.for_message(),
                     self.digits.len(),
                     self.scale
                 ));

@@ -24,7 +24,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<JsonNode, String> {
     if parser.pos == text.len() {
         return Ok(JsonNode::Missing);
     }
-    let root = parser.value(0)?;
+    let root = parser.value()?;
     if let JsonNode::Number(_) = root
         && let Some(c) = parser.peek()
         && !matches!(c, ' ' | '\t' | '\n' | '\r')
@@ -67,19 +67,86 @@ impl Parser<'_> {
         format!("Unexpected end-of-input: {context}")
     }
 
-    fn value(&mut self, depth: usize) -> Result<JsonNode, String> {
-        if depth >= MAX_DEPTH {
-            return Err(format!(
-                "Document nesting depth exceeds the maximum allowed ({MAX_DEPTH})"
-            ));
-        }
-        match self.peek() {
-            None => Err(self.eof("expected a value")),
-            Some('{') => self.object(depth),
-            Some('[') => self.array(depth),
-            Some('"') => self.string().map(JsonNode::Text),
-            Some('-' | '0'..='9') => self.number(),
-            Some(_) => self.literal(),
+    /// One value, containers included. Iterative, so that deep nesting cannot exhaust the
+    /// stack: open arrays and objects wait on `open` until their closing bracket.
+    fn value(&mut self) -> Result<JsonNode, String> {
+        let mut open: Vec<Container> = Vec::new();
+        loop {
+            self.skip_whitespace();
+            let mut node = match self.peek() {
+                None => return Err(self.eof("expected a value")),
+                Some(c @ ('[' | '{')) => {
+                    if open.len() >= MAX_DEPTH {
+                        return Err(format!(
+                            "Document nesting depth exceeds the maximum allowed ({MAX_DEPTH})"
+                        ));
+                    }
+                    self.bump();
+                    self.skip_whitespace();
+                    match (c, self.peek()) {
+                        ('[', Some(']')) => {
+                            self.bump();
+                            JsonNode::Array(Vec::new())
+                        }
+                        ('{', Some('}')) => {
+                            self.bump();
+                            JsonNode::Object(Vec::new())
+                        }
+                        ('[', _) => {
+                            open.push(Container::Array(Vec::new()));
+                            continue;
+                        }
+                        _ => {
+                            let key = self.field_name()?;
+                            open.push(Container::Object(Fields::default(), key));
+                            continue;
+                        }
+                    }
+                }
+                Some('"') => JsonNode::Text(self.string()?),
+                Some('-' | '0'..='9') => self.number()?,
+                Some(_) => self.literal()?,
+            };
+            // Hand the finished value to its container, closing containers that end here.
+            loop {
+                let Some(container) = open.last_mut() else {
+                    return Ok(node);
+                };
+                self.skip_whitespace();
+                let next = self.bump();
+                match container {
+                    Container::Array(items) => {
+                        items.push(node);
+                        match next {
+                            Some(',') => break,
+                            Some(']') => {}
+                            Some(c) => {
+                                return Err(unexpected(c, "comma to separate Array entries"));
+                            }
+                            None => return Err(self.eof("expected close marker for Array")),
+                        }
+                    }
+                    Container::Object(fields, key) => {
+                        fields.insert(std::mem::take(key), node);
+                        match next {
+                            Some(',') => {
+                                *key = self.field_name()?;
+                                break;
+                            }
+                            Some('}') => {}
+                            Some(c) => {
+                                return Err(unexpected(c, "comma to separate Object entries"));
+                            }
+                            None => return Err(self.eof("expected close marker for Object")),
+                        }
+                    }
+                }
+                // The container just closed: it is the last one, and now a finished value.
+                let Some(closed) = open.pop() else {
+                    return Err(self.eof("expected a value"));
+                };
+                node = closed.into_node();
+            }
         }
     }
 
@@ -217,86 +284,61 @@ impl Parser<'_> {
         u32::from_str_radix(hex, 16).map_err(|e| e.to_string())
     }
 
-    fn array(&mut self, depth: usize) -> Result<JsonNode, String> {
-        self.bump();
-        let mut items = Vec::new();
+    /// A quoted field name and its colon.
+    fn field_name(&mut self) -> Result<String, String> {
         self.skip_whitespace();
-        if self.peek() == Some(']') {
-            self.bump();
-            return Ok(JsonNode::Array(items));
+        match self.peek() {
+            Some('"') => {}
+            Some(c) => return Err(unexpected(c, "double-quote to start field name")),
+            None => return Err(self.eof("expected close marker for Object")),
         }
-        loop {
-            self.skip_whitespace();
-            items.push(self.value(depth + 1)?);
-            self.skip_whitespace();
-            match self.bump() {
-                Some(',') => {}
-                Some(']') => return Ok(JsonNode::Array(items)),
-                Some(c) => {
-                    return Err(format!(
-                        "Unexpected character ({}): was expecting comma to separate Array entries",
-                        describe(c)
-                    ));
-                }
-                None => return Err(self.eof("expected close marker for Array")),
-            }
+        let key = self.string()?;
+        self.skip_whitespace();
+        match self.bump() {
+            Some(':') => Ok(key),
+            Some(c) => Err(unexpected(c, "a colon to separate field name and value")),
+            None => Err(self.eof("expected close marker for Object")),
         }
     }
+}
 
-    fn object(&mut self, depth: usize) -> Result<JsonNode, String> {
-        self.bump();
-        let mut fields: Vec<(String, JsonNode)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        self.skip_whitespace();
-        if self.peek() == Some('}') {
-            self.bump();
-            return Ok(JsonNode::Object(fields));
+fn unexpected(c: char, expected: &str) -> String {
+    format!(
+        "Unexpected character ({}): was expecting {expected}",
+        describe(c)
+    )
+}
+
+/// An array or object whose closing bracket has not been read yet.
+enum Container {
+    Array(Vec<JsonNode>),
+    /// The fields so far and the name of the field whose value is being read.
+    Object(Fields, String),
+}
+
+impl Container {
+    fn into_node(self) -> JsonNode {
+        match self {
+            Container::Array(items) => JsonNode::Array(items),
+            Container::Object(fields, _) => JsonNode::Object(fields.entries),
         }
-        loop {
-            self.skip_whitespace();
-            match self.peek() {
-                Some('"') => {}
-                Some(c) => {
-                    return Err(format!(
-                        "Unexpected character ({}): was expecting double-quote to start field name",
-                        describe(c)
-                    ));
-                }
-                None => return Err(self.eof("expected close marker for Object")),
-            }
-            let key = self.string()?;
-            self.skip_whitespace();
-            match self.bump() {
-                Some(':') => {}
-                Some(c) => {
-                    return Err(format!(
-                        "Unexpected character ({}): was expecting a colon to separate field name \
-                         and value",
-                        describe(c)
-                    ));
-                }
-                None => return Err(self.eof("expected close marker for Object")),
-            }
-            self.skip_whitespace();
-            let value = self.value(depth + 1)?;
-            match index.get(&key) {
-                Some(&i) => fields[i].1 = value,
-                None => {
-                    index.insert(key.clone(), fields.len());
-                    fields.push((key, value));
-                }
-            }
-            self.skip_whitespace();
-            match self.bump() {
-                Some(',') => {}
-                Some('}') => return Ok(JsonNode::Object(fields)),
-                Some(c) => {
-                    return Err(format!(
-                        "Unexpected character ({}): was expecting comma to separate Object entries",
-                        describe(c)
-                    ));
-                }
-                None => return Err(self.eof("expected close marker for Object")),
+    }
+}
+
+/// Object fields in document order; a repeated name replaces the value in place.
+#[derive(Default)]
+struct Fields {
+    entries: Vec<(String, JsonNode)>,
+    index: HashMap<String, usize>,
+}
+
+impl Fields {
+    fn insert(&mut self, key: String, value: JsonNode) {
+        match self.index.get(&key) {
+            Some(&i) => self.entries[i].1 = value,
+            None => {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, value));
             }
         }
     }

@@ -100,7 +100,7 @@ fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
                 .map_err(|_| cannot_coerce_string(ty)),
             _ => Err(invalid(node, ty)),
         },
-        SqlType::String => Ok(Value::String(as_string(node)?)),
+        SqlType::String => Ok(Value::String(as_string(node))),
         SqlType::Decimal { precision, scale } => {
             let decimal = match node {
                 JsonNode::Number(n) => n.decimal(),
@@ -182,30 +182,33 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// ksqlDB's STRING coercion: text as is, numbers and booleans as their JSON text, objects as
-/// compact JSON, arrays as `[a, b]` of their elements coerced to strings.
-fn as_string(node: &JsonNode) -> Result<String, CoerceError> {
-    Ok(match node {
-        JsonNode::Text(s) => s.clone(),
-        JsonNode::Number(n) => n.text(),
-        JsonNode::Bool(b) => b.to_string(),
-        JsonNode::Null | JsonNode::Missing => String::new(),
-        JsonNode::Object(_) => {
-            let mut out = String::new();
-            node.write(&mut out);
-            out
-        }
+/// compact JSON, arrays as `[a, b]` of their elements coerced to strings (`null` for NULL).
+fn as_string(node: &JsonNode) -> String {
+    let mut out = String::new();
+    push_as_string(&mut out, node);
+    out
+}
+
+fn push_as_string(out: &mut String, node: &JsonNode) {
+    match node {
+        JsonNode::Text(s) => out.push_str(s),
+        JsonNode::Number(n) => out.push_str(&n.text()),
+        JsonNode::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        // Only reached inside arrays: `Objects.toString(null)`.
+        JsonNode::Null => out.push_str("null"),
+        JsonNode::Missing => {}
+        JsonNode::Object(_) => node.write(out),
         JsonNode::Array(items) => {
-            let parts = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| match item {
-                    JsonNode::Null => Ok("null".to_string()),
-                    _ => as_string(item).map_err(|e| e.within(&format!("[{i}]"))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            format!("[{}]", parts.join(", "))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_as_string(out, item);
+            }
+            out.push(']');
         }
-    })
+    }
 }
 
 pub(super) fn invalid(node: &JsonNode, ty: &SqlType) -> CoerceError {

@@ -20,13 +20,18 @@ impl PlanError {
     /// Names the clause in unknown-column errors, as ksqlDB does: "WHERE column 'X' ...".
     pub fn in_clause(self, clause: &str) -> PlanError {
         match self {
-            PlanError::UnknownColumn(name) => PlanError::Invalid(format!("{clause} column '{name}' cannot be resolved.")),
+            PlanError::UnknownColumn(name) => {
+                PlanError::Invalid(format!("{clause} column '{name}' cannot be resolved."))
+            }
             other => other,
         }
     }
 
     pub fn at(message: impl Into<String>, location: Location) -> Self {
-        PlanError::At { message: message.into(), location }
+        PlanError::At {
+            message: message.into(),
+            location,
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub struct OutputColumn {
     pub name: String,
     pub compiled: Compiled,
     pub is_key: bool,
+    /// `EXPLODE(array)`: `compiled` is the array; the column holds one element per output row.
+    pub explode: bool,
 }
 
 /// A stateless query over one stream.
@@ -50,6 +52,35 @@ pub struct QueryPlan {
     pub limit: Option<u64>,
 }
 
+impl OutputColumn {
+    /// The column's type (the element type for EXPLODE).
+    pub fn output_type(&self) -> SqlType {
+        match (&self.compiled.expr.ty, self.explode) {
+            (SqlType::Array(element), true) => (**element).clone(),
+            (t, _) => t.clone(),
+        }
+    }
+}
+
+/// The argument of a top-level `EXPLODE(...)` select item.
+fn explode_arg(expr: &Expr) -> Option<&Expr> {
+    let Expr::Function(f) = expr else { return None };
+    if !f.name.to_string().eq_ignore_ascii_case("EXPLODE") {
+        return None;
+    }
+    match &f.args {
+        sqlparser::ast::FunctionArguments::List(list) if list.args.len() == 1 => {
+            match &list.args[0] {
+                sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) => {
+                    Some(e)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 impl QueryPlan {
     pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {
         self.columns.iter().filter(|c| c.is_key)
@@ -60,24 +91,43 @@ impl QueryPlan {
     }
 }
 
-pub fn plan_query(q: &Query, catalog: &dyn CatalogView, functions: &FunctionRegistry) -> PlanResult<QueryPlan> {
+pub fn plan_query(
+    q: &Query,
+    catalog: &dyn CatalogView,
+    functions: &FunctionRegistry,
+) -> PlanResult<QueryPlan> {
     if !q.joins.is_empty() || q.window.is_some() || !q.group_by.is_empty() || q.having.is_some() {
-        return plan_err!("Joins, windows and aggregations are not supported yet: this build runs stateless queries only (filters, projections, PARTITION BY).");
+        return plan_err!(
+            "Joins, windows and aggregations are not supported yet: this build runs stateless queries only (filters, projections, PARTITION BY)."
+        );
     }
     let Some(source) = catalog.source(&q.from.name) else {
-        return Err(PlanError::at(format!("{} does not exist.", q.from.name), q.from.location));
+        return Err(PlanError::at(
+            format!("{} does not exist.", q.from.name),
+            q.from.location,
+        ));
     };
     if source.kind == SourceKind::Table {
-        return plan_err!("Queries over tables are not supported yet: this build runs stateless queries over streams.");
+        return plan_err!(
+            "Queries over tables are not supported yet: this build runs stateless queries over streams."
+        );
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
     let scope = Scope::for_source(&qualifier, &source.schema);
     let mut binder = Binder::new(&scope, functions);
     let filter = match &q.where_clause {
         Some(w) => {
-            let bound = binder.bind(w).map_err(|e| e.in_clause("WHERE"))?;
+            let bound = binder.bind(w).map_err(|e| match e.in_clause("WHERE") {
+                PlanError::Invalid(m) if !m.starts_with("WHERE column") => {
+                    PlanError::Invalid(format!("Error in WHERE expression: {m}"))
+                }
+                other => other,
+            })?;
             if bound.ty != SqlType::Boolean {
-                return plan_err!("Type error in WHERE expression: Should evaluate to boolean but is '{w}' ({}) instead.", bound.ty);
+                return plan_err!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+                    bound.ty
+                );
             }
             Some(Compiled::new(bound)?)
         }
@@ -87,12 +137,31 @@ pub fn plan_query(q: &Query, catalog: &dyn CatalogView, functions: &FunctionRegi
     let mut names = Namer::new(&items);
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
-        let bound = binder.bind(expr).map_err(|e| e.in_clause("SELECT"))?;
+        let (bound, explode) = match explode_arg(expr) {
+            Some(arg) => {
+                let array = binder.bind(arg).map_err(|e| e.in_clause("SELECT"))?;
+                let SqlType::Array(_) = &array.ty else {
+                    return plan_err!(
+                        "Function 'EXPLODE' does not accept parameters ({}).",
+                        array.ty
+                    );
+                };
+                (array, true)
+            }
+            None => (binder.bind(expr).map_err(|e| e.in_clause("SELECT"))?, false),
+        };
         if bound.is_null_literal() {
-            return plan_err!("Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).");
+            return plan_err!(
+                "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR)."
+            );
         }
         let name = alias.clone().unwrap_or_else(|| names.name_for(expr));
-        columns.push(OutputColumn { name, compiled: Compiled::new(bound)?, is_key: false });
+        columns.push(OutputColumn {
+            name,
+            compiled: Compiled::new(bound)?,
+            is_key: false,
+            explode,
+        });
     }
     let repartitioned = !q.partition_by.is_empty();
     if repartitioned {
@@ -101,18 +170,49 @@ pub fn plan_query(q: &Query, catalog: &dyn CatalogView, functions: &FunctionRegi
         mark_source_keys(&mut columns, source);
     }
     check_duplicates(&columns)?;
-    let output_schema = LogicalSchema::new(columns.iter().map(|c| Column::new(c.name.clone(), c.compiled.expr.ty.clone(), if c.is_key { ColumnRole::Key } else { ColumnRole::Value })).collect());
-    Ok(QueryPlan { input_schema: source.schema.batch_schema(), source: source.clone(), filter, columns, output_schema, repartitioned, limit: q.limit })
+    let output_schema = LogicalSchema::new(
+        columns
+            .iter()
+            .map(|c| {
+                Column::new(
+                    c.name.clone(),
+                    c.output_type(),
+                    if c.is_key {
+                        ColumnRole::Key
+                    } else {
+                        ColumnRole::Value
+                    },
+                )
+            })
+            .collect(),
+    );
+    Ok(QueryPlan {
+        input_schema: source.schema.batch_schema(),
+        source: source.clone(),
+        filter,
+        columns,
+        output_schema,
+        repartitioned,
+        limit: q.limit,
+    })
 }
 
 /// Select items with `*` expanded (value columns, then key columns, as ksqlDB does).
-fn expand_select(q: &Query, source: &SourceDef, qualifier: &str) -> PlanResult<Vec<(Expr, Option<String>)>> {
+fn expand_select(
+    q: &Query,
+    source: &SourceDef,
+    qualifier: &str,
+) -> PlanResult<Vec<(Expr, Option<String>)>> {
     let mut out = Vec::new();
     for (item, _) in &q.select {
         match item {
             SelectItem::Wildcard => star(source, &mut out),
-            SelectItem::QualifiedWildcard(q) if q == qualifier || q == &source.name => star(source, &mut out),
-            SelectItem::QualifiedWildcard(q) => return plan_err!("Unknown source alias '{q}' in '{q}.*'"),
+            SelectItem::QualifiedWildcard(q) if q == qualifier || q == &source.name => {
+                star(source, &mut out)
+            }
+            SelectItem::QualifiedWildcard(q) => {
+                return plan_err!("'{q}' is not a valid stream/table name or alias.");
+            }
             SelectItem::Expr { expr, alias } => out.push((expr.clone(), alias.clone())),
         }
     }
@@ -123,7 +223,10 @@ fn star(source: &SourceDef, out: &mut Vec<(Expr, Option<String>)>) {
     let values = source.schema.value_columns();
     let keys = source.schema.key_columns();
     for c in values.chain(keys) {
-        out.push((Expr::Identifier(sqlparser::ast::Ident::with_quote('`', c.name.clone())), None));
+        out.push((
+            Expr::Identifier(sqlparser::ast::Ident::with_quote('`', c.name.clone())),
+            None,
+        ));
     }
 }
 
@@ -132,7 +235,10 @@ fn mark_source_keys(columns: &mut [OutputColumn], source: &SourceDef) {
     let mut used = HashSet::new();
     for c in columns.iter_mut() {
         if let Node::Column { name, .. } = &c.compiled.expr.node
-            && source.schema.find(name).is_some_and(|s| s.role == ColumnRole::Key)
+            && source
+                .schema
+                .find(name)
+                .is_some_and(|s| s.role == ColumnRole::Key)
             && used.insert(name.clone())
         {
             c.is_key = true;
@@ -142,7 +248,13 @@ fn mark_source_keys(columns: &mut [OutputColumn], source: &SourceDef) {
 
 /// PARTITION BY: each expression becomes a key column, named after a matching select item
 /// (which then leaves the value) or after the expression.
-fn partition_keys(q: &Query, items: &[(Expr, Option<String>)], columns: &mut Vec<OutputColumn>, binder: &mut Binder<'_>, names: &mut Namer) -> PlanResult<()> {
+fn partition_keys(
+    q: &Query,
+    items: &[(Expr, Option<String>)],
+    columns: &mut Vec<OutputColumn>,
+    binder: &mut Binder<'_>,
+    names: &mut Namer,
+) -> PlanResult<()> {
     let mut keys = Vec::new();
     let mut moved = HashSet::new();
     for expr in &q.partition_by {
@@ -159,10 +271,19 @@ fn partition_keys(q: &Query, items: &[(Expr, Option<String>)], columns: &mut Vec
                 col.is_key = true;
                 keys.push(col);
             }
-            _ => keys.push(OutputColumn { name: names.name_for(expr), compiled: Compiled::new(bound)?, is_key: true }),
+            _ => keys.push(OutputColumn {
+                name: names.name_for(expr),
+                compiled: Compiled::new(bound)?,
+                is_key: true,
+                explode: false,
+            }),
         }
     }
-    let rest = columns.iter().enumerate().filter(|(i, _)| !moved.contains(i)).map(|(_, c)| c.clone());
+    let rest = columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !moved.contains(i))
+        .map(|(_, c)| c.clone());
     let all: Vec<OutputColumn> = keys.into_iter().chain(rest).collect();
     *columns = all;
     Ok(())
@@ -173,7 +294,11 @@ fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
     for c in columns {
         if !seen.insert(c.name.as_str()) {
             let kind = if c.is_key { "key" } else { "value" };
-            return plan_err!("Duplicate {kind} columns found in schema: `{}` {}", c.name, c.compiled.expr.ty);
+            return plan_err!(
+                "Duplicate {kind} columns found in schema: `{}` {}",
+                c.name,
+                c.compiled.expr.ty
+            );
         }
     }
     Ok(())
@@ -188,7 +313,10 @@ struct Namer {
 
 impl Namer {
     fn new(items: &[(Expr, Option<String>)]) -> Namer {
-        Namer { taken: items.iter().filter_map(|(_, a)| a.clone()).collect(), next: 0 }
+        Namer {
+            taken: items.iter().filter_map(|(_, a)| a.clone()).collect(),
+            next: 0,
+        }
     }
 
     fn name_for(&mut self, expr: &Expr) -> String {
@@ -213,4 +341,33 @@ impl Namer {
             }
         }
     }
+}
+
+/// The projection rules of CREATE ... AS SELECT and INSERT INTO (ksqlDB's, as without its new
+/// planner): every source key column projected once, and at least one value column.
+pub fn check_projection(plan: &QueryPlan, sink: &str, allow_missing_key: bool) -> PlanResult<()> {
+    if !plan.repartitioned {
+        for key in plan.source.schema.key_columns() {
+            let refs: Vec<&OutputColumn> = plan.columns.iter().filter(|c| matches!(&c.compiled.expr.node, Node::Column { name, .. } if name == &key.name)).collect();
+            if refs.len() > 1 {
+                let names: Vec<&str> = refs.iter().map(|c| c.name.as_str()).collect();
+                return plan_err!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                    key.name,
+                    names.join(" and ")
+                );
+            }
+            if refs.is_empty() && !allow_missing_key {
+                return plan_err!(
+                    "The query used to build `{sink}` must include the key column {} in its projection (eg, SELECT {}...).",
+                    key.name,
+                    key.name
+                );
+            }
+        }
+    }
+    if plan.values().next().is_none() {
+        return plan_err!("The projection contains no value columns.");
+    }
+    Ok(())
 }

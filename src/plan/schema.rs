@@ -30,7 +30,11 @@ pub struct Column {
 
 impl Column {
     pub fn new(name: impl Into<String>, sql_type: SqlType, role: ColumnRole) -> Column {
-        Column { name: name.into(), sql_type, role }
+        Column {
+            name: name.into(),
+            sql_type,
+            role,
+        }
     }
 }
 
@@ -42,7 +46,8 @@ pub struct LogicalSchema {
 
 impl LogicalSchema {
     pub fn new(columns: Vec<Column>) -> LogicalSchema {
-        let (mut keys, others): (Vec<Column>, Vec<Column>) = columns.into_iter().partition(|c| c.role == ColumnRole::Key);
+        let (mut keys, others): (Vec<Column>, Vec<Column>) =
+            columns.into_iter().partition(|c| c.role == ColumnRole::Key);
         keys.extend(others);
         LogicalSchema { columns: keys }
     }
@@ -62,7 +67,11 @@ impl LogicalSchema {
     /// The Arrow schema of batches flowing from this source: its columns, then ROWTIME,
     /// ROWPARTITION and ROWOFFSET.
     pub fn batch_schema(&self) -> SchemaRef {
-        let mut fields: Vec<Field> = self.columns.iter().map(|c| Field::new(&c.name, c.sql_type.arrow_type(), true)).collect();
+        let mut fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.sql_type.arrow_type(), true))
+            .collect();
         fields.push(Field::new(ROWTIME, SqlType::Bigint.arrow_type(), false));
         fields.push(Field::new(ROWPARTITION, SqlType::Int.arrow_type(), false));
         fields.push(Field::new(ROWOFFSET, SqlType::Bigint.arrow_type(), false));

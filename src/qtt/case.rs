@@ -69,12 +69,25 @@ pub struct Variant {
 impl Case {
     pub fn variants(&self) -> Vec<Variant> {
         let expand = |placeholder: &str, values: &[String]| -> Vec<Variant> {
-            values.iter().map(|v| Variant { label: Some(v.clone()), statements: self.statements.iter().map(|s| s.replace(placeholder, v)).collect() }).collect()
+            values
+                .iter()
+                .map(|v| Variant {
+                    label: Some(v.clone()),
+                    statements: self
+                        .statements
+                        .iter()
+                        .map(|s| s.replace(placeholder, v))
+                        .collect(),
+                })
+                .collect()
         };
         match (&self.format, &self.config) {
             (Some(formats), _) if !formats.is_empty() => expand("{FORMAT}", formats),
             (_, Some(configs)) if !configs.is_empty() => expand("{CONFIG}", configs),
-            _ => vec![Variant { label: None, statements: self.statements.clone() }],
+            _ => vec![Variant {
+                label: None,
+                statements: self.statements.clone(),
+            }],
         }
     }
 
@@ -89,7 +102,11 @@ impl Case {
                 return Some(format!("needs a schema registry format ({needle})"));
             }
         }
-        if self.topics.iter().any(|t| t.key_schema.is_some() || t.value_schema.is_some()) {
+        if self
+            .topics
+            .iter()
+            .any(|t| t.key_schema.is_some() || t.value_schema.is_some())
+        {
             return Some("needs a schema registry (topic schema)".into());
         }
         None

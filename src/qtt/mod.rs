@@ -47,8 +47,13 @@ pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 /// Runs every case of one file.
 pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: CaseFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    let file: CaseFile =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
     let mut results = Vec::new();
     for case in &file.tests {
         for variant in case.variants() {
@@ -56,13 +61,22 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
                 Some(l) => format!("{name}/{} [{l}]", case.name),
                 None => format!("{name}/{}", case.name),
             };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_variant(case, &variant))).unwrap_or_else(|_| Outcome::Failed("panicked".into()));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_variant(case, &variant)
+            }))
+            .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
             let (status, reason) = match outcome {
                 Outcome::Passed => ("passed", None),
                 Outcome::Failed(r) => ("failed", Some(r)),
                 Outcome::Skipped(r) => ("skipped", Some(r)),
             };
-            results.push(CaseResult { file: name.clone(), case: case.name.clone(), id, status, reason });
+            results.push(CaseResult {
+                file: name.clone(),
+                case: case.name.clone(),
+                id,
+                status,
+                reason,
+            });
         }
     }
     Ok(results)

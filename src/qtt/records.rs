@@ -16,8 +16,28 @@ pub struct Side {
 }
 
 pub fn sides(source: &SourceDef) -> (Side, Side) {
-    let cols = |role: ColumnRole| source.schema.columns.iter().filter(|c| c.role == role).map(|c| ColumnSpec { name: c.name.clone(), sql_type: c.sql_type.clone() }).collect();
-    (Side { format: source.key_format.clone(), columns: cols(ColumnRole::Key) }, Side { format: source.value_format.clone(), columns: cols(ColumnRole::Value) })
+    let cols = |role: ColumnRole| {
+        source
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.role == role)
+            .map(|c| ColumnSpec {
+                name: c.name.clone(),
+                sql_type: c.sql_type.clone(),
+            })
+            .collect()
+    };
+    (
+        Side {
+            format: source.key_format.clone(),
+            columns: cols(ColumnRole::Key),
+        },
+        Side {
+            format: source.value_format.clone(),
+            columns: cols(ColumnRole::Value),
+        },
+    )
 }
 
 /// Logical JSON → bytes for an input record.
@@ -39,9 +59,12 @@ pub fn to_bytes(json: &Json, side: Option<&Side>, part: Part) -> Result<Option<V
         })),
         FormatKind::None => Ok(None),
         FormatKind::Kafka => {
-            let Some(column) = side.columns.first() else { return Ok(None) };
+            let Some(column) = side.columns.first() else {
+                return Ok(None);
+            };
             let value = json_to_value(json, &column.sql_type)?;
-            format::serialize(&side.format, part, &side.columns, &[value]).map_err(|e| e.to_string())
+            format::serialize(&side.format, part, &side.columns, &[value])
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -54,27 +77,43 @@ fn json_to_value(json: &Json, t: &SqlType) -> Result<Value, String> {
         (SqlType::Double, Json::Number(n)) => Value::Double(n.as_f64().ok_or("not a number")?),
         (SqlType::String, Json::String(s)) => Value::String(s.clone()),
         (SqlType::String, other) => Value::String(other.to_string()),
-        (SqlType::Bytes, Json::String(s)) => Value::Bytes(base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| e.to_string())?),
-        (SqlType::Int, Json::String(s)) => Value::Int(s.parse().map_err(|_| format!("not an INT: {s}"))?),
-        (SqlType::Bigint, Json::String(s)) => Value::Bigint(s.parse().map_err(|_| format!("not a BIGINT: {s}"))?),
-        (SqlType::Double, Json::String(s)) => Value::Double(s.parse().map_err(|_| format!("not a DOUBLE: {s}"))?),
+        (SqlType::Bytes, Json::String(s)) => Value::Bytes(
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map_err(|e| e.to_string())?,
+        ),
+        (SqlType::Int, Json::String(s)) => {
+            Value::Int(s.parse().map_err(|_| format!("not an INT: {s}"))?)
+        }
+        (SqlType::Bigint, Json::String(s)) => {
+            Value::Bigint(s.parse().map_err(|_| format!("not a BIGINT: {s}"))?)
+        }
+        (SqlType::Double, Json::String(s)) => {
+            Value::Double(s.parse().map_err(|_| format!("not a DOUBLE: {s}"))?)
+        }
         (t, other) => return Err(format!("cannot write {other} as {t}")),
     })
 }
 
 /// Topic bytes → logical JSON for comparing an output record.
 pub fn to_json(bytes: Option<&[u8]>, side: Option<&Side>, part: Part) -> Json {
-    let Some(bytes) = bytes else { return Json::Null };
+    let Some(bytes) = bytes else {
+        return Json::Null;
+    };
     let text = || Json::String(String::from_utf8_lossy(bytes).into_owned());
-    let Some(side) = side else { return serde_json::from_slice(bytes).unwrap_or_else(|_| text()) };
+    let Some(side) = side else {
+        return serde_json::from_slice(bytes).unwrap_or_else(|_| text());
+    };
     match side.format.kind {
         FormatKind::Json => serde_json::from_slice(bytes).unwrap_or_else(|_| text()),
         FormatKind::Delimited => text(),
         FormatKind::None => Json::Null,
-        FormatKind::Kafka => match format::deserialize(&side.format, part, &side.columns, Some(bytes)) {
-            Ok(Some(values)) => values.first().map(value_to_json).unwrap_or(Json::Null),
-            _ => text(),
-        },
+        FormatKind::Kafka => {
+            match format::deserialize(&side.format, part, &side.columns, Some(bytes)) {
+                Ok(Some(values)) => values.first().map(value_to_json).unwrap_or(Json::Null),
+                _ => text(),
+            }
+        }
     }
 }
 
@@ -85,12 +124,24 @@ pub fn value_to_json(v: &Value) -> Json {
         Value::Int(x) => Json::from(*x),
         Value::Bigint(x) | Value::Timestamp(x) => Json::from(*x),
         Value::Double(d) => serde_json::from_str(&java_double(*d)).unwrap_or(Json::Null),
-        Value::Decimal(..) => serde_json::from_str(&crate::plan::expr::to_text(v)).unwrap_or(Json::Null),
+        Value::Decimal(..) => {
+            serde_json::from_str(&crate::plan::expr::to_text(v)).unwrap_or(Json::Null)
+        }
         Value::String(s) => Json::String(s.clone()),
         Value::Bytes(b) => Json::String(base64(b)),
         Value::Date(d) | Value::Time(d) => Json::from(*d),
         Value::Array(items) => Json::Array(items.iter().map(value_to_json).collect()),
-        Value::Map(entries) => Json::Object(entries.iter().map(|(k, v)| (crate::plan::expr::to_text(k), value_to_json(v))).collect()),
-        Value::Struct(fields) => Json::Object(fields.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect()),
+        Value::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (crate::plan::expr::to_text(k), value_to_json(v)))
+                .collect(),
+        ),
+        Value::Struct(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), value_to_json(v)))
+                .collect(),
+        ),
     }
 }

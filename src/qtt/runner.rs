@@ -8,7 +8,10 @@ use crate::engine::{Engine, RunMode};
 use crate::format::Part;
 use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
 use crate::sql::{self, StatementKind};
-use crate::transport::{Header, OffsetSpec, ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport, TransportError};
+use crate::transport::{
+    Header, OffsetSpec, ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport,
+    TransportError,
+};
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::Value as Json;
@@ -34,31 +37,49 @@ pub fn run_variant(case: &Case, variant: &Variant) -> Outcome {
 
 fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = LogConfig { flush: FlushPolicy::Never, maintenance_interval: Duration::from_secs(3600), ..LogConfig::default() };
+    let config = LogConfig {
+        flush: FlushPolicy::Never,
+        maintenance_interval: Duration::from_secs(3600),
+        ..LogConfig::default()
+    };
     let log = EmbeddedLog::open(dir.path(), config).map_err(|e| e.to_string())?;
     let transport: Arc<dyn Transport> = Arc::new(log.clone());
     let mut engine = Engine::new(transport.clone(), RunMode::Manual);
     for (k, v) in &case.properties {
-        engine.set_property(k, &v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        engine.set_property(
+            k,
+            &v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string()),
+        );
     }
     create_topics(case, variant, transport.as_ref())?;
-    let expected_error = case.expected_exception.as_ref().map(|e| e.message.clone().unwrap_or_default());
+    let expected_error = case
+        .expected_exception
+        .as_ref()
+        .map(|e| e.message.clone().unwrap_or_default());
     for statement in &variant.statements {
         if let Err(e) = engine.execute_script(statement) {
             let message = e.to_string();
             return Ok(match &expected_error {
                 Some(expected) if message.contains(expected.as_str()) => Outcome::Passed,
-                Some(expected) => Outcome::Failed(format!("expected error containing {expected:?}, got {message:?}")),
+                Some(expected) => Outcome::Failed(format!(
+                    "expected error containing {expected:?}, got {message:?}"
+                )),
                 None => Outcome::Failed(format!("statement failed: {message}\n  in: {statement}")),
             });
         }
     }
     for input in &case.inputs {
         produce(&engine, transport.as_ref(), input)?;
-        engine.run_until_idle().map_err(|e| format!("query failed: {e}"))?;
+        engine
+            .run_until_idle()
+            .map_err(|e| format!("query failed: {e}"))?;
     }
     if let Some(expected) = &expected_error {
-        return Ok(Outcome::Failed(format!("expected an error containing {expected:?}, but everything succeeded")));
+        return Ok(Outcome::Failed(format!(
+            "expected an error containing {expected:?}, but everything succeeded"
+        )));
     }
     compare_outputs(case, &engine, transport.as_ref())?;
     check_post(case, &engine)?;
@@ -69,23 +90,41 @@ fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
 
 /// Topics of the case: declared ones, those records use, and those source statements name.
 fn create_topics(case: &Case, variant: &Variant, transport: &dyn Transport) -> Result<(), String> {
-    let mut wanted: Vec<(String, u32)> = case.topics.iter().map(|t| (t.name.clone(), t.partitions.unwrap_or(1))).collect();
-    wanted.extend(case.inputs.iter().chain(&case.outputs).map(|r| (r.topic.clone(), 1)));
+    let mut wanted: Vec<(String, u32)> = case
+        .topics
+        .iter()
+        .map(|t| (t.name.clone(), t.partitions.unwrap_or(1)))
+        .collect();
+    wanted.extend(
+        case.inputs
+            .iter()
+            .chain(&case.outputs)
+            .map(|r| (r.topic.clone(), 1)),
+    );
     for statement in &variant.statements {
         for piece in sql::split_statements(statement).unwrap_or_default() {
             if let Ok(s) = sql::parse_statement(&piece, &|_| None)
                 && let StatementKind::CreateSource(c) = s.kind
                 && let Some(topic) = c.properties.get_text("KAFKA_TOPIC")
             {
-                let partitions = c.properties.get_text("PARTITIONS").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let partitions = c
+                    .properties
+                    .get_text("PARTITIONS")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1);
                 wanted.push((topic, partitions));
             }
         }
     }
     for (name, partitions) in wanted {
-        let config = TopicConfig { retention_ms: None, ..TopicConfig::with_partitions(partitions) };
+        let config = TopicConfig {
+            retention_ms: None,
+            ..TopicConfig::with_partitions(partitions)
+        };
         match transport.create_topic(&name, &config) {
-            Ok(()) | Err(TransportError::TopicExists(_)) | Err(TransportError::InvalidTopicName { .. }) => {}
+            Ok(())
+            | Err(TransportError::TopicExists(_))
+            | Err(TransportError::InvalidTopicName { .. }) => {}
             Err(e) => return Err(format!("creating topic {name}: {e}")),
         }
     }
@@ -94,21 +133,41 @@ fn create_topics(case: &Case, variant: &Variant, transport: &dyn Transport) -> R
 
 /// The key and value sides of the source registered on `topic` (the latest one).
 fn topic_sides(engine: &Engine, topic: &str) -> Option<(Side, Side)> {
-    engine.catalog().sources.values().filter(|s| s.topic == topic).last().map(sides)
+    engine
+        .catalog()
+        .sources
+        .values()
+        .filter(|s| s.topic == topic)
+        .last()
+        .map(sides)
 }
 
 fn produce(engine: &Engine, transport: &dyn Transport, input: &TestRecord) -> Result<(), String> {
     let sides = topic_sides(engine, &input.topic);
-    let key = to_bytes(&input.key, sides.as_ref().map(|s| &s.0), Part::Key).map_err(|e| format!("input key: {e}"))?;
-    let value = to_bytes(&input.value, sides.as_ref().map(|s| &s.1), Part::Value).map_err(|e| format!("input value: {e}"))?;
+    let key = to_bytes(&input.key, sides.as_ref().map(|s| &s.0), Part::Key)
+        .map_err(|e| format!("input key: {e}"))?;
+    let value = to_bytes(&input.value, sides.as_ref().map(|s| &s.1), Part::Value)
+        .map_err(|e| format!("input value: {e}"))?;
     let headers = input.headers.iter().flatten().filter_map(|h| {
         let key = h.get("KEY").or_else(|| h.get("key"))?.as_str()?.to_string();
-        let value = h.get("VALUE").or_else(|| h.get("value")).and_then(Json::as_str).and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok()).map(Bytes::from);
+        let value = h
+            .get("VALUE")
+            .or_else(|| h.get("value"))
+            .and_then(Json::as_str)
+            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+            .map(Bytes::from);
         Some(Header { key, value })
     });
-    let record = ProducerRecord { key: key.map(Bytes::from), value: value.map(Bytes::from), timestamp: Some(input.timestamp.unwrap_or(0)), headers: headers.collect() };
+    let record = ProducerRecord {
+        key: key.map(Bytes::from),
+        value: value.map(Bytes::from),
+        timestamp: Some(input.timestamp.unwrap_or(0)),
+        headers: headers.collect(),
+    };
     let mut producer = transport.producer().map_err(|e| e.to_string())?;
-    producer.send(&input.topic, None, record).map_err(|e| e.to_string())?;
+    producer
+        .send(&input.topic, None, record)
+        .map_err(|e| e.to_string())?;
     producer.flush().map_err(|e| e.to_string())?;
     Ok(())
 }
@@ -124,14 +183,22 @@ fn compare_outputs(case: &Case, engine: &Engine, transport: &dyn Transport) -> R
         let expected: Vec<&TestRecord> = case.outputs.iter().filter(|o| o.topic == topic).collect();
         let actual = read_topic(engine, transport, topic)?;
         if expected.len() != actual.len() {
-            return Err(format!("topic {topic}: expected {} records, got {}: {}", expected.len(), actual.len(), render(&actual)));
+            return Err(format!(
+                "topic {topic}: expected {} records, got {}: {}",
+                expected.len(),
+                actual.len(),
+                render(&actual)
+            ));
         }
         for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
             let key_ok = same(&e.key, &a.0);
             let value_ok = same(&e.value, &a.1);
             let ts_ok = e.timestamp.is_none_or(|t| t == a.2);
             if !(key_ok && value_ok && ts_ok) {
-                return Err(format!("topic {topic} record {i}: expected key {} value {} ts {:?}, got key {} value {} ts {}", e.key, e.value, e.timestamp, a.0, a.1, a.2));
+                return Err(format!(
+                    "topic {topic} record {i}: expected key {} value {} ts {:?}, got key {} value {} ts {}",
+                    e.key, e.value, e.timestamp, a.0, a.1, a.2
+                ));
             }
         }
     }
@@ -139,10 +206,18 @@ fn compare_outputs(case: &Case, engine: &Engine, transport: &dyn Transport) -> R
 }
 
 fn render(records: &[(Json, Json, i64)]) -> String {
-    records.iter().map(|(k, v, t)| format!("[{k} {v} @{t}]")).collect::<Vec<_>>().join(" ")
+    records
+        .iter()
+        .map(|(k, v, t)| format!("[{k} {v} @{t}]"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-fn read_topic(engine: &Engine, transport: &dyn Transport, topic: &str) -> Result<Vec<(Json, Json, i64)>, String> {
+fn read_topic(
+    engine: &Engine,
+    transport: &dyn Transport,
+    topic: &str,
+) -> Result<Vec<(Json, Json, i64)>, String> {
     let sides = topic_sides(engine, topic);
     let count = match transport.partition_count(topic) {
         Ok(n) => n,
@@ -152,17 +227,27 @@ fn read_topic(engine: &Engine, transport: &dyn Transport, topic: &str) -> Result
     let mut out = Vec::new();
     for p in 0..count {
         let tp = TopicPartition::new(topic, p);
-        let end = transport.list_offset(&tp, OffsetSpec::Latest).map_err(|e| e.to_string())?;
+        let end = transport
+            .list_offset(&tp, OffsetSpec::Latest)
+            .map_err(|e| e.to_string())?;
         let mut consumer = transport.consumer(None).map_err(|e| e.to_string())?;
-        consumer.assign(&[(tp.clone(), StartFrom::Earliest)]).map_err(|e| e.to_string())?;
+        consumer
+            .assign(&[(tp.clone(), StartFrom::Earliest)])
+            .map_err(|e| e.to_string())?;
         while consumer.position(&tp).unwrap_or(end) < end {
-            let batches = consumer.poll(10_000, Duration::ZERO).map_err(|e| e.to_string())?;
+            let batches = consumer
+                .poll(10_000, Duration::ZERO)
+                .map_err(|e| e.to_string())?;
             if batches.is_empty() {
                 break;
             }
             for r in batches.iter().flat_map(|b| &b.records) {
                 let key = to_json(r.key.as_deref(), sides.as_ref().map(|s| &s.0), Part::Key);
-                let value = to_json(r.value.as_deref(), sides.as_ref().map(|s| &s.1), Part::Value);
+                let value = to_json(
+                    r.value.as_deref(),
+                    sides.as_ref().map(|s| &s.1),
+                    Part::Value,
+                );
                 out.push((key, value, r.timestamp));
             }
         }
@@ -172,21 +257,35 @@ fn read_topic(engine: &Engine, transport: &dyn Transport, topic: &str) -> Result
 
 /// `post.sources`: each listed source exists with the given type and schema.
 fn check_post(case: &Case, engine: &Engine) -> Result<(), String> {
-    let Some(sources) = case.post.as_ref().and_then(|p| p.get("sources")).and_then(Json::as_array) else { return Ok(()) };
+    let Some(sources) = case
+        .post
+        .as_ref()
+        .and_then(|p| p.get("sources"))
+        .and_then(Json::as_array)
+    else {
+        return Ok(());
+    };
     for expected in sources {
-        let Some(name) = expected.get("name").and_then(Json::as_str) else { continue };
+        let Some(name) = expected.get("name").and_then(Json::as_str) else {
+            continue;
+        };
         let Some(source) = engine.catalog().sources.get(name) else {
             return Err(format!("post: source {name} does not exist"));
         };
         if let Some(kind) = expected.get("type").and_then(Json::as_str)
             && !kind.eq_ignore_ascii_case(source.kind.name())
         {
-            return Err(format!("post: {name} is a {}, expected a {kind}", source.kind.name()));
+            return Err(format!(
+                "post: {name} is a {}, expected a {kind}",
+                source.kind.name()
+            ));
         }
         if let Some(schema) = expected.get("schema").and_then(Json::as_str) {
             let actual = source.schema.to_string();
             if normalize_schema(schema) != normalize_schema(&actual) {
-                return Err(format!("post: {name} has schema {actual}, expected {schema}"));
+                return Err(format!(
+                    "post: {name} has schema {actual}, expected {schema}"
+                ));
             }
         }
     }
@@ -196,7 +295,14 @@ fn check_post(case: &Case, engine: &Engine) -> Result<(), String> {
 /// Compares schemas regardless of backticks, spacing and INT/INTEGER, VARCHAR/STRING spelling.
 fn normalize_schema(s: &str) -> String {
     let mut t = s.replace('`', "").to_ascii_uppercase();
-    for (from, to) in [("INTEGER", "INT"), ("VARCHAR", "STRING"), (", ", ","), (" ,", ",")] {
+    for (from, to) in [
+        ("INTEGER", "INT"),
+        ("VARCHAR", "STRING"),
+        (", ", ","),
+        (" ,", ","),
+        ("< ", "<"),
+        (" >", ">"),
+    ] {
         t = t.replace(from, to);
     }
     t.split_whitespace().collect::<Vec<_>>().join(" ")

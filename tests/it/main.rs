@@ -5,4 +5,5 @@ mod cli;
 mod log_api;
 mod log_crash;
 mod log_recovery;
+mod qtt;
 mod support;

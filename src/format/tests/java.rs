@@ -81,6 +81,24 @@ fn ensure_fit_pads_and_rejects_rounding_and_overflow() {
     assert!(dec("99.99").ensure_fit(4, 2).is_ok());
     assert!(dec("1").ensure_fit(2, 2).is_err());
     assert_eq!(dec("0.000").ensure_fit(2, 2), Ok(0));
+    assert_eq!(dec("0e999999999").ensure_fit(2, 2), Ok(0));
+    // Huge exponents are reported without writing out every digit.
+    assert_eq!(
+        dec("1e999999999").ensure_fit(4, 2),
+        Err(
+            "Numeric field overflow: A field with precision 4 and scale 2 must round to an \
+             absolute value less than 10^2. Got 1E+999999999"
+                .to_string()
+        )
+    );
+    assert_eq!(
+        dec("1e-999999999").ensure_fit(4, 2),
+        Err(
+            "Cannot fit decimal '1E-999999999' into DECIMAL(4, 2) without rounding. \
+             (Requires 1,999999999)"
+                .to_string()
+        )
+    );
 }
 
 #[test]

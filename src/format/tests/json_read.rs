@@ -368,3 +368,33 @@ fn malformed_documents_are_errors() {
     );
     assert_eq!(value, [string("a\n\u{e9}\u{1F600}/")]);
 }
+
+#[test]
+fn nesting_is_limited() {
+    let columns = one("V", SqlType::String);
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let value = read(&json(), Part::Key, &columns, deep(999).as_bytes());
+    assert_eq!(value, [string(&deep(999).replace("][", "], ["))]);
+    let err = read_err(&json(), Part::Key, &columns, deep(1001).as_bytes());
+    assert_eq!(
+        err,
+        "Document nesting depth exceeds the maximum allowed (1000)"
+    );
+}
+
+#[test]
+fn deep_documents_fit_in_a_small_stack() {
+    // Decoding runs on worker threads; maximally nested documents must not overflow them.
+    let arrays = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    let objects = format!("{}1{}", r#"{"a":"#.repeat(1000), "}".repeat(1000));
+    let reader = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            let columns = one("V", SqlType::String);
+            [arrays, objects].iter().all(|text| {
+                let read = deserialize(&json(), Part::Key, &columns, Some(text.as_bytes()));
+                matches!(read, Ok(Some(row)) if row[0] != Value::Null)
+            })
+        });
+    assert!(reader.expect("thread").join().expect("no overflow"));
+}

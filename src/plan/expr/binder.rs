@@ -10,7 +10,8 @@ use crate::plan::{PlanError, PlanResult};
 use crate::plan_err;
 use crate::sql::Expr;
 use sqlparser::ast::{
-    AccessExpr, BinaryOperator, CaseWhen, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, LambdaFunction, Subscript, UnaryOperator, Value as SqlValue,
+    AccessExpr, BinaryOperator, CaseWhen, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, LambdaFunction, Subscript, UnaryOperator, Value as SqlValue,
 };
 
 pub struct Binder<'a> {
@@ -21,18 +22,28 @@ pub struct Binder<'a> {
 }
 
 pub fn ident_name(ident: &Ident) -> String {
-    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_ascii_uppercase() }
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_ascii_uppercase()
+    }
 }
 
 impl<'a> Binder<'a> {
     pub fn new(scope: &'a Scope, functions: &'a FunctionRegistry) -> Self {
-        Binder { scope, functions, lambda_vars: Vec::new() }
+        Binder {
+            scope,
+            functions,
+            lambda_vars: Vec::new(),
+        }
     }
 
     pub fn bind(&mut self, e: &Expr) -> PlanResult<TExpr> {
         match e {
             Expr::Identifier(ident) => self.name(None, ident),
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => self.name(Some(&parts[0]), &parts[1]),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                self.name(Some(&parts[0]), &parts[1])
+            }
             Expr::CompoundIdentifier(parts) => {
                 let mut expr = self.name(Some(&parts[0]), &parts[1])?;
                 for p in &parts[2..] {
@@ -44,24 +55,75 @@ impl<'a> Binder<'a> {
             Expr::Nested(inner) => self.bind(inner),
             Expr::UnaryOp { op, expr } => self.unary(*op, expr),
             Expr::BinaryOp { left, op, right } => self.binary(left, op, right),
-            Expr::IsNull(x) => Ok(TExpr::new(Node::IsNull { expr: Box::new(self.bind(x)?), negated: false }, SqlType::Boolean)),
-            Expr::IsNotNull(x) => Ok(TExpr::new(Node::IsNull { expr: Box::new(self.bind(x)?), negated: true }, SqlType::Boolean)),
+            Expr::IsNull(x) => Ok(TExpr::new(
+                Node::IsNull {
+                    expr: Box::new(self.bind(x)?),
+                    negated: false,
+                },
+                SqlType::Boolean,
+            )),
+            Expr::IsNotNull(x) => Ok(TExpr::new(
+                Node::IsNull {
+                    expr: Box::new(self.bind(x)?),
+                    negated: true,
+                },
+                SqlType::Boolean,
+            )),
             Expr::IsDistinctFrom(l, r) => self.compare(l, CmpOp::IsDistinctFrom, r),
             Expr::IsNotDistinctFrom(l, r) => self.compare(l, CmpOp::IsNotDistinctFrom, r),
-            Expr::Between { expr, negated, low, high } => {
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let ge = self.compare(expr, CmpOp::GtEq, low)?;
                 let le = self.compare(expr, CmpOp::LtEq, high)?;
                 let both = TExpr::new(Node::And(Box::new(ge), Box::new(le)), SqlType::Boolean);
-                Ok(if *negated { TExpr::new(Node::Not(Box::new(both)), SqlType::Boolean) } else { both })
+                Ok(if *negated {
+                    TExpr::new(Node::Not(Box::new(both)), SqlType::Boolean)
+                } else {
+                    both
+                })
             }
-            Expr::InList { expr, list, negated } => self.in_list(expr, list, *negated),
-            Expr::Like { negated, expr, pattern, escape_char, .. } => self.like(expr, pattern, escape_char.as_ref().map(|v| &v.value), *negated),
-            Expr::Case { operand, conditions, else_result, .. } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
-            Expr::Cast { expr, data_type, .. } => {
-                let target = crate::sql::cast_type(data_type).ok_or_else(|| PlanError::Invalid(format!("unsupported CAST target {data_type}")))?;
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => self.in_list(expr, list, *negated),
+            Expr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => self.like(
+                expr,
+                pattern,
+                escape_char.as_ref().map(|v| &v.value),
+                *negated,
+            ),
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
+            Expr::Cast {
+                expr, data_type, ..
+            } => {
+                let target = crate::sql::cast_type(data_type).ok_or_else(|| {
+                    PlanError::Invalid(format!("unsupported CAST target {data_type}"))
+                })?;
                 let inner = self.bind(expr)?;
                 if inner.is_null_literal() {
                     return Ok(TExpr::literal(Value::Null, target));
+                }
+                if !castable(&inner.ty, &target) {
+                    return plan_err!(
+                        "Invalid Select: Cast of {} to {target} is not supported",
+                        inner.ty
+                    );
                 }
                 Ok(TExpr::new(Node::Cast(Box::new(inner)), target))
             }
@@ -71,14 +133,23 @@ impl<'a> Binder<'a> {
                 let mut expr = self.bind(root)?;
                 for access in access_chain {
                     expr = match access {
-                        AccessExpr::Dot(Expr::Identifier(field)) => self.field(expr, &ident_name(field))?,
-                        AccessExpr::Subscript(Subscript::Index { index }) => self.subscript(expr, index)?,
+                        AccessExpr::Dot(Expr::Identifier(field)) => {
+                            self.field(expr, &ident_name(field))?
+                        }
+                        AccessExpr::Subscript(Subscript::Index { index }) => {
+                            self.subscript(expr, index)?
+                        }
                         other => return plan_err!("unsupported access '{other}'"),
                     };
                 }
                 Ok(expr)
             }
-            Expr::Substring { expr, substring_from, substring_for, .. } => {
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.bind(expr)?];
                 for part in [substring_from, substring_for].into_iter().flatten() {
                     args.push(self.bind(part)?);
@@ -97,7 +168,9 @@ impl<'a> Binder<'a> {
                 let arg = self.bind(expr)?;
                 self.call("FLOOR", vec![arg])
             }
-            Expr::Lambda(_) => plan_err!("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE"),
+            Expr::Lambda(_) => {
+                plan_err!("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE")
+            }
             other => plan_err!("unsupported expression '{other}'"),
         }
     }
@@ -107,23 +180,41 @@ impl<'a> Binder<'a> {
         if qualifier.is_none()
             && let Some(i) = self.lambda_vars.iter().rposition(|(n, _)| n == &name)
         {
-            return Ok(TExpr::new(Node::LambdaVar { index: i, name }, self.lambda_vars[i].1.clone()));
+            return Ok(TExpr::new(
+                Node::LambdaVar { index: i, name },
+                self.lambda_vars[i].1.clone(),
+            ));
         }
         let qualifier = qualifier.map(ident_name);
         let (index, column) = self.scope.resolve(qualifier.as_deref(), &name)?;
-        Ok(TExpr::new(Node::Column { index, name: column.name.clone() }, column.sql_type.clone()))
+        Ok(TExpr::new(
+            Node::Column {
+                index,
+                name: column.name.clone(),
+            },
+            column.sql_type.clone(),
+        ))
     }
 
     fn field(&self, expr: TExpr, name: &str) -> PlanResult<TExpr> {
         let SqlType::Struct(fields) = &expr.ty else {
             return plan_err!("Expected STRUCT type, got: {}", expr.ty);
         };
-        let found = fields.iter().find(|f| f.name == name).or_else(|| fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)));
+        let found = fields
+            .iter()
+            .find(|f| f.name == name)
+            .or_else(|| fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)));
         let Some(field) = found else {
             return plan_err!("Could not find field '{name}' in '{expr}'.");
         };
         let (fname, ty) = (field.name.clone(), field.sql_type.clone());
-        Ok(TExpr::new(Node::Field { expr: Box::new(expr), name: fname }, ty))
+        Ok(TExpr::new(
+            Node::Field {
+                expr: Box::new(expr),
+                name: fname,
+            },
+            ty,
+        ))
     }
 
     fn subscript(&mut self, expr: TExpr, index: &Expr) -> PlanResult<TExpr> {
@@ -132,17 +223,32 @@ impl<'a> Binder<'a> {
             SqlType::Array(elem) if index.ty.is_integral() => (**elem).clone(),
             SqlType::Map(k, v) => {
                 let index = index.cast_to(k);
-                return Ok(TExpr::new(Node::Subscript { expr: Box::new(expr.clone()), index: Box::new(index) }, (**v).clone()));
+                return Ok(TExpr::new(
+                    Node::Subscript {
+                        expr: Box::new(expr.clone()),
+                        index: Box::new(index),
+                    },
+                    (**v).clone(),
+                ));
             }
             other => return plan_err!("cannot subscript {other} with {}", index.ty),
         };
-        Ok(TExpr::new(Node::Subscript { expr: Box::new(expr), index: Box::new(index) }, ty))
+        Ok(TExpr::new(
+            Node::Subscript {
+                expr: Box::new(expr),
+                index: Box::new(index),
+            },
+            ty,
+        ))
     }
 
     fn unary(&mut self, op: UnaryOperator, expr: &Expr) -> PlanResult<TExpr> {
         let inner = self.bind(expr)?;
         match op {
-            UnaryOperator::Not => Ok(TExpr::new(Node::Not(Box::new(expect_boolean(inner, "NOT")?)), SqlType::Boolean)),
+            UnaryOperator::Not => Ok(TExpr::new(
+                Node::Not(Box::new(expect_boolean(inner, "NOT")?)),
+                SqlType::Boolean,
+            )),
             UnaryOperator::Plus => Ok(inner),
             UnaryOperator::Minus => match (&inner.node, &inner.ty) {
                 (Node::Literal(v), _) => Ok(TExpr::literal(negate_literal(v)?, inner.ty.clone())),
@@ -183,10 +289,24 @@ impl<'a> Binder<'a> {
             return arithmetic(a, l, r);
         }
         match op {
-            BinaryOperator::And => Ok(TExpr::new(Node::And(Box::new(expect_boolean(l, "AND")?), Box::new(expect_boolean(r, "AND")?)), SqlType::Boolean)),
-            BinaryOperator::Or => Ok(TExpr::new(Node::Or(Box::new(expect_boolean(l, "OR")?), Box::new(expect_boolean(r, "OR")?)), SqlType::Boolean)),
+            BinaryOperator::And => Ok(TExpr::new(
+                Node::And(
+                    Box::new(expect_boolean(l, "AND")?),
+                    Box::new(expect_boolean(r, "AND")?),
+                ),
+                SqlType::Boolean,
+            )),
+            BinaryOperator::Or => Ok(TExpr::new(
+                Node::Or(
+                    Box::new(expect_boolean(l, "OR")?),
+                    Box::new(expect_boolean(r, "OR")?),
+                ),
+                SqlType::Boolean,
+            )),
             BinaryOperator::StringConcat => self.call("CONCAT", vec![l, r]),
-            BinaryOperator::Custom(s) if s == ":=" => plan_err!("':=' is only allowed inside STRUCT(...) and MAP(...)"),
+            BinaryOperator::Custom(s) if s == ":=" => {
+                plan_err!("':=' is only allowed inside STRUCT(...) and MAP(...)")
+            }
             other => plan_err!("unsupported operator {other}"),
         }
     }
@@ -194,14 +314,39 @@ impl<'a> Binder<'a> {
     fn compare(&mut self, left: &Expr, op: CmpOp, right: &Expr) -> PlanResult<TExpr> {
         let (l, r) = (self.bind(left)?, self.bind(right)?);
         if l.is_null_literal() || r.is_null_literal() {
-            if matches!(op, CmpOp::IsDistinctFrom | CmpOp::IsNotDistinctFrom) && !(l.is_null_literal() && r.is_null_literal()) {
-                let ty = if l.is_null_literal() { r.ty.clone() } else { l.ty.clone() };
-                return Ok(TExpr::new(Node::Compare { op, left: Box::new(retype_null(l, &ty)), right: Box::new(retype_null(r, &ty)) }, SqlType::Boolean));
+            if matches!(op, CmpOp::IsDistinctFrom | CmpOp::IsNotDistinctFrom)
+                && !(l.is_null_literal() && r.is_null_literal())
+            {
+                let ty = if l.is_null_literal() {
+                    r.ty.clone()
+                } else {
+                    l.ty.clone()
+                };
+                return Ok(TExpr::new(
+                    Node::Compare {
+                        op,
+                        left: Box::new(retype_null(l, &ty)),
+                        right: Box::new(retype_null(r, &ty)),
+                    },
+                    SqlType::Boolean,
+                ));
             }
-            return plan_err!("Comparison with NULL not supported: {} {} {}", null_text(&l), op, null_text(&r));
+            return plan_err!(
+                "Comparison with NULL not supported: {} {} {}",
+                null_text(&l),
+                op,
+                null_text(&r)
+            );
         }
         let (l, r) = comparable(l, op, r, left, right)?;
-        Ok(TExpr::new(Node::Compare { op, left: Box::new(l), right: Box::new(r) }, SqlType::Boolean))
+        Ok(TExpr::new(
+            Node::Compare {
+                op,
+                left: Box::new(l),
+                right: Box::new(r),
+            },
+            SqlType::Boolean,
+        ))
     }
 
     fn in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> PlanResult<TExpr> {
@@ -209,26 +354,53 @@ impl<'a> Binder<'a> {
         let mut items = Vec::with_capacity(list.len());
         for item in list {
             let bound = self.bind(item)?;
-            let bound = if bound.is_null_literal() { retype_null(bound, &value.ty) } else { comparable(value.clone(), CmpOp::Eq, bound, expr, item)?.1 };
-            items.push(bound);
+            items.push(in_item(&value.ty, bound, item)?);
         }
-        Ok(TExpr::new(Node::InList { expr: Box::new(value), list: items, negated }, SqlType::Boolean))
+        Ok(TExpr::new(
+            Node::InList {
+                expr: Box::new(value),
+                list: items,
+                negated,
+            },
+            SqlType::Boolean,
+        ))
     }
 
-    fn like(&mut self, expr: &Expr, pattern: &Expr, escape: Option<&SqlValue>, negated: bool) -> PlanResult<TExpr> {
+    fn like(
+        &mut self,
+        expr: &Expr,
+        pattern: &Expr,
+        escape: Option<&SqlValue>,
+        negated: bool,
+    ) -> PlanResult<TExpr> {
         let (e, p) = (self.bind(expr)?, self.bind(pattern)?);
         if e.ty != SqlType::String || p.ty != SqlType::String {
             return plan_err!("LIKE operands must be strings, not {} and {}", e.ty, p.ty);
         }
         let escape = match escape {
             Some(SqlValue::SingleQuotedString(s)) if s.chars().count() == 1 => s.chars().next(),
-            Some(other) => return plan_err!("the LIKE escape must be a single character, not {other}"),
+            Some(other) => {
+                return plan_err!("the LIKE escape must be a single character, not {other}");
+            }
             None => None,
         };
-        Ok(TExpr::new(Node::Like { expr: Box::new(e), pattern: Box::new(p), escape, negated }, SqlType::Boolean))
+        Ok(TExpr::new(
+            Node::Like {
+                expr: Box::new(e),
+                pattern: Box::new(p),
+                escape,
+                negated,
+            },
+            SqlType::Boolean,
+        ))
     }
 
-    fn case(&mut self, operand: Option<&Expr>, conditions: &[CaseWhen], else_result: Option<&Expr>) -> PlanResult<TExpr> {
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        conditions: &[CaseWhen],
+        else_result: Option<&Expr>,
+    ) -> PlanResult<TExpr> {
         let mut whens = Vec::with_capacity(conditions.len());
         for c in conditions {
             let condition = match operand {
@@ -238,14 +410,22 @@ impl<'a> Binder<'a> {
             whens.push((condition, self.bind(&c.result)?));
         }
         let otherwise = else_result.map(|e| self.bind(e)).transpose()?;
-        let result_type = whens.iter().map(|(_, t)| t).chain(otherwise.iter()).find(|t| !t.is_null_literal()).map(|t| t.ty.clone());
+        let result_type = whens
+            .iter()
+            .map(|(_, t)| t)
+            .chain(otherwise.iter())
+            .find(|t| !t.is_null_literal())
+            .map(|t| t.ty.clone());
         let Some(ty) = result_type else {
-            return plan_err!("Invalid Case expression. All case branches have a type of 'null'.");
+            return plan_err!("Invalid Case expression. All case branches have NULL type");
         };
         let mut typed = Vec::with_capacity(whens.len());
         for (w, t) in whens {
             if !t.is_null_literal() && t.ty != ty {
-                return plan_err!("Invalid Case expression. Type for all 'THEN' clauses should be the same.\nTHEN expression '{t}' has type: {}. Previous THEN expression(s) type: {ty}.", t.ty);
+                return plan_err!(
+                    "Invalid Case expression. Type for all 'THEN' clauses should be the same.\nTHEN expression '{t}' has type: {}. Previous THEN expression(s) type: {ty}.",
+                    t.ty
+                );
             }
             typed.push((w, retype_null(t, &ty)));
         }
@@ -253,17 +433,37 @@ impl<'a> Binder<'a> {
             && !o.is_null_literal()
             && o.ty != ty
         {
-            return plan_err!("Invalid Case expression. Type for 'ELSE' clause should be the same as for 'THEN' clause(s).\nELSE expression '{o}' has type: {}. THEN expression(s) type: {ty}.", o.ty);
+            return plan_err!(
+                "Invalid Case expression. Type for 'ELSE' clause should be the same as for 'THEN' clause(s).\nELSE expression '{o}' has type: {}. THEN expression(s) type: {ty}.",
+                o.ty
+            );
         }
         let otherwise = otherwise.map(|o| Box::new(retype_null(o, &ty)));
-        Ok(TExpr::new(Node::Case { whens: typed, otherwise }, ty))
+        Ok(TExpr::new(
+            Node::Case {
+                whens: typed,
+                otherwise,
+            },
+            ty,
+        ))
     }
 
     fn array(&mut self, elements: &[Expr]) -> PlanResult<TExpr> {
-        let items = elements.iter().map(|e| self.bind(e)).collect::<PlanResult<Vec<_>>>()?;
+        if elements.is_empty() {
+            return plan_err!(
+                "Array constructor cannot be empty. Please supply at least one element (see https://github.com/confluentinc/ksql/issues/4239)."
+            );
+        }
+        let items = elements
+            .iter()
+            .map(|e| self.bind(e))
+            .collect::<PlanResult<Vec<_>>>()?;
         let ty = common_type(items.iter().filter(|i| !i.is_null_literal()).map(|i| &i.ty))
             .ok_or_else(|| PlanError::Invalid("Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.".into()))??;
-        let items = items.into_iter().map(|i| retype_null(i, &ty).cast_to(&ty)).collect();
+        let items = items
+            .into_iter()
+            .map(|i| retype_null(i, &ty).cast_to(&ty))
+            .collect();
         Ok(TExpr::new(Node::ArrayCtor(items), SqlType::array(ty)))
     }
 
@@ -277,18 +477,35 @@ impl<'a> Binder<'a> {
         match name.as_str() {
             "STRUCT" => return self.struct_ctor(&args),
             "MAP" => return self.map_ctor(&args),
-            "TRANSFORM" | "FILTER" | "REDUCE" => return super::lambda_bind::bind_lambda_call(self, &name, &args),
+            "TRANSFORM" | "FILTER" | "REDUCE" => {
+                return super::lambda_bind::bind_lambda_call(self, &name, &args);
+            }
             _ => {}
         }
         let mut bound = Vec::with_capacity(args.len());
         for arg in &args {
             match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => bound.push(self.bind(e)?),
-                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if name == "COUNT" => {}
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => bound.push(self.bind_arg(e)?),
+                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {}
                 other => return plan_err!("unsupported function argument '{other}'"),
             }
         }
         self.call(&name, bound)
+    }
+
+    /// A function argument; a bare time unit (`DATEADD(DAYS, ...)`) becomes its name as text.
+    fn bind_arg(&mut self, e: &Expr) -> PlanResult<TExpr> {
+        match (self.bind(e), e) {
+            (Err(PlanError::UnknownColumn(_)), Expr::Identifier(ident))
+                if ident.quote_style.is_none() && is_time_unit(&ident.value) =>
+            {
+                Ok(TExpr::literal(
+                    Value::String(ident.value.to_ascii_uppercase()),
+                    SqlType::String,
+                ))
+            }
+            (result, _) => result,
+        }
     }
 
     pub fn call(&mut self, name: &str, args: Vec<TExpr>) -> PlanResult<TExpr> {
@@ -298,9 +515,16 @@ impl<'a> Binder<'a> {
             }
             return plan_err!("Can't find any functions with the name '{name}'");
         };
-        let types: Vec<Arg> = args.iter().map(|a| (!a.is_null_literal()).then(|| a.ty.clone())).collect();
+        let types: Vec<Arg> = args
+            .iter()
+            .map(|a| (!a.is_null_literal()).then(|| a.ty.clone()))
+            .collect();
         let resolved = function.resolve(&types).map_err(PlanError::Invalid)?;
-        let args = args.into_iter().zip(&resolved.args).map(|(a, t)| retype_null(a, t).cast_to(t)).collect();
+        let args = args
+            .into_iter()
+            .zip(&resolved.args)
+            .map(|(a, t)| retype_null(a, t).cast_to(t))
+            .collect();
         Ok(TExpr::new(Node::Call { function, args }, resolved.ret))
     }
 
@@ -308,22 +532,44 @@ impl<'a> Binder<'a> {
         let mut fields: Vec<(String, TExpr)> = Vec::new();
         for arg in args {
             let (name, value) = match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp { left, op: BinaryOperator::Custom(op), right })) if op == ":=" => match &**left {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Custom(op),
+                    right,
+                })) if op == ":=" => match &**left {
                     Expr::Identifier(ident) => (ident_name(ident), self.bind(right)?),
-                    other => return plan_err!("STRUCT field names must be identifiers, not '{other}'"),
+                    other => {
+                        return plan_err!("STRUCT field names must be identifiers, not '{other}'");
+                    }
                 },
-                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => (ident_name(name), self.bind(e)?),
-                other => return plan_err!("STRUCT arguments must be 'name := value', not '{other}'"),
+                FunctionArg::Named {
+                    name,
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => (ident_name(name), self.bind(e)?),
+                other => {
+                    return plan_err!("STRUCT arguments must be 'name := value', not '{other}'");
+                }
             };
             if fields.iter().any(|(n, _)| n == &name) {
                 return plan_err!("Duplicate field names found in STRUCT: '{name}'");
             }
             if value.is_null_literal() {
-                return plan_err!("Cannot infer the type of NULL for STRUCT field '{name}'; cast it to the desired type.");
+                return plan_err!(
+                    "Cannot infer the type of NULL for STRUCT field '{name}'; cast it to the desired type."
+                );
             }
             fields.push((name, value));
         }
-        let ty = SqlType::Struct(fields.iter().map(|(n, v)| StructField { name: n.clone(), sql_type: v.ty.clone() }).collect());
+        let ty = SqlType::Struct(
+            fields
+                .iter()
+                .map(|(n, v)| StructField {
+                    name: n.clone(),
+                    sql_type: v.ty.clone(),
+                })
+                .collect(),
+        );
         Ok(TExpr::new(Node::StructCtor(fields), ty))
     }
 
@@ -331,33 +577,179 @@ impl<'a> Binder<'a> {
         let mut entries = Vec::new();
         for arg in args {
             match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp { left, op: BinaryOperator::Custom(op), right })) if op == ":=" => entries.push((self.bind(left)?, self.bind(right)?)),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Custom(op),
+                    right,
+                })) if op == ":=" => entries.push((self.bind(left)?, self.bind(right)?)),
                 other => return plan_err!("MAP arguments must be 'key := value', not '{other}'"),
             }
         }
         let key_type = common_type(entries.iter().map(|(k, _)| &k.ty).filter(|_| true)).ok_or_else(|| PlanError::Invalid("Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239).".into()))??;
         let value_type = common_type(entries.iter().filter(|(_, v)| !v.is_null_literal()).map(|(_, v)| &v.ty))
             .ok_or_else(|| PlanError::Invalid("Cannot construct a map with all NULL values (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.".into()))??;
-        let entries = entries.into_iter().map(|(k, v)| (k.cast_to(&key_type), retype_null(v, &value_type).cast_to(&value_type))).collect();
-        Ok(TExpr::new(Node::MapCtor(entries), SqlType::map(key_type, value_type)))
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.cast_to(&key_type),
+                    retype_null(v, &value_type).cast_to(&value_type),
+                )
+            })
+            .collect();
+        Ok(TExpr::new(
+            Node::MapCtor(entries),
+            SqlType::map(key_type, value_type),
+        ))
     }
 
     /// Binds a lambda body with `params` in scope.
-    pub fn bind_lambda(&mut self, lambda: &LambdaFunction, params: &[SqlType]) -> PlanResult<TExpr> {
+    pub fn bind_lambda(
+        &mut self,
+        lambda: &LambdaFunction,
+        params: &[SqlType],
+    ) -> PlanResult<TExpr> {
         let names: Vec<String> = match &lambda.params {
             sqlparser::ast::OneOrManyWithParens::One(p) => vec![ident_name(&p.name)],
-            sqlparser::ast::OneOrManyWithParens::Many(ps) => ps.iter().map(|p| ident_name(&p.name)).collect(),
+            sqlparser::ast::OneOrManyWithParens::Many(ps) => {
+                ps.iter().map(|p| ident_name(&p.name)).collect()
+            }
         };
         if names.len() != params.len() {
-            return plan_err!("the lambda takes {} parameters here, not {}", params.len(), names.len());
+            return plan_err!(
+                "the lambda takes {} parameters here, not {}",
+                params.len(),
+                names.len()
+            );
         }
         let depth = self.lambda_vars.len();
-        self.lambda_vars.extend(names.iter().cloned().zip(params.iter().cloned()));
+        self.lambda_vars
+            .extend(names.iter().cloned().zip(params.iter().cloned()));
         let body = self.bind(&lambda.body);
         self.lambda_vars.truncate(depth);
         let body = body?;
         let ty = body.ty.clone();
-        Ok(TExpr::new(Node::Lambda { params: names, body: Box::new(body) }, ty))
+        Ok(TExpr::new(
+            Node::Lambda {
+                params: names,
+                body: Box::new(body),
+            },
+            ty,
+        ))
+    }
+}
+
+/// Types an IN-list item against the tested value: literals are converted to the value's type
+/// (as ksqlDB does), other expressions must have a comparable type.
+fn in_item(value_ty: &SqlType, item: TExpr, item_sql: &Expr) -> PlanResult<TExpr> {
+    if item.is_null_literal() {
+        return Ok(retype_null(item, value_ty));
+    }
+    if &item.ty == value_ty || (item.ty.is_numeric() && value_ty.is_numeric()) {
+        return Ok(item);
+    }
+    let no_operator = || {
+        PlanError::Invalid(format!(
+            "Invalid Predicate: operator does not exist: {value_ty} = {} ({})\nHint: You might need to add explicit type casts.",
+            item.ty,
+            sql_text(item_sql)
+        ))
+    };
+    match (&item.node, value_ty) {
+        (Node::Literal(v), target) => match convert_literal(v, &item.ty, target) {
+            Some(converted) => Ok(TExpr::literal(converted?, target.clone())),
+            None => Err(no_operator()),
+        },
+        (Node::ArrayCtor(elems), SqlType::Array(target)) => {
+            let converted = elems.iter().map(|e| match &e.node {
+                Node::Literal(v) => match convert_literal(v, &e.ty, target) {
+                    Some(converted) => Ok(TExpr::literal(converted?, (**target).clone())),
+                    None => Err(no_operator()),
+                },
+                Node::UntypedNull => Ok(TExpr::literal(Value::Null, (**target).clone())),
+                _ if e.ty.is_numeric() && target.is_numeric() => Ok(e.clone().cast_to(target)),
+                _ if &e.ty == &**target => Ok(e.clone()),
+                _ => Err(no_operator()),
+            });
+            let elems = converted.collect::<PlanResult<Vec<_>>>()?;
+            Ok(TExpr::new(Node::ArrayCtor(elems), value_ty.clone()))
+        }
+        (_, SqlType::Array(a)) if matches!(&item.ty, SqlType::Array(b) if a.is_numeric() && b.is_numeric()) => {
+            Ok(item)
+        }
+        (_, SqlType::Map(ka, va)) if matches!(&item.ty, SqlType::Map(kb, vb) if ka == kb && va.is_numeric() && vb.is_numeric()) => {
+            Ok(item)
+        }
+        _ => Err(no_operator()),
+    }
+}
+
+/// Converts an IN-list literal to `to`; `None` if the types do not convert at all, `Some(Err)`
+/// for text that does not parse.
+fn convert_literal(v: &Value, from: &SqlType, to: &SqlType) -> Option<PlanResult<Value>> {
+    let invalid = |s: &str| {
+        PlanError::Invalid(format!(
+            "Invalid Predicate: invalid input syntax for type {}: \"{s}\".",
+            base_name(to)
+        ))
+    };
+    match (v, to) {
+        (Value::String(s), SqlType::Boolean) => Some(
+            parse_ksql_boolean(s)
+                .map(Value::Boolean)
+                .ok_or_else(|| invalid(s)),
+        ),
+        (Value::String(s), t) if t.is_numeric() => {
+            Some(super::cast::cast_value(v, from, t).map_err(|_| invalid(s)))
+        }
+        (_, SqlType::String)
+            if !matches!(
+                from,
+                SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
+            ) =>
+        {
+            Some(Ok(Value::String(super::cast::to_text(v))))
+        }
+        _ => None,
+    }
+}
+
+/// ksqlDB's lenient boolean text: any prefix of "true"/"yes" or "false"/"no", case-insensitive.
+fn parse_ksql_boolean(s: &str) -> Option<bool> {
+    let t = s.trim().to_ascii_lowercase();
+    if t.is_empty() {
+        return None;
+    }
+    if "true".starts_with(&t) || "yes".starts_with(&t) {
+        Some(true)
+    } else if "false".starts_with(&t) || "no".starts_with(&t) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn is_time_unit(word: &str) -> bool {
+    let w = word.to_ascii_uppercase();
+    ["MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"].contains(&w.trim_end_matches('S'))
+}
+
+/// Whether ksqlDB allows `CAST(x AS to)` for `x` of type `from`.
+fn castable(from: &SqlType, to: &SqlType) -> bool {
+    use SqlType::*;
+    match (from, to) {
+        (a, b) if a == b => true,
+        (_, String) => true,
+        (String, Boolean | Int | Bigint | Double | Decimal { .. } | Timestamp | Date | Time) => {
+            true
+        }
+        (a, b) if a.is_numeric() && b.is_numeric() => true,
+        (Boolean, Boolean) => true,
+        (Timestamp, Date | Time) | (Date, Timestamp) => true,
+        (Array(a), Array(b)) => castable(a, b),
+        (Map(ka, va), Map(kb, vb)) => castable(ka, kb) && castable(va, vb),
+        (Struct(_), Struct(_)) => true,
+        _ => false,
     }
 }
 
@@ -371,11 +763,25 @@ fn expect_boolean(e: TExpr, context: &str) -> PlanResult<TExpr> {
 
 /// An untyped NULL literal takes type `ty`; anything else is unchanged.
 pub fn retype_null(e: TExpr, ty: &SqlType) -> TExpr {
-    if e.is_null_literal() { TExpr::literal(Value::Null, ty.clone()) } else { e }
+    if e.is_null_literal() {
+        TExpr::literal(Value::Null, ty.clone())
+    } else {
+        e
+    }
+}
+
+/// A type's name without parameters, as ksqlDB prints it in some messages (`DECIMAL`).
+fn base_name(t: &SqlType) -> String {
+    let s = t.to_string();
+    s.split(['(', '<']).next().unwrap_or(&s).to_string()
 }
 
 fn null_text(e: &TExpr) -> String {
-    if e.is_null_literal() { "NULL".into() } else { e.to_string() }
+    if e.is_null_literal() {
+        "NULL".into()
+    } else {
+        e.to_string()
+    }
 }
 
 /// The widest of several types (numeric widening), or an error if they do not mix.
@@ -386,7 +792,11 @@ fn common_type<'t>(types: impl Iterator<Item = &'t SqlType>) -> Option<PlanResul
             None => t.clone(),
             Some(prev) if &prev == t => prev,
             Some(prev) if prev.is_numeric() && t.is_numeric() => wider_numeric(&prev, t),
-            Some(prev) => return Some(plan_err!("Cannot construct a collection with mixed types: {prev} and {t}")),
+            Some(prev) => {
+                return Some(plan_err!(
+                    "Cannot construct a collection with mixed types: {prev} and {t}"
+                ));
+            }
         });
     }
     out.map(Ok)
@@ -396,12 +806,23 @@ fn wider_numeric(a: &SqlType, b: &SqlType) -> SqlType {
     use SqlType::*;
     match (a, b) {
         (Double, _) | (_, Double) => Double,
-        (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) => {
+        (
+            Decimal {
+                precision: p1,
+                scale: s1,
+            },
+            Decimal {
+                precision: p2,
+                scale: s2,
+            },
+        ) => {
             let scale = (*s1).max(*s2);
             let int_digits = (i16::from(*p1) - i16::from(*s1)).max(i16::from(*p2) - i16::from(*s2));
             SqlType::decimal((int_digits + i16::from(scale)).clamp(1, 38) as u8, scale)
         }
-        (Decimal { .. }, _) | (_, Decimal { .. }) => wider_numeric(&a.as_decimal(), &b.as_decimal()),
+        (Decimal { .. }, _) | (_, Decimal { .. }) => {
+            wider_numeric(&a.as_decimal(), &b.as_decimal())
+        }
         (Bigint, _) | (_, Bigint) => Bigint,
         _ => Int,
     }
@@ -422,13 +843,26 @@ impl DecimalExt for SqlType {
 }
 
 /// Types both sides of a comparison to comparable types, or explains why they are not.
-fn comparable(l: TExpr, op: CmpOp, r: TExpr, left: &Expr, right: &Expr) -> PlanResult<(TExpr, TExpr)> {
+fn comparable(
+    l: TExpr,
+    op: CmpOp,
+    r: TExpr,
+    left: &Expr,
+    right: &Expr,
+) -> PlanResult<(TExpr, TExpr)> {
     use SqlType::*;
-    let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::IsDistinctFrom | CmpOp::IsNotDistinctFrom);
+    let equality = matches!(
+        op,
+        CmpOp::Eq | CmpOp::NotEq | CmpOp::IsDistinctFrom | CmpOp::IsNotDistinctFrom
+    );
     let ok = match (&l.ty, &r.ty) {
         (a, b) if a.is_numeric() && b.is_numeric() => {
             let wide = wider_numeric(a, b);
-            return Ok(if matches!(wide, Decimal { .. }) { (l, r) } else { (l.cast_to(&wide), r.cast_to(&wide)) });
+            return Ok(if matches!(wide, Decimal { .. }) {
+                (l, r)
+            } else {
+                (l.cast_to(&wide), r.cast_to(&wide))
+            });
         }
         (String, Timestamp | Date | Time) => return Ok((l.clone().cast_to(&r.ty), r)),
         (Timestamp | Date | Time, String) => {
@@ -437,7 +871,9 @@ fn comparable(l: TExpr, op: CmpOp, r: TExpr, left: &Expr, right: &Expr) -> PlanR
         }
         (Timestamp, Date) | (Date, Timestamp) => true,
         (Boolean, Boolean) => equality,
-        (Array(_), Array(_)) | (Map(..), Map(..)) | (Struct(_), Struct(_)) => equality && l.ty == r.ty,
+        (Array(_), Array(_)) | (Map(..), Map(..)) | (Struct(_), Struct(_)) => {
+            equality && l.ty == r.ty
+        }
         (a, b) => a == b,
     };
     if ok {
@@ -453,7 +889,13 @@ fn comparable(l: TExpr, op: CmpOp, r: TExpr, left: &Expr, right: &Expr) -> PlanR
         CmpOp::IsDistinctFrom => "IS_DISTINCT_FROM",
         CmpOp::IsNotDistinctFrom => "IS_NOT_DISTINCT_FROM",
     };
-    plan_err!("Cannot compare {} ({}) to {} ({}) with {name}.", sql_text(left), l.ty, sql_text(right), r.ty)
+    plan_err!(
+        "Cannot compare {} ({}) to {} ({}) with {name}.",
+        sql_text(left),
+        l.ty,
+        sql_text(right),
+        r.ty
+    )
 }
 
 /// ksqlDB prints identifiers upper-cased and strings quoted in messages.
@@ -478,47 +920,96 @@ fn arithmetic(op: ArithOp, l: TExpr, r: TExpr) -> PlanResult<TExpr> {
         _ => (l, r),
     };
     if !l.ty.is_numeric() || !r.ty.is_numeric() {
-        return plan_err!("Unsupported arithmetic types. {} {}", l.ty, r.ty);
+        let sym = match op {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Mod => "%",
+        };
+        return plan_err!(
+            "Error processing expression: ({l} {sym} {r}). Unsupported arithmetic types. {} {}",
+            base_name(&l.ty),
+            base_name(&r.ty)
+        );
     }
     let ty = match wider_numeric(&l.ty, &r.ty) {
         Decimal { .. } => {
-            let (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) = (l.ty.as_decimal(), r.ty.as_decimal()) else {
+            let (
+                Decimal {
+                    precision: p1,
+                    scale: s1,
+                },
+                Decimal {
+                    precision: p2,
+                    scale: s2,
+                },
+            ) = (l.ty.as_decimal(), r.ty.as_decimal())
+            else {
                 return plan_err!("Unsupported arithmetic types. {} {}", l.ty, r.ty);
             };
             let ty = decimal::result_type(op, (p1, s1), (p2, s2));
             let (lt, rt) = (l.ty.as_decimal(), r.ty.as_decimal());
-            return Ok(TExpr::new(Node::Arith { op, left: Box::new(l.cast_to(&lt)), right: Box::new(r.cast_to(&rt)) }, ty));
+            return Ok(TExpr::new(
+                Node::Arith {
+                    op,
+                    left: Box::new(l.cast_to(&lt)),
+                    right: Box::new(r.cast_to(&rt)),
+                },
+                ty,
+            ));
         }
         wide => wide,
     };
-    Ok(TExpr::new(Node::Arith { op, left: Box::new(l.cast_to(&ty)), right: Box::new(r.cast_to(&ty)) }, ty))
+    Ok(TExpr::new(
+        Node::Arith {
+            op,
+            left: Box::new(l.cast_to(&ty)),
+            right: Box::new(r.cast_to(&ty)),
+        },
+        ty,
+    ))
 }
 
 /// Types a literal as ksqlDB does: `12` INT (BIGINT if large), `1.5` DECIMAL, `1e3` DOUBLE.
 fn literal(v: &SqlValue) -> PlanResult<TExpr> {
     Ok(match v {
         SqlValue::Number(n, _) => number_literal(n)?,
-        SqlValue::SingleQuotedString(s) => TExpr::literal(Value::String(s.clone()), SqlType::String),
+        SqlValue::SingleQuotedString(s) => {
+            TExpr::literal(Value::String(s.clone()), SqlType::String)
+        }
         SqlValue::Boolean(b) => TExpr::literal(Value::Boolean(*b), SqlType::Boolean),
-        SqlValue::Null => TExpr::literal(Value::Null, SqlType::String),
+        SqlValue::Null => TExpr::new(Node::UntypedNull, SqlType::String),
         other => return plan_err!("unsupported literal {other}"),
     })
 }
 
 fn number_literal(n: &str) -> PlanResult<TExpr> {
     if n.contains(['e', 'E']) {
-        let d: f64 = n.parse().map_err(|_| PlanError::Invalid(format!("Invalid numeric literal: {n}")))?;
+        let d: f64 = n
+            .parse()
+            .map_err(|_| PlanError::Invalid(format!("Invalid numeric literal: {n}")))?;
         return Ok(TExpr::literal(Value::Double(d), SqlType::Double));
     }
     if n.contains('.') {
         let (unscaled, scale) = decimal::parse(n).map_err(PlanError::Invalid)?;
-        let digits = unscaled.unsigned_abs().to_string().len().max(scale as usize).max(1);
-        return Ok(TExpr::literal(Value::Decimal(unscaled, scale), SqlType::decimal(digits.min(38) as u8, scale)));
+        let digits = unscaled
+            .unsigned_abs()
+            .to_string()
+            .len()
+            .max(scale as usize)
+            .max(1);
+        return Ok(TExpr::literal(
+            Value::Decimal(unscaled, scale),
+            SqlType::decimal(digits.min(38) as u8, scale),
+        ));
     }
     if let Ok(i) = n.parse::<i32>() {
         return Ok(TExpr::literal(Value::Int(i), SqlType::Int));
     }
-    n.parse::<i64>().map(|b| TExpr::literal(Value::Bigint(b), SqlType::Bigint)).map_err(|_| PlanError::Invalid(format!("Invalid numeric literal: {n}")))
+    n.parse::<i64>()
+        .map(|b| TExpr::literal(Value::Bigint(b), SqlType::Bigint))
+        .map_err(|_| PlanError::Invalid(format!("Invalid numeric literal: {n}")))
 }
 
 fn negate_literal(v: &Value) -> PlanResult<Value> {

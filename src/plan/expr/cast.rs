@@ -22,7 +22,8 @@ pub fn cast_value(v: &Value, from: &SqlType, to: &SqlType) -> Result<Value, Stri
             let (unscaled, s) = match v {
                 Value::String(text) => decimal::parse(text.trim())?,
                 Value::Double(d) => decimal::parse(&java_double(*d))?,
-                other => decimal::as_decimal(other).ok_or_else(|| format!("cannot cast {from} to DECIMAL"))?,
+                other => decimal::as_decimal(other)
+                    .ok_or_else(|| format!("cannot cast {from} to DECIMAL"))?,
             };
             decimal::fit(unscaled, s, *precision, *scale).map(|x| Value::Decimal(x, *scale))
         }
@@ -43,18 +44,29 @@ pub fn cast_value(v: &Value, from: &SqlType, to: &SqlType) -> Result<Value, Stri
         },
         SqlType::Bytes => Err(format!("cannot cast {from} to BYTES")),
         SqlType::Array(to_elem) => match (v, from) {
-            (Value::Array(items), SqlType::Array(from_elem)) => items.iter().map(|i| cast_value(i, from_elem, to_elem)).collect::<Result<_, _>>().map(Value::Array),
+            (Value::Array(items), SqlType::Array(from_elem)) => items
+                .iter()
+                .map(|i| cast_value(i, from_elem, to_elem))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
             _ => Err(format!("cannot cast {from} to {to}")),
         },
         SqlType::Map(tk, tv) => match (v, from) {
-            (Value::Map(entries), SqlType::Map(fk, fv)) => entries.iter().map(|(k, x)| Ok((cast_value(k, fk, tk)?, cast_value(x, fv, tv)?))).collect::<Result<_, String>>().map(Value::Map),
+            (Value::Map(entries), SqlType::Map(fk, fv)) => entries
+                .iter()
+                .map(|(k, x)| Ok((cast_value(k, fk, tk)?, cast_value(x, fv, tv)?)))
+                .collect::<Result<_, String>>()
+                .map(Value::Map),
             _ => Err(format!("cannot cast {from} to {to}")),
         },
         SqlType::Struct(fields) => match (v, from) {
             (Value::Struct(values), SqlType::Struct(from_fields)) => fields
                 .iter()
                 .map(|f| {
-                    let found = from_fields.iter().zip(values).find(|(ff, _)| ff.name == f.name);
+                    let found = from_fields
+                        .iter()
+                        .zip(values)
+                        .find(|(ff, _)| ff.name == f.name);
                     let value = match found {
                         Some((ff, (_, x))) => cast_value(x, &ff.sql_type, &f.sql_type)?,
                         None => Value::Null,
@@ -74,15 +86,23 @@ fn to_i64(v: &Value) -> Result<i64, String> {
         Value::Bigint(x) => Ok(*x),
         Value::Double(d) => Ok(*d as i64),
         Value::Decimal(x, s) => Ok((*x / 10i128.pow(u32::from(s.unsigned_abs()))) as i64),
-        Value::String(s) => s.trim().parse::<i64>().map_err(|_| format!("invalid number: '{s}'")),
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("invalid number: '{s}'")),
         other => Err(format!("cannot cast {other:?} to an integer")),
     }
 }
 
 fn to_f64(v: &Value) -> Result<f64, String> {
     match v {
-        Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("invalid number: '{s}'")),
-        other => super::eval::as_f64(other).ok_or_else(|| format!("cannot cast {other:?} to DOUBLE")),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("invalid number: '{s}'")),
+        other => {
+            super::eval::as_f64(other).ok_or_else(|| format!("cannot cast {other:?} to DOUBLE"))
+        }
     }
 }
 
@@ -100,9 +120,27 @@ pub fn to_text(v: &Value) -> String {
         Value::Timestamp(t) => super::time::format_timestamp_iso(*t),
         Value::Date(d) => super::time::format_date_iso(*d),
         Value::Time(t) => super::time::format_time_iso(*t),
-        Value::Array(items) => format!("[{}]", items.iter().map(to_text).collect::<Vec<_>>().join(", ")),
-        Value::Map(entries) => format!("{{{}}}", entries.iter().map(|(k, v)| format!("{}={}", to_text(k), to_text(v))).collect::<Vec<_>>().join(", ")),
-        Value::Struct(fields) => format!("Struct{{{}}}", fields.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}={}", to_text(v))).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(to_text).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Map(entries) => format!(
+            "{{{}}}",
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}={}", to_text(k), to_text(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Struct(fields) => format!(
+            "Struct{{{}}}",
+            fields
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{k}={}", to_text(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
     }
 }
 
@@ -112,10 +150,18 @@ pub fn java_double(d: f64) -> String {
         return "NaN".into();
     }
     if d.is_infinite() {
-        return if d > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if d > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if d.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let abs = d.abs();
     if (1e-3..1e7).contains(&abs) {
@@ -124,7 +170,11 @@ pub fn java_double(d: f64) -> String {
     }
     let s = format!("{d:e}");
     let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
-    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{mantissa}.0")
+    };
     format!("{mantissa}E{exponent}")
 }
 
@@ -143,12 +193,42 @@ mod tests {
 
     #[test]
     fn casts_follow_ksql() {
-        assert_eq!(cast_value(&Value::Bigint(2147483648), &SqlType::Bigint, &SqlType::Int), Ok(Value::Int(-2147483648)));
-        assert_eq!(cast_value(&Value::Double(-1.9), &SqlType::Double, &SqlType::Int), Ok(Value::Int(-1)));
-        assert_eq!(cast_value(&Value::String(" 12 ".into()), &SqlType::String, &SqlType::Int), Ok(Value::Int(12)));
+        assert_eq!(
+            cast_value(&Value::Bigint(2147483648), &SqlType::Bigint, &SqlType::Int),
+            Ok(Value::Int(-2147483648))
+        );
+        assert_eq!(
+            cast_value(&Value::Double(-1.9), &SqlType::Double, &SqlType::Int),
+            Ok(Value::Int(-1))
+        );
+        assert_eq!(
+            cast_value(
+                &Value::String(" 12 ".into()),
+                &SqlType::String,
+                &SqlType::Int
+            ),
+            Ok(Value::Int(12))
+        );
         assert!(cast_value(&Value::String("x".into()), &SqlType::String, &SqlType::Int).is_err());
-        assert_eq!(cast_value(&Value::String("TRUE".into()), &SqlType::String, &SqlType::Boolean), Ok(Value::Boolean(true)));
-        assert_eq!(cast_value(&Value::Double(1.255), &SqlType::Double, &SqlType::decimal(4, 2)), Ok(Value::Decimal(126, 2)));
-        assert_eq!(cast_value(&Value::Int(7), &SqlType::Int, &SqlType::String), Ok(Value::String("7".into())));
+        assert_eq!(
+            cast_value(
+                &Value::String("TRUE".into()),
+                &SqlType::String,
+                &SqlType::Boolean
+            ),
+            Ok(Value::Boolean(true))
+        );
+        assert_eq!(
+            cast_value(
+                &Value::Double(1.255),
+                &SqlType::Double,
+                &SqlType::decimal(4, 2)
+            ),
+            Ok(Value::Decimal(126, 2))
+        );
+        assert_eq!(
+            cast_value(&Value::Int(7), &SqlType::Int, &SqlType::String),
+            Ok(Value::String("7".into()))
+        );
     }
 }

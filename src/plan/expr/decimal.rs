@@ -26,7 +26,11 @@ pub fn parse(text: &str) -> Result<(i128, i8), String> {
     }
     let unscaled: i128 = digits.parse().map_err(|_| bad())?;
     let scale = frac_part.len() as i32 - exponent;
-    let (unscaled, scale) = if scale < 0 { (unscaled * pow10(scale.unsigned_abs()).ok_or_else(bad)?, 0) } else { (unscaled, scale) };
+    let (unscaled, scale) = if scale < 0 {
+        (unscaled * pow10(scale.unsigned_abs()).ok_or_else(bad)?, 0)
+    } else {
+        (unscaled, scale)
+    };
     Ok((if negative { -unscaled } else { unscaled }, scale as i8))
 }
 
@@ -37,7 +41,11 @@ pub fn format(unscaled: i128, scale: i8) -> String {
     }
     let digits = unscaled.unsigned_abs().to_string();
     let scale = scale as usize;
-    let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let padded = if digits.len() <= scale {
+        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
+    } else {
+        digits
+    };
     let (int, frac) = padded.split_at(padded.len() - scale);
     format!("{}{int}.{frac}", if unscaled < 0 { "-" } else { "" })
 }
@@ -47,7 +55,9 @@ pub fn fit(unscaled: i128, from_scale: i8, precision: u8, scale: i8) -> Result<i
     let value = rescale_half_up(unscaled, from_scale, scale).ok_or("decimal overflow")?;
     let limit = pow10(u32::from(precision)).ok_or("decimal overflow")?;
     if value.abs() >= limit {
-        return Err(format!("decimal value does not fit DECIMAL({precision}, {scale})"));
+        return Err(format!(
+            "decimal value does not fit DECIMAL({precision}, {scale})"
+        ));
     }
     Ok(value)
 }
@@ -59,7 +69,11 @@ fn rescale_half_up(unscaled: i128, from: i8, to: i8) -> Option<i128> {
         Ordering::Less => {
             let div = pow10((from - to) as u32)?;
             let (q, r) = (unscaled / div, unscaled % div);
-            Some(if r.abs() * 2 >= div { q + unscaled.signum() } else { q })
+            Some(if r.abs() * 2 >= div {
+                q + unscaled.signum()
+            } else {
+                q
+            })
         }
     }
 }
@@ -86,18 +100,28 @@ pub fn as_decimal(v: &Value) -> Option<(i128, i8)> {
 
 pub fn cmp(a: (i128, i8), b: (i128, i8)) -> Ordering {
     let scale = a.1.max(b.1);
-    match (rescale_exact(a.0, a.1, scale), rescale_exact(b.0, b.1, scale)) {
+    match (
+        rescale_exact(a.0, a.1, scale),
+        rescale_exact(b.0, b.1, scale),
+    ) {
         (Some(x), Some(y)) => x.cmp(&y),
-        _ => (a.0 as f64 / 10f64.powi(a.1.into())).total_cmp(&(b.0 as f64 / 10f64.powi(b.1.into()))),
+        _ => {
+            (a.0 as f64 / 10f64.powi(a.1.into())).total_cmp(&(b.0 as f64 / 10f64.powi(b.1.into())))
+        }
     }
 }
 
 /// `a op b` exactly, in the result type `ty` (DECIMAL(p, s)).
 pub fn arith(op: ArithOp, a: (i128, i8), b: (i128, i8), ty: &SqlType) -> Result<Value, String> {
-    let SqlType::Decimal { precision, scale } = ty else { return Err("decimal arithmetic needs a DECIMAL result".into()) };
+    let SqlType::Decimal { precision, scale } = ty else {
+        return Err("decimal arithmetic needs a DECIMAL result".into());
+    };
     let overflow = || "decimal overflow".to_string();
     let common = a.1.max(b.1);
-    let (x, y) = (rescale_exact(a.0, a.1, common).ok_or_else(overflow)?, rescale_exact(b.0, b.1, common).ok_or_else(overflow)?);
+    let (x, y) = (
+        rescale_exact(a.0, a.1, common).ok_or_else(overflow)?,
+        rescale_exact(b.0, b.1, common).ok_or_else(overflow)?,
+    );
     let (unscaled, result_scale) = match op {
         ArithOp::Add => (x.checked_add(y).ok_or_else(overflow)?, common),
         ArithOp::Sub => (x.checked_sub(y).ok_or_else(overflow)?, common),
@@ -113,9 +137,14 @@ pub fn arith(op: ArithOp, a: (i128, i8), b: (i128, i8), ty: &SqlType) -> Result<
                 return Err("Division by zero".into());
             }
             let shift = (i32::from(*scale) - i32::from(a.1) + i32::from(b.1)).max(0) as u32;
-            let n = a.0.checked_mul(pow10(shift).ok_or_else(overflow)?).ok_or_else(overflow)?;
+            let n =
+                a.0.checked_mul(pow10(shift).ok_or_else(overflow)?)
+                    .ok_or_else(overflow)?;
             if n % b.0 != 0 {
-                return Err("Non-terminating decimal expansion; no exact representable decimal result.".into());
+                return Err(
+                    "Non-terminating decimal expansion; no exact representable decimal result."
+                        .into(),
+                );
             }
             (n / b.0, a.1 + shift as i8 - b.1)
         }
@@ -150,11 +179,26 @@ mod tests {
         assert_eq!(format(-5, 2), "-0.05");
         assert_eq!(format(1230, 2), "12.30");
         let ty = result_type(ArithOp::Div, (3, 1), (2, 1));
-        assert_eq!(arith(ArithOp::Div, (101, 1), (20, 1), &ty).map(|v| super::super::cast::to_text(&v)), Ok("5.050000".to_string()));
-        assert!(arith(ArithOp::Div, (100, 2), (300, 2), &result_type(ArithOp::Div, (3, 2), (3, 2))).is_err(), "1.00/3.00 is not exact");
+        assert_eq!(
+            arith(ArithOp::Div, (101, 1), (20, 1), &ty).map(|v| super::super::cast::to_text(&v)),
+            Ok("5.050000".to_string())
+        );
+        assert!(
+            arith(
+                ArithOp::Div,
+                (100, 2),
+                (300, 2),
+                &result_type(ArithOp::Div, (3, 2), (3, 2))
+            )
+            .is_err(),
+            "1.00/3.00 is not exact"
+        );
         assert!(arith(ArithOp::Div, (101, 1), (0, 1), &ty).is_err());
         let add = result_type(ArithOp::Add, (4, 2), (3, 1));
-        assert_eq!(arith(ArithOp::Add, (1001, 2), (51, 1), &add), Ok(Value::Decimal(1511, 2)));
+        assert_eq!(
+            arith(ArithOp::Add, (1001, 2), (51, 1), &add),
+            Ok(Value::Decimal(1511, 2))
+        );
         assert_eq!(fit(1255, 3, 4, 2), Ok(126));
     }
 }

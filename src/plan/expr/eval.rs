@@ -17,16 +17,32 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::Column { index, .. } => Ok(row.get(*index).cloned().unwrap_or(Value::Null)),
         Node::LambdaVar { index, .. } => Ok(vars.get(*index).cloned().unwrap_or(Value::Null)),
         Node::Literal(v) => Ok(v.clone()),
-        Node::Arith { op, left, right } => arith(*op, &eval(left, row, vars)?, &eval(right, row, vars)?, &e.ty),
-        Node::Concat(l, r) => Ok(Value::String(format!("{}{}", java_text(&eval(l, row, vars)?), java_text(&eval(r, row, vars)?)))),
-        Node::Compare { op, left, right } => Ok(Value::Boolean(compare(*op, &eval(left, row, vars)?, &eval(right, row, vars)?))),
+        Node::UntypedNull => Ok(Value::Null),
+        Node::Arith { op, left, right } => arith(
+            *op,
+            &eval(left, row, vars)?,
+            &eval(right, row, vars)?,
+            &e.ty,
+        ),
+        Node::Concat(l, r) => Ok(Value::String(format!(
+            "{}{}",
+            java_text(&eval(l, row, vars)?),
+            java_text(&eval(r, row, vars)?)
+        ))),
+        Node::Compare { op, left, right } => Ok(Value::Boolean(compare(
+            *op,
+            &eval(left, row, vars)?,
+            &eval(right, row, vars)?,
+        ))),
         Node::And(l, r) => logical(&eval(l, row, vars)?, &eval(r, row, vars)?, |a, b| a && b),
         Node::Or(l, r) => logical(&eval(l, row, vars)?, &eval(r, row, vars)?, |a, b| a || b),
         Node::Not(x) => match eval(x, row, vars)? {
             Value::Boolean(b) => Ok(Value::Boolean(!b)),
             _ => Err("NOT of a NULL value".into()),
         },
-        Node::IsNull { expr, negated } => Ok(Value::Boolean(eval(expr, row, vars)?.is_null() != *negated)),
+        Node::IsNull { expr, negated } => {
+            Ok(Value::Boolean(eval(expr, row, vars)?.is_null() != *negated))
+        }
         Node::Negate(x) => arith(ArithOp::Sub, &zero_of(&x.ty), &eval(x, row, vars)?, &e.ty),
         Node::Case { whens, otherwise } => {
             for (when, then) in whens {
@@ -34,10 +50,18 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
                     return eval(then, row, vars);
                 }
             }
-            otherwise.as_ref().map_or(Ok(Value::Null), |o| eval(o, row, vars))
+            otherwise
+                .as_ref()
+                .map_or(Ok(Value::Null), |o| eval(o, row, vars))
         }
-        Node::Cast(x) => Ok(eval(x, row, vars).and_then(|v| cast_value(&v, &x.ty, &e.ty)).unwrap_or(Value::Null)),
-        Node::InList { expr, list, negated } => {
+        Node::Cast(x) => Ok(eval(x, row, vars)
+            .and_then(|v| cast_value(&v, &x.ty, &e.ty))
+            .unwrap_or(Value::Null)),
+        Node::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let v = eval(expr, row, vars)?;
             let mut found = false;
             for item in list {
@@ -48,17 +72,34 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
             }
             Ok(Value::Boolean(!v.is_null() && found != *negated))
         }
-        Node::Like { expr, pattern, escape, negated } => match (eval(expr, row, vars)?, eval(pattern, row, vars)?) {
-            (Value::String(s), Value::String(p)) => Ok(Value::Boolean(like(&s, &p, *escape) != *negated)),
+        Node::Like {
+            expr,
+            pattern,
+            escape,
+            negated,
+        } => match (eval(expr, row, vars)?, eval(pattern, row, vars)?) {
+            (Value::String(s), Value::String(p)) => {
+                Ok(Value::Boolean(like(&s, &p, *escape) != *negated))
+            }
             _ => Ok(Value::Boolean(false)),
         },
         Node::Call { function, args } => {
-            let values: Result<Vec<Value>, String> = args.iter().map(|a| eval(a, row, vars)).collect();
-            Ok(values.and_then(|v| function.invoke(&v)).unwrap_or(Value::Null))
+            let values: Result<Vec<Value>, String> =
+                args.iter().map(|a| eval(a, row, vars)).collect();
+            Ok(values
+                .and_then(|v| function.invoke(&v))
+                .unwrap_or(Value::Null))
         }
-        Node::Subscript { expr, index } => Ok(subscript(&eval(expr, row, vars)?, &eval(index, row, vars)?)),
+        Node::Subscript { expr, index } => {
+            Ok(subscript(&eval(expr, row, vars)?, &eval(index, row, vars)?))
+        }
         Node::Field { expr, name } => Ok(field(&eval(expr, row, vars)?, name)),
-        Node::ArrayCtor(items) => Ok(Value::Array(items.iter().map(|i| eval(i, row, vars).unwrap_or(Value::Null)).collect())),
+        Node::ArrayCtor(items) => Ok(Value::Array(
+            items
+                .iter()
+                .map(|i| eval(i, row, vars).unwrap_or(Value::Null))
+                .collect(),
+        )),
         Node::MapCtor(entries) => {
             let mut out: Vec<(Value, Value)> = Vec::new();
             for (k, v) in entries {
@@ -69,9 +110,18 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
             }
             Ok(Value::Map(out))
         }
-        Node::StructCtor(fields) => Ok(Value::Struct(fields.iter().map(|(n, x)| (n.clone(), eval(x, row, vars).unwrap_or(Value::Null))).collect())),
-        Node::LambdaCall { name, args } => super::lambda::eval_lambda_call(name, args, row, vars, &e.ty),
-        Node::Lambda { .. } => Err("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE".into()),
+        Node::StructCtor(fields) => Ok(Value::Struct(
+            fields
+                .iter()
+                .map(|(n, x)| (n.clone(), eval(x, row, vars).unwrap_or(Value::Null)))
+                .collect(),
+        )),
+        Node::LambdaCall { name, args } => {
+            super::lambda::eval_lambda_call(name, args, row, vars, &e.ty)
+        }
+        Node::Lambda { .. } => {
+            Err("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE".into())
+        }
     }
 }
 
@@ -95,7 +145,9 @@ fn zero_of(t: &SqlType) -> Value {
 pub fn arith(op: ArithOp, a: &Value, b: &Value, ty: &SqlType) -> EvalResult {
     match (a, b) {
         (Value::Null, _) | (_, Value::Null) => Err("arithmetic on a NULL value".into()),
-        (Value::Int(x), Value::Int(y)) => int_op(op, i64::from(*x), i64::from(*y)).map(|r| Value::Int(r as i32)),
+        (Value::Int(x), Value::Int(y)) => {
+            int_op(op, i64::from(*x), i64::from(*y)).map(|r| Value::Int(r as i32))
+        }
         (Value::Bigint(x), Value::Bigint(y)) => int_op(op, *x, *y).map(Value::Bigint),
         (Value::Double(x), Value::Double(y)) => Ok(Value::Double(match op {
             ArithOp::Add => x + y,
@@ -104,7 +156,9 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value, ty: &SqlType) -> EvalResult {
             ArithOp::Div => x / y,
             ArithOp::Mod => x % y,
         })),
-        (Value::Decimal(x, sx), Value::Decimal(y, sy)) => super::decimal::arith(op, (*x, *sx), (*y, *sy), ty),
+        (Value::Decimal(x, sx), Value::Decimal(y, sy)) => {
+            super::decimal::arith(op, (*x, *sx), (*y, *sy), ty)
+        }
         _ => Err(format!("cannot apply arithmetic to {a:?} and {b:?}")),
     }
 }
@@ -164,8 +218,15 @@ pub fn order(a: &Value, b: &Value) -> Option<Ordering> {
         (Date(x), Date(y)) | (Time(x), Time(y)) | (Int(x), Int(y)) => Some(x.cmp(y)),
         (Date(d), Timestamp(t)) => Some((i64::from(*d) * 86_400_000).cmp(t)),
         (Timestamp(t), Date(d)) => Some(t.cmp(&(i64::from(*d) * 86_400_000))),
-        (Array(x), Array(y)) => (x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))).then_some(Ordering::Equal).or(Some(Ordering::Less)),
-        (Map(_), Map(_)) | (Struct(_), Struct(_)) => Some(if a == b { Ordering::Equal } else { Ordering::Less }),
+        (Array(x), Array(y)) => (x.len() == y.len()
+            && x.iter().zip(y).all(|(a, b)| values_equal(a, b)))
+        .then_some(Ordering::Equal)
+        .or(Some(Ordering::Less)),
+        (Map(_), Map(_)) | (Struct(_), Struct(_)) => Some(if a == b {
+            Ordering::Equal
+        } else {
+            Ordering::Less
+        }),
         _ => numeric_order(a, b),
     }
 }
@@ -231,17 +292,35 @@ pub fn subscript(container: &Value, index: &Value) -> Value {
         (Value::Array(items), Value::Int(_) | Value::Bigint(_)) => {
             let i = as_i64(index).unwrap_or(0);
             let len = items.len() as i64;
-            let pos = if i > 0 { i - 1 } else if i < 0 { len + i } else { -1 };
-            if pos >= 0 && pos < len { items[pos as usize].clone() } else { Value::Null }
+            let pos = if i > 0 {
+                i - 1
+            } else if i < 0 {
+                len + i
+            } else {
+                -1
+            };
+            if pos >= 0 && pos < len {
+                items[pos as usize].clone()
+            } else {
+                Value::Null
+            }
         }
-        (Value::Map(entries), key) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or(Value::Null),
+        (Value::Map(entries), key) => entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }
 
 pub fn field(value: &Value, name: &str) -> Value {
     match value {
-        Value::Struct(fields) => fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null),
+        Value::Struct(fields) => fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }

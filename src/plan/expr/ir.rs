@@ -38,36 +38,82 @@ pub struct TExpr {
 #[derive(Clone)]
 pub enum Node {
     /// A column of the input batch, by position.
-    Column { index: usize, name: String },
+    Column {
+        index: usize,
+        name: String,
+    },
     /// A lambda parameter, by position in the lambda environment (outermost first).
-    LambdaVar { index: usize, name: String },
+    LambdaVar {
+        index: usize,
+        name: String,
+    },
     Literal(Value),
-    Arith { op: ArithOp, left: Box<TExpr>, right: Box<TExpr> },
+    /// `NULL` written without a type; binding gives it one from its context.
+    UntypedNull,
+    Arith {
+        op: ArithOp,
+        left: Box<TExpr>,
+        right: Box<TExpr>,
+    },
     /// `STRING + STRING`: Java concatenation (NULL becomes "null").
     Concat(Box<TExpr>, Box<TExpr>),
     /// Comparisons; a NULL operand gives FALSE.
-    Compare { op: CmpOp, left: Box<TExpr>, right: Box<TExpr> },
+    Compare {
+        op: CmpOp,
+        left: Box<TExpr>,
+        right: Box<TExpr>,
+    },
     And(Box<TExpr>, Box<TExpr>),
     Or(Box<TExpr>, Box<TExpr>),
     Not(Box<TExpr>),
-    IsNull { expr: Box<TExpr>, negated: bool },
+    IsNull {
+        expr: Box<TExpr>,
+        negated: bool,
+    },
     Negate(Box<TExpr>),
-    Case { whens: Vec<(TExpr, TExpr)>, otherwise: Option<Box<TExpr>> },
+    Case {
+        whens: Vec<(TExpr, TExpr)>,
+        otherwise: Option<Box<TExpr>>,
+    },
     Cast(Box<TExpr>),
-    InList { expr: Box<TExpr>, list: Vec<TExpr>, negated: bool },
-    Like { expr: Box<TExpr>, pattern: Box<TExpr>, escape: Option<char>, negated: bool },
-    Call { function: Arc<dyn ScalarFunction>, args: Vec<TExpr> },
+    InList {
+        expr: Box<TExpr>,
+        list: Vec<TExpr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<TExpr>,
+        pattern: Box<TExpr>,
+        escape: Option<char>,
+        negated: bool,
+    },
+    Call {
+        function: Arc<dyn ScalarFunction>,
+        args: Vec<TExpr>,
+    },
     /// `array[i]` (1-based, negative from the end) or `map[key]`.
-    Subscript { expr: Box<TExpr>, index: Box<TExpr> },
+    Subscript {
+        expr: Box<TExpr>,
+        index: Box<TExpr>,
+    },
     /// `struct->field`.
-    Field { expr: Box<TExpr>, name: String },
+    Field {
+        expr: Box<TExpr>,
+        name: String,
+    },
     ArrayCtor(Vec<TExpr>),
     MapCtor(Vec<(TExpr, TExpr)>),
     StructCtor(Vec<(String, TExpr)>),
     /// A higher-order function (TRANSFORM, FILTER, REDUCE) with lambdas in `args`.
-    LambdaCall { name: String, args: Vec<TExpr> },
+    LambdaCall {
+        name: String,
+        args: Vec<TExpr>,
+    },
     /// `(a, b) => body`; only as an argument of a `LambdaCall`.
-    Lambda { params: Vec<String>, body: Box<TExpr> },
+    Lambda {
+        params: Vec<String>,
+        body: Box<TExpr>,
+    },
 }
 
 impl TExpr {
@@ -81,11 +127,16 @@ impl TExpr {
 
     /// Wraps in a CAST unless already of type `to`.
     pub fn cast_to(self, to: &SqlType) -> TExpr {
-        if &self.ty == to { self } else { TExpr::new(Node::Cast(Box::new(self)), to.clone()) }
+        if &self.ty == to {
+            self
+        } else {
+            TExpr::new(Node::Cast(Box::new(self)), to.clone())
+        }
     }
 
+    /// An untyped `NULL` literal (a typed one, e.g. `CAST(NULL AS INT)`, is not).
     pub fn is_null_literal(&self) -> bool {
-        matches!(self.node, Node::Literal(Value::Null))
+        matches!(self.node, Node::UntypedNull)
     }
 }
 
@@ -109,6 +160,7 @@ impl fmt::Display for TExpr {
         match &self.node {
             Node::Column { name, .. } | Node::LambdaVar { name, .. } => write!(f, "{name}"),
             Node::Literal(v) => write!(f, "{}", super::eval::literal_text(v)),
+            Node::UntypedNull => f.write_str("null"),
             Node::Arith { op, left, right } => {
                 let sym = match op {
                     ArithOp::Add => "+",
@@ -124,7 +176,9 @@ impl fmt::Display for TExpr {
             Node::And(l, r) => write!(f, "({l} AND {r})"),
             Node::Or(l, r) => write!(f, "({l} OR {r})"),
             Node::Not(e) => write!(f, "(NOT {e})"),
-            Node::IsNull { expr, negated } => write!(f, "({expr} IS {}NULL)", if *negated { "NOT " } else { "" }),
+            Node::IsNull { expr, negated } => {
+                write!(f, "({expr} IS {}NULL)", if *negated { "NOT " } else { "" })
+            }
             Node::Negate(e) => write!(f, "-{e}"),
             Node::Case { whens, otherwise } => {
                 f.write_str("(CASE")?;
@@ -137,11 +191,29 @@ impl fmt::Display for TExpr {
                 f.write_str(" END)")
             }
             Node::Cast(e) => write!(f, "CAST({e} AS {})", self.ty),
-            Node::InList { expr, list, negated } => {
+            Node::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
-                write!(f, "({expr} {}IN ({}))", if *negated { "NOT " } else { "" }, items.join(", "))
+                write!(
+                    f,
+                    "({expr} {}IN ({}))",
+                    if *negated { "NOT " } else { "" },
+                    items.join(", ")
+                )
             }
-            Node::Like { expr, pattern, negated, .. } => write!(f, "({expr} {}LIKE {pattern})", if *negated { "NOT " } else { "" }),
+            Node::Like {
+                expr,
+                pattern,
+                negated,
+                ..
+            } => write!(
+                f,
+                "({expr} {}LIKE {pattern})",
+                if *negated { "NOT " } else { "" }
+            ),
             Node::Call { function, args } => write!(f, "{}({})", function.name(), join(args)),
             Node::LambdaCall { name, args } => write!(f, "{name}({})", join(args)),
             Node::Subscript { expr, index } => write!(f, "{expr}[{index}]"),
@@ -161,5 +233,9 @@ impl fmt::Display for TExpr {
 }
 
 fn join(items: &[TExpr]) -> String {
-    items.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -18,13 +18,23 @@ fn call(body: &TExpr, row: &[Value], vars: &[Value], args: &[Value]) -> EvalResu
     eval(body, row, &env)
 }
 
-pub fn eval_lambda_call(name: &str, args: &[TExpr], row: &[Value], vars: &[Value], ty: &SqlType) -> EvalResult {
+pub fn eval_lambda_call(
+    name: &str,
+    args: &[TExpr],
+    row: &[Value],
+    vars: &[Value],
+    ty: &SqlType,
+) -> EvalResult {
     let collection = eval(&args[0], row, vars)?;
     match (name, &collection) {
         ("TRANSFORM", Value::Null) | ("FILTER", Value::Null) => Ok(Value::Null),
         ("TRANSFORM", Value::Array(items)) => {
             let body = lambda_body(&args[1])?;
-            items.iter().map(|x| call(body, row, vars, std::slice::from_ref(x))).collect::<Result<_, _>>().map(Value::Array)
+            items
+                .iter()
+                .map(|x| call(body, row, vars, std::slice::from_ref(x)))
+                .collect::<Result<_, _>>()
+                .map(Value::Array)
         }
         ("TRANSFORM", Value::Map(entries)) => {
             let (key_body, value_body) = (lambda_body(&args[1])?, lambda_body(&args[2])?);
@@ -68,7 +78,13 @@ pub fn eval_lambda_call(name: &str, args: &[TExpr], row: &[Value], vars: &[Value
     }
 }
 
-fn reduce(collection: &Value, args: &[TExpr], row: &[Value], vars: &[Value], _ty: &SqlType) -> EvalResult {
+fn reduce(
+    collection: &Value,
+    args: &[TExpr],
+    row: &[Value],
+    vars: &[Value],
+    _ty: &SqlType,
+) -> EvalResult {
     let mut state = eval(&args[1], row, vars)?;
     if state.is_null() {
         return Ok(Value::Null);

@@ -7,14 +7,24 @@ use crate::common::SqlType;
 use crate::plan::PlanResult;
 use crate::plan_err;
 use crate::sql::Expr;
-use sqlparser::ast::{FunctionArg, FunctionArgExpr, LambdaFunction, LambdaFunctionParameter, LambdaSyntax, OneOrManyWithParens};
+use sqlparser::ast::{
+    FunctionArg, FunctionArgExpr, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
+    OneOrManyWithParens,
+};
 
 /// A lambda argument: `(x, y) => body`, or `x => body` which sqlparser reads as a named argument.
 fn as_lambda(arg: &FunctionArg) -> Option<LambdaFunction> {
     match arg {
         FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l))) => Some(l.clone()),
-        FunctionArg::Named { name, arg: FunctionArgExpr::Expr(body), .. } => Some(LambdaFunction {
-            params: OneOrManyWithParens::One(LambdaFunctionParameter { name: name.clone(), data_type: None }),
+        FunctionArg::Named {
+            name,
+            arg: FunctionArgExpr::Expr(body),
+            ..
+        } => Some(LambdaFunction {
+            params: OneOrManyWithParens::One(LambdaFunctionParameter {
+                name: name.clone(),
+                data_type: None,
+            }),
             body: Box::new(body.clone()),
             syntax: LambdaSyntax::Arrow,
         }),
@@ -34,7 +44,11 @@ pub fn bind_lambda_call(b: &mut Binder<'_>, name: &str, args: &[FunctionArg]) ->
         return plan_err!("{name} needs a collection as its first argument");
     };
     let collection = b.bind(first)?;
-    let lambda = |i: usize| args.get(i).and_then(as_lambda).ok_or_else(|| crate::plan::PlanError::Invalid(format!("{name} needs a lambda as argument {}", i + 1)));
+    let lambda = |i: usize| {
+        args.get(i).and_then(as_lambda).ok_or_else(|| {
+            crate::plan::PlanError::Invalid(format!("{name} needs a lambda as argument {}", i + 1))
+        })
+    };
     let (params, ty): (Vec<TExpr>, SqlType) = match (name, collection.ty.clone(), args.len()) {
         ("TRANSFORM", SqlType::Array(elem), 2) => {
             let body = b.bind_lambda(&lambda(1)?, &[(*elem).clone()])?;
@@ -52,11 +66,16 @@ pub fn bind_lambda_call(b: &mut Binder<'_>, name: &str, args: &[FunctionArg]) ->
             (vec![body], collection.ty.clone())
         }
         ("FILTER", SqlType::Map(k, v), 2) => {
-            let body = boolean(b.bind_lambda(&lambda(1)?, &[(*k).clone(), (*v).clone()])?, name)?;
+            let body = boolean(
+                b.bind_lambda(&lambda(1)?, &[(*k).clone(), (*v).clone()])?,
+                name,
+            )?;
             (vec![body], collection.ty.clone())
         }
         ("REDUCE", SqlType::Array(elem), 3) | ("REDUCE", SqlType::Map(elem, _), 3) => {
-            let Some(init_expr) = as_expr(&args[1]) else { return plan_err!("REDUCE needs an initial state as its second argument") };
+            let Some(init_expr) = as_expr(&args[1]) else {
+                return plan_err!("REDUCE needs an initial state as its second argument");
+            };
             let init = b.bind(init_expr)?;
             let state = init.ty.clone();
             let lambda_params = match &collection.ty {
@@ -65,18 +84,36 @@ pub fn bind_lambda_call(b: &mut Binder<'_>, name: &str, args: &[FunctionArg]) ->
             };
             let body = b.bind_lambda(&lambda(2)?, &lambda_params)?;
             if body.ty != state {
-                return plan_err!("REDUCE's lambda returns {} but its state is {state}", body.ty);
+                return plan_err!(
+                    "REDUCE's lambda returns {} but its state is {state}",
+                    body.ty
+                );
             }
             (vec![init, body], state)
         }
-        (_, t, n) => return plan_err!("Function '{name}' does not accept parameters ({t} and {} more).", n.saturating_sub(1)),
+        (_, t, n) => {
+            return plan_err!(
+                "Function '{name}' does not accept parameters ({t} and {} more).",
+                n.saturating_sub(1)
+            );
+        }
     };
     let _ = ident_name;
     let mut all = vec![collection];
     all.extend(params);
-    Ok(TExpr::new(Node::LambdaCall { name: name.to_string(), args: all }, ty))
+    Ok(TExpr::new(
+        Node::LambdaCall {
+            name: name.to_string(),
+            args: all,
+        },
+        ty,
+    ))
 }
 
 fn boolean(body: TExpr, name: &str) -> PlanResult<TExpr> {
-    if body.ty == SqlType::Boolean { Ok(body) } else { plan_err!("{name}'s lambda must return BOOLEAN, not {}", body.ty) }
+    if body.ty == SqlType::Boolean {
+        Ok(body)
+    } else {
+        plan_err!("{name}'s lambda must return BOOLEAN, not {}", body.ty)
+    }
 }

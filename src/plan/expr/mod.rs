@@ -20,4 +20,7 @@ pub use ir::{ArithOp, CmpOp, Node, TExpr};
 pub use physical::to_physical;
 pub use row_fn::{NullAsFalse, OnError, RowBody, RowFn};
 pub use scope::{Scope, ScopeColumn};
-pub use time::{base64, format_date_iso, format_time_iso, format_timestamp_iso, java_pattern_to_chrono, parse_timestamp_iso, parse_with_java_pattern};
+pub use time::{
+    base64, format_date_iso, format_time_iso, format_timestamp_iso, java_pattern_to_chrono,
+    parse_timestamp_iso, parse_with_java_pattern,
+};

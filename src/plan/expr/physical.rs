@@ -11,14 +11,19 @@ use crate::plan::{PlanError, PlanResult};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::{BinaryExpr, CastExpr, Column, IsNotNullExpr, IsNullExpr, Literal, NotExpr};
+use datafusion::physical_expr::expressions::{
+    BinaryExpr, CastExpr, Column, IsNotNullExpr, IsNullExpr, Literal, NotExpr,
+};
 use std::sync::Arc;
 
 pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
     Ok(match &e.node {
         Node::Column { index, name } => Arc::new(Column::new(name, *index)),
         Node::Literal(v) => Arc::new(Literal::new(scalar(v, &e.ty)?)),
-        Node::Arith { op, left, right } if is_fast_number(&e.ty) && left.ty == e.ty && right.ty == e.ty => {
+        Node::UntypedNull => Arc::new(Literal::new(scalar(&Value::Null, &e.ty)?)),
+        Node::Arith { op, left, right }
+            if is_fast_number(&e.ty) && left.ty == e.ty && right.ty == e.ty =>
+        {
             let op = match op {
                 ArithOp::Add => Operator::Plus,
                 ArithOp::Sub => Operator::Minus,
@@ -28,7 +33,9 @@ pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
             };
             Arc::new(BinaryExpr::new(to_physical(left)?, op, to_physical(right)?))
         }
-        Node::Compare { op, left, right } if left.ty == right.ty && is_fast_comparable(&left.ty) => {
+        Node::Compare { op, left, right }
+            if left.ty == right.ty && is_fast_comparable(&left.ty) =>
+        {
             let (operator, null_false) = match op {
                 CmpOp::Eq => (Operator::Eq, true),
                 CmpOp::NotEq => (Operator::NotEq, true),
@@ -39,15 +46,39 @@ pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
                 CmpOp::IsDistinctFrom => (Operator::IsDistinctFrom, false),
                 CmpOp::IsNotDistinctFrom => (Operator::IsNotDistinctFrom, false),
             };
-            let cmp: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(to_physical(left)?, operator, to_physical(right)?));
-            if null_false { NullAsFalse::new(cmp) } else { cmp }
+            let cmp: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+                to_physical(left)?,
+                operator,
+                to_physical(right)?,
+            ));
+            if null_false {
+                NullAsFalse::new(cmp)
+            } else {
+                cmp
+            }
         }
-        Node::And(l, r) => Arc::new(BinaryExpr::new(to_physical(l)?, Operator::And, to_physical(r)?)),
-        Node::Or(l, r) => Arc::new(BinaryExpr::new(to_physical(l)?, Operator::Or, to_physical(r)?)),
+        Node::And(l, r) => Arc::new(BinaryExpr::new(
+            to_physical(l)?,
+            Operator::And,
+            to_physical(r)?,
+        )),
+        Node::Or(l, r) => Arc::new(BinaryExpr::new(
+            to_physical(l)?,
+            Operator::Or,
+            to_physical(r)?,
+        )),
         Node::Not(x) => Arc::new(NotExpr::new(to_physical(x)?)),
-        Node::IsNull { expr, negated: false } => Arc::new(IsNullExpr::new(to_physical(expr)?)),
-        Node::IsNull { expr, negated: true } => Arc::new(IsNotNullExpr::new(to_physical(expr)?)),
-        Node::Cast(x) if is_widening(&x.ty, &e.ty) => Arc::new(CastExpr::new(to_physical(x)?, e.ty.arrow_type(), None)),
+        Node::IsNull {
+            expr,
+            negated: false,
+        } => Arc::new(IsNullExpr::new(to_physical(expr)?)),
+        Node::IsNull {
+            expr,
+            negated: true,
+        } => Arc::new(IsNotNullExpr::new(to_physical(expr)?)),
+        Node::Cast(x) if is_widening(&x.ty, &e.ty) => {
+            Arc::new(CastExpr::new(to_physical(x)?, e.ty.arrow_type(), None))
+        }
         _ => interpret(e),
     })
 }
@@ -57,11 +88,26 @@ fn is_fast_number(t: &SqlType) -> bool {
 }
 
 fn is_fast_comparable(t: &SqlType) -> bool {
-    matches!(t, SqlType::Int | SqlType::Bigint | SqlType::Double | SqlType::String | SqlType::Boolean | SqlType::Timestamp | SqlType::Date | SqlType::Time)
+    matches!(
+        t,
+        SqlType::Int
+            | SqlType::Bigint
+            | SqlType::Double
+            | SqlType::String
+            | SqlType::Boolean
+            | SqlType::Timestamp
+            | SqlType::Date
+            | SqlType::Time
+    )
 }
 
 fn is_widening(from: &SqlType, to: &SqlType) -> bool {
-    matches!((from, to), (SqlType::Int, SqlType::Bigint) | (SqlType::Int, SqlType::Double) | (SqlType::Bigint, SqlType::Double))
+    matches!(
+        (from, to),
+        (SqlType::Int, SqlType::Bigint)
+            | (SqlType::Int, SqlType::Double)
+            | (SqlType::Bigint, SqlType::Double)
+    )
 }
 
 /// A row-by-row evaluation of the subtree over the columns it references.
@@ -72,7 +118,10 @@ fn interpret(e: &TExpr) -> Arc<dyn PhysicalExpr> {
     columns.dedup_by_key(|(i, _)| *i);
     let width = columns.last().map_or(0, |(i, _)| i + 1);
     let indices: Vec<usize> = columns.iter().map(|(i, _)| *i).collect();
-    let args: Vec<Arc<dyn PhysicalExpr>> = columns.iter().map(|(i, name)| Arc::new(Column::new(name, *i)) as Arc<dyn PhysicalExpr>).collect();
+    let args: Vec<Arc<dyn PhysicalExpr>> = columns
+        .iter()
+        .map(|(i, name)| Arc::new(Column::new(name, *i)) as Arc<dyn PhysicalExpr>)
+        .collect();
     let expr = e.clone();
     let body = Arc::new(move |values: &[Value]| {
         let mut row = vec![Value::Null; width];
@@ -87,7 +136,7 @@ fn interpret(e: &TExpr) -> Arc<dyn PhysicalExpr> {
 fn collect_columns(e: &TExpr, out: &mut Vec<(usize, String)>) {
     match &e.node {
         Node::Column { index, name } => out.push((*index, name.clone())),
-        Node::LambdaVar { .. } | Node::Literal(_) => {}
+        Node::LambdaVar { .. } | Node::Literal(_) | Node::UntypedNull => {}
         Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
             collect_columns(left, out);
             collect_columns(right, out);
@@ -119,7 +168,9 @@ fn collect_columns(e: &TExpr, out: &mut Vec<(usize, String)>) {
             collect_columns(expr, out);
             collect_columns(index, out);
         }
-        Node::Call { args, .. } | Node::ArrayCtor(args) | Node::LambdaCall { args, .. } => args.iter().for_each(|a| collect_columns(a, out)),
+        Node::Call { args, .. } | Node::ArrayCtor(args) | Node::LambdaCall { args, .. } => {
+            args.iter().for_each(|a| collect_columns(a, out))
+        }
         Node::MapCtor(entries) => entries.iter().for_each(|(k, v)| {
             collect_columns(k, out);
             collect_columns(v, out);
@@ -132,5 +183,6 @@ fn collect_columns(e: &TExpr, out: &mut Vec<(usize, String)>) {
 /// A literal as a DataFusion scalar of the column type Brook uses.
 pub fn scalar(v: &Value, ty: &SqlType) -> PlanResult<ScalarValue> {
     let array = values_to_array(std::slice::from_ref(v), ty);
-    ScalarValue::try_from_array(&array, 0).map_err(|e| PlanError::Invalid(format!("literal {v:?}: {e}")))
+    ScalarValue::try_from_array(&array, 0)
+        .map_err(|e| PlanError::Invalid(format!("literal {v:?}: {e}")))
 }

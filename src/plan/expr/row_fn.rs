@@ -37,12 +37,27 @@ pub struct RowFn {
 }
 
 impl RowFn {
-    pub fn new(name: impl Into<String>, args: Vec<Arc<dyn PhysicalExpr>>, return_type: SqlType, on_error: OnError, body: RowBody) -> Arc<dyn PhysicalExpr> {
-        Arc::new(RowFn { name: name.into(), args, return_type, on_error, body })
+    pub fn new(
+        name: impl Into<String>,
+        args: Vec<Arc<dyn PhysicalExpr>>,
+        return_type: SqlType,
+        on_error: OnError,
+        body: RowBody,
+    ) -> Arc<dyn PhysicalExpr> {
+        Arc::new(RowFn {
+            name: name.into(),
+            args,
+            return_type,
+            on_error,
+            body,
+        })
     }
 
     fn arg_arrays(&self, batch: &RecordBatch) -> DfResult<Vec<ArrayRef>> {
-        self.args.iter().map(|a| a.evaluate(batch)?.into_array(batch.num_rows())).collect()
+        self.args
+            .iter()
+            .map(|a| a.evaluate(batch)?.into_array(batch.num_rows()))
+            .collect()
     }
 
     /// Applies the body to every row of already evaluated arguments.
@@ -55,7 +70,9 @@ impl RowFn {
             match ((self.body)(&row), self.on_error) {
                 (Ok(v), _) => out.push(v),
                 (Err(_), OnError::Null) => out.push(Value::Null),
-                (Err(e), OnError::Propagate) => return Err(DataFusionError::Execution(format!("{}: {e}", self.name))),
+                (Err(e), OnError::Propagate) => {
+                    return Err(DataFusionError::Execution(format!("{}: {e}", self.name)));
+                }
             }
         }
         Ok(out)
@@ -66,7 +83,11 @@ impl RowFn {
         (0..batch.num_rows())
             .map(|i| {
                 let one = batch.slice(i, 1);
-                self.arg_arrays(&one).and_then(|args| self.apply(&args, 1)).ok().and_then(|mut v| v.pop()).unwrap_or(Value::Null)
+                self.arg_arrays(&one)
+                    .and_then(|args| self.apply(&args, 1))
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .unwrap_or(Value::Null)
             })
             .collect()
     }
@@ -74,25 +95,44 @@ impl RowFn {
 
 impl PhysicalExpr for RowFn {
     fn return_field(&self, _input_schema: &Schema) -> DfResult<FieldRef> {
-        Ok(Arc::new(Field::new(&self.name, self.return_type.arrow_type(), true)))
+        Ok(Arc::new(Field::new(
+            &self.name,
+            self.return_type.arrow_type(),
+            true,
+        )))
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> DfResult<ColumnarValue> {
         let rows = batch.num_rows();
-        let values = match self.arg_arrays(batch).and_then(|args| self.apply(&args, rows)) {
+        let values = match self
+            .arg_arrays(batch)
+            .and_then(|args| self.apply(&args, rows))
+        {
             Ok(values) => values,
             Err(e) if self.on_error == OnError::Propagate => return Err(e),
             Err(_) => self.per_row(batch),
         };
-        Ok(ColumnarValue::Array(values_to_array(&values, &self.return_type)))
+        Ok(ColumnarValue::Array(values_to_array(
+            &values,
+            &self.return_type,
+        )))
     }
 
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         self.args.iter().collect()
     }
 
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn PhysicalExpr>>) -> DfResult<Arc<dyn PhysicalExpr>> {
-        Ok(Arc::new(RowFn { name: self.name.clone(), args: children, return_type: self.return_type.clone(), on_error: self.on_error, body: self.body.clone() }))
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn PhysicalExpr>>,
+    ) -> DfResult<Arc<dyn PhysicalExpr>> {
+        Ok(Arc::new(RowFn {
+            name: self.name.clone(),
+            args: children,
+            return_type: self.return_type.clone(),
+            on_error: self.on_error,
+            body: self.body.clone(),
+        }))
     }
 
     fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,12 +194,21 @@ impl NullAsFalse {
 
 impl PhysicalExpr for NullAsFalse {
     fn return_field(&self, _input_schema: &Schema) -> DfResult<FieldRef> {
-        Ok(Arc::new(Field::new("bool", arrow::datatypes::DataType::Boolean, false)))
+        Ok(Arc::new(Field::new(
+            "bool",
+            arrow::datatypes::DataType::Boolean,
+            false,
+        )))
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> DfResult<ColumnarValue> {
         let array = self.inner.evaluate(batch)?.into_array(batch.num_rows())?;
-        let bools = array.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| DataFusionError::Internal("comparison did not produce booleans".into()))?;
+        let bools = array
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| {
+                DataFusionError::Internal("comparison did not produce booleans".into())
+            })?;
         if bools.null_count() == 0 {
             return Ok(ColumnarValue::Array(array));
         }
@@ -171,8 +220,13 @@ impl PhysicalExpr for NullAsFalse {
         vec![&self.inner]
     }
 
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn PhysicalExpr>>) -> DfResult<Arc<dyn PhysicalExpr>> {
-        let inner = children.pop().ok_or_else(|| DataFusionError::Internal("NullAsFalse needs one child".into()))?;
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn PhysicalExpr>>,
+    ) -> DfResult<Arc<dyn PhysicalExpr>> {
+        let inner = children
+            .pop()
+            .ok_or_else(|| DataFusionError::Internal("NullAsFalse needs one child".into()))?;
         Ok(NullAsFalse::new(inner))
     }
 

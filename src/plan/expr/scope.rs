@@ -20,21 +20,47 @@ pub struct Scope {
 impl Scope {
     /// The columns of batches read from a source: its columns, then the pseudo-columns.
     pub fn for_source(qualifier: &str, schema: &LogicalSchema) -> Scope {
-        let mut columns: Vec<ScopeColumn> = schema.columns.iter().map(|c| ScopeColumn { name: c.name.clone(), qualifier: Some(qualifier.to_string()), sql_type: c.sql_type.clone() }).collect();
-        for (name, sql_type) in [(ROWTIME, SqlType::Bigint), (ROWPARTITION, SqlType::Int), (ROWOFFSET, SqlType::Bigint)] {
-            columns.push(ScopeColumn { name: name.into(), qualifier: Some(qualifier.to_string()), sql_type });
+        let mut columns: Vec<ScopeColumn> = schema
+            .columns
+            .iter()
+            .map(|c| ScopeColumn {
+                name: c.name.clone(),
+                qualifier: Some(qualifier.to_string()),
+                sql_type: c.sql_type.clone(),
+            })
+            .collect();
+        for (name, sql_type) in [
+            (ROWTIME, SqlType::Bigint),
+            (ROWPARTITION, SqlType::Int),
+            (ROWOFFSET, SqlType::Bigint),
+        ] {
+            columns.push(ScopeColumn {
+                name: name.into(),
+                qualifier: Some(qualifier.to_string()),
+                sql_type,
+            });
         }
         Scope { columns }
     }
 
     /// Finds a column by name (and qualifier, if given).
-    pub fn resolve(&self, qualifier: Option<&str>, name: &str) -> PlanResult<(usize, &ScopeColumn)> {
-        let matches = |c: &ScopeColumn| c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q));
-        self.columns.iter().enumerate().find(|(_, c)| matches(c)).ok_or_else(|| {
-            PlanError::UnknownColumn(match qualifier {
-                Some(q) => format!("{q}.{name}"),
-                None => name.to_string(),
+    pub fn resolve(
+        &self,
+        qualifier: Option<&str>,
+        name: &str,
+    ) -> PlanResult<(usize, &ScopeColumn)> {
+        let matches = |c: &ScopeColumn| {
+            c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+        };
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| matches(c))
+            .ok_or_else(|| {
+                PlanError::UnknownColumn(match qualifier {
+                    Some(q) => format!("{q}.{name}"),
+                    None => name.to_string(),
+                })
             })
-        })
     }
 }

@@ -7,16 +7,24 @@ const MS_PER_DAY: i64 = 86_400_000;
 
 /// `yyyy-MM-ddTHH:mm:ss.SSS` (UTC).
 pub fn format_timestamp_iso(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms).map(|t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.3f").to_string()).unwrap_or_else(|| ms.to_string())
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 pub fn format_date_iso(days: i32) -> String {
-    epoch_date().checked_add_signed(chrono::Duration::days(i64::from(days))).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| days.to_string())
+    epoch_date()
+        .checked_add_signed(chrono::Duration::days(i64::from(days)))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| days.to_string())
 }
 
 /// Java `LocalTime.toString`: `HH:mm`, `HH:mm:ss` or `HH:mm:ss.SSS`.
 pub fn format_time_iso(ms: i32) -> String {
-    let Some(t) = NaiveTime::from_num_seconds_from_midnight_opt((ms / 1000) as u32, ((ms % 1000) * 1_000_000) as u32) else {
+    let Some(t) = NaiveTime::from_num_seconds_from_midnight_opt(
+        (ms / 1000) as u32,
+        ((ms % 1000) * 1_000_000) as u32,
+    ) else {
         return ms.to_string();
     };
     match (t.second(), ms % 1000) {
@@ -35,16 +43,24 @@ pub fn parse_timestamp_iso(s: &str) -> Result<i64, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(t.and_utc().timestamp_millis());
         }
     }
-    parse_date_iso(s).map(|d| i64::from(d) * MS_PER_DAY).map_err(|_| format!("Failed to parse timestamp '{s}'"))
+    parse_date_iso(s)
+        .map(|d| i64::from(d) * MS_PER_DAY)
+        .map_err(|_| format!("Failed to parse timestamp '{s}'"))
 }
 
 pub fn parse_date_iso(s: &str) -> Result<i32, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| (d - epoch_date()).num_days() as i32).map_err(|_| format!("Failed to parse date '{s}'"))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| (d - epoch_date()).num_days() as i32)
+        .map_err(|_| format!("Failed to parse date '{s}'"))
 }
 
 pub fn parse_time_iso(s: &str) -> Result<i32, String> {
@@ -125,18 +141,10 @@ pub fn java_pattern_to_chrono(pattern: &str) -> String {
     out
 }
 
-/// Parses text with a Java pattern into epoch milliseconds (UTC unless the text has a zone).
+/// Parses text with a Java `DateTimeFormatter` pattern into epoch milliseconds, as ksqlDB's
+/// `TIMESTAMP_FORMAT` and PARSE_TIMESTAMP do: missing fields default to 1970-01-01T00:00:00.000,
+/// a zone or offset in the text wins, else UTC.
 pub fn parse_with_java_pattern(text: &str, pattern: &str) -> Result<i64, String> {
-    let fmt = java_pattern_to_chrono(pattern).replace("%3f", "%.3f").replace("%.%.3f", "%.3f");
-    let fmt = fmt.replace(".%.3f", "%.3f");
-    if let Ok(t) = DateTime::parse_from_str(text, &fmt) {
-        return Ok(t.timestamp_millis());
-    }
-    if let Ok(t) = NaiveDateTime::parse_from_str(text, &fmt) {
-        return Ok(t.and_utc().timestamp_millis());
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(text, &fmt) {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default());
-    }
-    Err(format!("Failed to parse timestamp '{text}' with formatter '{pattern}'"))
+    crate::plan::functions::datetime_resolve::parse_timestamp(text, pattern, None)
+        .map_err(|e| format!("Failed to parse timestamp '{text}' with formatter '{pattern}': {e}"))
 }

@@ -2,8 +2,22 @@
 //! INT → BIGINT → DECIMAL → DOUBLE) and row-wise invocation. Families live in their own files
 //! and register themselves in [`FunctionRegistry::standard`].
 
+mod arrays;
 mod basic;
+mod collections;
+mod datetime;
+mod datetime_pattern;
+pub(crate) mod datetime_resolve;
+mod datetime_zone;
+mod json;
+mod json_tree;
+mod maps;
+mod math;
+mod nulls;
+mod regexp;
 mod signature;
+mod string;
+mod url;
 
 pub use signature::{Arg, Resolved, can_widen, exact, same_type_args};
 
@@ -53,17 +67,40 @@ pub struct FunctionRegistry {
 impl FunctionRegistry {
     /// The standard library.
     pub fn standard() -> FunctionRegistry {
-        let mut registry = FunctionRegistry { functions: BTreeMap::new() };
+        let mut registry = FunctionRegistry {
+            functions: BTreeMap::new(),
+        };
         basic::register(&mut registry);
+        datetime::register(&mut registry);
+        json::register(&mut registry);
+        arrays::register(&mut registry);
+        maps::register(&mut registry);
+        string::register(&mut registry);
+        regexp::register(&mut registry);
+        math::register(&mut registry);
+        nulls::register(&mut registry);
+        url::register(&mut registry);
         registry
     }
 
     pub fn add(&mut self, f: impl ScalarFunction + 'static) {
-        self.functions.insert(f.name().to_ascii_uppercase(), Arc::new(f));
+        self.functions
+            .insert(f.name().to_ascii_uppercase(), Arc::new(f));
     }
 
-    pub fn add_udf(&mut self, name: &'static str, description: &'static str, resolve: fn(&[Arg]) -> Result<Resolved, String>, invoke: fn(&[Value]) -> Result<Value, String>) {
-        self.add(Udf { name, description, resolve, invoke });
+    pub fn add_udf(
+        &mut self,
+        name: &'static str,
+        description: &'static str,
+        resolve: fn(&[Arg]) -> Result<Resolved, String>,
+        invoke: fn(&[Value]) -> Result<Value, String>,
+    ) {
+        self.add(Udf {
+            name,
+            description,
+            resolve,
+            invoke,
+        });
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<dyn ScalarFunction>> {

@@ -18,12 +18,23 @@ pub fn can_widen(from: &SqlType, to: &SqlType) -> bool {
     from == to
         || matches!(
             (from, to),
-            (Int, Bigint) | (Int, Decimal { .. }) | (Int, Double) | (Bigint, Decimal { .. }) | (Bigint, Double) | (Decimal { .. }, Double)
+            (Int, Bigint)
+                | (Int, Decimal { .. })
+                | (Int, Double)
+                | (Bigint, Decimal { .. })
+                | (Bigint, Double)
+                | (Decimal { .. }, Double)
         )
 }
 
 /// One fixed signature: `args` must match `params` (by widening); `variadic` repeats.
-pub fn exact(name: &str, args: &[Arg], params: &[SqlType], variadic: Option<&SqlType>, ret: SqlType) -> Result<Resolved, String> {
+pub fn exact(
+    name: &str,
+    args: &[Arg],
+    params: &[SqlType],
+    variadic: Option<&SqlType>,
+    ret: SqlType,
+) -> Result<Resolved, String> {
     let arity_ok = match variadic {
         None => args.len() == params.len(),
         Some(_) => args.len() >= params.len(),
@@ -33,7 +44,10 @@ pub fn exact(name: &str, args: &[Arg], params: &[SqlType], variadic: Option<&Sql
     }
     let mut out = Vec::with_capacity(args.len());
     for (i, arg) in args.iter().enumerate() {
-        let param = params.get(i).or(variadic).ok_or_else(|| mismatch(name, args))?;
+        let param = params
+            .get(i)
+            .or(variadic)
+            .ok_or_else(|| mismatch(name, args))?;
         match arg {
             Some(t) if !can_widen(t, param) => return Err(mismatch(name, args)),
             _ => out.push(param.clone()),
@@ -52,11 +66,19 @@ pub fn same_type_args(name: &str, args: &[Arg]) -> Result<SqlType, String> {
             Some(_) => return Err(mismatch(name, args)),
         }
     }
-    found.cloned().ok_or_else(|| format!("Function '{name}' cannot be called with only NULL arguments"))
+    found
+        .cloned()
+        .ok_or_else(|| format!("Function '{name}' cannot be called with only NULL arguments"))
 }
 
 /// ksqlDB's message when no overload matches.
 pub fn mismatch(name: &str, args: &[Arg]) -> String {
-    let types: Vec<String> = args.iter().map(|a| a.as_ref().map_or("null".to_string(), |t| t.to_string())).collect();
-    format!("Function '{name}' does not accept parameters ({}).", types.join(", "))
+    let types: Vec<String> = args
+        .iter()
+        .map(|a| a.as_ref().map_or("null".to_string(), |t| t.to_string()))
+        .collect();
+    format!(
+        "Function '{name}' does not accept parameters ({}).",
+        types.join(", ")
+    )
 }

@@ -1,0 +1,408 @@
+//! Regular-expression functions — REGEXP_EXTRACT, REGEXP_EXTRACT_ALL, REGEXP_REPLACE and
+//! REGEXP_SPLIT_TO_ARRAY — with `java.util.regex` semantics: Java patterns are translated for
+//! `fancy-regex` (ASCII `\d \w \s`, `.` and `$` aware of line terminators, `\Q..\E`, `\h`, `\R`,
+//! `\Z`), matches are found like `Matcher.find`, and replacements use Java's `$n` / `${name}`.
+
+use super::FunctionRegistry;
+use super::basic::{pick, sig};
+use crate::common::{SqlType, Value};
+use fancy_regex::{Captures, Regex};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub fn register(r: &mut FunctionRegistry) {
+    use SqlType::{Int, String as Str};
+    r.add_udf(
+        "REGEXP_EXTRACT",
+        "The first match of a pattern (or one of its groups) in a string.",
+        |a| {
+            pick(
+                "regexp_extract",
+                a,
+                &[sig(&[Str, Str], Str), sig(&[Str, Str, Int], Str)],
+            )
+        },
+        |v| extract(v, false),
+    );
+    r.add_udf(
+        "REGEXP_EXTRACT_ALL",
+        "Every match of a pattern (or one of its groups) in a string.",
+        |a| {
+            pick(
+                "regexp_extract_all",
+                a,
+                &[
+                    sig(&[Str, Str], SqlType::array(Str)),
+                    sig(&[Str, Str, Int], SqlType::array(Str)),
+                ],
+            )
+        },
+        |v| extract(v, true),
+    );
+    r.add_udf(
+        "REGEXP_REPLACE",
+        "Replaces every match of a pattern (Java replacement syntax).",
+        |a| pick("regexp_replace", a, &[sig(&[Str, Str, Str], Str)]),
+        |v| {
+            let (Value::String(s), Value::String(p), Value::String(repl)) = (&v[0], &v[1], &v[2])
+            else {
+                return Ok(Value::Null);
+            };
+            let re = java_regex(p)?;
+            let mut out = String::new();
+            let mut last = 0;
+            for caps in find_all(&re, s)? {
+                let m = caps.get(0).ok_or("no match")?;
+                out.push_str(&s[last..m.start()]);
+                expand(&caps, repl, re.captures_len() - 1, &mut out)?;
+                last = m.end();
+            }
+            out.push_str(&s[last..]);
+            Ok(Value::String(out))
+        },
+    );
+    r.add_udf(
+        "REGEXP_SPLIT_TO_ARRAY",
+        "Splits a string around the matches of a pattern.",
+        |a| {
+            pick(
+                "regexp_split_to_array",
+                a,
+                &[sig(&[Str, Str], SqlType::array(Str))],
+            )
+        },
+        |v| {
+            let (Value::String(s), Value::String(p)) = (&v[0], &v[1]) else {
+                return Ok(Value::Null);
+            };
+            let re = java_regex(p)?;
+            let java_split = p.is_empty() || re.is_match("").map_err(|e| e.to_string())?;
+            let matches = find_all(&re, s)?;
+            let (mut parts, mut last) = (Vec::new(), 0);
+            for caps in &matches {
+                let m = caps.get(0).ok_or("no match")?;
+                // `Pattern.split` never yields a leading empty part for a zero-width match at 0.
+                if java_split && m.start() == 0 && m.end() == 0 {
+                    continue;
+                }
+                parts.push(s[last..m.start()].to_string());
+                last = m.end();
+            }
+            parts.push(s[last..].to_string());
+            if java_split {
+                while parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
+                    parts.pop();
+                }
+            }
+            Ok(Value::Array(parts.into_iter().map(Value::String).collect()))
+        },
+    );
+}
+
+fn extract(v: &[Value], all: bool) -> Result<Value, String> {
+    let (Value::String(p), Value::String(s)) = (&v[0], &v[1]) else {
+        return Ok(Value::Null);
+    };
+    let group = match v.get(2) {
+        None => 0,
+        Some(Value::Int(g)) => *g,
+        Some(_) => return Ok(Value::Null),
+    };
+    let re = java_regex(p)?;
+    if group < 0 || group as usize >= re.captures_len() {
+        return Ok(Value::Null);
+    }
+    let text = |c: &Captures<'_>| {
+        c.get(group as usize)
+            .map_or(Value::Null, |m| Value::String(m.as_str().to_string()))
+    };
+    if all {
+        return Ok(Value::Array(find_all(&re, s)?.iter().map(text).collect()));
+    }
+    Ok(re
+        .captures(s)
+        .map_err(|e| e.to_string())?
+        .as_ref()
+        .map_or(Value::Null, text))
+}
+
+/// Every match as `Matcher.find` reports them: after an empty match the search moves on one
+/// character, after a non-empty one it resumes at its end (an empty match may follow).
+fn find_all<'t>(re: &Regex, s: &'t str) -> Result<Vec<Captures<'t>>, String> {
+    let (mut out, mut pos) = (Vec::new(), 0);
+    while pos <= s.len() {
+        let Some(caps) = re.captures_from_pos(s, pos).map_err(|e| e.to_string())? else {
+            break;
+        };
+        let (start, end) = caps.get(0).map_or((pos, pos), |m| (m.start(), m.end()));
+        pos = if start == end {
+            s[end..]
+                .chars()
+                .next()
+                .map_or(s.len() + 1, |c| end + c.len_utf8())
+        } else {
+            end
+        };
+        out.push(caps);
+    }
+    Ok(out)
+}
+
+/// Appends Java's expansion of `repl` (`$n` takes as many digits as name an existing group,
+/// `${name}`, `\x` is a literal x) for one match.
+fn expand(
+    caps: &Captures<'_>,
+    repl: &str,
+    group_count: usize,
+    out: &mut String,
+) -> Result<(), String> {
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next().ok_or("character to be escaped is missing")?),
+            '$' => {
+                let text = if chars.peek() == Some(&'{') {
+                    chars.next();
+                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    caps.name(&name)
+                        .ok_or_else(|| format!("No group with name {{{name}}}"))?;
+                    caps.name(&name)
+                } else {
+                    let mut n = chars
+                        .next()
+                        .and_then(|d| d.to_digit(10))
+                        .ok_or("Illegal group reference")? as usize;
+                    while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                        if n * 10 + d as usize > group_count {
+                            break;
+                        }
+                        n = n * 10 + d as usize;
+                        chars.next();
+                    }
+                    if n > group_count {
+                        return Err(format!("No group {n}"));
+                    }
+                    caps.get(n)
+                };
+                out.push_str(text.map_or("", |m| m.as_str()));
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(())
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, Rc<Regex>>> = RefCell::new(HashMap::new());
+}
+
+/// Compiles a Java pattern (cached per thread).
+fn java_regex(pattern: &str) -> Result<Rc<Regex>, String> {
+    if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = Rc::new(
+        Regex::new(&translate(pattern))
+            .map_err(|e| format!("Invalid regular expression pattern '{pattern}': {e}"))?,
+    );
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 256 {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re.clone());
+    });
+    Ok(re)
+}
+
+const LINE_TERMINATORS: &str = r"\n\r\u{85}\u{2028}\u{2029}";
+
+/// Whether the pattern sets inline flag `flag` (`(?s)`, `(?im:...)`).
+fn has_flag(pattern: &str, flag: char) -> bool {
+    pattern.match_indices("(?").any(|(i, _)| {
+        pattern[i + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+            .take_while(|c| *c != '-')
+            .any(|c| c == flag)
+    })
+}
+
+/// Rewrites a `java.util.regex` pattern into `fancy-regex` syntax.
+fn translate(pattern: &str) -> String {
+    let (dotall, multiline) = (has_flag(pattern, 's'), has_flag(pattern, 'm'));
+    let mut out = String::with_capacity(pattern.len() * 2);
+    let mut chars = pattern.chars().peekable();
+    let mut depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(e) = chars.next() else {
+                    out.push('\\');
+                    break;
+                };
+                let class = match e {
+                    'd' | 'D' => Some("0-9"),
+                    'w' | 'W' => Some("a-zA-Z0-9_"),
+                    's' | 'S' => Some(r"\t\n\x0B\f\r "),
+                    'h' | 'H' => {
+                        Some(r" \t\xA0\u{1680}\u{180e}\u{2000}-\u{200a}\u{202f}\u{205f}\u{3000}")
+                    }
+                    _ => None,
+                };
+                match (e, class) {
+                    (_, Some(set)) if e.is_ascii_lowercase() && depth > 0 => out.push_str(set),
+                    (_, Some(set)) => out.push_str(&format!(
+                        "[{}{set}]",
+                        if e.is_ascii_uppercase() { "^" } else { "" }
+                    )),
+                    ('Q', _) => {
+                        let mut literal = String::new();
+                        while let Some(x) = chars.next() {
+                            if x == '\\' && chars.peek() == Some(&'E') {
+                                chars.next();
+                                break;
+                            }
+                            literal.push(x);
+                        }
+                        out.push_str(&fancy_regex::escape(&literal));
+                    }
+                    ('R', _) => out.push_str(r"(?:\r\n|[\n\x0B\f\r\u{85}\u{2028}\u{2029}])"),
+                    ('Z', _) => out.push_str(&format!(r"(?=(?:\r\n|[{LINE_TERMINATORS}])?\z)")),
+                    _ => {
+                        out.push('\\');
+                        out.push(e);
+                    }
+                }
+            }
+            '[' => {
+                depth += 1;
+                out.push('[');
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if depth > 0 => {
+                depth -= 1;
+                out.push(']');
+            }
+            '.' if depth == 0 && !dotall => out.push_str(&format!("[^{LINE_TERMINATORS}]")),
+            '$' if depth == 0 && !multiline => {
+                out.push_str(&format!(r"(?=(?:\r\n|[{LINE_TERMINATORS}])?\z)"))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::String(x.into())
+    }
+
+    fn call(name: &str, args: &[Value]) -> Value {
+        FunctionRegistry::standard()
+            .get(name)
+            .unwrap()
+            .invoke(args)
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn extract_follows_java() {
+        assert_eq!(
+            call("REGEXP_EXTRACT", &[s("test."), s("some_test_string")]),
+            s("test_")
+        );
+        assert_eq!(
+            call(
+                "REGEXP_EXTRACT",
+                &[s("(.*) (.*)"), s("steven zhang"), Value::Int(2)]
+            ),
+            s("zhang")
+        );
+        assert_eq!(
+            call(
+                "REGEXP_EXTRACT",
+                &[s("(.*) (.*)"), s("agavra"), Value::Int(2)]
+            ),
+            Value::Null
+        );
+        assert_eq!(
+            call("REGEXP_EXTRACT", &[s("(a)"), s("a"), Value::Int(2)]),
+            Value::Null
+        );
+        assert_eq!(
+            call("REGEXP_EXTRACT", &[s("(a"), s("a")]),
+            Value::Null,
+            "bad pattern → NULL"
+        );
+        let all = call(
+            "REGEXP_EXTRACT_ALL",
+            &[s(r"(\w+) (\w*)"), s("apurva mehta agavra "), Value::Int(2)],
+        );
+        assert_eq!(all, Value::Array(vec![s("mehta"), s("")]));
+        assert_eq!(
+            call("REGEXP_EXTRACT_ALL", &[s("x"), s("abc")]),
+            Value::Array(vec![])
+        );
+        assert_eq!(
+            call("REGEXP_EXTRACT_ALL", &[s("a*"), s("baa")]),
+            Value::Array(vec![s(""), s("aa"), s("")]),
+            "Java find() order"
+        );
+        assert_eq!(
+            call("REGEXP_EXTRACT", &[s(r"\d+"), s("٣4")]),
+            s("4"),
+            "\\d is ASCII in Java"
+        );
+        assert_eq!(
+            call("REGEXP_EXTRACT", &[s("a.c"), s("a\rc abc")]),
+            s("abc"),
+            ". excludes \\r"
+        );
+        assert_eq!(
+            call("REGEXP_EXTRACT", &[s("c$"), s("abc\n")]),
+            s("c"),
+            "$ before a final line terminator"
+        );
+        assert_eq!(call("REGEXP_EXTRACT", &[s(r"\Q.*\E"), s("a.*b")]), s(".*"));
+    }
+
+    #[test]
+    fn replace_uses_java_replacement_syntax() {
+        let r = |re: &str, repl: &str| call("REGEXP_REPLACE", &[s("ab12cd"), s(re), s(repl)]);
+        assert_eq!(r(r"(\d)(\d)", "$2$1"), s("ab21cd"));
+        assert_eq!(
+            r(r"(\d)", "$10"),
+            s("ab1020cd"),
+            "$10 is group 1 then '0' when there is no group 10"
+        );
+        assert_eq!(r(r"(?<n>\d+)", "<${n}>"), s("ab<12>cd"));
+        assert_eq!(r(r"\d", r"\$"), s("ab$$cd"));
+        assert_eq!(r(r"(\d)", "$2"), Value::Null, "no group 2");
+        assert_eq!(r("(x)?b", "[$1]"), s("a[]12cd"), "unmatched group → empty");
+    }
+
+    #[test]
+    fn split_to_array_matches_guava_and_java() {
+        let sp = |x: &str, p: &str| call("REGEXP_SPLIT_TO_ARRAY", &[s(x), s(p)]);
+        let arr = |xs: &[&str]| Value::Array(xs.iter().map(|x| s(x)).collect());
+        assert_eq!(sp("aabcda", "(ab|cd)"), arr(&["a", "", "a"]));
+        assert_eq!(sp("zxy", "(ab|cd)"), arr(&["zxy"]));
+        assert_eq!(
+            sp("abab", "ab"),
+            arr(&["", "", ""]),
+            "Guava keeps trailing empties"
+        );
+        assert_eq!(sp("abc", ""), arr(&["a", "b", "c"]));
+        assert_eq!(sp("abc", "x*"), arr(&["a", "b", "c"]));
+        assert_eq!(sp("", ""), arr(&[""]));
+    }
+}

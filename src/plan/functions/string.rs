@@ -1,0 +1,834 @@
+//! String functions with Java semantics: lengths and indexes count UTF-16 units (1-based),
+//! case mapping is Java's, regexes follow `java.util.regex` (translated for `fancy-regex`), and
+//! NULL handling is per function (CONCAT skips NULLs, INSTR and FIELD give 0, most give NULL).
+
+use super::basic::{Sig, pick, sig, var_sig};
+use super::{Arg, FunctionRegistry, Resolved, ScalarFunction};
+use crate::common::{SqlType, Value};
+
+pub fn register(r: &mut FunctionRegistry) {
+    use SqlType::{Bytes, Int, String as Str};
+    let maps: [(&'static str, &'static str, fn(&str) -> String); 4] = [
+        ("UCASE", "Upper-cases a string.", str::to_uppercase),
+        ("LCASE", "Lower-cases a string.", str::to_lowercase),
+        (
+            "TRIM",
+            "Removes leading and trailing whitespace and control characters.",
+            |s| s.trim_matches(|c: char| c <= ' ').to_string(),
+        ),
+        (
+            "INITCAP",
+            "Capitalizes the first letter of each whitespace-separated word.",
+            initcap,
+        ),
+    ];
+    for (name, description, f) in maps {
+        r.add(StrMap {
+            name,
+            description,
+            f,
+        });
+    }
+    r.add_udf(
+        "LEN",
+        "Length of a string in UTF-16 units, or of bytes.",
+        |a| pick("len", a, &[sig(&[Str], Int), sig(&[Bytes], Int)]),
+        |v| match &v[0] {
+            Value::String(s) => Ok(Value::Int(s.encode_utf16().count() as i32)),
+            Value::Bytes(b) => Ok(Value::Int(b.len() as i32)),
+            _ => Ok(Value::Null),
+        },
+    );
+    r.add_udf(
+        "CONCAT",
+        "Concatenates strings or bytes, skipping NULLs.",
+        |a| {
+            pick(
+                "concat",
+                a,
+                &[var_sig(&[], Str, Str), var_sig(&[], Bytes, Bytes)],
+            )
+        },
+        |v| Ok(concat(v.iter())),
+    );
+    r.add_udf(
+        "CONCAT_WS",
+        "Concatenates with a separator, skipping NULLs.",
+        |a| {
+            pick(
+                "concat_ws",
+                a,
+                &[var_sig(&[Str], Str, Str), var_sig(&[Bytes], Bytes, Bytes)],
+            )
+        },
+        concat_ws,
+    );
+    r.add_udf(
+        "SUBSTRING",
+        "The part of a string or bytes from a 1-based position, optionally of a length.",
+        |a| {
+            pick(
+                "substring",
+                a,
+                &[
+                    sig(&[Str, Int], Str),
+                    sig(&[Str, Int, Int], Str),
+                    sig(&[Bytes, Int], Bytes),
+                    sig(&[Bytes, Int, Int], Bytes),
+                ],
+            )
+        },
+        substring,
+    );
+    r.add_udf(
+        "LPAD",
+        "Pads on the left to a length, cycling the padding.",
+        |a| pad_type("lpad", a),
+        |v| pad(v, true),
+    );
+    r.add_udf(
+        "RPAD",
+        "Pads on the right to a length, cycling the padding.",
+        |a| pad_type("rpad", a),
+        |v| pad(v, false),
+    );
+    r.add_udf(
+        "REPLACE",
+        "Replaces every occurrence of a substring.",
+        |a| pick("replace", a, &[sig(&[Str, Str, Str], Str)]),
+        |v| match (&v[0], &v[1], &v[2]) {
+            (Value::String(s), Value::String(old), Value::String(new)) => {
+                Ok(Value::String(replace(s, old, new)))
+            }
+            _ => Ok(Value::Null),
+        },
+    );
+    r.add_udf("INSTR", "1-based position of the n-th occurrence of a substring from a position (negative: from the end), or 0.", |a| {
+        pick("instr", a, &[sig(&[Str, Str], Int), sig(&[Str, Str, Int], Int), sig(&[Str, Str, Int, Int], Int)])
+    }, instr);
+    r.add_udf(
+        "SPLIT",
+        "Splits on a literal delimiter.",
+        |a| {
+            pick(
+                "split",
+                a,
+                &[
+                    sig(&[Str, Str], SqlType::array(Str)),
+                    sig(&[Bytes, Bytes], SqlType::array(Bytes)),
+                ],
+            )
+        },
+        split,
+    );
+    r.add_udf(
+        "SPLIT_TO_MAP",
+        "Splits 'k1=v1;k2=v2' text into a map.",
+        |a| {
+            pick(
+                "split_to_map",
+                a,
+                &[sig(&[Str, Str, Str], SqlType::map(Str, Str))],
+            )
+        },
+        split_to_map,
+    );
+    r.add_udf(
+        "CHR",
+        "The character of a code point, or of a '\\uXXXX' escape.",
+        |a| pick("chr", a, &[sig(&[Int], Str), sig(&[Str], Str)]),
+        chr,
+    );
+    r.add_udf(
+        "ELT",
+        "The n-th (1-based) of the remaining arguments.",
+        |a| pick("elt", a, &[var_sig(&[Int], Str, Str)]),
+        |v| match &v[0] {
+            Value::Int(n) if *n >= 1 && (*n as usize) < v.len() => Ok(v[*n as usize].clone()),
+            Value::Int(_) => Ok(Value::Null),
+            _ => Err("ELT's index must not be NULL".into()),
+        },
+    );
+    r.add_udf(
+        "FIELD",
+        "1-based position of the first argument among the others, or 0.",
+        |a| pick("field", a, &[var_sig(&[Str], Str, Int)]),
+        |v| {
+            let found = if v[0].is_null() {
+                None
+            } else {
+                v[1..].iter().position(|x| *x == v[0])
+            };
+            Ok(Value::Int(found.map_or(0, |i| i as i32 + 1)))
+        },
+    );
+    for (name, description) in [
+        (
+            "MASK",
+            "Masks letters (X, x), digits (n) and other characters (-).",
+        ),
+        ("MASK_LEFT", "Masks the first n characters."),
+        ("MASK_RIGHT", "Masks the last n characters."),
+        ("MASK_KEEP_LEFT", "Masks all but the first n characters."),
+        ("MASK_KEEP_RIGHT", "Masks all but the last n characters."),
+    ] {
+        r.add(Mask { name, description });
+    }
+}
+
+/// A STRING → STRING function; NULL gives NULL.
+struct StrMap {
+    name: &'static str,
+    description: &'static str,
+    f: fn(&str) -> String,
+}
+
+impl ScalarFunction for StrMap {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn description(&self) -> &str {
+        self.description
+    }
+    fn resolve(&self, args: &[Arg]) -> Result<Resolved, String> {
+        pick(
+            &self.name.to_ascii_lowercase(),
+            args,
+            &[sig(&[SqlType::String], SqlType::String)],
+        )
+    }
+    fn invoke(&self, args: &[Value]) -> Result<Value, String> {
+        Ok(match &args[0] {
+            Value::String(s) => Value::String((self.f)(s)),
+            _ => Value::Null,
+        })
+    }
+}
+
+pub(super) fn utf16(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+pub(super) fn from_utf16(units: &[u16]) -> String {
+    String::from_utf16_lossy(units)
+}
+
+/// Java `\s`: space, \t, \n, \x0B, \f, \r.
+fn java_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+}
+
+/// ksqlDB's INITCAP: lower-case, then upper-case the first character of each `[^\s]+\s*` token
+/// (so leading whitespace is dropped).
+fn initcap(s: &str) -> String {
+    let lower = s.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut at_word_start = true;
+    for c in lower.trim_start_matches(java_space).chars() {
+        if at_word_start && !java_space(c) {
+            out.extend(c.to_uppercase());
+            at_word_start = false;
+        } else {
+            out.push(c);
+            at_word_start = java_space(c);
+        }
+    }
+    out
+}
+
+fn concat<'a>(values: impl Iterator<Item = &'a Value>) -> Value {
+    let values: Vec<&Value> = values.filter(|v| !v.is_null()).collect();
+    if values.iter().any(|v| matches!(v, Value::Bytes(_))) {
+        return Value::Bytes(
+            values
+                .iter()
+                .flat_map(|v| {
+                    if let Value::Bytes(b) = v {
+                        b.clone()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+        );
+    }
+    Value::String(
+        values
+            .iter()
+            .map(|v| {
+                if let Value::String(s) = v {
+                    s.as_str()
+                } else {
+                    ""
+                }
+            })
+            .collect(),
+    )
+}
+
+fn concat_ws(v: &[Value]) -> Result<Value, String> {
+    if v.len() < 2 {
+        return Err("Function 'concat_ws' expects at least two input arguments.".into());
+    }
+    let parts: Vec<&Value> = v[1..].iter().filter(|x| !x.is_null()).collect();
+    Ok(match &v[0] {
+        Value::String(sep) => Value::String(
+            parts
+                .iter()
+                .map(|p| {
+                    if let Value::String(s) = p {
+                        s.as_str()
+                    } else {
+                        ""
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(sep),
+        ),
+        Value::Bytes(sep) => Value::Bytes(
+            parts
+                .iter()
+                .map(|p| {
+                    if let Value::Bytes(b) = p {
+                        b.clone()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(sep.as_slice()),
+        ),
+        _ => Value::Null,
+    })
+}
+
+/// ksqlDB's SUBSTRING bounds: 1-based, negative counts from the end, never an error.
+fn substring_range(n: usize, pos: i32, len: Option<i32>) -> (usize, usize) {
+    let n = n as i64;
+    let pos = i64::from(pos);
+    let start = if pos < 0 {
+        (n + pos).max(0)
+    } else {
+        (pos - 1).min(n).max(0)
+    };
+    let end = len.map_or(n, |l| (start + i64::from(l)).min(n).max(start));
+    (start as usize, end as usize)
+}
+
+fn substring(v: &[Value]) -> Result<Value, String> {
+    let len = match v.get(2) {
+        Some(Value::Int(l)) => Some(*l),
+        Some(_) => return Ok(Value::Null),
+        None => None,
+    };
+    Ok(match (&v[0], &v[1]) {
+        (Value::String(s), Value::Int(pos)) => {
+            let units = utf16(s);
+            let (start, end) = substring_range(units.len(), *pos, len);
+            Value::String(from_utf16(&units[start..end]))
+        }
+        (Value::Bytes(b), Value::Int(pos)) => {
+            let (start, end) = substring_range(b.len(), *pos, len);
+            Value::Bytes(b[start..end].to_vec())
+        }
+        _ => Value::Null,
+    })
+}
+
+fn pad_type(name: &str, a: &[Arg]) -> Result<Resolved, String> {
+    use SqlType::{Bytes, Int, String as Str};
+    pick(
+        name,
+        a,
+        &[sig(&[Str, Int, Str], Str), sig(&[Bytes, Int, Bytes], Bytes)],
+    )
+}
+
+/// LPAD/RPAD to exactly `len` units; a longer input keeps its left part.
+fn pad(v: &[Value], left: bool) -> Result<Value, String> {
+    fn padded<T: Clone>(input: &[T], len: usize, padding: &[T], left: bool) -> Vec<T> {
+        let fill: Vec<T> = padding
+            .iter()
+            .cycle()
+            .take(len.saturating_sub(input.len()))
+            .cloned()
+            .collect();
+        let mut out = if left {
+            [fill.as_slice(), input].concat()
+        } else {
+            [input, fill.as_slice()].concat()
+        };
+        out.truncate(len);
+        out
+    }
+    let len = match &v[1] {
+        Value::Int(l) if *l >= 0 => *l as usize,
+        _ => return Ok(Value::Null),
+    };
+    Ok(match (&v[0], &v[2]) {
+        (Value::String(s), Value::String(p)) if !p.is_empty() => {
+            Value::String(from_utf16(&padded(&utf16(s), len, &utf16(p), left)))
+        }
+        (Value::Bytes(b), Value::Bytes(p)) if !p.is_empty() => {
+            Value::Bytes(padded(b, len, p, left))
+        }
+        _ => Value::Null,
+    })
+}
+
+/// Java `String.replace`: literal; an empty target inserts `new` around every character.
+fn replace(s: &str, old: &str, new: &str) -> String {
+    if !old.is_empty() {
+        return s.replace(old, new);
+    }
+    let mut out = String::from(new);
+    for c in s.chars() {
+        out.push(c);
+        out.push_str(new);
+    }
+    out
+}
+
+/// Commons `StringUtils.ordinalIndexOf` (overlapping), over UTF-16 units.
+fn ordinal_index_of(s: &[u16], sub: &[u16], ordinal: i32) -> Option<usize> {
+    if ordinal <= 0 {
+        return None;
+    }
+    if sub.is_empty() {
+        return Some(0);
+    }
+    let mut found = 0;
+    (0..s.len().saturating_sub(sub.len() - 1)).find(|&i| {
+        if s[i..].starts_with(sub) {
+            found += 1;
+        }
+        found == ordinal
+    })
+}
+
+fn instr(v: &[Value]) -> Result<Value, String> {
+    let int_arg = |i: usize| match v.get(i) {
+        None => Ok(1),
+        Some(Value::Int(x)) => Ok(*x),
+        Some(_) => Err("INSTR's position and occurrence must not be NULL".to_string()),
+    };
+    let (pos, occurrence) = (int_arg(2)?, int_arg(3)?);
+    let (Value::String(s), Value::String(sub)) = (&v[0], &v[1]) else {
+        return Ok(Value::Int(0));
+    };
+    let (s, sub) = (utf16(s), utf16(sub));
+    let n = s.len() as i64;
+    if i64::from(pos).abs() > n {
+        return Ok(Value::Int(0));
+    }
+    let result = if pos > 0 {
+        ordinal_index_of(&s[pos as usize - 1..], &sub, occurrence)
+            .map(|i| i64::from(pos) + i as i64)
+    } else if pos < 0 {
+        let rs: Vec<u16> = s.iter().rev().copied().collect();
+        let rsub: Vec<u16> = sub.iter().rev().copied().collect();
+        ordinal_index_of(&rs[(-pos) as usize - 1..], &rsub, occurrence)
+            .map(|i| n + i64::from(pos) - i as i64 - sub.len() as i64 + 2)
+    } else {
+        return Err("INSTR's position must not be 0".into());
+    };
+    Ok(Value::Int(result.unwrap_or(0) as i32))
+}
+
+/// Splits on a literal delimiter keeping empty parts (Guava `Splitter`); an empty delimiter
+/// splits into single elements.
+fn split_parts<T: PartialEq + Clone>(s: &[T], delim: &[T]) -> Vec<Vec<T>> {
+    if s.is_empty() {
+        return vec![Vec::new()];
+    }
+    if delim.is_empty() {
+        return s.iter().map(|x| vec![x.clone()]).collect();
+    }
+    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
+    while i + delim.len() <= s.len() {
+        if s[i..].starts_with(delim) {
+            parts.push(s[start..i].to_vec());
+            i += delim.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    parts.push(s[start..].to_vec());
+    parts
+}
+
+fn split(v: &[Value]) -> Result<Value, String> {
+    Ok(match (&v[0], &v[1]) {
+        (Value::String(s), Value::String(d)) => {
+            let parts = if d.is_empty() {
+                s.chars().map(|c| c.to_string()).collect::<Vec<_>>()
+            } else {
+                s.split(d.as_str()).map(str::to_string).collect()
+            };
+            Value::Array(if parts.is_empty() {
+                vec![Value::String(String::new())]
+            } else {
+                parts.into_iter().map(Value::String).collect()
+            })
+        }
+        (Value::Bytes(b), Value::Bytes(d)) => {
+            Value::Array(split_parts(b, d).into_iter().map(Value::Bytes).collect())
+        }
+        _ => Value::Null,
+    })
+}
+
+fn split_to_map(v: &[Value]) -> Result<Value, String> {
+    let (Value::String(s), Value::String(entry), Value::String(kv)) = (&v[0], &v[1], &v[2]) else {
+        return Ok(Value::Null);
+    };
+    if entry.is_empty() || kv.is_empty() || entry == kv {
+        return Ok(Value::Null);
+    }
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for e in s
+        .split(entry.as_str())
+        .filter(|e| !e.is_empty() && e.contains(kv.as_str()))
+    {
+        let mut it = e.split(kv.as_str());
+        let (k, val) = (
+            it.next().unwrap_or_default().to_string(),
+            it.next().unwrap_or_default().to_string(),
+        );
+        match entries.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = val,
+            None => entries.push((k, val)),
+        }
+    }
+    Ok(Value::Map(
+        java_hash_order(entries)
+            .into_iter()
+            .map(|(k, v)| (Value::String(k), Value::String(v)))
+            .collect(),
+    ))
+}
+
+/// Java `String.hashCode`.
+pub(super) fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+}
+
+/// The iteration order of a `new HashMap<>()` filled with these distinct keys in this order.
+pub(super) fn java_hash_order<V>(mut entries: Vec<(String, V)>) -> Vec<(String, V)> {
+    let mut capacity = 16usize;
+    while entries.len() > capacity * 3 / 4 {
+        capacity *= 2;
+    }
+    let bucket = |k: &str| {
+        let h = java_hash(k) as u32;
+        ((h ^ (h >> 16)) as usize) & (capacity - 1)
+    };
+    entries.sort_by_key(|(k, _)| bucket(k));
+    entries
+}
+
+fn chr(v: &[Value]) -> Result<Value, String> {
+    Ok(match &v[0] {
+        Value::Int(code) if (0..=0x10FFFF).contains(code) => Value::String(
+            char::from_u32(*code as u32)
+                .unwrap_or('\u{FFFD}')
+                .to_string(),
+        ),
+        Value::String(s) if s.starts_with("\\u") && s.encode_utf16().count() >= 6 => {
+            Value::String(from_utf16(&unescape_java(s)?))
+        }
+        _ => Value::Null,
+    })
+}
+
+/// Commons-text `StringEscapeUtils.unescapeJava`, into UTF-16 units.
+fn unescape_java(s: &str) -> Result<Vec<u16>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u16; 2];
+            out.extend_from_slice(c.encode_utf16(&mut buf));
+            continue;
+        }
+        match chars.next() {
+            Some('u') => {
+                while chars.peek() == Some(&'u') {
+                    chars.next();
+                }
+                let hex: String = chars.by_ref().take(4).collect();
+                let unit = (hex.len() == 4)
+                    .then(|| u16::from_str_radix(&hex, 16).ok())
+                    .flatten()
+                    .ok_or_else(|| format!("Unable to parse unicode value: {hex}"))?;
+                out.push(unit);
+            }
+            Some(e @ ('n' | 't' | 'b' | 'f' | 'r' | '"' | '\'' | '\\')) => out.push(match e {
+                'n' => 10,
+                't' => 9,
+                'b' => 8,
+                'f' => 12,
+                'r' => 13,
+                other => other as u16,
+            }),
+            Some(other) => {
+                out.push(u16::from(b'\\'));
+                let mut buf = [0u16; 2];
+                out.extend_from_slice(other.encode_utf16(&mut buf));
+            }
+            None => out.push(u16::from(b'\\')),
+        }
+    }
+    Ok(out)
+}
+
+/// MASK and its MASK_[KEEP_]LEFT/RIGHT variants: `(s[, n][, upper, lower, digit, other])`.
+struct Mask {
+    name: &'static str,
+    description: &'static str,
+}
+
+impl ScalarFunction for Mask {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn description(&self) -> &str {
+        self.description
+    }
+    fn resolve(&self, args: &[Arg]) -> Result<Resolved, String> {
+        use SqlType::{Int, String as S};
+        let sigs: Vec<Sig> = if self.name == "MASK" {
+            vec![sig(&[S], S), sig(&[S, S, S, S, S], S)]
+        } else {
+            vec![sig(&[S, Int], S), sig(&[S, Int, S, S, S, S], S)]
+        };
+        pick(&self.name.to_ascii_lowercase(), args, &sigs)
+    }
+    fn invoke(&self, args: &[Value]) -> Result<Value, String> {
+        let (n, mask_args) = if self.name == "MASK" {
+            (0, &args[1..])
+        } else {
+            match &args[1] {
+                Value::Int(n) if *n >= 0 => (*n as usize, &args[2..]),
+                _ => {
+                    return Err(format!(
+                        "function {} requires a non-negative number of characters to mask or skip",
+                        self.name.to_lowercase()
+                    ));
+                }
+            }
+        };
+        let mut masks = [Some('X'), Some('x'), Some('n'), Some('-')];
+        for (slot, m) in masks.iter_mut().zip(mask_args) {
+            *slot = match m {
+                Value::String(s) if s.encode_utf16().count() == 1 => s.chars().next(),
+                Value::String(s) => {
+                    return Err(format!(
+                        "Invalid mask character '{s}': a mask must be exactly one character"
+                    ));
+                }
+                _ => None,
+            };
+        }
+        let Value::String(s) = &args[0] else {
+            return Ok(Value::Null);
+        };
+        let units = utf16(s);
+        let len = units.len();
+        let (masked_start, masked_end) = match self.name {
+            "MASK" => (0, len),
+            "MASK_LEFT" => (0, n.min(len)),
+            "MASK_RIGHT" => (len.saturating_sub(n), len),
+            "MASK_KEEP_LEFT" => (n.min(len), len),
+            _ => (0, len.saturating_sub(n)),
+        };
+        let masked: String = from_utf16(&units[masked_start..masked_end])
+            .chars()
+            .map(|c| mask_char(c, &masks))
+            .collect();
+        Ok(Value::String(format!(
+            "{}{masked}{}",
+            from_utf16(&units[..masked_start]),
+            from_utf16(&units[masked_end..])
+        )))
+    }
+}
+
+/// The mask for `c` by its class (upper, lower, digit, other); None keeps the character.
+fn mask_char(c: char, masks: &[Option<char>; 4]) -> char {
+    let class = if c.is_uppercase() {
+        0
+    } else if c.is_lowercase() {
+        1
+    } else if c.is_numeric() {
+        2
+    } else {
+        3
+    };
+    masks[class].unwrap_or(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::String(x.into())
+    }
+
+    fn call(name: &str, args: &[Value]) -> Value {
+        FunctionRegistry::standard()
+            .get(name)
+            .unwrap()
+            .invoke(args)
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn substring_is_one_based_and_clamped() {
+        assert_eq!(
+            call(
+                "SUBSTRING",
+                &[s("some short string"), Value::Int(6), Value::Int(3)]
+            ),
+            s("sho")
+        );
+        assert_eq!(
+            call("SUBSTRING", &[s("short"), Value::Int(6), Value::Int(3)]),
+            s("")
+        );
+        assert_eq!(
+            call("SUBSTRING", &[s("abcdef"), Value::Int(0), Value::Int(2)]),
+            s("ab")
+        );
+        assert_eq!(call("SUBSTRING", &[s("abcdef"), Value::Int(-2)]), s("ef"));
+        assert_eq!(
+            call("SUBSTRING", &[s("abcdef"), Value::Int(2), Value::Int(-1)]),
+            s("")
+        );
+        assert_eq!(
+            call("SUBSTRING", &[s("😀ab"), Value::Int(3)]),
+            s("ab"),
+            "UTF-16 units"
+        );
+        assert_eq!(call("SUBSTRING", &[s("abc"), Value::Null]), Value::Null);
+    }
+
+    #[test]
+    fn instr_matches_ksql_examples() {
+        let i = |pos: Option<i32>, occ: Option<i32>| {
+            let mut args = vec![s("corporate floor"), s("or")];
+            args.extend(pos.map(Value::Int));
+            args.extend(occ.map(Value::Int));
+            call("INSTR", &args)
+        };
+        assert_eq!(i(None, None), Value::Int(2));
+        assert_eq!(i(Some(4), None), Value::Int(5));
+        assert_eq!(i(Some(-4), None), Value::Int(5));
+        assert_eq!(i(Some(-4), Some(2)), Value::Int(2));
+        assert_eq!(i(Some(1), Some(3)), Value::Int(14));
+        assert_eq!(i(Some(3), Some(3)), Value::Int(0));
+        assert_eq!(
+            call("INSTR", &[s("short"), s("or"), Value::Int(4)]),
+            Value::Int(0)
+        );
+        assert_eq!(call("INSTR", &[Value::Null, s("or")]), Value::Int(0));
+    }
+
+    #[test]
+    fn pads_concat_and_case() {
+        assert_eq!(
+            call("LPAD", &[s("foo"), Value::Int(7), s("Bar")]),
+            s("BarBfoo")
+        );
+        assert_eq!(
+            call("RPAD", &[s("foo"), Value::Int(7), s("Bar")]),
+            s("fooBarB")
+        );
+        assert_eq!(call("RPAD", &[s("foo"), Value::Int(2), s("Bar")]), s("fo"));
+        assert_eq!(call("LPAD", &[s("foo"), Value::Int(5), s("")]), Value::Null);
+        assert_eq!(call("CONCAT", &[Value::Null, Value::Null]), s(""));
+        assert_eq!(
+            call("CONCAT_WS", &[s("-"), s("a"), Value::Null, s("b")]),
+            s("a-b")
+        );
+        assert_eq!(
+            call("INITCAP", &[s("  the   quick br0wn fOx")]),
+            s("The   Quick Br0wn Fox")
+        );
+        assert_eq!(call("INITCAP", &[s("some_string")]), s("Some_string"));
+        assert_eq!(call("UCASE", &[s("straße")]), s("STRASSE"));
+        assert_eq!(call("TRIM", &[s("\t x \u{1}")]), s("x"));
+        assert_eq!(call("REPLACE", &[s("ab"), s(""), s("-")]), s("-a-b-"));
+    }
+
+    #[test]
+    fn splits_keep_empty_parts() {
+        let arr = |xs: &[&str]| Value::Array(xs.iter().map(|x| s(x)).collect());
+        assert_eq!(
+            call("SPLIT", &[s("..a.."), s(".")]),
+            arr(&["", "", "a", "", ""])
+        );
+        assert_eq!(call("SPLIT", &[s(""), s(".")]), arr(&[""]));
+        assert_eq!(call("SPLIT", &[s("abc"), s("")]), arr(&["a", "b", "c"]));
+        assert_eq!(
+            split_parts(b".abc$$", b"$$"),
+            vec![b".abc".to_vec(), Vec::new()]
+        );
+        let m = call("SPLIT_TO_MAP", &[s("a=1;;b=2=x;c;a=3"), s(";"), s("=")]);
+        assert_eq!(m, Value::Map(vec![(s("a"), s("3")), (s("b"), s("2"))]));
+        assert_eq!(
+            call("SPLIT_TO_MAP", &[s("a=1"), s("="), s("=")]),
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn java_hash_order_matches_hashmap() {
+        let order: Vec<String> = java_hash_order(vec![
+            ("yes, thanks".to_string(), ()),
+            ("nope".to_string(), ()),
+            ("sure, yeah".to_string(), ()),
+        ])
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+        assert_eq!(java_hash("nope"), 3387254);
+        // Buckets (h ^ h >>> 16) & 15 are 0, 5 and 12.
+        assert_eq!(order, ["yes, thanks", "nope", "sure, yeah"]);
+    }
+
+    #[test]
+    fn chr_elt_field_mask() {
+        assert_eq!(call("CHR", &[s("\\ud820\\udeb8")]), s("\u{182B8}"));
+        assert_eq!(call("CHR", &[s("\\u004b")]), s("K"));
+        assert_eq!(call("CHR", &[s("004b")]), Value::Null);
+        assert_eq!(call("CHR", &[Value::Int(75)]), s("K"));
+        assert_eq!(call("CHR", &[Value::Int(-1)]), Value::Null);
+        assert_eq!(call("ELT", &[Value::Int(2), s("a"), s("b")]), s("b"));
+        assert_eq!(call("ELT", &[Value::Int(3), s("a"), s("b")]), Value::Null);
+        assert_eq!(call("FIELD", &[s("b"), s("a"), s("b")]), Value::Int(2));
+        assert_eq!(call("FIELD", &[Value::Null, Value::Null]), Value::Int(0));
+        assert_eq!(call("MASK", &[s("Ab1-é")]), s("Xxn-x"));
+        assert_eq!(
+            call(
+                "MASK",
+                &[s("Ab1"), Value::Null, s("*"), Value::Null, Value::Null]
+            ),
+            s("A*1")
+        );
+        assert_eq!(call("MASK_LEFT", &[s("Abcd"), Value::Int(2)]), s("Xxcd"));
+        assert_eq!(call("MASK_RIGHT", &[s("Abcd"), Value::Int(9)]), s("Xxxx"));
+        assert_eq!(
+            call("MASK_KEEP_LEFT", &[s("Abcd"), Value::Int(1)]),
+            s("Axxx")
+        );
+        assert_eq!(
+            call("MASK_KEEP_RIGHT", &[s("Abcd"), Value::Int(1)]),
+            s("Xxxd")
+        );
+        assert_eq!(call("MASK_LEFT", &[s("Abcd"), Value::Int(-1)]), Value::Null);
+    }
+}
