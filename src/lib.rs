@@ -14,5 +14,6 @@ pub mod format;
 pub mod log;
 pub mod plan;
 pub mod qtt;
+pub mod repl;
 pub mod sql;
 pub mod transport;

@@ -6,6 +6,7 @@ mod consume;
 mod format;
 mod produce;
 mod qtt;
+mod start;
 mod topic;
 
 use anyhow::Context;
@@ -15,7 +16,12 @@ use std::path::PathBuf;
 
 /// Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.
 #[derive(Parser, Debug)]
-#[command(name = "brook", version, about, long_about = None, arg_required_else_help = true)]
+#[command(
+    name = "brook",
+    version,
+    about,
+    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C)."
+)]
 pub struct Cli {
     /// Directory of the embedded log (topics, offsets, state).
     #[arg(
@@ -32,8 +38,17 @@ pub struct Cli {
     /// Log filter, e.g. 'info' or 'brook=debug' (RUST_LOG syntax).
     #[arg(long, global = true, env = "BROOK_LOG", default_value = "warn")]
     pub log_level: String,
+    /// A query file to run at startup (repeatable); runs after the files in --queries-dir.
+    #[arg(long = "queries-file", global = true)]
+    pub queries_files: Vec<PathBuf>,
+    /// Directory whose *.sql files run at startup, in name order.
+    #[arg(long, global = true, default_value = "queries")]
+    pub queries_dir: PathBuf,
+    /// Run the startup query files and keep the queries running, without the shell.
+    #[arg(long, global = true)]
+    pub headless: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -47,6 +62,10 @@ pub enum Command {
     Consume(consume::ConsumeArgs),
     /// Run ksqlDB query-validation test files (conformance) and report per case and in total.
     Qtt(qtt::QttArgs),
+    /// The SQL shell alone (no startup query files).
+    Shell,
+    /// Execute a SQL file and exit; non-persistent statements print their results.
+    Run { file: PathBuf },
 }
 
 pub fn init_tracing(filter: &str) {
@@ -59,15 +78,18 @@ pub fn init_tracing(filter: &str) {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Qtt(args) = cli.command {
+    if let Some(Command::Qtt(args)) = cli.command {
         return qtt::run(args);
     }
     let log = open_log(&cli)?;
     let result = match cli.command {
-        Command::Topic(cmd) => topic::run(&log, cmd),
-        Command::Produce(args) => produce::run(&log, args),
-        Command::Consume(args) => consume::run(&log, args),
-        Command::Qtt(_) => Ok(()),
+        Some(Command::Topic(cmd)) => topic::run(&log, cmd),
+        Some(Command::Produce(args)) => produce::run(&log, args),
+        Some(Command::Consume(args)) => consume::run(&log, args),
+        Some(Command::Qtt(_)) => Ok(()),
+        Some(Command::Shell) => start::shell(&log, &cli.data_dir),
+        Some(Command::Run { ref file }) => start::run_file(&log, file),
+        None => start::start(&log, &cli),
     };
     let closed = log.close().context("closing the log");
     result.and(closed)

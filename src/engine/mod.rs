@@ -6,14 +6,16 @@
 //! `log`).
 
 mod catalog;
+mod commands;
 mod ddl;
 mod error;
 mod insert_values;
 mod listing;
 mod queries;
-mod results;
+pub mod results;
 
 pub use catalog::{Catalog, QueryInfo};
+pub use commands::COMMAND_TOPIC;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use results::{Listing, StatementResult};
 
@@ -53,6 +55,9 @@ pub struct Engine {
     mode: RunMode,
     next_query_number: u64,
     processing_log: Arc<Mutex<MemoryProcessingLog>>,
+    /// Whether persistent statements are appended to the command log (off while replaying,
+    /// and for engines that do not persist, like the conformance runner's).
+    recording: bool,
 }
 
 impl Engine {
@@ -67,7 +72,16 @@ impl Engine {
             mode,
             next_query_number: 0,
             processing_log: Arc::new(Mutex::new(MemoryProcessingLog::default())),
+            recording: false,
         }
+    }
+
+    /// An engine that persists its catalog in the command log: replays it now and records
+    /// every later persistent statement.
+    pub fn open(transport: Arc<dyn Transport>, mode: RunMode) -> EngineResult<Engine> {
+        let mut engine = Engine::new(transport, mode);
+        engine.recover()?;
+        Ok(engine)
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -112,6 +126,16 @@ impl Engine {
     }
 
     pub fn execute(&mut self, statement: Statement) -> EngineResult<StatementResult> {
+        let persistent = commands::is_persistent(&statement.kind);
+        let text = statement.text.clone();
+        let result = self.apply(statement)?;
+        if persistent {
+            self.record_command(&text, &result)?;
+        }
+        Ok(result)
+    }
+
+    fn apply(&mut self, statement: Statement) -> EngineResult<StatementResult> {
         let text = statement.text.clone();
         match statement.kind {
             StatementKind::CreateSource(c) => self.create_source(&c, &text),
@@ -174,6 +198,38 @@ impl Engine {
         }
     }
 
+    /// Runs a startup query file: statements whose stream, table or query already exists
+    /// (from an earlier run, restored from the command log) are skipped, so re-running the same
+    /// files is safe. Returns the results of the statements that ran.
+    pub fn execute_startup_script(&mut self, text: &str) -> EngineResult<Vec<StatementResult>> {
+        let mut results = Vec::new();
+        for piece in sql::split_statements(text)? {
+            let substituted = sql::substitute_variables(&piece, &self.variables)?;
+            let types = &self.catalog.types;
+            let statement = sql::parse_statement(&substituted, &|name| types.get(name).cloned())?;
+            let exists = match &statement.kind {
+                StatementKind::CreateSource(c) => self.catalog.sources.contains_key(&c.name),
+                StatementKind::CreateAsSelect(c) => self.catalog.sources.contains_key(&c.name),
+                StatementKind::CreateType { name, .. } => self.catalog.types.contains_key(name),
+                StatementKind::InsertSelect { .. } => self
+                    .catalog
+                    .queries
+                    .values()
+                    .any(|q| q.sql == statement.text),
+                _ => false,
+            };
+            if exists {
+                results.push(StatementResult::Success(format!(
+                    "Already exists, skipped: {}",
+                    first_line(&statement.text)
+                )));
+                continue;
+            }
+            results.push(self.execute(statement)?);
+        }
+        Ok(results)
+    }
+
     /// Manual mode: runs every query until none has input left; returns records processed.
     pub fn run_until_idle(&mut self) -> EngineResult<usize> {
         let mut total = 0;
@@ -201,6 +257,10 @@ impl Engine {
             queries::stop_runner(runner);
         }
     }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
 }
 
 impl Drop for Engine {

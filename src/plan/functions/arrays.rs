@@ -1,9 +1,8 @@
-//! Array functions: ARRAY_LENGTH, ARRAY_CONTAINS, ARRAY_CONCAT, ARRAY_DISTINCT, ARRAY_EXCEPT,
-//! ARRAY_INTERSECT, ARRAY_UNION, ARRAY_REMOVE, ARRAY_MAX, ARRAY_MIN, ARRAY_SORT, ARRAY_JOIN,
-//! SLICE and GENERATE_SERIES. Element types are generic (`ARRAY<T>`); equality is Java's
+//! Array functions: ARRAY_LENGTH, ARRAY_MAX, ARRAY_MIN, ARRAY_SORT, ARRAY_JOIN, SLICE and
+//! GENERATE_SERIES (the element-matching ones are in `arrays_sets`). Element types are generic (`ARRAY<T>`); equality is Java's
 //! (deep, NULL equals NULL), order is Java's `compareTo` with NULLs last.
 
-use super::collections::{elem, is_comparable, java_cmp, java_eq, unify_all};
+use super::collections::{elem, is_comparable, java_cmp, unify_all};
 use super::signature::mismatch;
 use super::{Arg, FunctionRegistry, Resolved, can_widen};
 use crate::common::{SqlType, Value};
@@ -20,84 +19,7 @@ pub fn register(r: &mut FunctionRegistry) {
             })
         },
     );
-    r.add_udf(
-        "ARRAY_CONTAINS",
-        "Whether an array has an element equal to a value.",
-        |a| array_and_value("array_contains", a, |_| SqlType::Boolean),
-        |v| {
-            Ok(Value::Boolean(
-                matches!(&v[0], Value::Array(items) if items.iter().any(|i| java_eq(i, &v[1]))),
-            ))
-        },
-    );
-    r.add_udf(
-        "ARRAY_REMOVE",
-        "Removes every element equal to a value.",
-        |a| array_and_value("array_remove", a, SqlType::array),
-        |v| {
-            Ok(match &v[0] {
-                Value::Array(items) => Value::Array(
-                    items
-                        .iter()
-                        .filter(|i| !java_eq(i, &v[1]))
-                        .cloned()
-                        .collect(),
-                ),
-                _ => Value::Null,
-            })
-        },
-    );
-    r.add_udf(
-        "ARRAY_CONCAT",
-        "Concatenates two arrays; a NULL array counts as empty unless both are.",
-        |a| arrays("array_concat", a, 2, &[], same),
-        |v| {
-            Ok(match (&v[0], &v[1]) {
-                (Value::Array(a), Value::Array(b)) => {
-                    Value::Array(a.iter().chain(b).cloned().collect())
-                }
-                (Value::Array(a), _) | (_, Value::Array(a)) => Value::Array(a.clone()),
-                _ => Value::Null,
-            })
-        },
-    );
-    r.add_udf(
-        "ARRAY_DISTINCT",
-        "The distinct elements, in order of first occurrence.",
-        |a| arrays("array_distinct", a, 1, &[], same),
-        |v| {
-            Ok(match &v[0] {
-                Value::Array(items) => Value::Array(distinct(items.iter())),
-                _ => Value::Null,
-            })
-        },
-    );
-    r.add_udf(
-        "ARRAY_EXCEPT",
-        "The distinct elements of the first array not in the second.",
-        |a| arrays("array_except", a, 2, &[], same),
-        |v| {
-            set_op(v, |left, right| {
-                distinct(left.iter().filter(|x| !right.iter().any(|y| java_eq(x, y))))
-            })
-        },
-    );
-    r.add_udf(
-        "ARRAY_INTERSECT",
-        "The distinct elements in both arrays.",
-        |a| arrays("array_intersect", a, 2, &[], same),
-        |v| {
-            set_op(v, |left, right| {
-                distinct(left.iter().filter(|x| right.iter().any(|y| java_eq(x, y))))
-            })
-        },
-    );
-    r.add_udf(
-        "ARRAY_UNION",
-        "The distinct elements of either array.",
-        |a| arrays("array_union", a, 2, &[], same),
-        |v| set_op(v, |left, right| distinct(left.iter().chain(right))),
-    );
+    super::arrays_sets::register(r);
     r.add_udf(
         "ARRAY_MAX",
         "The largest non-NULL element.",
@@ -204,7 +126,7 @@ pub fn register(r: &mut FunctionRegistry) {
 }
 
 /// `count` generic array arguments of one element type, then fixed `extra` parameters.
-fn arrays(
+pub(super) fn arrays(
     name: &str,
     a: &[Arg],
     count: usize,
@@ -228,19 +150,6 @@ fn arrays(
         args.push(param.clone());
     }
     Ok(Resolved { args, ret: ret(&e) })
-}
-
-/// `(ARRAY<T>, T)`.
-fn array_and_value(name: &str, a: &[Arg], ret: fn(SqlType) -> SqlType) -> Result<Resolved, String> {
-    let [arr, val] = a else {
-        return Err(mismatch(name, a));
-    };
-    let e = elem(arr).ok_or_else(|| mismatch(name, a))?;
-    let t = unify_all([e, val.as_ref()]).ok_or_else(|| mismatch(name, a))?;
-    Ok(Resolved {
-        args: vec![SqlType::array(t.clone()), t.clone()],
-        ret: ret(t),
-    })
 }
 
 /// `(ARRAY<T comparable>[, STRING])` with up to `optional_strings` trailing STRINGs.
@@ -272,26 +181,8 @@ fn comparable(
 }
 
 /// `ARRAY<T>` for element type `T`.
-fn same(e: &SqlType) -> SqlType {
+pub(super) fn same(e: &SqlType) -> SqlType {
     SqlType::array(e.clone())
-}
-
-fn distinct<'a>(items: impl Iterator<Item = &'a Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    for item in items {
-        if !out.iter().any(|o| java_eq(o, item)) {
-            out.push(item.clone());
-        }
-    }
-    out
-}
-
-/// Both arrays present → `f`; either NULL → NULL.
-fn set_op(v: &[Value], f: impl Fn(&[Value], &[Value]) -> Vec<Value>) -> Result<Value, String> {
-    Ok(match (&v[0], &v[1]) {
-        (Value::Array(a), Value::Array(b)) => Value::Array(f(a, b)),
-        _ => Value::Null,
-    })
 }
 
 fn extreme(v: &Value, max: bool) -> Value {
@@ -377,35 +268,6 @@ mod tests {
                 .map(|x| x.map_or(Value::Null, Value::Int))
                 .collect(),
         )
-    }
-
-    #[test]
-    fn set_functions_keep_first_occurrence_order() {
-        let a = ints(&[Some(0), Some(0), Some(1), None, Some(-1), None]);
-        assert_eq!(
-            call("ARRAY_DISTINCT", &[a.clone()]),
-            Ok(ints(&[Some(0), Some(1), None, Some(-1)]))
-        );
-        assert_eq!(
-            call("ARRAY_UNION", &[a.clone(), ints(&[Some(3), Some(1)])]),
-            Ok(ints(&[Some(0), Some(1), None, Some(-1), Some(3)]))
-        );
-        assert_eq!(
-            call("ARRAY_EXCEPT", &[a.clone(), ints(&[Some(1), None])]),
-            Ok(ints(&[Some(0), Some(-1)]))
-        );
-        assert_eq!(
-            call("ARRAY_INTERSECT", &[a.clone(), Value::Null]),
-            Ok(Value::Null)
-        );
-        assert_eq!(
-            call("ARRAY_CONCAT", &[Value::Null, ints(&[Some(1)])]),
-            Ok(ints(&[Some(1)]))
-        );
-        assert_eq!(
-            call("ARRAY_REMOVE", &[a, Value::Null]),
-            Ok(ints(&[Some(0), Some(0), Some(1), Some(-1)]))
-        );
     }
 
     #[test]

@@ -1,10 +1,8 @@
 //! Date and time functions: UNIX_TIMESTAMP, UNIX_DATE, FROM_UNIXTIME, FROM_DAYS, the Java-pattern
 //! formatters and parsers (FORMAT_/PARSE_TIMESTAMP, _DATE, _TIME and the deprecated
 //! TIMESTAMPTOSTRING, STRINGTOTIMESTAMP, DATETOSTRING, STRINGTODATE), CONVERT_TZ, and the
-//! TIMESTAMPADD/SUB, DATEADD/SUB, TIMEADD/SUB arithmetic. Time zones default to UTC.
-//!
-//! The unit of the *ADD/*SUB functions (`DAYS`, `HOURS`, … `MILLISECONDS`) is a STRING argument:
-//! the binder is expected to pass a bare unit keyword as its name.
+//! TIMESTAMPADD/SUB, DATEADD/SUB, TIMEADD/SUB arithmetic (in `datetime_arith`). Time zones
+//! default to UTC.
 
 use super::datetime_resolve::{self as resolve, MS_PER_DAY};
 use super::datetime_zone::Zone;
@@ -16,7 +14,7 @@ type Overload<'a> = (&'a [SqlType], SqlType);
 
 /// Picks the first overload the arguments fit: numeric widening, and STRING → TIMESTAMP, DATE
 /// or TIME (parsed as ISO text), as ksqlDB's implicit casts allow.
-fn pick(name: &str, args: &[Arg], overloads: &[Overload]) -> Result<Resolved, String> {
+pub(super) fn pick(name: &str, args: &[Arg], overloads: &[Overload]) -> Result<Resolved, String> {
     let fits = |arg: &Arg, param: &SqlType| match arg {
         None => true,
         Some(t) => {
@@ -205,48 +203,7 @@ pub fn register(r: &mut FunctionRegistry) {
             _ => Ok(Value::Null),
         }
     );
-    udf!(
-        r,
-        "TIMESTAMPADD",
-        "Adds an interval to a TIMESTAMP.",
-        [([Str, Int, Timestamp], Timestamp)],
-        |v| shift(v, 1)
-    );
-    udf!(
-        r,
-        "TIMESTAMPSUB",
-        "Subtracts an interval from a TIMESTAMP.",
-        [([Str, Int, Timestamp], Timestamp)],
-        |v| shift(v, -1)
-    );
-    udf!(
-        r,
-        "DATEADD",
-        "Adds an interval to a DATE.",
-        [([Str, Int, Date], Date)],
-        |v| shift(v, 1)
-    );
-    udf!(
-        r,
-        "DATESUB",
-        "Subtracts an interval from a DATE.",
-        [([Str, Int, Date], Date)],
-        |v| shift(v, -1)
-    );
-    udf!(
-        r,
-        "TIMEADD",
-        "Adds an interval to a TIME, wrapping around midnight.",
-        [([Str, Int, Time], Time)],
-        |v| shift(v, 1)
-    );
-    udf!(
-        r,
-        "TIMESUB",
-        "Subtracts an interval from a TIME, wrapping around midnight.",
-        [([Str, Int, Time], Time)],
-        |v| shift(v, -1)
-    );
+    super::datetime_arith::register(r);
 }
 
 fn now_ms() -> i64 {
@@ -281,46 +238,6 @@ fn parse_ts(v: &[Value]) -> Result<Option<i64>, String> {
     resolve::parse_timestamp(s, text(&v[1])?, zone.as_ref()).map(Some)
 }
 
-/// Nanoseconds in one unit named by a `TimeUnit`-style keyword (singular or plural).
-fn unit_nanos(unit: &str) -> Result<i128, String> {
-    let upper = unit.trim().to_ascii_uppercase();
-    Ok(match upper.strip_suffix('S').unwrap_or(&upper) {
-        "DAY" => 86_400_000_000_000,
-        "HOUR" => 3_600_000_000_000,
-        "MINUTE" => 60_000_000_000,
-        "SECOND" => 1_000_000_000,
-        "MILLISECOND" => 1_000_000,
-        "MICROSECOND" => 1_000,
-        "NANOSECOND" => 1,
-        _ => return Err(format!("Unknown time unit: {unit}")),
-    })
-}
-
-/// `(unit, n, value)` ± n units; any NULL gives NULL.
-fn shift(v: &[Value], sign: i128) -> Result<Value, String> {
-    let (Value::String(unit), Value::Int(n)) = (&v[0], &v[1]) else {
-        return Ok(Value::Null);
-    };
-    let nanos = sign * i128::from(*n) * unit_nanos(unit)?;
-    // Java's TimeUnit.toMillis truncates toward zero.
-    let ms = nanos / 1_000_000;
-    let clamp = |x: i128| x.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-    Ok(match &v[2] {
-        Value::Timestamp(t) => Value::Timestamp(clamp(i128::from(*t) + ms)),
-        // toDays(days in ms ± interval in ms), truncating toward zero.
-        Value::Date(d) => Value::Date(
-            ((i128::from(*d) * i128::from(MS_PER_DAY) + ms) / i128::from(MS_PER_DAY)) as i32,
-        ),
-        // LocalTime.plus wraps around midnight.
-        Value::Time(t) => Value::Time(
-            (i128::from(*t) * 1_000_000 + nanos)
-                .rem_euclid(i128::from(MS_PER_DAY) * 1_000_000)
-                .div_euclid(1_000_000) as i32,
-        ),
-        _ => Value::Null,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,78 +255,19 @@ mod tests {
     }
 
     #[test]
-    fn interval_arithmetic_truncates_and_wraps() {
-        assert_eq!(
-            call("DATEADD", &[s("HOURS"), Value::Int(-1), Value::Date(0)]),
-            Ok(Value::Date(0))
-        );
-        assert_eq!(
-            call("DATEADD", &[s("HOURS"), Value::Int(25), Value::Date(3)]),
-            Ok(Value::Date(4))
-        );
-        assert_eq!(
-            call("DATESUB", &[s("DAYS"), Value::Int(5), Value::Date(3)]),
-            Ok(Value::Date(-2))
-        );
-        assert_eq!(
-            call(
-                "TIMEADD",
-                &[s("MILLISECONDS"), Value::Int(10), Value::Time(86_399_995)]
-            ),
-            Ok(Value::Time(5))
-        );
-        assert_eq!(
-            call("TIMESUB", &[s("seconds"), Value::Int(1), Value::Time(0)]),
-            Ok(Value::Time(86_399_000))
-        );
-        assert_eq!(
-            call(
-                "TIMESTAMPSUB",
-                &[s("MINUTE"), Value::Int(1), Value::Timestamp(0)]
-            ),
-            Ok(Value::Timestamp(-60_000))
-        );
-        assert_eq!(
-            call(
-                "TIMESTAMPADD",
-                &[s("DAYS"), Value::Null, Value::Timestamp(0)]
-            ),
-            Ok(Value::Null)
-        );
-        assert!(
-            call(
-                "TIMESTAMPADD",
-                &[s("FORTNIGHTS"), Value::Int(1), Value::Timestamp(0)]
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
     fn resolution_messages_and_implicit_casts() {
         let mut r = FunctionRegistry {
             functions: Default::default(),
         };
         register(&mut r);
         let err = r
-            .get("TIMEADD")
+            .get("FORMAT_DATE")
             .unwrap()
-            .resolve(&[Some(SqlType::Time), Some(SqlType::Int), Some(SqlType::Time)])
+            .resolve(&[Some(SqlType::Timestamp), Some(SqlType::String)])
             .unwrap_err();
         assert_eq!(
             err,
-            "Function 'timeadd' does not accept parameters (TIME, INTEGER, TIME)."
-        );
-        assert!(
-            r.get("TIMEADD")
-                .unwrap()
-                .resolve(&[
-                    Some(SqlType::String),
-                    Some(SqlType::Bigint),
-                    Some(SqlType::Time)
-                ])
-                .is_err(),
-            "the interval is an INT"
+            "Function 'format_date' does not accept parameters (TIMESTAMP, STRING)."
         );
         let ok = r
             .get("FORMAT_TIMESTAMP")

@@ -11,7 +11,7 @@ pub(super) struct OffsetSpec {
     colon: bool,
     minutes: Need,
     seconds: Need,
-    zero: &'static str,
+    pub(super) zero: &'static str,
 }
 
 #[derive(PartialEq, Clone, Copy)]

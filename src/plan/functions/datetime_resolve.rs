@@ -3,6 +3,7 @@
 //! and Java's SMART resolver (day-of-month clamped to the month, day-of-week cross-checked);
 //! and the entry points the date/time functions and the decoder's TIMESTAMP_FORMAT use.
 
+use super::datetime_parse;
 use super::datetime_pattern::{self as pattern, Moment};
 use super::datetime_zone::Zone;
 use chrono::{Datelike, NaiveDate, NaiveTime};
@@ -48,23 +49,6 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    pub fn has_time_fields(&self) -> bool {
-        [
-            self.ampm,
-            self.hour_of_day,
-            self.clock_hour_of_day,
-            self.hour_of_ampm,
-            self.clock_hour_of_ampm,
-            self.minute,
-            self.second,
-            self.nano,
-            self.milli_of_day,
-            self.nano_of_day,
-        ]
-        .iter()
-        .any(Option::is_some)
-    }
-
     pub fn has_date_fields(&self) -> bool {
         [
             self.era,
@@ -218,7 +202,7 @@ fn ms_of(t: NaiveTime) -> i32 {
 /// text wins over `zone`, which wins over UTC.
 pub fn parse_timestamp(text: &str, pat: &str, zone: Option<&Zone>) -> Result<i64, String> {
     let items = pattern::compile(pat)?;
-    let p = pattern::parse(&items, text, false, false)?;
+    let p = datetime_parse::parse(&items, text, false, false)?;
     let local = p.date(DateMode::Defaults)?.and_time(p.time(true)?);
     let zone = match (p.offset, &p.zone, zone) {
         (Some(secs), ..) => Zone::Fixed {
@@ -236,7 +220,7 @@ pub fn parse_timestamp(text: &str, pat: &str, zone: Option<&Zone>) -> Result<i64
 /// day other than midnight rejected).
 pub fn parse_date(text: &str, pat: &str) -> Result<i32, String> {
     let items = pattern::compile(pat)?;
-    let p = pattern::parse(&items, text, true, true)?;
+    let p = datetime_parse::parse(&items, text, true, true)?;
     if p.time(true)? != NaiveTime::MIN {
         return Err("Date format contains time field.".into());
     }
@@ -247,14 +231,14 @@ pub fn parse_date(text: &str, pat: &str) -> Result<i32, String> {
 /// (all the text, and a complete date, must be there).
 pub fn string_to_date(text: &str, pat: &str) -> Result<i32, String> {
     let items = pattern::compile(pat)?;
-    let p = pattern::parse(&items, text, true, false)?;
+    let p = datetime_parse::parse(&items, text, true, false)?;
     days_of(p.date(DateMode::Complete)?)
 }
 
 /// PARSE_TIME: milliseconds of the day.
 pub fn parse_time(text: &str, pat: &str) -> Result<i32, String> {
     let items = pattern::compile(pat)?;
-    let p = pattern::parse(&items, text, false, false)?;
+    let p = datetime_parse::parse(&items, text, false, false)?;
     if p.has_date_fields() {
         return Err("Time format contains date field.".into());
     }

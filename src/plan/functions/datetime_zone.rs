@@ -167,7 +167,7 @@ pub fn offset_id(secs: i32) -> String {
     let a = secs.unsigned_abs();
     let sign = if secs < 0 { '-' } else { '+' };
     let base = format!("{sign}{:02}:{:02}", a / 3600, a / 60 % 60);
-    if a % 60 == 0 {
+    if a.is_multiple_of(60) {
         base
     } else {
         format!("{base}:{:02}", a % 60)
@@ -182,7 +182,7 @@ pub fn format_offset_gmt(secs: i32) -> String {
     let a = secs.unsigned_abs();
     let sign = if secs < 0 { '-' } else { '+' };
     let base = format!("GMT{sign}{:02}:{:02}", a / 3600, a / 60 % 60);
-    if a % 60 == 0 {
+    if a.is_multiple_of(60) {
         base
     } else {
         format!("{base}:{:02}", a % 60)

@@ -115,7 +115,7 @@ pub fn register(r: &mut FunctionRegistry) {
         "JSON_CONCAT",
         "Merges JSON objects, or concatenates JSON arrays (other values as one-element arrays).",
         concat_type,
-        |v| json_concat(v),
+        json_concat,
     );
     r.add_udf(
         "TO_JSON_STRING",

@@ -3,9 +3,14 @@
 //! and register themselves in [`FunctionRegistry::standard`].
 
 mod arrays;
+mod arrays_sets;
 mod basic;
+mod bytes;
+mod chars;
 mod collections;
 mod datetime;
+mod datetime_arith;
+mod datetime_parse;
 mod datetime_pattern;
 pub(crate) mod datetime_resolve;
 mod datetime_zone;
@@ -15,7 +20,9 @@ mod maps;
 mod math;
 mod nulls;
 mod regexp;
+mod rounding;
 mod signature;
+mod split;
 mod string;
 mod url;
 
@@ -76,8 +83,12 @@ impl FunctionRegistry {
         arrays::register(&mut registry);
         maps::register(&mut registry);
         string::register(&mut registry);
+        split::register(&mut registry);
+        chars::register(&mut registry);
+        bytes::register(&mut registry);
         regexp::register(&mut registry);
         math::register(&mut registry);
+        rounding::register(&mut registry);
         nulls::register(&mut registry);
         url::register(&mut registry);
         registry

@@ -1,14 +1,14 @@
-//! String functions with Java semantics: lengths and indexes count UTF-16 units (1-based),
-//! case mapping is Java's, regexes follow `java.util.regex` (translated for `fancy-regex`), and
-//! NULL handling is per function (CONCAT skips NULLs, INSTR and FIELD give 0, most give NULL).
+//! String functions with Java semantics: UCASE, LCASE, TRIM, INITCAP, LEN, CONCAT, CONCAT_WS,
+//! SUBSTRING, LPAD, RPAD, REPLACE and INSTR. Lengths and indexes count UTF-16 units (1-based),
+//! case mapping is Java's, and NULL handling is per function (CONCAT skips NULLs, INSTR gives 0).
 
-use super::basic::{Sig, pick, sig, var_sig};
+use super::basic::{pick, sig, var_sig};
 use super::{Arg, FunctionRegistry, Resolved, ScalarFunction};
 use crate::common::{SqlType, Value};
 
 pub fn register(r: &mut FunctionRegistry) {
     use SqlType::{Bytes, Int, String as Str};
-    let maps: [(&'static str, &'static str, fn(&str) -> String); 4] = [
+    let maps: [(&'static str, &'static str, StrFn); 4] = [
         ("UCASE", "Upper-cases a string.", str::to_uppercase),
         ("LCASE", "Lower-cases a string.", str::to_lowercase),
         (
@@ -106,81 +106,15 @@ pub fn register(r: &mut FunctionRegistry) {
     r.add_udf("INSTR", "1-based position of the n-th occurrence of a substring from a position (negative: from the end), or 0.", |a| {
         pick("instr", a, &[sig(&[Str, Str], Int), sig(&[Str, Str, Int], Int), sig(&[Str, Str, Int, Int], Int)])
     }, instr);
-    r.add_udf(
-        "SPLIT",
-        "Splits on a literal delimiter.",
-        |a| {
-            pick(
-                "split",
-                a,
-                &[
-                    sig(&[Str, Str], SqlType::array(Str)),
-                    sig(&[Bytes, Bytes], SqlType::array(Bytes)),
-                ],
-            )
-        },
-        split,
-    );
-    r.add_udf(
-        "SPLIT_TO_MAP",
-        "Splits 'k1=v1;k2=v2' text into a map.",
-        |a| {
-            pick(
-                "split_to_map",
-                a,
-                &[sig(&[Str, Str, Str], SqlType::map(Str, Str))],
-            )
-        },
-        split_to_map,
-    );
-    r.add_udf(
-        "CHR",
-        "The character of a code point, or of a '\\uXXXX' escape.",
-        |a| pick("chr", a, &[sig(&[Int], Str), sig(&[Str], Str)]),
-        chr,
-    );
-    r.add_udf(
-        "ELT",
-        "The n-th (1-based) of the remaining arguments.",
-        |a| pick("elt", a, &[var_sig(&[Int], Str, Str)]),
-        |v| match &v[0] {
-            Value::Int(n) if *n >= 1 && (*n as usize) < v.len() => Ok(v[*n as usize].clone()),
-            Value::Int(_) => Ok(Value::Null),
-            _ => Err("ELT's index must not be NULL".into()),
-        },
-    );
-    r.add_udf(
-        "FIELD",
-        "1-based position of the first argument among the others, or 0.",
-        |a| pick("field", a, &[var_sig(&[Str], Str, Int)]),
-        |v| {
-            let found = if v[0].is_null() {
-                None
-            } else {
-                v[1..].iter().position(|x| *x == v[0])
-            };
-            Ok(Value::Int(found.map_or(0, |i| i as i32 + 1)))
-        },
-    );
-    for (name, description) in [
-        (
-            "MASK",
-            "Masks letters (X, x), digits (n) and other characters (-).",
-        ),
-        ("MASK_LEFT", "Masks the first n characters."),
-        ("MASK_RIGHT", "Masks the last n characters."),
-        ("MASK_KEEP_LEFT", "Masks all but the first n characters."),
-        ("MASK_KEEP_RIGHT", "Masks all but the last n characters."),
-    ] {
-        r.add(Mask { name, description });
-    }
 }
+
+type StrFn = fn(&str) -> String;
 
 /// A STRING → STRING function; NULL gives NULL.
 struct StrMap {
     name: &'static str,
     description: &'static str,
-    f: fn(&str) -> String,
+    f: StrFn,
 }
 
 impl ScalarFunction for StrMap {
@@ -435,241 +369,6 @@ fn instr(v: &[Value]) -> Result<Value, String> {
     Ok(Value::Int(result.unwrap_or(0) as i32))
 }
 
-/// Splits on a literal delimiter keeping empty parts (Guava `Splitter`); an empty delimiter
-/// splits into single elements.
-fn split_parts<T: PartialEq + Clone>(s: &[T], delim: &[T]) -> Vec<Vec<T>> {
-    if s.is_empty() {
-        return vec![Vec::new()];
-    }
-    if delim.is_empty() {
-        return s.iter().map(|x| vec![x.clone()]).collect();
-    }
-    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
-    while i + delim.len() <= s.len() {
-        if s[i..].starts_with(delim) {
-            parts.push(s[start..i].to_vec());
-            i += delim.len();
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    parts.push(s[start..].to_vec());
-    parts
-}
-
-fn split(v: &[Value]) -> Result<Value, String> {
-    Ok(match (&v[0], &v[1]) {
-        (Value::String(s), Value::String(d)) => {
-            let parts = if d.is_empty() {
-                s.chars().map(|c| c.to_string()).collect::<Vec<_>>()
-            } else {
-                s.split(d.as_str()).map(str::to_string).collect()
-            };
-            Value::Array(if parts.is_empty() {
-                vec![Value::String(String::new())]
-            } else {
-                parts.into_iter().map(Value::String).collect()
-            })
-        }
-        (Value::Bytes(b), Value::Bytes(d)) => {
-            Value::Array(split_parts(b, d).into_iter().map(Value::Bytes).collect())
-        }
-        _ => Value::Null,
-    })
-}
-
-fn split_to_map(v: &[Value]) -> Result<Value, String> {
-    let (Value::String(s), Value::String(entry), Value::String(kv)) = (&v[0], &v[1], &v[2]) else {
-        return Ok(Value::Null);
-    };
-    if entry.is_empty() || kv.is_empty() || entry == kv {
-        return Ok(Value::Null);
-    }
-    let mut entries: Vec<(String, String)> = Vec::new();
-    for e in s
-        .split(entry.as_str())
-        .filter(|e| !e.is_empty() && e.contains(kv.as_str()))
-    {
-        let mut it = e.split(kv.as_str());
-        let (k, val) = (
-            it.next().unwrap_or_default().to_string(),
-            it.next().unwrap_or_default().to_string(),
-        );
-        match entries.iter_mut().find(|(x, _)| *x == k) {
-            Some(slot) => slot.1 = val,
-            None => entries.push((k, val)),
-        }
-    }
-    Ok(Value::Map(
-        java_hash_order(entries)
-            .into_iter()
-            .map(|(k, v)| (Value::String(k), Value::String(v)))
-            .collect(),
-    ))
-}
-
-/// Java `String.hashCode`.
-pub(super) fn java_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
-}
-
-/// The iteration order of a `new HashMap<>()` filled with these distinct keys in this order.
-pub(super) fn java_hash_order<V>(mut entries: Vec<(String, V)>) -> Vec<(String, V)> {
-    let mut capacity = 16usize;
-    while entries.len() > capacity * 3 / 4 {
-        capacity *= 2;
-    }
-    let bucket = |k: &str| {
-        let h = java_hash(k) as u32;
-        ((h ^ (h >> 16)) as usize) & (capacity - 1)
-    };
-    entries.sort_by_key(|(k, _)| bucket(k));
-    entries
-}
-
-fn chr(v: &[Value]) -> Result<Value, String> {
-    Ok(match &v[0] {
-        Value::Int(code) if (0..=0x10FFFF).contains(code) => Value::String(
-            char::from_u32(*code as u32)
-                .unwrap_or('\u{FFFD}')
-                .to_string(),
-        ),
-        Value::String(s) if s.starts_with("\\u") && s.encode_utf16().count() >= 6 => {
-            Value::String(from_utf16(&unescape_java(s)?))
-        }
-        _ => Value::Null,
-    })
-}
-
-/// Commons-text `StringEscapeUtils.unescapeJava`, into UTF-16 units.
-fn unescape_java(s: &str) -> Result<Vec<u16>, String> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0u16; 2];
-            out.extend_from_slice(c.encode_utf16(&mut buf));
-            continue;
-        }
-        match chars.next() {
-            Some('u') => {
-                while chars.peek() == Some(&'u') {
-                    chars.next();
-                }
-                let hex: String = chars.by_ref().take(4).collect();
-                let unit = (hex.len() == 4)
-                    .then(|| u16::from_str_radix(&hex, 16).ok())
-                    .flatten()
-                    .ok_or_else(|| format!("Unable to parse unicode value: {hex}"))?;
-                out.push(unit);
-            }
-            Some(e @ ('n' | 't' | 'b' | 'f' | 'r' | '"' | '\'' | '\\')) => out.push(match e {
-                'n' => 10,
-                't' => 9,
-                'b' => 8,
-                'f' => 12,
-                'r' => 13,
-                other => other as u16,
-            }),
-            Some(other) => {
-                out.push(u16::from(b'\\'));
-                let mut buf = [0u16; 2];
-                out.extend_from_slice(other.encode_utf16(&mut buf));
-            }
-            None => out.push(u16::from(b'\\')),
-        }
-    }
-    Ok(out)
-}
-
-/// MASK and its MASK_[KEEP_]LEFT/RIGHT variants: `(s[, n][, upper, lower, digit, other])`.
-struct Mask {
-    name: &'static str,
-    description: &'static str,
-}
-
-impl ScalarFunction for Mask {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn description(&self) -> &str {
-        self.description
-    }
-    fn resolve(&self, args: &[Arg]) -> Result<Resolved, String> {
-        use SqlType::{Int, String as S};
-        let sigs: Vec<Sig> = if self.name == "MASK" {
-            vec![sig(&[S], S), sig(&[S, S, S, S, S], S)]
-        } else {
-            vec![sig(&[S, Int], S), sig(&[S, Int, S, S, S, S], S)]
-        };
-        pick(&self.name.to_ascii_lowercase(), args, &sigs)
-    }
-    fn invoke(&self, args: &[Value]) -> Result<Value, String> {
-        let (n, mask_args) = if self.name == "MASK" {
-            (0, &args[1..])
-        } else {
-            match &args[1] {
-                Value::Int(n) if *n >= 0 => (*n as usize, &args[2..]),
-                _ => {
-                    return Err(format!(
-                        "function {} requires a non-negative number of characters to mask or skip",
-                        self.name.to_lowercase()
-                    ));
-                }
-            }
-        };
-        let mut masks = [Some('X'), Some('x'), Some('n'), Some('-')];
-        for (slot, m) in masks.iter_mut().zip(mask_args) {
-            *slot = match m {
-                Value::String(s) if s.encode_utf16().count() == 1 => s.chars().next(),
-                Value::String(s) => {
-                    return Err(format!(
-                        "Invalid mask character '{s}': a mask must be exactly one character"
-                    ));
-                }
-                _ => None,
-            };
-        }
-        let Value::String(s) = &args[0] else {
-            return Ok(Value::Null);
-        };
-        let units = utf16(s);
-        let len = units.len();
-        let (masked_start, masked_end) = match self.name {
-            "MASK" => (0, len),
-            "MASK_LEFT" => (0, n.min(len)),
-            "MASK_RIGHT" => (len.saturating_sub(n), len),
-            "MASK_KEEP_LEFT" => (n.min(len), len),
-            _ => (0, len.saturating_sub(n)),
-        };
-        let masked: String = from_utf16(&units[masked_start..masked_end])
-            .chars()
-            .map(|c| mask_char(c, &masks))
-            .collect();
-        Ok(Value::String(format!(
-            "{}{masked}{}",
-            from_utf16(&units[..masked_start]),
-            from_utf16(&units[masked_end..])
-        )))
-    }
-}
-
-/// The mask for `c` by its class (upper, lower, digit, other); None keeps the character.
-fn mask_char(c: char, masks: &[Option<char>; 4]) -> char {
-    let class = if c.is_uppercase() {
-        0
-    } else if c.is_lowercase() {
-        1
-    } else if c.is_numeric() {
-        2
-    } else {
-        3
-    };
-    masks[class].unwrap_or(c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,73 +461,5 @@ mod tests {
         assert_eq!(call("UCASE", &[s("straße")]), s("STRASSE"));
         assert_eq!(call("TRIM", &[s("\t x \u{1}")]), s("x"));
         assert_eq!(call("REPLACE", &[s("ab"), s(""), s("-")]), s("-a-b-"));
-    }
-
-    #[test]
-    fn splits_keep_empty_parts() {
-        let arr = |xs: &[&str]| Value::Array(xs.iter().map(|x| s(x)).collect());
-        assert_eq!(
-            call("SPLIT", &[s("..a.."), s(".")]),
-            arr(&["", "", "a", "", ""])
-        );
-        assert_eq!(call("SPLIT", &[s(""), s(".")]), arr(&[""]));
-        assert_eq!(call("SPLIT", &[s("abc"), s("")]), arr(&["a", "b", "c"]));
-        assert_eq!(
-            split_parts(b".abc$$", b"$$"),
-            vec![b".abc".to_vec(), Vec::new()]
-        );
-        let m = call("SPLIT_TO_MAP", &[s("a=1;;b=2=x;c;a=3"), s(";"), s("=")]);
-        assert_eq!(m, Value::Map(vec![(s("a"), s("3")), (s("b"), s("2"))]));
-        assert_eq!(
-            call("SPLIT_TO_MAP", &[s("a=1"), s("="), s("=")]),
-            Value::Null
-        );
-    }
-
-    #[test]
-    fn java_hash_order_matches_hashmap() {
-        let order: Vec<String> = java_hash_order(vec![
-            ("yes, thanks".to_string(), ()),
-            ("nope".to_string(), ()),
-            ("sure, yeah".to_string(), ()),
-        ])
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
-        assert_eq!(java_hash("nope"), 3387254);
-        // Buckets (h ^ h >>> 16) & 15 are 0, 5 and 12.
-        assert_eq!(order, ["yes, thanks", "nope", "sure, yeah"]);
-    }
-
-    #[test]
-    fn chr_elt_field_mask() {
-        assert_eq!(call("CHR", &[s("\\ud820\\udeb8")]), s("\u{182B8}"));
-        assert_eq!(call("CHR", &[s("\\u004b")]), s("K"));
-        assert_eq!(call("CHR", &[s("004b")]), Value::Null);
-        assert_eq!(call("CHR", &[Value::Int(75)]), s("K"));
-        assert_eq!(call("CHR", &[Value::Int(-1)]), Value::Null);
-        assert_eq!(call("ELT", &[Value::Int(2), s("a"), s("b")]), s("b"));
-        assert_eq!(call("ELT", &[Value::Int(3), s("a"), s("b")]), Value::Null);
-        assert_eq!(call("FIELD", &[s("b"), s("a"), s("b")]), Value::Int(2));
-        assert_eq!(call("FIELD", &[Value::Null, Value::Null]), Value::Int(0));
-        assert_eq!(call("MASK", &[s("Ab1-é")]), s("Xxn-x"));
-        assert_eq!(
-            call(
-                "MASK",
-                &[s("Ab1"), Value::Null, s("*"), Value::Null, Value::Null]
-            ),
-            s("A*1")
-        );
-        assert_eq!(call("MASK_LEFT", &[s("Abcd"), Value::Int(2)]), s("Xxcd"));
-        assert_eq!(call("MASK_RIGHT", &[s("Abcd"), Value::Int(9)]), s("Xxxx"));
-        assert_eq!(
-            call("MASK_KEEP_LEFT", &[s("Abcd"), Value::Int(1)]),
-            s("Axxx")
-        );
-        assert_eq!(
-            call("MASK_KEEP_RIGHT", &[s("Abcd"), Value::Int(1)]),
-            s("Xxxd")
-        );
-        assert_eq!(call("MASK_LEFT", &[s("Abcd"), Value::Int(-1)]), Value::Null);
     }
 }

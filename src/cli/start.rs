@@ -1,0 +1,96 @@
+//! Starting the engine: `brook` (startup files, then the shell or `--headless`), `brook shell`,
+//! and `brook run FILE.sql`.
+
+use super::Cli;
+use anyhow::Context;
+use brook::engine::{Engine, RunMode};
+use brook::log::EmbeddedLog;
+use brook::repl::{self, ReplOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn open_engine(log: &EmbeddedLog) -> anyhow::Result<Arc<Mutex<Engine>>> {
+    let engine = Engine::open(Arc::new(log.clone()), RunMode::Threads)
+        .context("restoring the catalog from the command log")?;
+    Ok(Arc::new(Mutex::new(engine)))
+}
+
+/// The startup files: `dir/*.sql` in name order, then each `--queries-file`.
+fn startup_files(cli: &Cli) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    if cli.queries_dir.is_dir() {
+        for entry in std::fs::read_dir(&cli.queries_dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "sql") {
+                files.push(path);
+            }
+        }
+        files.sort();
+    }
+    files.extend(cli.queries_files.iter().cloned());
+    Ok(files)
+}
+
+fn run_startup_files(engine: &Arc<Mutex<Engine>>, files: &[PathBuf]) -> anyhow::Result<()> {
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading query file {}", file.display()))?;
+        let mut engine = engine
+            .lock()
+            .map_err(|_| anyhow::anyhow!("engine lock poisoned"))?;
+        let results = engine
+            .execute_startup_script(&text)
+            .with_context(|| format!("running query file {}", file.display()))?;
+        eprintln!("{}: {} statement(s)", file.display(), results.len());
+    }
+    Ok(())
+}
+
+pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
+    let engine = open_engine(log)?;
+    run_startup_files(&engine, &startup_files(cli)?)?;
+    if cli.headless {
+        static STOP: AtomicBool = AtomicBool::new(false);
+        ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+        eprintln!("Brook is running its queries (headless). Ctrl-C stops it.");
+        while !STOP.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        return shutdown(engine);
+    }
+    repl::run(
+        engine.clone(),
+        ReplOptions {
+            history: Some(cli.data_dir.join(".brook_history")),
+        },
+    )?;
+    shutdown(engine)
+}
+
+pub fn shell(log: &EmbeddedLog, data_dir: &Path) -> anyhow::Result<()> {
+    let engine = open_engine(log)?;
+    repl::run(
+        engine.clone(),
+        ReplOptions {
+            history: Some(data_dir.join(".brook_history")),
+        },
+    )?;
+    shutdown(engine)
+}
+
+pub fn run_file(log: &EmbeddedLog, file: &Path) -> anyhow::Result<()> {
+    let engine = open_engine(log)?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    repl::run_text(&engine, &text);
+    shutdown(engine)
+}
+
+fn shutdown(engine: Arc<Mutex<Engine>>) -> anyhow::Result<()> {
+    if let Ok(mut e) = engine.lock() {
+        e.shutdown();
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Literal splitting: SPLIT (strings and bytes, Guava `Splitter` semantics: empty parts kept)
+//! and SPLIT_TO_MAP, whose map iterates in Java `HashMap` order.
+
+use super::FunctionRegistry;
+use super::basic::{pick, sig};
+use crate::common::{SqlType, Value};
+
+pub fn register(r: &mut FunctionRegistry) {
+    use SqlType::{Bytes, String as Str};
+    r.add_udf(
+        "SPLIT",
+        "Splits on a literal delimiter.",
+        |a| {
+            pick(
+                "split",
+                a,
+                &[
+                    sig(&[Str, Str], SqlType::array(Str)),
+                    sig(&[Bytes, Bytes], SqlType::array(Bytes)),
+                ],
+            )
+        },
+        split,
+    );
+    r.add_udf(
+        "SPLIT_TO_MAP",
+        "Splits 'k1=v1;k2=v2' text into a map.",
+        |a| {
+            pick(
+                "split_to_map",
+                a,
+                &[sig(&[Str, Str, Str], SqlType::map(Str, Str))],
+            )
+        },
+        split_to_map,
+    );
+}
+
+/// Splits on a literal delimiter keeping empty parts (Guava `Splitter`); an empty delimiter
+/// splits into single elements.
+fn split_parts<T: PartialEq + Clone>(s: &[T], delim: &[T]) -> Vec<Vec<T>> {
+    if s.is_empty() {
+        return vec![Vec::new()];
+    }
+    if delim.is_empty() {
+        return s.iter().map(|x| vec![x.clone()]).collect();
+    }
+    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
+    while i + delim.len() <= s.len() {
+        if s[i..].starts_with(delim) {
+            parts.push(s[start..i].to_vec());
+            i += delim.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    parts.push(s[start..].to_vec());
+    parts
+}
+
+fn split(v: &[Value]) -> Result<Value, String> {
+    Ok(match (&v[0], &v[1]) {
+        (Value::String(s), Value::String(d)) => {
+            let parts = if d.is_empty() {
+                s.chars().map(|c| c.to_string()).collect::<Vec<_>>()
+            } else {
+                s.split(d.as_str()).map(str::to_string).collect()
+            };
+            Value::Array(if parts.is_empty() {
+                vec![Value::String(String::new())]
+            } else {
+                parts.into_iter().map(Value::String).collect()
+            })
+        }
+        (Value::Bytes(b), Value::Bytes(d)) => {
+            Value::Array(split_parts(b, d).into_iter().map(Value::Bytes).collect())
+        }
+        _ => Value::Null,
+    })
+}
+
+fn split_to_map(v: &[Value]) -> Result<Value, String> {
+    let (Value::String(s), Value::String(entry), Value::String(kv)) = (&v[0], &v[1], &v[2]) else {
+        return Ok(Value::Null);
+    };
+    if entry.is_empty() || kv.is_empty() || entry == kv {
+        return Ok(Value::Null);
+    }
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for e in s
+        .split(entry.as_str())
+        .filter(|e| !e.is_empty() && e.contains(kv.as_str()))
+    {
+        let mut it = e.split(kv.as_str());
+        let (k, val) = (
+            it.next().unwrap_or_default().to_string(),
+            it.next().unwrap_or_default().to_string(),
+        );
+        match entries.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = val,
+            None => entries.push((k, val)),
+        }
+    }
+    Ok(Value::Map(
+        java_hash_order(entries)
+            .into_iter()
+            .map(|(k, v)| (Value::String(k), Value::String(v)))
+            .collect(),
+    ))
+}
+
+/// Java `String.hashCode`.
+pub(super) fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+}
+
+/// The iteration order of a `new HashMap<>()` filled with these distinct keys in this order.
+pub(super) fn java_hash_order<V>(mut entries: Vec<(String, V)>) -> Vec<(String, V)> {
+    let mut capacity = 16usize;
+    while entries.len() > capacity * 3 / 4 {
+        capacity *= 2;
+    }
+    let bucket = |k: &str| {
+        let h = java_hash(k) as u32;
+        ((h ^ (h >> 16)) as usize) & (capacity - 1)
+    };
+    entries.sort_by_key(|(k, _)| bucket(k));
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::String(x.into())
+    }
+
+    fn call(name: &str, args: &[Value]) -> Value {
+        FunctionRegistry::standard()
+            .get(name)
+            .unwrap()
+            .invoke(args)
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn splits_keep_empty_parts() {
+        let arr = |xs: &[&str]| Value::Array(xs.iter().map(|x| s(x)).collect());
+        assert_eq!(
+            call("SPLIT", &[s("..a.."), s(".")]),
+            arr(&["", "", "a", "", ""])
+        );
+        assert_eq!(call("SPLIT", &[s(""), s(".")]), arr(&[""]));
+        assert_eq!(call("SPLIT", &[s("abc"), s("")]), arr(&["a", "b", "c"]));
+        assert_eq!(
+            split_parts(b".abc$$", b"$$"),
+            vec![b".abc".to_vec(), Vec::new()]
+        );
+        let m = call("SPLIT_TO_MAP", &[s("a=1;;b=2=x;c;a=3"), s(";"), s("=")]);
+        assert_eq!(m, Value::Map(vec![(s("a"), s("3")), (s("b"), s("2"))]));
+        assert_eq!(
+            call("SPLIT_TO_MAP", &[s("a=1"), s("="), s("=")]),
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn java_hash_order_matches_hashmap() {
+        let order: Vec<String> = java_hash_order(vec![
+            ("yes, thanks".to_string(), ()),
+            ("nope".to_string(), ()),
+            ("sure, yeah".to_string(), ()),
+        ])
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+        assert_eq!(java_hash("nope"), 3387254);
+        // Buckets (h ^ h >>> 16) & 15 are 0, 5 and 12.
+        assert_eq!(order, ["yes, thanks", "nope", "sure, yeah"]);
+    }
+}

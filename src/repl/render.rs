@@ -1,0 +1,116 @@
+//! Rendering results as the ksql CLI does: boxed tables, streaming rows, errors with a caret.
+
+use crate::common::Value;
+use crate::engine::{EngineError, Listing};
+use crate::plan::PlanError;
+use crate::plan::expr::to_text;
+
+/// A boxed table of text.
+pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+                .max(columns[i].chars().count())
+        })
+        .collect();
+    let rule = format!(
+        "+{}+\n",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let line = |cells: &[String]| {
+        format!(
+            "|{}|\n",
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!(" {c:<w$} "))
+                .collect::<Vec<_>>()
+                .join("|")
+        )
+    };
+    let mut out = rule.clone();
+    out.push_str(&line(columns));
+    out.push_str(&rule);
+    for r in rows {
+        out.push_str(&line(r));
+    }
+    out.push_str(&rule);
+    out
+}
+
+pub fn listing(l: &Listing) -> String {
+    if l.columns.is_empty() {
+        return format!("{}\n", l.title);
+    }
+    format!("{}\n{}", l.title, table(&l.columns, &l.rows))
+}
+
+/// One row of a push query, as a table line.
+pub fn row(values: &[Value], widths: &[usize]) -> String {
+    let cells: Vec<String> = values
+        .iter()
+        .zip(widths)
+        .map(|(v, w)| format!(" {:<w$} ", cell(v)))
+        .collect();
+    format!("|{}|", cells.join("|"))
+}
+
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        other => to_text(other),
+    }
+}
+
+/// An error, with the offending line of the statement and a caret under the column.
+pub fn error(statement: &str, e: &EngineError) -> String {
+    let location = match e {
+        EngineError::Sql(s) => Some(s.location),
+        EngineError::Plan(PlanError::At { location, .. }) => Some(*location),
+        EngineError::Plan(PlanError::Sql(s)) => Some(s.location),
+        _ => None,
+    };
+    let mut out = format!("error: {e}\n");
+    if let Some(loc) = location
+        && loc.line > 0
+        && let Some(line) = statement.lines().nth(loc.line as usize - 1)
+    {
+        out.push_str(&format!(
+            "  {line}\n  {}^\n",
+            " ".repeat((loc.column as usize).saturating_sub(1))
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxed_table_and_caret() {
+        let t = table(
+            &["A".into(), "Long".into()],
+            &[vec!["x".into(), "y".into()]],
+        );
+        assert_eq!(
+            t,
+            "+---+------+\n| A | Long |\n+---+------+\n| x | y    |\n+---+------+\n"
+        );
+        let e = EngineError::Sql(crate::sql::SqlError::new(
+            "bad",
+            crate::sql::Location { line: 2, column: 3 },
+        ));
+        assert_eq!(
+            error("SELECT\nA B C", &e),
+            "error: line 2:3: bad\n  A B C\n    ^\n"
+        );
+    }
+}
