@@ -303,11 +303,14 @@ fn map_array(values: &[Value], key: &SqlType, value: &SqlType) -> ArrayRef {
     for v in values {
         match v {
             Value::Map(entries) => {
-                for (k, v) in entries {
+                // Arrow map keys cannot be null: entries with a NULL key are not representable.
+                let kept: Vec<&(Value, Value)> =
+                    entries.iter().filter(|(k, _)| !k.is_null()).collect();
+                for (k, v) in &kept {
                     keys.push(k.clone());
                     vals.push(v.clone());
                 }
-                lengths.push(entries.len());
+                lengths.push(kept.len());
                 valid.push(true);
             }
             _ => {

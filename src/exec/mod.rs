@@ -11,6 +11,7 @@ pub mod encode;
 pub mod pipeline;
 pub mod processing_log;
 pub mod query;
+pub mod tombstone;
 
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query::{Output, QueryStart, RunningQuery, output_schema};

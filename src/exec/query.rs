@@ -8,6 +8,7 @@ use super::decode::Decoder;
 use super::encode::Encoder;
 use super::pipeline::StatelessPipeline;
 use super::processing_log::ProcessingLog;
+use super::tombstone::Tombstones;
 use crate::format::FormatSpec;
 use crate::plan::QueryPlan;
 use crate::transport::{
@@ -22,6 +23,7 @@ pub enum Output {
     Topic {
         topic: String,
         encoder: Encoder,
+        tombstones: Tombstones,
         producer: Box<dyn TransactionalProducer>,
     },
     /// A transient query's subscriber; returns false to stop the query.
@@ -58,6 +60,7 @@ impl RunningQuery {
         value_format: &FormatSpec,
     ) -> Result<RunningQuery> {
         let encoder = Encoder::new(start.plan, key_format, value_format, start.id);
+        let tombstones = Tombstones::new(start.plan, key_format);
         let producer = transport.transactional_producer(start.group)?;
         Self::new(
             transport,
@@ -65,6 +68,7 @@ impl RunningQuery {
             Output::Topic {
                 topic: topic.to_string(),
                 encoder,
+                tombstones,
                 producer,
             },
         )
@@ -102,6 +106,76 @@ impl RunningQuery {
         })
     }
 
+    fn process_run(
+        &mut self,
+        topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> Result<()> {
+        let Some(batch) = self.decoder.decode(topic, partition, records, log) else {
+            return Ok(());
+        };
+        let Some(out) = self.pipeline.process(&batch, topic, partition, log) else {
+            return Ok(());
+        };
+        match &mut self.output {
+            Output::Topic {
+                topic,
+                encoder,
+                producer,
+                ..
+            } => {
+                for record in encoder.encode(&out, topic, log) {
+                    producer.send(topic, None, record)?;
+                }
+            }
+            Output::Rows(subscriber) => {
+                if !subscriber(&out) {
+                    self.finished = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Null-value records of a stream: forwarded as null-value records when the query has no
+    /// WHERE clause (a predicate is false on a null row); push queries skip them.
+    fn pass_through(
+        &mut self,
+        source_topic: &str,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> Result<()> {
+        let Output::Topic {
+            topic,
+            tombstones,
+            producer,
+            ..
+        } = &mut self.output
+        else {
+            return Ok(());
+        };
+        if tombstones.filtered {
+            return Ok(());
+        }
+        for r in records {
+            match tombstones.pass_through(r) {
+                Ok(record) => {
+                    producer.send(topic, None, record)?;
+                }
+                Err(message) => log.report(crate::exec::ProcessingError {
+                    query_id: self.id.clone(),
+                    topic: source_topic.to_string(),
+                    partition: 0,
+                    offset: r.offset,
+                    message,
+                }),
+            }
+        }
+        Ok(())
+    }
+
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -126,33 +200,18 @@ impl RunningQuery {
             producer.begin_transaction()?;
         }
         for part in &polled {
-            let Some(batch) = self
-                .decoder
-                .decode(&part.topic, part.partition, &part.records, log)
-            else {
-                continue;
-            };
-            let Some(out) = self
-                .pipeline
-                .process(&batch, &part.topic, part.partition, log)
-            else {
-                continue;
-            };
-            match &mut self.output {
-                Output::Topic {
-                    topic,
-                    encoder,
-                    producer,
-                } => {
-                    for record in encoder.encode(&out, topic, log) {
-                        producer.send(topic, None, record)?;
-                    }
+            // Runs of records with values, and single null-value records, in offset order.
+            for run in part
+                .records
+                .chunk_by(|a, b| a.value.is_some() && b.value.is_some())
+            {
+                if run[0].value.is_none() {
+                    self.pass_through(&part.topic, run, log)?;
+                } else {
+                    self.process_run(&part.topic, part.partition, run, log)?;
                 }
-                Output::Rows(subscriber) => {
-                    if !subscriber(&out) {
-                        self.finished = true;
-                        break;
-                    }
+                if self.finished {
+                    break;
                 }
             }
         }

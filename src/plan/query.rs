@@ -265,7 +265,16 @@ fn partition_keys(
             PlanError::UnknownColumn(c) => PlanError::Invalid(format!("PARTITION BY column '{c}' cannot be resolved. '{c}' must be a column in the source schema since PARTITION BY is applied on the input.")),
             other => other,
         })?;
-        match items.iter().position(|(e, _)| e == expr) {
+        let same = |i: usize| {
+            columns
+                .get(i)
+                .is_some_and(|c: &OutputColumn| c.compiled.expr.to_string() == bound.to_string())
+        };
+        match items
+            .iter()
+            .position(|(e, _)| e == expr)
+            .or_else(|| (0..items.len()).find(|i| same(*i)))
+        {
             Some(i) if moved.insert(i) => {
                 let mut col = columns[i].clone();
                 col.is_key = true;

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod grammar;
 mod log_api;
 mod log_crash;
 mod log_recovery;

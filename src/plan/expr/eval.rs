@@ -34,8 +34,15 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
             &eval(left, row, vars)?,
             &eval(right, row, vars)?,
         ))),
-        Node::And(l, r) => logical(&eval(l, row, vars)?, &eval(r, row, vars)?, |a, b| a && b),
-        Node::Or(l, r) => logical(&eval(l, row, vars)?, &eval(r, row, vars)?, |a, b| a || b),
+        // Java's && and || short-circuit: the right side is not evaluated when the left decides.
+        Node::And(l, r) => match eval(l, row, vars)? {
+            Value::Boolean(false) => Ok(Value::Boolean(false)),
+            left => logical(&left, &eval(r, row, vars)?, |a, b| a && b),
+        },
+        Node::Or(l, r) => match eval(l, row, vars)? {
+            Value::Boolean(true) => Ok(Value::Boolean(true)),
+            left => logical(&left, &eval(r, row, vars)?, |a, b| a || b),
+        },
         Node::Not(x) => match eval(x, row, vars)? {
             Value::Boolean(b) => Ok(Value::Boolean(!b)),
             _ => Err("NOT of a NULL value".into()),
