@@ -40,8 +40,8 @@ impl Engine {
             .get("auto.offset.reset")
             .map(|s| s.to_ascii_lowercase())
         {
-            Some(v) if v == "latest" => AutoOffsetReset::Latest,
-            _ => AutoOffsetReset::Earliest,
+            Some(v) if v == "earliest" => AutoOffsetReset::Earliest,
+            _ => AutoOffsetReset::Latest,
         }
     }
 

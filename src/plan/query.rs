@@ -204,11 +204,12 @@ fn expand_select(
     qualifier: &str,
 ) -> PlanResult<Vec<(Expr, Option<String>)>> {
     let mut out = Vec::new();
+    let keys_last = !q.partition_by.is_empty();
     for (item, _) in &q.select {
         match item {
-            SelectItem::Wildcard => star(source, &mut out),
+            SelectItem::Wildcard => star(source, keys_last, &mut out),
             SelectItem::QualifiedWildcard(q) if q == qualifier || q == &source.name => {
-                star(source, &mut out)
+                star(source, keys_last, &mut out)
             }
             SelectItem::QualifiedWildcard(q) => {
                 return plan_err!("'{q}' is not a valid stream/table name or alias.");
@@ -219,10 +220,16 @@ fn expand_select(
     Ok(out)
 }
 
-fn star(source: &SourceDef, out: &mut Vec<(Expr, Option<String>)>) {
-    let values = source.schema.value_columns();
-    let keys = source.schema.key_columns();
-    for c in values.chain(keys) {
+/// `*`: key columns then value columns; with PARTITION BY (which re-keys) value columns then
+/// the old key columns, as ksqlDB orders them.
+fn star(source: &SourceDef, keys_last: bool, out: &mut Vec<(Expr, Option<String>)>) {
+    let (keys, values) = (source.schema.key_columns(), source.schema.value_columns());
+    let ordered: Vec<&crate::plan::schema::Column> = if keys_last {
+        values.chain(keys).collect()
+    } else {
+        keys.chain(values).collect()
+    };
+    for c in ordered {
         out.push((
             Expr::Identifier(sqlparser::ast::Ident::with_quote('`', c.name.clone())),
             None,

@@ -26,8 +26,10 @@ pub struct ReplOptions {
 
 /// Runs the shell until EOF (Ctrl-D) or `exit`.
 pub fn run(engine: Arc<Mutex<Engine>>, options: ReplOptions) -> std::io::Result<()> {
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     let mut editor = DefaultEditor::new().map_err(std::io::Error::other)?;
+    // After the editor: rustyline installs its own SIGINT handler when created. While reading a
+    // line the terminal is raw (Ctrl-C is a key); while a push query streams, SIGINT lands here.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     if let Some(h) = &options.history {
         let _ = editor.load_history(h);
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Fewer parsed statements than this means the examples went missing.
-const MIN_STATEMENTS: usize = 60;
+const MIN_STATEMENTS: usize = 100;
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammar/examples");

@@ -175,7 +175,7 @@ impl Hash for RowFn {
 }
 
 /// A boolean expression whose NULL results read as FALSE.
-#[derive(Debug, Eq, Hash)]
+#[derive(Debug, Eq)]
 pub struct NullAsFalse {
     inner: Arc<dyn PhysicalExpr>,
 }
@@ -183,6 +183,12 @@ pub struct NullAsFalse {
 impl PartialEq for NullAsFalse {
     fn eq(&self, other: &Self) -> bool {
         self.inner.as_ref() == other.inner.as_ref()
+    }
+}
+
+impl Hash for NullAsFalse {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.inner.hash(state);
     }
 }
 
