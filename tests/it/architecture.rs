@@ -9,6 +9,12 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("common", &[][..]),
         ("transport", &["common"][..]),
         ("log", &["common", "transport"][..]),
+        ("format", &["common"][..]),
+        ("sql", &["common"][..]),
+        ("plan", &["common", "sql", "format", "plan_err"][..]),
+        ("exec", &["common", "plan", "format", "transport"][..]),
+        ("engine", &["common", "sql", "plan", "format", "exec", "transport", "log", "plan_err"][..]),
+        ("repl", &["common", "sql", "plan", "engine", "exec"][..]),
     ])
 }
 
