@@ -28,7 +28,19 @@ impl Engine {
         } else {
             "table"
         };
+        if c.or_replace && c.read_only {
+            return statement_err(format!(
+                "Cannot add {noun} '{}': CREATE OR REPLACE is not supported on source {noun}s.",
+                c.name
+            ));
+        }
         if let Some(existing) = self.catalog.sources.get(&c.name) {
+            if c.or_replace && existing.read_only {
+                return statement_err(format!(
+                    "Cannot add {noun} '{}': CREATE OR REPLACE is not supported on source {noun}s.",
+                    c.name
+                ));
+            }
             if c.if_not_exists {
                 return Ok(StatementResult::Success(format!(
                     "A {noun} with the same name already exists"

@@ -232,6 +232,14 @@ impl Engine {
 
     /// Manual mode: runs every query until none has input left; returns records processed.
     pub fn run_until_idle(&mut self) -> EngineResult<usize> {
+        self.run_until_idle_with(1)
+    }
+
+    /// [`Engine::run_until_idle`] with each step of a query consuming up to
+    /// `max_records_per_step` input records (one poll, one output transaction), as `brook
+    /// bench` does; `run_until_idle` steps one record at a time, as the conformance driver needs.
+    pub fn run_until_idle_with(&mut self, max_records_per_step: usize) -> EngineResult<usize> {
+        let max_records = max_records_per_step.max(1);
         let mut total = 0;
         loop {
             let mut progressed = 0;
@@ -241,7 +249,7 @@ impl Engine {
                         .processing_log
                         .lock()
                         .map_err(|_| EngineError::Statement("processing log poisoned".into()))?;
-                    progressed += q.step(1, Duration::ZERO, &mut *log)?;
+                    progressed += q.step(max_records, Duration::ZERO, &mut *log)?;
                 }
             }
             if progressed == 0 {

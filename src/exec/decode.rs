@@ -144,6 +144,11 @@ impl Decoder {
             None => record.timestamp,
             Some((i, fmt)) => extract_timestamp(&row[*i], fmt.as_deref())?,
         };
+        if rowtime < 0 {
+            return Err(format!(
+                "Record has an invalid (negative) timestamp {rowtime}; it is skipped"
+            ));
+        }
         row.push(Value::Bigint(rowtime));
         row.push(Value::Int(partition as i32));
         row.push(Value::Bigint(record.offset));

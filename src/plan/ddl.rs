@@ -100,8 +100,8 @@ pub fn formats(
             key.delimiter = k.delimiter;
         }
         if value.kind == v.kind {
+            // WRAP_SINGLE_VALUE is not inherited: a sink is wrapped unless its WITH says otherwise.
             value.delimiter = v.delimiter;
-            value.wrap_single_value = v.wrap_single_value;
         }
     }
     if let Some(d) = props.get_text("VALUE_DELIMITER") {

@@ -308,6 +308,21 @@ fn partition_keys(
 fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
     let mut seen = HashSet::new();
     for c in columns {
+        if !c.is_key
+            && [
+                super::schema::ROWTIME,
+                super::schema::ROWPARTITION,
+                super::schema::ROWOFFSET,
+                super::schema::WINDOWSTART,
+                super::schema::WINDOWEND,
+            ]
+            .contains(&c.name.as_str())
+        {
+            return plan_err!(
+                "`{}` is a reserved column name. You cannot use it as an alias for a column.",
+                c.name
+            );
+        }
         if !seen.insert(c.name.as_str()) {
             let kind = if c.is_key { "key" } else { "value" };
             return plan_err!(

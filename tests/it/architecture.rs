@@ -13,7 +13,19 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("sql", &["common"][..]),
         ("plan", &["common", "sql", "format", "plan_err"][..]),
         ("exec", &["common", "plan", "format", "transport"][..]),
-        ("engine", &["common", "sql", "plan", "format", "exec", "transport", "log", "plan_err"][..]),
+        (
+            "engine",
+            &[
+                "common",
+                "sql",
+                "plan",
+                "format",
+                "exec",
+                "transport",
+                "log",
+                "plan_err",
+            ][..],
+        ),
         ("repl", &["common", "sql", "plan", "engine", "exec"][..]),
     ])
 }

@@ -864,6 +864,13 @@ fn comparable(
                 (l.cast_to(&wide), r.cast_to(&wide))
             });
         }
+        // ksqlDB's "magic" ROWTIME conversion: ROWTIME compared with a timestamp string.
+        (Bigint, String) if is_rowtime(&l) && matches!(r.node, Node::Literal(_)) => {
+            return Ok((l, rowtime_literal(r)?));
+        }
+        (String, Bigint) if is_rowtime(&r) && matches!(l.node, Node::Literal(_)) => {
+            return Ok((rowtime_literal(l)?, r));
+        }
         (String, Timestamp | Date | Time) => return Ok((l.clone().cast_to(&r.ty), r)),
         (Timestamp | Date | Time, String) => {
             let ty = l.ty.clone();
@@ -896,6 +903,19 @@ fn comparable(
         sql_text(right),
         r.ty
     )
+}
+
+fn is_rowtime(e: &TExpr) -> bool {
+    matches!(&e.node, Node::Column { name, .. } if name == crate::plan::schema::ROWTIME)
+}
+
+/// A timestamp string compared with ROWTIME, as epoch milliseconds.
+fn rowtime_literal(e: TExpr) -> PlanResult<TExpr> {
+    let Node::Literal(Value::String(s)) = &e.node else {
+        return Ok(e);
+    };
+    let ms = super::time::parse_timestamp_lenient(s).map_err(PlanError::Invalid)?;
+    Ok(TExpr::literal(Value::Bigint(ms), SqlType::Bigint))
 }
 
 /// ksqlDB prints identifiers upper-cased and strings quoted in messages.

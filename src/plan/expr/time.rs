@@ -148,3 +148,35 @@ pub fn parse_with_java_pattern(text: &str, pattern: &str) -> Result<i64, String>
     crate::plan::functions::datetime_resolve::parse_timestamp(text, pattern, None)
         .map_err(|e| format!("Failed to parse timestamp '{text}' with formatter '{pattern}': {e}"))
 }
+
+/// Timestamps as ksqlDB accepts them where a string stands for a time (ROWTIME comparisons):
+/// `yyyy-MM-dd['T'HH[:mm[:ss[.SSS]]]]` with an optional zone `Z`, `+HH`, `+HHmm` or `+HH:mm`.
+pub fn parse_timestamp_lenient(s: &str) -> Result<i64, String> {
+    let text = s.trim();
+    let (body, offset_ms) = split_zone(text);
+    let full = match body.len() {
+        10 => format!("{body}T00:00:00.000"),
+        13 => format!("{body}:00:00.000"),
+        16 => format!("{body}:00.000"),
+        19 => format!("{body}.000"),
+        _ => body.to_string(),
+    };
+    let local = NaiveDateTime::parse_from_str(&full, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|_| format!("Failed to parse timestamp '{s}'"))?;
+    Ok(local.and_utc().timestamp_millis() - offset_ms)
+}
+
+fn split_zone(text: &str) -> (&str, i64) {
+    if let Some(body) = text.strip_suffix('Z') {
+        return (body, 0);
+    }
+    let Some(pos) = text.rfind(['+', '-']).filter(|p| *p > 10) else {
+        return (text, 0);
+    };
+    let (body, zone) = text.split_at(pos);
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    let digits: String = zone[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+    let hours: i64 = digits.get(..2).and_then(|h| h.parse().ok()).unwrap_or(0);
+    let minutes: i64 = digits.get(2..4).and_then(|m| m.parse().ok()).unwrap_or(0);
+    (body, sign * (hours * 3_600_000 + minutes * 60_000))
+}
