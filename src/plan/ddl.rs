@@ -182,7 +182,10 @@ pub fn plan_create_source(
     for col in &c.columns {
         if [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND].contains(&col.name.as_str()) {
             return Err(PlanError::at(
-                format!("'{}' is a reserved column name.", col.name),
+                format!(
+                    "'{}' is a reserved column name. You cannot use it as a name for a column.",
+                    col.name
+                ),
                 col.location,
             ));
         }

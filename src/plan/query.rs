@@ -318,6 +318,12 @@ fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
             ]
             .contains(&c.name.as_str())
         {
+            if matches!(&c.compiled.expr.node, Node::Column { name, .. } if name == &c.name) {
+                return plan_err!(
+                    "Reserved column name in select: `{}`. Please remove or alias the column.",
+                    c.name
+                );
+            }
             return plan_err!(
                 "`{}` is a reserved column name. You cannot use it as an alias for a column.",
                 c.name

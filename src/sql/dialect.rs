@@ -68,14 +68,7 @@ impl Dialect for KsqlDialect {
         match parser.peek_token_ref().token {
             Token::Arrow => {
                 parser.next_token();
-                Some(
-                    parser
-                        .parse_identifier()
-                        .map(|field| Expr::CompoundFieldAccess {
-                            root: Box::new(expr.clone()),
-                            access_chain: vec![AccessExpr::Dot(Expr::Identifier(field))],
-                        }),
-                )
+                Some(parse_field_access(parser, expr))
             }
             Token::Assignment => {
                 parser.next_token();
@@ -103,6 +96,23 @@ impl Dialect for KsqlDialect {
             _ => None,
         }
     }
+}
+
+/// `->field`, then any `[index]` subscripts that follow it (`s->tags[1]`).
+fn parse_field_access(parser: &mut Parser, root: &Expr) -> Result<Expr, ParserError> {
+    let field = parser.parse_identifier()?;
+    let mut chain = vec![AccessExpr::Dot(Expr::Identifier(field))];
+    while parser.consume_token(&Token::LBracket) {
+        let index = parser.parse_expr()?;
+        parser.expect_token(&Token::RBracket)?;
+        chain.push(AccessExpr::Subscript(sqlparser::ast::Subscript::Index {
+            index,
+        }));
+    }
+    Ok(Expr::CompoundFieldAccess {
+        root: Box::new(root.clone()),
+        access_chain: chain,
+    })
 }
 
 fn parse_cast(parser: &mut Parser) -> Result<Expr, ParserError> {
