@@ -11,6 +11,7 @@ mod ddl;
 mod error;
 mod insert_values;
 mod listing;
+pub mod processing_log;
 mod queries;
 pub mod results;
 
@@ -81,6 +82,9 @@ impl Engine {
     pub fn open(transport: Arc<dyn Transport>, mode: RunMode) -> EngineResult<Engine> {
         let mut engine = Engine::new(transport, mode);
         engine.recover()?;
+        if !engine.catalog.sources.contains_key(processing_log::STREAM) {
+            engine.execute_text(&processing_log::create_statement())?;
+        }
         Ok(engine)
     }
 

@@ -200,7 +200,9 @@ impl Engine {
         );
         let runner = match self.mode {
             RunMode::Manual => QueryRunner::Manual(Box::new(query)),
-            RunMode::Threads => spawn_query_thread(query, self.processing_log.clone()),
+            RunMode::Threads => {
+                spawn_query_thread(query, self.processing_log.clone(), self.transport.clone())
+            }
         };
         self.runners.insert(id.to_string(), runner);
         Ok(())
@@ -302,17 +304,30 @@ fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
 fn spawn_query_thread(
     mut query: RunningQuery,
     log: Arc<Mutex<crate::exec::MemoryProcessingLog>>,
+    transport: Arc<dyn crate::transport::Transport>,
 ) -> QueryRunner {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let handle = std::thread::Builder::new()
         .name(format!("query-{}", query.id))
         .spawn(move || {
+            let mut topic_log = super::processing_log::TopicProcessingLog::new(&transport).ok();
             while !flag.load(Ordering::Acquire) {
                 let mut local = crate::exec::MemoryProcessingLog::default();
                 if let Err(e) = query.step(10_000, Duration::from_millis(100), &mut local) {
                     tracing::error!(query = %query.id, "query failed: {e}");
                     std::thread::sleep(Duration::from_millis(500));
+                }
+                if local.errors.is_empty() {
+                    continue;
+                }
+                if let Some(t) = topic_log.as_mut() {
+                    local
+                        .errors
+                        .iter()
+                        .cloned()
+                        .for_each(|e| crate::exec::ProcessingLog::report(t, e));
+                    t.flush();
                 }
                 if let Ok(mut shared) = log.lock() {
                     shared.errors.extend(local.errors);

@@ -62,7 +62,7 @@ impl RunningQuery {
         let encoder = Encoder::new(start.plan, key_format, value_format, start.id);
         let tombstones = Tombstones::new(start.plan, key_format);
         let producer = transport.transactional_producer(start.group)?;
-        Self::new(
+        let mut query = Self::new(
             transport,
             start,
             Output::Topic {
@@ -71,7 +71,11 @@ impl RunningQuery {
                 tombstones,
                 producer,
             },
-        )
+        )?;
+        // Pin the start position now, so a restart before the first commit resumes here
+        // instead of re-resolving `latest` and skipping what arrived in between.
+        query.consumer.commit()?;
+        Ok(query)
     }
 
     pub fn new(
