@@ -84,8 +84,12 @@ pub fn run_file(log: &EmbeddedLog, file: &Path) -> anyhow::Result<()> {
     let engine = open_engine(log)?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    repl::run_text(&engine, &text);
-    shutdown(engine)
+    let ok = repl::run_text(&engine, &text);
+    shutdown(engine)?;
+    if !ok {
+        anyhow::bail!("{} stopped at the first failing statement", file.display());
+    }
+    Ok(())
 }
 
 fn shutdown(engine: Arc<Mutex<Engine>>) -> anyhow::Result<()> {

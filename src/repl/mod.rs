@@ -58,7 +58,7 @@ pub fn run(engine: Arc<Mutex<Engine>>, options: ReplOptions) -> std::io::Result<
                 }
                 let _ = editor.add_history_entry(buffer.trim());
                 let text = std::mem::take(&mut buffer);
-                run_text(&engine, &text);
+                let _ = run_text(&engine, &text);
             }
             Err(ReadlineError::Interrupted) => buffer.clear(),
             Err(ReadlineError::Eof) => break,
@@ -77,28 +77,30 @@ fn is_complete(buffer: &str) -> bool {
     trimmed.ends_with(';') && split_statements(trimmed).is_ok_and(|s| !s.is_empty())
 }
 
-/// Executes every statement in `text`, printing results or errors.
-pub fn run_text(engine: &Arc<Mutex<Engine>>, text: &str) {
+/// Executes every statement in `text`, printing results or errors. Stops at the first error
+/// and returns false.
+pub fn run_text(engine: &Arc<Mutex<Engine>>, text: &str) -> bool {
     let statements = match split_statements(text) {
         Ok(s) => s,
         Err(e) => {
             println!("error: {e}");
-            return;
+            return false;
         }
     };
     for statement in statements {
         let result = match engine.lock() {
             Ok(mut e) => e.execute_text(&statement),
-            Err(_) => return,
+            Err(_) => return false,
         };
         match result {
             Ok(r) => print_result(r),
             Err(e) => {
                 print!("{}", render::error(&statement, &e));
-                return;
+                return false;
             }
         }
     }
+    true
 }
 
 /// Prints one statement's result (push queries stream until done).
