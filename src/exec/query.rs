@@ -17,7 +17,9 @@ use crate::transport::{
 use arrow::record_batch::RecordBatch;
 use std::time::Duration;
 
-/// Where a query's output goes.
+/// Where a query's output goes. (One per query: the size difference between variants is
+/// irrelevant, so the sink state is kept inline.)
+#[allow(clippy::large_enum_variant)]
 pub enum Output {
     /// A persistent query's sink topic.
     Topic {

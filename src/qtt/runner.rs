@@ -137,8 +137,7 @@ fn topic_sides(engine: &Engine, topic: &str) -> Option<(Side, Side)> {
         .catalog()
         .sources
         .values()
-        .filter(|s| s.topic == topic)
-        .last()
+        .rfind(|s| s.topic == topic)
         .map(sides)
 }
 

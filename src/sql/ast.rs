@@ -106,6 +106,8 @@ pub struct CreateAsSelect {
     pub query: Query,
 }
 
+/// (Select items are short-lived parse results: variants are kept inline.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum SelectItem {
     /// `*`
@@ -193,6 +195,8 @@ pub enum ShowKind {
     Variables,
 }
 
+/// (Statements are short-lived parse results: variants are kept inline.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StatementKind {
     CreateSource(CreateSource),

@@ -668,7 +668,7 @@ fn in_item(value_ty: &SqlType, item: TExpr, item_sql: &Expr) -> PlanResult<TExpr
                 },
                 Node::UntypedNull => Ok(TExpr::literal(Value::Null, (**target).clone())),
                 _ if e.ty.is_numeric() && target.is_numeric() => Ok(e.clone().cast_to(target)),
-                _ if &e.ty == &**target => Ok(e.clone()),
+                _ if e.ty == **target => Ok(e.clone()),
                 _ => Err(no_operator()),
             });
             let elems = converted.collect::<PlanResult<Vec<_>>>()?;

@@ -52,7 +52,7 @@ pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
                 to_physical(right)?,
             ));
             if null_false {
-                NullAsFalse::new(cmp)
+                NullAsFalse::wrap(cmp)
             } else {
                 cmp
             }
@@ -130,7 +130,7 @@ fn interpret(e: &TExpr) -> Arc<dyn PhysicalExpr> {
         }
         eval(&expr, &row, &[])
     });
-    RowFn::new(e.to_string(), args, e.ty.clone(), OnError::Propagate, body)
+    RowFn::physical(e.to_string(), args, e.ty.clone(), OnError::Propagate, body)
 }
 
 fn collect_columns(e: &TExpr, out: &mut Vec<(usize, String)>) {

@@ -37,7 +37,8 @@ pub struct RowFn {
 }
 
 impl RowFn {
-    pub fn new(
+    /// A physical expression evaluating `body` row by row over the values of `args`.
+    pub fn physical(
         name: impl Into<String>,
         args: Vec<Arc<dyn PhysicalExpr>>,
         return_type: SqlType,
@@ -193,7 +194,7 @@ impl Hash for NullAsFalse {
 }
 
 impl NullAsFalse {
-    pub fn new(inner: Arc<dyn PhysicalExpr>) -> Arc<dyn PhysicalExpr> {
+    pub fn wrap(inner: Arc<dyn PhysicalExpr>) -> Arc<dyn PhysicalExpr> {
         Arc::new(NullAsFalse { inner })
     }
 }
@@ -233,7 +234,7 @@ impl PhysicalExpr for NullAsFalse {
         let inner = children
             .pop()
             .ok_or_else(|| DataFusionError::Internal("NullAsFalse needs one child".into()))?;
-        Ok(NullAsFalse::new(inner))
+        Ok(NullAsFalse::wrap(inner))
     }
 
     fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

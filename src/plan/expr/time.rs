@@ -76,21 +76,6 @@ pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_round_trips() {
-        assert_eq!(format_timestamp_iso(1_000), "1970-01-01T00:00:01.000");
-        assert_eq!(parse_timestamp_iso("1970-01-01T00:00:01.000"), Ok(1_000));
-        assert_eq!(parse_date_iso("1970-01-11"), Ok(10));
-        assert_eq!(format_date_iso(-1), "1969-12-31");
-        assert_eq!(format_time_iso(3_600_000), "01:00");
-        assert_eq!(parse_time_iso("01:00:01"), Ok(3_601_000));
-    }
-}
-
 /// Translates a Java `DateTimeFormatter` pattern to a chrono format string (common letters).
 pub fn java_pattern_to_chrono(pattern: &str) -> String {
     let mut out = String::new();
@@ -179,4 +164,19 @@ fn split_zone(text: &str) -> (&str, i64) {
     let hours: i64 = digits.get(..2).and_then(|h| h.parse().ok()).unwrap_or(0);
     let minutes: i64 = digits.get(2..4).and_then(|m| m.parse().ok()).unwrap_or(0);
     (body, sign * (hours * 3_600_000 + minutes * 60_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_round_trips() {
+        assert_eq!(format_timestamp_iso(1_000), "1970-01-01T00:00:01.000");
+        assert_eq!(parse_timestamp_iso("1970-01-01T00:00:01.000"), Ok(1_000));
+        assert_eq!(parse_date_iso("1970-01-11"), Ok(10));
+        assert_eq!(format_date_iso(-1), "1969-12-31");
+        assert_eq!(format_time_iso(3_600_000), "01:00");
+        assert_eq!(parse_time_iso("01:00:01"), Ok(3_601_000));
+    }
 }

@@ -288,7 +288,7 @@ mod tests {
             call("ARRAY_SORT", &[strs.clone(), s("sideways")]),
             Ok(Value::Null)
         );
-        assert_eq!(call("ARRAY_MIN", &[strs.clone()]), Ok(s("F")));
+        assert_eq!(call("ARRAY_MIN", std::slice::from_ref(&strs)), Ok(s("F")));
         assert_eq!(call("ARRAY_MAX", &[ints(&[None])]), Ok(Value::Null));
         let mixed = Value::Array(vec![
             Value::Boolean(true),
@@ -296,7 +296,7 @@ mod tests {
             Value::Boolean(false),
         ]);
         assert_eq!(
-            call("ARRAY_JOIN", &[mixed.clone()]),
+            call("ARRAY_JOIN", std::slice::from_ref(&mixed)),
             Ok(s("true,null,false"))
         );
         assert_eq!(

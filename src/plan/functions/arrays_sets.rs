@@ -144,7 +144,7 @@ mod tests {
     fn set_functions_keep_first_occurrence_order() {
         let a = ints(&[Some(0), Some(0), Some(1), None, Some(-1), None]);
         assert_eq!(
-            call("ARRAY_DISTINCT", &[a.clone()]),
+            call("ARRAY_DISTINCT", std::slice::from_ref(&a)),
             Ok(ints(&[Some(0), Some(1), None, Some(-1)]))
         );
         assert_eq!(
