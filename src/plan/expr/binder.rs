@@ -674,13 +674,27 @@ fn in_item(value_ty: &SqlType, item: TExpr, item_sql: &Expr) -> PlanResult<TExpr
             let elems = converted.collect::<PlanResult<Vec<_>>>()?;
             Ok(TExpr::new(Node::ArrayCtor(elems), value_ty.clone()))
         }
-        (_, SqlType::Array(a)) if matches!(&item.ty, SqlType::Array(b) if a.is_numeric() && b.is_numeric()) => {
-            Ok(item)
-        }
-        (_, SqlType::Map(ka, va)) if matches!(&item.ty, SqlType::Map(kb, vb) if ka == kb && va.is_numeric() && vb.is_numeric()) => {
-            Ok(item)
-        }
+        (_, target) if equal_modulo_numeric_width(target, &item.ty) => Ok(item),
         _ => Err(no_operator()),
+    }
+}
+
+/// Same shape, with numeric types allowed to differ in width (`STRUCT<A BIGINT>` vs
+/// `STRUCT<A INT>`), as ksqlDB's IN accepts.
+fn equal_modulo_numeric_width(a: &SqlType, b: &SqlType) -> bool {
+    match (a, b) {
+        (x, y) if x.is_numeric() && y.is_numeric() => true,
+        (SqlType::Array(x), SqlType::Array(y)) => equal_modulo_numeric_width(x, y),
+        (SqlType::Map(ka, va), SqlType::Map(kb, vb)) => {
+            ka == kb && equal_modulo_numeric_width(va, vb)
+        }
+        (SqlType::Struct(fa), SqlType::Struct(fb)) => {
+            fa.len() == fb.len()
+                && fa.iter().zip(fb).all(|(x, y)| {
+                    x.name == y.name && equal_modulo_numeric_width(&x.sql_type, &y.sql_type)
+                })
+        }
+        (x, y) => x == y,
     }
 }
 

@@ -229,11 +229,29 @@ pub fn order(a: &Value, b: &Value) -> Option<Ordering> {
             && x.iter().zip(y).all(|(a, b)| values_equal(a, b)))
         .then_some(Ordering::Equal)
         .or(Some(Ordering::Less)),
-        (Map(_), Map(_)) | (Struct(_), Struct(_)) => Some(if a == b {
-            Ordering::Equal
-        } else {
-            Ordering::Less
-        }),
+        (Map(x), Map(y)) => {
+            let same = x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.iter()
+                        .any(|(k2, v2)| values_equal(k, k2) && values_equal(v, v2))
+                });
+            Some(if same {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            })
+        }
+        (Struct(x), Struct(y)) => {
+            let same = x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((n1, v1), (n2, v2))| n1 == n2 && values_equal(v1, v2));
+            Some(if same {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            })
+        }
         _ => numeric_order(a, b),
     }
 }
