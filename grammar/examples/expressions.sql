@@ -54,8 +54,8 @@ SELECT CAST(i AS BIGINT), CAST(i AS STRING), CAST(s AS INTEGER), CAST(d AS DECIM
 SELECT arr[1], arr[-1], nested[1][2], m['key'], m[s], deep['k'][1]->a, deep['k'][1]->b,
        st->street, t.st->`Number`, t.arr[i + 1], ARRAY[i, i + 1][2], ABS(d)
   FROM all_types AS t EMIT CHANGES;
--- A subscript after -> needs parentheses: (st->tags)[1], not st->tags[1].
-SELECT (st->tags)[1], who->home->city, (who->others)[1]->street
+-- Subscripts after ->, with or without parentheses.
+SELECT st->tags[1], (st->tags)[1], who->home->city, who->others[1]->street
   FROM all_types JOIN customers ON i = id EMIT CHANGES;
 
 -- Function calls: case-insensitive names, COUNT(*), nested calls, bare time units.

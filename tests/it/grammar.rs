@@ -121,8 +121,6 @@ fn invalid_statements_are_rejected_at_the_offending_text() {
             "CREATE STREAM s (a ADDRESS) WITH (kafka_topic='t');",
             (1, 27),
         ),
-        // A subscript cannot follow `->` without parentheses.
-        ("SELECT st->tags[1] FROM s;", (1, 16)),
         // `<>` is one token (not-equal): an empty STRUCT is written `STRUCT< >`.
         ("SELECT CAST(x AS STRUCT<>) FROM s;", (1, 24)),
         // DECIMAL scale greater than its precision.
