@@ -2,6 +2,7 @@
 //!
 //! May import: everything in the library (this is the outermost layer).
 
+mod bench;
 mod consume;
 mod format;
 mod produce;
@@ -66,6 +67,8 @@ pub enum Command {
     Shell,
     /// Execute a SQL file and exit; non-persistent statements print their results.
     Run { file: PathBuf },
+    /// Measure a stateless filter+projection query (JSON topic to JSON topic) on one core.
+    Bench(bench::BenchArgs),
 }
 
 pub fn init_tracing(filter: &str) {
@@ -81,12 +84,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Qtt(args)) = cli.command {
         return qtt::run(args);
     }
+    if let Some(Command::Bench(args)) = &cli.command {
+        return bench::run(args, &cli);
+    }
     let log = open_log(&cli)?;
     let result = match cli.command {
         Some(Command::Topic(cmd)) => topic::run(&log, cmd),
         Some(Command::Produce(args)) => produce::run(&log, args),
         Some(Command::Consume(args)) => consume::run(&log, args),
-        Some(Command::Qtt(_)) => Ok(()),
+        Some(Command::Qtt(_) | Command::Bench(_)) => Ok(()),
         Some(Command::Shell) => start::shell(&log, &cli.data_dir),
         Some(Command::Run { ref file }) => start::run_file(&log, file),
         None => start::start(&log, &cli),

@@ -66,7 +66,11 @@ impl Decoder {
         log: &mut dyn ProcessingLog,
     ) -> Option<RecordBatch> {
         let width = self.source.schema.columns.len();
-        let mut columns: Vec<Vec<Value>> = vec![Vec::with_capacity(records.len()); width + 3];
+        // One pre-sized Vec per column: `vec![Vec::with_capacity(n); k]` clones, and a clone
+        // has no spare capacity, so all but one column would regrow while rows are pushed.
+        let mut columns: Vec<Vec<Value>> = (0..width + 3)
+            .map(|_| Vec::with_capacity(records.len()))
+            .collect();
         for record in records {
             match self.decode_row(record, partition) {
                 Ok(Some(row)) => row

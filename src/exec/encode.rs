@@ -13,9 +13,26 @@ use bytes::Bytes;
 pub struct Encoder {
     key_format: FormatSpec,
     value_format: FormatSpec,
-    keys: Vec<(usize, ColumnSpec)>,
-    values: Vec<(usize, ColumnSpec)>,
+    keys: Columns,
+    values: Columns,
     query_id: String,
+}
+
+/// The batch columns written to one part (key or value), and their specs as the format takes
+/// them: built once here rather than cloned for every row.
+struct Columns {
+    indices: Vec<usize>,
+    specs: Vec<ColumnSpec>,
+}
+
+impl Columns {
+    /// Row `row` of these columns.
+    fn values(&self, batch: &RecordBatch, row: usize) -> Vec<Value> {
+        self.indices
+            .iter()
+            .map(|i| Value::from_array(batch.column(*i).as_ref(), row))
+            .collect()
+    }
 }
 
 impl Encoder {
@@ -26,7 +43,8 @@ impl Encoder {
         query_id: &str,
     ) -> Encoder {
         let pick = |want_key: bool| {
-            plan.columns
+            let (indices, specs) = plan
+                .columns
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.is_key == want_key)
@@ -39,7 +57,8 @@ impl Encoder {
                         },
                     )
                 })
-                .collect()
+                .unzip();
+            Columns { indices, specs }
         };
         Encoder {
             key_format: key_format.clone(),
@@ -88,26 +107,18 @@ impl Encoder {
         batch: &RecordBatch,
         row: usize,
     ) -> Result<(Option<Bytes>, Option<Bytes>), String> {
-        let values_of = |cols: &[(usize, ColumnSpec)]| -> Vec<Value> {
-            cols.iter()
-                .map(|(i, _)| Value::from_array(batch.column(*i).as_ref(), row))
-                .collect()
-        };
-        let specs = |cols: &[(usize, ColumnSpec)]| -> Vec<ColumnSpec> {
-            cols.iter().map(|(_, c)| c.clone()).collect()
-        };
         let key = format::serialize(
             &self.key_format,
             Part::Key,
-            &specs(&self.keys),
-            &values_of(&self.keys),
+            &self.keys.specs,
+            &self.keys.values(batch, row),
         )
         .map_err(|e| format!("Failed to serialize key: {e}"))?;
         let value = format::serialize(
             &self.value_format,
             Part::Value,
-            &specs(&self.values),
-            &values_of(&self.values),
+            &self.values.specs,
+            &self.values.values(batch, row),
         )
         .map_err(|e| format!("Failed to serialize value: {e}"))?;
         Ok((key.map(Bytes::from), value.map(Bytes::from)))

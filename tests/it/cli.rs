@@ -199,7 +199,14 @@ fn run_sql(data: &Path, sql: &str) -> (bool, String) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let out = child.wait_with_output().expect("output");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 #[test]
@@ -212,13 +219,22 @@ fn sql_files_run_and_queries_resume_after_restart() {
          CREATE STREAM doubled AS SELECT k, v * 2 AS d FROM nums;
          INSERT INTO nums (k, v) VALUES ('a', 21);",
     );
-    assert!(ok && out.contains("Created query with ID CSAS_DOUBLED_0"), "{out}");
+    assert!(
+        ok && out.contains("Created query with ID CSAS_DOUBLED_0"),
+        "{out}"
+    );
     // A new process: the command log restores the stream and the query, which resumes and
     // processes the record inserted above.
-    let (ok, out) = run_sql(&data, "SET 'auto.offset.reset'='earliest'; SELECT * FROM doubled EMIT CHANGES LIMIT 1;");
+    let (ok, out) = run_sql(
+        &data,
+        "SET 'auto.offset.reset'='earliest'; SELECT * FROM doubled EMIT CHANGES LIMIT 1;",
+    );
     assert!(ok, "{out}");
     assert!(out.contains("| a ") && out.contains("| 42 "), "{out}");
     let (ok, out) = run_sql(&data, "SHOW QUERIES; SELECT * FROM nope EMIT CHANGES;");
     assert!(!ok, "a failing statement must fail the run: {out}");
-    assert!(out.contains("CSAS_DOUBLED_0") && out.contains("NOPE does not exist"), "{out}");
+    assert!(
+        out.contains("CSAS_DOUBLED_0") && out.contains("NOPE does not exist"),
+        "{out}"
+    );
 }
