@@ -7,7 +7,6 @@ use super::java::{self, BigDec};
 use super::json_node::{JsonNode, JsonNumber};
 use crate::common::{SqlType, StructField, Value};
 use base64::Engine as _;
-use std::collections::HashMap;
 
 /// A coercion failure: ksqlDB's message and the path to the value, built as the error unwinds.
 #[derive(Debug)]
@@ -50,7 +49,6 @@ pub(super) fn coerce_fields(
     fields: &[(String, JsonNode)],
     columns: &[StructField],
 ) -> Result<Vec<Value>, CoerceError> {
-    let mut upper: Option<HashMap<String, &JsonNode>> = None;
     columns
         .iter()
         .map(|column| {
@@ -58,12 +56,19 @@ pub(super) fn coerce_fields(
                 .iter()
                 .find(|(k, _)| *k == column.name)
                 .map(|(_, v)| v);
+            // Otherwise the last field whose upper-cased name is the column's (ksqlDB reads
+            // fields into a HashMap of upper-cased names, so later keys win). Compared char by
+            // char: no map or string is built per record.
             let node = exact.or_else(|| {
-                let map = upper.get_or_insert_with(|| {
-                    // Later keys win, as in ksqlDB's HashMap of upper-cased names.
-                    fields.iter().map(|(k, v)| (k.to_uppercase(), v)).collect()
-                });
-                map.get(&column.name).copied()
+                fields
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| {
+                        k.chars()
+                            .flat_map(char::to_uppercase)
+                            .eq(column.name.chars())
+                    })
+                    .map(|(_, v)| v)
             });
             match node {
                 None => Ok(Value::Null),
