@@ -253,22 +253,7 @@ fn generate_series(v: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: &[Value]) -> Result<Value, String> {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-        };
-        register(&mut r);
-        r.get(name).unwrap().invoke(args)
-    }
-
-    fn ints(xs: &[Option<i32>]) -> Value {
-        Value::Array(
-            xs.iter()
-                .map(|x| x.map_or(Value::Null, Value::Int))
-                .collect(),
-        )
-    }
+    use crate::plan::functions::test_support::{ints, invoke as call};
 
     #[test]
     fn sort_min_max_and_join() {

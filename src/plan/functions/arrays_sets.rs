@@ -123,22 +123,7 @@ fn set_op(v: &[Value], f: impl Fn(&[Value], &[Value]) -> Vec<Value>) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: &[Value]) -> Result<Value, String> {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-        };
-        register(&mut r);
-        r.get(name).unwrap().invoke(args)
-    }
-
-    fn ints(xs: &[Option<i32>]) -> Value {
-        Value::Array(
-            xs.iter()
-                .map(|x| x.map_or(Value::Null, Value::Int))
-                .collect(),
-        )
-    }
+    use crate::plan::functions::test_support::{ints, invoke as call};
 
     #[test]
     fn set_functions_keep_first_occurrence_order() {

@@ -195,18 +195,7 @@ fn mask_char(c: char, masks: &[Option<char>; 4]) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::String(x.into())
-    }
-
-    fn call(name: &str, args: &[Value]) -> Value {
-        FunctionRegistry::standard()
-            .get(name)
-            .unwrap()
-            .invoke(args)
-            .unwrap_or(Value::Null)
-    }
+    use crate::plan::functions::test_support::{call_or_null as call, s};
 
     #[test]
     fn chr_elt_field_mask() {

@@ -241,18 +241,7 @@ fn parse_ts(v: &[Value]) -> Result<Option<i64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: &[Value]) -> Result<Value, String> {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-        };
-        register(&mut r);
-        r.get(name).unwrap().invoke(args)
-    }
-
-    fn s(x: &str) -> Value {
-        Value::String(x.into())
-    }
+    use crate::plan::functions::test_support::{invoke as call, s};
 
     #[test]
     fn resolution_messages_and_implicit_casts() {

@@ -89,18 +89,7 @@ fn shift(v: &[Value], sign: i128) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: &[Value]) -> Result<Value, String> {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-        };
-        register(&mut r);
-        r.get(name).unwrap().invoke(args)
-    }
-
-    fn s(x: &str) -> Value {
-        Value::String(x.into())
-    }
+    use crate::plan::functions::test_support::{invoke as call, s};
 
     #[test]
     fn interval_arithmetic_truncates_and_wraps() {

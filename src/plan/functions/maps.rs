@@ -188,14 +188,7 @@ fn entries_type(a: &[Arg]) -> Result<Resolved, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: &[Value]) -> Result<Value, String> {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-        };
-        register(&mut r);
-        r.get(name).unwrap().invoke(args)
-    }
+    use crate::plan::functions::test_support::invoke as call;
 
     fn map(entries: &[(&str, Option<i32>)]) -> Value {
         Value::Map(

@@ -24,6 +24,8 @@ mod rounding;
 mod signature;
 mod split;
 mod string;
+#[cfg(test)]
+mod test_support;
 mod url;
 
 pub use signature::{Arg, Resolved, can_widen, exact, same_type_args};

@@ -301,18 +301,7 @@ fn translate(pattern: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::String(x.into())
-    }
-
-    fn call(name: &str, args: &[Value]) -> Value {
-        FunctionRegistry::standard()
-            .get(name)
-            .unwrap()
-            .invoke(args)
-            .unwrap_or(Value::Null)
-    }
+    use crate::plan::functions::test_support::{call_or_null as call, s};
 
     #[test]
     fn extract_follows_java() {

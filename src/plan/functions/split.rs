@@ -133,18 +133,7 @@ pub(super) fn java_hash_order<V>(mut entries: Vec<(String, V)>) -> Vec<(String, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::String(x.into())
-    }
-
-    fn call(name: &str, args: &[Value]) -> Value {
-        FunctionRegistry::standard()
-            .get(name)
-            .unwrap()
-            .invoke(args)
-            .unwrap_or(Value::Null)
-    }
+    use crate::plan::functions::test_support::{call_or_null as call, s};
 
     #[test]
     fn splits_keep_empty_parts() {
