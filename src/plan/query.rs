@@ -133,7 +133,7 @@ pub fn plan_query(
         }
         None => None,
     };
-    let items = expand_select(q, source, &qualifier)?;
+    let items = expand_select(q, source, &qualifier, &mut binder)?;
     let mut names = Namer::new(&items);
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
@@ -202,6 +202,7 @@ fn expand_select(
     q: &Query,
     source: &SourceDef,
     qualifier: &str,
+    binder: &mut Binder<'_>,
 ) -> PlanResult<Vec<(Expr, Option<String>)>> {
     let mut out = Vec::new();
     let keys_last = !q.partition_by.is_empty();
@@ -214,10 +215,36 @@ fn expand_select(
             SelectItem::QualifiedWildcard(q) => {
                 return plan_err!("'{q}' is not a valid stream/table name or alias.");
             }
+            SelectItem::StructFields(root) => struct_fields(root, binder, &mut out)?,
             SelectItem::Expr { expr, alias } => out.push((expr.clone(), alias.clone())),
         }
     }
     Ok(out)
+}
+
+/// `root->*`: one item per field of the struct `root`, named after the field.
+fn struct_fields(
+    root: &Expr,
+    binder: &mut Binder<'_>,
+    out: &mut Vec<(Expr, Option<String>)>,
+) -> PlanResult<()> {
+    let bound = binder.bind(root).map_err(|e| e.in_clause("SELECT"))?;
+    let SqlType::Struct(fields) = &bound.ty else {
+        return plan_err!(
+            "Expected a STRUCT before '->*', but {root} is of type {}.",
+            bound.ty
+        );
+    };
+    for f in fields {
+        let field = Expr::CompoundFieldAccess {
+            root: Box::new(root.clone()),
+            access_chain: vec![AccessExpr::Dot(Expr::Identifier(
+                sqlparser::ast::Ident::with_quote('`', f.name.clone()),
+            ))],
+        };
+        out.push((field, Some(f.name.clone())));
+    }
+    Ok(())
 }
 
 /// `*`: key columns then value columns; with PARTITION BY (which re-keys) value columns then

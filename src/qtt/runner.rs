@@ -58,17 +58,18 @@ fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
         .expected_exception
         .as_ref()
         .map(|e| e.message.clone().unwrap_or_default());
-    for statement in &variant.statements {
-        if let Err(e) = engine.execute_script(statement) {
-            let message = e.to_string();
-            return Ok(match &expected_error {
-                Some(expected) if message.contains(expected.as_str()) => Outcome::Passed,
-                Some(expected) => Outcome::Failed(format!(
-                    "expected error containing {expected:?}, got {message:?}"
-                )),
-                None => Outcome::Failed(format!("statement failed: {message}\n  in: {statement}")),
-            });
-        }
+    // One script, a statement per line, as ksqlDB's runner joins them: error positions are
+    // positions in that script ("line 2:40").
+    let script = variant.statements.join("\n");
+    if let Err(e) = engine.execute_script(&script) {
+        let message = e.to_string();
+        return Ok(match &expected_error {
+            Some(expected) if message.contains(expected.as_str()) => Outcome::Passed,
+            Some(expected) => Outcome::Failed(format!(
+                "expected error containing {expected:?}, got {message:?}"
+            )),
+            None => Outcome::Failed(format!("statement failed: {message}")),
+        });
     }
     for input in &case.inputs {
         produce(&engine, transport.as_ref(), input)?;

@@ -114,6 +114,8 @@ pub enum SelectItem {
     Wildcard,
     /// `alias.*`
     QualifiedWildcard(String),
+    /// `expr->*`: every field of a struct, each as a column named after the field.
+    StructFields(Expr),
     Expr {
         expr: Expr,
         alias: Option<String>,

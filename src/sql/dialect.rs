@@ -39,6 +39,11 @@ impl Dialect for KsqlDialect {
         true
     }
 
+    /// ksqlDB's lexer reads `1R` as an identifier (its DIGIT_IDENTIFIER), e.g. `AS 1R`.
+    fn supports_numeric_prefix(&self) -> bool {
+        true
+    }
+
     /// `CAST(expr AS type)` with ksqlDB's type syntax (`MAP<K, V>`, `STRUCT<...>`). The type is
     /// carried as `DataType::Custom` holding its canonical spelling; see [`cast_type`].
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
@@ -98,8 +103,18 @@ impl Dialect for KsqlDialect {
     }
 }
 
-/// `->field`, then any `[index]` subscripts that follow it (`s->tags[1]`).
+/// `->field`, then any `[index]` subscripts that follow it (`s->tags[1]`); `->*` (all fields of
+/// a struct, only valid as a select item) becomes a `Dot(Wildcard)` access.
 fn parse_field_access(parser: &mut Parser, root: &Expr) -> Result<Expr, ParserError> {
+    if parser.peek_token_ref().token == Token::Mul {
+        let star = parser.next_token();
+        return Ok(Expr::CompoundFieldAccess {
+            root: Box::new(root.clone()),
+            access_chain: vec![AccessExpr::Dot(Expr::Wildcard(
+                sqlparser::ast::helpers::attached_token::AttachedToken(star),
+            ))],
+        });
+    }
     let field = parser.parse_identifier()?;
     let mut chain = vec![AccessExpr::Dot(Expr::Identifier(field))];
     while parser.consume_token(&Token::LBracket) {

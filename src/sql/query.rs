@@ -103,7 +103,10 @@ impl StatementParser<'_> {
 
     fn select_item(&self, item: SqlSelectItem) -> Result<SelectItem, SqlError> {
         Ok(match item {
-            SqlSelectItem::UnnamedExpr(expr) => SelectItem::Expr { expr, alias: None },
+            SqlSelectItem::UnnamedExpr(expr) => match struct_fields_root(&expr) {
+                Some(root) => SelectItem::StructFields(root),
+                None => SelectItem::Expr { expr, alias: None },
+            },
             SqlSelectItem::ExprWithAlias { expr, alias } => {
                 let alias = if alias.quote_style.is_some() {
                     alias.value
@@ -270,4 +273,27 @@ impl StatementParser<'_> {
         };
         Ok(amount * ms)
     }
+}
+
+/// `root` of a `root->*` select item.
+fn struct_fields_root(expr: &Expr) -> Option<Expr> {
+    let Expr::CompoundFieldAccess {
+        root,
+        access_chain,
+    } = expr
+    else {
+        return None;
+    };
+    let (last, rest) = access_chain.split_last()?;
+    if !matches!(last, sqlparser::ast::AccessExpr::Dot(Expr::Wildcard(_))) {
+        return None;
+    }
+    Some(if rest.is_empty() {
+        (**root).clone()
+    } else {
+        Expr::CompoundFieldAccess {
+            root: root.clone(),
+            access_chain: rest.to_vec(),
+        }
+    })
 }

@@ -5,13 +5,16 @@ use super::error::SqlError;
 use std::collections::HashMap;
 
 /// Splits text at `;` outside quotes and comments. Each piece keeps its `;`; blank pieces and
-/// comment-only pieces are dropped.
+/// comment-only pieces are dropped. A piece is preceded by the newlines and spaces that put
+/// its first character where it was in `text` (comments become spaces), so positions in
+/// errors about a piece are positions in the whole script, as ksqlDB reports them.
 pub fn split_statements(text: &str) -> Result<Vec<String>, SqlError> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut chars = text.chars().peekable();
     let (mut line, mut column) = (1u64, 0u64);
     let mut meaningful = false;
+    let mut start = Location { line: 1, column: 1 };
     while let Some(c) = chars.next() {
         column += 1;
         if c == '\n' {
@@ -20,12 +23,18 @@ pub fn split_statements(text: &str) -> Result<Vec<String>, SqlError> {
         }
         match c {
             '\'' | '`' | '"' => {
-                let start = Location { line, column };
+                let quote_start = Location { line, column };
+                if !meaningful {
+                    start = quote_start;
+                }
                 current.push(c);
                 meaningful = true;
                 loop {
                     let Some(q) = chars.next() else {
-                        return Err(SqlError::new(format!("unterminated {c} quote"), start));
+                        return Err(SqlError::new(
+                            format!("unterminated {c} quote"),
+                            quote_start,
+                        ));
                     };
                     current.push(q);
                     if q == '\n' {
@@ -57,38 +66,55 @@ pub fn split_statements(text: &str) -> Result<Vec<String>, SqlError> {
             }
             '/' if chars.peek() == Some(&'*') => {
                 chars.next();
+                current.push_str("  ");
+                column += 1;
                 let mut prev = ' ';
                 for n in chars.by_ref() {
                     if n == '\n' {
                         line += 1;
                         column = 0;
                         current.push('\n');
+                    } else {
+                        column += 1;
+                        current.push(' ');
                     }
                     if prev == '*' && n == '/' {
                         break;
                     }
                     prev = n;
                 }
-                current.push(' ');
             }
             ';' => {
                 current.push(';');
                 if meaningful {
-                    out.push(std::mem::take(&mut current).trim().to_string());
+                    out.push(positioned(&current, start));
                 }
                 current.clear();
                 meaningful = false;
             }
             c => {
-                meaningful |= !c.is_whitespace();
+                if !meaningful && !c.is_whitespace() {
+                    start = Location { line, column };
+                    meaningful = true;
+                }
                 current.push(c);
             }
         }
     }
     if meaningful {
-        out.push(current.trim().to_string());
+        out.push(positioned(&current, start));
     }
     Ok(out)
+}
+
+/// `piece` trimmed, then moved to `start` with leading newlines and spaces.
+fn positioned(piece: &str, start: Location) -> String {
+    let body = piece.trim();
+    let mut out = String::with_capacity(body.len() + 16);
+    (1..start.line).for_each(|_| out.push('\n'));
+    (1..start.column).for_each(|_| out.push(' '));
+    out.push_str(body);
+    out
 }
 
 /// Replaces `${name}` with defined values. Names are matched case-sensitively; an undefined
@@ -142,10 +168,19 @@ mod tests {
             parts,
             vec![
                 "CREATE STREAM a (x STRING) WITH (kafka_topic='t;1');",
-                "SELECT 'it''s;' FROM a;"
+                "\n\nSELECT 'it''s;' FROM a;"
             ]
         );
         assert!(split_statements("SELECT 'open").is_err());
+    }
+
+    #[test]
+    fn pieces_keep_their_position_in_the_script() {
+        let parts = split_statements("SELECT 1;\n  /* c */ CREATE\n BOGUS x; SELECT 3;").expect("split");
+        assert_eq!(parts[1], "\n          CREATE\n BOGUS x;");
+        assert_eq!(parts[2], "\n\n          SELECT 3;");
+        let e = crate::sql::parse_statement(&parts[1], &|_| None).expect_err("bad statement");
+        assert_eq!((e.location.line, e.location.column), (3, 2));
     }
 
     #[test]
