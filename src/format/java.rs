@@ -226,10 +226,19 @@ pub(super) fn double_to_string(d: f64) -> String {
         return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
     }
     let sign = if d < 0.0 { "-" } else { "" };
-    let sci = format!("{:e}", d.abs());
+    let mut sci = format!("{:e}", d.abs());
+    if !sci.contains('.') {
+        // One significant digit is enough to round-trip: Java (JDK 19+) then picks the one- or
+        // two-digit decimal closest to the exact value (4.9E-324, not 5.0E-324).
+        sci = format!("{:.1e}", d.abs());
+    }
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = match digits.trim_end_matches('0') {
+        "" => "0",
+        trimmed => trimmed,
+    };
     if (-3..7).contains(&exp) {
         if exp >= 0 {
             let int_len = exp as usize + 1;

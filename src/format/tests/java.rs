@@ -136,6 +136,12 @@ fn doubles_print_like_java() {
         (f64::MAX, "1.7976931348623157E308"),
         (f64::MIN_POSITIVE, "2.2250738585072014E-308"),
         (-1.5e300, "-1.5E300"),
+        // One digit round-trips, but Java picks the closer two-digit decimal.
+        (4.9e-324, "4.9E-324"),
+        (-4.9e-324, "-4.9E-324"),
+        (1.0e23, "1.0E23"),
+        (2.0e-5, "2.0E-5"),
+        (100.0, "100.0"),
     ];
     for (value, expected) in cases {
         assert_eq!(double_to_string(value), expected, "{value:e}");

@@ -11,7 +11,7 @@ use crate::plan_err;
 use crate::sql::Expr;
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, CaseWhen, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, LambdaFunction, Subscript, UnaryOperator, Value as SqlValue,
+    FunctionArguments, Ident, LambdaFunction, Subscript, UnaryOperator, Value as SqlValue, ValueWithSpan,
 };
 
 pub struct Binder<'a> {
@@ -51,7 +51,7 @@ impl<'a> Binder<'a> {
                 }
                 Ok(expr)
             }
-            Expr::Value(v) => literal(&v.value),
+            Expr::Value(v) => literal(v, false),
             Expr::Nested(inner) => self.bind(inner),
             Expr::UnaryOp { op, expr } => self.unary(*op, expr),
             Expr::BinaryOp { left, op, right } => self.binary(left, op, right),
@@ -243,6 +243,13 @@ impl<'a> Binder<'a> {
     }
 
     fn unary(&mut self, op: UnaryOperator, expr: &Expr) -> PlanResult<TExpr> {
+        // ksqlDB's grammar reads `-12` as one literal: `-2147483648` is an INT.
+        if op == UnaryOperator::Minus
+            && let Expr::Value(v) = expr
+            && matches!(v.value, SqlValue::Number(..))
+        {
+            return literal(v, true);
+        }
         let inner = self.bind(expr)?;
         match op {
             UnaryOperator::Not => Ok(TExpr::new(
@@ -1005,10 +1012,22 @@ fn arithmetic(op: ArithOp, l: TExpr, r: TExpr) -> PlanResult<TExpr> {
     ))
 }
 
-/// Types a literal as ksqlDB does: `12` INT (BIGINT if large), `1.5` DECIMAL, `1e3` DOUBLE.
-fn literal(v: &SqlValue) -> PlanResult<TExpr> {
-    Ok(match v {
-        SqlValue::Number(n, _) => number_literal(n)?,
+/// Types a literal as ksqlDB does: `12` INT (BIGINT if large), `1.5` DECIMAL, `1e3` DOUBLE;
+/// `negative` when a minus sign precedes a number.
+fn literal(v: &ValueWithSpan, negative: bool) -> PlanResult<TExpr> {
+    Ok(match &v.value {
+        SqlValue::Number(n, _) => {
+            let text = if negative { format!("-{n}") } else { n.clone() };
+            number_literal(&text).map_err(|message| {
+                // ksqlDB reports these one column right of the literal's first character.
+                let start = v.span.start;
+                PlanError::Invalid(format!(
+                    "Failed to prepare statement: line {}:{}: {message}",
+                    start.line,
+                    start.column + 1
+                ))
+            })?
+        }
         SqlValue::SingleQuotedString(s) => {
             TExpr::literal(Value::String(s.clone()), SqlType::String)
         }
@@ -1018,15 +1037,19 @@ fn literal(v: &SqlValue) -> PlanResult<TExpr> {
     })
 }
 
-fn number_literal(n: &str) -> PlanResult<TExpr> {
+/// A number literal's value and type; the error says why it is not a valid number.
+fn number_literal(n: &str) -> Result<TExpr, String> {
     if n.contains(['e', 'E']) {
         let d: f64 = n
             .parse()
-            .map_err(|_| PlanError::Invalid(format!("Invalid numeric literal: {n}")))?;
+            .map_err(|_| format!("Invalid numeric literal: {n}"))?;
+        if d.is_infinite() {
+            return Err(format!("Number overflows DOUBLE: {n}"));
+        }
         return Ok(TExpr::literal(Value::Double(d), SqlType::Double));
     }
     if n.contains('.') {
-        let (unscaled, scale) = decimal::parse(n).map_err(PlanError::Invalid)?;
+        let (unscaled, scale) = decimal::parse(n)?;
         let digits = unscaled
             .unsigned_abs()
             .to_string()
@@ -1043,7 +1066,7 @@ fn number_literal(n: &str) -> PlanResult<TExpr> {
     }
     n.parse::<i64>()
         .map(|b| TExpr::literal(Value::Bigint(b), SqlType::Bigint))
-        .map_err(|_| PlanError::Invalid(format!("Invalid numeric literal: {n}")))
+        .map_err(|_| format!("Invalid numeric literal: {n}"))
 }
 
 fn negate_literal(v: &Value) -> PlanResult<Value> {
