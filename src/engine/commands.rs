@@ -22,6 +22,7 @@ pub fn is_persistent(kind: &StatementKind) -> bool {
             | StatementKind::CreateAsSelect(_)
             | StatementKind::InsertSelect { .. }
             | StatementKind::DropSource { .. }
+            | StatementKind::AlterSource { .. }
             | StatementKind::CreateType { .. }
             | StatementKind::DropType { .. }
             | StatementKind::Terminate(_)

@@ -135,6 +135,9 @@ impl Engine {
                 kind.name()
             ));
         }
+        if delete_topic && source.read_only {
+            return statement_err(format!("Cannot delete topic for read-only source: {name}"));
+        }
         let writers: Vec<String> = self
             .catalog
             .queries

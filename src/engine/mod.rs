@@ -5,6 +5,7 @@
 //! May import: everything below it (`common`, `sql`, `plan`, `format`, `exec`, `transport`,
 //! `log`).
 
+mod admin;
 mod catalog;
 mod commands;
 mod ddl;
@@ -187,16 +188,24 @@ impl Engine {
                 self.variables.remove(&name);
                 Ok(StatementResult::Success(String::new()))
             }
-            StatementKind::RunScript(path) => {
-                let script = std::fs::read_to_string(&path).map_err(|e| {
-                    EngineError::Statement(format!("Cannot read script '{path}': {e}"))
-                })?;
-                let results = self.execute_script(&script)?;
-                Ok(results
-                    .into_iter()
-                    .last()
-                    .unwrap_or(StatementResult::Success(String::new())))
+            // A client command: see `execute_client_text`.
+            StatementKind::RunScript { location, .. } => {
+                Err(sql::SqlError::new("Syntax Error\nUnknown statement 'RUN'", location).into())
             }
+            StatementKind::AlterSource {
+                kind,
+                name,
+                columns,
+            } => self.alter_source(kind, &name, &columns),
+            StatementKind::AssertTopic {
+                topic,
+                exists,
+                properties,
+                timeout_ms,
+            } => self.assert_topic(&topic, exists, &properties, timeout_ms),
+            StatementKind::AssertSchema { .. } => error::statement_err(
+                "Cannot check schemas: Brook has no schema registry (it supports the JSON, DELIMITED, KAFKA and NONE formats, which need none).",
+            ),
             StatementKind::Select(q) => self.transient_query(&q, &text),
             other => self.listing(other),
         }

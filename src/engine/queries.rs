@@ -119,6 +119,7 @@ impl Engine {
             value_format,
             timestamp,
             read_only: false,
+            from_query: true,
             sql: sql.to_string(),
         })
     }

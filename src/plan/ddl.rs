@@ -245,6 +245,7 @@ pub fn plan_create_source(
         value_format,
         timestamp,
         read_only: c.read_only,
+        from_query: false,
         sql: sql.to_string(),
     })
 }

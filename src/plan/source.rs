@@ -26,6 +26,8 @@ pub struct SourceDef {
     pub timestamp: Option<TimestampSpec>,
     /// `CREATE SOURCE ...`: no INSERT INTO.
     pub read_only: bool,
+    /// Made by `CREATE ... AS SELECT` (its schema is the query's: no ALTER).
+    pub from_query: bool,
     /// The statement that created it.
     pub sql: String,
 }

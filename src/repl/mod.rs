@@ -89,7 +89,7 @@ pub fn run_text(engine: &Arc<Mutex<Engine>>, text: &str) -> bool {
     };
     for statement in statements {
         let result = match engine.lock() {
-            Ok(mut e) => e.execute_text(&statement),
+            Ok(mut e) => e.execute_client_text(&statement),
             Err(_) => return false,
         };
         match result {

@@ -262,5 +262,29 @@ pub enum StatementKind {
         value: String,
     },
     Undefine(String),
-    RunScript(String),
+    /// A client command (the REPL and `brook run` read the file); servers reject it.
+    RunScript {
+        path: String,
+        location: Location,
+    },
+    /// `ALTER STREAM|TABLE name ADD COLUMN ...`
+    AlterSource {
+        kind: SourceKind,
+        name: String,
+        columns: Vec<ColumnDef>,
+    },
+    /// `ASSERT [NOT EXISTS] TOPIC name [WITH (...)] [TIMEOUT ...]`
+    AssertTopic {
+        topic: String,
+        exists: bool,
+        properties: Properties,
+        timeout_ms: Option<i64>,
+    },
+    /// `ASSERT [NOT EXISTS] SCHEMA [SUBJECT s] [ID n] [TIMEOUT ...]`
+    AssertSchema {
+        subject: Option<String>,
+        id: Option<u64>,
+        exists: bool,
+        timeout_ms: Option<i64>,
+    },
 }

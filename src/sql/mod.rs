@@ -6,6 +6,7 @@
 //!
 //! May import: `common`.
 
+mod admin;
 pub mod ast;
 mod dialect;
 mod error;

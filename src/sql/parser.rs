@@ -184,11 +184,21 @@ impl StatementParser<'_> {
         if self.word("UNDEFINE") {
             return Ok(StatementKind::Undefine(self.variable_name()?));
         }
+        let location = self.location();
         if self.words(&["RUN", "SCRIPT"]) {
-            return Ok(StatementKind::RunScript(self.string()?));
+            return Ok(StatementKind::RunScript {
+                path: self.string()?,
+                location,
+            });
+        }
+        if self.word("ALTER") {
+            return self.alter();
+        }
+        if self.word("ASSERT") {
+            return self.assert();
         }
         let found = self.p.peek_token();
-        self.err(format!("unknown statement starting with '{}'", found.token))
+        self.err(format!("Syntax Error\nUnknown statement '{}'", found.token))
     }
 
     /// Variable names keep their case, as ksqlDB's do.

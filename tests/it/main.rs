@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod engine_admin;
 mod grammar;
 mod log_api;
 mod log_crash;
