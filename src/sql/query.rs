@@ -277,11 +277,7 @@ impl StatementParser<'_> {
 
 /// `root` of a `root->*` select item.
 fn struct_fields_root(expr: &Expr) -> Option<Expr> {
-    let Expr::CompoundFieldAccess {
-        root,
-        access_chain,
-    } = expr
-    else {
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
         return None;
     };
     let (last, rest) = access_chain.split_last()?;

@@ -176,7 +176,8 @@ mod tests {
 
     #[test]
     fn pieces_keep_their_position_in_the_script() {
-        let parts = split_statements("SELECT 1;\n  /* c */ CREATE\n BOGUS x; SELECT 3;").expect("split");
+        let parts =
+            split_statements("SELECT 1;\n  /* c */ CREATE\n BOGUS x; SELECT 3;").expect("split");
         assert_eq!(parts[1], "\n          CREATE\n BOGUS x;");
         assert_eq!(parts[2], "\n\n          SELECT 3;");
         let e = crate::sql::parse_statement(&parts[1], &|_| None).expect_err("bad statement");
