@@ -1,7 +1,7 @@
 //! Parses ksqlDB type syntax: `INT`, `DECIMAL(10, 2)`, `ARRAY<T>`, `MAP<K, V>`,
 //! `STRUCT<name T, ...>`, and names of types made with `CREATE TYPE`.
 
-use crate::common::{MAX_DECIMAL_PRECISION, SqlType, StructField};
+use crate::common::{SqlType, StructField};
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
@@ -79,9 +79,13 @@ fn parse_decimal(p: &mut Parser) -> Result<SqlType, ParserError> {
     p.expect_token(&Token::Comma)?;
     let scale = p.parse_literal_uint()?;
     p.expect_token(&Token::RParen)?;
-    if precision == 0 || precision > u64::from(MAX_DECIMAL_PRECISION) {
+    // ksqlDB's SqlDecimal only requires 1 <= precision and scale <= precision (BigDecimal has no
+    // upper bound), so a DECIMAL(50, 30) column is declared fine and its use fails later (for
+    // instance when a function cannot be resolved for it). Brook's decimal values are 128-bit
+    // (at most 38 digits); the type itself is kept as declared, up to what u8/i8 hold.
+    if precision == 0 {
         return Err(ParserError::ParserError(format!(
-            "DECIMAL precision must be between 1 and {MAX_DECIMAL_PRECISION}: {precision}"
+            "DECIMAL precision must be >= 1: DECIMAL({precision},{scale})"
         )));
     }
     if scale > precision {
@@ -89,7 +93,12 @@ fn parse_decimal(p: &mut Parser) -> Result<SqlType, ParserError> {
             "DECIMAL scale must be equal to or less than precision. scale: {scale}, precision: {precision}"
         )));
     }
-    Ok(SqlType::decimal(precision as u8, scale as i8))
+    let (Ok(precision), Ok(scale)) = (u8::try_from(precision), i8::try_from(scale)) else {
+        return Err(ParserError::ParserError(format!(
+            "DECIMAL({precision}, {scale}) is wider than Brook supports"
+        )));
+    };
+    Ok(SqlType::decimal(precision, scale))
 }
 
 fn parse_struct(
@@ -171,6 +180,12 @@ mod tests {
             SqlType::array(SqlType::array(SqlType::Int))
         );
         assert!(parse("DECIMAL(2, 3)").is_err());
+        assert!(parse("DECIMAL(0, 0)").is_err());
+        // As in ksqlDB, precision has no upper bound in the type.
+        assert_eq!(
+            parse("DECIMAL(50, 30)").expect("wide decimal"),
+            SqlType::decimal(50, 30)
+        );
         assert!(parse("NOPE").is_err());
         assert!(parse("ARRAY<INT").is_err());
     }

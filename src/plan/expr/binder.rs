@@ -11,7 +11,8 @@ use crate::plan_err;
 use crate::sql::Expr;
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, CaseWhen, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, LambdaFunction, Subscript, UnaryOperator, Value as SqlValue, ValueWithSpan,
+    FunctionArguments, Ident, LambdaFunction, Subscript, UnaryOperator, Value as SqlValue,
+    ValueWithSpan,
 };
 
 pub struct Binder<'a> {
@@ -357,16 +358,24 @@ impl<'a> Binder<'a> {
     }
 
     fn in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> PlanResult<TExpr> {
-        let value = self.bind(expr)?;
-        let mut items = Vec::with_capacity(list.len());
+        let mut items = vec![self.bind(expr)?];
+        let mut texts = vec![sql_text(expr)];
         for item in list {
             let bound = self.bind(item)?;
-            items.push(in_item(&value.ty, bound, item)?);
+            // A NULL in the list never matches: ksqlDB drops it before typing the list.
+            if !bound.is_null_literal() {
+                items.push(bound);
+                texts.push(sql_text(item));
+            }
         }
+        let coerced = super::coercion::coerce_list(items, &texts)
+            .map_err(|m| PlanError::Invalid(format!("Invalid Predicate: {m}")))?;
+        let mut items = coerced.items.into_iter();
+        let value = items.next().expect("the tested value");
         Ok(TExpr::new(
             Node::InList {
                 expr: Box::new(value),
-                list: items,
+                list: items.collect(),
                 negated,
             },
             SqlType::Boolean,
@@ -465,13 +474,13 @@ impl<'a> Binder<'a> {
             .iter()
             .map(|e| self.bind(e))
             .collect::<PlanResult<Vec<_>>>()?;
-        let ty = common_type(items.iter().filter(|i| !i.is_null_literal()).map(|i| &i.ty))
-            .ok_or_else(|| PlanError::Invalid("Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.".into()))??;
-        let items = items
-            .into_iter()
-            .map(|i| retype_null(i, &ty).cast_to(&ty))
-            .collect();
-        Ok(TExpr::new(Node::ArrayCtor(items), SqlType::array(ty)))
+        let texts: Vec<String> = elements.iter().map(sql_text).collect();
+        let coerced = super::coercion::coerce_list(items, &texts).map_err(PlanError::Invalid)?;
+        let ty = coerced.ty.ok_or_else(|| PlanError::Invalid("Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.".into()))?;
+        Ok(TExpr::new(
+            Node::ArrayCtor(coerced.items),
+            SqlType::array(ty),
+        ))
     }
 
     fn function(&mut self, f: &Function) -> PlanResult<TExpr> {
@@ -581,31 +590,35 @@ impl<'a> Binder<'a> {
     }
 
     fn map_ctor(&mut self, args: &[FunctionArg]) -> PlanResult<TExpr> {
-        let mut entries = Vec::new();
+        let (mut keys, mut values) = (Vec::new(), Vec::new());
+        let (mut key_texts, mut value_texts) = (Vec::new(), Vec::new());
         for arg in args {
             match arg {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp {
                     left,
                     op: BinaryOperator::Custom(op),
                     right,
-                })) if op == ":=" => entries.push((self.bind(left)?, self.bind(right)?)),
+                })) if op == ":=" => {
+                    keys.push(self.bind(left)?);
+                    values.push(self.bind(right)?);
+                    key_texts.push(sql_text(left));
+                    value_texts.push(sql_text(right));
+                }
                 other => return plan_err!("MAP arguments must be 'key := value', not '{other}'"),
             }
         }
-        let key_type = common_type(entries.iter().map(|(k, _)| &k.ty).filter(|_| true)).ok_or_else(|| PlanError::Invalid("Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239).".into()))??;
-        let value_type = common_type(entries.iter().filter(|(_, v)| !v.is_null_literal()).map(|(_, v)| &v.ty))
-            .ok_or_else(|| PlanError::Invalid("Cannot construct a map with all NULL values (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.".into()))??;
-        let entries = entries
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k.cast_to(&key_type),
-                    retype_null(v, &value_type).cast_to(&value_type),
-                )
-            })
-            .collect();
+        if keys.is_empty() {
+            return plan_err!(
+                "Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239)."
+            );
+        }
+        let keys = super::coercion::coerce_list(keys, &key_texts).map_err(PlanError::Invalid)?;
+        let values =
+            super::coercion::coerce_list(values, &value_texts).map_err(PlanError::Invalid)?;
+        let key_type = keys.ty.ok_or_else(|| PlanError::Invalid("Cannot construct a map with all NULL keys (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL key to the desired type.".into()))?;
+        let value_type = values.ty.ok_or_else(|| PlanError::Invalid("Cannot construct a map with all NULL values (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.".into()))?;
         Ok(TExpr::new(
-            Node::MapCtor(entries),
+            Node::MapCtor(keys.items.into_iter().zip(values.items).collect()),
             SqlType::map(key_type, value_type),
         ))
     }
@@ -643,110 +656,6 @@ impl<'a> Binder<'a> {
             },
             ty,
         ))
-    }
-}
-
-/// Types an IN-list item against the tested value: literals are converted to the value's type
-/// (as ksqlDB does), other expressions must have a comparable type.
-fn in_item(value_ty: &SqlType, item: TExpr, item_sql: &Expr) -> PlanResult<TExpr> {
-    if item.is_null_literal() {
-        return Ok(retype_null(item, value_ty));
-    }
-    if &item.ty == value_ty || (item.ty.is_numeric() && value_ty.is_numeric()) {
-        return Ok(item);
-    }
-    let no_operator = || {
-        PlanError::Invalid(format!(
-            "Invalid Predicate: operator does not exist: {value_ty} = {} ({})\nHint: You might need to add explicit type casts.",
-            item.ty,
-            sql_text(item_sql)
-        ))
-    };
-    match (&item.node, value_ty) {
-        (Node::Literal(v), target) => match convert_literal(v, &item.ty, target) {
-            Some(converted) => Ok(TExpr::literal(converted?, target.clone())),
-            None => Err(no_operator()),
-        },
-        (Node::ArrayCtor(elems), SqlType::Array(target)) => {
-            let converted = elems.iter().map(|e| match &e.node {
-                Node::Literal(v) => match convert_literal(v, &e.ty, target) {
-                    Some(converted) => Ok(TExpr::literal(converted?, (**target).clone())),
-                    None => Err(no_operator()),
-                },
-                Node::UntypedNull => Ok(TExpr::literal(Value::Null, (**target).clone())),
-                _ if e.ty.is_numeric() && target.is_numeric() => Ok(e.clone().cast_to(target)),
-                _ if e.ty == **target => Ok(e.clone()),
-                _ => Err(no_operator()),
-            });
-            let elems = converted.collect::<PlanResult<Vec<_>>>()?;
-            Ok(TExpr::new(Node::ArrayCtor(elems), value_ty.clone()))
-        }
-        (_, target) if equal_modulo_numeric_width(target, &item.ty) => Ok(item),
-        _ => Err(no_operator()),
-    }
-}
-
-/// Same shape, with numeric types allowed to differ in width (`STRUCT<A BIGINT>` vs
-/// `STRUCT<A INT>`), as ksqlDB's IN accepts.
-fn equal_modulo_numeric_width(a: &SqlType, b: &SqlType) -> bool {
-    match (a, b) {
-        (x, y) if x.is_numeric() && y.is_numeric() => true,
-        (SqlType::Array(x), SqlType::Array(y)) => equal_modulo_numeric_width(x, y),
-        (SqlType::Map(ka, va), SqlType::Map(kb, vb)) => {
-            ka == kb && equal_modulo_numeric_width(va, vb)
-        }
-        (SqlType::Struct(fa), SqlType::Struct(fb)) => {
-            fa.len() == fb.len()
-                && fa.iter().zip(fb).all(|(x, y)| {
-                    x.name == y.name && equal_modulo_numeric_width(&x.sql_type, &y.sql_type)
-                })
-        }
-        (x, y) => x == y,
-    }
-}
-
-/// Converts an IN-list literal to `to`; `None` if the types do not convert at all, `Some(Err)`
-/// for text that does not parse.
-fn convert_literal(v: &Value, from: &SqlType, to: &SqlType) -> Option<PlanResult<Value>> {
-    let invalid = |s: &str| {
-        PlanError::Invalid(format!(
-            "Invalid Predicate: invalid input syntax for type {}: \"{s}\".",
-            base_name(to)
-        ))
-    };
-    match (v, to) {
-        (Value::String(s), SqlType::Boolean) => Some(
-            parse_ksql_boolean(s)
-                .map(Value::Boolean)
-                .ok_or_else(|| invalid(s)),
-        ),
-        (Value::String(s), t) if t.is_numeric() => {
-            Some(super::cast::cast_value(v, from, t).map_err(|_| invalid(s)))
-        }
-        (_, SqlType::String)
-            if !matches!(
-                from,
-                SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
-            ) =>
-        {
-            Some(Ok(Value::String(super::cast::to_text(v))))
-        }
-        _ => None,
-    }
-}
-
-/// ksqlDB's lenient boolean text: any prefix of "true"/"yes" or "false"/"no", case-insensitive.
-fn parse_ksql_boolean(s: &str) -> Option<bool> {
-    let t = s.trim().to_ascii_lowercase();
-    if t.is_empty() {
-        return None;
-    }
-    if "true".starts_with(&t) || "yes".starts_with(&t) {
-        Some(true)
-    } else if "false".starts_with(&t) || "no".starts_with(&t) {
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -803,24 +712,6 @@ fn null_text(e: &TExpr) -> String {
     } else {
         e.to_string()
     }
-}
-
-/// The widest of several types (numeric widening), or an error if they do not mix.
-fn common_type<'t>(types: impl Iterator<Item = &'t SqlType>) -> Option<PlanResult<SqlType>> {
-    let mut out: Option<SqlType> = None;
-    for t in types {
-        out = Some(match out {
-            None => t.clone(),
-            Some(prev) if &prev == t => prev,
-            Some(prev) if prev.is_numeric() && t.is_numeric() => wider_numeric(&prev, t),
-            Some(prev) => {
-                return Some(plan_err!(
-                    "Cannot construct a collection with mixed types: {prev} and {t}"
-                ));
-            }
-        });
-    }
-    out.map(Ok)
 }
 
 fn wider_numeric(a: &SqlType, b: &SqlType) -> SqlType {
@@ -939,12 +830,9 @@ fn rowtime_literal(e: TExpr) -> PlanResult<TExpr> {
     Ok(TExpr::literal(Value::Bigint(ms), SqlType::Bigint))
 }
 
-/// ksqlDB prints identifiers upper-cased and strings quoted in messages.
+/// An expression as ksqlDB prints it in messages.
 fn sql_text(e: &Expr) -> String {
-    match e {
-        Expr::Identifier(i) => ident_name(i),
-        other => other.to_string(),
-    }
+    super::format::ksql_text(e)
 }
 
 fn arithmetic(op: ArithOp, l: TExpr, r: TExpr) -> PlanResult<TExpr> {

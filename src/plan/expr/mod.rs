@@ -3,8 +3,10 @@
 
 mod binder;
 mod cast;
+mod coercion;
 pub mod decimal;
 mod eval;
+mod format;
 mod ir;
 mod lambda;
 mod lambda_bind;
@@ -16,6 +18,7 @@ mod time;
 pub use binder::{Binder, ident_name, retype_null};
 pub use cast::{cast_value, java_double, to_text};
 pub use eval::{compare, eval};
+pub use format::ksql_text;
 pub use ir::{ArithOp, CmpOp, Node, TExpr};
 pub use physical::to_physical;
 pub use row_fn::{NullAsFalse, OnError, RowBody, RowFn};

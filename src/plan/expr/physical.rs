@@ -6,7 +6,7 @@
 use super::eval::eval;
 use super::ir::{ArithOp, CmpOp, Node, TExpr};
 use super::row_fn::{NullAsFalse, OnError, RowFn};
-use crate::common::{SqlType, Value, values_to_array};
+use crate::common::{MAX_DECIMAL_PRECISION, SqlType, Value, values_to_array};
 use crate::plan::{PlanError, PlanResult};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::Operator;
@@ -17,6 +17,11 @@ use datafusion::physical_expr::expressions::{
 use std::sync::Arc;
 
 pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
+    check_decimal_width(e)?;
+    lower(e)
+}
+
+fn lower(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
     Ok(match &e.node {
         Node::Column { index, name } => Arc::new(Column::new(name, *index)),
         Node::Literal(v) => Arc::new(Literal::new(scalar(v, &e.ty)?)),
@@ -31,7 +36,7 @@ pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
                 ArithOp::Div => Operator::Divide,
                 ArithOp::Mod => Operator::Modulo,
             };
-            Arc::new(BinaryExpr::new(to_physical(left)?, op, to_physical(right)?))
+            Arc::new(BinaryExpr::new(lower(left)?, op, lower(right)?))
         }
         Node::Compare { op, left, right }
             if left.ty == right.ty && is_fast_comparable(&left.ty) =>
@@ -46,38 +51,27 @@ pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
                 CmpOp::IsDistinctFrom => (Operator::IsDistinctFrom, false),
                 CmpOp::IsNotDistinctFrom => (Operator::IsNotDistinctFrom, false),
             };
-            let cmp: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
-                to_physical(left)?,
-                operator,
-                to_physical(right)?,
-            ));
+            let cmp: Arc<dyn PhysicalExpr> =
+                Arc::new(BinaryExpr::new(lower(left)?, operator, lower(right)?));
             if null_false {
                 NullAsFalse::wrap(cmp)
             } else {
                 cmp
             }
         }
-        Node::And(l, r) => Arc::new(BinaryExpr::new(
-            to_physical(l)?,
-            Operator::And,
-            to_physical(r)?,
-        )),
-        Node::Or(l, r) => Arc::new(BinaryExpr::new(
-            to_physical(l)?,
-            Operator::Or,
-            to_physical(r)?,
-        )),
-        Node::Not(x) => Arc::new(NotExpr::new(to_physical(x)?)),
+        Node::And(l, r) => Arc::new(BinaryExpr::new(lower(l)?, Operator::And, lower(r)?)),
+        Node::Or(l, r) => Arc::new(BinaryExpr::new(lower(l)?, Operator::Or, lower(r)?)),
+        Node::Not(x) => Arc::new(NotExpr::new(lower(x)?)),
         Node::IsNull {
             expr,
             negated: false,
-        } => Arc::new(IsNullExpr::new(to_physical(expr)?)),
+        } => Arc::new(IsNullExpr::new(lower(expr)?)),
         Node::IsNull {
             expr,
             negated: true,
-        } => Arc::new(IsNotNullExpr::new(to_physical(expr)?)),
+        } => Arc::new(IsNotNullExpr::new(lower(expr)?)),
         Node::Cast(x) if is_widening(&x.ty, &e.ty) => {
-            Arc::new(CastExpr::new(to_physical(x)?, e.ty.arrow_type(), None))
+            Arc::new(CastExpr::new(lower(x)?, e.ty.arrow_type(), None))
         }
         _ => interpret(e),
     })
@@ -134,49 +128,84 @@ fn interpret(e: &TExpr) -> Arc<dyn PhysicalExpr> {
 }
 
 fn collect_columns(e: &TExpr, out: &mut Vec<(usize, String)>) {
+    visit(e, &mut |n| {
+        if let Node::Column { index, name } = &n.node {
+            out.push((*index, name.clone()));
+        }
+    });
+}
+
+/// Brook's DECIMAL values are 128-bit: a declared DECIMAL wider than that (ksqlDB accepts any
+/// precision) is refused when a query uses it, rather than yielding no rows.
+fn check_decimal_width(e: &TExpr) -> PlanResult<()> {
+    fn too_wide(t: &SqlType) -> bool {
+        match t {
+            SqlType::Decimal { precision, .. } => *precision > MAX_DECIMAL_PRECISION,
+            SqlType::Array(x) => too_wide(x),
+            SqlType::Map(k, v) => too_wide(k) || too_wide(v),
+            SqlType::Struct(fields) => fields.iter().any(|f| too_wide(&f.sql_type)),
+            _ => false,
+        }
+    }
+    let mut wide = None;
+    visit(e, &mut |n| {
+        if wide.is_none() && too_wide(&n.ty) {
+            wide = Some(n.ty.clone());
+        }
+    });
+    match wide {
+        Some(t) => Err(PlanError::Invalid(format!(
+            "{t} is not supported: Brook's decimals hold at most {MAX_DECIMAL_PRECISION} digits"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Calls `f` on `e` and every node below it.
+fn visit(e: &TExpr, f: &mut dyn FnMut(&TExpr)) {
+    f(e);
     match &e.node {
-        Node::Column { index, name } => out.push((*index, name.clone())),
-        Node::LambdaVar { .. } | Node::Literal(_) | Node::UntypedNull => {}
+        Node::Column { .. } | Node::LambdaVar { .. } | Node::Literal(_) | Node::UntypedNull => {}
         Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
-            collect_columns(left, out);
-            collect_columns(right, out);
+            visit(left, f);
+            visit(right, f);
         }
         Node::Concat(l, r) | Node::And(l, r) | Node::Or(l, r) => {
-            collect_columns(l, out);
-            collect_columns(r, out);
+            visit(l, f);
+            visit(r, f);
         }
-        Node::Not(x) | Node::Negate(x) | Node::Cast(x) => collect_columns(x, out),
-        Node::IsNull { expr, .. } | Node::Field { expr, .. } => collect_columns(expr, out),
+        Node::Not(x) | Node::Negate(x) | Node::Cast(x) => visit(x, f),
+        Node::IsNull { expr, .. } | Node::Field { expr, .. } => visit(expr, f),
         Node::Case { whens, otherwise } => {
             for (w, t) in whens {
-                collect_columns(w, out);
-                collect_columns(t, out);
+                visit(w, f);
+                visit(t, f);
             }
             if let Some(o) = otherwise {
-                collect_columns(o, out);
+                visit(o, f);
             }
         }
         Node::InList { expr, list, .. } => {
-            collect_columns(expr, out);
-            list.iter().for_each(|i| collect_columns(i, out));
+            visit(expr, f);
+            list.iter().for_each(|i| visit(i, f));
         }
         Node::Like { expr, pattern, .. } => {
-            collect_columns(expr, out);
-            collect_columns(pattern, out);
+            visit(expr, f);
+            visit(pattern, f);
         }
         Node::Subscript { expr, index } => {
-            collect_columns(expr, out);
-            collect_columns(index, out);
+            visit(expr, f);
+            visit(index, f);
         }
         Node::Call { args, .. } | Node::ArrayCtor(args) | Node::LambdaCall { args, .. } => {
-            args.iter().for_each(|a| collect_columns(a, out))
+            args.iter().for_each(|a| visit(a, f))
         }
         Node::MapCtor(entries) => entries.iter().for_each(|(k, v)| {
-            collect_columns(k, out);
-            collect_columns(v, out);
+            visit(k, f);
+            visit(v, f);
         }),
-        Node::StructCtor(fields) => fields.iter().for_each(|(_, v)| collect_columns(v, out)),
-        Node::Lambda { body, .. } => collect_columns(body, out),
+        Node::StructCtor(fields) => fields.iter().for_each(|(_, v)| visit(v, f)),
+        Node::Lambda { body, .. } => visit(body, f),
     }
 }
 
