@@ -103,6 +103,15 @@ impl Engine {
         let explicit_key =
             c.properties.get("KEY_FORMAT").is_some() || c.properties.get("FORMAT").is_some();
         let has_key = plan.output_schema.key_columns().next().is_some();
+        if !has_key
+            && c.properties.get("KEY_FORMAT").is_some()
+            && key_format.kind != FormatKind::None
+        {
+            return statement_err(format!(
+                "Key format specified for {} without key columns.",
+                c.kind.name().to_ascii_lowercase()
+            ));
+        }
         if !has_key && !explicit_key {
             key_format = crate::format::FormatSpec::new(FormatKind::None);
         } else if has_key && key_format.kind == FormatKind::None {

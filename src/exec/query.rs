@@ -150,6 +150,7 @@ impl RunningQuery {
     fn pass_through(
         &mut self,
         source_topic: &str,
+        partition: u32,
         records: &[crate::transport::Record],
         log: &mut dyn ProcessingLog,
     ) -> Result<()> {
@@ -173,7 +174,7 @@ impl RunningQuery {
                 Err(message) => log.report(crate::exec::ProcessingError {
                     query_id: self.id.clone(),
                     topic: source_topic.to_string(),
-                    partition: 0,
+                    partition,
                     offset: r.offset,
                     message,
                 }),
@@ -212,7 +213,7 @@ impl RunningQuery {
                 .chunk_by(|a, b| a.value.is_some() && b.value.is_some())
             {
                 if run[0].value.is_none() {
-                    self.pass_through(&part.topic, run, log)?;
+                    self.pass_through(&part.topic, part.partition, run, log)?;
                 } else {
                     self.process_run(&part.topic, part.partition, run, log)?;
                 }

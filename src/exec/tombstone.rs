@@ -1,10 +1,11 @@
 //! Stream records with a null value pass through a stateless query as records with a null
-//! value, keyed like the input (as ksqlDB does): the key columns that the query projects
-//! unchanged keep their values, others are NULL.
+//! value (as ksqlDB does). Their key is the query's key computed from the record's key
+//! columns: `PARTITION BY ABS(K)` re-keys a tombstone like any record, while a key expression
+//! that reads anything else (a value column, ROWTIME) is NULL, there being no value row.
 
 use crate::common::Value;
 use crate::format::{self, ColumnSpec, FormatSpec, Part};
-use crate::plan::expr::Node;
+use crate::plan::expr::{TExpr, eval};
 use crate::plan::schema::ColumnRole;
 use crate::plan::{QueryPlan, SourceDef};
 use crate::transport::{ProducerRecord, Record};
@@ -13,8 +14,12 @@ use bytes::Bytes;
 pub struct Tombstones {
     source_key_format: FormatSpec,
     source_keys: Vec<ColumnSpec>,
-    /// For each output key column, the source key column it copies, if any.
-    mapping: Vec<Option<usize>>,
+    /// For each source column, its index among the key columns (None for value and header
+    /// columns, which are NULL here).
+    source_columns: Vec<Option<usize>>,
+    /// The output key columns' expressions over the source row; `None` where an expression
+    /// reads more than the key.
+    key_exprs: Vec<Option<TExpr>>,
     output_keys: Vec<ColumnSpec>,
     output_key_format: FormatSpec,
     /// The query has a WHERE clause, which drops null rows.
@@ -24,29 +29,43 @@ pub struct Tombstones {
 impl Tombstones {
     pub fn new(plan: &QueryPlan, output_key_format: &FormatSpec) -> Tombstones {
         let source: &SourceDef = &plan.source;
-        let keys: Vec<&crate::plan::schema::Column> = source
+        let mut key_count = 0;
+        let source_columns = source
             .schema
             .columns
             .iter()
-            .filter(|c| c.role == ColumnRole::Key)
-            .collect();
-        let mapping = plan
-            .keys()
-            .map(|k| match &k.compiled.expr.node {
-                Node::Column { name, .. } => keys.iter().position(|c| &c.name == name),
-                _ => None,
+            .map(|c| {
+                (c.role == ColumnRole::Key).then(|| {
+                    key_count += 1;
+                    key_count - 1
+                })
             })
             .collect();
         Tombstones {
             source_key_format: source.key_format.clone(),
-            source_keys: keys
-                .iter()
+            source_keys: source
+                .schema
+                .key_columns()
                 .map(|c| ColumnSpec {
                     name: c.name.clone(),
                     sql_type: c.sql_type.clone(),
                 })
                 .collect(),
-            mapping,
+            source_columns,
+            key_exprs: plan
+                .keys()
+                .map(|k| {
+                    let e = &k.compiled.expr;
+                    let key_only = e.column_indices().iter().all(|i| {
+                        source
+                            .schema
+                            .columns
+                            .get(*i)
+                            .is_some_and(|c| c.role == ColumnRole::Key)
+                    });
+                    key_only.then(|| e.clone())
+                })
+                .collect(),
             output_keys: plan
                 .keys()
                 .map(|k| ColumnSpec {
@@ -61,7 +80,7 @@ impl Tombstones {
 
     /// The output record for an input record whose value is null.
     pub fn pass_through(&self, record: &Record) -> Result<ProducerRecord, String> {
-        let source_values = format::deserialize(
+        let keys = format::deserialize(
             &self.source_key_format,
             Part::Key,
             &self.source_keys,
@@ -69,12 +88,18 @@ impl Tombstones {
         )
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
-        let values: Vec<Value> = self
-            .mapping
+        let row: Vec<Value> = self
+            .source_columns
             .iter()
-            .map(|m| {
-                m.and_then(|i| source_values.get(i).cloned())
-                    .unwrap_or(Value::Null)
+            .map(|k| k.and_then(|i| keys.get(i).cloned()).unwrap_or(Value::Null))
+            .collect();
+        // An expression that fails here gives NULL, as it would for a record with a value.
+        let values: Vec<Value> = self
+            .key_exprs
+            .iter()
+            .map(|e| {
+                e.as_ref()
+                    .map_or(Value::Null, |e| eval(e, &row, &[]).unwrap_or(Value::Null))
             })
             .collect();
         let key = format::serialize(

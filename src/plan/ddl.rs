@@ -161,8 +161,23 @@ pub fn validate_formats(
             })
             .collect()
     };
-    format::validate(key, Part::Key, &specs(ColumnRole::Key))
-        .map_err(|e| PlanError::Invalid(e.to_string()))?;
+    let keys = specs(ColumnRole::Key);
+    format::validate(key, Part::Key, &keys).map_err(|e| {
+        let reason = e.to_string();
+        if !reason.starts_with("The '") {
+            return PlanError::Invalid(reason);
+        }
+        // A key schema the format cannot hold, in ksqlDB's words.
+        let listed: Vec<String> = keys
+            .iter()
+            .map(|c| format!("`{}` {} KEY", c.name, c.sql_type))
+            .collect();
+        PlanError::Invalid(format!(
+            "Key format does not support schema.\nformat: {}\nschema: Persistence{{columns=[{}], features=[]}}\nreason: {reason}",
+            key.kind.name(),
+            listed.join(", ")
+        ))
+    })?;
     format::validate(value, Part::Value, &specs(ColumnRole::Value))
         .map_err(|e| PlanError::Invalid(e.to_string()))
 }

@@ -9,6 +9,7 @@ pub mod ddl;
 mod error;
 pub mod expr;
 pub mod functions;
+mod partition;
 pub mod query;
 pub mod schema;
 mod source;

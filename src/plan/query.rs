@@ -3,6 +3,7 @@
 
 use super::expr::{Binder, Node, Scope, TExpr, ident_name, to_physical};
 use super::functions::FunctionRegistry;
+use super::partition::PartitionKeys;
 use super::schema::{Column, ColumnRole, LogicalSchema};
 use super::{CatalogView, PlanError, PlanResult, SourceDef};
 use crate::common::SqlType;
@@ -21,7 +22,7 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    fn new(expr: TExpr) -> PlanResult<Compiled> {
+    pub(super) fn new(expr: TExpr) -> PlanResult<Compiled> {
         let physical = to_physical(&expr)?;
         Ok(Compiled { expr, physical })
     }
@@ -49,6 +50,9 @@ pub struct QueryPlan {
     pub output_schema: LogicalSchema,
     /// True when PARTITION BY chose the key (so the sink is re-partitioned by it).
     pub repartitioned: bool,
+    /// PARTITION BY expressions (as ksqlDB prints them, e.g. `INPUT.ID`) when some of them
+    /// are not in the projection, which a persistent query must include.
+    pub unprojected_partition_by: Option<Vec<String>>,
     pub limit: Option<u64>,
 }
 
@@ -124,6 +128,7 @@ pub fn plan_query(
                 other => other,
             })?;
             if bound.ty != SqlType::Boolean {
+                let w = super::expr::ksql_text(w);
                 return plan_err!(
                     "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
                     bound.ty
@@ -164,8 +169,14 @@ pub fn plan_query(
         });
     }
     let repartitioned = !q.partition_by.is_empty();
+    let mut unprojected_partition_by = None;
     if repartitioned {
-        partition_keys(q, &items, &mut columns, &mut binder, &mut names)?;
+        let keys = PartitionKeys {
+            query: q,
+            qualifier: &qualifier,
+            items: &items,
+        };
+        unprojected_partition_by = keys.apply(&mut columns, &mut binder, &mut names)?;
     } else {
         mark_source_keys(&mut columns, source);
     }
@@ -193,6 +204,7 @@ pub fn plan_query(
         columns,
         output_schema,
         repartitioned,
+        unprojected_partition_by,
         limit: q.limit,
     })
 }
@@ -280,58 +292,6 @@ fn mark_source_keys(columns: &mut [OutputColumn], source: &SourceDef) {
     }
 }
 
-/// PARTITION BY: each expression becomes a key column, named after a matching select item
-/// (which then leaves the value) or after the expression.
-fn partition_keys(
-    q: &Query,
-    items: &[(Expr, Option<String>)],
-    columns: &mut Vec<OutputColumn>,
-    binder: &mut Binder<'_>,
-    names: &mut Namer,
-) -> PlanResult<()> {
-    let mut keys = Vec::new();
-    let mut moved = HashSet::new();
-    for expr in &q.partition_by {
-        if matches!(expr, Expr::Value(v) if v.value == sqlparser::ast::Value::Null) {
-            continue;
-        }
-        let bound = binder.bind(expr).map_err(|e| match e {
-            PlanError::UnknownColumn(c) => PlanError::Invalid(format!("PARTITION BY column '{c}' cannot be resolved. '{c}' must be a column in the source schema since PARTITION BY is applied on the input.")),
-            other => other,
-        })?;
-        let same = |i: usize| {
-            columns
-                .get(i)
-                .is_some_and(|c: &OutputColumn| c.compiled.expr.to_string() == bound.to_string())
-        };
-        match items
-            .iter()
-            .position(|(e, _)| e == expr)
-            .or_else(|| (0..items.len()).find(|i| same(*i)))
-        {
-            Some(i) if moved.insert(i) => {
-                let mut col = columns[i].clone();
-                col.is_key = true;
-                keys.push(col);
-            }
-            _ => keys.push(OutputColumn {
-                name: names.name_for(expr),
-                compiled: Compiled::new(bound)?,
-                is_key: true,
-                explode: false,
-            }),
-        }
-    }
-    let rest = columns
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !moved.contains(i))
-        .map(|(_, c)| c.clone());
-    let all: Vec<OutputColumn> = keys.into_iter().chain(rest).collect();
-    *columns = all;
-    Ok(())
-}
-
 fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
     let mut seen = HashSet::new();
     for c in columns {
@@ -370,7 +330,7 @@ fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
 
 /// ksqlDB's default column names: a column keeps its name, a struct field its field name,
 /// anything else `KSQL_COL_n` (n counting up, skipping names already used).
-struct Namer {
+pub(super) struct Namer {
     taken: HashSet<String>,
     next: usize,
 }
@@ -383,7 +343,7 @@ impl Namer {
         }
     }
 
-    fn name_for(&mut self, expr: &Expr) -> String {
+    pub(super) fn name_for(&mut self, expr: &Expr) -> String {
         let natural = match expr {
             Expr::Identifier(i) => Some(ident_name(i)),
             Expr::CompoundIdentifier(parts) => parts.last().map(ident_name),
@@ -410,6 +370,14 @@ impl Namer {
 /// The projection rules of CREATE ... AS SELECT and INSERT INTO (ksqlDB's, as without its new
 /// planner): every source key column projected once, and at least one value column.
 pub fn check_projection(plan: &QueryPlan, sink: &str, allow_missing_key: bool) -> PlanResult<()> {
+    if let Some(exprs) = &plan.unprojected_partition_by {
+        let plural = if exprs.len() > 1 { "s" } else { "" };
+        return plan_err!(
+            "The query used to build `{sink}` must include the partitioning expression{plural} {} in its projection (eg, SELECT {}...).",
+            exprs.join(" and "),
+            exprs.join(", ")
+        );
+    }
     if !plan.repartitioned {
         for key in plan.source.schema.key_columns() {
             let refs: Vec<&OutputColumn> = plan.columns.iter().filter(|c| matches!(&c.compiled.expr.node, Node::Column { name, .. } if name == &key.name)).collect();

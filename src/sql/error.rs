@@ -26,12 +26,13 @@ impl SqlError {
             ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
             ParserError::RecursionLimitExceeded => "the statement is nested too deeply".to_string(),
         };
+        let text = format!("Syntax Error\n{text}");
         split_location(&text).unwrap_or_else(|| SqlError::new(text, fallback))
     }
 
     pub fn from_tokenizer(error: TokenizerError) -> Self {
         SqlError::new(
-            error.message,
+            format!("Syntax Error\n{}", error.message),
             Location {
                 line: error.location.line,
                 column: error.location.column,
@@ -61,6 +62,9 @@ mod tests {
             ParserError::ParserError("Expected: ), found: FROM at Line: 2, Column: 7".into()),
             Location::default(),
         );
-        assert_eq!(e.to_string(), "line 2:7: Expected: ), found: FROM");
+        assert_eq!(
+            e.to_string(),
+            "line 2:7: Syntax Error\nExpected: ), found: FROM"
+        );
     }
 }

@@ -24,7 +24,10 @@ pub fn parse_statement(text: &str, resolve: TypeResolver) -> Result<Statement, S
     let rest = sp.p.peek_token();
     if rest.token != Token::EOF {
         return Err(SqlError::new(
-            format!("unexpected '{}' after the end of the statement", rest.token),
+            format!(
+                "Syntax Error\nunexpected '{}' after the end of the statement",
+                rest.token
+            ),
             location_of(&rest),
         ));
     }

@@ -62,7 +62,7 @@ impl StatementParser<'_> {
             Vec::new()
         };
         let partition_by = if self.words(&["PARTITION", "BY"]) {
-            self.expr_list()?
+            self.partition_by()?
         } else {
             Vec::new()
         };
@@ -135,6 +135,32 @@ impl StatementParser<'_> {
             }
             other => return self.err(format!("unsupported select item '{other}'")),
         })
+    }
+
+    /// `PARTITION BY` takes value expressions (no comparisons or boolean operators, as in
+    /// ksqlDB's grammar), optionally in parentheses; `()` is an error.
+    fn partition_by(&mut self) -> Result<Vec<Expr>, SqlError> {
+        if self.p.peek_token_ref().token == Token::LParen
+            && self.p.peek_nth_token_ref(1).token == Token::RParen
+        {
+            return self.err("PARTITION BY requires at least one expression");
+        }
+        let mut exprs = vec![self.value_expr()?];
+        while self.p.consume_token(&Token::Comma) {
+            exprs.push(self.value_expr()?);
+        }
+        if let [Expr::Tuple(items)] = exprs.as_slice() {
+            return Ok(items.clone());
+        }
+        Ok(exprs)
+    }
+
+    /// An expression without comparisons, IS, LIKE, BETWEEN, IN, NOT, AND or OR at its top.
+    fn value_expr(&mut self) -> Result<Expr, SqlError> {
+        use sqlparser::dialect::{Dialect, Precedence};
+        let comparison = super::KsqlDialect.prec_value(Precedence::Eq);
+        let r = self.p.parse_subexpr(comparison);
+        self.lift(r)
     }
 
     fn expr_list(&mut self) -> Result<Vec<Expr>, SqlError> {

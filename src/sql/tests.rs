@@ -191,5 +191,9 @@ fn errors_point_at_the_offending_text() {
     let e = parse_statement("SELECT * FROM s EMIT NOW;", &|_| None).expect_err("bad");
     assert!(e.to_string().starts_with("line 1:22:"), "{e}");
     let e = parse_statement("FROB s;", &|_| None).expect_err("bad");
-    assert!(e.message.contains("unknown statement"), "{e}");
+    assert_eq!(e.message, "Syntax Error\nUnknown statement 'FROB'");
+    let e = parse_statement("SELECT * FROM s PARTITION BY a AND b;", &|_| None).expect_err("bad");
+    assert!(e.message.starts_with("Syntax Error"), "{e}");
+    let e = parse_statement("SELECT * FROM s PARTITION BY ();", &|_| None).expect_err("bad");
+    assert_eq!(e.message, "PARTITION BY requires at least one expression");
 }

@@ -1,3 +1,5 @@
+//! Unit tests of the list coercion rules in `coercion.rs` (ksqlDB's CoercionUtil).
+
 use super::*;
 
 fn lit(v: Value, ty: SqlType) -> TExpr {

@@ -135,6 +135,54 @@ impl TExpr {
     }
 
     /// An untyped `NULL` literal (a typed one, e.g. `CAST(NULL AS INT)`, is not).
+    /// The direct sub-expressions.
+    pub fn children(&self) -> Vec<&TExpr> {
+        match &self.node {
+            Node::Column { .. } | Node::LambdaVar { .. } | Node::Literal(_) | Node::UntypedNull => {
+                Vec::new()
+            }
+            Node::Arith { left, right, .. }
+            | Node::Compare { left, right, .. }
+            | Node::Concat(left, right)
+            | Node::And(left, right)
+            | Node::Or(left, right) => vec![left, right],
+            Node::Not(e)
+            | Node::IsNull { expr: e, .. }
+            | Node::Negate(e)
+            | Node::Cast(e)
+            | Node::Field { expr: e, .. }
+            | Node::Lambda { body: e, .. } => vec![e],
+            Node::Case { whens, otherwise } => whens
+                .iter()
+                .flat_map(|(w, t)| [w, t])
+                .chain(otherwise.as_deref())
+                .collect(),
+            Node::InList { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
+            Node::Like { expr, pattern, .. } => vec![expr, pattern],
+            Node::Call { args, .. } | Node::LambdaCall { args, .. } | Node::ArrayCtor(args) => {
+                args.iter().collect()
+            }
+            Node::Subscript { expr, index } => vec![expr, index],
+            Node::MapCtor(entries) => entries.iter().flat_map(|(k, v)| [k, v]).collect(),
+            Node::StructCtor(fields) => fields.iter().map(|(_, v)| v).collect(),
+        }
+    }
+
+    /// The input columns (batch positions) the expression reads, in first-use order.
+    pub fn column_indices(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            if let Node::Column { index, .. } = &e.node
+                && !out.contains(index)
+            {
+                out.push(*index);
+            }
+            stack.extend(e.children().into_iter().rev());
+        }
+        out
+    }
+
     pub fn is_null_literal(&self) -> bool {
         matches!(self.node, Node::UntypedNull)
     }
