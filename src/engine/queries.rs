@@ -71,6 +71,8 @@ impl Engine {
         }
         check_properties(&c.properties)?;
         let plan = self.plan(&c.query)?;
+        // (ksqlDB checks the sink's TIMESTAMP column before the projection.)
+        crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
         check_projection(&plan, &c.name, self.new_planner())?;
         let sink = self.sink_source(c, &plan, sql)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
@@ -91,15 +93,20 @@ impl Engine {
         plan: &QueryPlan,
         sql: &str,
     ) -> EngineResult<SourceDef> {
-        let topic = c
-            .properties
-            .get_text("KAFKA_TOPIC")
-            .unwrap_or_else(|| c.name.clone());
-        let (mut key_format, value_format) = formats(
+        let defaults = self.ddl_defaults();
+        let topic = c.properties.get_text("KAFKA_TOPIC").unwrap_or_else(|| {
+            let prefix = defaults.get("ksql.output.topic.name.prefix").unwrap_or("");
+            format!("{prefix}{}", c.name)
+        });
+        let (mut key_format, mut value_format) = formats(
             &c.properties,
-            &self.ddl_defaults(),
+            &defaults,
             Some((&plan.source.key_format, &plan.source.value_format)),
         )?;
+        defaults.apply_wrap_default(
+            &mut value_format,
+            plan.output_schema.value_columns().count(),
+        );
         let explicit_key =
             c.properties.get("KEY_FORMAT").is_some() || c.properties.get("FORMAT").is_some();
         let has_key = plan.output_schema.key_columns().next().is_some();

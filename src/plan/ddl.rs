@@ -17,8 +17,20 @@ pub struct DdlDefaults {
 }
 
 impl DdlDefaults {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.properties.get(name).map(String::as_str)
+    }
+
+    /// `ksql.persistence.wrap.single.values`, for a value format without WRAP_SINGLE_VALUE:
+    /// it applies to JSON values of exactly one column (others are always wrapped, or never).
+    pub fn apply_wrap_default(&self, value: &mut FormatSpec, value_columns: usize) {
+        let Some(wrap) = self.get("ksql.persistence.wrap.single.values") else {
+            return;
+        };
+        if value.wrap_single_value.is_none() && value_columns == 1 && value.kind == FormatKind::Json
+        {
+            value.wrap_single_value = Some(!wrap.eq_ignore_ascii_case("false"));
+        }
     }
 }
 
@@ -242,13 +254,14 @@ pub fn plan_create_source(
     let Some(topic) = c.properties.get_text("KAFKA_TOPIC") else {
         return plan_err!("Missing required property \"KAFKA_TOPIC\" which has no default value.");
     };
-    let (mut key_format, value_format) = (key_format_spec, value_format_spec);
+    let (mut key_format, mut value_format) = (key_format_spec, value_format_spec);
     if schema.key_columns().next().is_none()
         && c.properties.get("KEY_FORMAT").is_none()
         && c.properties.get("FORMAT").is_none()
     {
         key_format = FormatSpec::new(FormatKind::None);
     }
+    defaults.apply_wrap_default(&mut value_format, schema.value_columns().count());
     validate_formats(&schema, &key_format, &value_format)?;
     let timestamp = timestamp_spec(&c.properties, &schema)?;
     Ok(SourceDef {
@@ -317,9 +330,9 @@ pub fn timestamp_spec(
                 "Timestamp column, `{name}`, should be of type BIGINT or TIMESTAMP. If the column is of type STRING, then TIMESTAMP_FORMAT must be specified."
             );
         }
-        (t, _) => {
+        (_, _) => {
             return plan_err!(
-                "Timestamp column, `{name}`, should be of type BIGINT or TIMESTAMP, not {t}."
+                "Timestamp column, `{name}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified"
             );
         }
     }

@@ -13,6 +13,7 @@ mod partition;
 pub mod query;
 pub mod schema;
 mod source;
+mod table_functions;
 
 pub use error::{PlanError, PlanResult};
 pub use query::{Compiled, OutputColumn, QueryPlan, check_projection, plan_query};

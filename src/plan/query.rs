@@ -66,25 +66,6 @@ impl OutputColumn {
     }
 }
 
-/// The argument of a top-level `EXPLODE(...)` select item.
-fn explode_arg(expr: &Expr) -> Option<&Expr> {
-    let Expr::Function(f) = expr else { return None };
-    if !f.name.to_string().eq_ignore_ascii_case("EXPLODE") {
-        return None;
-    }
-    match &f.args {
-        sqlparser::ast::FunctionArguments::List(list) if list.args.len() == 1 => {
-            match &list.args[0] {
-                sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) => {
-                    Some(e)
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
 impl QueryPlan {
     pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {
         self.columns.iter().filter(|c| c.is_key)
@@ -142,17 +123,8 @@ pub fn plan_query(
     let mut names = Namer::new(&items);
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
-        let (bound, explode) = match explode_arg(expr) {
-            Some(arg) => {
-                let array = binder.bind(arg).map_err(|e| e.in_clause("SELECT"))?;
-                let SqlType::Array(_) = &array.ty else {
-                    return plan_err!(
-                        "Function 'EXPLODE' does not accept parameters ({}).",
-                        array.ty
-                    );
-                };
-                (array, true)
-            }
+        let (bound, explode) = match super::table_functions::rows_expr(expr, &mut binder) {
+            Some(rows) => (rows?, true),
             None => (binder.bind(expr).map_err(|e| e.in_clause("SELECT"))?, false),
         };
         if bound.is_null_literal() {

@@ -77,7 +77,11 @@ pub fn error(statement: &str, e: &EngineError) -> String {
         EngineError::Plan(PlanError::Sql(s)) => Some(s.location),
         _ => None,
     };
-    let mut out = format!("error: {e}\n");
+    let text = match e {
+        EngineError::Sql(s) => s.short(),
+        other => other.to_string(),
+    };
+    let mut out = format!("error: {text}\n");
     if let Some(loc) = location
         && loc.line > 0
         && let Some(line) = statement.lines().nth(loc.line as usize - 1)

@@ -5,11 +5,19 @@ use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::TokenizerError;
 
 /// A statement that cannot be parsed, with the line and column (1-based) of the problem.
+/// Syntax errors also carry the statement, which ksqlDB's messages quote ("Statement: ...").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {}:{}: {message}", .location.line, .location.column)]
+#[error("line {}:{}: {message}{}", .location.line, .location.column, quoted(.statement))]
 pub struct SqlError {
     pub message: String,
     pub location: Location,
+    pub statement: Option<String>,
+}
+
+fn quoted(statement: &Option<String>) -> String {
+    statement
+        .as_ref()
+        .map_or_else(String::new, |s| format!("\nStatement: {s}"))
 }
 
 impl SqlError {
@@ -17,7 +25,24 @@ impl SqlError {
         SqlError {
             message: message.into(),
             location,
+            statement: None,
         }
+    }
+
+    /// "line L:C: message", without the statement.
+    pub fn short(&self) -> String {
+        format!(
+            "line {}:{}: {}",
+            self.location.line, self.location.column, self.message
+        )
+    }
+
+    /// Quotes `statement` when this is a syntax error.
+    pub fn in_statement(mut self, statement: &str) -> Self {
+        if self.message.starts_with("Syntax Error") {
+            self.statement = Some(statement.trim().to_string());
+        }
+        self
     }
 
     /// Converts sqlparser's error, moving its trailing "at Line: L, Column: C" into `location`.

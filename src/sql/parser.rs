@@ -14,6 +14,10 @@ static DIALECT: KsqlDialect = KsqlDialect;
 
 /// Parses exactly one statement (a trailing `;` is optional). `resolve` finds custom types.
 pub fn parse_statement(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
+    parse_one(text, resolve).map_err(|e| e.in_statement(text))
+}
+
+fn parse_one(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
     let tokens = Tokenizer::new(&DIALECT, text)
         .tokenize_with_location()
         .map_err(SqlError::from_tokenizer)?;
@@ -305,6 +309,9 @@ impl StatementParser<'_> {
             if !self.p.consume_token(&Token::Comma) {
                 break;
             }
+        }
+        if self.p.peek_token_ref().token != Token::RParen {
+            return self.err("Syntax Error\nExpecting {',', ')'}");
         }
         self.expect(Token::RParen)?;
         Ok(columns)

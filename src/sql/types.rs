@@ -28,16 +28,17 @@ fn parse_inner(
         return p.expected("a type", token);
     };
     let name = word.value.to_ascii_uppercase();
+    let simple = |t: SqlType, p: &mut Parser| type_parameters(p).map(|()| t);
     Ok(match name.as_str() {
-        "BOOLEAN" => SqlType::Boolean,
-        "INT" | "INTEGER" => SqlType::Int,
-        "BIGINT" => SqlType::Bigint,
-        "DOUBLE" => SqlType::Double,
-        "VARCHAR" | "STRING" => SqlType::String,
-        "BYTES" => SqlType::Bytes,
-        "TIMESTAMP" => SqlType::Timestamp,
-        "DATE" => SqlType::Date,
-        "TIME" => SqlType::Time,
+        "BOOLEAN" => simple(SqlType::Boolean, p)?,
+        "INT" | "INTEGER" => simple(SqlType::Int, p)?,
+        "BIGINT" => simple(SqlType::Bigint, p)?,
+        "DOUBLE" => simple(SqlType::Double, p)?,
+        "VARCHAR" | "STRING" => simple(SqlType::String, p)?,
+        "BYTES" => simple(SqlType::Bytes, p)?,
+        "TIMESTAMP" => simple(SqlType::Timestamp, p)?,
+        "DATE" => simple(SqlType::Date, p)?,
+        "TIME" => simple(SqlType::Time, p)?,
         "DECIMAL" => parse_decimal(p)?,
         "ARRAY" => {
             expect_lt(p)?;
@@ -63,14 +64,46 @@ fn parse_inner(
             match resolve(&key) {
                 Some(t) => t,
                 None => {
+                    let (line, column) = (token.span.start.line, token.span.start.column);
+                    // NULL is a keyword, not a type name: ANTLR's wording for ksqlDB.
+                    let message = if name == "NULL" && word.quote_style.is_none() {
+                        format!("Syntax error at or near 'NULL' at line {line}:{column}")
+                    } else {
+                        format!("Unknown type: {}", word.value)
+                    };
                     return Err(ParserError::ParserError(format!(
-                        "Unknown type: {}",
-                        word.value
+                        "{message} at Line: {line}, Column: {column}"
                     )));
                 }
             }
         }
     })
+}
+
+/// ksqlDB's grammar lets a simple type take parameters, each 'STRING' or an integer, which
+/// it then ignores (`VARCHAR(STRING)` is a STRING).
+fn type_parameters(p: &mut Parser) -> Result<(), ParserError> {
+    if !p.consume_token(&Token::LParen) {
+        return Ok(());
+    }
+    loop {
+        let token = p.next_token();
+        match &token.token {
+            Token::Number(..) => {}
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {
+            }
+            _ => {
+                return Err(ParserError::ParserError(format!(
+                    "Expecting {{'STRING', INTEGER_VALUE}} at Line: {}, Column: {}",
+                    token.span.start.line, token.span.start.column
+                )));
+            }
+        }
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    p.expect_token(&Token::RParen).map(|_| ())
 }
 
 fn parse_decimal(p: &mut Parser) -> Result<SqlType, ParserError> {

@@ -119,7 +119,7 @@ fn invalid_statements_are_rejected_at_the_offending_text() {
         // Unknown type: no CREATE TYPE made it (reported at the token after the name).
         (
             "CREATE STREAM s (a ADDRESS) WITH (kafka_topic='t');",
-            (1, 27),
+            (1, 20),
         ),
         // `<>` is one token (not-equal): an empty STRUCT is written `STRUCT< >`.
         ("SELECT CAST(x AS STRUCT<>) FROM s;", (1, 24)),
