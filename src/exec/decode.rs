@@ -150,7 +150,8 @@ impl Decoder {
             .read(record.key.as_deref(), &mut scratch.keys)
             .map_err(|e| format!("Failed to deserialize key from topic: {}. {e}", self.topic))?;
         if !has_key {
-            scratch.keys.resize(self.key_count, Cell::NULL);
+            let nulls = std::iter::repeat_with(|| Cell::NULL).take(self.key_count);
+            scratch.keys.extend(nulls);
         }
         let rowtime = match &self.timestamp_column {
             None => record.timestamp,

@@ -102,7 +102,8 @@ impl FastJson {
         if !scan.eat(b'{') {
             return None;
         }
-        out.resize(self.targets.len(), Cell::NULL);
+        // Not `resize`, which clones a `Value` per cell.
+        out.extend(std::iter::repeat_with(|| Cell::NULL).take(self.targets.len()));
         self.fields(&mut scan, out)
     }
 
