@@ -203,7 +203,7 @@ impl Decoder {
             Value::Int(partition as i32),
             Value::Bigint(record.offset),
         ];
-        for (builder, value) in builders[width..].iter_mut().zip(pseudo) {
+        for (builder, value) in builders.iter_mut().skip(width).zip(pseudo) {
             builder.append(Cell::Val(value));
         }
     }
