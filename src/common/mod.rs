@@ -1,10 +1,14 @@
 //! Values and types shared by every layer: ksqlDB's SQL types and their Arrow representation,
-//! and `Value`, one SQL value.
+//! `Value`, one SQL value, and column-wise conversion between cells and Arrow arrays.
 //!
 //! May import: nothing else in the crate.
 
+mod cell;
 mod types;
 mod value;
+mod view;
 
+pub use cell::{Cell, ColumnBuilder};
 pub use types::{MAX_DECIMAL_PRECISION, SqlType, StructField};
 pub use value::{Value, values_to_array};
+pub use view::ArrayView;

@@ -1,10 +1,13 @@
 //! Decoding records into Arrow batches: key and value bytes through their formats, header
 //! columns, ROWTIME (the record timestamp or the source's TIMESTAMP column), ROWPARTITION and
 //! ROWOFFSET. A record that fails to decode is reported and skipped.
+//!
+//! Column-wise: each record is read into reused cells (strings borrowed from its bytes), which
+//! are appended to one Arrow builder per column once the whole record has decoded.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
-use crate::common::{SqlType, Value, values_to_array};
-use crate::format::{self, ColumnSpec, Part};
+use crate::common::{Cell, ColumnBuilder, SqlType, Value};
+use crate::format::{ColumnSpec, Part, RowReader};
 use crate::plan::SourceDef;
 use crate::plan::schema::ColumnRole;
 use crate::transport::Record;
@@ -13,17 +16,36 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 pub struct Decoder {
-    source: SourceDef,
+    topic: String,
     schema: SchemaRef,
-    keys: Vec<ColumnSpec>,
-    values: Vec<ColumnSpec>,
+    /// The type of each batch column (the source's columns, then the three pseudo-columns).
+    types: Vec<SqlType>,
+    keys: RowReader,
+    key_count: usize,
+    values: RowReader,
+    /// Where each source column comes from.
+    slots: Vec<Slot>,
     timestamp_column: Option<(usize, Option<String>)>,
     query_id: String,
 }
 
+/// The origin of a source column: the n-th key or value column, or a header.
+enum Slot {
+    Key(usize),
+    Value(usize),
+    Header(Option<String>),
+}
+
+/// The cells of the record being decoded, reused from record to record.
+#[derive(Default)]
+struct Scratch<'a> {
+    keys: Vec<Cell<'a>>,
+    values: Vec<Cell<'a>>,
+}
+
 impl Decoder {
     pub fn new(source: &SourceDef, query_id: &str) -> Decoder {
-        let spec = |role: ColumnRole| {
+        let spec = |role: ColumnRole| -> Vec<ColumnSpec> {
             source
                 .schema
                 .columns
@@ -35,6 +57,7 @@ impl Decoder {
                 })
                 .collect()
         };
+        let (keys, values) = (spec(ColumnRole::Key), spec(ColumnRole::Value));
         let timestamp_column = source.timestamp.as_ref().and_then(|t| {
             source
                 .schema
@@ -43,12 +66,20 @@ impl Decoder {
                 .position(|c| c.name == t.column)
                 .map(|i| (i, t.format.clone()))
         });
+        let schema = source.schema.batch_schema();
         Decoder {
-            schema: source.schema.batch_schema(),
-            keys: spec(ColumnRole::Key),
-            values: spec(ColumnRole::Value),
+            topic: source.topic.clone(),
+            types: schema
+                .fields()
+                .iter()
+                .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
+                .collect(),
+            schema,
+            keys: RowReader::new(&source.key_format, Part::Key, &keys),
+            key_count: keys.len(),
+            values: RowReader::new(&source.value_format, Part::Value, &values),
+            slots: slots(source),
             timestamp_column,
-            source: source.clone(),
             query_id: query_id.to_string(),
         }
     }
@@ -65,18 +96,19 @@ impl Decoder {
         records: &[Record],
         log: &mut dyn ProcessingLog,
     ) -> Option<RecordBatch> {
-        let width = self.source.schema.columns.len();
-        // One pre-sized Vec per column: `vec![Vec::with_capacity(n); k]` clones, and a clone
-        // has no spare capacity, so all but one column would regrow while rows are pushed.
-        let mut columns: Vec<Vec<Value>> = (0..width + 3)
-            .map(|_| Vec::with_capacity(records.len()))
+        let mut builders: Vec<ColumnBuilder> = self
+            .types
+            .iter()
+            .map(|t| ColumnBuilder::new(t, records.len()))
             .collect();
+        let mut scratch = Scratch::default();
+        let mut rows = 0;
         for record in records {
-            match self.decode_row(record, partition) {
-                Ok(Some(row)) => row
-                    .into_iter()
-                    .enumerate()
-                    .for_each(|(i, v)| columns[i].push(v)),
+            match self.decode_row(record, &mut scratch) {
+                Ok(Some(rowtime)) => {
+                    self.append(&mut builders, record, &mut scratch, rowtime, partition);
+                    rows += 1;
+                }
                 Ok(None) => {}
                 Err(message) => log.report(ProcessingError {
                     query_id: self.query_id.clone(),
@@ -87,77 +119,112 @@ impl Decoder {
                 }),
             }
         }
-        let rows = columns[width].len();
         if rows == 0 {
             return None;
         }
-        let arrays: Vec<ArrayRef> = columns
-            .iter()
-            .zip(self.schema.fields())
-            .map(|(values, field)| {
-                values_to_array(
-                    values,
-                    &SqlType::from_arrow(field.data_type()).unwrap_or(SqlType::String),
-                )
-            })
-            .collect();
+        let arrays: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
         RecordBatch::try_new(self.schema.clone(), arrays).ok()
     }
 
-    /// One record → its column values plus ROWTIME, ROWPARTITION, ROWOFFSET; `None` for a
+    /// Reads one record's key and value into `scratch`; returns its ROWTIME, or `None` for a
     /// stream record with a null value (ignored, as in ksqlDB).
-    fn decode_row(&self, record: &Record, partition: u32) -> Result<Option<Vec<Value>>, String> {
-        let Some(values) = format::deserialize(
-            &self.source.value_format,
-            Part::Value,
-            &self.values,
-            record.value.as_deref(),
-        )
-        .map_err(|e| {
-            format!(
-                "Failed to deserialize value from topic: {}. {e}",
-                self.source.topic
-            )
-        })?
-        else {
+    fn decode_row<'a>(
+        &self,
+        record: &'a Record,
+        scratch: &mut Scratch<'a>,
+    ) -> Result<Option<i64>, String> {
+        let has_value = self
+            .values
+            .read(record.value.as_deref(), &mut scratch.values)
+            .map_err(|e| {
+                format!(
+                    "Failed to deserialize value from topic: {}. {e}",
+                    self.topic
+                )
+            })?;
+        if !has_value {
             return Ok(None);
-        };
-        let keys = format::deserialize(
-            &self.source.key_format,
-            Part::Key,
-            &self.keys,
-            record.key.as_deref(),
-        )
-        .map_err(|e| {
-            format!(
-                "Failed to deserialize key from topic: {}. {e}",
-                self.source.topic
-            )
-        })?
-        .unwrap_or_else(|| vec![Value::Null; self.keys.len()]);
-        let (mut keys, mut values) = (keys.into_iter(), values.into_iter());
-        let mut row = Vec::with_capacity(self.source.schema.columns.len() + 3);
-        for column in &self.source.schema.columns {
-            row.push(match &column.role {
-                ColumnRole::Key => keys.next().unwrap_or(Value::Null),
-                ColumnRole::Value => values.next().unwrap_or(Value::Null),
-                ColumnRole::Header(key) => header_value(record, key.as_deref()),
-            });
+        }
+        let has_key = self
+            .keys
+            .read(record.key.as_deref(), &mut scratch.keys)
+            .map_err(|e| format!("Failed to deserialize key from topic: {}. {e}", self.topic))?;
+        if !has_key {
+            let nulls = std::iter::repeat_with(|| Cell::NULL).take(self.key_count);
+            scratch.keys.extend(nulls);
         }
         let rowtime = match &self.timestamp_column {
             None => record.timestamp,
-            Some((i, fmt)) => extract_timestamp(&row[*i], fmt.as_deref())?,
+            Some((i, fmt)) => extract_timestamp(&self.cell(*i, record, scratch), fmt.as_deref())?,
         };
         if rowtime < 0 {
             return Err(format!(
                 "Record has an invalid (negative) timestamp {rowtime}; it is skipped"
             ));
         }
-        row.push(Value::Bigint(rowtime));
-        row.push(Value::Int(partition as i32));
-        row.push(Value::Bigint(record.offset));
-        Ok(Some(row))
+        Ok(Some(rowtime))
     }
+
+    /// Source column `i` of the record in `scratch`, as a value.
+    fn cell(&self, i: usize, record: &Record, scratch: &Scratch<'_>) -> Value {
+        let cell = match self.slots.get(i) {
+            Some(Slot::Key(k)) => scratch.keys.get(*k),
+            Some(Slot::Value(v)) => scratch.values.get(*v),
+            Some(Slot::Header(key)) => return header_value(record, key.as_deref()),
+            None => None,
+        };
+        cell.map_or(Value::Null, Cell::to_value)
+    }
+
+    /// Appends a decoded record (its cells are taken from `scratch`) and its pseudo-columns.
+    fn append<'a>(
+        &self,
+        builders: &mut [ColumnBuilder],
+        record: &Record,
+        scratch: &mut Scratch<'a>,
+        rowtime: i64,
+        partition: u32,
+    ) {
+        let take = |cells: &mut Vec<Cell<'a>>, i: usize| {
+            cells
+                .get_mut(i)
+                .map_or(Cell::NULL, |c| std::mem::replace(c, Cell::NULL))
+        };
+        let width = self.slots.len();
+        for (builder, slot) in builders.iter_mut().zip(&self.slots) {
+            builder.append(match slot {
+                Slot::Key(k) => take(&mut scratch.keys, *k),
+                Slot::Value(v) => take(&mut scratch.values, *v),
+                Slot::Header(key) => Cell::Val(header_value(record, key.as_deref())),
+            });
+        }
+        let pseudo = [
+            Value::Bigint(rowtime),
+            Value::Int(partition as i32),
+            Value::Bigint(record.offset),
+        ];
+        for (builder, value) in builders.iter_mut().skip(width).zip(pseudo) {
+            builder.append(Cell::Val(value));
+        }
+    }
+}
+
+fn slots(source: &SourceDef) -> Vec<Slot> {
+    let (mut keys, mut values) = (0, 0);
+    let next = |n: &mut usize| {
+        *n += 1;
+        *n - 1
+    };
+    source
+        .schema
+        .columns
+        .iter()
+        .map(|c| match &c.role {
+            ColumnRole::Key => Slot::Key(next(&mut keys)),
+            ColumnRole::Value => Slot::Value(next(&mut values)),
+            ColumnRole::Header(key) => Slot::Header(key.clone()),
+        })
+        .collect()
 }
 
 fn header_value(record: &Record, key: Option<&str>) -> Value {

@@ -1,39 +1,40 @@
 //! Encoding output batches into records: key and value columns through the sink's formats,
 //! the record timestamp from ROWTIME. A row that cannot be encoded is reported and skipped.
+//!
+//! Column-wise: the batch's arrays are viewed by type once, every row is written into one
+//! buffer for the whole batch, and each record's key and value are slices of it.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
-use crate::common::Value;
-use crate::format::{self, ColumnSpec, FormatSpec, Part};
+use crate::common::ArrayView;
+use crate::format::{FormatSpec, Part, RowWriter};
 use crate::plan::QueryPlan;
 use crate::transport::ProducerRecord;
 use arrow::array::{Array, Int64Array};
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
+use std::ops::Range;
 
 pub struct Encoder {
-    key_format: FormatSpec,
-    value_format: FormatSpec,
-    keys: Columns,
-    values: Columns,
+    keys: Side,
+    values: Side,
     query_id: String,
 }
 
-/// The batch columns written to one part (key or value), and their specs as the format takes
-/// them: built once here rather than cloned for every row.
-struct Columns {
+/// The batch columns written to one part (key or value), and their writer.
+struct Side {
     indices: Vec<usize>,
-    specs: Vec<ColumnSpec>,
+    writer: RowWriter,
 }
 
-impl Columns {
-    /// Row `row` of these columns.
-    fn values(&self, batch: &RecordBatch, row: usize) -> Vec<Value> {
-        self.indices
-            .iter()
-            .map(|i| Value::from_array(batch.column(*i).as_ref(), row))
-            .collect()
-    }
+/// Where a row's key and value are in the batch's buffer (`None`: null).
+struct Encoded {
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+    row: usize,
 }
+
+/// Bytes reserved per row of output (grown as needed).
+const BYTES_PER_ROW: usize = 64;
 
 impl Encoder {
     pub fn new(
@@ -42,8 +43,8 @@ impl Encoder {
         value_format: &FormatSpec,
         query_id: &str,
     ) -> Encoder {
-        let pick = |want_key: bool| {
-            let (indices, specs) = plan
+        let pick = |want_key: bool, format: &FormatSpec, part: Part| {
+            let (indices, specs): (Vec<usize>, Vec<_>) = plan
                 .columns
                 .iter()
                 .enumerate()
@@ -51,20 +52,21 @@ impl Encoder {
                 .map(|(i, c)| {
                     (
                         i,
-                        ColumnSpec {
+                        crate::format::ColumnSpec {
                             name: c.name.clone(),
                             sql_type: c.output_type(),
                         },
                     )
                 })
                 .unzip();
-            Columns { indices, specs }
+            Side {
+                indices,
+                writer: RowWriter::new(format, part, &specs),
+            }
         };
         Encoder {
-            key_format: key_format.clone(),
-            value_format: value_format.clone(),
-            keys: pick(true),
-            values: pick(false),
+            keys: pick(true, key_format, Part::Key),
+            values: pick(false, value_format, Part::Value),
             query_id: query_id.to_string(),
         }
     }
@@ -75,52 +77,71 @@ impl Encoder {
         topic: &str,
         log: &mut dyn ProcessingLog,
     ) -> Vec<ProducerRecord> {
-        let rowtimes = batch
-            .column(batch.num_columns() - 1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .cloned();
-        let mut out = Vec::with_capacity(batch.num_rows());
+        let views = |part: &Side| -> Vec<ArrayView<'_>> {
+            part.indices
+                .iter()
+                .map(|i| ArrayView::new(batch.column(*i).as_ref()))
+                .collect()
+        };
+        let (key_views, value_views) = (views(&self.keys), views(&self.values));
+        let mut buffer = Vec::with_capacity(batch.num_rows() * BYTES_PER_ROW);
+        let mut encoded = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
-            let timestamp = rowtimes.as_ref().map(|r| r.value(row));
-            match self.encode_row(batch, row) {
-                Ok((key, value)) => out.push(ProducerRecord {
-                    key,
-                    value,
-                    timestamp,
-                    headers: Vec::new(),
-                }),
-                Err(message) => log.report(ProcessingError {
-                    query_id: self.query_id.clone(),
-                    topic: topic.to_string(),
-                    partition: 0,
-                    offset: -1,
-                    message,
-                }),
+            let start = buffer.len();
+            let result =
+                write(&self.keys.writer, &key_views, row, &mut buffer, "key").and_then(|key| {
+                    let value =
+                        write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
+                    Ok(Encoded { key, value, row })
+                });
+            match result {
+                Ok(e) => encoded.push(e),
+                Err(message) => {
+                    buffer.truncate(start);
+                    log.report(ProcessingError {
+                        query_id: self.query_id.clone(),
+                        topic: topic.to_string(),
+                        partition: 0,
+                        offset: -1,
+                        message,
+                    });
+                }
             }
         }
-        out
+        records(batch, Bytes::from(buffer), encoded)
     }
+}
 
-    fn encode_row(
-        &self,
-        batch: &RecordBatch,
-        row: usize,
-    ) -> Result<(Option<Bytes>, Option<Bytes>), String> {
-        let key = format::serialize(
-            &self.key_format,
-            Part::Key,
-            &self.keys.specs,
-            &self.keys.values(batch, row),
-        )
-        .map_err(|e| format!("Failed to serialize key: {e}"))?;
-        let value = format::serialize(
-            &self.value_format,
-            Part::Value,
-            &self.values.specs,
-            &self.values.values(batch, row),
-        )
-        .map_err(|e| format!("Failed to serialize value: {e}"))?;
-        Ok((key.map(Bytes::from), value.map(Bytes::from)))
+/// Writes one part of a row; its range in `buffer`, `None` if it is null.
+fn write(
+    writer: &RowWriter,
+    views: &[ArrayView<'_>],
+    row: usize,
+    buffer: &mut Vec<u8>,
+    part: &str,
+) -> Result<Option<Range<usize>>, String> {
+    let start = buffer.len();
+    match writer.write(views, row, buffer) {
+        Ok(true) => Ok(Some(start..buffer.len())),
+        Ok(false) => Ok(None),
+        Err(e) => Err(format!("Failed to serialize {part}: {e}")),
     }
+}
+
+/// The records, timestamped with ROWTIME (the batch's last column).
+fn records(batch: &RecordBatch, buffer: Bytes, encoded: Vec<Encoded>) -> Vec<ProducerRecord> {
+    let rowtimes = batch
+        .columns()
+        .last()
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+    let slice = |range: Option<Range<usize>>| range.map(|r| buffer.slice(r));
+    encoded
+        .into_iter()
+        .map(|e| ProducerRecord {
+            timestamp: rowtimes.map(|r| r.value(e.row)),
+            key: slice(e.key),
+            value: slice(e.value),
+            headers: Vec::new(),
+        })
+        .collect()
 }

@@ -222,38 +222,109 @@ pub(super) fn double_to_string(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
     }
+    let mut out = Vec::new();
+    write_double(&mut out, d);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`double_to_string`] of a finite double, appended to `out` without allocating.
+pub(super) fn write_double(out: &mut Vec<u8>, d: f64) {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
+        out.extend_from_slice(if d.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
     }
-    let sign = if d < 0.0 { "-" } else { "" };
-    let mut sci = format!("{:e}", d.abs());
-    if !sci.contains('.') {
+    // Shortest round-trip digits, e.g. "1.2345e-7"; at most 24 bytes for an f64.
+    let mut sci = StackText::default();
+    if std::fmt::Write::write_fmt(&mut sci, format_args!("{:e}", d.abs())).is_err() {
+        return;
+    }
+    if !sci.as_bytes().contains(&b'.') {
         // One significant digit is enough to round-trip: Java (JDK 19+) then picks the one- or
         // two-digit decimal closest to the exact value (4.9E-324, not 5.0E-324).
-        sci = format!("{:.1e}", d.abs());
-    }
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let digits = match digits.trim_end_matches('0') {
-        "" => "0",
-        trimmed => trimmed,
-    };
-    if (-3..7).contains(&exp) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            let padded = format!("{digits:0<int_len$}");
-            let (int, frac) = padded.split_at(int_len);
-            let frac = if frac.is_empty() { "0" } else { frac };
-            format!("{sign}{int}.{frac}")
-        } else {
-            let zeros = "0".repeat((-exp - 1) as usize);
-            format!("{sign}0.{zeros}{digits}")
+        sci = StackText::default();
+        if std::fmt::Write::write_fmt(&mut sci, format_args!("{:.1e}", d.abs())).is_err() {
+            return;
         }
+    }
+    let sci = sci.as_bytes();
+    let e = sci.iter().position(|b| *b == b'e').unwrap_or(sci.len());
+    let exp: i32 = std::str::from_utf8(sci.get(e + 1..).unwrap_or_default())
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let mut digits = [0u8; 32];
+    let mut len = 0;
+    for (slot, &b) in digits
+        .iter_mut()
+        .zip(sci[..e].iter().filter(|b| **b != b'.'))
+    {
+        *slot = b;
+        len += 1;
+    }
+    // Trailing zeros (from the two-digit form) are not significant; keep at least one digit.
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    let digits = &digits[..len];
+    if d < 0.0 {
+        out.push(b'-');
+    }
+    if (-3..7).contains(&exp) {
+        plain_digits(out, digits, exp);
     } else {
         let (first, rest) = digits.split_at(1);
-        let rest = if rest.is_empty() { "0" } else { rest };
-        format!("{sign}{first}.{rest}E{exp}")
+        out.extend_from_slice(first);
+        out.push(b'.');
+        out.extend_from_slice(if rest.is_empty() { b"0" } else { rest });
+        let _ = std::io::Write::write_fmt(out, format_args!("E{exp}"));
+    }
+}
+
+/// `digits` × 10^(exp - len + 1) in plain notation with at least one fractional digit.
+fn plain_digits(out: &mut Vec<u8>, digits: &[u8], exp: i32) {
+    if exp < 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+        out.extend_from_slice(digits);
+        return;
+    }
+    let int_len = exp as usize + 1;
+    if digits.len() <= int_len {
+        out.extend_from_slice(digits);
+        out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
+        out.extend_from_slice(b".0");
+    } else {
+        let (int, frac) = digits.split_at(int_len);
+        out.extend_from_slice(int);
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    }
+}
+
+/// A fixed-size text buffer for short formatted numbers.
+#[derive(Default)]
+struct StackText {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl StackText {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

@@ -39,7 +39,7 @@ fn has_non_string_map_key(ty: &SqlType) -> bool {
 }
 
 /// Whether the bytes are the bare value of the only column rather than an object.
-fn unwrapped(spec: &FormatSpec, part: Part, columns: &[ColumnSpec]) -> bool {
+pub(super) fn unwrapped(spec: &FormatSpec, part: Part, columns: &[ColumnSpec]) -> bool {
     columns.len() == 1
         && match part {
             Part::Key => true,
@@ -114,7 +114,11 @@ pub(super) fn serialize(
     Ok(Some(out.into_bytes()))
 }
 
-fn write_value(out: &mut String, value: &Value, ty: &SqlType) -> Result<(), FormatError> {
+pub(super) fn write_value(
+    out: &mut String,
+    value: &Value,
+    ty: &SqlType,
+) -> Result<(), FormatError> {
     match (ty, value) {
         (_, Value::Null) => out.push_str("null"),
         (SqlType::Boolean, Value::Boolean(b)) => out.push_str(if *b { "true" } else { "false" }),

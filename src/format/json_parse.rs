@@ -19,7 +19,11 @@ pub(super) fn parse(bytes: &[u8]) -> Result<JsonNode, String> {
             bytes.get(at).copied().unwrap_or(0)
         )
     })?;
-    let mut parser = Parser { text, pos: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     parser.skip_whitespace();
     if parser.pos == text.len() {
         return Ok(JsonNode::Missing);
@@ -37,6 +41,31 @@ pub(super) fn parse(bytes: &[u8]) -> Result<JsonNode, String> {
     Ok(root)
 }
 
+/// Parses the value starting at byte `pos` of `text` (no whitespace before it), inside `depth`
+/// open containers; returns it and the position after it. The fast JSON reader hands the
+/// values it does not read itself (nested containers, escaped strings) to this exact parser.
+pub(super) fn parse_value_at(
+    text: &str,
+    pos: usize,
+    depth: usize,
+) -> Result<(JsonNode, usize), String> {
+    let mut parser = Parser { text, pos, depth };
+    let node = parser.value()?;
+    Ok((node, parser.pos))
+}
+
+/// Parses the string whose opening quote is at byte `pos`; returns it and the position after
+/// its closing quote.
+pub(super) fn parse_string_at(text: &str, pos: usize) -> Result<(String, usize), String> {
+    let mut parser = Parser {
+        text,
+        pos,
+        depth: 0,
+    };
+    let string = parser.string()?;
+    Ok((string, parser.pos))
+}
+
 fn describe(c: char) -> String {
     format!("'{c}' (code {})", c as u32)
 }
@@ -44,6 +73,8 @@ fn describe(c: char) -> String {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// Containers already open around the value being parsed (they count towards the limit).
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -76,7 +107,7 @@ impl Parser<'_> {
             let mut node = match self.peek() {
                 None => return Err(self.eof("expected a value")),
                 Some(c @ ('[' | '{')) => {
-                    if open.len() >= MAX_DEPTH {
+                    if open.len() + self.depth >= MAX_DEPTH {
                         return Err(format!(
                             "Document nesting depth exceeds the maximum allowed ({MAX_DEPTH})"
                         ));

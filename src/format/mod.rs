@@ -2,18 +2,29 @@
 //! keys and values), NONE. Keys and values are serialised exactly as ksqlDB does, so topics
 //! written by other producers (and ksqlDB itself) work. See `docs/formats.md`.
 //!
+//! `deserialize`/`serialize` handle one record as `Value`s; `RowReader`/`RowWriter` are the
+//! column-wise equivalents used by queries (cells in, Arrow arrays out), with fast paths for
+//! JSON and KAFKA that give the same results.
+//!
 //! May import: `common`.
 
 mod csv;
 mod delimited;
 mod java;
 mod json;
+mod json_emit;
+mod json_fast;
 mod json_node;
 mod json_parse;
 mod json_read;
+mod json_scan;
 mod kafka;
+mod reader;
+mod writer;
 
 use crate::common::{SqlType, Value};
+pub use reader::RowReader;
+pub use writer::RowWriter;
 
 /// The serialization formats Brook reads and writes.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,10 +4,12 @@
 mod csv;
 mod delimited;
 mod java;
+mod json_fast;
 mod json_read;
 mod json_write;
 mod kafka;
 mod validate;
+mod writer;
 
 use super::{ColumnSpec, FormatError, FormatKind, FormatSpec, Part};
 use crate::common::{SqlType, StructField, Value};
