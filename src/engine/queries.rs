@@ -199,13 +199,7 @@ impl Engine {
             group: &group,
             reset: self.offset_reset(),
         };
-        let query = RunningQuery::to_topic(
-            self.transport.as_ref(),
-            start,
-            &sink.topic,
-            &sink.key_format,
-            &sink.value_format,
-        )?;
+        let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
         self.catalog.queries.insert(
             id.to_string(),
             QueryInfo {

@@ -1,13 +1,17 @@
 //! Encoding output batches into records: key and value columns through the sink's formats,
-//! the record timestamp from ROWTIME. A row that cannot be encoded is reported and skipped.
+//! the record timestamp from ROWTIME, or from the sink's TIMESTAMP column when it has one. A
+//! row that cannot be encoded, or whose TIMESTAMP column gives no valid time, is reported and
+//! skipped.
 //!
 //! Column-wise: the batch's arrays are viewed by type once, every row is written into one
 //! buffer for the whole batch, and each record's key and value are slices of it.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::ArrayView;
+use crate::common::Value;
 use crate::format::{FormatSpec, Part, RowWriter};
-use crate::plan::QueryPlan;
+use crate::plan::expr::parse_with_java_pattern;
+use crate::plan::{QueryPlan, SourceDef};
 use crate::transport::ProducerRecord;
 use arrow::array::{Array, Int64Array};
 use arrow::record_batch::RecordBatch;
@@ -17,6 +21,8 @@ use std::ops::Range;
 pub struct Encoder {
     keys: Side,
     values: Side,
+    /// The sink's TIMESTAMP column: its position in the batch and its TIMESTAMP_FORMAT.
+    timestamp: Option<(usize, Option<String>)>,
     query_id: String,
 }
 
@@ -30,19 +36,14 @@ struct Side {
 struct Encoded {
     key: Option<Range<usize>>,
     value: Option<Range<usize>>,
-    row: usize,
+    timestamp: Option<i64>,
 }
 
 /// Bytes reserved per row of output (grown as needed).
 const BYTES_PER_ROW: usize = 64;
 
 impl Encoder {
-    pub fn new(
-        plan: &QueryPlan,
-        key_format: &FormatSpec,
-        value_format: &FormatSpec,
-        query_id: &str,
-    ) -> Encoder {
+    pub fn new(plan: &QueryPlan, sink: &SourceDef, query_id: &str) -> Encoder {
         let pick = |want_key: bool, format: &FormatSpec, part: Part| {
             let (indices, specs): (Vec<usize>, Vec<_>) = plan
                 .columns
@@ -64,9 +65,14 @@ impl Encoder {
                 writer: RowWriter::new(format, part, &specs),
             }
         };
+        let timestamp = sink.timestamp.as_ref().and_then(|t| {
+            let index = plan.columns.iter().position(|c| c.name == t.column)?;
+            Some((index, t.format.clone()))
+        });
         Encoder {
-            keys: pick(true, key_format, Part::Key),
-            values: pick(false, value_format, Part::Value),
+            keys: pick(true, &sink.key_format, Part::Key),
+            values: pick(false, &sink.value_format, Part::Value),
+            timestamp,
             query_id: query_id.to_string(),
         }
     }
@@ -86,14 +92,21 @@ impl Encoder {
         let (key_views, value_views) = (views(&self.keys), views(&self.values));
         let mut buffer = Vec::with_capacity(batch.num_rows() * BYTES_PER_ROW);
         let mut encoded = Vec::with_capacity(batch.num_rows());
+        let rowtimes = batch
+            .columns()
+            .last()
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
         for row in 0..batch.num_rows() {
             let start = buffer.len();
-            let result =
-                write(&self.keys.writer, &key_views, row, &mut buffer, "key").and_then(|key| {
-                    let value =
-                        write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
-                    Ok(Encoded { key, value, row })
-                });
+            let result = self.timestamp_of(batch, rowtimes, row).and_then(|timestamp| {
+                let key = write(&self.keys.writer, &key_views, row, &mut buffer, "key")?;
+                let value = write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
+                Ok(Encoded {
+                    key,
+                    value,
+                    timestamp,
+                })
+            });
             match result {
                 Ok(e) => encoded.push(e),
                 Err(message) => {
@@ -108,7 +121,33 @@ impl Encoder {
                 }
             }
         }
-        records(batch, Bytes::from(buffer), encoded)
+        records(Bytes::from(buffer), encoded)
+    }
+
+    /// The record timestamp of `row`: ROWTIME, or the sink's TIMESTAMP column.
+    fn timestamp_of(
+        &self,
+        batch: &RecordBatch,
+        rowtimes: Option<&Int64Array>,
+        row: usize,
+    ) -> Result<Option<i64>, String> {
+        let Some((index, format)) = &self.timestamp else {
+            return Ok(rowtimes.map(|r| r.value(row)));
+        };
+        let value = Value::from_array(batch.column(*index).as_ref(), row);
+        let ms = match (&value, format) {
+            (Value::Bigint(ms) | Value::Timestamp(ms), _) => *ms,
+            (Value::String(s), Some(pattern)) => parse_with_java_pattern(s, pattern)
+                .map_err(|e| format!("Cannot use {s:?} as the record timestamp: {e}"))?,
+            (Value::Null, _) => return Err("The TIMESTAMP column is null: no record timestamp".into()),
+            (other, _) => return Err(format!("Cannot use {other:?} as the record timestamp")),
+        };
+        if ms < 0 {
+            return Err(format!(
+                "The TIMESTAMP column gives a negative timestamp ({ms}); the row is skipped"
+            ));
+        }
+        Ok(Some(ms))
     }
 }
 
@@ -128,17 +167,13 @@ fn write(
     }
 }
 
-/// The records, timestamped with ROWTIME (the batch's last column).
-fn records(batch: &RecordBatch, buffer: Bytes, encoded: Vec<Encoded>) -> Vec<ProducerRecord> {
-    let rowtimes = batch
-        .columns()
-        .last()
-        .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+/// The records, slices of the batch's buffer.
+fn records(buffer: Bytes, encoded: Vec<Encoded>) -> Vec<ProducerRecord> {
     let slice = |range: Option<Range<usize>>| range.map(|r| buffer.slice(r));
     encoded
         .into_iter()
         .map(|e| ProducerRecord {
-            timestamp: rowtimes.map(|r| r.value(e.row)),
+            timestamp: e.timestamp,
             key: slice(e.key),
             value: slice(e.value),
             headers: Vec::new(),

@@ -9,8 +9,7 @@ use super::encode::Encoder;
 use super::pipeline::StatelessPipeline;
 use super::processing_log::ProcessingLog;
 use super::tombstone::Tombstones;
-use crate::format::FormatSpec;
-use crate::plan::QueryPlan;
+use crate::plan::{QueryPlan, SourceDef};
 use crate::transport::{
     AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition, TransactionalProducer, Transport,
 };
@@ -57,12 +56,11 @@ impl RunningQuery {
     pub fn to_topic(
         transport: &dyn Transport,
         start: QueryStart<'_>,
-        topic: &str,
-        key_format: &FormatSpec,
-        value_format: &FormatSpec,
+        sink: &SourceDef,
     ) -> Result<RunningQuery> {
-        let encoder = Encoder::new(start.plan, key_format, value_format, start.id);
-        let tombstones = Tombstones::new(start.plan, key_format);
+        let topic = &sink.topic;
+        let encoder = Encoder::new(start.plan, sink, start.id);
+        let tombstones = Tombstones::new(start.plan, &sink.key_format);
         let producer = transport.transactional_producer(start.group)?;
         let mut query = Self::new(
             transport,

@@ -120,7 +120,7 @@ pub fn plan_query(
         None => None,
     };
     let items = expand_select(q, source, &qualifier, &mut binder)?;
-    let mut names = Namer::new(&items);
+    let mut names = Namer::new(&items, &source.schema);
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
         let (bound, explode) = match super::table_functions::rows_expr(expr, &mut binder) {
@@ -300,24 +300,38 @@ fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
     Ok(())
 }
 
-/// ksqlDB's default column names: a column keeps its name, a struct field its field name,
-/// anything else `KSQL_COL_n` (n counting up, skipping names already used).
+/// ksqlDB's default column names (its ColumnAliasGenerator): a column keeps its name; a
+/// struct field gets its field name, or `NAME_n` (n from 1) when that name is already a source
+/// column, an alias or an earlier field's name; anything else gets `KSQL_COL_n`, n counting up
+/// past names already used.
 pub(super) struct Namer {
     taken: HashSet<String>,
     next: usize,
 }
 
 impl Namer {
-    fn new(items: &[(Expr, Option<String>)]) -> Namer {
+    pub(super) fn new(items: &[(Expr, Option<String>)], source: &LogicalSchema) -> Namer {
         Namer {
-            taken: items.iter().filter_map(|(_, a)| a.clone()).collect(),
+            taken: items
+                .iter()
+                .filter_map(|(_, a)| a.clone())
+                .chain(source.columns.iter().map(|c| c.name.clone()))
+                .collect(),
             next: 0,
         }
     }
 
     pub(super) fn name_for(&mut self, expr: &Expr) -> String {
-        let natural = match expr {
-            Expr::Identifier(i) => Some(ident_name(i)),
+        match expr {
+            Expr::Identifier(i) => return ident_name(i),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                if let Some(last) = parts.last() {
+                    return ident_name(last);
+                }
+            }
+            _ => {}
+        }
+        let field = match expr {
             Expr::CompoundIdentifier(parts) => parts.last().map(ident_name),
             Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
                 Some(AccessExpr::Dot(Expr::Identifier(field))) => Some(ident_name(field)),
@@ -325,9 +339,14 @@ impl Namer {
             },
             _ => None,
         };
-        if let Some(n) = natural {
-            self.taken.insert(n.clone());
-            return n;
+        if let Some(name) = field {
+            if self.taken.insert(name.clone()) {
+                return name;
+            }
+            return (1..)
+                .map(|n| format!("{name}_{n}"))
+                .find(|candidate| self.taken.insert(candidate.clone()))
+                .unwrap_or(name);
         }
         loop {
             let candidate = format!("KSQL_COL_{}", self.next);
