@@ -18,8 +18,16 @@ impl Engine {
         values: &[Expr],
     ) -> EngineResult<StatementResult> {
         let Some(source) = self.catalog.sources.get(target).cloned() else {
+            let upper = target.to_ascii_uppercase();
+            let hint = if upper != target && self.catalog.sources.contains_key(&upper) {
+                format!(
+                    "\nDid you mean {upper}? Hint: try removing double quotes from the source name."
+                )
+            } else {
+                String::new()
+            };
             return statement_err(format!(
-                "Cannot insert values into an unknown stream/table: {target}"
+                "Cannot insert values into an unknown stream/table: `{target}`{hint}"
             ));
         };
         if source.read_only {

@@ -23,6 +23,8 @@ pub struct Encoder {
     values: Side,
     /// The sink's TIMESTAMP column: its position in the batch and its TIMESTAMP_FORMAT.
     timestamp: Option<(usize, Option<String>)>,
+    /// The key columns are the source's (no PARTITION BY).
+    source_keys: bool,
     query_id: String,
 }
 
@@ -73,6 +75,7 @@ impl Encoder {
             keys: pick(true, &sink.key_format, Part::Key),
             values: pick(false, &sink.value_format, Part::Value),
             timestamp,
+            source_keys: !plan.repartitioned,
             query_id: query_id.to_string(),
         }
     }
@@ -98,15 +101,28 @@ impl Encoder {
             .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
         for row in 0..batch.num_rows() {
             let start = buffer.len();
-            let result = self.timestamp_of(batch, rowtimes, row).and_then(|timestamp| {
-                let key = write(&self.keys.writer, &key_views, row, &mut buffer, "key")?;
-                let value = write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
-                Ok(Encoded {
-                    key,
-                    value,
-                    timestamp,
-                })
-            });
+            let result = self
+                .timestamp_of(batch, rowtimes, row)
+                .and_then(|timestamp| {
+                    // Keys copied from the source: several columns, all NULL, come from a record
+                    // with a null key and are written as one, as ksqlDB does. (A key computed by
+                    // PARTITION BY is written as an object of nulls.)
+                    let null_key = self.source_keys
+                        && key_views.len() > 1
+                        && key_views.iter().all(|v| v.is_null(row));
+                    let key = if null_key {
+                        None
+                    } else {
+                        write(&self.keys.writer, &key_views, row, &mut buffer, "key")?
+                    };
+                    let value =
+                        write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
+                    Ok(Encoded {
+                        key,
+                        value,
+                        timestamp,
+                    })
+                });
             match result {
                 Ok(e) => encoded.push(e),
                 Err(message) => {
@@ -139,7 +155,9 @@ impl Encoder {
             (Value::Bigint(ms) | Value::Timestamp(ms), _) => *ms,
             (Value::String(s), Some(pattern)) => parse_with_java_pattern(s, pattern)
                 .map_err(|e| format!("Cannot use {s:?} as the record timestamp: {e}"))?,
-            (Value::Null, _) => return Err("The TIMESTAMP column is null: no record timestamp".into()),
+            (Value::Null, _) => {
+                return Err("The TIMESTAMP column is null: no record timestamp".into());
+            }
             (other, _) => return Err(format!("Cannot use {other:?} as the record timestamp")),
         };
         if ms < 0 {
