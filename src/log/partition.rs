@@ -261,7 +261,7 @@ impl Partition {
         if !self.dirty {
             return Ok(());
         }
-        let result = self.active_mut().flush(true);
+        let result = self.active_mut().sync_log();
         result.map_err(|e| self.fail(e))?;
         self.dirty = false;
         Ok(())

@@ -2,142 +2,51 @@
 //! atomically, and nothing of an open transaction is visible to consumers.
 //!
 //! Records of an open transaction stay in the producer's memory. Commit, holding the locks of
-//! every partition involved: (1) encode the batches at each partition's end offset; (2) write
+//! every partition involved: (1) encode the batches at each partition's end offset; (2) append
 //! them with the group offsets as one CRC-checked frame to `txn/redo.log` and fsync it — the
-//! commit point; (3) append the batches and fsync the partitions; (4) write the group offsets;
-//! (5) empty the redo log. After a crash, a complete frame is redone on open: each batch is
-//! appended unless the partition already holds it. A torn frame means the commit never
-//! happened and is dropped. Producers with the same transactional id fence older instances.
+//! commit point; (3) append the batches and fsync the partitions; (4) apply the group offsets in
+//! memory; (5) once the redo log passes 8 MiB, checkpoint: write the groups' offset files and
+//! empty the redo log (`redo.rs`). After a crash, every complete frame is redone on open, in
+//! order: each batch is appended unless the partition already holds it, and its offsets are
+//! applied; then a checkpoint. A torn frame means that commit never happened and is dropped.
+//! Producers with the same transactional id fence older instances.
 
 use super::config::now_ms;
 use super::embedded::LogInner;
+use super::partition::Partition;
 use super::producer::choose_partition;
+use super::redo::{FrameHeader, FrameOffsets, FramePart, TxnLog};
 use crate::log::batch::check_batch;
 use crate::transport::{
-    AppendOutcome, IoContext, ProducerRecord, Result, TopicPartition, TransactionalProducer,
-    TransportError,
+    AppendOutcome, ProducerRecord, Result, TopicPartition, TransactionalProducer, TransportError,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 4] = b"BTX1";
-const FRAME_HEAD: usize = 16;
-
-/// The redo log file and the current epoch of each transactional id.
-pub struct TxnLog {
-    path: PathBuf,
-    file: File,
-    epochs: HashMap<String, u64>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct FramePart {
-    topic: String,
-    partition: u32,
-    batch_lens: Vec<usize>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct FrameOffsets {
-    group: String,
-    offsets: Vec<(TopicPartition, i64)>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct FrameHeader {
-    transactional_id: String,
-    parts: Vec<FramePart>,
-    offsets: Vec<FrameOffsets>,
-}
-
-impl TxnLog {
-    pub fn open(dir: &Path) -> Result<TxnLog> {
-        std::fs::create_dir_all(dir).at(dir)?;
-        let path = dir.join("redo.log");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
-        Ok(TxnLog {
-            path,
-            file,
-            epochs: HashMap::new(),
-        })
-    }
-
-    /// Registers a new producer instance for `id`, fencing older ones; returns its epoch.
-    fn bump_epoch(&mut self, id: &str) -> u64 {
-        let epoch = self.epochs.entry(id.to_string()).or_insert(0);
-        *epoch += 1;
-        *epoch
-    }
-
-    fn write_frame(&mut self, header: &FrameHeader, body: &[u8]) -> Result<()> {
-        let head =
-            serde_json::to_vec(header).map_err(|e| TransportError::Transaction(e.to_string()))?;
-        let mut crc = crc32c::crc32c(&head);
-        crc = crc32c::crc32c_append(crc, body);
-        let mut frame = Vec::with_capacity(FRAME_HEAD + head.len() + body.len());
-        frame.extend_from_slice(MAGIC);
-        frame.extend_from_slice(&(head.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&crc.to_be_bytes());
-        frame.extend_from_slice(&head);
-        frame.extend_from_slice(body);
-        self.file.set_len(0).at(&self.path)?;
-        self.file.rewind().at(&self.path)?;
-        self.file.write_all(&frame).at(&self.path)?;
-        self.file.sync_data().at(&self.path)
-    }
-
-    /// The complete frame in the redo log, if any (a torn or corrupt one counts as none).
-    fn read_frame(&mut self) -> Result<Option<(FrameHeader, Vec<u8>)>> {
-        let mut bytes = Vec::new();
-        self.file.rewind().at(&self.path)?;
-        self.file.read_to_end(&mut bytes).at(&self.path)?;
-        if bytes.len() < FRAME_HEAD || &bytes[..4] != MAGIC {
-            return Ok(None);
-        }
-        let be = |at: usize| {
-            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
-        };
-        let (head_len, body_len, crc) = (be(4), be(8), be(12) as u32);
-        if bytes.len() < FRAME_HEAD + head_len + body_len {
-            return Ok(None);
-        }
-        let payload = &bytes[FRAME_HEAD..FRAME_HEAD + head_len + body_len];
-        if crc32c::crc32c(payload) != crc {
-            return Ok(None);
-        }
-        let header: FrameHeader =
-            serde_json::from_slice(&payload[..head_len]).map_err(|e| TransportError::Corrupt {
-                path: self.path.clone(),
-                position: FRAME_HEAD as u64,
-                reason: e.to_string(),
-            })?;
-        Ok(Some((header, payload[head_len..].to_vec())))
-    }
-
-    fn clear(&mut self) -> Result<()> {
-        self.file.set_len(0).at(&self.path)?;
-        self.file.sync_data().at(&self.path)
-    }
-}
-
-/// Completes a transaction whose frame reached the redo log before a crash.
+/// Completes the transactions whose frames reached the redo log before a crash (or a failed
+/// apply), in commit order, then checkpoints.
 pub(super) fn recover(inner: &LogInner) -> Result<()> {
     let mut txn = inner.txn.lock().map_err(|_| poisoned())?;
-    let Some((header, body)) = txn.read_frame()? else {
+    let frames = txn.read_frames()?;
+    if frames.is_empty() {
         return txn.clear();
-    };
-    tracing::info!(id = %header.transactional_id, "redoing a committed transaction after a crash");
+    }
+    tracing::info!(
+        frames = frames.len(),
+        "redoing committed transactions from the redo log"
+    );
+    for (header, body) in &frames {
+        redo_frame(inner, &txn.path, header, body)?;
+    }
+    let mut groups = inner.groups()?;
+    groups.persist_dirty()?;
+    txn.clear()
+}
+
+/// Appends each batch of a committed frame unless its partition already holds it, then applies
+/// its offsets in memory.
+fn redo_frame(inner: &LogInner, path: &Path, header: &FrameHeader, body: &[u8]) -> Result<()> {
     let mut at = 0;
     for part in &header.parts {
         let topic = inner.topic(&part.topic)?;
@@ -145,16 +54,16 @@ pub(super) fn recover(inner: &LogInner) -> Result<()> {
         for len in &part.batch_lens {
             let batch = body
                 .get(at..at + len)
-                .ok_or_else(|| corrupt_frame(&txn.path, "batch beyond frame"))?
+                .ok_or_else(|| corrupt_frame(path, "batch beyond frame"))?
                 .to_vec();
             at += len;
-            let h = check_batch(&batch).map_err(|e| corrupt_frame(&txn.path, &e.to_string()))?;
+            let h = check_batch(&batch).map_err(|e| corrupt_frame(path, &e.to_string()))?;
             let end = partition.end_offset();
             if end == h.base_offset {
                 partition.append_encoded(&[batch], now_ms())?;
             } else if end < h.next_offset() {
                 return Err(corrupt_frame(
-                    &txn.path,
+                    path,
                     &format!(
                         "{}-{} ends at {end}, inside a committed batch {}..{}",
                         part.topic,
@@ -167,10 +76,11 @@ pub(super) fn recover(inner: &LogInner) -> Result<()> {
         }
         partition.flush()?;
     }
+    let mut groups = inner.groups()?;
     for group in &header.offsets {
-        inner.groups()?.commit(&group.group, &group.offsets)?;
+        groups.apply(&group.group, &group.offsets)?;
     }
-    txn.clear()
+    Ok(())
 }
 
 fn corrupt_frame(path: &Path, reason: &str) -> TransportError {
@@ -273,24 +183,45 @@ impl EmbeddedTxnProducer {
         txn.write_frame(&header, &body)?;
         let mut outcomes = Vec::new();
         for ((tp, guard), batches) in self.records.keys().zip(guards.iter_mut()).zip(&encoded) {
-            #[cfg(test)]
-            tests::maybe_crash(&self.id, outcomes.len())?;
-            let outcome = guard
-                .append_encoded(batches, now)
-                .map_err(applying_failed)?;
-            guard.flush().map_err(applying_failed)?;
-            outcomes.push((tp.clone(), outcome));
+            let applied = apply_batches(&self.id, outcomes.len(), guard, batches, now);
+            match applied {
+                Ok(outcome) => outcomes.push((tp.clone(), outcome)),
+                Err(e) => {
+                    txn.mark_apply_failed();
+                    return Err(applying_failed(e));
+                }
+            }
         }
         drop(guards);
+        let mut groups = self.inner.groups()?;
         for group in &self.offsets {
-            self.inner
-                .groups()?
-                .commit(&group.group, &group.offsets)
-                .map_err(applying_failed)?;
+            groups.apply(&group.group, &group.offsets)?;
         }
-        txn.clear()?;
+        if txn.checkpoint_due() {
+            txn.checkpoint(&mut groups).map_err(|e| {
+                TransportError::Transaction(format!(
+                    "the transaction is committed, but checkpointing the redo log failed ({e})"
+                ))
+            })?;
+        }
         Ok(outcomes)
     }
+}
+
+/// Step 3 of a commit: append a partition's batches and fsync them.
+fn apply_batches(
+    id: &str,
+    applied: usize,
+    guard: &mut Partition,
+    batches: &[Vec<u8>],
+    now: i64,
+) -> Result<AppendOutcome> {
+    #[cfg(test)]
+    tests::maybe_crash(id, applied)?;
+    let _ = (id, applied);
+    let outcome = guard.append_encoded(batches, now)?;
+    guard.flush()?;
+    Ok(outcome)
 }
 
 fn applying_failed(e: TransportError) -> TransportError {
@@ -350,6 +281,7 @@ impl TransactionalProducer for EmbeddedTxnProducer {
         let inner = self.inner.clone();
         let mut txn = inner.txn.lock().map_err(|_| poisoned())?;
         self.check_epoch(&txn)?;
+        txn.check_usable()?;
         let result = self.commit_locked(&mut txn);
         drop(txn);
         self.reset();
