@@ -81,22 +81,34 @@ impl TxnLog {
         *epoch
     }
 
-    /// Appends a frame and fsyncs it: the commit point.
-    pub fn write_frame(&mut self, header: &FrameHeader, body: &[u8]) -> Result<()> {
+    /// Appends a frame whose body is `body` (the pieces in order) and fsyncs it: the commit
+    /// point. The pieces are written as they are, not copied into one buffer.
+    pub fn write_frame(&mut self, header: &FrameHeader, body: &[&[u8]]) -> Result<()> {
         let head =
             serde_json::to_vec(header).map_err(|e| TransportError::Transaction(e.to_string()))?;
-        let mut crc = crc32c::crc32c(&head);
-        crc = crc32c::crc32c_append(crc, body);
-        let mut frame = Vec::with_capacity(FRAME_HEAD + head.len() + body.len());
-        frame.extend_from_slice(MAGIC);
-        frame.extend_from_slice(&(head.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&crc.to_be_bytes());
-        frame.extend_from_slice(&head);
-        frame.extend_from_slice(body);
-        let written = self
-            .file
-            .write_all_at(&frame, self.len)
+        let body_len: usize = body.iter().map(|b| b.len()).sum();
+        if u32::try_from(body_len).is_err() || u32::try_from(head.len()).is_err() {
+            return Err(TransportError::Transaction(format!(
+                "a transaction of {body_len} bytes is too large for one redo frame"
+            )));
+        }
+        let crc = body.iter().fold(crc32c::crc32c(&head), |crc, b| {
+            crc32c::crc32c_append(crc, b)
+        });
+        let mut prefix = Vec::with_capacity(FRAME_HEAD + head.len());
+        prefix.extend_from_slice(MAGIC);
+        prefix.extend_from_slice(&(head.len() as u32).to_be_bytes());
+        prefix.extend_from_slice(&(body_len as u32).to_be_bytes());
+        prefix.extend_from_slice(&crc.to_be_bytes());
+        prefix.extend_from_slice(&head);
+        let mut at = self.len;
+        let written = std::iter::once(&prefix[..])
+            .chain(body.iter().copied())
+            .try_for_each(|piece| {
+                self.file.write_all_at(piece, at)?;
+                at += piece.len() as u64;
+                Ok(())
+            })
             .and_then(|_| self.file.sync_data());
         if let Err(e) = written {
             // Whatever part reached the file is a torn frame: never committed. Later frames
@@ -104,7 +116,7 @@ impl TxnLog {
             self.apply_failed = true;
             return Err(TransportError::io(&self.path, e));
         }
-        self.len += frame.len() as u64;
+        self.len = at;
         Ok(())
     }
 

@@ -478,18 +478,13 @@ impl SegmentFile {
                 ));
             };
             let header = batch::check_batch(&bytes).map_err(|e| self.corrupt(position, &e))?;
-            let decoded = (header.last_offset() >= offset)
-                .then(|| batch::decode_records(&bytes, &header))
-                .transpose()
-                .map_err(|e| self.corrupt(position, &e))?;
-            position += header.total_len() as u64;
-            if let Some(decoded) = decoded {
+            if header.last_offset() >= offset {
+                batch::decode_records_into(&bytes, &header, offset, &mut fetched.records)
+                    .map_err(|e| self.corrupt(position, &e))?;
                 consumed += header.total_len();
-                fetched
-                    .records
-                    .extend(decoded.into_iter().filter(|r| r.offset >= offset));
                 fetched.next_offset = header.next_offset();
             }
+            position += header.total_len() as u64;
         }
         if position >= self.size {
             fetched.next_offset = end_offset;

@@ -106,6 +106,10 @@ pub struct EmbeddedTxnProducer {
     records: BTreeMap<TopicPartition, Vec<ProducerRecord>>,
     offsets: Vec<FrameOffsets>,
     round_robin: HashMap<String, u32>,
+    /// Partition counts of the topics sent to in the open transaction (looked up once each).
+    counts: HashMap<String, u32>,
+    /// The partition of the last `send` (the likely one of the next) and its topic's count.
+    last: Option<(TopicPartition, u32)>,
 }
 
 impl EmbeddedTxnProducer {
@@ -124,6 +128,8 @@ impl EmbeddedTxnProducer {
             records: BTreeMap::new(),
             offsets: Vec::new(),
             round_robin: HashMap::new(),
+            counts: HashMap::new(),
+            last: None,
         })
     }
 
@@ -149,6 +155,8 @@ impl EmbeddedTxnProducer {
         self.open = false;
         self.records.clear();
         self.offsets.clear();
+        self.counts.clear();
+        self.last = None;
     }
 
     fn commit_locked(&mut self, txn: &mut TxnLog) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
@@ -164,7 +172,6 @@ impl EmbeddedTxnProducer {
         }
         let mut parts = Vec::new();
         let mut encoded = Vec::new();
-        let mut body = Vec::new();
         for ((tp, records), guard) in self.records.iter().zip(&guards) {
             let batches = guard.encode(records, now)?;
             parts.push(FramePart {
@@ -172,9 +179,9 @@ impl EmbeddedTxnProducer {
                 partition: tp.partition,
                 batch_lens: batches.iter().map(Vec::len).collect(),
             });
-            batches.iter().for_each(|b| body.extend_from_slice(b));
             encoded.push(batches);
         }
+        let body: Vec<&[u8]> = encoded.iter().flatten().map(Vec::as_slice).collect();
         let header = FrameHeader {
             transactional_id: self.id.clone(),
             parts,
@@ -244,17 +251,39 @@ impl TransactionalProducer for EmbeddedTxnProducer {
 
     fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
         self.require_open()?;
+        let cached = match &self.last {
+            Some((last, count)) if last.topic == topic => Some(*count),
+            _ => self.counts.get(topic).copied(),
+        };
+        let count = match cached {
+            Some(count) => count,
+            None => {
+                let count = self.inner.topic(topic)?.partition_count();
+                self.counts.insert(topic.to_string(), count);
+                count
+            }
+        };
         let p = choose_partition(
-            &self.inner,
             &mut self.round_robin,
             topic,
+            count,
             partition,
             record.key.as_deref(),
         )?;
-        self.records
-            .entry(TopicPartition::new(topic, p))
-            .or_default()
-            .push(record);
+        let queue = match &self.last {
+            Some((last, _)) if last.partition == p && last.topic == topic => {
+                self.records.get_mut(last)
+            }
+            _ => None,
+        };
+        match queue {
+            Some(queue) => queue.push(record),
+            None => {
+                let tp = TopicPartition::new(topic, p);
+                self.records.entry(tp.clone()).or_default().push(record);
+                self.last = Some((tp, count));
+            }
+        }
         Ok(p)
     }
 
