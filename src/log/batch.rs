@@ -10,7 +10,7 @@
 //! `batchLength` counts the bytes after itself; the CRC-32C covers `attributes` to the end.
 //! Lengths of -1 encode null keys, values and header values. Only uncompressed batches are written.
 
-use super::varint::{Cursor, put_varint, put_varlong};
+use super::varint::{Cursor, put_varint, put_varlong, varint_len, varlong_len};
 use crate::transport::{Header, Record};
 use bytes::Bytes;
 
@@ -145,6 +145,19 @@ pub fn check_batch(buf: &[u8]) -> Result<BatchHeader, BatchError> {
 /// batch; keys and values share its memory.
 pub fn decode_records(batch: &Bytes, header: &BatchHeader) -> Result<Vec<Record>, BatchError> {
     let mut records = Vec::with_capacity(header.record_count as usize);
+    decode_records_into(batch, header, i64::MIN, &mut records)?;
+    Ok(records)
+}
+
+/// Like [`decode_records`], appending to `records` only those with offsets >= `from` (all
+/// records are still parsed and checked). On error, `records` may hold some of the batch's.
+pub fn decode_records_into(
+    batch: &Bytes,
+    header: &BatchHeader,
+    from: i64,
+    records: &mut Vec<Record>,
+) -> Result<(), BatchError> {
+    records.reserve(header.record_count as usize);
     let mut cur = Cursor::new(batch, HEADER_LEN);
     for _ in 0..header.record_count {
         let len = cur.varint()?;
@@ -176,15 +189,17 @@ pub fn decode_records(batch: &Bytes, header: &BatchHeader) -> Result<Vec<Record>
                 "record length {len} does not match its fields"
             )));
         }
-        records.push(Record {
-            offset,
-            timestamp,
-            key,
-            value,
-            headers,
-        });
+        if offset >= from {
+            records.push(Record {
+                offset,
+                timestamp,
+                key,
+                value,
+                headers,
+            });
+        }
     }
-    Ok(records)
+    Ok(())
 }
 
 /// One record to put in a batch, with its absolute offset.
@@ -226,17 +241,31 @@ pub fn encode_batch(
     out.extend_from_slice(&(-1i16).to_be_bytes()); // producerEpoch
     out.extend_from_slice(&(-1i32).to_be_bytes()); // baseSequence
     out.extend_from_slice(&(records.len() as i32).to_be_bytes());
-    let mut body = Vec::with_capacity(64);
     for r in records {
-        body.clear();
-        encode_record_body(&mut body, r, base_offset, base_timestamp);
-        put_varint(out, body.len() as i32);
-        out.extend_from_slice(&body);
+        let len = record_body_len(r, base_offset, base_timestamp);
+        put_varint(out, len as i32);
+        let at = out.len();
+        encode_record_body(out, r, base_offset, base_timestamp);
+        debug_assert_eq!(out.len() - at, len, "record length computed wrongly");
     }
     let batch_length = (out.len() - start - LOG_OVERHEAD) as i32;
     out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
     let crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
     out[start + CRC_OFFSET..start + CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// Bytes `encode_record_body` writes for `r`.
+fn record_body_len(r: &RecordRef<'_>, base_offset: i64, base_ts: i64) -> usize {
+    let nullable = |b: Option<&[u8]>| b.map_or(1, |b| varint_len(b.len() as i32) + b.len());
+    1 + varlong_len(r.timestamp.wrapping_sub(base_ts))
+        + varint_len((r.offset - base_offset) as i32)
+        + nullable(r.key)
+        + nullable(r.value)
+        + varint_len(r.headers.len() as i32)
+        + r.headers
+            .iter()
+            .map(|h| nullable(Some(h.key.as_bytes())) + nullable(h.value.as_deref()))
+            .sum::<usize>()
 }
 
 fn encode_record_body(out: &mut Vec<u8>, r: &RecordRef<'_>, base_offset: i64, base_ts: i64) {

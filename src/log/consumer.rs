@@ -4,7 +4,8 @@
 use super::embedded::LogInner;
 use super::topic::Topic;
 use crate::transport::{
-    AutoOffsetReset, Consumer, PartitionRecords, Result, StartFrom, TopicPartition, TransportError,
+    AutoOffsetReset, Consumer, PartitionRecords, Record, Result, StartFrom, TopicPartition,
+    TransportError,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,44 @@ struct Assigned {
     name: Arc<str>,
     topic: Arc<Topic>,
     position: i64,
+    /// Records already read (CRC-checked and decoded) but not yet returned because a poll's
+    /// budget ended inside a stored batch; valid only while `position` is still `pending_at`.
+    pending: Vec<Record>,
+    pending_at: i64,
+    /// Where reading continues once `pending` is returned.
+    pending_next: i64,
+}
+
+impl Assigned {
+    fn new(tp: TopicPartition, name: Arc<str>, topic: Arc<Topic>, position: i64) -> Self {
+        Assigned {
+            tp,
+            name,
+            topic,
+            position,
+            pending: Vec::new(),
+            pending_at: position,
+            pending_next: position,
+        }
+    }
+
+    /// Moves up to `budget` records to `out`; keeps the rest for the next poll.
+    fn take(&mut self, mut records: Vec<Record>, next: i64, budget: usize, out: &mut Vec<Record>) {
+        if records.len() > budget {
+            let rest = records.split_off(budget);
+            self.position = records.last().map_or(self.position, |r| r.offset + 1);
+            self.pending = rest;
+            self.pending_at = self.position;
+            self.pending_next = next;
+        } else {
+            self.position = next;
+        }
+        if out.is_empty() {
+            *out = records;
+        } else {
+            out.extend(records);
+        }
+    }
 }
 
 pub struct EmbeddedConsumer {
@@ -81,7 +120,8 @@ impl EmbeddedConsumer {
     fn fetch_partition(&mut self, idx: usize, budget: usize) -> Result<Option<PartitionRecords>> {
         let max_bytes = self.inner.config.max_fetch_bytes;
         let a = &mut self.assigned[idx];
-        let partition = a.topic.partition(a.tp.partition)?;
+        let topic = a.topic.clone();
+        let partition = topic.partition(a.tp.partition)?;
         if a.position < partition.start_offset() {
             tracing::warn!(
                 "{}: offset {} was removed by retention; continuing at {}",
@@ -105,15 +145,18 @@ impl EmbeddedConsumer {
         if a.position == end {
             return Ok(None);
         }
-        let fetched = partition.read(a.position, max_bytes)?;
-        let mut records = fetched.records;
-        a.position = match records.len() > budget {
-            true => {
-                records.truncate(budget);
-                records.last().map_or(a.position, |r| r.offset + 1)
-            }
-            false => fetched.next_offset,
-        };
+        let mut records = Vec::new();
+        if !a.pending.is_empty() && a.pending_at == a.position {
+            let pending = std::mem::take(&mut a.pending);
+            a.take(pending, a.pending_next, budget, &mut records);
+        } else {
+            a.pending = Vec::new();
+        }
+        let budget = budget - records.len();
+        if budget > 0 && a.pending.is_empty() && a.position < end {
+            let fetched = partition.read(a.position, max_bytes)?;
+            a.take(fetched.records, fetched.next_offset, budget, &mut records);
+        }
         if records.is_empty() {
             return Ok(None);
         }
@@ -132,12 +175,12 @@ impl Consumer for EmbeddedConsumer {
         for (tp, start) in partitions {
             let topic = self.inner.topic(&tp.topic)?;
             let position = self.resolve(tp, &topic, *start)?;
-            assigned.push(Assigned {
-                tp: tp.clone(),
-                name: topic.name.clone(),
+            assigned.push(Assigned::new(
+                tp.clone(),
+                topic.name.clone(),
                 topic,
                 position,
-            });
+            ));
         }
         self.assigned = assigned;
         self.rotation = 0;
@@ -173,6 +216,7 @@ impl Consumer for EmbeddedConsumer {
                 TransportError::InvalidArgument(format!("{tp} is not assigned to this consumer"))
             })?;
         a.position = offset;
+        a.pending = Vec::new();
         Ok(())
     }
 
@@ -185,6 +229,96 @@ impl Consumer for EmbeddedConsumer {
             .iter()
             .map(|a| (a.tp.clone(), a.position))
             .collect();
-        self.inner.groups()?.commit(group, &offsets)
+        self.inner.commit_group_offsets(group, &offsets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
+    use crate::transport::{ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport};
+    use std::time::Duration;
+
+    fn log_with(dir: &std::path::Path, batches: &[usize]) -> EmbeddedLog {
+        let config = LogConfig {
+            flush: FlushPolicy::Never,
+            ..LogConfig::default()
+        };
+        let log = EmbeddedLog::open(dir, config).expect("open");
+        log.create_topic("t", &TopicConfig::with_partitions(1))
+            .expect("create");
+        let mut p = log.producer().expect("producer");
+        let mut n = 0;
+        for size in batches {
+            for _ in 0..*size {
+                let record = ProducerRecord::new(None::<Vec<u8>>, Some(format!("v{n}")));
+                p.send("t", Some(0), record).expect("send");
+                n += 1;
+            }
+            p.flush().expect("flush");
+        }
+        log
+    }
+
+    /// Offsets returned by polls of at most `max` records until nothing is left.
+    fn drain(c: &mut dyn crate::transport::Consumer, max: usize) -> Vec<i64> {
+        let mut seen = Vec::new();
+        loop {
+            let polled = c.poll(max, Duration::ZERO).expect("poll");
+            let got: Vec<i64> = polled
+                .iter()
+                .flat_map(|p| &p.records)
+                .map(|r| r.offset)
+                .collect();
+            assert!(got.len() <= max, "a poll returned {} > {max}", got.len());
+            if got.is_empty() {
+                return seen;
+            }
+            seen.extend(got);
+        }
+    }
+
+    #[test]
+    fn small_polls_across_big_batches_return_every_record_once_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = log_with(dir.path(), &[1000, 3, 500]);
+        let tp = TopicPartition::new("t", 0);
+        for max in [1, 7, 999, 1000, 1001, 1400, 5000] {
+            let mut c = log.consumer(None).expect("consumer");
+            c.assign(&[(tp.clone(), StartFrom::Earliest)])
+                .expect("assign");
+            assert_eq!(
+                drain(&mut *c, max),
+                (0..1503).collect::<Vec<i64>>(),
+                "max {max}"
+            );
+            assert_eq!(c.position(&tp), Some(1503));
+        }
+    }
+
+    #[test]
+    fn a_seek_inside_a_partly_returned_batch_drops_what_was_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = log_with(dir.path(), &[100]);
+        let tp = TopicPartition::new("t", 0);
+        let mut c = log.consumer(None).expect("consumer");
+        c.assign(&[(tp.clone(), StartFrom::Earliest)])
+            .expect("assign");
+        assert_eq!(drain_once(&mut *c, 10), (0..10).collect::<Vec<i64>>());
+        c.seek(&tp, 5).expect("seek");
+        assert_eq!(drain_once(&mut *c, 3), vec![5, 6, 7]);
+        c.seek(&tp, 50).expect("seek");
+        assert_eq!(drain(&mut *c, 30), (50..100).collect::<Vec<i64>>());
+        c.seek(&tp, 8).expect("seek");
+        assert_eq!(drain(&mut *c, 40), (8..100).collect::<Vec<i64>>());
+    }
+
+    fn drain_once(c: &mut dyn crate::transport::Consumer, max: usize) -> Vec<i64> {
+        let polled = c.poll(max, Duration::ZERO).expect("poll");
+        polled
+            .iter()
+            .flat_map(|p| &p.records)
+            .map(|r| r.offset)
+            .collect()
     }
 }

@@ -14,9 +14,10 @@ use super::consumer::EmbeddedConsumer;
 use super::groups::GroupStore;
 use super::partition::{PartitionEnv, sync_dir};
 use super::producer::EmbeddedProducer;
+use super::redo::TxnLog;
 use super::signal::AppendSignal;
 use super::topic::Topic;
-use super::txn::{self, EmbeddedTxnProducer, TxnLog};
+use super::txn::{self, EmbeddedTxnProducer};
 use crate::transport::{
     Consumer, IoContext, OffsetSpec, PartitionInfo, Producer, Result, TopicConfig,
     TopicDescription, TopicPartition, TransactionalProducer, Transport, TransportError,
@@ -160,6 +161,19 @@ impl LogInner {
         self.groups.lock().map_err(|_| poisoned("group offsets"))
     }
 
+    /// Commits offsets outside a transaction: checkpoints the redo log first, so that no older
+    /// transaction frame can override them on recovery, then writes the group's file.
+    pub fn commit_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<()> {
+        let mut txn = self.txn.lock().map_err(|_| poisoned("transaction log"))?;
+        let mut groups = self.groups()?;
+        txn.checkpoint(&mut groups)?;
+        groups.commit(group, offsets)
+    }
+
     fn all_topics(&self) -> Result<Vec<Arc<Topic>>> {
         Ok(self
             .topics
@@ -217,6 +231,13 @@ impl LogInner {
             }
         }
         self.for_each_partition(|p| p.close())?;
+        {
+            let mut txn = self.txn.lock().map_err(|_| poisoned("transaction log"))?;
+            // A frame that could not be applied stays for the next open to redo.
+            if txn.check_usable().is_ok() {
+                txn.checkpoint(&mut *self.groups()?)?;
+            }
+        }
         let marker = self.root.join(CLEAN_MARKER);
         File::create(&marker)
             .and_then(|f| f.sync_all())
@@ -305,6 +326,13 @@ impl Transport for EmbeddedLog {
 
     fn delete_topic(&self, name: &str) -> Result<()> {
         self.inner.check_open()?;
+        // No redo frame may name the topic once it is gone (its offsets are forgotten below).
+        let mut txn = self
+            .inner
+            .txn
+            .lock()
+            .map_err(|_| poisoned("transaction log"))?;
+        txn.checkpoint(&mut *self.inner.groups()?)?;
         let mut topics = self
             .inner
             .topics
@@ -314,7 +342,9 @@ impl Transport for EmbeddedLog {
             .remove(name)
             .ok_or_else(|| TransportError::UnknownTopic(name.to_string()))?;
         topic.delete(&self.inner.root.join("topics"))?;
-        self.inner.groups()?.forget_topic(name)
+        let forgotten = self.inner.groups()?.forget_topic(name);
+        drop(txn);
+        forgotten
     }
 
     fn list_topics(&self) -> Result<Vec<String>> {
@@ -367,7 +397,7 @@ impl Transport for EmbeddedLog {
         for (tp, _) in offsets {
             drop(self.inner.topic(&tp.topic)?.partition(tp.partition)?);
         }
-        self.inner.groups()?.commit(group, offsets)
+        self.inner.commit_group_offsets(group, offsets)
     }
 
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<(u32, i64)>> {

@@ -1,11 +1,14 @@
 //! Committed consumer-group offsets: `groups/<hex of group name>.json` per group, each holding
-//! `{topic: {partition: next offset}}`. Every commit rewrites the group's file atomically
-//! (write, fsync, rename, fsync the directory), so a crash keeps the old or the new offsets.
+//! `{topic: {partition: next offset}}`. A commit outside a transaction rewrites the group's file
+//! atomically (write, fsync, rename, fsync the directory), so a crash keeps the old or the new
+//! offsets. Offsets committed by a transaction are durable in its redo frame; they are applied
+//! here in memory (`apply`) and written to the files by the redo log's checkpoint
+//! (`persist_dirty`).
 
 use super::partition::sync_dir;
 use crate::transport::{IoContext, Result, TopicPartition, TransportError};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 type Offsets = BTreeMap<String, BTreeMap<u32, i64>>;
@@ -19,6 +22,8 @@ struct GroupFile {
 pub struct GroupStore {
     dir: PathBuf,
     groups: HashMap<String, Offsets>,
+    /// Groups whose offsets in memory are newer than their file (applied from redo frames).
+    dirty: HashSet<String>,
 }
 
 impl GroupStore {
@@ -43,10 +48,43 @@ impl GroupStore {
         Ok(GroupStore {
             dir: dir.to_path_buf(),
             groups,
+            dirty: HashSet::new(),
         })
     }
 
+    /// Commits offsets and writes the group's file. The caller checkpoints the redo log first,
+    /// so that no older redo frame can override these offsets on recovery.
     pub fn commit(&mut self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        let updated = self.updated(group, offsets)?;
+        self.persist(group, &updated)?;
+        self.groups.insert(group.to_string(), updated);
+        self.dirty.remove(group);
+        Ok(())
+    }
+
+    /// Applies offsets of a committed transaction in memory; its redo frame holds them until
+    /// `persist_dirty` writes them.
+    pub fn apply(&mut self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        let updated = self.updated(group, offsets)?;
+        self.groups.insert(group.to_string(), updated);
+        self.dirty.insert(group.to_string());
+        Ok(())
+    }
+
+    /// Writes the file of every group changed by `apply` since the last call.
+    pub fn persist_dirty(&mut self) -> Result<()> {
+        let mut dirty: Vec<String> = self.dirty.iter().cloned().collect();
+        dirty.sort();
+        for group in dirty {
+            if let Some(offsets) = self.groups.get(&group) {
+                self.persist(&group, offsets)?;
+            }
+            self.dirty.remove(&group);
+        }
+        Ok(())
+    }
+
+    fn updated(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<Offsets> {
         if group.is_empty() {
             return Err(TransportError::InvalidArgument(
                 "a consumer group needs a non-empty name".into(),
@@ -59,9 +97,7 @@ impl GroupStore {
                 .or_default()
                 .insert(tp.partition, *offset);
         }
-        self.persist(group, &updated)?;
-        self.groups.insert(group.to_string(), updated);
-        Ok(())
+        Ok(updated)
     }
 
     pub fn committed(&self, group: &str, topic: &str) -> Vec<(u32, i64)> {
@@ -72,7 +108,7 @@ impl GroupStore {
             .unwrap_or_default()
     }
 
-    /// Forgets every group's offsets for a deleted topic.
+    /// Forgets every group's offsets for a deleted topic (after a checkpoint, as for `commit`).
     pub fn forget_topic(&mut self, topic: &str) -> Result<()> {
         let affected: Vec<String> = self
             .groups
@@ -84,6 +120,7 @@ impl GroupStore {
             let mut updated = self.groups[&group].clone();
             updated.remove(topic);
             self.persist(&group, &updated)?;
+            self.dirty.remove(&group);
             self.groups.insert(group, updated);
         }
         Ok(())

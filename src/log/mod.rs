@@ -19,6 +19,9 @@ mod maintenance;
 mod partition;
 mod producer;
 mod reader;
+mod redo;
+#[cfg(test)]
+mod redo_tests;
 mod segment;
 mod signal;
 mod topic;

@@ -4,7 +4,7 @@
 //! segments, retention, and recovery when opened. A failed write or fsync marks the partition
 //! failed: it then refuses writes instead of retrying over a state it cannot trust.
 
-use super::batch::{self, RecordRef};
+use super::batch::{self, BatchHeader, RecordRef};
 use super::config::FlushPolicy;
 use super::segment::{Fetched, OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
@@ -169,7 +169,8 @@ impl Partition {
         self.check_writable()?;
         let base_offset = self.end_offset();
         for encoded in self.encode(records, now_ms)? {
-            self.write_batch(&encoded, now_ms)?;
+            let header = batch::check_batch(&encoded).map_err(|e| self.invalid(&e.to_string()))?;
+            self.write_batch(&encoded, &header, now_ms)?;
         }
         self.after_append()?;
         Ok(AppendOutcome {
@@ -193,7 +194,7 @@ impl Partition {
                     self.end_offset()
                 )));
             }
-            self.write_batch(encoded, now_ms)?;
+            self.write_batch(encoded, &header, now_ms)?;
         }
         self.after_append()?;
         Ok(AppendOutcome {
@@ -203,12 +204,12 @@ impl Partition {
         })
     }
 
-    fn write_batch(&mut self, encoded: &[u8], now_ms: i64) -> Result<()> {
-        let header = batch::check_batch(encoded).map_err(|e| self.invalid(&e.to_string()))?;
+    /// Writes one batch already checked by `check_batch` (its parsed `header`).
+    fn write_batch(&mut self, encoded: &[u8], header: &BatchHeader, now_ms: i64) -> Result<()> {
         if self.should_roll(encoded.len(), now_ms) {
             self.roll(now_ms)?;
         }
-        let result = self.active_mut().append(encoded, &header);
+        let result = self.active_mut().append(encoded, header);
         self.dirty = true;
         result.map_err(|e| self.fail(e))
     }
@@ -261,7 +262,7 @@ impl Partition {
         if !self.dirty {
             return Ok(());
         }
-        let result = self.active_mut().flush(true);
+        let result = self.active_mut().sync_log();
         result.map_err(|e| self.fail(e))?;
         self.dirty = false;
         Ok(())

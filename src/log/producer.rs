@@ -47,14 +47,14 @@ impl EmbeddedProducer {
 }
 
 /// Picks the partition of a record: explicit, by key hash, or round-robin for null keys.
+/// `count` is the topic's partition count.
 pub(super) fn choose_partition(
-    inner: &LogInner,
     round_robin: &mut HashMap<String, u32>,
     topic: &str,
+    count: u32,
     partition: Option<u32>,
     key: Option<&[u8]>,
 ) -> Result<u32> {
-    let count = inner.topic(topic)?.partition_count();
     match (partition, key) {
         (Some(p), _) if p >= count => Err(TransportError::UnknownPartition {
             topic: topic.to_string(),
@@ -74,10 +74,11 @@ pub(super) fn choose_partition(
 
 impl Producer for EmbeddedProducer {
     fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
+        let count = self.inner.topic(topic)?.partition_count();
         let p = choose_partition(
-            &self.inner,
             &mut self.round_robin,
             topic,
+            count,
             partition,
             record.key.as_deref(),
         )?;

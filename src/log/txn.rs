@@ -2,142 +2,51 @@
 //! atomically, and nothing of an open transaction is visible to consumers.
 //!
 //! Records of an open transaction stay in the producer's memory. Commit, holding the locks of
-//! every partition involved: (1) encode the batches at each partition's end offset; (2) write
+//! every partition involved: (1) encode the batches at each partition's end offset; (2) append
 //! them with the group offsets as one CRC-checked frame to `txn/redo.log` and fsync it — the
-//! commit point; (3) append the batches and fsync the partitions; (4) write the group offsets;
-//! (5) empty the redo log. After a crash, a complete frame is redone on open: each batch is
-//! appended unless the partition already holds it. A torn frame means the commit never
-//! happened and is dropped. Producers with the same transactional id fence older instances.
+//! commit point; (3) append the batches and fsync the partitions; (4) apply the group offsets in
+//! memory; (5) once the redo log passes 8 MiB, checkpoint: write the groups' offset files and
+//! empty the redo log (`redo.rs`). After a crash, every complete frame is redone on open, in
+//! order: each batch is appended unless the partition already holds it, and its offsets are
+//! applied; then a checkpoint. A torn frame means that commit never happened and is dropped.
+//! Producers with the same transactional id fence older instances.
 
 use super::config::now_ms;
 use super::embedded::LogInner;
+use super::partition::Partition;
 use super::producer::choose_partition;
+use super::redo::{FrameHeader, FrameOffsets, FramePart, TxnLog};
 use crate::log::batch::check_batch;
 use crate::transport::{
-    AppendOutcome, IoContext, ProducerRecord, Result, TopicPartition, TransactionalProducer,
-    TransportError,
+    AppendOutcome, ProducerRecord, Result, TopicPartition, TransactionalProducer, TransportError,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 4] = b"BTX1";
-const FRAME_HEAD: usize = 16;
-
-/// The redo log file and the current epoch of each transactional id.
-pub struct TxnLog {
-    path: PathBuf,
-    file: File,
-    epochs: HashMap<String, u64>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct FramePart {
-    topic: String,
-    partition: u32,
-    batch_lens: Vec<usize>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct FrameOffsets {
-    group: String,
-    offsets: Vec<(TopicPartition, i64)>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct FrameHeader {
-    transactional_id: String,
-    parts: Vec<FramePart>,
-    offsets: Vec<FrameOffsets>,
-}
-
-impl TxnLog {
-    pub fn open(dir: &Path) -> Result<TxnLog> {
-        std::fs::create_dir_all(dir).at(dir)?;
-        let path = dir.join("redo.log");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
-        Ok(TxnLog {
-            path,
-            file,
-            epochs: HashMap::new(),
-        })
-    }
-
-    /// Registers a new producer instance for `id`, fencing older ones; returns its epoch.
-    fn bump_epoch(&mut self, id: &str) -> u64 {
-        let epoch = self.epochs.entry(id.to_string()).or_insert(0);
-        *epoch += 1;
-        *epoch
-    }
-
-    fn write_frame(&mut self, header: &FrameHeader, body: &[u8]) -> Result<()> {
-        let head =
-            serde_json::to_vec(header).map_err(|e| TransportError::Transaction(e.to_string()))?;
-        let mut crc = crc32c::crc32c(&head);
-        crc = crc32c::crc32c_append(crc, body);
-        let mut frame = Vec::with_capacity(FRAME_HEAD + head.len() + body.len());
-        frame.extend_from_slice(MAGIC);
-        frame.extend_from_slice(&(head.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&crc.to_be_bytes());
-        frame.extend_from_slice(&head);
-        frame.extend_from_slice(body);
-        self.file.set_len(0).at(&self.path)?;
-        self.file.rewind().at(&self.path)?;
-        self.file.write_all(&frame).at(&self.path)?;
-        self.file.sync_data().at(&self.path)
-    }
-
-    /// The complete frame in the redo log, if any (a torn or corrupt one counts as none).
-    fn read_frame(&mut self) -> Result<Option<(FrameHeader, Vec<u8>)>> {
-        let mut bytes = Vec::new();
-        self.file.rewind().at(&self.path)?;
-        self.file.read_to_end(&mut bytes).at(&self.path)?;
-        if bytes.len() < FRAME_HEAD || &bytes[..4] != MAGIC {
-            return Ok(None);
-        }
-        let be = |at: usize| {
-            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
-        };
-        let (head_len, body_len, crc) = (be(4), be(8), be(12) as u32);
-        if bytes.len() < FRAME_HEAD + head_len + body_len {
-            return Ok(None);
-        }
-        let payload = &bytes[FRAME_HEAD..FRAME_HEAD + head_len + body_len];
-        if crc32c::crc32c(payload) != crc {
-            return Ok(None);
-        }
-        let header: FrameHeader =
-            serde_json::from_slice(&payload[..head_len]).map_err(|e| TransportError::Corrupt {
-                path: self.path.clone(),
-                position: FRAME_HEAD as u64,
-                reason: e.to_string(),
-            })?;
-        Ok(Some((header, payload[head_len..].to_vec())))
-    }
-
-    fn clear(&mut self) -> Result<()> {
-        self.file.set_len(0).at(&self.path)?;
-        self.file.sync_data().at(&self.path)
-    }
-}
-
-/// Completes a transaction whose frame reached the redo log before a crash.
+/// Completes the transactions whose frames reached the redo log before a crash (or a failed
+/// apply), in commit order, then checkpoints.
 pub(super) fn recover(inner: &LogInner) -> Result<()> {
     let mut txn = inner.txn.lock().map_err(|_| poisoned())?;
-    let Some((header, body)) = txn.read_frame()? else {
+    let frames = txn.read_frames()?;
+    if frames.is_empty() {
         return txn.clear();
-    };
-    tracing::info!(id = %header.transactional_id, "redoing a committed transaction after a crash");
+    }
+    tracing::info!(
+        frames = frames.len(),
+        "redoing committed transactions from the redo log"
+    );
+    for (header, body) in &frames {
+        redo_frame(inner, &txn.path, header, body)?;
+    }
+    let mut groups = inner.groups()?;
+    groups.persist_dirty()?;
+    txn.clear()
+}
+
+/// Appends each batch of a committed frame unless its partition already holds it, then applies
+/// its offsets in memory.
+fn redo_frame(inner: &LogInner, path: &Path, header: &FrameHeader, body: &[u8]) -> Result<()> {
     let mut at = 0;
     for part in &header.parts {
         let topic = inner.topic(&part.topic)?;
@@ -145,16 +54,16 @@ pub(super) fn recover(inner: &LogInner) -> Result<()> {
         for len in &part.batch_lens {
             let batch = body
                 .get(at..at + len)
-                .ok_or_else(|| corrupt_frame(&txn.path, "batch beyond frame"))?
+                .ok_or_else(|| corrupt_frame(path, "batch beyond frame"))?
                 .to_vec();
             at += len;
-            let h = check_batch(&batch).map_err(|e| corrupt_frame(&txn.path, &e.to_string()))?;
+            let h = check_batch(&batch).map_err(|e| corrupt_frame(path, &e.to_string()))?;
             let end = partition.end_offset();
             if end == h.base_offset {
                 partition.append_encoded(&[batch], now_ms())?;
             } else if end < h.next_offset() {
                 return Err(corrupt_frame(
-                    &txn.path,
+                    path,
                     &format!(
                         "{}-{} ends at {end}, inside a committed batch {}..{}",
                         part.topic,
@@ -167,10 +76,11 @@ pub(super) fn recover(inner: &LogInner) -> Result<()> {
         }
         partition.flush()?;
     }
+    let mut groups = inner.groups()?;
     for group in &header.offsets {
-        inner.groups()?.commit(&group.group, &group.offsets)?;
+        groups.apply(&group.group, &group.offsets)?;
     }
-    txn.clear()
+    Ok(())
 }
 
 fn corrupt_frame(path: &Path, reason: &str) -> TransportError {
@@ -196,6 +106,10 @@ pub struct EmbeddedTxnProducer {
     records: BTreeMap<TopicPartition, Vec<ProducerRecord>>,
     offsets: Vec<FrameOffsets>,
     round_robin: HashMap<String, u32>,
+    /// Partition counts of the topics sent to in the open transaction (looked up once each).
+    counts: HashMap<String, u32>,
+    /// The partition of the last `send` (the likely one of the next) and its topic's count.
+    last: Option<(TopicPartition, u32)>,
 }
 
 impl EmbeddedTxnProducer {
@@ -214,6 +128,8 @@ impl EmbeddedTxnProducer {
             records: BTreeMap::new(),
             offsets: Vec::new(),
             round_robin: HashMap::new(),
+            counts: HashMap::new(),
+            last: None,
         })
     }
 
@@ -239,6 +155,8 @@ impl EmbeddedTxnProducer {
         self.open = false;
         self.records.clear();
         self.offsets.clear();
+        self.counts.clear();
+        self.last = None;
     }
 
     fn commit_locked(&mut self, txn: &mut TxnLog) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
@@ -254,7 +172,6 @@ impl EmbeddedTxnProducer {
         }
         let mut parts = Vec::new();
         let mut encoded = Vec::new();
-        let mut body = Vec::new();
         for ((tp, records), guard) in self.records.iter().zip(&guards) {
             let batches = guard.encode(records, now)?;
             parts.push(FramePart {
@@ -262,9 +179,9 @@ impl EmbeddedTxnProducer {
                 partition: tp.partition,
                 batch_lens: batches.iter().map(Vec::len).collect(),
             });
-            batches.iter().for_each(|b| body.extend_from_slice(b));
             encoded.push(batches);
         }
+        let body: Vec<&[u8]> = encoded.iter().flatten().map(Vec::as_slice).collect();
         let header = FrameHeader {
             transactional_id: self.id.clone(),
             parts,
@@ -273,24 +190,45 @@ impl EmbeddedTxnProducer {
         txn.write_frame(&header, &body)?;
         let mut outcomes = Vec::new();
         for ((tp, guard), batches) in self.records.keys().zip(guards.iter_mut()).zip(&encoded) {
-            #[cfg(test)]
-            tests::maybe_crash(&self.id, outcomes.len())?;
-            let outcome = guard
-                .append_encoded(batches, now)
-                .map_err(applying_failed)?;
-            guard.flush().map_err(applying_failed)?;
-            outcomes.push((tp.clone(), outcome));
+            let applied = apply_batches(&self.id, outcomes.len(), guard, batches, now);
+            match applied {
+                Ok(outcome) => outcomes.push((tp.clone(), outcome)),
+                Err(e) => {
+                    txn.mark_apply_failed();
+                    return Err(applying_failed(e));
+                }
+            }
         }
         drop(guards);
+        let mut groups = self.inner.groups()?;
         for group in &self.offsets {
-            self.inner
-                .groups()?
-                .commit(&group.group, &group.offsets)
-                .map_err(applying_failed)?;
+            groups.apply(&group.group, &group.offsets)?;
         }
-        txn.clear()?;
+        if txn.checkpoint_due() {
+            txn.checkpoint(&mut groups).map_err(|e| {
+                TransportError::Transaction(format!(
+                    "the transaction is committed, but checkpointing the redo log failed ({e})"
+                ))
+            })?;
+        }
         Ok(outcomes)
     }
+}
+
+/// Step 3 of a commit: append a partition's batches and fsync them.
+fn apply_batches(
+    id: &str,
+    applied: usize,
+    guard: &mut Partition,
+    batches: &[Vec<u8>],
+    now: i64,
+) -> Result<AppendOutcome> {
+    #[cfg(test)]
+    tests::maybe_crash(id, applied)?;
+    let _ = (id, applied);
+    let outcome = guard.append_encoded(batches, now)?;
+    guard.flush()?;
+    Ok(outcome)
 }
 
 fn applying_failed(e: TransportError) -> TransportError {
@@ -313,17 +251,39 @@ impl TransactionalProducer for EmbeddedTxnProducer {
 
     fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
         self.require_open()?;
+        let cached = match &self.last {
+            Some((last, count)) if last.topic == topic => Some(*count),
+            _ => self.counts.get(topic).copied(),
+        };
+        let count = match cached {
+            Some(count) => count,
+            None => {
+                let count = self.inner.topic(topic)?.partition_count();
+                self.counts.insert(topic.to_string(), count);
+                count
+            }
+        };
         let p = choose_partition(
-            &self.inner,
             &mut self.round_robin,
             topic,
+            count,
             partition,
             record.key.as_deref(),
         )?;
-        self.records
-            .entry(TopicPartition::new(topic, p))
-            .or_default()
-            .push(record);
+        let queue = match &self.last {
+            Some((last, _)) if last.partition == p && last.topic == topic => {
+                self.records.get_mut(last)
+            }
+            _ => None,
+        };
+        match queue {
+            Some(queue) => queue.push(record),
+            None => {
+                let tp = TopicPartition::new(topic, p);
+                self.records.entry(tp.clone()).or_default().push(record);
+                self.last = Some((tp, count));
+            }
+        }
         Ok(p)
     }
 
@@ -350,6 +310,7 @@ impl TransactionalProducer for EmbeddedTxnProducer {
         let inner = self.inner.clone();
         let mut txn = inner.txn.lock().map_err(|_| poisoned())?;
         self.check_epoch(&txn)?;
+        txn.check_usable()?;
         let result = self.commit_locked(&mut txn);
         drop(txn);
         self.reset();
@@ -367,143 +328,5 @@ impl TransactionalProducer for EmbeddedTxnProducer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
-    use crate::transport::{StartFrom, TopicConfig, Transport};
-    use std::sync::Mutex;
-
-    /// Transactional id whose commit "crashes" after applying this many partitions.
-    static CRASH: Mutex<Option<(String, usize)>> = Mutex::new(None);
-
-    pub(super) fn maybe_crash(id: &str, applied: usize) -> Result<()> {
-        let crash = CRASH.lock().map(|c| c.clone()).unwrap_or(None);
-        match crash {
-            Some((crash_id, at)) if crash_id == id && at == applied => {
-                Err(TransportError::Transaction("simulated crash".into()))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn open(dir: &Path) -> EmbeddedLog {
-        EmbeddedLog::open(
-            dir,
-            LogConfig {
-                flush: FlushPolicy::Never,
-                ..LogConfig::default()
-            },
-        )
-        .expect("open")
-    }
-
-    fn values(log: &EmbeddedLog, topic: &str) -> Vec<String> {
-        let mut c = log.consumer(None).expect("consumer");
-        c.assign(&[(TopicPartition::new(topic, 0), StartFrom::Earliest)])
-            .expect("assign");
-        let polled = c.poll(100, std::time::Duration::ZERO).expect("poll");
-        polled
-            .iter()
-            .flat_map(|b| &b.records)
-            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-            .collect()
-    }
-
-    /// A commit that dies after its redo frame, having applied `applied` of its two partitions,
-    /// is completed exactly once when the log is reopened (twice, to check idempotence).
-    fn crash_and_recover(applied: usize) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let id = format!("crash-after-{applied}");
-        let log = open(dir.path());
-        for t in ["a", "b"] {
-            log.create_topic(t, &TopicConfig::with_partitions(1))
-                .expect("create");
-        }
-        let mut p = log.transactional_producer(&id).expect("producer");
-        p.begin_transaction().expect("begin");
-        p.send(
-            "a",
-            Some(0),
-            ProducerRecord::new(None::<Vec<u8>>, Some("a1")),
-        )
-        .expect("send");
-        p.send(
-            "b",
-            Some(0),
-            ProducerRecord::new(None::<Vec<u8>>, Some("b1")),
-        )
-        .expect("send");
-        p.send_offsets_to_transaction("g", &[(TopicPartition::new("in", 0), 7)])
-            .expect("offsets");
-        *CRASH.lock().expect("lock") = Some((id.clone(), applied));
-        assert!(
-            p.commit_transaction().is_err(),
-            "the simulated crash must interrupt the commit"
-        );
-        *CRASH.lock().expect("lock") = None;
-        assert!(
-            log.committed_offsets("g", "in")
-                .expect("offsets")
-                .is_empty()
-        );
-        log.close().expect("close");
-        for _ in 0..2 {
-            let log = open(dir.path());
-            assert_eq!(
-                values(&log, "a"),
-                vec!["a1"],
-                "after crashing with {applied} applied"
-            );
-            assert_eq!(
-                values(&log, "b"),
-                vec!["b1"],
-                "after crashing with {applied} applied"
-            );
-            assert_eq!(
-                log.committed_offsets("g", "in").expect("offsets"),
-                vec![(0, 7)]
-            );
-            log.close().expect("close");
-        }
-    }
-
-    #[test]
-    fn a_commit_interrupted_after_its_redo_frame_completes_on_reopen() {
-        crash_and_recover(0);
-        crash_and_recover(1);
-    }
-
-    #[test]
-    fn a_torn_redo_frame_is_not_applied() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = open(dir.path());
-        log.create_topic("a", &TopicConfig::with_partitions(1))
-            .expect("create");
-        let mut p = log.transactional_producer("torn").expect("producer");
-        p.begin_transaction().expect("begin");
-        p.send(
-            "a",
-            Some(0),
-            ProducerRecord::new(None::<Vec<u8>>, Some("x")),
-        )
-        .expect("send");
-        *CRASH.lock().expect("lock") = Some(("torn".into(), 0));
-        assert!(p.commit_transaction().is_err());
-        *CRASH.lock().expect("lock") = None;
-        log.close().expect("close");
-        let redo = dir.path().join("txn").join("redo.log");
-        let len = std::fs::metadata(&redo).expect("redo").len();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&redo)
-            .expect("open")
-            .set_len(len - 3)
-            .expect("tear");
-        let log = open(dir.path());
-        assert!(
-            values(&log, "a").is_empty(),
-            "a torn frame was never committed"
-        );
-        assert_eq!(std::fs::metadata(&redo).expect("redo").len(), 0);
-    }
-}
+#[path = "txn_tests.rs"]
+mod tests;

@@ -11,6 +11,20 @@ pub fn put_varlong(out: &mut Vec<u8>, v: i64) {
     put_unsigned(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
+/// Bytes `put_varint(v)` writes.
+pub fn varint_len(v: i32) -> usize {
+    unsigned_len(((v << 1) ^ (v >> 31)) as u32 as u64)
+}
+
+/// Bytes `put_varlong(v)` writes.
+pub fn varlong_len(v: i64) -> usize {
+    unsigned_len(((v << 1) ^ (v >> 63)) as u64)
+}
+
+fn unsigned_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
 fn put_unsigned(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -44,6 +58,12 @@ impl<'a> Cursor<'a> {
     }
 
     fn unsigned(&mut self, max_bytes: usize) -> Result<u64, BatchError> {
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
         let mut value = 0u64;
         for i in 0..max_bytes {
             let b = self.byte()?;
@@ -105,6 +125,16 @@ mod tests {
             assert_eq!(cur.varlong().expect("long"), v);
         }
         assert!(cur.byte().is_err());
+        for v in ints {
+            let mut one = Vec::new();
+            put_varint(&mut one, v);
+            assert_eq!(varint_len(v), one.len(), "{v}");
+        }
+        for v in longs.into_iter().chain([63, 64, -65, 1 << 56, -(1 << 62)]) {
+            let mut one = Vec::new();
+            put_varlong(&mut one, v);
+            assert_eq!(varlong_len(v), one.len(), "{v}");
+        }
     }
 
     #[test]
