@@ -101,6 +101,12 @@ impl Engine {
         &self.functions
     }
 
+    /// Adds functions to this engine's catalogue (the conformance runner's test fixtures):
+    /// `add` receives the registry before any query is planned with it.
+    pub fn register_functions(&mut self, add: impl FnOnce(&mut FunctionRegistry)) {
+        add(Arc::make_mut(&mut self.functions));
+    }
+
     /// Sets an engine property (as `SET` does).
     pub fn set_property(&mut self, name: &str, value: &str) {
         self.properties.insert(name.to_string(), value.to_string());

@@ -123,7 +123,8 @@ pub fn plan_query(
     let mut names = Namer::new(&items, &source.schema);
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
-        let (bound, explode) = match super::table_functions::rows_expr(expr, &mut binder) {
+        let (bound, explode) = match super::table_functions::rows_expr(expr, functions, &mut binder)
+        {
             Some(rows) => (rows?, true),
             None => (binder.bind(expr).map_err(|e| e.in_clause("SELECT"))?, false),
         };

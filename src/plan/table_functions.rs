@@ -5,70 +5,135 @@
 //!   replaced by NULL, from all-NULL to all-kept (the first element is the most significant);
 //!   combinations that would differ only in an element that is NULL anyway appear once.
 //!
-//! Both are planned as an array-valued expression whose elements become the rows.
+//! Both are planned as an array-valued expression whose elements become the rows. Table
+//! functions come from the [`FunctionRegistry`]'s table-function registry: these two are built
+//! in ([`register`]); others (the conformance runner's fixtures) are added the same way, as a
+//! [`ScalarFunction`] returning the ARRAY of a row's outputs. A call that fails yields NULL,
+//! that is no rows, and the failure is logged like any function's.
 
-use super::expr::{Binder, Node, TExpr};
-use super::functions::{Arg, Resolved, ScalarFunction};
+use super::expr::{Binder, Node, TExpr, retype_null};
+use super::functions::{Arg, FunctionRegistry, Resolved, ScalarFunction};
 use super::{PlanError, PlanResult};
 use crate::common::{SqlType, Value};
 use crate::sql::Expr;
 use std::sync::Arc;
 
-/// The single argument of a top-level table function call, and the function's name.
-fn table_call(expr: &Expr) -> Option<(String, &Expr)> {
+/// Registers the built-in table functions.
+pub fn register(registry: &mut FunctionRegistry) {
+    registry.insert_table_function(Arc::new(Explode));
+    registry.insert_table_function(Arc::new(CubeCombinations));
+}
+
+/// The function and arguments of a top-level table function call.
+fn table_call<'e>(
+    expr: &'e Expr,
+    functions: &FunctionRegistry,
+) -> Option<(Arc<dyn ScalarFunction>, Vec<&'e Expr>)> {
     let Expr::Function(f) = expr else { return None };
-    let name = f.name.to_string().to_ascii_uppercase();
-    if name != "EXPLODE" && name != "CUBE_EXPLODE" {
-        return None;
-    }
-    match &f.args {
-        sqlparser::ast::FunctionArguments::List(list) if list.args.len() == 1 => {
-            match &list.args[0] {
+    let function = functions.table_function(&f.name.to_string())?;
+    let args = match &f.args {
+        sqlparser::ast::FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .map(|a| match a {
                 sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) => {
-                    Some((name, e))
+                    Some(e)
                 }
                 _ => None,
-            }
-        }
-        _ => None,
-    }
+            })
+            .collect::<Option<Vec<_>>>()?,
+        sqlparser::ast::FunctionArguments::None => Vec::new(),
+        _ => return None,
+    };
+    Some((function, args))
 }
 
 /// For a table function select item, the array whose elements are the output rows; `None`
 /// for any other expression.
-pub fn rows_expr(expr: &Expr, binder: &mut Binder<'_>) -> Option<PlanResult<TExpr>> {
-    let (name, arg) = table_call(expr)?;
-    Some(bind_rows(&name, arg, binder))
+pub fn rows_expr(
+    expr: &Expr,
+    functions: &FunctionRegistry,
+    binder: &mut Binder<'_>,
+) -> Option<PlanResult<TExpr>> {
+    let (function, args) = table_call(expr, functions)?;
+    Some(bind_rows(function, &args, binder))
 }
 
-fn bind_rows(name: &str, arg: &Expr, binder: &mut Binder<'_>) -> PlanResult<TExpr> {
-    let array = binder.bind(arg).map_err(|e| e.in_clause("SELECT"))?;
-    let SqlType::Array(element) = &array.ty else {
-        return Err(not_accepted(name, &array.ty));
-    };
-    if name == "EXPLODE" {
-        return Ok(array);
+fn bind_rows(
+    function: Arc<dyn ScalarFunction>,
+    args: &[&Expr],
+    binder: &mut Binder<'_>,
+) -> PlanResult<TExpr> {
+    let bound = args
+        .iter()
+        .map(|a| binder.bind(a).map_err(|e| e.in_clause("SELECT")))
+        .collect::<PlanResult<Vec<_>>>()?;
+    let types: Vec<Arg> = bound
+        .iter()
+        .map(|a| (!a.is_null_literal()).then(|| a.ty.clone()))
+        .collect();
+    let resolved = function.resolve(&types).map_err(PlanError::Invalid)?;
+    if !matches!(resolved.ret, SqlType::Array(_)) {
+        return Err(PlanError::Invalid(format!(
+            "Table function '{}' must return an ARRAY, not {}",
+            function.name(),
+            resolved.ret
+        )));
     }
-    let combos = SqlType::array(SqlType::Array(element.clone()));
-    Ok(TExpr::new(
-        Node::Call {
-            function: Arc::new(CubeCombinations),
-            args: vec![array],
-        },
-        combos,
-    ))
+    let mut args: Vec<TExpr> = bound
+        .into_iter()
+        .zip(&resolved.args)
+        .map(|(a, t)| retype_null(a, t).cast_to(t))
+        .collect();
+    if function.name() == "EXPLODE" {
+        // The array itself: no per-row call needed.
+        return Ok(args.remove(0));
+    }
+    Ok(TExpr::new(Node::Call { function, args }, resolved.ret))
 }
 
-fn not_accepted(name: &str, ty: &SqlType) -> PlanError {
+fn not_accepted(name: &str, args: &[Arg]) -> String {
     let alternatives = if name == "EXPLODE" {
         "explode(ARRAY<DECIMAL> input)\nexplode(ARRAY<T> list)"
     } else {
         "cube_explode(ARRAY<T> columns)"
     };
-    PlanError::Invalid(format!(
-        "Function '{}' does not accept parameters ({ty}).\nValid alternatives are:\n{alternatives}",
-        name.to_ascii_lowercase()
-    ))
+    let types: Vec<String> = args
+        .iter()
+        .map(|a| a.as_ref().map_or("null".to_string(), |t| t.to_string()))
+        .collect();
+    format!(
+        "Function '{}' does not accept parameters ({}).\nValid alternatives are:\n{alternatives}",
+        name.to_ascii_lowercase(),
+        types.join(", ")
+    )
+}
+
+/// `EXPLODE`: the array's elements are the rows.
+struct Explode;
+
+impl ScalarFunction for Explode {
+    fn name(&self) -> &str {
+        "EXPLODE"
+    }
+
+    fn description(&self) -> &str {
+        "One row per element of the array."
+    }
+
+    fn resolve(&self, args: &[Arg]) -> Result<Resolved, String> {
+        match args {
+            [Some(t @ SqlType::Array(_))] => Ok(Resolved {
+                args: vec![t.clone()],
+                ret: t.clone(),
+            }),
+            _ => Err(not_accepted(self.name(), args)),
+        }
+    }
+
+    fn invoke(&self, args: &[Value]) -> Result<Value, String> {
+        Ok(args.first().cloned().unwrap_or(Value::Null))
+    }
 }
 
 /// `CUBE_EXPLODE`'s rows, as an array of arrays.
@@ -92,7 +157,7 @@ impl ScalarFunction for CubeCombinations {
                 args: vec![t.clone()],
                 ret: SqlType::array(t.clone()),
             }),
-            _ => Err("CUBE_EXPLODE takes one array".into()),
+            _ => Err(not_accepted(self.name(), args)),
         }
     }
 

@@ -5,6 +5,9 @@
 
 mod case;
 mod compare;
+mod fixtures;
+mod fixtures_udf;
+mod fixtures_udtf;
 mod records;
 mod runner;
 

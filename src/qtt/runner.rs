@@ -45,6 +45,7 @@ fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
     let log = EmbeddedLog::open(dir.path(), config).map_err(|e| e.to_string())?;
     let transport: Arc<dyn Transport> = Arc::new(log.clone());
     let mut engine = Engine::new(transport.clone(), RunMode::Manual);
+    super::fixtures::register(&mut engine);
     for (k, v) in &case.properties {
         engine.set_property(
             k,

@@ -68,9 +68,13 @@ impl ScalarFunction for Udf {
     }
 }
 
-/// Every function by upper-case name.
+/// Every function by upper-case name. Table functions (UDTFs) are kept apart: each is a
+/// [`ScalarFunction`] whose result is the ARRAY of rows one input row turns into (see
+/// `plan::table_functions`).
+#[derive(Clone)]
 pub struct FunctionRegistry {
     functions: BTreeMap<String, Arc<dyn ScalarFunction>>,
+    table_functions: BTreeMap<String, Arc<dyn ScalarFunction>>,
 }
 
 impl FunctionRegistry {
@@ -78,6 +82,7 @@ impl FunctionRegistry {
     pub fn standard() -> FunctionRegistry {
         let mut registry = FunctionRegistry {
             functions: BTreeMap::new(),
+            table_functions: BTreeMap::new(),
         };
         basic::register(&mut registry);
         datetime::register(&mut registry);
@@ -93,12 +98,30 @@ impl FunctionRegistry {
         rounding::register(&mut registry);
         nulls::register(&mut registry);
         url::register(&mut registry);
+        crate::plan::table_functions::register(&mut registry);
         registry
     }
 
     pub fn add(&mut self, f: impl ScalarFunction + 'static) {
-        self.functions
-            .insert(f.name().to_ascii_uppercase(), Arc::new(f));
+        self.insert(Arc::new(f));
+    }
+
+    /// Adds (or replaces) a scalar function.
+    pub fn insert(&mut self, f: Arc<dyn ScalarFunction>) {
+        self.functions.insert(f.name().to_ascii_uppercase(), f);
+    }
+
+    /// Adds (or replaces) a table function: `resolve` must return an ARRAY type, whose
+    /// elements are the output rows.
+    pub fn insert_table_function(&mut self, f: Arc<dyn ScalarFunction>) {
+        self.table_functions
+            .insert(f.name().to_ascii_uppercase(), f);
+    }
+
+    pub fn table_function(&self, name: &str) -> Option<Arc<dyn ScalarFunction>> {
+        self.table_functions
+            .get(&name.to_ascii_uppercase())
+            .cloned()
     }
 
     pub fn add_udf(
