@@ -187,10 +187,10 @@ mod tests {
     fn test_udf_resolves_overloads_like_ksqldb() {
         let f = find("TEST_UDF");
         let big = Some(SqlType::Bigint);
-        let r = f.resolve(&[big.clone(); 5]).expect("varargs");
+        let r = f.resolve(&vec![big; 5]).expect("varargs");
         assert_eq!(r.args, vec![SqlType::Bigint; 5]);
         assert_eq!(
-            f.invoke(&[Value::Bigint(0); 5]),
+            f.invoke(&vec![Value::Bigint(0); 5]),
             Ok(s("doStuffLongVarargs"))
         );
         assert_eq!(

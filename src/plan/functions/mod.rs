@@ -68,13 +68,18 @@ impl ScalarFunction for Udf {
     }
 }
 
-/// Every function by upper-case name. Table functions (UDTFs) are kept apart: each is a
-/// [`ScalarFunction`] whose result is the ARRAY of rows one input row turns into (see
-/// `plan::table_functions`).
+/// Every function by upper-case name, scalar and table functions sharing one namespace as in
+/// ksqlDB. A table function (UDTF) is a [`ScalarFunction`] whose result is the ARRAY of rows
+/// one input row turns into (see `plan::table_functions`).
 #[derive(Clone)]
 pub struct FunctionRegistry {
-    functions: BTreeMap<String, Arc<dyn ScalarFunction>>,
-    table_functions: BTreeMap<String, Arc<dyn ScalarFunction>>,
+    functions: BTreeMap<String, Entry>,
+}
+
+#[derive(Clone)]
+enum Entry {
+    Scalar(Arc<dyn ScalarFunction>),
+    Table(Arc<dyn ScalarFunction>),
 }
 
 impl FunctionRegistry {
@@ -82,7 +87,6 @@ impl FunctionRegistry {
     pub fn standard() -> FunctionRegistry {
         let mut registry = FunctionRegistry {
             functions: BTreeMap::new(),
-            table_functions: BTreeMap::new(),
         };
         basic::register(&mut registry);
         datetime::register(&mut registry);
@@ -108,20 +112,22 @@ impl FunctionRegistry {
 
     /// Adds (or replaces) a scalar function.
     pub fn insert(&mut self, f: Arc<dyn ScalarFunction>) {
-        self.functions.insert(f.name().to_ascii_uppercase(), f);
+        self.functions
+            .insert(f.name().to_ascii_uppercase(), Entry::Scalar(f));
     }
 
     /// Adds (or replaces) a table function: `resolve` must return an ARRAY type, whose
     /// elements are the output rows.
     pub fn insert_table_function(&mut self, f: Arc<dyn ScalarFunction>) {
-        self.table_functions
-            .insert(f.name().to_ascii_uppercase(), f);
+        self.functions
+            .insert(f.name().to_ascii_uppercase(), Entry::Table(f));
     }
 
     pub fn table_function(&self, name: &str) -> Option<Arc<dyn ScalarFunction>> {
-        self.table_functions
-            .get(&name.to_ascii_uppercase())
-            .cloned()
+        match self.functions.get(&name.to_ascii_uppercase())? {
+            Entry::Table(f) => Some(f.clone()),
+            Entry::Scalar(_) => None,
+        }
     }
 
     pub fn add_udf(
@@ -140,11 +146,18 @@ impl FunctionRegistry {
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<dyn ScalarFunction>> {
-        self.functions.get(&name.to_ascii_uppercase()).cloned()
+        match self.functions.get(&name.to_ascii_uppercase())? {
+            Entry::Scalar(f) => Some(f.clone()),
+            Entry::Table(_) => None,
+        }
     }
 
+    /// The scalar functions.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn ScalarFunction>> {
-        self.functions.values()
+        self.functions.values().filter_map(|e| match e {
+            Entry::Scalar(f) => Some(f),
+            Entry::Table(_) => None,
+        })
     }
 }
 
