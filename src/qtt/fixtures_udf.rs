@@ -74,11 +74,13 @@ fn bad_udf() -> Fixture {
             [Value::Int(_)] => Err("boom!".into()),
             [Value::Boolean(true)] => Err("You asked me to throw...".into()),
             [Value::Boolean(false)] => Ok(Value::Int(0)),
-            [v @ Value::String(_)] => Ok(if calls.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
-                Value::Null
-            } else {
-                v.clone()
-            }),
+            [v @ Value::String(_)] => {
+                Ok(if calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+                    Value::Null
+                } else {
+                    v.clone()
+                })
+            }
             _ => Err(primitive_null("BAD_UDF")),
         }),
     }
