@@ -14,6 +14,7 @@ pub mod query;
 pub mod schema;
 mod source;
 mod table_functions;
+pub mod windowed_source;
 
 pub use error::{PlanError, PlanResult};
 pub use query::{Compiled, OutputColumn, QueryPlan, check_projection, plan_query};

@@ -1,0 +1,88 @@
+//! `WINDOW_TYPE` / `WINDOW_SIZE` on `CREATE STREAM|TABLE`: sources whose keys are windowed
+//! (written by a windowed aggregation). The properties are validated as ksqlDB does.
+//!
+//! Not yet: decoding the window part of such keys (WINDOWSTART/WINDOWEND) comes with the
+//! stateful layer. Until then a windowed key's extra bytes make the key fail to decode, and the
+//! record goes to the processing log with that error (never silently misread).
+
+use super::PlanResult;
+use super::schema::{ColumnRole, LogicalSchema};
+use crate::plan_err;
+use crate::sql::Properties;
+
+/// Checks the window properties as ksqlDB does.
+pub fn check_window_properties(props: &Properties, schema: &LogicalSchema) -> PlanResult<()> {
+    let Some(kind) = props.get_text("WINDOW_TYPE") else {
+        if props.get("WINDOW_SIZE").is_some() {
+            return plan_err!("'WINDOW_SIZE' should not be set for non-windowed sources.");
+        }
+        return Ok(());
+    };
+    let kind = kind.to_ascii_uppercase();
+    let size = props.get_text("WINDOW_SIZE");
+    match (kind.as_str(), &size) {
+        ("SESSION", Some(_)) => {
+            return plan_err!("'WINDOW_SIZE' should not be set for SESSION windows.");
+        }
+        ("TUMBLING" | "HOPPING", None) => {
+            return plan_err!("Tumbling and Hopping window types require 'WINDOW_SIZE' property.");
+        }
+        ("SESSION" | "TUMBLING" | "HOPPING", _) => {}
+        _ => {
+            return plan_err!(
+                "Configuration WINDOW_TYPE is invalid: '{kind}'. Expected one of: SESSION, HOPPING, TUMBLING"
+            );
+        }
+    }
+    if let Some(size) = size {
+        duration_ms(&size).map_err(|e| {
+            super::PlanError::Invalid(format!("Configuration WINDOW_SIZE is invalid: {e}"))
+        })?;
+    }
+    if !schema.columns.iter().any(|c| c.role == ColumnRole::Key) {
+        return plan_err!("Windowed sources require a key column.");
+    }
+    Ok(())
+}
+
+/// `'<number> <unit>'` as ksqlDB's WINDOW_SIZE takes it, in milliseconds.
+pub fn duration_ms(text: &str) -> Result<i64, String> {
+    let invalid = |why: String| format!("Invalid duration: '{text}'. {why}");
+    let mut parts = text.split_whitespace();
+    let (Some(number), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid(
+            "Expected '<number> <unit>', e.g. '10 SECONDS'".into(),
+        ));
+    };
+    let n: i64 = number
+        .parse()
+        .map_err(|_| invalid(format!("Not a number: '{number}'")))?;
+    let unit = unit.to_ascii_uppercase();
+    let per_unit: i64 = match unit.trim_end_matches('S') {
+        "MILLISECOND" => 1,
+        "SECOND" => 1_000,
+        "MINUTE" => 60_000,
+        "HOUR" => 3_600_000,
+        "DAY" => 86_400_000,
+        _ => return Err(invalid(format!("Unknown time unit: '{unit}'"))),
+    };
+    n.checked_mul(per_unit)
+        .ok_or_else(|| invalid("Too large".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_ksqldb_syntax() {
+        assert_eq!(duration_ms("30 SECONDS"), Ok(30_000));
+        assert_eq!(duration_ms("1 hour"), Ok(3_600_000));
+        assert_eq!(
+            duration_ms("30 bobs"),
+            Err("Invalid duration: '30 bobs'. Unknown time unit: 'BOBS'".to_string())
+        );
+        assert!(duration_ms("30").is_err());
+        assert!(duration_ms("x SECONDS").is_err());
+    }
+}
