@@ -56,9 +56,13 @@ impl Engine {
             ));
         }
         source.schema = crate::plan::schema::LogicalSchema::new(schema);
+        let kind_name = if kind == SourceKind::Stream {
+            "Stream"
+        } else {
+            "Table"
+        };
         Ok(StatementResult::Success(format!(
-            "{} altered.",
-            kind.name()
+            "{kind_name} {name} altered."
         )))
     }
 
