@@ -125,7 +125,10 @@ impl Engine {
                         vec![
                             q.id.clone(),
                             "PERSISTENT".into(),
-                            "RUNNING".into(),
+                            match self.query_failure(&q.id) {
+                                Some(_) => "ERROR".into(),
+                                None => "RUNNING".into(),
+                            },
                             q.sink.clone().unwrap_or_default(),
                             q.sql.clone(),
                         ]

@@ -44,6 +44,8 @@ enum QueryRunner {
     Thread {
         stop: Arc<AtomicBool>,
         handle: Option<std::thread::JoinHandle<()>>,
+        /// Set when the query stopped on a fatal error (its state is then ERROR).
+        failed: Arc<Mutex<Option<String>>>,
     },
 }
 
@@ -268,13 +270,26 @@ impl Engine {
                         .processing_log
                         .lock()
                         .map_err(|_| EngineError::Statement("processing log poisoned".into()))?;
-                    progressed += q.step(max_records, Duration::ZERO, &mut *log)?;
+                    progressed += q
+                        .step(max_records, Duration::ZERO, &mut *log)
+                        .map_err(|e| match e {
+                            crate::exec::StepError::Transport(t) => EngineError::Transport(t),
+                            crate::exec::StepError::Fatal(m) => EngineError::Statement(m),
+                        })?;
                 }
             }
             if progressed == 0 {
                 return Ok(total);
             }
             total += progressed;
+        }
+    }
+
+    /// The error that stopped a persistent query (its state is then ERROR).
+    pub fn query_failure(&self, id: &str) -> Option<String> {
+        match self.runners.get(id) {
+            Some(QueryRunner::Thread { failed, .. }) => failed.lock().ok().and_then(|f| f.clone()),
+            _ => None,
         }
     }
 

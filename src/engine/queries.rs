@@ -34,6 +34,13 @@ impl Engine {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
+    /// `ksql.timestamp.throw.on.invalid` (default false: such records go to the processing log).
+    fn fatal_timestamp_errors(&self) -> bool {
+        self.properties
+            .get("ksql.timestamp.throw.on.invalid")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
     fn offset_reset(&self) -> AutoOffsetReset {
         match self
             .properties
@@ -198,6 +205,7 @@ impl Engine {
             plan,
             group: &group,
             reset: self.offset_reset(),
+            fatal_timestamp_errors: self.fatal_timestamp_errors(),
         };
         let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
         self.catalog.queries.insert(
@@ -278,6 +286,7 @@ impl Engine {
             plan: &plan,
             group: &group,
             reset: self.offset_reset(),
+            fatal_timestamp_errors: self.fatal_timestamp_errors(),
         };
         let query = RunningQuery::new(self.transport.as_ref(), start, Output::Rows(subscriber))?;
         Ok(StatementResult::PushQuery(Box::new(PushQuery {
@@ -319,15 +328,27 @@ fn spawn_query_thread(
 ) -> QueryRunner {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    let failed: Arc<Mutex<Option<String>>> = Arc::default();
+    let failure = failed.clone();
     let handle = std::thread::Builder::new()
         .name(format!("query-{}", query.id))
         .spawn(move || {
             let mut topic_log = super::processing_log::TopicProcessingLog::new(&transport).ok();
             while !flag.load(Ordering::Acquire) {
                 let mut local = crate::exec::MemoryProcessingLog::default();
-                if let Err(e) = query.step(10_000, Duration::from_millis(100), &mut local) {
-                    tracing::error!(query = %query.id, "query failed: {e}");
-                    std::thread::sleep(Duration::from_millis(500));
+                match query.step(10_000, Duration::from_millis(100), &mut local) {
+                    Ok(_) => {}
+                    Err(crate::exec::StepError::Fatal(e)) => {
+                        tracing::error!(query = %query.id, "query stopped: {e}");
+                        if let Ok(mut f) = failure.lock() {
+                            *f = Some(e);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(query = %query.id, "query step failed (retrying): {e}");
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
                 }
                 if local.errors.is_empty() {
                     continue;
@@ -349,16 +370,21 @@ fn spawn_query_thread(
         Ok(h) => QueryRunner::Thread {
             stop,
             handle: Some(h),
+            failed,
         },
         Err(e) => {
             tracing::error!("could not start a query thread: {e}");
-            QueryRunner::Thread { stop, handle: None }
+            QueryRunner::Thread {
+                stop,
+                handle: None,
+                failed,
+            }
         }
     }
 }
 
 pub(super) fn stop_runner(runner: QueryRunner) {
-    if let QueryRunner::Thread { stop, handle } = runner {
+    if let QueryRunner::Thread { stop, handle, .. } = runner {
         stop.store(true, Ordering::Release);
         if let Some(h) = handle {
             let _ = h.join();

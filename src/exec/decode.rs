@@ -26,6 +26,8 @@ pub struct Decoder {
     /// Where each source column comes from.
     slots: Vec<Slot>,
     timestamp_column: Option<(usize, Option<String>)>,
+    /// A record without a valid event time fails the query (see `QueryStart`).
+    fatal_timestamp_errors: bool,
     query_id: String,
 }
 
@@ -37,6 +39,14 @@ enum Slot {
 }
 
 /// The cells of the record being decoded, reused from record to record.
+/// Why a record was not decoded.
+enum RowError {
+    /// The key or value bytes.
+    Decode(String),
+    /// The event time (TIMESTAMP column or record timestamp).
+    Timestamp(String),
+}
+
 #[derive(Default)]
 struct Scratch<'a> {
     keys: Vec<Cell<'a>>,
@@ -80,22 +90,29 @@ impl Decoder {
             values: RowReader::new(&source.value_format, Part::Value, &values),
             slots: slots(source),
             timestamp_column,
+            fatal_timestamp_errors: false,
             query_id: query_id.to_string(),
         }
+    }
+
+    pub fn with_fatal_timestamp_errors(mut self, fatal: bool) -> Decoder {
+        self.fatal_timestamp_errors = fatal;
+        self
     }
 
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
 
-    /// Decodes the records of one partition; `None` when none survive.
+    /// Decodes the records of one partition; `None` when none survive. `Err` (the query must
+    /// stop) for a record without a valid event time when such errors are fatal.
     pub fn decode(
         &self,
         topic: &str,
         partition: u32,
         records: &[Record],
         log: &mut dyn ProcessingLog,
-    ) -> Option<RecordBatch> {
+    ) -> Result<Option<RecordBatch>, String> {
         let mut builders: Vec<ColumnBuilder> = self
             .types
             .iter()
@@ -110,20 +127,28 @@ impl Decoder {
                     rows += 1;
                 }
                 Ok(None) => {}
-                Err(message) => log.report(ProcessingError {
-                    query_id: self.query_id.clone(),
-                    topic: topic.to_string(),
-                    partition,
-                    offset: record.offset,
-                    message,
-                }),
+                Err(RowError::Timestamp(message)) if self.fatal_timestamp_errors => {
+                    return Err(format!(
+                        "Fatal user code error in TimestampExtractor callback for record {topic}-{partition}@{}: {message}",
+                        record.offset
+                    ));
+                }
+                Err(RowError::Timestamp(message) | RowError::Decode(message)) => {
+                    log.report(ProcessingError {
+                        query_id: self.query_id.clone(),
+                        topic: topic.to_string(),
+                        partition,
+                        offset: record.offset,
+                        message,
+                    })
+                }
             }
         }
         if rows == 0 {
-            return None;
+            return Ok(None);
         }
         let arrays: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
-        RecordBatch::try_new(self.schema.clone(), arrays).ok()
+        Ok(RecordBatch::try_new(self.schema.clone(), arrays).ok())
     }
 
     /// Reads one record's key and value into `scratch`; returns its ROWTIME, or `None` for a
@@ -132,15 +157,15 @@ impl Decoder {
         &self,
         record: &'a Record,
         scratch: &mut Scratch<'a>,
-    ) -> Result<Option<i64>, String> {
+    ) -> Result<Option<i64>, RowError> {
         let has_value = self
             .values
             .read(record.value.as_deref(), &mut scratch.values)
             .map_err(|e| {
-                format!(
+                RowError::Decode(format!(
                     "Failed to deserialize value from topic: {}. {e}",
                     self.topic
-                )
+                ))
             })?;
         if !has_value {
             return Ok(None);
@@ -148,19 +173,25 @@ impl Decoder {
         let has_key = self
             .keys
             .read(record.key.as_deref(), &mut scratch.keys)
-            .map_err(|e| format!("Failed to deserialize key from topic: {}. {e}", self.topic))?;
+            .map_err(|e| {
+                RowError::Decode(format!(
+                    "Failed to deserialize key from topic: {}. {e}",
+                    self.topic
+                ))
+            })?;
         if !has_key {
             let nulls = std::iter::repeat_with(|| Cell::NULL).take(self.key_count);
             scratch.keys.extend(nulls);
         }
         let rowtime = match &self.timestamp_column {
             None => record.timestamp,
-            Some((i, fmt)) => extract_timestamp(&self.cell(*i, record, scratch), fmt.as_deref())?,
+            Some((i, fmt)) => extract_timestamp(&self.cell(*i, record, scratch), fmt.as_deref())
+                .map_err(RowError::Timestamp)?,
         };
         if rowtime < 0 {
-            return Err(format!(
+            return Err(RowError::Timestamp(format!(
                 "Record has an invalid (negative) timestamp {rowtime}; it is skipped"
-            ));
+            )));
         }
         Ok(Some(rowtime))
     }

@@ -14,4 +14,4 @@ pub mod query;
 pub mod tombstone;
 
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
-pub use query::{Output, QueryStart, RunningQuery, output_schema};
+pub use query::{Output, QueryStart, RunningQuery, StepError, output_schema};

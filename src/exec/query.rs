@@ -16,6 +16,16 @@ use crate::transport::{
 use arrow::record_batch::RecordBatch;
 use std::time::Duration;
 
+/// Why a query step failed: the log (transient: the step is retried), or the data in a way
+/// the query's settings make fatal (the query stops, as ksqlDB's goes to ERROR).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    #[error("{0}")]
+    Fatal(String),
+}
+
 /// Where a query's output goes. (One per query: the size difference between variants is
 /// irrelevant, so the sink state is kept inline.)
 #[allow(clippy::large_enum_variant)]
@@ -49,6 +59,9 @@ pub struct QueryStart<'a> {
     /// Consumer group that holds the committed input offsets (persistent queries).
     pub group: &'a str,
     pub reset: AutoOffsetReset,
+    /// `ksql.timestamp.throw.on.invalid`: a record without a valid event time stops the
+    /// query instead of going to the processing log.
+    pub fatal_timestamp_errors: bool,
 }
 
 impl RunningQuery {
@@ -101,7 +114,8 @@ impl RunningQuery {
         Ok(RunningQuery {
             id: start.id.to_string(),
             group: start.group.to_string(),
-            decoder: Decoder::new(source, start.id),
+            decoder: Decoder::new(source, start.id)
+                .with_fatal_timestamp_errors(start.fatal_timestamp_errors),
             pipeline: StatelessPipeline::new(start.plan, start.id),
             consumer,
             output,
@@ -116,8 +130,12 @@ impl RunningQuery {
         partition: u32,
         records: &[crate::transport::Record],
         log: &mut dyn ProcessingLog,
-    ) -> Result<()> {
-        let Some(batch) = self.decoder.decode(topic, partition, records, log) else {
+    ) -> std::result::Result<(), StepError> {
+        let Some(batch) = self
+            .decoder
+            .decode(topic, partition, records, log)
+            .map_err(StepError::Fatal)?
+        else {
             return Ok(());
         };
         let Some(out) = self.pipeline.process(&batch, topic, partition, log) else {
@@ -192,7 +210,7 @@ impl RunningQuery {
         max_records: usize,
         timeout: Duration,
         log: &mut dyn ProcessingLog,
-    ) -> Result<usize> {
+    ) -> std::result::Result<usize, StepError> {
         if self.finished {
             return Ok(0);
         }

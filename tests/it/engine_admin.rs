@@ -97,3 +97,40 @@ fn run_script_is_a_client_command() {
         .expect_err("nesting limit");
     assert!(err.to_string().contains("nest more than"), "{err}");
 }
+
+#[test]
+fn a_fatal_data_error_stops_a_query_in_error_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = support::open(dir.path());
+    let mut e = Engine::new(Arc::new(log), RunMode::Threads);
+    let results = e
+        .execute_script(
+            "SET 'ksql.timestamp.throw.on.invalid'='true';
+             CREATE STREAM s (k STRING KEY, ts STRING) WITH (kafka_topic='s', value_format='JSON',
+               partitions=1, timestamp='ts', timestamp_format='yyyy-MM-dd');
+             SET 'auto.offset.reset'='earliest';
+             CREATE STREAM t AS SELECT k, ts FROM s;
+             INSERT INTO s (k, ts) VALUES ('a', 'not a date');",
+        )
+        .expect("script");
+    let id = results
+        .iter()
+        .find_map(|r| match r {
+            brook::engine::results::StatementResult::QueryStarted { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .expect("a query started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let failure = loop {
+        if let Some(f) = e.query_failure(&id) {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "query {id} never failed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(failure.contains("TimestampExtractor"), "{failure}");
+    e.shutdown();
+}
