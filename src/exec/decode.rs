@@ -287,7 +287,9 @@ fn header_value(record: &Record, key: Option<&str>) -> Value {
     }
 }
 
-fn extract_timestamp(v: &Value, format: Option<&str>) -> Result<i64, String> {
+/// The event time a TIMESTAMP column holds: BIGINT/TIMESTAMP milliseconds, or a STRING in
+/// its TIMESTAMP_FORMAT. (Used for sources here and for sinks by the encoder.)
+pub(super) fn extract_timestamp(v: &Value, format: Option<&str>) -> Result<i64, String> {
     match (v, format) {
         (Value::Bigint(ms) | Value::Timestamp(ms), _) => Ok(*ms),
         (Value::String(s), Some(pattern)) => crate::plan::expr::parse_with_java_pattern(s, pattern),

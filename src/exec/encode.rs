@@ -10,7 +10,6 @@ use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::ArrayView;
 use crate::common::Value;
 use crate::format::{FormatSpec, Part, RowWriter};
-use crate::plan::expr::parse_with_java_pattern;
 use crate::plan::{QueryPlan, SourceDef};
 use crate::transport::ProducerRecord;
 use arrow::array::{Array, Int64Array};
@@ -151,15 +150,7 @@ impl Encoder {
             return Ok(rowtimes.map(|r| r.value(row)));
         };
         let value = Value::from_array(batch.column(*index).as_ref(), row);
-        let ms = match (&value, format) {
-            (Value::Bigint(ms) | Value::Timestamp(ms), _) => *ms,
-            (Value::String(s), Some(pattern)) => parse_with_java_pattern(s, pattern)
-                .map_err(|e| format!("Cannot use {s:?} as the record timestamp: {e}"))?,
-            (Value::Null, _) => {
-                return Err("The TIMESTAMP column is null: no record timestamp".into());
-            }
-            (other, _) => return Err(format!("Cannot use {other:?} as the record timestamp")),
-        };
+        let ms = super::decode::extract_timestamp(&value, format.as_deref())?;
         if ms < 0 {
             return Err(format!(
                 "The TIMESTAMP column gives a negative timestamp ({ms}); the row is skipped"

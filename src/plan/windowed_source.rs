@@ -58,14 +58,8 @@ pub fn duration_ms(text: &str) -> Result<i64, String> {
         .parse()
         .map_err(|_| invalid(format!("Not a number: '{number}'")))?;
     let unit = unit.to_ascii_uppercase();
-    let per_unit: i64 = match unit.trim_end_matches('S') {
-        "MILLISECOND" => 1,
-        "SECOND" => 1_000,
-        "MINUTE" => 60_000,
-        "HOUR" => 3_600_000,
-        "DAY" => 86_400_000,
-        _ => return Err(invalid(format!("Unknown time unit: '{unit}'"))),
-    };
+    let per_unit = crate::sql::unit_millis(&unit)
+        .ok_or_else(|| invalid(format!("Unknown time unit: '{unit}'")))?;
     n.checked_mul(per_unit)
         .ok_or_else(|| invalid("Too large".into()))
 }

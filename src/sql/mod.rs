@@ -19,6 +19,7 @@ pub use ast::*;
 pub use dialect::{KsqlDialect, cast_type};
 pub use error::SqlError;
 pub use parser::parse_statement;
+pub use query::unit_millis;
 pub use split::{split_statements, substitute_variables};
 pub use types::{TypeResolver, parse_type};
 

@@ -289,13 +289,8 @@ impl StatementParser<'_> {
             Token::Word(w) => w.value.to_ascii_uppercase(),
             _ => return self.err(format!("expected a time unit, found '{}'", token.token)),
         };
-        let ms = match unit.trim_end_matches('S') {
-            "MILLISECOND" => 1,
-            "SECOND" => 1_000,
-            "MINUTE" => 60_000,
-            "HOUR" => 3_600_000,
-            "DAY" => 86_400_000,
-            _ => return self.err(format!("unknown time unit '{unit}'")),
+        let Some(ms) = unit_millis(&unit) else {
+            return self.err(format!("unknown time unit '{unit}'"));
         };
         Ok(amount * ms)
     }
@@ -318,4 +313,16 @@ fn struct_fields_root(expr: &Expr) -> Option<Expr> {
             access_chain: rest.to_vec(),
         }
     })
+}
+
+/// Milliseconds in one of ksqlDB's duration units (upper case, singular or plural).
+pub fn unit_millis(unit: &str) -> Option<i64> {
+    match unit.trim_end_matches('S') {
+        "MILLISECOND" => Some(1),
+        "SECOND" => Some(1_000),
+        "MINUTE" => Some(60_000),
+        "HOUR" => Some(3_600_000),
+        "DAY" => Some(86_400_000),
+        _ => None,
+    }
 }
