@@ -9,7 +9,7 @@ use crate::exec::{Output, QueryStart, RunningQuery};
 use crate::format::FormatKind;
 use crate::plan::ddl::{check_properties, formats, validate_formats};
 use crate::plan::schema::ColumnRole;
-use crate::plan::{QueryPlan, SourceDef, check_projection, plan_query};
+use crate::plan::{QueryKind, QueryPlan, SourceDef, check_projection, plan_query};
 use crate::sql::{CreateAsSelect, Properties, Query, SourceKind};
 use crate::transport::AutoOffsetReset;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 impl Engine {
-    fn plan(&self, q: &Query) -> EngineResult<QueryPlan> {
-        Ok(plan_query(q, &self.catalog, &self.functions)?)
+    fn plan(&self, q: &Query, kind: QueryKind) -> EngineResult<QueryPlan> {
+        Ok(plan_query(q, &self.catalog, &self.functions, kind)?)
     }
 
     fn next_query_id(&mut self, prefix: &str, name: &str) -> String {
@@ -77,7 +77,7 @@ impl Engine {
             }
         }
         check_properties(&c.properties)?;
-        let plan = self.plan(&c.query)?;
+        let plan = self.plan(&c.query, QueryKind::Persistent)?;
         // (ksqlDB checks the sink's TIMESTAMP column before the projection.)
         crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
         check_projection(&plan, &c.name, self.new_planner())?;
@@ -129,7 +129,10 @@ impl Engine {
         if !has_key && !explicit_key {
             key_format = crate::format::FormatSpec::new(FormatKind::None);
         } else if has_key && key_format.kind == FormatKind::None {
-            key_format = crate::format::FormatSpec::new(FormatKind::Kafka);
+            // A keyless source re-keyed by PARTITION BY: the default key format.
+            let default = defaults.get("ksql.persistence.default.format.key");
+            let kind = default.and_then(|f| FormatKind::parse(f).ok());
+            key_format = crate::format::FormatSpec::new(kind.unwrap_or(FormatKind::Kafka));
         }
         validate_formats(&plan.output_schema, &key_format, &value_format)?;
         let timestamp = crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
@@ -143,6 +146,7 @@ impl Engine {
             timestamp,
             read_only: false,
             from_query: true,
+            window: plan.source.window,
             sql: sql.to_string(),
         })
     }
@@ -176,7 +180,7 @@ impl Engine {
                 "Cannot insert into {target} because it has header columns"
             ));
         }
-        let plan = self.plan(q)?;
+        let plan = self.plan(q, QueryKind::Persistent)?;
         if !same_columns(&plan, &sink) {
             return statement_err(format!(
                 "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
@@ -257,7 +261,7 @@ impl Engine {
         q: &Query,
         _sql: &str,
     ) -> EngineResult<StatementResult> {
-        let plan = self.plan(q)?;
+        let plan = self.plan(q, QueryKind::Transient)?;
         let id = format!("transient_{}_{}", plan.source.name, self.next_query_number);
         self.next_query_number += 1;
         let rows: Arc<Mutex<Vec<Vec<Value>>>> = Arc::new(Mutex::new(Vec::new()));

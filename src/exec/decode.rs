@@ -1,13 +1,14 @@
 //! Decoding records into Arrow batches: key and value bytes through their formats, header
 //! columns, ROWTIME (the record timestamp or the source's TIMESTAMP column), ROWPARTITION and
-//! ROWOFFSET. A record that fails to decode is reported and skipped.
+//! ROWOFFSET, and the window bounds of windowed keys. A record that fails to decode is
+//! reported and skipped.
 //!
 //! Column-wise: each record is read into reused cells (strings borrowed from its bytes), which
 //! are appended to one Arrow builder per column once the whole record has decoded.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::{Cell, ColumnBuilder, SqlType, Value};
-use crate::format::{ColumnSpec, Part, RowReader};
+use crate::format::{ColumnSpec, Part, RowReader, WindowBounds, WindowInfo};
 use crate::plan::SourceDef;
 use crate::plan::schema::ColumnRole;
 use crate::transport::Record;
@@ -18,11 +19,13 @@ use arrow::record_batch::RecordBatch;
 pub struct Decoder {
     topic: String,
     schema: SchemaRef,
-    /// The type of each batch column (the source's columns, then the three pseudo-columns).
+    /// The type of each batch column (the source's columns, then the pseudo-columns).
     types: Vec<SqlType>,
     keys: RowReader,
     key_count: usize,
     values: RowReader,
+    /// Windowed keys: the window follows the inner key's bytes.
+    window: Option<WindowInfo>,
     /// Where each source column comes from.
     slots: Vec<Slot>,
     timestamp_column: Option<(usize, Option<String>)>,
@@ -51,6 +54,8 @@ enum RowError {
 struct Scratch<'a> {
     keys: Vec<Cell<'a>>,
     values: Vec<Cell<'a>>,
+    /// The window of a windowed key (`None` for a null key).
+    window: Option<WindowBounds>,
 }
 
 impl Decoder {
@@ -76,7 +81,7 @@ impl Decoder {
                 .position(|c| c.name == t.column)
                 .map(|i| (i, t.format.clone()))
         });
-        let schema = source.schema.batch_schema();
+        let schema = source.batch_schema();
         Decoder {
             topic: source.topic.clone(),
             types: schema
@@ -88,6 +93,7 @@ impl Decoder {
             keys: RowReader::new(&source.key_format, Part::Key, &keys),
             key_count: keys.len(),
             values: RowReader::new(&source.value_format, Part::Value, &values),
+            window: source.window,
             slots: slots(source),
             timestamp_column,
             fatal_timestamp_errors: false,
@@ -170,15 +176,27 @@ impl Decoder {
         if !has_value {
             return Ok(None);
         }
+        let key_error = |e: String| {
+            RowError::Decode(format!(
+                "Failed to deserialize key from topic: {}. {e}",
+                self.topic
+            ))
+        };
+        let key = match (&self.window, record.key.as_deref()) {
+            (Some(window), Some(bytes)) => {
+                let (inner, bounds) = window.split(bytes).map_err(key_error)?;
+                scratch.window = Some(bounds);
+                Some(inner)
+            }
+            (_, key) => {
+                scratch.window = None;
+                key
+            }
+        };
         let has_key = self
             .keys
-            .read(record.key.as_deref(), &mut scratch.keys)
-            .map_err(|e| {
-                RowError::Decode(format!(
-                    "Failed to deserialize key from topic: {}. {e}",
-                    self.topic
-                ))
-            })?;
+            .read(key, &mut scratch.keys)
+            .map_err(|e| key_error(e.to_string()))?;
         if !has_key {
             let nulls = std::iter::repeat_with(|| Cell::NULL).take(self.key_count);
             scratch.keys.extend(nulls);
@@ -229,11 +247,16 @@ impl Decoder {
                 Slot::Header(key) => Cell::Val(header_value(record, key.as_deref())),
             });
         }
-        let pseudo = [
+        let window = self.window.map(|_| {
+            let bound = |b: fn(&WindowBounds) -> i64| scratch.window.as_ref().map(b);
+            [bound(|w| w.start), bound(|w| w.end)].map(|b| b.map_or(Value::Null, Value::Bigint))
+        });
+        let record_columns = [
             Value::Bigint(rowtime),
             Value::Int(partition as i32),
             Value::Bigint(record.offset),
         ];
+        let pseudo = window.into_iter().flatten().chain(record_columns);
         for (builder, value) in builders.iter_mut().skip(width).zip(pseudo) {
             builder.append(Cell::Val(value));
         }

@@ -1,7 +1,7 @@
-//! Encoding output batches into records: key and value columns through the sink's formats,
-//! the record timestamp from ROWTIME, or from the sink's TIMESTAMP column when it has one. A
-//! row that cannot be encoded, or whose TIMESTAMP column gives no valid time, is reported and
-//! skipped.
+//! Encoding output batches into records: key and value columns through the sink's formats
+//! (windowed keys followed by their window), the record timestamp from ROWTIME, or from the
+//! sink's TIMESTAMP column when it has one. A row that cannot be encoded, or whose TIMESTAMP
+//! column gives no valid time, is reported and skipped.
 //!
 //! Column-wise: the batch's arrays are viewed by type once, every row is written into one
 //! buffer for the whole batch, and each record's key and value are slices of it.
@@ -9,7 +9,7 @@
 use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::ArrayView;
 use crate::common::Value;
-use crate::format::{FormatSpec, Part, RowWriter};
+use crate::format::{FormatSpec, Part, RowWriter, WindowBounds, WindowInfo};
 use crate::plan::{QueryPlan, SourceDef};
 use crate::transport::ProducerRecord;
 use arrow::array::{Array, Int64Array};
@@ -24,6 +24,8 @@ pub struct Encoder {
     timestamp: Option<(usize, Option<String>)>,
     /// The key columns are the source's (no PARTITION BY).
     source_keys: bool,
+    /// Windowed sink keys: the window, and where WINDOWSTART/WINDOWEND are in the batch.
+    window: Option<(WindowInfo, usize, usize)>,
     query_id: String,
 }
 
@@ -75,6 +77,9 @@ impl Encoder {
             values: pick(false, &sink.value_format, Part::Value),
             timestamp,
             source_keys: !plan.repartitioned,
+            window: sink
+                .window
+                .map(|w| (w, plan.columns.len(), plan.columns.len() + 1)),
             query_id: query_id.to_string(),
         }
     }
@@ -113,6 +118,7 @@ impl Encoder {
                         None
                     } else {
                         write(&self.keys.writer, &key_views, row, &mut buffer, "key")?
+                            .map(|key| self.append_window(batch, row, key, &mut buffer))
                     };
                     let value =
                         write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
@@ -137,6 +143,27 @@ impl Encoder {
             }
         }
         records(Bytes::from(buffer), encoded)
+    }
+
+    /// A windowed sink's key: the inner key just written, then the row's window.
+    fn append_window(
+        &self,
+        batch: &RecordBatch,
+        row: usize,
+        key: Range<usize>,
+        buffer: &mut Vec<u8>,
+    ) -> Range<usize> {
+        let Some((window, start, end)) = &self.window else {
+            return key;
+        };
+        let bound = |i: usize| {
+            let column = batch.column(i).as_any().downcast_ref::<Int64Array>()?;
+            column.is_valid(row).then(|| column.value(row))
+        };
+        if let (Some(start), Some(end)) = (bound(*start), bound(*end)) {
+            window.append(WindowBounds { start, end }, buffer);
+        }
+        key.start..buffer.len()
     }
 
     /// The record timestamp of `row`: ROWTIME, or the sink's TIMESTAMP column.

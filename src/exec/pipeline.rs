@@ -4,6 +4,7 @@
 //! both are reported to the processing log.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
+use crate::plan::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::plan::{Compiled, QueryPlan};
 use arrow::array::{Array, ArrayRef, BooleanArray, new_null_array};
 use arrow::compute::{concat, filter_record_batch};
@@ -11,14 +12,16 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
-/// Output batches hold the query's columns in SELECT order, then ROWTIME.
+/// Output batches hold the query's columns in SELECT order, then the window bounds when the
+/// source's keys are windowed (WINDOWSTART, WINDOWEND), then ROWTIME.
 pub struct StatelessPipeline {
     filter: Option<Compiled>,
     columns: Vec<Compiled>,
     /// Which columns are EXPLODE table functions.
     explode: Vec<bool>,
     output: SchemaRef,
-    rowtime_index: usize,
+    /// Input columns passed through after the query's columns: window bounds, ROWTIME.
+    carried: Vec<usize>,
     query_id: String,
 }
 
@@ -29,21 +32,25 @@ impl StatelessPipeline {
             .iter()
             .map(|c| Field::new(&c.name, c.output_type().arrow_type(), true))
             .collect();
-        fields.push(Field::new(
-            crate::plan::schema::ROWTIME,
-            arrow::datatypes::DataType::Int64,
-            false,
-        ));
-        let rowtime_index = plan
-            .input_schema
-            .index_of(crate::plan::schema::ROWTIME)
-            .unwrap_or(0);
+        let mut carried = Vec::new();
+        let window = [WINDOWSTART, WINDOWEND];
+        let names = if plan.source.window.is_some() {
+            &window[..]
+        } else {
+            &[]
+        };
+        for name in names.iter().chain(&[ROWTIME]) {
+            if let Ok(i) = plan.input_schema.index_of(name) {
+                fields.push(plan.input_schema.field(i).clone());
+                carried.push(i);
+            }
+        }
         StatelessPipeline {
             filter: plan.filter.clone(),
             columns: plan.columns.iter().map(|c| c.compiled.clone()).collect(),
             explode: plan.columns.iter().map(|c| c.explode).collect(),
             output: Arc::new(Schema::new(fields)),
-            rowtime_index,
+            carried,
             query_id: query_id.to_string(),
         }
     }
@@ -94,7 +101,7 @@ impl StatelessPipeline {
                 self.evaluate(c, &batch, &mut report, false)
             });
         }
-        arrays.push(batch.column(self.rowtime_index).clone());
+        arrays.extend(self.carried.iter().map(|i| batch.column(*i).clone()));
         RecordBatch::try_new(self.output.clone(), arrays).ok()
     }
 

@@ -20,10 +20,12 @@ mod json_read;
 mod json_scan;
 mod kafka;
 mod reader;
+mod windowed;
 mod writer;
 
 use crate::common::{SqlType, Value};
 pub use reader::RowReader;
+pub use windowed::{WindowBounds, WindowInfo, WindowKind};
 pub use writer::RowWriter;
 
 /// The serialization formats Brook reads and writes.

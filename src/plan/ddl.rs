@@ -251,7 +251,7 @@ pub fn plan_create_source(
         return plan_err!("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.");
     }
     let schema = LogicalSchema::new(columns);
-    super::windowed_source::check_window_properties(&c.properties, &schema)?;
+    let window = super::windowed_source::window_properties(&c.properties, &schema)?;
     let Some(topic) = c.properties.get_text("KAFKA_TOPIC") else {
         return plan_err!("Missing required property \"KAFKA_TOPIC\" which has no default value.");
     };
@@ -275,6 +275,7 @@ pub fn plan_create_source(
         timestamp,
         read_only: c.read_only,
         from_query: false,
+        window,
         sql: sql.to_string(),
     })
 }

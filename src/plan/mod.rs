@@ -17,7 +17,7 @@ mod table_functions;
 pub mod windowed_source;
 
 pub use error::{PlanError, PlanResult};
-pub use query::{Compiled, OutputColumn, QueryPlan, check_projection, plan_query};
+pub use query::{Compiled, OutputColumn, QueryKind, QueryPlan, check_projection, plan_query};
 pub use source::{CatalogView, SourceDef, TimestampSpec};
 
 /// Aggregate functions (planned by the stateful layer, not as scalar functions).

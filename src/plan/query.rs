@@ -76,10 +76,18 @@ impl QueryPlan {
     }
 }
 
+/// Whether a query's output goes to a sink (persistent) or to the client (transient).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryKind {
+    Persistent,
+    Transient,
+}
+
 pub fn plan_query(
     q: &Query,
     catalog: &dyn CatalogView,
     functions: &FunctionRegistry,
+    kind: QueryKind,
 ) -> PlanResult<QueryPlan> {
     if !q.joins.is_empty() || q.window.is_some() || !q.group_by.is_empty() || q.having.is_some() {
         return plan_err!(
@@ -98,7 +106,7 @@ pub fn plan_query(
         );
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
-    let scope = Scope::for_source(&qualifier, &source.schema);
+    let scope = Scope::for_source(&qualifier, &source.schema, source.window.is_some());
     let mut binder = Binder::new(&scope, functions);
     let filter = match &q.where_clause {
         Some(w) => {
@@ -119,7 +127,7 @@ pub fn plan_query(
         }
         None => None,
     };
-    let items = expand_select(q, source, &qualifier, &mut binder)?;
+    let items = expand_select(q, source, &qualifier, &mut binder, kind)?;
     let mut names = Namer::new(&items, &source.schema);
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
@@ -153,7 +161,7 @@ pub fn plan_query(
     } else {
         mark_source_keys(&mut columns, source);
     }
-    check_duplicates(&columns)?;
+    check_duplicates(&columns, kind)?;
     let output_schema = LogicalSchema::new(
         columns
             .iter()
@@ -171,7 +179,7 @@ pub fn plan_query(
             .collect(),
     );
     Ok(QueryPlan {
-        input_schema: source.schema.batch_schema(),
+        input_schema: source.batch_schema(),
         source: source.clone(),
         filter,
         columns,
@@ -182,20 +190,24 @@ pub fn plan_query(
     })
 }
 
-/// Select items with `*` expanded (value columns, then key columns, as ksqlDB does).
+/// Select items with `*` expanded (see `star`).
 fn expand_select(
     q: &Query,
     source: &SourceDef,
     qualifier: &str,
     binder: &mut Binder<'_>,
+    kind: QueryKind,
 ) -> PlanResult<Vec<(Expr, Option<String>)>> {
     let mut out = Vec::new();
-    let keys_last = !q.partition_by.is_empty();
+    let star = Star {
+        keys_last: !q.partition_by.is_empty(),
+        window_bounds: kind == QueryKind::Transient && source.window.is_some(),
+    };
     for (item, _) in &q.select {
         match item {
-            SelectItem::Wildcard => star(source, keys_last, &mut out),
+            SelectItem::Wildcard => star.expand(source, &mut out),
             SelectItem::QualifiedWildcard(q) if q == qualifier || q == &source.name => {
-                star(source, keys_last, &mut out)
+                star.expand(source, &mut out)
             }
             SelectItem::QualifiedWildcard(q) => {
                 return plan_err!("'{q}' is not a valid stream/table name or alias.");
@@ -232,20 +244,30 @@ fn struct_fields(
     Ok(())
 }
 
-/// `*`: key columns then value columns; with PARTITION BY (which re-keys) value columns then
-/// the old key columns, as ksqlDB orders them.
-fn star(source: &SourceDef, keys_last: bool, out: &mut Vec<(Expr, Option<String>)>) {
-    let (keys, values) = (source.schema.key_columns(), source.schema.value_columns());
-    let ordered: Vec<&crate::plan::schema::Column> = if keys_last {
-        values.chain(keys).collect()
-    } else {
-        keys.chain(values).collect()
-    };
-    for c in ordered {
-        out.push((
-            Expr::Identifier(sqlparser::ast::Ident::with_quote('`', c.name.clone())),
-            None,
-        ));
+/// How `*` expands: key columns then value columns; with PARTITION BY (which re-keys) value
+/// columns then the old key columns, as ksqlDB orders them. A transient query over a windowed
+/// source also gets WINDOWSTART and WINDOWEND after the keys.
+struct Star {
+    keys_last: bool,
+    window_bounds: bool,
+}
+
+impl Star {
+    fn expand(&self, source: &SourceDef, out: &mut Vec<(Expr, Option<String>)>) {
+        let keys = source.schema.key_columns().map(|c| c.name.as_str());
+        let window = [super::schema::WINDOWSTART, super::schema::WINDOWEND];
+        let window = window.iter().copied().filter(|_| self.window_bounds);
+        let keys = keys.chain(window);
+        let values = source.schema.value_columns().map(|c| c.name.as_str());
+        let ordered: Vec<&str> = if self.keys_last {
+            values.chain(keys).collect()
+        } else {
+            keys.chain(values).collect()
+        };
+        for name in ordered {
+            let ident = sqlparser::ast::Ident::with_quote('`', name.to_string());
+            out.push((Expr::Identifier(ident), None));
+        }
     }
 }
 
@@ -265,10 +287,12 @@ fn mark_source_keys(columns: &mut [OutputColumn], source: &SourceDef) {
     }
 }
 
-fn check_duplicates(columns: &[OutputColumn]) -> PlanResult<()> {
+/// Output names are unique; a persistent query's may not be those of pseudo-columns.
+fn check_duplicates(columns: &[OutputColumn], kind: QueryKind) -> PlanResult<()> {
     let mut seen = HashSet::new();
     for c in columns {
         if !c.is_key
+            && kind == QueryKind::Persistent
             && [
                 super::schema::ROWTIME,
                 super::schema::ROWPARTITION,

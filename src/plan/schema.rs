@@ -1,5 +1,6 @@
 //! Logical schemas of sources and query outputs: named, typed columns that are key, value or
-//! header columns, plus the pseudo-columns every record has (ROWTIME, ROWPARTITION, ROWOFFSET).
+//! header columns, plus the pseudo-columns every record has (ROWTIME, ROWPARTITION, ROWOFFSET)
+//! and those of windowed keys (WINDOWSTART, WINDOWEND).
 
 use crate::common::SqlType;
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -64,19 +65,34 @@ impl LogicalSchema {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// The Arrow schema of batches flowing from this source: its columns, then ROWTIME,
-    /// ROWPARTITION and ROWOFFSET.
-    pub fn batch_schema(&self) -> SchemaRef {
+    /// The Arrow schema of batches flowing from this source: its columns, then the
+    /// pseudo-columns (`pseudo_columns`).
+    pub fn batch_schema(&self, windowed: bool) -> SchemaRef {
         let mut fields: Vec<Field> = self
             .columns
             .iter()
             .map(|c| Field::new(&c.name, c.sql_type.arrow_type(), true))
             .collect();
-        fields.push(Field::new(ROWTIME, SqlType::Bigint.arrow_type(), false));
-        fields.push(Field::new(ROWPARTITION, SqlType::Int.arrow_type(), false));
-        fields.push(Field::new(ROWOFFSET, SqlType::Bigint.arrow_type(), false));
+        for (name, sql_type) in pseudo_columns(windowed) {
+            // Window bounds are NULL for records with a null key.
+            let nullable = [WINDOWSTART, WINDOWEND].contains(&name);
+            fields.push(Field::new(name, sql_type.arrow_type(), nullable));
+        }
         Arc::new(Schema::new(fields))
     }
+}
+
+/// The pseudo-columns of records read from a source, in batch order: WINDOWSTART and
+/// WINDOWEND for windowed sources, then ROWTIME, ROWPARTITION and ROWOFFSET (always last).
+pub fn pseudo_columns(windowed: bool) -> Vec<(&'static str, SqlType)> {
+    let window = [(WINDOWSTART, SqlType::Bigint), (WINDOWEND, SqlType::Bigint)];
+    let record = [
+        (ROWTIME, SqlType::Bigint),
+        (ROWPARTITION, SqlType::Int),
+        (ROWOFFSET, SqlType::Bigint),
+    ];
+    let window = if windowed { &window[..] } else { &[] };
+    window.iter().chain(&record).cloned().collect()
 }
 
 impl fmt::Display for LogicalSchema {

@@ -3,7 +3,7 @@
 
 use super::schema::LogicalSchema;
 use crate::common::SqlType;
-use crate::format::FormatSpec;
+use crate::format::{FormatSpec, WindowInfo};
 use crate::sql::SourceKind;
 
 /// How a source's event time is found.
@@ -28,8 +28,17 @@ pub struct SourceDef {
     pub read_only: bool,
     /// Made by `CREATE ... AS SELECT` (its schema is the query's: no ALTER).
     pub from_query: bool,
+    /// Windowed keys (`WINDOW_TYPE`, or a windowed query's output): ksqlDB's key `WindowInfo`.
+    pub window: Option<WindowInfo>,
     /// The statement that created it.
     pub sql: String,
+}
+
+impl SourceDef {
+    /// The Arrow schema of batches read from this source.
+    pub fn batch_schema(&self) -> arrow::datatypes::SchemaRef {
+        self.schema.batch_schema(self.window.is_some())
+    }
 }
 
 /// What planning needs to know about existing objects.

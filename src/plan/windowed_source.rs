@@ -1,48 +1,49 @@
 //! `WINDOW_TYPE` / `WINDOW_SIZE` on `CREATE STREAM|TABLE`: sources whose keys are windowed
 //! (written by a windowed aggregation). The properties are validated as ksqlDB does.
 //!
-//! Not yet: decoding the window part of such keys (WINDOWSTART/WINDOWEND) comes with the
-//! stateful layer. Until then a windowed key's extra bytes make the key fail to decode, and the
-//! record goes to the processing log with that error (never silently misread).
+//! Queries over such sources read the window from each key (see `format::WindowInfo`): it is
+//! visible as WINDOWSTART/WINDOWEND, and their sinks' keys are windowed the same way.
 
 use super::PlanResult;
 use super::schema::{ColumnRole, LogicalSchema};
+use crate::format::{WindowInfo, WindowKind};
 use crate::plan_err;
 use crate::sql::Properties;
 
-/// Checks the window properties as ksqlDB does.
-pub fn check_window_properties(props: &Properties, schema: &LogicalSchema) -> PlanResult<()> {
+/// Checks the window properties as ksqlDB does; the window of the source's keys, if any.
+pub fn window_properties(
+    props: &Properties,
+    schema: &LogicalSchema,
+) -> PlanResult<Option<WindowInfo>> {
     let Some(kind) = props.get_text("WINDOW_TYPE") else {
         if props.get("WINDOW_SIZE").is_some() {
             return plan_err!("'WINDOW_SIZE' should not be set for non-windowed sources.");
         }
-        return Ok(());
+        return Ok(None);
     };
-    let kind = kind.to_ascii_uppercase();
+    let Some(kind) = WindowKind::parse(&kind) else {
+        return plan_err!(
+            "Configuration WINDOW_TYPE is invalid: '{}'. Expected one of: SESSION, HOPPING, TUMBLING",
+            kind.to_ascii_uppercase()
+        );
+    };
     let size = props.get_text("WINDOW_SIZE");
-    match (kind.as_str(), &size) {
-        ("SESSION", Some(_)) => {
+    let size_ms = match (kind, size) {
+        (WindowKind::Session, Some(_)) => {
             return plan_err!("'WINDOW_SIZE' should not be set for SESSION windows.");
         }
-        ("TUMBLING" | "HOPPING", None) => {
+        (WindowKind::Tumbling | WindowKind::Hopping, None) => {
             return plan_err!("Tumbling and Hopping window types require 'WINDOW_SIZE' property.");
         }
-        ("SESSION" | "TUMBLING" | "HOPPING", _) => {}
-        _ => {
-            return plan_err!(
-                "Configuration WINDOW_TYPE is invalid: '{kind}'. Expected one of: SESSION, HOPPING, TUMBLING"
-            );
-        }
-    }
-    if let Some(size) = size {
-        duration_ms(&size).map_err(|e| {
+        (_, Some(size)) => Some(duration_ms(&size).map_err(|e| {
             super::PlanError::Invalid(format!("Configuration WINDOW_SIZE is invalid: {e}"))
-        })?;
-    }
+        })?),
+        (_, None) => None,
+    };
     if !schema.columns.iter().any(|c| c.role == ColumnRole::Key) {
         return plan_err!("Windowed sources require a key column.");
     }
-    Ok(())
+    Ok(Some(WindowInfo { kind, size_ms }))
 }
 
 /// `'<number> <unit>'` as ksqlDB's WINDOW_SIZE takes it, in milliseconds.

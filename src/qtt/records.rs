@@ -2,7 +2,7 @@
 //! formats of the source registered on each topic.
 
 use crate::common::{SqlType, Value};
-use crate::format::{self, ColumnSpec, FormatKind, FormatSpec, Part};
+use crate::format::{self, ColumnSpec, FormatKind, FormatSpec, Part, WindowBounds, WindowInfo};
 use crate::plan::SourceDef;
 use crate::plan::expr::{base64, java_double};
 use crate::plan::schema::ColumnRole;
@@ -13,6 +13,8 @@ use serde_json::Value as Json;
 pub struct Side {
     pub format: FormatSpec,
     pub columns: Vec<ColumnSpec>,
+    /// Keys only: the window of windowed keys.
+    pub window: Option<WindowInfo>,
 }
 
 pub fn sides(source: &SourceDef) -> (Side, Side) {
@@ -32,10 +34,12 @@ pub fn sides(source: &SourceDef) -> (Side, Side) {
         Side {
             format: source.key_format.clone(),
             columns: cols(ColumnRole::Key),
+            window: source.window,
         },
         Side {
             format: source.value_format.clone(),
             columns: cols(ColumnRole::Value),
+            window: None,
         },
     )
 }
@@ -66,6 +70,43 @@ pub fn to_bytes(json: &Json, side: Option<&Side>, part: Part) -> Result<Option<V
             format::serialize(&side.format, part, &side.columns, &[value])
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+/// A case record's `window` (`{"start": ms, "end": ms, "type": ...}`) appended to its key.
+pub fn append_window(key: &mut Vec<u8>, window: &Json, side: &Side) -> Result<(), String> {
+    let Some(info) = side.window else {
+        return Ok(());
+    };
+    let bound = |name: &str| {
+        window
+            .get(name)
+            .and_then(Json::as_i64)
+            .ok_or_else(|| format!("window without a numeric {name}: {window}"))
+    };
+    let bounds = WindowBounds {
+        start: bound("start")?,
+        end: bound("end")?,
+    };
+    info.append(bounds, key);
+    Ok(())
+}
+
+/// A windowed key's window as case files write it; the inner key's bytes.
+pub fn split_window<'a>(key: &'a [u8], side: &Side) -> (&'a [u8], Option<Json>) {
+    let Some(info) = side.window else {
+        return (key, None);
+    };
+    match info.split(key) {
+        Ok((inner, w)) => {
+            let kind = match info.kind {
+                format::WindowKind::Session => "session",
+                _ => "time",
+            };
+            let json = serde_json::json!({"start": w.start, "end": w.end, "type": kind});
+            (inner, Some(json))
+        }
+        Err(_) => (key, None),
     }
 }
 

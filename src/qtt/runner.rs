@@ -3,7 +3,7 @@
 
 use super::case::{Case, TestRecord, Variant};
 use super::compare::same;
-use super::records::{Side, sides, to_bytes, to_json};
+use super::records::{Side, append_window, sides, split_window, to_bytes, to_json};
 use crate::engine::{Engine, RunMode};
 use crate::format::Part;
 use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
@@ -150,8 +150,11 @@ fn topic_sides(engine: &Engine, topic: &str) -> Option<(Side, Side)> {
 
 fn produce(engine: &Engine, transport: &dyn Transport, input: &TestRecord) -> Result<(), String> {
     let sides = topic_sides(engine, &input.topic);
-    let key = to_bytes(&input.key, sides.as_ref().map(|s| &s.0), Part::Key)
+    let mut key = to_bytes(&input.key, sides.as_ref().map(|s| &s.0), Part::Key)
         .map_err(|e| format!("input key: {e}"))?;
+    if let (Some(key), Some(window), Some((side, _))) = (&mut key, &input.window, &sides) {
+        append_window(key, window, side).map_err(|e| format!("input key: {e}"))?;
+    }
     let value = to_bytes(&input.value, sides.as_ref().map(|s| &s.1), Part::Value)
         .map_err(|e| format!("input value: {e}"))?;
     let headers = input.headers.iter().flatten().filter_map(|h| {
@@ -202,7 +205,7 @@ fn compare_outputs(case: &Case, engine: &Engine, transport: &dyn Transport) -> R
             ));
         }
         for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
-            let key_ok = same(&e.key, &a.0);
+            let key_ok = same(&e.key, &a.0) && same_window(e.window.as_ref(), a.3.as_ref());
             let value_ok = same(
                 &through_schema(&e.value, columns.as_deref()),
                 &through_schema(&a.1, columns.as_deref()),
@@ -210,8 +213,15 @@ fn compare_outputs(case: &Case, engine: &Engine, transport: &dyn Transport) -> R
             let ts_ok = e.timestamp.is_none_or(|t| t == a.2);
             if !(key_ok && value_ok && ts_ok) {
                 return Err(format!(
-                    "topic {topic} record {i}: expected key {} value {} ts {:?}, got key {} value {} ts {}",
-                    e.key, e.value, e.timestamp, a.0, a.1, a.2
+                    "topic {topic} record {i}: expected key {}{} value {} ts {:?}, got key {}{} value {} ts {}",
+                    e.key,
+                    window_text(e.window.as_ref()),
+                    e.value,
+                    e.timestamp,
+                    a.0,
+                    window_text(a.3.as_ref()),
+                    a.1,
+                    a.2
                 ));
             }
         }
@@ -245,10 +255,27 @@ fn through_schema(value: &Json, columns: Option<&[String]>) -> Json {
     }
 }
 
-fn render(records: &[(Json, Json, i64)]) -> String {
+/// An expected window (if the case gives one) equals the record's.
+fn same_window(expected: Option<&Json>, actual: Option<&Json>) -> bool {
+    let bounds = |w: &Json| (w.get("start").cloned(), w.get("end").cloned());
+    match (expected, actual) {
+        (None, _) => true,
+        (Some(e), Some(a)) => bounds(e) == bounds(a),
+        (Some(_), None) => false,
+    }
+}
+
+fn window_text(window: Option<&Json>) -> String {
+    window.map(|w| format!(" window {w}")).unwrap_or_default()
+}
+
+/// A record read back: key, value, timestamp and the window of a windowed key.
+type ReadRecord = (Json, Json, i64, Option<Json>);
+
+fn render(records: &[ReadRecord]) -> String {
     records
         .iter()
-        .map(|(k, v, t)| format!("[{k} {v} @{t}]"))
+        .map(|(k, v, t, w)| format!("[{k}{} {v} @{t}]", window_text(w.as_ref())))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -257,7 +284,7 @@ fn read_topic(
     engine: &Engine,
     transport: &dyn Transport,
     topic: &str,
-) -> Result<Vec<(Json, Json, i64)>, String> {
+) -> Result<Vec<ReadRecord>, String> {
     let sides = topic_sides(engine, topic);
     let count = match transport.partition_count(topic) {
         Ok(n) => n,
@@ -282,13 +309,21 @@ fn read_topic(
                 break;
             }
             for r in batches.iter().flat_map(|b| &b.records) {
-                let key = to_json(r.key.as_deref(), sides.as_ref().map(|s| &s.0), Part::Key);
+                let key_side = sides.as_ref().map(|s| &s.0);
+                let (key, window) = match (r.key.as_deref(), key_side) {
+                    (Some(bytes), Some(side)) => split_window(bytes, side),
+                    (key, _) => (key.unwrap_or_default(), None),
+                };
+                let key = match r.key {
+                    Some(_) => to_json(Some(key), key_side, Part::Key),
+                    None => Json::Null,
+                };
                 let value = to_json(
                     r.value.as_deref(),
                     sides.as_ref().map(|s| &s.1),
                     Part::Value,
                 );
-                out.push((key, value, r.timestamp));
+                out.push((key, value, r.timestamp, window));
             }
         }
     }
@@ -327,6 +362,48 @@ fn check_post(case: &Case, engine: &Engine) -> Result<(), String> {
                     "post: {name} has schema {actual}, expected {schema}"
                 ));
             }
+        }
+        check_post_formats(name, expected, source)?;
+    }
+    Ok(())
+}
+
+/// `post.sources[].keyFormat` (format and window), `valueFormat` and `isSource`.
+fn check_post_formats(
+    name: &str,
+    expected: &Json,
+    source: &crate::plan::SourceDef,
+) -> Result<(), String> {
+    let format_name = |f: &Json| match f {
+        Json::String(s) => Some(s.clone()),
+        other => other
+            .get("format")
+            .and_then(Json::as_str)
+            .map(str::to_string),
+    };
+    let mut actual = vec![("keyFormat", Json::from(source.key_format.kind.name()))];
+    actual.push(("valueFormat", Json::from(source.value_format.kind.name())));
+    actual.push(("isSource", Json::from(source.read_only)));
+    let window = source.window;
+    actual.push((
+        "windowType",
+        window.map_or(Json::Null, |w| w.kind.name().into()),
+    ));
+    actual.push(("windowSize", window.and_then(|w| w.size_ms).into()));
+    let key = expected.get("keyFormat");
+    for (field, actual) in actual {
+        let want = match field {
+            "keyFormat" => key.and_then(format_name).map(Json::from),
+            "valueFormat" => expected.get(field).and_then(format_name).map(Json::from),
+            "windowType" | "windowSize" => key.map(|k| k.get(field).cloned().unwrap_or_default()),
+            _ => expected.get(field).cloned(),
+        };
+        if let Some(want) = want
+            && want != actual
+        {
+            return Err(format!(
+                "post: {name} has {field} {actual}, expected {want}"
+            ));
         }
     }
     Ok(())

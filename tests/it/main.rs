@@ -9,3 +9,4 @@ mod log_crash;
 mod log_recovery;
 mod qtt;
 mod support;
+mod windowed_source;

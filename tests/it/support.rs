@@ -34,6 +34,11 @@ pub fn append_each(log: &EmbeddedLog, topic: &str, values: &[String]) {
 
 /// Reads every record of one partition from its start offset.
 pub fn read_all(log: &EmbeddedLog, topic: &str, partition: u32) -> Vec<Record> {
+    read_all_from(log, topic, partition)
+}
+
+/// `read_all` through any transport.
+pub fn read_all_from(log: &dyn Transport, topic: &str, partition: u32) -> Vec<Record> {
     let tp = TopicPartition::new(topic, partition);
     let end = log
         .list_offset(&tp, brook::transport::OffsetSpec::Latest)

@@ -776,7 +776,8 @@ fn comparable(
                 (l.cast_to(&wide), r.cast_to(&wide))
             });
         }
-        // ksqlDB's "magic" ROWTIME conversion: ROWTIME compared with a timestamp string.
+        // ksqlDB's "magic" timestamp conversion: ROWTIME, WINDOWSTART or WINDOWEND compared
+        // with a timestamp string.
         (Bigint, String) if is_rowtime(&l) && matches!(r.node, Node::Literal(_)) => {
             return Ok((l, rowtime_literal(r)?));
         }
@@ -817,8 +818,10 @@ fn comparable(
     )
 }
 
+/// ROWTIME and the window bounds: BIGINT columns that ksqlDB compares with timestamp strings.
 fn is_rowtime(e: &TExpr) -> bool {
-    matches!(&e.node, Node::Column { name, .. } if name == crate::plan::schema::ROWTIME)
+    use crate::plan::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
+    matches!(&e.node, Node::Column { name, .. } if [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
 }
 
 /// A timestamp string compared with ROWTIME, as epoch milliseconds.

@@ -1,7 +1,7 @@
 //! The columns an expression can refer to, in the order of the batch it is evaluated on.
 
 use crate::common::SqlType;
-use crate::plan::schema::{LogicalSchema, ROWOFFSET, ROWPARTITION, ROWTIME};
+use crate::plan::schema::{LogicalSchema, pseudo_columns};
 use crate::plan::{PlanError, PlanResult};
 
 #[derive(Clone, Debug)]
@@ -18,8 +18,9 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The columns of batches read from a source: its columns, then the pseudo-columns.
-    pub fn for_source(qualifier: &str, schema: &LogicalSchema) -> Scope {
+    /// The columns of batches read from a source: its columns, then the pseudo-columns
+    /// (with the window bounds when its keys are windowed).
+    pub fn for_source(qualifier: &str, schema: &LogicalSchema, windowed: bool) -> Scope {
         let mut columns: Vec<ScopeColumn> = schema
             .columns
             .iter()
@@ -29,11 +30,7 @@ impl Scope {
                 sql_type: c.sql_type.clone(),
             })
             .collect();
-        for (name, sql_type) in [
-            (ROWTIME, SqlType::Bigint),
-            (ROWPARTITION, SqlType::Int),
-            (ROWOFFSET, SqlType::Bigint),
-        ] {
+        for (name, sql_type) in pseudo_columns(windowed) {
             columns.push(ScopeColumn {
                 name: name.into(),
                 qualifier: Some(qualifier.to_string()),
