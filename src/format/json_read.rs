@@ -131,14 +131,23 @@ fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
             _ => Err(invalid(node, ty)),
         },
         SqlType::Map(_, value_type) => match node {
-            JsonNode::Object(fields) => fields
-                .iter()
-                .map(|(k, v)| {
-                    let value = coerce(v, value_type).map_err(|e| e.within(&format!(".{k}.value")));
-                    Ok((Value::String(k.clone()), value?))
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::Map),
+            JsonNode::Object(fields) => {
+                let mut entries = fields
+                    .iter()
+                    .map(|(k, v)| {
+                        let value = coerce(v, value_type);
+                        Ok((
+                            k.clone(),
+                            value.map_err(|e| e.within(&format!(".{k}.value")))?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                // ksqlDB holds the map in a HashMap: its entries come out in that order.
+                let size = entries.len();
+                super::java_hash_map::hash_map_order(&mut entries, size);
+                let entries = entries.into_iter().map(|(k, v)| (Value::String(k), v));
+                Ok(Value::Map(entries.collect()))
+            }
             _ => Err(invalid(node, ty)),
         },
         SqlType::Struct(columns) => match node {

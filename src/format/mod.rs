@@ -11,6 +11,7 @@
 mod csv;
 mod delimited;
 mod java;
+mod java_hash_map;
 mod json;
 mod json_emit;
 mod json_fast;
@@ -24,6 +25,7 @@ mod windowed;
 mod writer;
 
 use crate::common::{SqlType, Value};
+pub use java_hash_map::{DEFAULT_CAPACITY as JAVA_HASH_MAP_CAPACITY, hash_map_order};
 pub use reader::RowReader;
 pub use windowed::{WindowBounds, WindowInfo, WindowKind};
 pub use writer::RowWriter;

@@ -102,32 +102,14 @@ fn split_to_map(v: &[Value]) -> Result<Value, String> {
             None => entries.push((k, val)),
         }
     }
+    // ksqlDB builds the map in a `new HashMap<>()`: its entries come out in that order.
+    crate::format::hash_map_order(&mut entries, crate::format::JAVA_HASH_MAP_CAPACITY);
     Ok(Value::Map(
-        java_hash_order(entries)
+        entries
             .into_iter()
             .map(|(k, v)| (Value::String(k), Value::String(v)))
             .collect(),
     ))
-}
-
-/// Java `String.hashCode`.
-pub(super) fn java_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
-}
-
-/// The iteration order of a `new HashMap<>()` filled with these distinct keys in this order.
-pub(super) fn java_hash_order<V>(mut entries: Vec<(String, V)>) -> Vec<(String, V)> {
-    let mut capacity = 16usize;
-    while entries.len() > capacity * 3 / 4 {
-        capacity *= 2;
-    }
-    let bucket = |k: &str| {
-        let h = java_hash(k) as u32;
-        ((h ^ (h >> 16)) as usize) & (capacity - 1)
-    };
-    entries.sort_by_key(|(k, _)| bucket(k));
-    entries
 }
 
 #[cfg(test)]
@@ -154,20 +136,5 @@ mod tests {
             call("SPLIT_TO_MAP", &[s("a=1"), s("="), s("=")]),
             Value::Null
         );
-    }
-
-    #[test]
-    fn java_hash_order_matches_hashmap() {
-        let order: Vec<String> = java_hash_order(vec![
-            ("yes, thanks".to_string(), ()),
-            ("nope".to_string(), ()),
-            ("sure, yeah".to_string(), ()),
-        ])
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
-        assert_eq!(java_hash("nope"), 3387254);
-        // Buckets (h ^ h >>> 16) & 15 are 0, 5 and 12.
-        assert_eq!(order, ["yes, thanks", "nope", "sure, yeah"]);
     }
 }
