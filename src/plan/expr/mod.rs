@@ -17,7 +17,7 @@ mod time;
 
 pub use binder::{Binder, ident_name, retype_null};
 pub use cast::{cast_value, java_double, to_text};
-pub use eval::{compare, eval};
+pub use eval::{arith, compare, eval, order};
 pub use format::ksql_text;
 pub use ir::{ArithOp, CmpOp, Node, TExpr};
 pub use physical::to_physical;

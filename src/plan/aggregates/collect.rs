@@ -1,0 +1,256 @@
+//! Aggregates that collect values: COLLECT_LIST, COLLECT_SET, COUNT_DISTINCT, HISTOGRAM,
+//! TOPK and TOPKDISTINCT. Accumulators are arrays (HISTOGRAM: a map), capped at ksqlDB's
+//! default limit of 1000 entries.
+
+use super::{CallArgs, ResolvedUdaf, Udaf, no_overload, resolved};
+use crate::common::{SqlType, Value};
+use crate::plan::expr::order;
+use std::cmp::Ordering;
+
+/// ksqlDB's default `ksql.functions.collect_list.limit` / `collect_set.limit`.
+const LIMIT: usize = 1000;
+
+fn items(acc: Value) -> Vec<Value> {
+    match acc {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    a == b || order(a, b) == Some(Ordering::Equal)
+}
+
+/// COLLECT_LIST (`distinct: false`) and COLLECT_SET (`distinct: true`).
+struct Collect {
+    distinct: bool,
+}
+
+impl Udaf for Collect {
+    fn init(&self) -> Value {
+        Value::Array(Vec::new())
+    }
+    fn add(&self, acc: Value, args: &[Value], _offset: i64) -> Result<Value, String> {
+        let mut list = items(acc);
+        let Some(x) = args.first() else {
+            return Ok(Value::Array(list));
+        };
+        let present = self.distinct && list.iter().any(|v| same(v, x));
+        if list.len() < LIMIT && !present {
+            list.push(x.clone());
+        }
+        Ok(Value::Array(list))
+    }
+    fn undo(&self, acc: Value, args: &[Value]) -> Result<Value, String> {
+        let mut list = items(acc);
+        if let Some(x) = args.first()
+            && let Some(i) = list.iter().position(|v| same(v, x))
+        {
+            list.remove(i);
+        }
+        Ok(Value::Array(list))
+    }
+    fn merge(&self, a: Value, b: Value) -> Value {
+        items(b)
+            .into_iter()
+            .fold(a, |acc, x| self.add(acc.clone(), &[x], 0).unwrap_or(acc))
+    }
+    fn result(&self, acc: &Value) -> Value {
+        acc.clone()
+    }
+    fn supports_undo(&self) -> bool {
+        true
+    }
+}
+
+fn collect(name: &str, distinct: bool, args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    match args.types {
+        [t] => resolved(
+            name,
+            Collect { distinct },
+            SqlType::array(t.clone()),
+            vec![t.clone()],
+        ),
+        other => Err(no_overload(name, other)),
+    }
+}
+
+pub(super) fn collect_list(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    collect("COLLECT_LIST", false, args)
+}
+
+pub(super) fn collect_set(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    collect("COLLECT_SET", true, args)
+}
+
+/// COUNT_DISTINCT: the number of distinct non-NULL values (exact; ksqlDB estimates with
+/// HyperLogLog, which is exact for small counts).
+struct CountDistinct;
+
+impl Udaf for CountDistinct {
+    fn init(&self) -> Value {
+        Value::Array(Vec::new())
+    }
+    fn add(&self, acc: Value, args: &[Value], offset: i64) -> Result<Value, String> {
+        match args.first() {
+            Some(Value::Null) | None => Ok(acc),
+            Some(_) => Collect { distinct: true }.add(acc, args, offset),
+        }
+    }
+    fn undo(&self, acc: Value, _args: &[Value]) -> Result<Value, String> {
+        Ok(acc)
+    }
+    fn merge(&self, a: Value, b: Value) -> Value {
+        Collect { distinct: true }.merge(a, b)
+    }
+    fn result(&self, acc: &Value) -> Value {
+        match acc {
+            Value::Array(items) => Value::Bigint(items.len() as i64),
+            _ => Value::Bigint(0),
+        }
+    }
+    fn supports_undo(&self) -> bool {
+        false
+    }
+}
+
+pub(super) fn count_distinct(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    match args.types {
+        [t] => resolved(
+            "COUNT_DISTINCT",
+            CountDistinct,
+            SqlType::Bigint,
+            vec![t.clone()],
+        ),
+        other => Err(no_overload("COUNT_DISTINCT", other)),
+    }
+}
+
+/// HISTOGRAM(string): how many times each non-NULL value occurred.
+struct Histogram;
+
+fn entries(acc: Value) -> Vec<(Value, Value)> {
+    match acc {
+        Value::Map(entries) => entries,
+        _ => Vec::new(),
+    }
+}
+
+impl Histogram {
+    fn bump(acc: Value, x: Option<&Value>, by: i64) -> Value {
+        let mut map = entries(acc);
+        let Some(x) = x.filter(|x| !x.is_null()) else {
+            return Value::Map(map);
+        };
+        let room = map.len() < LIMIT;
+        match map.iter_mut().find(|(k, _)| k == x) {
+            Some((_, Value::Bigint(n))) => *n += by,
+            Some(_) => {}
+            None if by > 0 && room => map.push((x.clone(), Value::Bigint(by))),
+            None => {}
+        }
+        map.retain(|(_, n)| !matches!(n, Value::Bigint(0)));
+        Value::Map(map)
+    }
+}
+
+impl Udaf for Histogram {
+    fn init(&self) -> Value {
+        Value::Map(Vec::new())
+    }
+    fn add(&self, acc: Value, args: &[Value], _offset: i64) -> Result<Value, String> {
+        Ok(Self::bump(acc, args.first(), 1))
+    }
+    fn undo(&self, acc: Value, args: &[Value]) -> Result<Value, String> {
+        Ok(Self::bump(acc, args.first(), -1))
+    }
+    fn merge(&self, a: Value, b: Value) -> Value {
+        entries(b).into_iter().fold(a, |acc, (k, n)| match n {
+            Value::Bigint(n) => Self::bump(acc, Some(&k), n),
+            _ => acc,
+        })
+    }
+    fn result(&self, acc: &Value) -> Value {
+        acc.clone()
+    }
+    fn supports_undo(&self) -> bool {
+        true
+    }
+}
+
+pub(super) fn histogram(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    match args.types {
+        [SqlType::String] => resolved(
+            "HISTOGRAM",
+            Histogram,
+            SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Bigint)),
+            vec![SqlType::String],
+        ),
+        other => Err(no_overload("HISTOGRAM", other)),
+    }
+}
+
+/// TOPK(x, k) and TOPKDISTINCT(x, k): the `k` largest non-NULL values, largest first.
+struct TopK {
+    k: usize,
+    distinct: bool,
+}
+
+impl Udaf for TopK {
+    fn init(&self) -> Value {
+        Value::Array(Vec::new())
+    }
+    fn add(&self, acc: Value, args: &[Value], _offset: i64) -> Result<Value, String> {
+        let mut list = items(acc);
+        let Some(x) = args.first().filter(|x| !x.is_null()) else {
+            return Ok(Value::Array(list));
+        };
+        if self.distinct && list.iter().any(|v| same(v, x)) {
+            return Ok(Value::Array(list));
+        }
+        let at = list
+            .iter()
+            .position(|v| order(x, v) == Some(Ordering::Greater))
+            .unwrap_or(list.len());
+        list.insert(at, x.clone());
+        list.truncate(self.k);
+        Ok(Value::Array(list))
+    }
+    fn undo(&self, acc: Value, _args: &[Value]) -> Result<Value, String> {
+        Ok(acc)
+    }
+    fn merge(&self, a: Value, b: Value) -> Value {
+        items(b)
+            .into_iter()
+            .fold(a, |acc, x| self.add(acc.clone(), &[x], 0).unwrap_or(acc))
+    }
+    fn result(&self, acc: &Value) -> Value {
+        acc.clone()
+    }
+    fn supports_undo(&self) -> bool {
+        false
+    }
+}
+
+fn topk_of(name: &str, distinct: bool, args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    let (Some(t), Some(k)) = (args.types.first(), args.literal_int(1)) else {
+        return Err(no_overload(name, args.types));
+    };
+    if args.types.len() != 2 || k < 1 {
+        return Err(no_overload(name, args.types));
+    }
+    let udaf = TopK {
+        k: k as usize,
+        distinct,
+    };
+    let arg_types = args.types.to_vec();
+    resolved(name, udaf, SqlType::array(t.clone()), arg_types)
+}
+
+pub(super) fn topk(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    topk_of("TOPK", false, args)
+}
+
+pub(super) fn topk_distinct(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    topk_of("TOPKDISTINCT", true, args)
+}
