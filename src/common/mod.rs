@@ -4,6 +4,7 @@
 //! May import: nothing else in the crate.
 
 mod cell;
+pub mod codec;
 mod types;
 mod value;
 mod view;

@@ -146,7 +146,7 @@ impl Engine {
             timestamp,
             read_only: false,
             from_query: true,
-            window: plan.source.window,
+            window: plan.output_window(),
             sql: sql.to_string(),
         })
     }

@@ -84,9 +84,11 @@ impl Encoder {
         }
     }
 
+    /// The records of a batch; rows marked in `deleted` become tombstones (key, null value).
     pub fn encode(
         &self,
         batch: &RecordBatch,
+        deleted: Option<&[bool]>,
         topic: &str,
         log: &mut dyn ProcessingLog,
     ) -> Vec<ProducerRecord> {
@@ -120,8 +122,11 @@ impl Encoder {
                         write(&self.keys.writer, &key_views, row, &mut buffer, "key")?
                             .map(|key| self.append_window(batch, row, key, &mut buffer))
                     };
-                    let value =
-                        write(&self.values.writer, &value_views, row, &mut buffer, "value")?;
+                    let value = if deleted.is_some_and(|d| d.get(row) == Some(&true)) {
+                        None
+                    } else {
+                        write(&self.values.writer, &value_views, row, &mut buffer, "value")?
+                    };
                     Ok(Encoded {
                         key,
                         value,

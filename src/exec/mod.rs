@@ -6,11 +6,13 @@
 //!
 //! May import: `common`, `plan`, `format`, `transport`.
 
+pub mod aggregate;
 pub mod decode;
 pub mod encode;
 pub mod pipeline;
 pub mod processing_log;
 pub mod query;
+pub mod state_store;
 pub mod tombstone;
 
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};

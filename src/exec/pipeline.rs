@@ -26,7 +26,22 @@ pub struct StatelessPipeline {
 }
 
 impl StatelessPipeline {
+    /// A stateless query's filter and projection over its source batches; for an
+    /// aggregation, the projection of the aggregation's output (HAVING is applied by
+    /// `exec::aggregate`).
     pub fn new(plan: &QueryPlan, query_id: &str) -> StatelessPipeline {
+        match &plan.aggregation {
+            None => Self::over(plan, plan.filter.clone(), &plan.input_schema, query_id),
+            Some(a) => Self::over(plan, None, &a.intermediate_schema, query_id),
+        }
+    }
+
+    fn over(
+        plan: &QueryPlan,
+        filter: Option<Compiled>,
+        input: &SchemaRef,
+        query_id: &str,
+    ) -> StatelessPipeline {
         let mut fields: Vec<Field> = plan
             .columns
             .iter()
@@ -34,19 +49,19 @@ impl StatelessPipeline {
             .collect();
         let mut carried = Vec::new();
         let window = [WINDOWSTART, WINDOWEND];
-        let names = if plan.source.window.is_some() {
+        let names = if plan.output_window().is_some() {
             &window[..]
         } else {
             &[]
         };
         for name in names.iter().chain(&[ROWTIME]) {
-            if let Ok(i) = plan.input_schema.index_of(name) {
-                fields.push(plan.input_schema.field(i).clone());
+            if let Ok(i) = input.index_of(name) {
+                fields.push(input.field(i).clone());
                 carried.push(i);
             }
         }
         StatelessPipeline {
-            filter: plan.filter.clone(),
+            filter,
             columns: plan.columns.iter().map(|c| c.compiled.clone()).collect(),
             explode: plan.columns.iter().map(|c| c.explode).collect(),
             output: Arc::new(Schema::new(fields)),
@@ -172,7 +187,6 @@ impl StatelessPipeline {
         Some((expanded, elements))
     }
 
-    /// Evaluates vectorised, or row by row when that fails (failures: FALSE or NULL).
     fn evaluate(
         &self,
         c: &Compiled,
@@ -180,6 +194,19 @@ impl StatelessPipeline {
         report: &mut dyn FnMut(usize, String),
         is_filter: bool,
     ) -> ArrayRef {
+        evaluate(c, batch, report, is_filter)
+    }
+}
+
+/// Evaluates vectorised, or row by row when that fails (failures: FALSE or NULL, each
+/// reported with its row).
+pub(super) fn evaluate(
+    c: &Compiled,
+    batch: &RecordBatch,
+    report: &mut dyn FnMut(usize, String),
+    is_filter: bool,
+) -> ArrayRef {
+    {
         let rows = batch.num_rows();
         let whole = c.physical.evaluate(batch).and_then(|v| v.into_array(rows));
         if let Ok(array) = whole {

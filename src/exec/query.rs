@@ -4,12 +4,13 @@
 //!
 //! The same `step` runs in a production thread and under the conformance test driver.
 
+use super::aggregate::Aggregator;
 use super::decode::Decoder;
 use super::encode::Encoder;
 use super::pipeline::StatelessPipeline;
 use super::processing_log::ProcessingLog;
 use super::tombstone::Tombstones;
-use crate::plan::{QueryPlan, SourceDef};
+use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::transport::{
     AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition, TransactionalProducer, Transport,
 };
@@ -45,6 +46,8 @@ pub struct RunningQuery {
     pub id: String,
     group: String,
     decoder: Decoder,
+    /// GROUP BY queries: the aggregation and its HAVING (over the aggregation's output).
+    aggregator: Option<(Aggregator, Option<Compiled>)>,
     pipeline: StatelessPipeline,
     consumer: Box<dyn Consumer>,
     output: Output,
@@ -116,6 +119,10 @@ impl RunningQuery {
             group: start.group.to_string(),
             decoder: Decoder::new(source, start.id)
                 .with_fatal_timestamp_errors(start.fatal_timestamp_errors),
+            aggregator: start.plan.aggregation.as_ref().map(|a| {
+                let aggregator = Aggregator::new(start.plan, a, start.id);
+                (aggregator, a.having.clone())
+            }),
             pipeline: StatelessPipeline::new(start.plan, start.id),
             consumer,
             output,
@@ -138,6 +145,20 @@ impl RunningQuery {
         else {
             return Ok(());
         };
+        let (batch, deleted) = match &mut self.aggregator {
+            None => (batch, None),
+            Some((aggregator, having)) => {
+                let Some((groups, mut deleted)) = aggregator.process(&batch, topic, partition, log)
+                else {
+                    return Ok(());
+                };
+                if let Some(h) = having {
+                    let failed = not_true(h, &groups, log, &self.id);
+                    deleted.iter_mut().zip(failed).for_each(|(d, f)| *d |= f);
+                }
+                (groups, Some(deleted))
+            }
+        };
         let Some(out) = self.pipeline.process(&batch, topic, partition, log) else {
             return Ok(());
         };
@@ -148,12 +169,18 @@ impl RunningQuery {
                 producer,
                 ..
             } => {
-                for record in encoder.encode(&out, topic, log) {
+                for record in encoder.encode(&out, deleted.as_deref(), topic, log) {
                     producer.send(topic, None, record)?;
                 }
             }
             Output::Rows(subscriber) => {
-                if !subscriber(&out) {
+                let out = match &deleted {
+                    Some(d) => keep_rows(&out, d),
+                    None => Some(out),
+                };
+                if let Some(out) = out
+                    && !subscriber(&out)
+                {
                     self.finished = true;
                 }
             }
@@ -179,7 +206,7 @@ impl RunningQuery {
         else {
             return Ok(());
         };
-        if tombstones.filtered {
+        if tombstones.filtered || self.aggregator.is_some() {
             return Ok(());
         }
         for r in records {
@@ -249,6 +276,37 @@ impl RunningQuery {
         }
         Ok(consumed)
     }
+}
+
+/// Rows for which HAVING is not TRUE: their groups are deleted from the output table.
+fn not_true(
+    having: &Compiled,
+    groups: &RecordBatch,
+    log: &mut dyn ProcessingLog,
+    query_id: &str,
+) -> Vec<bool> {
+    let mut report = |_row: usize, message: String| {
+        log.report(crate::exec::ProcessingError {
+            query_id: query_id.to_string(),
+            topic: String::new(),
+            partition: 0,
+            offset: -1,
+            message,
+        })
+    };
+    let mask = super::pipeline::evaluate(having, groups, &mut report, true);
+    let mask = mask.as_any().downcast_ref::<arrow::array::BooleanArray>();
+    (0..groups.num_rows())
+        .map(|i| mask.is_none_or(|m| arrow::array::Array::is_null(m, i) || !m.value(i)))
+        .collect()
+}
+
+/// The rows not deleted.
+fn keep_rows(batch: &RecordBatch, deleted: &[bool]) -> Option<RecordBatch> {
+    let keep: arrow::array::BooleanArray = deleted.iter().map(|d| Some(!d)).collect();
+    arrow::compute::filter_record_batch(batch, &keep)
+        .ok()
+        .filter(|b| b.num_rows() > 0)
 }
 
 /// The Arrow schema of rows a query hands to subscribers (its columns, then ROWTIME).

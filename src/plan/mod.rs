@@ -5,6 +5,7 @@
 //!
 //! May import: `common`, `sql`, `format`.
 
+pub mod aggregate;
 pub mod aggregates;
 pub mod ddl;
 mod error;

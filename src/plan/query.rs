@@ -3,6 +3,7 @@
 
 use super::expr::{Binder, Node, Scope, TExpr, ident_name, to_physical};
 use super::functions::FunctionRegistry;
+use super::aggregate::{AggregateInput, AggregatePlan, plan_aggregate};
 use super::partition::PartitionKeys;
 use super::schema::{Column, ColumnRole, LogicalSchema};
 use super::{CatalogView, PlanError, PlanResult, SourceDef};
@@ -53,6 +54,8 @@ pub struct QueryPlan {
     /// PARTITION BY expressions (as ksqlDB prints them, e.g. `INPUT.ID`) when some of them
     /// are not in the projection, which a persistent query must include.
     pub unprojected_partition_by: Option<Vec<String>>,
+    /// GROUP BY: the aggregation, whose output `columns` are computed from.
+    pub aggregation: Option<AggregatePlan>,
     pub limit: Option<u64>,
 }
 
@@ -67,6 +70,29 @@ impl OutputColumn {
 }
 
 impl QueryPlan {
+    /// How the output's keys are windowed: by the aggregation's window, or as the source's.
+    pub fn output_window(&self) -> Option<crate::format::WindowInfo> {
+        use crate::format::{WindowInfo, WindowKind};
+        let Some(a) = &self.aggregation else {
+            return self.source.window;
+        };
+        let w = a.window.as_ref()?;
+        Some(match w.kind {
+            crate::sql::WindowKind::Tumbling => WindowInfo {
+                kind: WindowKind::Tumbling,
+                size_ms: Some(w.size_ms),
+            },
+            crate::sql::WindowKind::Hopping => WindowInfo {
+                kind: WindowKind::Hopping,
+                size_ms: Some(w.size_ms),
+            },
+            crate::sql::WindowKind::Session => WindowInfo {
+                kind: WindowKind::Session,
+                size_ms: None,
+            },
+        })
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {
         self.columns.iter().filter(|c| c.is_key)
     }
@@ -89,10 +115,8 @@ pub fn plan_query(
     functions: &FunctionRegistry,
     kind: QueryKind,
 ) -> PlanResult<QueryPlan> {
-    if !q.joins.is_empty() || q.window.is_some() || !q.group_by.is_empty() || q.having.is_some() {
-        return plan_err!(
-            "Joins, windows and aggregations are not supported yet: this build runs stateless queries only (filters, projections, PARTITION BY)."
-        );
+    if !q.joins.is_empty() {
+        return plan_err!("Joins are not supported yet.");
     }
     let Some(source) = catalog.source(&q.from.name) else {
         return Err(PlanError::at(
@@ -100,9 +124,10 @@ pub fn plan_query(
             q.from.location,
         ));
     };
-    if source.kind == SourceKind::Table {
+    let aggregating = is_aggregation(q);
+    if source.kind == SourceKind::Table && !aggregating {
         return plan_err!(
-            "Queries over tables are not supported yet: this build runs stateless queries over streams."
+            "Queries over tables are not supported yet, except aggregations (GROUP BY)."
         );
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
@@ -129,6 +154,17 @@ pub fn plan_query(
     };
     let items = expand_select(q, source, &qualifier, &mut binder, kind)?;
     let mut names = Namer::new(&items, &source.schema);
+    if aggregating {
+        let input = AggregateInput {
+            query: q,
+            binder: &mut binder,
+            items: &items,
+            names: &mut names,
+            source_is_table: source.kind == SourceKind::Table,
+        };
+        let (aggregation, columns) = plan_aggregate(input)?;
+        return finish(q, source, filter, columns, Some(aggregation));
+    }
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
         let (bound, explode) = match super::table_functions::rows_expr(expr, functions, &mut binder)
@@ -162,20 +198,40 @@ pub fn plan_query(
         mark_source_keys(&mut columns, source);
     }
     check_duplicates(&columns, kind)?;
+    let mut plan = finish(q, source, filter, columns, None)?;
+    plan.repartitioned = repartitioned;
+    plan.unprojected_partition_by = unprojected_partition_by;
+    Ok(plan)
+}
+
+/// Whether the query aggregates: GROUP BY, WINDOW, HAVING, or an aggregate call in SELECT.
+fn is_aggregation(q: &Query) -> bool {
+    let calls_aggregate = q.select.iter().any(|(item, _)| match item {
+        SelectItem::Expr { expr, .. } => super::aggregate::aggregate_in(expr).is_some(),
+        _ => false,
+    });
+    !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() || calls_aggregate
+}
+
+/// The plan from its output columns.
+fn finish(
+    q: &Query,
+    source: &SourceDef,
+    filter: Option<Compiled>,
+    columns: Vec<OutputColumn>,
+    aggregation: Option<AggregatePlan>,
+) -> PlanResult<QueryPlan> {
+    let role = |c: &OutputColumn| {
+        if c.is_key {
+            ColumnRole::Key
+        } else {
+            ColumnRole::Value
+        }
+    };
     let output_schema = LogicalSchema::new(
         columns
             .iter()
-            .map(|c| {
-                Column::new(
-                    c.name.clone(),
-                    c.output_type(),
-                    if c.is_key {
-                        ColumnRole::Key
-                    } else {
-                        ColumnRole::Value
-                    },
-                )
-            })
+            .map(|c| Column::new(c.name.clone(), c.output_type(), role(c)))
             .collect(),
     );
     Ok(QueryPlan {
@@ -184,8 +240,9 @@ pub fn plan_query(
         filter,
         columns,
         output_schema,
-        repartitioned,
-        unprojected_partition_by,
+        repartitioned: aggregation.is_some(),
+        unprojected_partition_by: None,
+        aggregation,
         limit: q.limit,
     })
 }
@@ -386,6 +443,12 @@ impl Namer {
 /// The projection rules of CREATE ... AS SELECT and INSERT INTO (ksqlDB's, as without its new
 /// planner): every source key column projected once, and at least one value column.
 pub fn check_projection(plan: &QueryPlan, sink: &str, allow_missing_key: bool) -> PlanResult<()> {
+    if let Some(a) = &plan.aggregation
+        && !a.unprojected_group_by.is_empty()
+    {
+        let message = super::aggregate::unprojected_message(sink, &a.unprojected_group_by);
+        return Err(PlanError::Invalid(message));
+    }
     if let Some(exprs) = &plan.unprojected_partition_by {
         let plural = if exprs.len() > 1 { "s" } else { "" };
         return plan_err!(

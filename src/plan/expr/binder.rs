@@ -20,6 +20,32 @@ pub struct Binder<'a> {
     functions: &'a FunctionRegistry,
     /// Lambda parameters in scope, outermost first.
     lambda_vars: Vec<(String, SqlType)>,
+    /// While binding an aggregation's SELECT and HAVING: the aggregate calls met so far,
+    /// each replaced in the bound expression by a placeholder (see `AggregateCalls`).
+    aggregates: Option<AggregateCalls>,
+}
+
+/// Aggregate calls collected by the binder: each call's function and bound arguments. In the
+/// bound expression a call is a placeholder column named `KSQL_AGG_VARIABLE_n` whose index is
+/// `AggregateCalls::placeholder_index(n)`, to be rewritten to the aggregation's output.
+#[derive(Default)]
+pub struct AggregateCalls {
+    pub calls: Vec<(crate::plan::aggregates::ResolvedUdaf, Vec<TExpr>)>,
+    /// Inside an aggregate's arguments (nesting is an error).
+    within_call: bool,
+}
+
+impl AggregateCalls {
+    const PLACEHOLDER_BASE: usize = usize::MAX / 2;
+
+    pub fn placeholder_index(n: usize) -> usize {
+        Self::PLACEHOLDER_BASE + n
+    }
+
+    /// The call number of a placeholder column index.
+    pub fn call_of(index: usize) -> Option<usize> {
+        index.checked_sub(Self::PLACEHOLDER_BASE)
+    }
 }
 
 pub fn ident_name(ident: &Ident) -> String {
@@ -36,7 +62,18 @@ impl<'a> Binder<'a> {
             scope,
             functions,
             lambda_vars: Vec::new(),
+            aggregates: None,
         }
+    }
+
+    /// From now on aggregate calls are collected (see `AggregateCalls`).
+    pub fn collect_aggregates(&mut self) {
+        self.aggregates = Some(AggregateCalls::default());
+    }
+
+    /// The aggregate calls collected so far.
+    pub fn aggregate_calls(&self) -> Option<&AggregateCalls> {
+        self.aggregates.as_ref()
     }
 
     pub fn bind(&mut self, e: &Expr) -> PlanResult<TExpr> {
@@ -498,15 +535,76 @@ impl<'a> Binder<'a> {
             }
             _ => {}
         }
+        let aggregate = self.aggregates.is_some() && crate::plan::aggregates::is_aggregate(&name);
+        const NESTED: &str = "Aggregate functions can not be nested";
+        if aggregate && self.aggregates.as_ref().is_some_and(|a| a.within_call) {
+            return plan_err!("{NESTED}");
+        }
+        if let (true, Some(a)) = (aggregate, self.aggregates.as_mut()) {
+            a.within_call = true;
+        }
+        let bound = self.bind_args(&args);
+        if let (true, Some(a)) = (aggregate, self.aggregates.as_mut()) {
+            a.within_call = false;
+        }
+        let bound = match bound {
+            Err(PlanError::Invalid(m)) if aggregate && m == NESTED => {
+                return plan_err!("{NESTED}: {}", sql_text_of_call(f));
+            }
+            other => other?,
+        };
+        if aggregate {
+            return self.aggregate_call(&name, bound);
+        }
+        self.call(&name, bound)
+    }
+
+    fn bind_args(&mut self, args: &[FunctionArg]) -> PlanResult<Vec<TExpr>> {
         let mut bound = Vec::with_capacity(args.len());
-        for arg in &args {
+        for arg in args {
             match arg {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => bound.push(self.bind_arg(e)?),
                 FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {}
                 other => return plan_err!("unsupported function argument '{other}'"),
             }
         }
-        self.call(&name, bound)
+        Ok(bound)
+    }
+
+    /// An aggregate call: resolved, recorded, and replaced by its placeholder column.
+    fn aggregate_call(&mut self, name: &str, args: Vec<TExpr>) -> PlanResult<TExpr> {
+        let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
+        let literals: Vec<Option<Value>> = args
+            .iter()
+            .map(|a| match &a.node {
+                Node::Literal(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        let call_args = crate::plan::aggregates::CallArgs {
+            types: &types,
+            literals: &literals,
+        };
+        let resolved = match crate::plan::aggregates::resolve(name, &call_args) {
+            Some(r) => r.map_err(PlanError::Invalid)?,
+            None => return plan_err!("Can't find any functions with the name '{name}'"),
+        };
+        let args = args
+            .into_iter()
+            .zip(&resolved.arg_types)
+            .map(|(a, t)| retype_null(a, t).cast_to(t))
+            .collect();
+        let Some(calls) = self.aggregates.as_mut() else {
+            return plan_err!("Aggregate functions are not supported in this query: {name}");
+        };
+        let n = calls.calls.len();
+        let ty = resolved.ret.clone();
+        calls.calls.push((resolved, args));
+        let node = Node::Column {
+            index: AggregateCalls::placeholder_index(n),
+            name: format!("KSQL_AGG_VARIABLE_{n}"),
+        };
+        Ok(TExpr::new(node, ty))
     }
 
     /// A function argument; a bare time unit (`DATEADD(DAYS, ...)`) becomes its name as text.
@@ -831,6 +929,11 @@ fn rowtime_literal(e: TExpr) -> PlanResult<TExpr> {
     };
     let ms = super::time::parse_timestamp_lenient(s).map_err(PlanError::Invalid)?;
     Ok(TExpr::literal(Value::Bigint(ms), SqlType::Bigint))
+}
+
+/// A function call as ksqlDB prints it in messages.
+fn sql_text_of_call(f: &Function) -> String {
+    super::format::ksql_text(&Expr::Function(f.clone()))
 }
 
 /// An expression as ksqlDB prints it in messages.

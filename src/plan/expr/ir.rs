@@ -168,6 +168,102 @@ impl TExpr {
         }
     }
 
+    /// Rebuilds the expression with each direct sub-expression replaced by `f(child)`.
+    pub fn try_map_children<E>(
+        self,
+        f: &mut dyn FnMut(TExpr) -> Result<TExpr, E>,
+    ) -> Result<TExpr, E> {
+        let node = match self.node {
+            leaf @ (Node::Column { .. }
+            | Node::LambdaVar { .. }
+            | Node::Literal(_)
+            | Node::UntypedNull) => leaf,
+            Node::Arith { op, left, right } => Node::Arith {
+                op,
+                left: boxed(f, left)?,
+                right: boxed(f, right)?,
+            },
+            Node::Compare { op, left, right } => Node::Compare {
+                op,
+                left: boxed(f, left)?,
+                right: boxed(f, right)?,
+            },
+            Node::Concat(l, r) => Node::Concat(boxed(f, l)?, boxed(f, r)?),
+            Node::And(l, r) => Node::And(boxed(f, l)?, boxed(f, r)?),
+            Node::Or(l, r) => Node::Or(boxed(f, l)?, boxed(f, r)?),
+            Node::Not(e) => Node::Not(boxed(f, e)?),
+            Node::IsNull { expr, negated } => Node::IsNull {
+                expr: boxed(f, expr)?,
+                negated,
+            },
+            Node::Negate(e) => Node::Negate(boxed(f, e)?),
+            Node::Cast(e) => Node::Cast(boxed(f, e)?),
+            Node::Field { expr, name } => Node::Field {
+                expr: boxed(f, expr)?,
+                name,
+            },
+            Node::Lambda { params, body } => Node::Lambda {
+                params,
+                body: boxed(f, body)?,
+            },
+            Node::Case { whens, otherwise } => Node::Case {
+                whens: whens
+                    .into_iter()
+                    .map(|(w, t)| Ok((f(w)?, f(t)?)))
+                    .collect::<Result<_, E>>()?,
+                otherwise: otherwise.map(|e| boxed(f, e)).transpose()?,
+            },
+            Node::InList {
+                expr,
+                list,
+                negated,
+            } => Node::InList {
+                expr: boxed(f, expr)?,
+                list: list.into_iter().map(&mut *f).collect::<Result<_, E>>()?,
+                negated,
+            },
+            Node::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+            } => Node::Like {
+                expr: boxed(f, expr)?,
+                pattern: boxed(f, pattern)?,
+                escape,
+                negated,
+            },
+            Node::Call { function, args } => Node::Call {
+                function,
+                args: args.into_iter().map(&mut *f).collect::<Result<_, E>>()?,
+            },
+            Node::LambdaCall { name, args } => Node::LambdaCall {
+                name,
+                args: args.into_iter().map(&mut *f).collect::<Result<_, E>>()?,
+            },
+            Node::ArrayCtor(items) => {
+                Node::ArrayCtor(items.into_iter().map(&mut *f).collect::<Result<_, E>>()?)
+            }
+            Node::Subscript { expr, index } => Node::Subscript {
+                expr: boxed(f, expr)?,
+                index: boxed(f, index)?,
+            },
+            Node::MapCtor(entries) => Node::MapCtor(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| Ok((f(k)?, f(v)?)))
+                    .collect::<Result<_, E>>()?,
+            ),
+            Node::StructCtor(fields) => Node::StructCtor(
+                fields
+                    .into_iter()
+                    .map(|(n, v)| Ok((n, f(v)?)))
+                    .collect::<Result<_, E>>()?,
+            ),
+        };
+        Ok(TExpr { node, ty: self.ty })
+    }
+
     /// The input columns (batch positions) the expression reads, in first-use order.
     pub fn column_indices(&self) -> Vec<usize> {
         let mut out = Vec::new();
@@ -186,6 +282,14 @@ impl TExpr {
     pub fn is_null_literal(&self) -> bool {
         matches!(self.node, Node::UntypedNull)
     }
+}
+
+/// `f` applied to a boxed sub-expression.
+fn boxed<E>(
+    f: &mut dyn FnMut(TExpr) -> Result<TExpr, E>,
+    e: Box<TExpr>,
+) -> Result<Box<TExpr>, E> {
+    Ok(Box::new(f(*e)?))
 }
 
 impl fmt::Display for CmpOp {

@@ -15,7 +15,7 @@ mod row_fn;
 mod scope;
 mod time;
 
-pub use binder::{Binder, ident_name, retype_null};
+pub use binder::{AggregateCalls, Binder, ident_name, retype_null};
 pub use cast::{cast_value, java_double, to_text};
 pub use eval::{arith, compare, eval, order};
 pub use format::ksql_text;

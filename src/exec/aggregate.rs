@@ -1,0 +1,424 @@
+//! The aggregation operator: filters a source batch (WHERE), groups each row by its GROUP BY
+//! values (and its windows), updates each group's accumulators in the state store, and emits
+//! the group's new aggregate for every input row (EMIT CHANGES with caching off, as ksqlDB's
+//! tests run). Its output batches have the intermediate layout of `plan::aggregate`.
+//!
+//! As in Kafka Streams, an update's timestamp is the largest of the row's and the group's
+//! previous one. Rows with a NULL grouping value, and rows too late for a window (its end plus
+//! the grace period is at or before the stream time), are reported and skipped.
+
+use super::pipeline::evaluate;
+use super::processing_log::{ProcessingError, ProcessingLog};
+use super::state_store::{MemoryStore, StateStore};
+use crate::common::codec;
+use crate::common::{SqlType, Value, values_to_array};
+use crate::plan::aggregate::AggregatePlan;
+use crate::plan::schema::{ROWOFFSET, ROWTIME};
+use crate::plan::{Compiled, QueryPlan};
+use crate::sql::{WindowKind, WindowSpec};
+use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
+use arrow::compute::filter_record_batch;
+use arrow::record_batch::RecordBatch;
+
+/// ksqlDB's default grace period for windows without GRACE PERIOD (Kafka Streams' 24 hours).
+const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
+
+pub struct Aggregator {
+    filter: Option<Compiled>,
+    plan: AggregatePlan,
+    /// Result types, in output order: keys, aggregates, window bounds, ROWTIME.
+    types: Vec<SqlType>,
+    rowtime_index: usize,
+    offset_index: usize,
+    store: Box<dyn StateStore>,
+    /// The largest timestamp seen (Kafka Streams' stream time), for window lateness.
+    stream_time: i64,
+    query_id: String,
+}
+
+/// A group's state: its accumulators and the timestamp of its last update.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct GroupState {
+    accumulators: Vec<Value>,
+    timestamp: i64,
+}
+
+/// The rows of one output batch, column by column; `deleted` rows are tombstones (a session
+/// merged into a larger one).
+struct Rows {
+    columns: Vec<Vec<Value>>,
+    deleted: Vec<bool>,
+}
+
+impl Rows {
+    fn push(&mut self, values: impl Iterator<Item = Value>, deleted: bool) {
+        for (column, value) in self.columns.iter_mut().zip(values) {
+            column.push(value);
+        }
+        self.deleted.push(deleted);
+    }
+}
+
+impl Aggregator {
+    pub fn new(plan: &QueryPlan, aggregation: &AggregatePlan, query_id: &str) -> Aggregator {
+        let schema = &aggregation.intermediate_schema;
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
+            .collect();
+        Aggregator {
+            filter: plan.filter.clone(),
+            plan: aggregation.clone(),
+            types,
+            rowtime_index: plan.input_schema.index_of(ROWTIME).unwrap_or(0),
+            offset_index: plan.input_schema.index_of(ROWOFFSET).unwrap_or(0),
+            store: Box::new(MemoryStore::default()),
+            stream_time: i64::MIN,
+            query_id: query_id.to_string(),
+        }
+    }
+
+    /// Aggregates a batch of source rows: the updated groups, one row per input row and window
+    /// (with session windows, first a deletion for each session merged away), and which output
+    /// rows are deletions.
+    pub fn process(
+        &mut self,
+        input: &RecordBatch,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<(RecordBatch, Vec<bool>)> {
+        let batch = match &self.filter {
+            Some(f) => {
+                let offsets = int64_column(input, self.offset_index);
+                let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
+                let mask = evaluate(f, input, &mut report, true);
+                let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
+                filter_record_batch(input, &mask).ok()?
+            }
+            None => input.clone(),
+        };
+        let offsets = int64_column(&batch, self.offset_index);
+        let query_id = self.query_id.clone();
+        let mut report = reporter(log, &query_id, topic, partition, &offsets);
+        let keys: Vec<ArrayRef> = self
+            .plan
+            .group_by
+            .iter()
+            .map(|g| evaluate(g, &batch, &mut report, false))
+            .collect();
+        let args: Vec<Vec<ArrayRef>> = self
+            .plan
+            .calls
+            .iter()
+            .map(|c| {
+                c.args
+                    .iter()
+                    .map(|a| evaluate(a, &batch, &mut report, false))
+                    .collect()
+            })
+            .collect();
+        let times = int64_column(&batch, self.rowtime_index);
+        let mut rows = Rows {
+            columns: vec![Vec::new(); self.types.len()],
+            deleted: Vec::new(),
+        };
+        for row in 0..batch.num_rows() {
+            let key: Vec<Value> = keys.iter().map(|k| Value::from_array(k, row)).collect();
+            if let Some(i) = key.iter().position(Value::is_null) {
+                report(
+                    row,
+                    format!(
+                        "Group-by column with index {i} resolved to null. The source row will be excluded from the table."
+                    ),
+                );
+                continue;
+            }
+            let row_args: Vec<Vec<Value>> = args
+                .iter()
+                .map(|call| call.iter().map(|a| Value::from_array(a, row)).collect())
+                .collect();
+            let time = times.get(row).copied().unwrap_or(0);
+            let offset = offsets.get(row).copied().unwrap_or(0);
+            let update = RowUpdate {
+                key: &key,
+                args: &row_args,
+                time,
+                offset,
+            };
+            if let Err(message) = self.update(&update, &mut rows) {
+                report(row, message);
+            }
+        }
+        self.batch(rows)
+    }
+
+    /// Applies one row to each of its windows (or its group), appending the results.
+    fn update(&mut self, row: &RowUpdate<'_>, rows: &mut Rows) -> Result<(), String> {
+        self.stream_time = self.stream_time.max(row.time);
+        let grace = self.plan.window.as_ref().map_or(DEFAULT_GRACE_MS, |w| {
+            w.grace_ms.unwrap_or(DEFAULT_GRACE_MS)
+        });
+        let windows = match &self.plan.window {
+            Some(w) if w.kind == WindowKind::Session => {
+                return self.update_session(row, w.size_ms, grace, rows);
+            }
+            Some(w) => windows_for(w, row.time),
+            None => vec![None],
+        };
+        for window in windows {
+            if let Some((_, end)) = window
+                && end.saturating_add(grace) <= self.stream_time
+            {
+                return Err(format!(
+                    "Record is late for its window ending at {end} (stream time {}, grace {grace} ms) and was dropped",
+                    self.stream_time
+                ));
+            }
+            self.update_group(row, window, rows)?;
+        }
+        Ok(())
+    }
+
+    fn update_group(
+        &mut self,
+        row: &RowUpdate<'_>,
+        window: Option<(i64, i64)>,
+        rows: &mut Rows,
+    ) -> Result<(), String> {
+        let mut state_key = codec::encode_values(row.key);
+        if let Some((start, _)) = window {
+            state_key.extend_from_slice(&start.to_be_bytes());
+        }
+        let state = match self.store.get(&state_key)? {
+            Some(bytes) => codec::decode::<GroupState>(&bytes).map_err(|e| e.to_string())?,
+            None => self.initial(row.time),
+        };
+        let state = self.add(state, row)?;
+        self.emit(row.key, &state, window, state.timestamp, rows);
+        self.store.put(&state_key, &codec::encode(&state))
+    }
+
+    /// Session windows (Kafka Streams' semantics): the row joins every session of its key
+    /// that ends no more than `gap` before it or starts no more than `gap` after it; those
+    /// are merged into one session, each merged one is deleted from the output, and the
+    /// merged session is emitted with its end as the timestamp.
+    fn update_session(
+        &mut self,
+        row: &RowUpdate<'_>,
+        gap: i64,
+        grace: i64,
+        rows: &mut Rows,
+    ) -> Result<(), String> {
+        let prefix = codec::encode_values(row.key);
+        let mut merged = self.initial(row.time);
+        let (mut start, mut end) = (row.time, row.time);
+        let mut absorbed = Vec::new();
+        for (key, bytes) in self.store.prefix(&prefix)? {
+            let Some((s, e)) = session_bounds(&key[prefix.len()..]) else {
+                continue;
+            };
+            if e < row.time.saturating_sub(gap) || s > row.time.saturating_add(gap) {
+                continue;
+            }
+            let state = codec::decode::<GroupState>(&bytes).map_err(|e| e.to_string())?;
+            merged = self.merge(merged, &state);
+            (start, end) = (start.min(s), end.max(e));
+            absorbed.push((key, s, e, state));
+        }
+        if end < self.stream_time.saturating_sub(grace) {
+            return Err(format!(
+                "Record is late for its session ending at {end} (stream time {}, grace {grace} ms) and was dropped",
+                self.stream_time
+            ));
+        }
+        let merged = self.add(merged, row)?;
+        for (key, s, e, state) in absorbed {
+            self.store.delete(&key)?;
+            self.emit(row.key, &state, Some((s, e)), e, rows);
+            if let Some(last) = rows.deleted.last_mut() {
+                *last = true;
+            }
+        }
+        let mut key = prefix;
+        key.extend_from_slice(&session_suffix(start, end));
+        self.emit(row.key, &merged, Some((start, end)), end, rows);
+        self.store.put(&key, &codec::encode(&merged))
+    }
+
+    fn initial(&self, time: i64) -> GroupState {
+        GroupState {
+            accumulators: self.plan.calls.iter().map(|c| c.udaf.udaf.init()).collect(),
+            timestamp: time,
+        }
+    }
+
+    /// Adds a row to a group's accumulators (all or nothing).
+    fn add(&self, state: GroupState, row: &RowUpdate<'_>) -> Result<GroupState, String> {
+        let mut accumulators = Vec::with_capacity(state.accumulators.len());
+        for ((call, acc), args) in self.plan.calls.iter().zip(state.accumulators).zip(row.args) {
+            accumulators.push(call.udaf.udaf.add(acc, args, row.offset)?);
+        }
+        Ok(GroupState {
+            accumulators,
+            timestamp: state.timestamp.max(row.time),
+        })
+    }
+
+    fn merge(&self, a: GroupState, b: &GroupState) -> GroupState {
+        let accumulators = self
+            .plan
+            .calls
+            .iter()
+            .zip(a.accumulators)
+            .zip(&b.accumulators)
+            .map(|((c, x), y)| c.udaf.udaf.merge(x, y.clone()))
+            .collect();
+        GroupState {
+            accumulators,
+            timestamp: a.timestamp.max(b.timestamp),
+        }
+    }
+
+    /// Appends a group's current row: key, results, window bounds, timestamp.
+    fn emit(
+        &self,
+        key: &[Value],
+        state: &GroupState,
+        window: Option<(i64, i64)>,
+        timestamp: i64,
+        rows: &mut Rows,
+    ) {
+        let results = self
+            .plan
+            .calls
+            .iter()
+            .zip(&state.accumulators)
+            .map(|(c, acc)| c.udaf.udaf.result(acc));
+        let bounds = window
+            .map(|(s, e)| [Value::Bigint(s), Value::Bigint(e)])
+            .into_iter()
+            .flatten();
+        let values = key
+            .iter()
+            .cloned()
+            .chain(results)
+            .chain(bounds)
+            .chain([Value::Bigint(timestamp)]);
+        rows.push(values, false);
+    }
+
+    fn batch(&self, rows: Rows) -> Option<(RecordBatch, Vec<bool>)> {
+        if rows.deleted.is_empty() {
+            return None;
+        }
+        let arrays: Vec<ArrayRef> = rows
+            .columns
+            .iter()
+            .zip(&self.types)
+            .map(|(values, t)| values_to_array(values, t))
+            .collect();
+        let batch = RecordBatch::try_new(self.plan.intermediate_schema.clone(), arrays).ok()?;
+        Some((batch, rows.deleted))
+    }
+}
+
+/// A session's key suffix: end then start, big-endian.
+fn session_suffix(start: i64, end: i64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&end.to_be_bytes());
+    out[8..].copy_from_slice(&start.to_be_bytes());
+    out
+}
+
+fn session_bounds(suffix: &[u8]) -> Option<(i64, i64)> {
+    let end = i64::from_be_bytes(suffix.get(..8)?.try_into().ok()?);
+    let start = i64::from_be_bytes(suffix.get(8..16)?.try_into().ok()?);
+    Some((start, end))
+}
+
+/// One input row as the aggregation sees it.
+struct RowUpdate<'a> {
+    key: &'a [Value],
+    args: &'a [Vec<Value>],
+    time: i64,
+    offset: i64,
+}
+
+/// The time windows (start, end) a timestamp falls in: one tumbling window, or every hopping
+/// window that contains it (Kafka Streams' `TimeWindows.windowsFor`).
+fn windows_for(w: &WindowSpec, time: i64) -> Vec<Option<(i64, i64)>> {
+    let size = w.size_ms.max(1);
+    let advance = match w.kind {
+        WindowKind::Hopping => w.advance_ms.unwrap_or(size).max(1),
+        _ => size,
+    };
+    let first = (time - size + advance).max(0);
+    let mut start = first - first.rem_euclid(advance);
+    let mut out = Vec::new();
+    while start <= time {
+        if start + size > time {
+            out.push(Some((start, start + size)));
+        }
+        start += advance;
+    }
+    out
+}
+
+/// Reports a row's failure (by its index in the batch whose offsets are given).
+fn reporter<'a>(
+    log: &'a mut dyn ProcessingLog,
+    query_id: &'a str,
+    topic: &'a str,
+    partition: u32,
+    offsets: &'a [i64],
+) -> impl FnMut(usize, String) + 'a {
+    move |row, message| {
+        log.report(ProcessingError {
+            query_id: query_id.to_string(),
+            topic: topic.to_string(),
+            partition,
+            offset: offsets.get(row).copied().unwrap_or(-1),
+            message,
+        })
+    }
+}
+
+fn int64_column(batch: &RecordBatch, index: usize) -> Vec<i64> {
+    batch
+        .columns()
+        .get(index)
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .map(|a| a.values().to_vec())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: WindowKind, size: i64, advance: Option<i64>) -> WindowSpec {
+        WindowSpec {
+            kind,
+            size_ms: size,
+            advance_ms: advance,
+            retention_ms: None,
+            grace_ms: None,
+        }
+    }
+
+    #[test]
+    fn tumbling_and_hopping_windows_contain_the_time() {
+        let t = spec(WindowKind::Tumbling, 1000, None);
+        assert_eq!(windows_for(&t, 2500), vec![Some((2000, 3000))]);
+        let h = spec(WindowKind::Hopping, 30_000, Some(10_000));
+        let starts: Vec<i64> = windows_for(&h, 35_000)
+            .into_iter()
+            .flatten()
+            .map(|w| w.0)
+            .collect();
+        assert_eq!(starts, [10_000, 20_000, 30_000]);
+        assert_eq!(windows_for(&h, 0), vec![Some((0, 30_000))]);
+    }
+}

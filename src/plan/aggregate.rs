@@ -1,0 +1,297 @@
+//! Planning `GROUP BY` aggregations (optionally windowed), as ksqlDB does: rows are grouped by
+//! the GROUP BY expressions, each aggregate call keeps an accumulator per group (and window),
+//! and the SELECT and HAVING expressions are evaluated over the aggregation's output.
+//!
+//! The aggregation's output batch (the "intermediate" layout) is: the group key columns, one
+//! column per aggregate call, WINDOWSTART and WINDOWEND when windowed, then ROWTIME. SELECT and
+//! HAVING are bound against the source and then rewritten onto that layout: a sub-expression
+//! equal to a GROUP BY expression reads the key column, an aggregate call reads its result,
+//! and any other source column is an error (it is not part of the GROUP BY).
+
+use super::aggregates::ResolvedUdaf;
+use super::expr::{AggregateCalls, Binder, Node, TExpr, ksql_text};
+use super::query::{Compiled, Namer, OutputColumn};
+use super::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
+use super::PlanResult;
+use crate::common::SqlType;
+use crate::plan_err;
+use crate::sql::{Expr, Query, WindowSpec};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use std::sync::Arc;
+
+/// One aggregate call: its function and its arguments over the source batch.
+#[derive(Clone)]
+pub struct AggregateCall {
+    pub udaf: ResolvedUdaf,
+    pub args: Vec<Compiled>,
+}
+
+/// The aggregation step of a query.
+#[derive(Clone)]
+pub struct AggregatePlan {
+    /// The grouping expressions, over the source batch.
+    pub group_by: Vec<Compiled>,
+    pub calls: Vec<AggregateCall>,
+    pub window: Option<WindowSpec>,
+    /// HAVING, over the intermediate batch: a group for which it is not TRUE is deleted
+    /// from the output table (a tombstone).
+    pub having: Option<Compiled>,
+    /// The layout of the aggregation's output batches (see the module header).
+    pub intermediate_schema: SchemaRef,
+    /// GROUP BY expressions (as ksqlDB prints them) that the SELECT does not include, which a
+    /// persistent query must.
+    pub unprojected_group_by: Vec<String>,
+}
+
+/// What `plan_aggregate` needs from the query planner.
+pub(super) struct AggregateInput<'a, 'b> {
+    pub query: &'a Query,
+    pub binder: &'a mut Binder<'b>,
+    pub items: &'a [(Expr, Option<String>)],
+    pub names: &'a mut Namer,
+    pub source_is_table: bool,
+}
+
+/// Plans the aggregation and the output columns (over the intermediate layout).
+pub(super) fn plan_aggregate(
+    input: AggregateInput<'_, '_>,
+) -> PlanResult<(AggregatePlan, Vec<OutputColumn>)> {
+    let q = input.query;
+    let group_by = bind_group_by(q, input.binder)?;
+    input.binder.collect_aggregates();
+    let mut selected = Vec::with_capacity(input.items.len());
+    for (expr, alias) in input.items {
+        let bound = input.binder.bind(expr).map_err(|e| e.in_clause("SELECT"))?;
+        selected.push((expr, alias, bound));
+    }
+    let having = match &q.having {
+        Some(h) => Some(input.binder.bind(h).map_err(|e| e.in_clause("HAVING"))?),
+        None => None,
+    };
+    let calls = match input.binder.aggregate_calls() {
+        Some(c) if !c.calls.is_empty() => c
+            .calls
+            .iter()
+            .map(|(udaf, args)| {
+                let args = args.iter().cloned().map(Compiled::new);
+                Ok(AggregateCall {
+                    udaf: udaf.clone(),
+                    args: args.collect::<PlanResult<_>>()?,
+                })
+            })
+            .collect::<PlanResult<Vec<_>>>()?,
+        _ => {
+            return plan_err!(
+                "GROUP BY requires aggregate functions in either the SELECT or HAVING clause."
+            );
+        }
+    };
+    check_table_source(&calls, input.source_is_table)?;
+    let layout = Layout {
+        group_by: &group_by,
+        calls: calls.len(),
+        windowed: q.window.is_some(),
+    };
+    let mut offenders = Vec::new();
+    let mut columns = Vec::with_capacity(selected.len());
+    for (expr, alias, bound) in selected {
+        let Some(rewritten) = layout.rewrite(bound) else {
+            offenders.push(ksql_text(expr));
+            continue;
+        };
+        let is_key = matches!(&rewritten.node, Node::Column { index, .. } if *index < group_by.len());
+        columns.push(OutputColumn {
+            name: alias.clone().unwrap_or_else(|| input.names.name_for(expr)),
+            compiled: Compiled::new(rewritten)?,
+            is_key,
+            explode: false,
+        });
+    }
+    if !offenders.is_empty() {
+        return plan_err!(
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+            offenders.join(", ")
+        );
+    }
+    let having = match having {
+        Some(h) => match layout.rewrite(h) {
+            Some(h) => Some(Compiled::new(h)?),
+            None => {
+                let text = q.having.as_ref().map(ksql_text).unwrap_or_default();
+                return plan_err!("Non-aggregate HAVING expression not part of GROUP BY: {text}");
+            }
+        },
+        None => None,
+    };
+    let unprojected_group_by = check_keys(&group_by, &q.group_by, &columns)?;
+    let plan = AggregatePlan {
+        intermediate_schema: layout.schema(&calls),
+        group_by: group_by
+            .into_iter()
+            .map(Compiled::new)
+            .collect::<PlanResult<_>>()?,
+        calls,
+        window: q.window.clone(),
+        having,
+        unprojected_group_by,
+    };
+    Ok((plan, columns))
+}
+
+/// Binds the GROUP BY expressions (no aggregates, no duplicates).
+fn bind_group_by(q: &Query, binder: &mut Binder<'_>) -> PlanResult<Vec<TExpr>> {
+    let mut bound: Vec<TExpr> = Vec::with_capacity(q.group_by.len());
+    for e in &q.group_by {
+        if let Some(name) = aggregate_in(e) {
+            return plan_err!(
+                "GROUP BY does not support aggregate functions: {name} is an aggregate function."
+            );
+        }
+        let b = binder.bind(e).map_err(|e| e.in_clause("GROUP BY"))?;
+        if bound.iter().any(|x| same_expr(x, &b)) {
+            return plan_err!("Duplicate GROUP BY expression: {}", ksql_text(e));
+        }
+        bound.push(b);
+    }
+    Ok(bound)
+}
+
+/// The name of an aggregate function called anywhere in `e`.
+pub(super) fn aggregate_in(e: &Expr) -> Option<String> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let Expr::Function(f) = x {
+            let name = f.name.to_string().to_ascii_uppercase();
+            if super::aggregates::is_aggregate(&name) && found.is_none() {
+                found = Some(name);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+fn same_expr(a: &TExpr, b: &TExpr) -> bool {
+    a.ty == b.ty && a.to_string() == b.to_string()
+}
+
+/// Functions that cannot remove a row cannot aggregate a table (rows change and go away).
+fn check_table_source(calls: &[AggregateCall], source_is_table: bool) -> PlanResult<()> {
+    if !source_is_table {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for c in calls.iter().filter(|c| !c.udaf.udaf.supports_undo()) {
+        if !names.contains(&c.udaf.name.as_str()) {
+            names.push(&c.udaf.name);
+        }
+    }
+    if names.is_empty() {
+        return Ok(());
+    }
+    plan_err!(
+        "The aggregation functions {} cannot be applied to a table source, only to a stream source.",
+        and_list(&names)
+    )
+}
+
+/// "A", "A and B", "A, B and C".
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Each GROUP BY expression is projected at most once; those not projected are returned.
+fn check_keys(
+    group_by: &[TExpr],
+    exprs: &[Expr],
+    columns: &[OutputColumn],
+) -> PlanResult<Vec<String>> {
+    let mut missing = Vec::new();
+    for (i, expr) in exprs.iter().enumerate().take(group_by.len()) {
+        let names: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.is_key && c.compiled.expr.column_indices() == [i])
+            .map(|c| c.name.as_str())
+            .collect();
+        match names.as_slice() {
+            [] => missing.push(ksql_text(expr)),
+            [_] => {}
+            [first, second, ..] => {
+                return plan_err!(
+                    "The projection contains a key column more than once: `{first}` and `{second}`."
+                );
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// The message for GROUP BY expressions missing from a persistent query's projection.
+pub fn unprojected_message(sink: &str, missing: &[String]) -> String {
+    let refs: Vec<&str> = missing.iter().map(String::as_str).collect();
+    let plural = if missing.len() > 1 { "s" } else { "" };
+    format!(
+        "The query used to build `{sink}` must include the grouping expression{plural} {} in its projection (eg, SELECT {}...).",
+        and_list(&refs),
+        missing.join(", ")
+    )
+}
+
+/// The intermediate layout, and rewriting bound expressions onto it.
+struct Layout<'a> {
+    group_by: &'a [TExpr],
+    calls: usize,
+    windowed: bool,
+}
+
+impl Layout<'_> {
+    /// `None` when the expression reads a source column outside the GROUP BY expressions.
+    fn rewrite(&self, e: TExpr) -> Option<TExpr> {
+        if let Some(i) = self.group_by.iter().position(|g| same_expr(g, &e)) {
+            let name = key_name(i);
+            return Some(TExpr::new(Node::Column { index: i, name }, e.ty));
+        }
+        if let Node::Column { index, name } = &e.node {
+            let keys = self.group_by.len();
+            let window_at = keys + self.calls;
+            let index = match (AggregateCalls::call_of(*index), name.as_str()) {
+                (Some(n), _) => keys + n,
+                (None, WINDOWSTART) if self.windowed => window_at,
+                (None, WINDOWEND) if self.windowed => window_at + 1,
+                _ => return None,
+            };
+            let name = name.clone();
+            return Some(TExpr::new(Node::Column { index, name }, e.ty));
+        }
+        e.try_map_children(&mut |c| self.rewrite(c).ok_or(())).ok()
+    }
+
+    fn schema(&self, calls: &[AggregateCall]) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .group_by
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Field::new(key_name(i), g.ty.arrow_type(), true))
+            .collect();
+        for (n, c) in calls.iter().enumerate() {
+            let name = format!("KSQL_AGG_VARIABLE_{n}");
+            fields.push(Field::new(name, c.udaf.ret.arrow_type(), true));
+        }
+        if self.windowed {
+            for name in [WINDOWSTART, WINDOWEND] {
+                fields.push(Field::new(name, SqlType::Bigint.arrow_type(), true));
+            }
+        }
+        fields.push(Field::new(ROWTIME, SqlType::Bigint.arrow_type(), false));
+        Arc::new(Schema::new(fields))
+    }
+}
+
+/// The intermediate name of key column `i`.
+fn key_name(i: usize) -> String {
+    format!("KSQL_GROUP_KEY_{i}")
+}
