@@ -7,6 +7,7 @@
 
 pub mod ddl;
 mod error;
+pub mod explain;
 pub mod expr;
 pub mod functions;
 mod partition;
