@@ -1,6 +1,7 @@
 //! The catalog: streams, tables, custom types and persistent queries by name.
 
 use crate::common::SqlType;
+use crate::plan::explain::Explanation;
 use crate::plan::{CatalogView, SourceDef};
 use std::collections::BTreeMap;
 
@@ -11,6 +12,8 @@ pub struct QueryInfo {
     pub sql: String,
     pub sink: Option<String>,
     pub sources: Vec<String>,
+    /// Its plan as EXPLAIN shows it, made when it started (when replayed, after a restart).
+    pub explanation: Explanation,
 }
 
 #[derive(Default)]

@@ -2,7 +2,6 @@
 
 use super::error::{EngineResult, statement_err};
 use super::{Engine, Listing, StatementResult};
-use crate::plan::schema::ColumnRole;
 use crate::sql::{ShowKind, SourceKind, StatementKind};
 use crate::transport::{OffsetSpec, StartFrom, TopicPartition};
 use std::time::Duration;
@@ -12,6 +11,7 @@ fn listing(title: &str, columns: &[&str], rows: Vec<Vec<String>>) -> StatementRe
         title: title.to_string(),
         columns: columns.iter().map(|c| c.to_string()).collect(),
         rows,
+        ..Listing::default()
     })
 }
 
@@ -35,25 +35,8 @@ impl Engine {
                 )),
                 None => statement_err(format!("Can't find any functions with the name '{name}'")),
             },
-            StatementKind::ExplainQuery(id) => {
-                match self.catalog.queries.get(&id.to_ascii_uppercase()) {
-                    Some(q) => Ok(listing(
-                        &format!("ID: {}", q.id),
-                        &["Query", "Sink", "Sources"],
-                        vec![vec![
-                            q.sql.clone(),
-                            q.sink.clone().unwrap_or_default(),
-                            q.sources.join(", "),
-                        ]],
-                    )),
-                    None => statement_err(format!(
-                        "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries."
-                    )),
-                }
-            }
-            StatementKind::ExplainStatement(_) => statement_err(
-                "EXPLAIN of a statement is not available yet; EXPLAIN a running query by its ID.",
-            ),
+            StatementKind::ExplainQuery(id) => self.explain_query(&id),
+            StatementKind::ExplainStatement(statement) => self.explain_statement(&statement),
             StatementKind::Print {
                 topic,
                 from_beginning,
@@ -83,7 +66,7 @@ impl Engine {
                             s.topic.clone(),
                             s.key_format.kind.name().into(),
                             s.value_format.kind.name().into(),
-                            "false".into(),
+                            s.window.is_some().to_string(),
                         ]
                     })
                     .collect();
@@ -125,10 +108,7 @@ impl Engine {
                         vec![
                             q.id.clone(),
                             "PERSISTENT".into(),
-                            match self.query_failure(&q.id) {
-                                Some(_) => "ERROR".into(),
-                                None => "RUNNING".into(),
-                            },
+                            self.query_state(&q.id).into(),
                             q.sink.clone().unwrap_or_default(),
                             q.sql.clone(),
                         ]
@@ -180,30 +160,6 @@ impl Engine {
                     .collect(),
             ),
         })
-    }
-
-    fn describe(&self, name: &str, _extended: bool) -> EngineResult<StatementResult> {
-        let Some(source) = self.catalog.sources.get(name) else {
-            return statement_err(format!(
-                "Could not find STREAM/TABLE '{name}' in the Metastore"
-            ));
-        };
-        let mut rows = vec![vec!["ROWTIME".to_string(), "BIGINT (system)".to_string()]];
-        for c in &source.schema.columns {
-            let suffix = match &c.role {
-                ColumnRole::Key if source.kind == SourceKind::Table => " (primary key)".to_string(),
-                ColumnRole::Key => " (key)".to_string(),
-                ColumnRole::Value => String::new(),
-                ColumnRole::Header(None) => " (headers)".to_string(),
-                ColumnRole::Header(Some(k)) => format!(" (header('{k}'))"),
-            };
-            rows.push(vec![c.name.clone(), format!("{}{suffix}", c.sql_type)]);
-        }
-        Ok(listing(
-            &format!("Name: {}", source.name),
-            &["Field", "Type"],
-            rows,
-        ))
     }
 
     /// Prints records of a topic as text (up to `limit`, or what exists now).

@@ -9,7 +9,9 @@ mod admin;
 mod catalog;
 mod commands;
 mod ddl;
+mod describe;
 mod error;
+mod explain;
 mod insert_values;
 mod listing;
 pub mod processing_log;
@@ -19,7 +21,7 @@ pub mod results;
 pub use catalog::{Catalog, QueryInfo};
 pub use commands::COMMAND_TOPIC;
 pub use error::{EngineError, EngineResult, ErrorKind};
-pub use results::{Listing, StatementResult};
+pub use results::{Listing, Section, StatementResult};
 
 use crate::exec::{MemoryProcessingLog, RunningQuery};
 use crate::plan::functions::FunctionRegistry;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 impl Engine {
-    fn plan(&self, q: &Query, kind: QueryKind) -> EngineResult<QueryPlan> {
+    pub(super) fn plan(&self, q: &Query, kind: QueryKind) -> EngineResult<QueryPlan> {
         Ok(plan_query(q, &self.catalog, &self.functions, kind)?)
     }
 
@@ -28,7 +28,7 @@ impl Engine {
     }
 
     /// ksqlDB's `ksql.new.query.planner.enabled`: allows projections without the key.
-    fn new_planner(&self) -> bool {
+    pub(super) fn new_planner(&self) -> bool {
         self.properties
             .get("ksql.new.query.planner.enabled")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -94,7 +94,7 @@ impl Engine {
     }
 
     /// The definition of a CREATE ... AS SELECT's output.
-    fn sink_source(
+    pub(super) fn sink_source(
         &self,
         c: &CreateAsSelect,
         plan: &QueryPlan,
@@ -203,7 +203,7 @@ impl Engine {
         sink: &SourceDef,
         sql: &str,
     ) -> EngineResult<()> {
-        let group = format!("_brook_query_{id}");
+        let group = consumer_group(id);
         let start = QueryStart {
             id,
             plan,
@@ -219,6 +219,7 @@ impl Engine {
                 sql: sql.to_string(),
                 sink: Some(sink.name.clone()),
                 sources: vec![plan.source.name.clone()],
+                explanation: crate::plan::explain::explain(plan, id, Some(sink)),
             },
         );
         let runner = match self.mode {
@@ -308,7 +309,7 @@ impl Engine {
     }
 }
 
-fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
+pub(super) fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
     let result: Vec<(&str, &crate::common::SqlType, bool)> = plan
         .output_schema
         .columns
@@ -323,6 +324,11 @@ fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
         .map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key))
         .collect();
     result == target
+}
+
+/// The consumer group of a persistent query.
+pub(super) fn consumer_group(id: &str) -> String {
+    format!("_brook_query_{id}")
 }
 
 fn spawn_query_thread(

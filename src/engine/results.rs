@@ -2,12 +2,31 @@
 
 use crate::exec::RunningQuery;
 
-/// A table of text: SHOW/LIST/DESCRIBE results.
+/// A table of text: SHOW/LIST/DESCRIBE/EXPLAIN results. Shown as the title, the properties
+/// (`name : value` lines), the table (when it has columns), then the sections.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Listing {
     pub title: String,
+    pub properties: Vec<(String, String)>,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    pub sections: Vec<Section>,
+}
+
+/// Text after a listing's table: a heading (none when empty) and lines.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Section {
+    pub heading: String,
+    pub lines: Vec<String>,
+}
+
+impl Section {
+    pub fn new(heading: &str, lines: Vec<String>) -> Section {
+        Section {
+            heading: heading.to_string(),
+            lines,
+        }
+    }
 }
 
 pub enum StatementResult {

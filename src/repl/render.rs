@@ -45,11 +45,30 @@ pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A listing as the ksql CLI prints it: the title, `name : value` properties, the table, then
+/// each section under its underlined heading.
 pub fn listing(l: &Listing) -> String {
-    if l.columns.is_empty() {
-        return format!("{}\n", l.title);
+    let mut out = format!("{}\n", l.title);
+    for (name, value) in &l.properties {
+        out.push_str(&format!("{name:<20} : {value}\n"));
     }
-    format!("{}\n{}", l.title, table(&l.columns, &l.rows))
+    if !l.columns.is_empty() {
+        if !l.properties.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&table(&l.columns, &l.rows));
+    }
+    for section in &l.sections {
+        if !section.heading.is_empty() {
+            let rule = "-".repeat(section.heading.chars().count());
+            out.push_str(&format!("\n{}\n{rule}\n", section.heading));
+        }
+        for line in &section.lines {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// One row of a push query, as a table line.

@@ -21,9 +21,13 @@ fn parse_one(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
     let tokens = Tokenizer::new(&DIALECT, text)
         .tokenize_with_location()
         .map_err(SqlError::from_tokenizer)?;
+    let explained = explained_text(text, &tokens);
     let parser = Parser::new(&DIALECT).with_tokens_with_locations(tokens);
     let mut sp = StatementParser { p: parser, resolve };
-    let kind = sp.statement()?;
+    let mut kind = sp.statement()?;
+    if let StatementKind::ExplainStatement(inner) = &mut kind {
+        inner.text = explained;
+    }
     let _ = sp.p.consume_token(&Token::SemiColon);
     let rest = sp.p.peek_token();
     if rest.token != Token::EOF {
@@ -39,6 +43,28 @@ fn parse_one(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
         kind,
         text: text.trim().to_string(),
     })
+}
+
+/// For `EXPLAIN statement`: the text of the statement explained (from its second word on).
+fn explained_text(text: &str, tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> String {
+    let mut words = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)));
+    let Some(start) = words.nth(1) else {
+        return String::new();
+    };
+    let (line, column) = (start.span.start.line, start.span.start.column);
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take((line as usize).saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = text.get(line_start..).unwrap_or("");
+    let offset = rest
+        .char_indices()
+        .nth((column as usize).saturating_sub(1))
+        .map_or(rest.len(), |(i, _)| i);
+    rest[offset..].trim().to_string()
 }
 
 pub(super) fn location_of(t: &sqlparser::tokenizer::TokenWithSpan) -> Location {
@@ -439,9 +465,10 @@ impl StatementParser<'_> {
                 extended: extended || self.word("EXTENDED"),
             });
         }
+        let name = self.name()?;
         Ok(StatementKind::Describe {
-            name: self.name()?,
-            extended,
+            name,
+            extended: extended || self.word("EXTENDED"),
         })
     }
 

@@ -170,10 +170,20 @@ fn other_statements() {
         one("EXPLAIN CSAS_OUT_0;"),
         StatementKind::ExplainQuery(_)
     ));
-    assert!(matches!(
-        one("EXPLAIN SELECT * FROM s EMIT CHANGES;"),
-        StatementKind::ExplainStatement(_)
-    ));
+    let StatementKind::ExplainStatement(inner) =
+        one("EXPLAIN -- plan\n  SELECT * FROM s EMIT CHANGES;")
+    else {
+        panic!("EXPLAIN of a statement expected");
+    };
+    assert_eq!(inner.text, "SELECT * FROM s EMIT CHANGES;");
+    assert!(matches!(inner.kind, StatementKind::Select(_)));
+    assert_eq!(
+        one("DESCRIBE orders EXTENDED;"),
+        StatementKind::Describe {
+            name: "ORDERS".into(),
+            extended: true
+        }
+    );
     assert!(matches!(
         one("CREATE TYPE address AS STRUCT<street STRING, n INT>;"),
         StatementKind::CreateType { .. }

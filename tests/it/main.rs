@@ -3,6 +3,7 @@
 mod architecture;
 mod cli;
 mod engine_admin;
+mod explain;
 mod grammar;
 mod log_api;
 mod log_crash;
