@@ -40,7 +40,10 @@ mod tests {
         let bytes = encode_values(&row);
         let back: Vec<Value> = decode(&bytes).expect("decode");
         assert_eq!(back, row);
-        assert_ne!(encode_values(&[Value::Int(1)]), encode_values(&[Value::Bigint(1)]));
+        assert_ne!(
+            encode_values(&[Value::Int(1)]),
+            encode_values(&[Value::Bigint(1)])
+        );
         assert!(decode::<Vec<Value>>(&[0xff, 0xff]).is_err());
     }
 }

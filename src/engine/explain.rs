@@ -5,9 +5,9 @@
 use super::describe::field_rows;
 use super::error::{EngineResult, statement_err};
 use super::{Engine, Listing, Section, StatementResult};
+use crate::plan::QueryKind;
 use crate::plan::explain::{Explanation, explain};
-use crate::plan::{QueryKind, check_projection};
-use crate::sql::{SourceKind, Statement, StatementKind};
+use crate::sql::{Statement, StatementKind};
 
 /// What heads a query description.
 struct Heading<'a> {
@@ -32,16 +32,9 @@ impl Engine {
                 (id, "PUSH", explanation)
             }
             StatementKind::CreateAsSelect(c) => {
-                if c.kind == SourceKind::Table {
-                    return statement_err(
-                        "CREATE TABLE AS SELECT needs aggregation or a table source, which this build does not run yet.",
-                    );
-                }
-                let plan = self.plan(&c.query, QueryKind::Persistent)?;
-                crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
-                check_projection(&plan, &c.name, self.new_planner())?;
-                let sink = self.sink_source(c, &plan, &statement.text)?;
-                let id = format!("CSAS_{}_{n}", c.name);
+                let (plan, sink) = self.plan_create_as_select(c, &statement.text)?;
+                let prefix = super::queries::create_as_prefix(c.kind);
+                let id = format!("{prefix}_{}_{n}", c.name);
                 let explanation = explain(&plan, &id, Some(&sink));
                 (id, "PERSISTENT", explanation)
             }

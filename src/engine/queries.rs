@@ -57,40 +57,62 @@ impl Engine {
         c: &CreateAsSelect,
         sql: &str,
     ) -> EngineResult<StatementResult> {
-        if c.kind == SourceKind::Table {
-            return statement_err(
-                "CREATE TABLE AS SELECT needs aggregation or a table source, which this build does not run yet.",
-            );
-        }
+        let kind = c.kind.name().to_ascii_lowercase();
         if self.catalog.sources.contains_key(&c.name) {
             if c.if_not_exists {
                 return Ok(StatementResult::Success(format!(
-                    "A stream with the same name already exists: {}",
+                    "A {kind} with the same name already exists: {}",
                     c.name
                 )));
             }
             if !c.or_replace {
                 return statement_err(format!(
-                    "Cannot add stream '{}': A stream with the same name already exists",
+                    "Cannot add {kind} '{}': A {kind} with the same name already exists",
                     c.name
                 ));
             }
         }
         check_properties(&c.properties)?;
-        let plan = self.plan(&c.query, QueryKind::Persistent)?;
-        // (ksqlDB checks the sink's TIMESTAMP column before the projection.)
-        crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
-        check_projection(&plan, &c.name, self.new_planner())?;
-        let sink = self.sink_source(c, &plan, sql)?;
+        let (plan, sink) = self.plan_create_as_select(c, sql)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
         self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
-        let id = self.next_query_id("CSAS", &c.name);
+        let id = self.next_query_id(create_as_prefix(c.kind), &c.name);
         self.catalog.sources.insert(sink.name.clone(), sink.clone());
         self.start_persistent(&id, &plan, &sink, sql)?;
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             id,
         })
+    }
+
+    /// Plans a CREATE STREAM|TABLE AS SELECT (without running it): the query and its sink.
+    pub(super) fn plan_create_as_select(
+        &self,
+        c: &CreateAsSelect,
+        sql: &str,
+    ) -> EngineResult<(QueryPlan, SourceDef)> {
+        let plan = self.plan(&c.query, QueryKind::Persistent)?;
+        if plan.source.window.is_some() && plan.source.kind == SourceKind::Table {
+            return statement_err("KSQL does not support persistent queries on windowed tables.");
+        }
+        match (c.kind, plan.aggregation.is_some()) {
+            (SourceKind::Table, false) => {
+                return statement_err(
+                    "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
+                );
+            }
+            (SourceKind::Stream, true) => {
+                return statement_err(
+                    "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
+                );
+            }
+            _ => {}
+        }
+        // (ksqlDB checks the sink's TIMESTAMP column before the projection.)
+        crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
+        check_projection(&plan, &c.name, self.new_planner())?;
+        let sink = self.sink_source(c, &plan, sql)?;
+        Ok((plan, sink))
     }
 
     /// The definition of a CREATE ... AS SELECT's output.
@@ -405,5 +427,13 @@ pub(super) fn stop_runner(runner: QueryRunner) {
 impl From<std::io::Error> for EngineError {
     fn from(e: std::io::Error) -> Self {
         EngineError::Statement(e.to_string())
+    }
+}
+
+/// Query ids of CREATE ... AS SELECT: `CSAS_<name>_<n>` for streams, `CTAS_...` for tables.
+pub(super) fn create_as_prefix(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "CSAS",
+        SourceKind::Table => "CTAS",
     }
 }

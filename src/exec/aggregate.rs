@@ -157,9 +157,11 @@ impl Aggregator {
     /// Applies one row to each of its windows (or its group), appending the results.
     fn update(&mut self, row: &RowUpdate<'_>, rows: &mut Rows) -> Result<(), String> {
         self.stream_time = self.stream_time.max(row.time);
-        let grace = self.plan.window.as_ref().map_or(DEFAULT_GRACE_MS, |w| {
-            w.grace_ms.unwrap_or(DEFAULT_GRACE_MS)
-        });
+        let grace = self
+            .plan
+            .window
+            .as_ref()
+            .map_or(DEFAULT_GRACE_MS, |w| w.grace_ms.unwrap_or(DEFAULT_GRACE_MS));
         let windows = match &self.plan.window {
             Some(w) if w.kind == WindowKind::Session => {
                 return self.update_session(row, w.size_ms, grace, rows);

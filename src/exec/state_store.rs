@@ -56,7 +56,12 @@ mod tests {
         assert_eq!(s.get(b"k"), Ok(Some(b"v".to_vec())));
         s.put(b"ka", b"1").expect("put");
         s.put(b"l", b"2").expect("put");
-        let keys: Vec<Vec<u8>> = s.prefix(b"k").expect("prefix").into_iter().map(|e| e.0).collect();
+        let keys: Vec<Vec<u8>> = s
+            .prefix(b"k")
+            .expect("prefix")
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
         assert_eq!(keys, [b"k".to_vec(), b"ka".to_vec()]);
         s.delete(b"k").expect("delete");
         assert_eq!(s.get(b"k"), Ok(None));

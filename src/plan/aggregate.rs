@@ -8,11 +8,11 @@
 //! equal to a GROUP BY expression reads the key column, an aggregate call reads its result,
 //! and any other source column is an error (it is not part of the GROUP BY).
 
+use super::PlanResult;
 use super::aggregates::ResolvedUdaf;
 use super::expr::{AggregateCalls, Binder, Node, TExpr, ksql_text};
 use super::query::{Compiled, Namer, OutputColumn};
 use super::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
-use super::PlanResult;
 use crate::common::SqlType;
 use crate::plan_err;
 use crate::sql::{Expr, Query, WindowSpec};
@@ -99,7 +99,8 @@ pub(super) fn plan_aggregate(
             offenders.push(ksql_text(expr));
             continue;
         };
-        let is_key = matches!(&rewritten.node, Node::Column { index, .. } if *index < group_by.len());
+        let is_key =
+            matches!(&rewritten.node, Node::Column { index, .. } if *index < group_by.len());
         columns.push(OutputColumn {
             name: alias.clone().unwrap_or_else(|| input.names.name_for(expr)),
             compiled: Compiled::new(rewritten)?,

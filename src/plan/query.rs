@@ -1,9 +1,9 @@
 //! Planning a stateless query (filter, projection, PARTITION BY) over one stream: which
 //! expressions produce the output key and value columns, and the output schema.
 
+use super::aggregate::{AggregateInput, AggregatePlan, plan_aggregate};
 use super::expr::{Binder, Node, Scope, TExpr, ident_name, to_physical};
 use super::functions::FunctionRegistry;
-use super::aggregate::{AggregateInput, AggregatePlan, plan_aggregate};
 use super::partition::PartitionKeys;
 use super::schema::{Column, ColumnRole, LogicalSchema};
 use super::{CatalogView, PlanError, PlanResult, SourceDef};

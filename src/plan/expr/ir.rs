@@ -285,10 +285,7 @@ impl TExpr {
 }
 
 /// `f` applied to a boxed sub-expression.
-fn boxed<E>(
-    f: &mut dyn FnMut(TExpr) -> Result<TExpr, E>,
-    e: Box<TExpr>,
-) -> Result<Box<TExpr>, E> {
+fn boxed<E>(f: &mut dyn FnMut(TExpr) -> Result<TExpr, E>, e: Box<TExpr>) -> Result<Box<TExpr>, E> {
     Ok(Box::new(f(*e)?))
 }
 
