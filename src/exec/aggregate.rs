@@ -37,25 +37,36 @@ pub struct Aggregator {
 }
 
 /// A group's state: its accumulators and the timestamp of its last update.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct GroupState {
     accumulators: Vec<Value>,
     timestamp: i64,
 }
 
-/// The rows of one output batch, column by column; `deleted` rows are tombstones (a session
-/// merged into a larger one).
+/// What an output row of the aggregation is, as a change to the output table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowRole {
+    /// A group's new aggregate.
+    New,
+    /// The group's previous aggregate, right before its `New` row (HAVING decides whether
+    /// the change deletes a row that was visible).
+    Old,
+    /// A session merged into a larger one: its row is deleted.
+    Deleted,
+}
+
+/// The rows of one output batch, column by column, and their roles.
 struct Rows {
     columns: Vec<Vec<Value>>,
-    deleted: Vec<bool>,
+    roles: Vec<RowRole>,
 }
 
 impl Rows {
-    fn push(&mut self, values: impl Iterator<Item = Value>, deleted: bool) {
+    fn push(&mut self, values: impl Iterator<Item = Value>, role: RowRole) {
         for (column, value) in self.columns.iter_mut().zip(values) {
             column.push(value);
         }
-        self.deleted.push(deleted);
+        self.roles.push(role);
     }
 }
 
@@ -79,16 +90,16 @@ impl Aggregator {
         }
     }
 
-    /// Aggregates a batch of source rows: the updated groups, one row per input row and window
-    /// (with session windows, first a deletion for each session merged away), and which output
-    /// rows are deletions.
+    /// Aggregates a batch of source rows: the updated groups, one `New` row per input row and
+    /// window, each after the group's `Old` row if it had one (with session windows, first a
+    /// `Deleted` row for each session merged away).
     pub fn process(
         &mut self,
         input: &RecordBatch,
         topic: &str,
         partition: u32,
         log: &mut dyn ProcessingLog,
-    ) -> Option<(RecordBatch, Vec<bool>)> {
+    ) -> Option<(RecordBatch, Vec<RowRole>)> {
         let batch = match &self.filter {
             Some(f) => {
                 let offsets = int64_column(input, self.offset_index);
@@ -122,7 +133,7 @@ impl Aggregator {
         let times = int64_column(&batch, self.rowtime_index);
         let mut rows = Rows {
             columns: vec![Vec::new(); self.types.len()],
-            deleted: Vec::new(),
+            roles: Vec::new(),
         };
         for row in 0..batch.num_rows() {
             let key: Vec<Value> = keys.iter().map(|k| Value::from_array(k, row)).collect();
@@ -193,12 +204,18 @@ impl Aggregator {
         if let Some((start, _)) = window {
             state_key.extend_from_slice(&start.to_be_bytes());
         }
-        let state = match self.store.get(&state_key)? {
-            Some(bytes) => codec::decode::<GroupState>(&bytes).map_err(|e| e.to_string())?,
-            None => self.initial(row.time),
+        let old = match self.store.get(&state_key)? {
+            Some(bytes) => Some(codec::decode::<GroupState>(&bytes).map_err(|e| e.to_string())?),
+            None => None,
         };
-        let state = self.add(state, row)?;
-        self.emit(row.key, &state, window, state.timestamp, rows);
+        let state = match &old {
+            Some(old) => self.add(old.clone(), row)?,
+            None => self.add(self.initial(row.time), row)?,
+        };
+        if let Some(old) = &old {
+            self.emit(row.key, old, window, old.timestamp, RowRole::Old, rows);
+        }
+        self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
         self.store.put(&state_key, &codec::encode(&state))
     }
 
@@ -236,16 +253,28 @@ impl Aggregator {
             ));
         }
         let merged = self.add(merged, row)?;
+        let mut same = None;
         for (key, s, e, state) in absorbed {
-            self.store.delete(&key)?;
-            self.emit(row.key, &state, Some((s, e)), e, rows);
-            if let Some(last) = rows.deleted.last_mut() {
-                *last = true;
+            if (s, e) == (start, end) {
+                same = Some(state);
+                continue;
             }
+            self.store.delete(&key)?;
+            self.emit(row.key, &state, Some((s, e)), e, RowRole::Deleted, rows);
+        }
+        if let Some(old) = same {
+            self.emit(row.key, &old, Some((start, end)), end, RowRole::Old, rows);
         }
         let mut key = prefix;
         key.extend_from_slice(&session_suffix(start, end));
-        self.emit(row.key, &merged, Some((start, end)), end, rows);
+        self.emit(
+            row.key,
+            &merged,
+            Some((start, end)),
+            end,
+            RowRole::New,
+            rows,
+        );
         self.store.put(&key, &codec::encode(&merged))
     }
 
@@ -290,6 +319,7 @@ impl Aggregator {
         state: &GroupState,
         window: Option<(i64, i64)>,
         timestamp: i64,
+        role: RowRole,
         rows: &mut Rows,
     ) {
         let results = self
@@ -308,11 +338,11 @@ impl Aggregator {
             .chain(results)
             .chain(bounds)
             .chain([Value::Bigint(timestamp)]);
-        rows.push(values, false);
+        rows.push(values, role);
     }
 
-    fn batch(&self, rows: Rows) -> Option<(RecordBatch, Vec<bool>)> {
-        if rows.deleted.is_empty() {
+    fn batch(&self, rows: Rows) -> Option<(RecordBatch, Vec<RowRole>)> {
+        if rows.roles.is_empty() {
             return None;
         }
         let arrays: Vec<ArrayRef> = rows
@@ -322,7 +352,7 @@ impl Aggregator {
             .map(|(values, t)| values_to_array(values, t))
             .collect();
         let batch = RecordBatch::try_new(self.plan.intermediate_schema.clone(), arrays).ok()?;
-        Some((batch, rows.deleted))
+        Some((batch, rows.roles))
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! The same `step` runs in a production thread and under the conformance test driver.
 
-use super::aggregate::Aggregator;
+use super::aggregate::{Aggregator, RowRole};
 use super::decode::Decoder;
 use super::encode::Encoder;
 use super::pipeline::StatelessPipeline;
@@ -148,15 +148,19 @@ impl RunningQuery {
         let (batch, deleted) = match &mut self.aggregator {
             None => (batch, None),
             Some((aggregator, having)) => {
-                let Some((groups, mut deleted)) = aggregator.process(&batch, topic, partition, log)
+                let Some((groups, roles)) = aggregator.process(&batch, topic, partition, log)
                 else {
                     return Ok(());
                 };
-                if let Some(h) = having {
-                    let failed = not_true(h, &groups, log, &self.id);
-                    deleted.iter_mut().zip(failed).for_each(|(d, f)| *d |= f);
-                }
-                (groups, Some(deleted))
+                let visible = match having {
+                    Some(h) => passes(h, &groups, log, &self.id),
+                    None => vec![true; roles.len()],
+                };
+                let (keep, deleted) = table_changes(&roles, &visible);
+                let Some(changes) = keep_rows(&groups, &keep) else {
+                    return Ok(());
+                };
+                (changes, Some(deleted))
             }
         };
         let Some(out) = self.pipeline.process(&batch, topic, partition, log) else {
@@ -175,7 +179,7 @@ impl RunningQuery {
             }
             Output::Rows(subscriber) => {
                 let out = match &deleted {
-                    Some(d) => keep_rows(&out, d),
+                    Some(d) => keep_rows(&out, &d.iter().map(|d| !d).collect::<Vec<_>>()),
                     None => Some(out),
                 };
                 if let Some(out) = out
@@ -278,8 +282,29 @@ impl RunningQuery {
     }
 }
 
-/// Rows for which HAVING is not TRUE: their groups are deleted from the output table.
-fn not_true(
+/// Which aggregation rows change the output table, and which of those are deletions: a new
+/// aggregate is written if HAVING holds for it, and otherwise deletes the group's row if the
+/// previous aggregate was visible; a merged-away session is deleted if it was visible.
+fn table_changes(roles: &[RowRole], visible: &[bool]) -> (Vec<bool>, Vec<bool>) {
+    let mut keep = Vec::with_capacity(roles.len());
+    let mut deleted = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        let shown = visible.get(i).copied().unwrap_or(false);
+        let was_shown = i > 0 && roles[i - 1] == RowRole::Old && visible[i - 1];
+        let change = match role {
+            RowRole::Old => None,
+            RowRole::Deleted => shown.then_some(true),
+            RowRole::New if shown => Some(false),
+            RowRole::New => was_shown.then_some(true),
+        };
+        keep.push(change.is_some());
+        deleted.extend(change);
+    }
+    (keep, deleted)
+}
+
+/// Rows for which HAVING is TRUE.
+fn passes(
     having: &Compiled,
     groups: &RecordBatch,
     log: &mut dyn ProcessingLog,
@@ -297,13 +322,13 @@ fn not_true(
     let mask = super::pipeline::evaluate(having, groups, &mut report, true);
     let mask = mask.as_any().downcast_ref::<arrow::array::BooleanArray>();
     (0..groups.num_rows())
-        .map(|i| mask.is_none_or(|m| arrow::array::Array::is_null(m, i) || !m.value(i)))
+        .map(|i| mask.is_some_and(|m| !arrow::array::Array::is_null(m, i) && m.value(i)))
         .collect()
 }
 
-/// The rows not deleted.
-fn keep_rows(batch: &RecordBatch, deleted: &[bool]) -> Option<RecordBatch> {
-    let keep: arrow::array::BooleanArray = deleted.iter().map(|d| Some(!d)).collect();
+/// The rows marked in `keep`.
+fn keep_rows(batch: &RecordBatch, keep: &[bool]) -> Option<RecordBatch> {
+    let keep: arrow::array::BooleanArray = keep.iter().map(|k| Some(*k)).collect();
     arrow::compute::filter_record_batch(batch, &keep)
         .ok()
         .filter(|b| b.num_rows() > 0)

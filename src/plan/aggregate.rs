@@ -50,6 +50,9 @@ pub(super) struct AggregateInput<'a, 'b> {
     pub items: &'a [(Expr, Option<String>)],
     pub names: &'a mut Namer,
     pub source_is_table: bool,
+    /// WINDOWSTART/WINDOWEND in the scope stand for the aggregation's windows: only its
+    /// SELECT may use them.
+    pub virtual_window_bounds: bool,
 }
 
 /// Plans the aggregation and the output columns (over the intermediate layout).
@@ -57,7 +60,23 @@ pub(super) fn plan_aggregate(
     input: AggregateInput<'_, '_>,
 ) -> PlanResult<(AggregatePlan, Vec<OutputColumn>)> {
     let q = input.query;
+    if q.group_by.is_empty() && q.window.is_none() {
+        return plan_err!(
+            "CREATE TABLE AS SELECT statement does not support aggregate function [{}] without a GROUP BY clause.",
+            aggregate_calls_text(input.items)
+        );
+    }
+    if q.emit == Some(crate::sql::Emit::Final) && q.window.is_none() {
+        return plan_err!("EMIT FINAL is only supported for windowed aggregations.");
+    }
+    let bounds_check = |e: &TExpr| match window_bound_in(e) {
+        Some(name) if input.virtual_window_bounds => plan_err!(
+            "Window bounds column {name} can only be used in the SELECT clause of windowed aggregations"
+        ),
+        _ => Ok(()),
+    };
     let group_by = bind_group_by(q, input.binder)?;
+    group_by.iter().try_for_each(bounds_check)?;
     input.binder.collect_aggregates();
     let mut selected = Vec::with_capacity(input.items.len());
     for (expr, alias) in input.items {
@@ -73,6 +92,7 @@ pub(super) fn plan_aggregate(
             .calls
             .iter()
             .map(|(udaf, args)| {
+                args.iter().try_for_each(bounds_check)?;
                 let args = args.iter().cloned().map(Compiled::new);
                 Ok(AggregateCall {
                     udaf: udaf.clone(),
@@ -114,6 +134,9 @@ pub(super) fn plan_aggregate(
             offenders.join(", ")
         );
     }
+    if let Some(h) = &having {
+        bounds_check(h)?;
+    }
     let having = match having {
         Some(h) => match layout.rewrite(h) {
             Some(h) => Some(Compiled::new(h)?),
@@ -125,6 +148,7 @@ pub(super) fn plan_aggregate(
         None => None,
     };
     let unprojected_group_by = check_keys(&group_by, &q.group_by, &columns)?;
+    order_keys(&mut columns);
     let plan = AggregatePlan {
         intermediate_schema: layout.schema(&calls),
         group_by: group_by
@@ -170,6 +194,33 @@ pub(super) fn aggregate_in(e: &Expr) -> Option<String> {
         std::ops::ControlFlow::<()>::Continue(())
     });
     found
+}
+
+/// The aggregate calls of the SELECT as ksqlDB prints them (`COUNT(*)` is `COUNT(ROWTIME)`).
+fn aggregate_calls_text(items: &[(Expr, Option<String>)]) -> String {
+    let mut calls = Vec::new();
+    for (e, _) in items {
+        let _ = sqlparser::ast::visit_expressions(e, |x| {
+            if let Expr::Function(f) = x
+                && super::aggregates::is_aggregate(&f.name.to_string())
+            {
+                let text = ksql_text(x)
+                    .replace("(*)", "(ROWTIME)")
+                    .replace("()", "(ROWTIME)");
+                calls.push(text);
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+    calls.join(", ")
+}
+
+/// WINDOWSTART or WINDOWEND, if the expression reads one.
+pub(super) fn window_bound_in(e: &TExpr) -> Option<&'static str> {
+    if let Node::Column { name, .. } = &e.node {
+        return [WINDOWSTART, WINDOWEND].into_iter().find(|b| b == name);
+    }
+    e.children().into_iter().find_map(window_bound_in)
 }
 
 fn same_expr(a: &TExpr, b: &TExpr) -> bool {
@@ -229,6 +280,16 @@ fn check_keys(
         }
     }
     Ok(missing)
+}
+
+/// Key columns in GROUP BY order (ksqlDB's key schema), each in one of the keys' places.
+fn order_keys(columns: &mut [OutputColumn]) {
+    let slots: Vec<usize> = (0..columns.len()).filter(|i| columns[*i].is_key).collect();
+    let mut keys: Vec<OutputColumn> = slots.iter().map(|i| columns[*i].clone()).collect();
+    keys.sort_by_key(|c| c.compiled.expr.column_indices().first().copied());
+    for (slot, key) in slots.into_iter().zip(keys) {
+        columns[slot] = key;
+    }
 }
 
 /// The message for GROUP BY expressions missing from a persistent query's projection.

@@ -131,7 +131,13 @@ pub fn plan_query(
         );
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
-    let scope = Scope::for_source(&qualifier, &source.schema, source.window.is_some());
+    let mut scope = Scope::for_source(&qualifier, &source.schema, source.window.is_some());
+    let scope_has_virtual_bounds = q.window.is_some() && source.window.is_none();
+    if scope_has_virtual_bounds {
+        // A windowed aggregation's SELECT may read its window bounds (rewritten onto the
+        // aggregation's output; anywhere else they are refused).
+        scope.add_window_bounds(&qualifier);
+    }
     let mut binder = Binder::new(&scope, functions);
     let filter = match &q.where_clause {
         Some(w) => {
@@ -148,6 +154,11 @@ pub fn plan_query(
                     bound.ty
                 );
             }
+            if let Some(name) = super::aggregate::window_bound_in(&bound)
+                && scope_has_virtual_bounds
+            {
+                return plan_err!("Error in WHERE expression: Unknown column {name}.");
+            }
             Some(Compiled::new(bound)?)
         }
         None => None,
@@ -161,6 +172,7 @@ pub fn plan_query(
             items: &items,
             names: &mut names,
             source_is_table: source.kind == SourceKind::Table,
+            virtual_window_bounds: scope_has_virtual_bounds,
         };
         let (aggregation, columns) = plan_aggregate(input)?;
         return finish(q, source, filter, columns, Some(aggregation));

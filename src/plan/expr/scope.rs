@@ -40,6 +40,21 @@ impl Scope {
         Scope { columns }
     }
 
+    /// Appends WINDOWSTART and WINDOWEND after the source's columns: the bounds of the windows
+    /// a windowed aggregation computes (not columns of its input batches).
+    pub fn add_window_bounds(&mut self, qualifier: &str) {
+        for name in [
+            crate::plan::schema::WINDOWSTART,
+            crate::plan::schema::WINDOWEND,
+        ] {
+            self.columns.push(ScopeColumn {
+                name: name.into(),
+                qualifier: Some(qualifier.to_string()),
+                sql_type: SqlType::Bigint,
+            });
+        }
+    }
+
     /// Finds a column by name (and qualifier, if given).
     pub fn resolve(
         &self,
