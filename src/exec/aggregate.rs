@@ -31,6 +31,9 @@ pub struct Aggregator {
     rowtime_index: usize,
     offset_index: usize,
     store: Box<dyn StateStore>,
+    /// Aggregating a table: the positions of its key columns in the input batch, and each
+    /// source row's current contribution (by its key), to remove when the row changes.
+    table: Option<(Vec<usize>, Box<dyn StateStore>)>,
     /// The largest timestamp seen (Kafka Streams' stream time), for window lateness.
     stream_time: i64,
     query_id: String,
@@ -41,6 +44,13 @@ pub struct Aggregator {
 struct GroupState {
     accumulators: Vec<Value>,
     timestamp: i64,
+}
+
+/// A table row's contribution to the aggregation: its group and its aggregate arguments.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Contribution {
+    group: Vec<Value>,
+    args: Vec<Vec<Value>>,
 }
 
 /// What an output row of the aggregation is, as a change to the output table.
@@ -85,6 +95,11 @@ impl Aggregator {
             rowtime_index: plan.input_schema.index_of(ROWTIME).unwrap_or(0),
             offset_index: plan.input_schema.index_of(ROWOFFSET).unwrap_or(0),
             store: Box::new(MemoryStore::default()),
+            table: (plan.source.kind == crate::sql::SourceKind::Table).then(|| {
+                let keys = plan.source.schema.key_columns().count();
+                let store: Box<dyn StateStore> = Box::new(MemoryStore::default());
+                ((0..keys).collect(), store)
+            }),
             stream_time: i64::MIN,
             query_id: query_id.to_string(),
         }
@@ -100,13 +115,23 @@ impl Aggregator {
         partition: u32,
         log: &mut dyn ProcessingLog,
     ) -> Option<(RecordBatch, Vec<RowRole>)> {
+        // A table's rows that fail WHERE are removed from the aggregation (they may have
+        // passed before); a stream's are dropped.
+        let mut passes = vec![true; input.num_rows()];
         let batch = match &self.filter {
             Some(f) => {
                 let offsets = int64_column(input, self.offset_index);
                 let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
                 let mask = evaluate(f, input, &mut report, true);
                 let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
-                filter_record_batch(input, &mask).ok()?
+                if self.table.is_some() {
+                    passes = (0..mask.len())
+                        .map(|i| mask.is_valid(i) && mask.value(i))
+                        .collect();
+                    input.clone()
+                } else {
+                    filter_record_batch(input, &mask).ok()?
+                }
             }
             None => input.clone(),
         };
@@ -137,6 +162,21 @@ impl Aggregator {
         };
         for row in 0..batch.num_rows() {
             let key: Vec<Value> = keys.iter().map(|k| Value::from_array(k, row)).collect();
+            let time = times.get(row).copied().unwrap_or(0);
+            if let Some((source_keys, _)) = &self.table {
+                let source_key: Vec<Value> = source_keys
+                    .iter()
+                    .map(|i| Value::from_array(batch.column(*i), row))
+                    .collect();
+                // A row that stays in its group updates it once (no intermediate retraction).
+                let stays = passes[row].then_some(key.as_slice());
+                if let Err(message) = self.retract(&source_key, stays, time, &mut rows) {
+                    report(row, message);
+                }
+                if !passes[row] {
+                    continue;
+                }
+            }
             if let Some(i) = key.iter().position(Value::is_null) {
                 report(
                     row,
@@ -150,7 +190,6 @@ impl Aggregator {
                 .iter()
                 .map(|call| call.iter().map(|a| Value::from_array(a, row)).collect())
                 .collect();
-            let time = times.get(row).copied().unwrap_or(0);
             let offset = offsets.get(row).copied().unwrap_or(0);
             let update = RowUpdate {
                 key: &key,
@@ -160,9 +199,104 @@ impl Aggregator {
             };
             if let Err(message) = self.update(&update, &mut rows) {
                 report(row, message);
+                continue;
+            }
+            if let Err(message) = self.remember(&batch, row, &key, &row_args) {
+                report(row, message);
             }
         }
         self.batch(rows)
+    }
+
+    /// Whether the source is a table (changes and deletions retract earlier rows).
+    pub fn reads_table(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// A table row deleted (a tombstone for its key): its contribution is removed.
+    pub fn retract_row(
+        &mut self,
+        source_key: &[Value],
+        time: i64,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<(RecordBatch, Vec<RowRole>)> {
+        let mut rows = Rows {
+            columns: vec![Vec::new(); self.types.len()],
+            roles: Vec::new(),
+        };
+        if let Err(message) = self.retract(source_key, None, time, &mut rows) {
+            log.report(ProcessingError {
+                query_id: self.query_id.clone(),
+                topic: String::new(),
+                partition: 0,
+                offset: -1,
+                message,
+            });
+        }
+        self.batch(rows)
+    }
+
+    /// Records a table row's contribution under its key.
+    fn remember(
+        &mut self,
+        batch: &RecordBatch,
+        row: usize,
+        group: &[Value],
+        args: &[Vec<Value>],
+    ) -> Result<(), String> {
+        let Some((source_keys, rows)) = &mut self.table else {
+            return Ok(());
+        };
+        let source_key: Vec<Value> = source_keys
+            .iter()
+            .map(|i| Value::from_array(batch.column(*i), row))
+            .collect();
+        let contribution = Contribution {
+            group: group.to_vec(),
+            args: args.to_vec(),
+        };
+        rows.put(
+            &codec::encode_values(&source_key),
+            &codec::encode(&contribution),
+        )
+    }
+
+    /// Removes a table row's earlier contribution from its group, emitting the group unless
+    /// the row's new version belongs to the same group (`stays_in`), which then updates it.
+    fn retract(
+        &mut self,
+        source_key: &[Value],
+        stays_in: Option<&[Value]>,
+        time: i64,
+        rows: &mut Rows,
+    ) -> Result<(), String> {
+        let Some((_, contributions)) = &mut self.table else {
+            return Ok(());
+        };
+        let key = codec::encode_values(source_key);
+        let Some(bytes) = contributions.get(&key)? else {
+            return Ok(());
+        };
+        contributions.delete(&key)?;
+        let c: Contribution = codec::decode(&bytes).map_err(|e| e.to_string())?;
+        let state_key = codec::encode_values(&c.group);
+        let Some(bytes) = self.store.get(&state_key)? else {
+            return Ok(());
+        };
+        let old: GroupState = codec::decode(&bytes).map_err(|e| e.to_string())?;
+        let mut accumulators = Vec::with_capacity(old.accumulators.len());
+        for ((call, acc), args) in self.plan.calls.iter().zip(&old.accumulators).zip(&c.args) {
+            accumulators.push(call.udaf.udaf.undo(acc.clone(), args)?);
+        }
+        let state = GroupState {
+            accumulators,
+            timestamp: old.timestamp.max(time),
+        };
+        if stays_in != Some(c.group.as_slice()) {
+            self.emit(&c.group, &old, None, old.timestamp, RowRole::Old, rows);
+            self.emit(&c.group, &state, None, state.timestamp, RowRole::New, rows);
+        }
+        self.store.put(&state_key, &codec::encode(&state))
     }
 
     /// Applies one row to each of its windows (or its group), appending the results.

@@ -157,6 +157,23 @@ impl Decoder {
         Ok(RecordBatch::try_new(self.schema.clone(), arrays).ok())
     }
 
+    /// The key columns of a record (a table's tombstone has only its key).
+    pub fn decode_key(&self, record: &Record) -> Result<Vec<Value>, String> {
+        let key = match (&self.window, record.key.as_deref()) {
+            (Some(window), Some(bytes)) => Some(window.split(bytes)?.0),
+            (_, key) => key,
+        };
+        let mut cells = Vec::new();
+        let has_key = self
+            .keys
+            .read(key, &mut cells)
+            .map_err(|e| format!("Failed to deserialize key from topic: {}. {e}", self.topic))?;
+        if !has_key {
+            return Ok(vec![Value::Null; self.key_count]);
+        }
+        Ok(cells.iter().map(Cell::to_value).collect())
+    }
+
     /// Reads one record's key and value into `scratch`; returns its ROWTIME, or `None` for a
     /// stream record with a null value (ignored, as in ksqlDB).
     fn decode_row<'a>(

@@ -145,25 +145,46 @@ impl RunningQuery {
         else {
             return Ok(());
         };
-        let (batch, deleted) = match &mut self.aggregator {
-            None => (batch, None),
-            Some((aggregator, having)) => {
-                let Some((groups, roles)) = aggregator.process(&batch, topic, partition, log)
-                else {
-                    return Ok(());
-                };
-                let visible = match having {
-                    Some(h) => passes(h, &groups, log, &self.id),
-                    None => vec![true; roles.len()],
-                };
-                let (keep, deleted) = table_changes(&roles, &visible);
-                let Some(changes) = keep_rows(&groups, &keep) else {
-                    return Ok(());
-                };
-                (changes, Some(deleted))
-            }
+        match &mut self.aggregator {
+            None => self.emit(&batch, None, topic, partition, log),
+            Some((aggregator, _)) => match aggregator.process(&batch, topic, partition, log) {
+                Some((groups, roles)) => self.emit_groups(&groups, &roles, topic, partition, log),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// The aggregation's changes to its table: HAVING applied, then projected and written.
+    fn emit_groups(
+        &mut self,
+        groups: &RecordBatch,
+        roles: &[RowRole],
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        let visible = match self.aggregator.as_ref().and_then(|a| a.1.as_ref()) {
+            Some(h) => passes(h, groups, log, &self.id),
+            None => vec![true; roles.len()],
         };
-        let Some(out) = self.pipeline.process(&batch, topic, partition, log) else {
+        let (keep, deleted) = table_changes(roles, &visible);
+        match keep_rows(groups, &keep) {
+            Some(changes) => self.emit(&changes, Some(deleted), topic, partition, log),
+            None => Ok(()),
+        }
+    }
+
+    /// Projects a batch and writes it (rows marked `deleted` as tombstones) or hands it to
+    /// the subscriber (without them).
+    fn emit(
+        &mut self,
+        batch: &RecordBatch,
+        deleted: Option<Vec<bool>>,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        let Some(out) = self.pipeline.process(batch, topic, partition, log) else {
             return Ok(());
         };
         match &mut self.output {
@@ -187,6 +208,38 @@ impl RunningQuery {
                 {
                     self.finished = true;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tombstones of a table that an aggregation reads: each removes its row's contribution.
+    fn retract_rows(
+        &mut self,
+        source_topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        for r in records {
+            let key = match self.decoder.decode_key(r) {
+                Ok(key) => key,
+                Err(message) => {
+                    log.report(crate::exec::ProcessingError {
+                        query_id: self.id.clone(),
+                        topic: source_topic.to_string(),
+                        partition,
+                        offset: r.offset,
+                        message,
+                    });
+                    continue;
+                }
+            };
+            let Some((aggregator, _)) = &mut self.aggregator else {
+                return Ok(());
+            };
+            if let Some((groups, roles)) = aggregator.retract_row(&key, r.timestamp, log) {
+                self.emit_groups(&groups, &roles, source_topic, partition, log)?;
             }
         }
         Ok(())
@@ -259,7 +312,10 @@ impl RunningQuery {
                 .records
                 .chunk_by(|a, b| a.value.is_some() && b.value.is_some())
             {
-                if run[0].value.is_none() {
+                let table_aggregation = self.aggregator.as_ref().is_some_and(|a| a.0.reads_table());
+                if run[0].value.is_none() && table_aggregation {
+                    self.retract_rows(&part.topic, part.partition, run, log)?;
+                } else if run[0].value.is_none() {
                     self.pass_through(&part.topic, part.partition, run, log)?;
                 } else {
                     self.process_run(&part.topic, part.partition, run, log)?;

@@ -116,7 +116,7 @@ pub(super) fn plan_aggregate(
     let mut columns = Vec::with_capacity(selected.len());
     for (expr, alias, bound) in selected {
         let Some(rewritten) = layout.rewrite(bound) else {
-            offenders.push(ksql_text(expr));
+            offenders.push(upper_text(expr));
             continue;
         };
         let is_key =
@@ -194,6 +194,23 @@ pub(super) fn aggregate_in(e: &Expr) -> Option<String> {
         std::ops::ControlFlow::<()>::Continue(())
     });
     found
+}
+
+/// An expression as ksqlDB prints it after resolving names (unquoted identifiers upper-cased).
+fn upper_text(e: &Expr) -> String {
+    let mut e = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+        match x {
+            Expr::Identifier(i) if i.quote_style.is_none() => i.value = i.value.to_uppercase(),
+            Expr::CompoundIdentifier(parts) => parts
+                .iter_mut()
+                .filter(|i| i.quote_style.is_none())
+                .for_each(|i| i.value = i.value.to_uppercase()),
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    ksql_text(&e)
 }
 
 /// The aggregate calls of the SELECT as ksqlDB prints them (`COUNT(*)` is `COUNT(ROWTIME)`).
