@@ -394,3 +394,23 @@ fn keep_rows(batch: &RecordBatch, keep: &[bool]) -> Option<RecordBatch> {
 pub fn output_schema(plan: &QueryPlan) -> arrow::datatypes::SchemaRef {
     StatelessPipeline::new(plan, "").output_schema()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RowRole::{Deleted, New, Old};
+
+    #[test]
+    fn having_hides_without_deleting_what_was_never_shown() {
+        // A group shown, then failing HAVING: one deletion. Failing again: nothing.
+        let roles = [New, Old, New, Old, New];
+        let visible = [true, true, false, false, false];
+        let (keep, deleted) = table_changes(&roles, &visible);
+        assert_eq!(keep, [true, false, true, false, false]);
+        assert_eq!(deleted, [false, true]);
+        // A merged-away session is deleted only if it was visible.
+        let (keep, deleted) = table_changes(&[Deleted, Deleted, New], &[true, false, true]);
+        assert_eq!(keep, [true, false, true]);
+        assert_eq!(deleted, [true, false]);
+    }
+}

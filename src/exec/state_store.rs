@@ -4,13 +4,16 @@
 
 use std::collections::BTreeMap;
 
+/// Entries in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Byte keys to byte values. Errors say what failed (a store that cannot be read).
 pub trait StateStore: Send {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), String>;
     fn delete(&mut self, key: &[u8]) -> Result<(), String>;
     /// Every entry whose key starts with `prefix`, in key order.
-    fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String>;
+    fn prefix(&self, prefix: &[u8]) -> Result<Entries, String>;
 }
 
 /// State in memory (ordered, so ranges scan in key order).
@@ -34,7 +37,7 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    fn prefix(&self, prefix: &[u8]) -> Result<Entries, String> {
         Ok(self
             .entries
             .range(prefix.to_vec()..)

@@ -14,6 +14,7 @@ use super::expr::{AggregateCalls, Binder, Node, TExpr, ksql_text};
 use super::query::{Compiled, Namer, OutputColumn};
 use super::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::common::SqlType;
+use crate::format::{WindowInfo, WindowKind};
 use crate::plan_err;
 use crate::sql::{Expr, Query, WindowSpec};
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -32,7 +33,7 @@ pub struct AggregatePlan {
     /// The grouping expressions, over the source batch.
     pub group_by: Vec<Compiled>,
     pub calls: Vec<AggregateCall>,
-    pub window: Option<WindowSpec>,
+    pub window: Option<WindowPlan>,
     /// HAVING, over the intermediate batch: a group for which it is not TRUE is deleted
     /// from the output table (a tombstone).
     pub having: Option<Compiled>,
@@ -41,6 +42,42 @@ pub struct AggregatePlan {
     /// GROUP BY expressions (as ksqlDB prints them) that the SELECT does not include, which a
     /// persistent query must.
     pub unprojected_group_by: Vec<String>,
+}
+
+/// A windowed aggregation's windows, durations in milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowPlan {
+    pub kind: WindowKind,
+    /// The window size, or the inactivity gap of session windows.
+    pub size_ms: i64,
+    /// HOPPING: how far consecutive windows start apart.
+    pub advance_ms: Option<i64>,
+    pub grace_ms: Option<i64>,
+    pub retention_ms: Option<i64>,
+}
+
+impl WindowPlan {
+    fn from_spec(w: &WindowSpec) -> WindowPlan {
+        WindowPlan {
+            kind: match w.kind {
+                crate::sql::WindowKind::Tumbling => WindowKind::Tumbling,
+                crate::sql::WindowKind::Hopping => WindowKind::Hopping,
+                crate::sql::WindowKind::Session => WindowKind::Session,
+            },
+            size_ms: w.size_ms,
+            advance_ms: w.advance_ms,
+            grace_ms: w.grace_ms,
+            retention_ms: w.retention_ms,
+        }
+    }
+
+    /// How the output's keys are windowed.
+    pub fn key_window(&self) -> WindowInfo {
+        WindowInfo {
+            kind: self.kind,
+            size_ms: (self.kind != WindowKind::Session).then_some(self.size_ms),
+        }
+    }
 }
 
 /// What `plan_aggregate` needs from the query planner.
@@ -156,7 +193,7 @@ pub(super) fn plan_aggregate(
             .map(Compiled::new)
             .collect::<PlanResult<_>>()?,
         calls,
-        window: q.window.clone(),
+        window: q.window.as_ref().map(WindowPlan::from_spec),
         having,
         unprojected_group_by,
     };

@@ -72,25 +72,10 @@ impl OutputColumn {
 impl QueryPlan {
     /// How the output's keys are windowed: by the aggregation's window, or as the source's.
     pub fn output_window(&self) -> Option<crate::format::WindowInfo> {
-        use crate::format::{WindowInfo, WindowKind};
-        let Some(a) = &self.aggregation else {
-            return self.source.window;
-        };
-        let w = a.window.as_ref()?;
-        Some(match w.kind {
-            crate::sql::WindowKind::Tumbling => WindowInfo {
-                kind: WindowKind::Tumbling,
-                size_ms: Some(w.size_ms),
-            },
-            crate::sql::WindowKind::Hopping => WindowInfo {
-                kind: WindowKind::Hopping,
-                size_ms: Some(w.size_ms),
-            },
-            crate::sql::WindowKind::Session => WindowInfo {
-                kind: WindowKind::Session,
-                size_ms: None,
-            },
-        })
+        match &self.aggregation {
+            None => self.source.window,
+            Some(a) => a.window.as_ref().map(|w| w.key_window()),
+        }
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {

@@ -35,6 +35,10 @@ pub struct SourceDef {
 }
 
 impl SourceDef {
+    pub fn is_table(&self) -> bool {
+        self.kind == SourceKind::Table
+    }
+
     /// The Arrow schema of batches read from this source.
     pub fn batch_schema(&self) -> arrow::datatypes::SchemaRef {
         self.schema.batch_schema(self.window.is_some())

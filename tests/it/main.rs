@@ -1,5 +1,6 @@
 //! End-to-end tests, one crate so they link once (see docs/testing.md).
 
+mod aggregation;
 mod architecture;
 mod cli;
 mod engine_admin;

@@ -1,3 +1,5 @@
+//! Unit tests of the aggregate functions: results after each row, undo, resolution errors.
+
 use super::*;
 
 fn udaf(name: &str, types: &[SqlType], literals: &[Option<Value>]) -> ResolvedUdaf {

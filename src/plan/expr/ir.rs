@@ -180,45 +180,45 @@ impl TExpr {
             | Node::UntypedNull) => leaf,
             Node::Arith { op, left, right } => Node::Arith {
                 op,
-                left: boxed(f, left)?,
-                right: boxed(f, right)?,
+                left: boxed(f, *left)?,
+                right: boxed(f, *right)?,
             },
             Node::Compare { op, left, right } => Node::Compare {
                 op,
-                left: boxed(f, left)?,
-                right: boxed(f, right)?,
+                left: boxed(f, *left)?,
+                right: boxed(f, *right)?,
             },
-            Node::Concat(l, r) => Node::Concat(boxed(f, l)?, boxed(f, r)?),
-            Node::And(l, r) => Node::And(boxed(f, l)?, boxed(f, r)?),
-            Node::Or(l, r) => Node::Or(boxed(f, l)?, boxed(f, r)?),
-            Node::Not(e) => Node::Not(boxed(f, e)?),
+            Node::Concat(l, r) => Node::Concat(boxed(f, *l)?, boxed(f, *r)?),
+            Node::And(l, r) => Node::And(boxed(f, *l)?, boxed(f, *r)?),
+            Node::Or(l, r) => Node::Or(boxed(f, *l)?, boxed(f, *r)?),
+            Node::Not(e) => Node::Not(boxed(f, *e)?),
             Node::IsNull { expr, negated } => Node::IsNull {
-                expr: boxed(f, expr)?,
+                expr: boxed(f, *expr)?,
                 negated,
             },
-            Node::Negate(e) => Node::Negate(boxed(f, e)?),
-            Node::Cast(e) => Node::Cast(boxed(f, e)?),
+            Node::Negate(e) => Node::Negate(boxed(f, *e)?),
+            Node::Cast(e) => Node::Cast(boxed(f, *e)?),
             Node::Field { expr, name } => Node::Field {
-                expr: boxed(f, expr)?,
+                expr: boxed(f, *expr)?,
                 name,
             },
             Node::Lambda { params, body } => Node::Lambda {
                 params,
-                body: boxed(f, body)?,
+                body: boxed(f, *body)?,
             },
             Node::Case { whens, otherwise } => Node::Case {
                 whens: whens
                     .into_iter()
                     .map(|(w, t)| Ok((f(w)?, f(t)?)))
                     .collect::<Result<_, E>>()?,
-                otherwise: otherwise.map(|e| boxed(f, e)).transpose()?,
+                otherwise: otherwise.map(|e| boxed(f, *e)).transpose()?,
             },
             Node::InList {
                 expr,
                 list,
                 negated,
             } => Node::InList {
-                expr: boxed(f, expr)?,
+                expr: boxed(f, *expr)?,
                 list: list.into_iter().map(&mut *f).collect::<Result<_, E>>()?,
                 negated,
             },
@@ -228,8 +228,8 @@ impl TExpr {
                 escape,
                 negated,
             } => Node::Like {
-                expr: boxed(f, expr)?,
-                pattern: boxed(f, pattern)?,
+                expr: boxed(f, *expr)?,
+                pattern: boxed(f, *pattern)?,
                 escape,
                 negated,
             },
@@ -245,8 +245,8 @@ impl TExpr {
                 Node::ArrayCtor(items.into_iter().map(&mut *f).collect::<Result<_, E>>()?)
             }
             Node::Subscript { expr, index } => Node::Subscript {
-                expr: boxed(f, expr)?,
-                index: boxed(f, index)?,
+                expr: boxed(f, *expr)?,
+                index: boxed(f, *index)?,
             },
             Node::MapCtor(entries) => Node::MapCtor(
                 entries
@@ -285,8 +285,8 @@ impl TExpr {
 }
 
 /// `f` applied to a boxed sub-expression.
-fn boxed<E>(f: &mut dyn FnMut(TExpr) -> Result<TExpr, E>, e: Box<TExpr>) -> Result<Box<TExpr>, E> {
-    Ok(Box::new(f(*e)?))
+fn boxed<E>(f: &mut dyn FnMut(TExpr) -> Result<TExpr, E>, e: TExpr) -> Result<Box<TExpr>, E> {
+    Ok(Box::new(f(e)?))
 }
 
 impl fmt::Display for CmpOp {

@@ -7,18 +7,23 @@
 //! previous one. Rows with a NULL grouping value, and rows too late for a window (its end plus
 //! the grace period is at or before the stream time), are reported and skipped.
 
+mod session;
+mod table;
+mod windows;
+
 use super::pipeline::evaluate;
 use super::processing_log::{ProcessingError, ProcessingLog};
 use super::state_store::{MemoryStore, StateStore};
 use crate::common::codec;
 use crate::common::{SqlType, Value, values_to_array};
+use crate::format::WindowKind;
 use crate::plan::aggregate::AggregatePlan;
 use crate::plan::schema::{ROWOFFSET, ROWTIME};
 use crate::plan::{Compiled, QueryPlan};
-use crate::sql::{WindowKind, WindowSpec};
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
+use windows::windows_for;
 
 /// ksqlDB's default grace period for windows without GRACE PERIOD (Kafka Streams' 24 hours).
 const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -44,13 +49,6 @@ pub struct Aggregator {
 struct GroupState {
     accumulators: Vec<Value>,
     timestamp: i64,
-}
-
-/// A table row's contribution to the aggregation: its group and its aggregate arguments.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Contribution {
-    group: Vec<Value>,
-    args: Vec<Vec<Value>>,
 }
 
 /// What an output row of the aggregation is, as a change to the output table.
@@ -95,7 +93,7 @@ impl Aggregator {
             rowtime_index: plan.input_schema.index_of(ROWTIME).unwrap_or(0),
             offset_index: plan.input_schema.index_of(ROWOFFSET).unwrap_or(0),
             store: Box::new(MemoryStore::default()),
-            table: (plan.source.kind == crate::sql::SourceKind::Table).then(|| {
+            table: plan.source.is_table().then(|| {
                 let keys = plan.source.schema.key_columns().count();
                 let store: Box<dyn StateStore> = Box::new(MemoryStore::default());
                 ((0..keys).collect(), store)
@@ -169,11 +167,12 @@ impl Aggregator {
                     .map(|i| Value::from_array(batch.column(*i), row))
                     .collect();
                 // A row that stays in its group updates it once (no intermediate retraction).
-                let stays = passes[row].then_some(key.as_slice());
+                let passed = passes.get(row).copied().unwrap_or(false);
+                let stays = passed.then_some(key.as_slice());
                 if let Err(message) = self.retract(&source_key, stays, time, &mut rows) {
                     report(row, message);
                 }
-                if !passes[row] {
+                if !passed {
                     continue;
                 }
             }
@@ -206,97 +205,6 @@ impl Aggregator {
             }
         }
         self.batch(rows)
-    }
-
-    /// Whether the source is a table (changes and deletions retract earlier rows).
-    pub fn reads_table(&self) -> bool {
-        self.table.is_some()
-    }
-
-    /// A table row deleted (a tombstone for its key): its contribution is removed.
-    pub fn retract_row(
-        &mut self,
-        source_key: &[Value],
-        time: i64,
-        log: &mut dyn ProcessingLog,
-    ) -> Option<(RecordBatch, Vec<RowRole>)> {
-        let mut rows = Rows {
-            columns: vec![Vec::new(); self.types.len()],
-            roles: Vec::new(),
-        };
-        if let Err(message) = self.retract(source_key, None, time, &mut rows) {
-            log.report(ProcessingError {
-                query_id: self.query_id.clone(),
-                topic: String::new(),
-                partition: 0,
-                offset: -1,
-                message,
-            });
-        }
-        self.batch(rows)
-    }
-
-    /// Records a table row's contribution under its key.
-    fn remember(
-        &mut self,
-        batch: &RecordBatch,
-        row: usize,
-        group: &[Value],
-        args: &[Vec<Value>],
-    ) -> Result<(), String> {
-        let Some((source_keys, rows)) = &mut self.table else {
-            return Ok(());
-        };
-        let source_key: Vec<Value> = source_keys
-            .iter()
-            .map(|i| Value::from_array(batch.column(*i), row))
-            .collect();
-        let contribution = Contribution {
-            group: group.to_vec(),
-            args: args.to_vec(),
-        };
-        rows.put(
-            &codec::encode_values(&source_key),
-            &codec::encode(&contribution),
-        )
-    }
-
-    /// Removes a table row's earlier contribution from its group, emitting the group unless
-    /// the row's new version belongs to the same group (`stays_in`), which then updates it.
-    fn retract(
-        &mut self,
-        source_key: &[Value],
-        stays_in: Option<&[Value]>,
-        time: i64,
-        rows: &mut Rows,
-    ) -> Result<(), String> {
-        let Some((_, contributions)) = &mut self.table else {
-            return Ok(());
-        };
-        let key = codec::encode_values(source_key);
-        let Some(bytes) = contributions.get(&key)? else {
-            return Ok(());
-        };
-        contributions.delete(&key)?;
-        let c: Contribution = codec::decode(&bytes).map_err(|e| e.to_string())?;
-        let state_key = codec::encode_values(&c.group);
-        let Some(bytes) = self.store.get(&state_key)? else {
-            return Ok(());
-        };
-        let old: GroupState = codec::decode(&bytes).map_err(|e| e.to_string())?;
-        let mut accumulators = Vec::with_capacity(old.accumulators.len());
-        for ((call, acc), args) in self.plan.calls.iter().zip(&old.accumulators).zip(&c.args) {
-            accumulators.push(call.udaf.udaf.undo(acc.clone(), args)?);
-        }
-        let state = GroupState {
-            accumulators,
-            timestamp: old.timestamp.max(time),
-        };
-        if stays_in != Some(c.group.as_slice()) {
-            self.emit(&c.group, &old, None, old.timestamp, RowRole::Old, rows);
-            self.emit(&c.group, &state, None, state.timestamp, RowRole::New, rows);
-        }
-        self.store.put(&state_key, &codec::encode(&state))
     }
 
     /// Applies one row to each of its windows (or its group), appending the results.
@@ -351,65 +259,6 @@ impl Aggregator {
         }
         self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
         self.store.put(&state_key, &codec::encode(&state))
-    }
-
-    /// Session windows (Kafka Streams' semantics): the row joins every session of its key
-    /// that ends no more than `gap` before it or starts no more than `gap` after it; those
-    /// are merged into one session, each merged one is deleted from the output, and the
-    /// merged session is emitted with its end as the timestamp.
-    fn update_session(
-        &mut self,
-        row: &RowUpdate<'_>,
-        gap: i64,
-        grace: i64,
-        rows: &mut Rows,
-    ) -> Result<(), String> {
-        let prefix = codec::encode_values(row.key);
-        let mut merged = self.initial(row.time);
-        let (mut start, mut end) = (row.time, row.time);
-        let mut absorbed = Vec::new();
-        for (key, bytes) in self.store.prefix(&prefix)? {
-            let Some((s, e)) = session_bounds(&key[prefix.len()..]) else {
-                continue;
-            };
-            if e < row.time.saturating_sub(gap) || s > row.time.saturating_add(gap) {
-                continue;
-            }
-            let state = codec::decode::<GroupState>(&bytes).map_err(|e| e.to_string())?;
-            merged = self.merge(merged, &state);
-            (start, end) = (start.min(s), end.max(e));
-            absorbed.push((key, s, e, state));
-        }
-        if end < self.stream_time.saturating_sub(grace) {
-            return Err(format!(
-                "Record is late for its session ending at {end} (stream time {}, grace {grace} ms) and was dropped",
-                self.stream_time
-            ));
-        }
-        let merged = self.add(merged, row)?;
-        let mut same = None;
-        for (key, s, e, state) in absorbed {
-            if (s, e) == (start, end) {
-                same = Some(state);
-                continue;
-            }
-            self.store.delete(&key)?;
-            self.emit(row.key, &state, Some((s, e)), e, RowRole::Deleted, rows);
-        }
-        if let Some(old) = same {
-            self.emit(row.key, &old, Some((start, end)), end, RowRole::Old, rows);
-        }
-        let mut key = prefix;
-        key.extend_from_slice(&session_suffix(start, end));
-        self.emit(
-            row.key,
-            &merged,
-            Some((start, end)),
-            end,
-            RowRole::New,
-            rows,
-        );
-        self.store.put(&key, &codec::encode(&merged))
     }
 
     fn initial(&self, time: i64) -> GroupState {
@@ -490,46 +339,12 @@ impl Aggregator {
     }
 }
 
-/// A session's key suffix: end then start, big-endian.
-fn session_suffix(start: i64, end: i64) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&end.to_be_bytes());
-    out[8..].copy_from_slice(&start.to_be_bytes());
-    out
-}
-
-fn session_bounds(suffix: &[u8]) -> Option<(i64, i64)> {
-    let end = i64::from_be_bytes(suffix.get(..8)?.try_into().ok()?);
-    let start = i64::from_be_bytes(suffix.get(8..16)?.try_into().ok()?);
-    Some((start, end))
-}
-
 /// One input row as the aggregation sees it.
 struct RowUpdate<'a> {
     key: &'a [Value],
     args: &'a [Vec<Value>],
     time: i64,
     offset: i64,
-}
-
-/// The time windows (start, end) a timestamp falls in: one tumbling window, or every hopping
-/// window that contains it (Kafka Streams' `TimeWindows.windowsFor`).
-fn windows_for(w: &WindowSpec, time: i64) -> Vec<Option<(i64, i64)>> {
-    let size = w.size_ms.max(1);
-    let advance = match w.kind {
-        WindowKind::Hopping => w.advance_ms.unwrap_or(size).max(1),
-        _ => size,
-    };
-    let first = (time - size + advance).max(0);
-    let mut start = first - first.rem_euclid(advance);
-    let mut out = Vec::new();
-    while start <= time {
-        if start + size > time {
-            out.push(Some((start, start + size)));
-        }
-        start += advance;
-    }
-    out
 }
 
 /// Reports a row's failure (by its index in the batch whose offsets are given).
@@ -558,33 +373,4 @@ fn int64_column(batch: &RecordBatch, index: usize) -> Vec<i64> {
         .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
         .map(|a| a.values().to_vec())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(kind: WindowKind, size: i64, advance: Option<i64>) -> WindowSpec {
-        WindowSpec {
-            kind,
-            size_ms: size,
-            advance_ms: advance,
-            retention_ms: None,
-            grace_ms: None,
-        }
-    }
-
-    #[test]
-    fn tumbling_and_hopping_windows_contain_the_time() {
-        let t = spec(WindowKind::Tumbling, 1000, None);
-        assert_eq!(windows_for(&t, 2500), vec![Some((2000, 3000))]);
-        let h = spec(WindowKind::Hopping, 30_000, Some(10_000));
-        let starts: Vec<i64> = windows_for(&h, 35_000)
-            .into_iter()
-            .flatten()
-            .map(|w| w.0)
-            .collect();
-        assert_eq!(starts, [10_000, 20_000, 30_000]);
-        assert_eq!(windows_for(&h, 0), vec![Some((0, 30_000))]);
-    }
 }
