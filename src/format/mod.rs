@@ -20,6 +20,7 @@ mod json_read;
 mod json_scan;
 mod kafka;
 mod reader;
+mod short_double;
 mod writer;
 
 use crate::common::{SqlType, Value};
