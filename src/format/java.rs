@@ -237,38 +237,12 @@ pub(super) fn write_double(out: &mut Vec<u8>, d: f64) {
         });
         return;
     }
-    // Shortest round-trip digits, e.g. "1.2345e-7"; at most 24 bytes for an f64.
-    let mut sci = StackText::default();
-    if std::fmt::Write::write_fmt(&mut sci, format_args!("{:e}", d.abs())).is_err() {
-        return;
-    }
-    if !sci.as_bytes().contains(&b'.') {
-        // One significant digit is enough to round-trip: Java (JDK 19+) then picks the one- or
-        // two-digit decimal closest to the exact value (4.9E-324, not 5.0E-324).
-        sci = StackText::default();
-        if std::fmt::Write::write_fmt(&mut sci, format_args!("{:.1e}", d.abs())).is_err() {
-            return;
-        }
-    }
-    let sci = sci.as_bytes();
-    let e = sci.iter().position(|b| *b == b'e').unwrap_or(sci.len());
-    let exp: i32 = std::str::from_utf8(sci.get(e + 1..).unwrap_or_default())
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
     let mut digits = [0u8; 32];
-    let mut len = 0;
-    for (slot, &b) in digits
-        .iter_mut()
-        .zip(sci[..e].iter().filter(|b| **b != b'.'))
-    {
-        *slot = b;
-        len += 1;
-    }
-    // Trailing zeros (from the two-digit form) are not significant; keep at least one digit.
-    while len > 1 && digits[len - 1] == b'0' {
-        len -= 1;
-    }
+    let found =
+        super::short_double::digits(d, &mut digits).or_else(|| digits_by_fmt(d, &mut digits));
+    let Some((len, exp)) = found else {
+        return;
+    };
     let digits = &digits[..len];
     if d < 0.0 {
         out.push(b'-');
@@ -282,6 +256,43 @@ pub(super) fn write_double(out: &mut Vec<u8>, d: f64) {
         out.extend_from_slice(if rest.is_empty() { b"0" } else { rest });
         let _ = std::io::Write::write_fmt(out, format_args!("E{exp}"));
     }
+}
+
+/// The significant digits `Double.toString` writes for a finite, non-zero `d` (into `digits`:
+/// how many) and the decimal exponent of the first, through `fmt`: any double.
+pub(super) fn digits_by_fmt(d: f64, digits: &mut [u8; 32]) -> Option<(usize, i32)> {
+    // Shortest round-trip digits, e.g. "1.2345e-7"; at most 24 bytes for an f64.
+    let mut sci = StackText::default();
+    if std::fmt::Write::write_fmt(&mut sci, format_args!("{:e}", d.abs())).is_err() {
+        return None;
+    }
+    if !sci.as_bytes().contains(&b'.') {
+        // One significant digit is enough to round-trip: Java (JDK 19+) then picks the one- or
+        // two-digit decimal closest to the exact value (4.9E-324, not 5.0E-324).
+        sci = StackText::default();
+        if std::fmt::Write::write_fmt(&mut sci, format_args!("{:.1e}", d.abs())).is_err() {
+            return None;
+        }
+    }
+    let sci = sci.as_bytes();
+    let e = sci.iter().position(|b| *b == b'e').unwrap_or(sci.len());
+    let exp: i32 = std::str::from_utf8(sci.get(e + 1..).unwrap_or_default())
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let mut len = 0;
+    for (slot, &b) in digits
+        .iter_mut()
+        .zip(sci[..e].iter().filter(|b| **b != b'.'))
+    {
+        *slot = b;
+        len += 1;
+    }
+    // Trailing zeros (from the two-digit form) are not significant; keep at least one digit.
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    Some((len, exp))
 }
 
 /// `digits` × 10^(exp - len + 1) in plain notation with at least one fractional digit.

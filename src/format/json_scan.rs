@@ -81,22 +81,19 @@ impl<'a> Scanner<'a> {
     /// A string whose opening quote is next: borrowed unless it has escapes.
     pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
-        let bytes = self.bytes();
-        let mut i = start;
-        loop {
-            match *bytes.get(i)? {
-                b'"' => {
-                    self.pos = i + 1;
-                    return self.text.get(start..i).map(Cow::Borrowed);
-                }
-                b'\\' => {
-                    let (text, end) = json_parse::parse_string_at(self.text, self.pos).ok()?;
-                    self.pos = end;
-                    return Some(Cow::Owned(text));
-                }
-                b if b < b' ' => return None,
-                _ => i += 1,
+        let rest = self.bytes().get(start..)?;
+        let end = string_end(rest);
+        match *rest.get(end)? {
+            b'"' => {
+                self.pos = start + end + 1;
+                self.text.get(start..start + end).map(Cow::Borrowed)
             }
+            b'\\' => {
+                let (text, end) = json_parse::parse_string_at(self.text, self.pos).ok()?;
+                self.pos = end;
+                Some(Cow::Owned(text))
+            }
+            _ => None,
         }
     }
 
@@ -145,6 +142,36 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The index of the first byte of `bytes` that ends a plain string run: a quote, a backslash or
+/// a control character (`bytes.len()` if none). Eight bytes at a time: a byte is flagged when
+/// it is below 0x20 or equal to `"` or `\\`; the lowest flag is exact (borrows only carry
+/// upwards), so its position is that byte's.
+fn string_end(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        let flags = below_space
+            | zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')));
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    at + tail
+        .iter()
+        .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
+        .unwrap_or(tail.len())
+}
+
 /// Skips ASCII digits from `pos`; returns how many.
 fn digits(bytes: &[u8], pos: &mut usize) -> usize {
     let from = *pos;
@@ -152,4 +179,38 @@ fn digits(bytes: &[u8], pos: &mut usize) -> usize {
         *pos += 1;
     }
     *pos - from
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_end;
+    use proptest::prelude::*;
+
+    fn naive(bytes: &[u8]) -> usize {
+        bytes
+            .iter()
+            .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
+            .unwrap_or(bytes.len())
+    }
+
+    #[test]
+    fn finds_quotes_escapes_and_control_characters() {
+        for text in [
+            &b""[..],
+            b"abc",
+            b"abcdefgh\"",
+            b"abcdefghij\\n",
+            b"a\x1fb",
+            b"\xc3\xa9\x80\"x",
+        ] {
+            assert_eq!(string_end(text), naive(text), "{text:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_a_byte_loop(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(string_end(&bytes), naive(&bytes));
+        }
+    }
 }

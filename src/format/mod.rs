@@ -21,6 +21,7 @@ mod json_read;
 mod json_scan;
 mod kafka;
 mod reader;
+mod short_double;
 mod windowed;
 mod writer;
 

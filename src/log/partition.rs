@@ -169,7 +169,7 @@ impl Partition {
         self.check_writable()?;
         let base_offset = self.end_offset();
         for encoded in self.encode(records, now_ms)? {
-            let header = batch::check_batch(&encoded).map_err(|e| self.invalid(&e.to_string()))?;
+            let header = own_header(&encoded).map_err(|e| self.invalid(&e.to_string()))?;
             self.write_batch(&encoded, &header, now_ms)?;
         }
         self.after_append()?;
@@ -180,13 +180,28 @@ impl Partition {
         })
     }
 
-    /// Appends already-encoded batches that must start exactly at the end offset (transaction
-    /// commits and their redo after a crash).
+    /// Appends already-encoded batches that must start exactly at the end offset (the redo of
+    /// transactions after a crash): each is fully checked, its CRC included.
     pub fn append_encoded(&mut self, batches: &[Vec<u8>], now_ms: i64) -> Result<AppendOutcome> {
+        self.append_checked(batches, now_ms, batch::check_batch)
+    }
+
+    /// Like [`Partition::append_encoded`], for batches [`Partition::encode`] just made (a
+    /// transaction's commit): their CRCs are not computed again.
+    pub fn append_own(&mut self, batches: &[Vec<u8>], now_ms: i64) -> Result<AppendOutcome> {
+        self.append_checked(batches, now_ms, own_header)
+    }
+
+    fn append_checked(
+        &mut self,
+        batches: &[Vec<u8>],
+        now_ms: i64,
+        check: fn(&[u8]) -> std::result::Result<BatchHeader, batch::BatchError>,
+    ) -> Result<AppendOutcome> {
         self.check_writable()?;
         let base_offset = self.end_offset();
         for encoded in batches {
-            let header = batch::check_batch(encoded).map_err(|e| self.invalid(&e.to_string()))?;
+            let header = check(encoded).map_err(|e| self.invalid(&e.to_string()))?;
             if header.base_offset != self.end_offset() {
                 return Err(self.invalid(&format!(
                     "batch starts at {} but the log ends at {}",
@@ -418,6 +433,16 @@ fn record_size(r: &ProducerRecord) -> usize {
             .map(|h| h.key.len() + h.value.as_ref().map_or(0, |v| v.len()))
             .sum::<usize>()
         + 24
+}
+
+/// The header of a batch `encode` made: parsed and its length checked, the CRC (computed while
+/// encoding) trusted.
+fn own_header(encoded: &[u8]) -> std::result::Result<BatchHeader, batch::BatchError> {
+    let header = BatchHeader::parse(encoded)?;
+    if header.total_len() != encoded.len() {
+        return Err(batch::BatchError::BadLength(encoded.len() as i64));
+    }
+    Ok(header)
 }
 
 fn chunk_by_size(records: &[ProducerRecord]) -> Vec<&[ProducerRecord]> {

@@ -226,7 +226,7 @@ fn apply_batches(
     #[cfg(test)]
     tests::maybe_crash(id, applied)?;
     let _ = (id, applied);
-    let outcome = guard.append_encoded(batches, now)?;
+    let outcome = guard.append_own(batches, now)?;
     guard.flush()?;
     Ok(outcome)
 }
