@@ -185,6 +185,12 @@ pub(super) fn plan_aggregate(
         None => None,
     };
     let unprojected_group_by = check_keys(&group_by, &q.group_by, &columns)?;
+    if q.emit == Some(crate::sql::Emit::Final) {
+        // Refused rather than run as EMIT CHANGES: its results would differ.
+        return plan_err!(
+            "EMIT FINAL is not supported yet: use EMIT CHANGES (every update of each window)."
+        );
+    }
     order_keys(&mut columns);
     let plan = AggregatePlan {
         intermediate_schema: layout.schema(&calls),
