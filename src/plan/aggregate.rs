@@ -90,6 +90,8 @@ pub(super) struct AggregateInput<'a, 'b> {
     /// WINDOWSTART/WINDOWEND in the scope stand for the aggregation's windows: only its
     /// SELECT may use them.
     pub virtual_window_bounds: bool,
+    /// The source's values are DELIMITED (so are ksqlDB's internal topics for it).
+    pub delimited_source: bool,
 }
 
 /// Plans the aggregation and the output columns (over the intermediate layout).
@@ -144,6 +146,11 @@ pub(super) fn plan_aggregate(
         }
     };
     check_table_source(&calls, input.source_is_table)?;
+    if input.delimited_source && calls.iter().any(|c| c.udaf.udaf.complex_intermediate()) {
+        return plan_err!(
+            "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format."
+        );
+    }
     let layout = Layout {
         group_by: &group_by,
         calls: calls.len(),

@@ -9,6 +9,9 @@ use std::cmp::Ordering;
 struct Count;
 
 impl Udaf for Count {
+    fn complex_intermediate(&self) -> bool {
+        false
+    }
     fn init(&self) -> Value {
         Value::Bigint(0)
     }
@@ -56,6 +59,9 @@ struct Sum {
 }
 
 impl Udaf for Sum {
+    fn complex_intermediate(&self) -> bool {
+        false
+    }
     fn init(&self) -> Value {
         zero(&self.ty)
     }
@@ -187,6 +193,9 @@ struct Extreme {
 }
 
 impl Udaf for Extreme {
+    fn complex_intermediate(&self) -> bool {
+        false
+    }
     fn init(&self) -> Value {
         Value::Null
     }

@@ -30,6 +30,11 @@ pub trait Udaf: Send + Sync {
     fn result(&self, acc: &Value) -> Value;
     /// Whether `undo` works (so the function may aggregate a table).
     fn supports_undo(&self) -> bool;
+    /// Whether ksqlDB's intermediate value is a STRUCT, ARRAY or MAP (which DELIMITED, the
+    /// format of its internal topics for a DELIMITED source, cannot hold).
+    fn complex_intermediate(&self) -> bool {
+        true
+    }
 }
 
 /// A resolved call: the function, its result type and the types its arguments are cast to.
@@ -89,7 +94,8 @@ pub fn resolve(name: &str, args: &CallArgs<'_>) -> Option<Result<ResolvedUdaf, S
         "TOPKDISTINCT" => collect::topk_distinct,
         "LATEST_BY_OFFSET" => offset::latest,
         "EARLIEST_BY_OFFSET" => offset::earliest,
-        "STDDEV_SAMP" | "STDDEV_SAMPLE" => stats::stddev_samp,
+        "STDDEV_SAMPLE" => stats::stddev_sample,
+        "STDDEV_SAMP" => stats::stddev_samp,
         "CORRELATION" => stats::correlation,
         _ => return None,
     };

@@ -21,6 +21,9 @@ impl ByOffset {
 }
 
 impl Udaf for ByOffset {
+    fn complex_intermediate(&self) -> bool {
+        self.n.is_some()
+    }
     fn init(&self) -> Value {
         match self.n {
             Some(_) => Value::Array(Vec::new()),

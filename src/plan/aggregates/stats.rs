@@ -18,8 +18,11 @@ fn pack(parts: &[f64]) -> Value {
     Value::Array(parts.iter().map(|d| Value::Double(*d)).collect())
 }
 
-/// STDDEV_SAMPLE: Welford's running count, mean and sum of squared deviations.
-struct StdDev;
+/// STDDEV_SAMPLE: Welford's running count, mean and sum of squared deviations. ksqlDB's older
+/// STDDEV_SAMP returns the sample variance (no square root), which is kept for compatibility.
+struct StdDev {
+    sqrt: bool,
+}
 
 impl Udaf for StdDev {
     fn init(&self) -> Value {
@@ -69,24 +72,32 @@ impl Udaf for StdDev {
         let [count, _, m2] = doubles(acc, 3)[..] else {
             return Value::Double(0.0);
         };
-        Value::Double(if count < 2.0 {
-            0.0
-        } else {
-            (m2 / (count - 1.0)).sqrt()
-        })
+        if count < 2.0 {
+            return Value::Double(0.0);
+        }
+        let variance = m2 / (count - 1.0);
+        Value::Double(if self.sqrt { variance.sqrt() } else { variance })
     }
     fn supports_undo(&self) -> bool {
         true
     }
 }
 
-pub(super) fn stddev_samp(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+fn stddev(name: &str, sqrt: bool, args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
     match args.types {
         [t @ (SqlType::Int | SqlType::Bigint | SqlType::Double)] => {
-            resolved("STDDEV_SAMPLE", StdDev, SqlType::Double, vec![t.clone()])
+            resolved(name, StdDev { sqrt }, SqlType::Double, vec![t.clone()])
         }
-        other => Err(no_overload("STDDEV_SAMPLE", other)),
+        other => Err(no_overload(name, other)),
     }
+}
+
+pub(super) fn stddev_sample(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    stddev("STDDEV_SAMPLE", true, args)
+}
+
+pub(super) fn stddev_samp(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    stddev("STDDEV_SAMP", false, args)
 }
 
 /// CORRELATION(x, y): Pearson's coefficient over rows where both are non-NULL.

@@ -106,4 +106,8 @@ fn stddev_of_fewer_than_two_rows_is_zero() {
     let out = run(&r, &[Value::Double(2.0), Value::Double(4.0)]);
     assert_eq!(out[0], Value::Double(0.0));
     assert_eq!(out[1], Value::Double(2f64.sqrt()));
+    // ksqlDB's STDDEV_SAMP is the sample variance.
+    let r = udaf("STDDEV_SAMP", &[SqlType::Double], &[None]);
+    let out = run(&r, &[Value::Double(10.0), Value::Double(12.0)]);
+    assert_eq!(out[1], Value::Double(2.0));
 }
