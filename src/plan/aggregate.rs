@@ -282,12 +282,16 @@ fn aggregate_calls_text(items: &[(Expr, Option<String>)]) -> String {
     calls.join(", ")
 }
 
-/// WINDOWSTART or WINDOWEND, if the expression reads one.
+/// WINDOWSTART or WINDOWEND (in that order of preference), if the expression reads one.
 pub(super) fn window_bound_in(e: &TExpr) -> Option<&'static str> {
-    if let Node::Column { name, .. } = &e.node {
-        return [WINDOWSTART, WINDOWEND].into_iter().find(|b| b == name);
-    }
-    e.children().into_iter().find_map(window_bound_in)
+    [WINDOWSTART, WINDOWEND]
+        .into_iter()
+        .find(|bound| reads_column(e, bound))
+}
+
+fn reads_column(e: &TExpr, column: &str) -> bool {
+    matches!(&e.node, Node::Column { name, .. } if name == column)
+        || e.children().into_iter().any(|c| reads_column(c, column))
 }
 
 fn same_expr(a: &TExpr, b: &TExpr) -> bool {

@@ -57,6 +57,8 @@ impl fmt::Debug for ResolvedUdaf {
 pub struct CallArgs<'a> {
     pub types: &'a [SqlType],
     pub literals: &'a [Option<Value>],
+    /// Each argument as ksqlDB prints it (for messages).
+    pub texts: &'a [String],
 }
 
 impl CallArgs<'_> {
@@ -107,6 +109,7 @@ pub fn is_aggregate(name: &str) -> bool {
     let none = CallArgs {
         types: &[],
         literals: &[],
+        texts: &[],
     };
     resolve(&name.to_ascii_uppercase(), &none).is_some()
 }

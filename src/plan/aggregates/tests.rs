@@ -3,7 +3,12 @@
 use super::*;
 
 fn udaf(name: &str, types: &[SqlType], literals: &[Option<Value>]) -> ResolvedUdaf {
-    let args = CallArgs { types, literals };
+    let texts: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+    let args = CallArgs {
+        types,
+        literals,
+        texts: &texts,
+    };
     match resolve(name, &args) {
         Some(Ok(r)) => r,
         Some(Err(e)) => panic!("{name}: {e}"),
@@ -79,6 +84,7 @@ fn topk_keeps_the_largest_first() {
     let no_k = CallArgs {
         types: &[SqlType::Int, SqlType::Int],
         literals: &[None, None],
+        texts: &[],
     };
     assert!(matches!(resolve("TOPK", &no_k), Some(Err(_))));
 }

@@ -581,9 +581,11 @@ impl<'a> Binder<'a> {
                 _ => None,
             })
             .collect();
+        let texts: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let call_args = crate::plan::aggregates::CallArgs {
             types: &types,
             literals: &literals,
+            texts: &texts,
         };
         let resolved = match crate::plan::aggregates::resolve(name, &call_args) {
             Some(r) => r.map_err(PlanError::Invalid)?,
