@@ -87,7 +87,7 @@ impl Udaf for ByOffset {
         if self.array {
             Value::Array(values.collect())
         } else {
-            values.last().unwrap_or(Value::Null)
+            values.rev().next().unwrap_or(Value::Null)
         }
     }
     fn supports_undo(&self) -> bool {
