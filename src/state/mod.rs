@@ -1,0 +1,15 @@
+//! State stores for stateful queries (aggregations, windows, tables): one RocksDB database per
+//! query directory ([`StateDir`]), a column family per named [`Store`] of byte keys and values,
+//! an in-memory write cache per store that reaches RocksDB only at [`StateDir::flush`] (all
+//! stores plus a [`Checkpoint`] of changelog offsets in one atomic batch), order-preserving key
+//! encodings ([`keys`]) and windowed / session stores built on them. The changelog topics are
+//! the caller's: see `docs/state.md` for the protocol.
+//!
+//! May import: `common` and `transport` only.
+
+mod checkpoint;
+mod error;
+pub mod keys;
+
+pub use checkpoint::Checkpoint;
+pub use error::{Result, StateError};
