@@ -7,9 +7,17 @@
 //!
 //! May import: `common` and `transport` only.
 
+mod cache;
 mod checkpoint;
+mod dir;
+#[cfg(test)]
+mod dir_tests;
 mod error;
 pub mod keys;
+mod store;
 
+pub use cache::Entry;
 pub use checkpoint::Checkpoint;
+pub use dir::{FORMAT, StateDir};
 pub use error::{Result, StateError};
+pub use store::Store;
