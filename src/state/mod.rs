@@ -14,10 +14,18 @@ mod dir;
 mod dir_tests;
 mod error;
 pub mod keys;
+mod session;
+#[cfg(test)]
+mod session_tests;
 mod store;
+mod window;
+#[cfg(test)]
+mod window_tests;
 
 pub use cache::Entry;
 pub use checkpoint::Checkpoint;
 pub use dir::{FORMAT, StateDir};
 pub use error::{Result, StateError};
+pub use session::{Session, SessionStore};
 pub use store::Store;
+pub use window::{WindowEntry, WindowStore};
