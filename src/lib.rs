@@ -5,7 +5,8 @@
 //! - [`transport`]: the log interface (topics, partitions, offsets, groups, transactions);
 //! - [`log`]: the embedded log engine, Brook's default backend;
 //! - [`common`]: SQL types and values;
-//! - [`sql`]: parsing the dialect.
+//! - [`sql`]: parsing the dialect;
+//! - [`state`]: RocksDB state stores for stateful queries.
 
 pub mod common;
 pub mod engine;
@@ -16,4 +17,5 @@ pub mod plan;
 pub mod qtt;
 pub mod repl;
 pub mod sql;
+pub mod state;
 pub mod transport;

@@ -11,6 +11,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("log", &["common", "transport"][..]),
         ("format", &["common"][..]),
         ("sql", &["common"][..]),
+        ("state", &["common", "transport"][..]),
         ("plan", &["common", "sql", "format", "plan_err"][..]),
         ("exec", &["common", "plan", "format", "transport"][..]),
         (

@@ -83,11 +83,11 @@ impl Udaf for ByOffset {
         pack(self.keep(list))
     }
     fn result(&self, acc: &Value) -> Value {
-        let values = entries(acc.clone()).into_iter().map(|(_, v)| v);
+        let mut values = entries(acc.clone()).into_iter().map(|(_, v)| v);
         if self.array {
             Value::Array(values.collect())
         } else {
-            values.rev().next().unwrap_or(Value::Null)
+            values.next_back().unwrap_or(Value::Null)
         }
     }
     fn supports_undo(&self) -> bool {
