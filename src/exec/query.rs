@@ -52,6 +52,10 @@ pub struct RunningQuery {
     consumer: Box<dyn Consumer>,
     output: Output,
     partitions: Vec<TopicPartition>,
+    /// Aggregations restarted after a commit: their state is rebuilt by re-reading each
+    /// partition from its start, without output, up to the committed offset (the first
+    /// record whose results were not written yet).
+    replay_until: std::collections::HashMap<u32, i64>,
     finished: bool,
 }
 
@@ -108,10 +112,22 @@ impl RunningQuery {
         let from = StartFrom::Committed {
             fallback: start.reset,
         };
+        // In-memory aggregation state is rebuilt by replaying what was committed before.
+        let replay_until: std::collections::HashMap<u32, i64> = match &start.plan.aggregation {
+            Some(_) => transport
+                .committed_offsets(start.group, &source.topic)?
+                .into_iter()
+                .filter(|(_, offset)| *offset > 0)
+                .collect(),
+            None => Default::default(),
+        };
         consumer.assign(
             &partitions
                 .iter()
-                .map(|tp| (tp.clone(), from))
+                .map(|tp| match replay_until.contains_key(&tp.partition) {
+                    true => (tp.clone(), StartFrom::Earliest),
+                    false => (tp.clone(), from),
+                })
                 .collect::<Vec<_>>(),
         )?;
         Ok(RunningQuery {
@@ -127,6 +143,7 @@ impl RunningQuery {
             consumer,
             output,
             partitions,
+            replay_until,
             finished: false,
         })
     }
@@ -138,6 +155,14 @@ impl RunningQuery {
         records: &[crate::transport::Record],
         log: &mut dyn ProcessingLog,
     ) -> std::result::Result<(), StepError> {
+        if let Some(until) = self.replay_until.get(&partition).copied() {
+            // A run that crosses the replay point is handled in two parts.
+            let k = records.partition_point(|r| r.offset < until);
+            if k > 0 && k < records.len() {
+                self.process_run(topic, partition, &records[..k], log)?;
+                return self.process_run(topic, partition, &records[k..], log);
+            }
+        }
         let Some(batch) = self
             .decoder
             .decode(topic, partition, records, log)
@@ -145,6 +170,14 @@ impl RunningQuery {
         else {
             return Ok(());
         };
+        let replayed = self.replay_until.get(&partition).copied();
+        if let (Some(until), Some((aggregator, _))) = (replayed, &mut self.aggregator)
+            && records.last().is_some_and(|r| r.offset < until)
+        {
+            // Rebuilding state: the results of these records were written before.
+            let _ = aggregator.process(&batch, topic, partition, log);
+            return Ok(());
+        }
         match &mut self.aggregator {
             None => self.emit(&batch, None, topic, partition, log),
             Some((aggregator, _)) => match aggregator.process(&batch, topic, partition, log) {
@@ -238,7 +271,12 @@ impl RunningQuery {
             let Some((aggregator, _)) = &mut self.aggregator else {
                 return Ok(());
             };
-            if let Some((groups, roles)) = aggregator.retract_row(&key, r.timestamp, log) {
+            let changes = aggregator.retract_row(&key, r.timestamp, log);
+            let replaying = self
+                .replay_until
+                .get(&partition)
+                .is_some_and(|until| r.offset < *until);
+            if let (Some((groups, roles)), false) = (changes, replaying) {
                 self.emit_groups(&groups, &roles, source_topic, partition, log)?;
             }
         }
@@ -329,7 +367,11 @@ impl RunningQuery {
             let offsets: Vec<(TopicPartition, i64)> = self
                 .partitions
                 .iter()
-                .filter_map(|tp| self.consumer.position(tp).map(|o| (tp.clone(), o)))
+                .filter_map(|tp| {
+                    let position = self.consumer.position(tp)?;
+                    let replayed = self.replay_until.get(&tp.partition).copied();
+                    Some((tp.clone(), position.max(replayed.unwrap_or(0))))
+                })
                 .collect();
             producer.send_offsets_to_transaction(&self.group, &offsets)?;
             producer.commit_transaction()?;

@@ -143,3 +143,33 @@ fn tumbling_windows_key_the_output_by_window() {
     let t = &engine.catalog().sources["T"];
     assert!(t.window.is_some(), "the sink's keys are windowed");
 }
+
+#[test]
+fn a_restarted_aggregation_rebuilds_its_state_without_repeating_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let row = |ts| ("k", Some(r#"{"V":1}"#), ts);
+    {
+        let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
+        let mut engine = Engine::open(log.clone(), RunMode::Manual).expect("open");
+        engine.set_property("auto.offset.reset", "earliest");
+        engine
+            .execute_script(
+                "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+                 CREATE TABLE t AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;",
+            )
+            .expect("ctas");
+        send(log.as_ref(), "s", &[row(1), row(2)]);
+        engine.run_until_idle().expect("run");
+        engine.shutdown();
+    }
+    let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
+    let mut engine = Engine::open(log.clone(), RunMode::Manual).expect("reopen");
+    send(log.as_ref(), "s", &[row(3)]);
+    engine.run_until_idle().expect("run");
+    let values: Vec<Option<String>> = changes(&support::read_all_from(log.as_ref(), "T", 0))
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let expected: Vec<Option<String>> = (1..=3).map(|n| Some(format!(r#"{{"N":{n}}}"#))).collect();
+    assert_eq!(values, expected);
+}
