@@ -101,7 +101,7 @@ CREATE STREAM big_orders WITH (kafka_topic = 'big_orders', value_format = 'AVRO'
 CREATE OR REPLACE STREAM IF NOT EXISTS orders_rekeyed AS
   SELECT * FROM orders PARTITION BY item;
 
--- Tables from aggregations (parsed; aggregations do not run in this build).
+-- Tables from aggregations.
 CREATE TABLE pageviews_per_region AS
   SELECT regionid, COUNT(*) AS numusers
   FROM pageviews

@@ -17,7 +17,7 @@ SELECT * FROM orders PARTITION BY item EMIT CHANGES;
 SELECT order_id, item FROM orders PARTITION BY item, order_id EMIT CHANGES;
 SELECT UCASE(item) AS item_upper, quantity FROM orders PARTITION BY UCASE(item) EMIT CHANGES;
 
--- Windows (parsed; windowed aggregation does not run in this build).
+-- Windowed aggregations (EMIT FINAL parses but is refused in this build).
 SELECT regionid, COUNT(*) FROM pageviews
   WINDOW TUMBLING (SIZE 1 HOUR, RETENTION 7 DAYS, GRACE PERIOD 10 MINUTES)
   GROUP BY regionid EMIT CHANGES;
