@@ -238,10 +238,15 @@ pub(super) fn evaluate(
 }
 
 fn offsets_of(batch: &RecordBatch) -> Vec<i64> {
+    int64_column(batch, batch.num_columns().saturating_sub(1))
+}
+
+/// A BIGINT column's values (empty if it is not one).
+pub(super) fn int64_column(batch: &RecordBatch, index: usize) -> Vec<i64> {
     batch
-        .column(batch.num_columns() - 1)
-        .as_any()
-        .downcast_ref::<arrow::array::Int64Array>()
+        .columns()
+        .get(index)
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int64Array>())
         .map(|a| a.values().to_vec())
         .unwrap_or_default()
 }

@@ -11,7 +11,7 @@ mod session;
 mod table;
 mod windows;
 
-use super::pipeline::evaluate;
+use super::pipeline::{evaluate, int64_column};
 use super::processing_log::{ProcessingError, ProcessingLog};
 use super::state_store::{MemoryStore, StateStore};
 use crate::common::codec;
@@ -20,7 +20,7 @@ use crate::format::WindowKind;
 use crate::plan::aggregate::AggregatePlan;
 use crate::plan::schema::{ROWOFFSET, ROWTIME};
 use crate::plan::{Compiled, QueryPlan};
-use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
+use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 use windows::windows_for;
@@ -364,13 +364,4 @@ fn reporter<'a>(
             message,
         })
     }
-}
-
-fn int64_column(batch: &RecordBatch, index: usize) -> Vec<i64> {
-    batch
-        .columns()
-        .get(index)
-        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-        .map(|a| a.values().to_vec())
-        .unwrap_or_default()
 }

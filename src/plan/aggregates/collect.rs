@@ -17,6 +17,13 @@ fn items(acc: Value) -> Vec<Value> {
     }
 }
 
+/// Merges by adding each item of accumulator `b` to `a` (accumulators that are value lists).
+fn add_each(udaf: &dyn Udaf, a: Value, b: Value) -> Value {
+    items(b)
+        .into_iter()
+        .fold(a, |acc, x| udaf.add(acc.clone(), &[x], 0).unwrap_or(acc))
+}
+
 fn same(a: &Value, b: &Value) -> bool {
     a == b || order(a, b) == Some(Ordering::Equal)
 }
@@ -51,9 +58,7 @@ impl Udaf for Collect {
         Ok(Value::Array(list))
     }
     fn merge(&self, a: Value, b: Value) -> Value {
-        items(b)
-            .into_iter()
-            .fold(a, |acc, x| self.add(acc.clone(), &[x], 0).unwrap_or(acc))
+        add_each(self, a, b)
     }
     fn result(&self, acc: &Value) -> Value {
         acc.clone()
@@ -220,9 +225,7 @@ impl Udaf for TopK {
         Ok(acc)
     }
     fn merge(&self, a: Value, b: Value) -> Value {
-        items(b)
-            .into_iter()
-            .fold(a, |acc, x| self.add(acc.clone(), &[x], 0).unwrap_or(acc))
+        add_each(self, a, b)
     }
     fn result(&self, acc: &Value) -> Value {
         acc.clone()
