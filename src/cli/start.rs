@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn open_engine(log: &EmbeddedLog) -> anyhow::Result<Arc<Mutex<Engine>>> {
-    let engine = Engine::open(Arc::new(log.clone()), RunMode::Threads)
+    let engine = Engine::new(Arc::new(log.clone()), RunMode::Threads)
+        .with_state_dir(log.data_dir().join("state"))
+        .recovered()
         .context("restoring the catalog from the command log")?;
     Ok(Arc::new(Mutex::new(engine)))
 }

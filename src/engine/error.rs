@@ -13,6 +13,9 @@ pub enum EngineError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// A query could not start (its state could not be opened or restored).
+    #[error(transparent)]
+    Start(#[from] crate::exec::StartError),
     /// A valid statement that cannot be applied to the current state (unknown source...).
     #[error("{0}")]
     Statement(String),
@@ -33,7 +36,7 @@ impl EngineError {
                 ErrorKind::User
             }
             EngineError::Transport(t) if t.is_user_error() => ErrorKind::User,
-            EngineError::Transport(_) => ErrorKind::External,
+            EngineError::Transport(_) | EngineError::Start(_) => ErrorKind::External,
         }
     }
 }

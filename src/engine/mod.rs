@@ -64,6 +64,9 @@ pub struct Engine {
     /// Whether persistent statements are appended to the command log (off while replaying,
     /// and for engines that do not persist, like the conformance runner's).
     recording: bool,
+    /// Where persistent queries keep their state (`<data dir>/state`); without it, each uses
+    /// a temporary directory that its changelogs rebuild after a restart.
+    state_root: Option<std::path::PathBuf>,
 }
 
 impl Engine {
@@ -79,13 +82,25 @@ impl Engine {
             next_query_number: 0,
             processing_log: Arc::new(Mutex::new(MemoryProcessingLog::default())),
             recording: false,
+            state_root: None,
         }
+    }
+
+    /// Persistent queries keep their state in `<root>/<query id>`.
+    pub fn with_state_dir(mut self, root: impl Into<std::path::PathBuf>) -> Engine {
+        self.state_root = Some(root.into());
+        self
     }
 
     /// An engine that persists its catalog in the command log: replays it now and records
     /// every later persistent statement.
     pub fn open(transport: Arc<dyn Transport>, mode: RunMode) -> EngineResult<Engine> {
-        let mut engine = Engine::new(transport, mode);
+        Engine::new(transport, mode).recovered()
+    }
+
+    /// Replays the command log (see [`Engine::open`]) into an engine built with options.
+    pub fn recovered(self) -> EngineResult<Engine> {
+        let mut engine = self;
         engine.recover()?;
         if !engine.catalog.sources.contains_key(processing_log::STREAM) {
             engine.execute_text(&processing_log::create_statement())?;
@@ -277,6 +292,9 @@ impl Engine {
                         .map_err(|e| match e {
                             crate::exec::StepError::Transport(t) => EngineError::Transport(t),
                             crate::exec::StepError::Fatal(m) => EngineError::Statement(m),
+                            crate::exec::StepError::State(e) => {
+                                EngineError::Statement(e.to_string())
+                            }
                         })?;
                 }
             }

@@ -5,7 +5,7 @@ use super::error::{EngineError, EngineResult, statement_err};
 use super::results::PushQuery;
 use super::{Engine, QueryInfo, QueryRunner, RunMode, StatementResult};
 use crate::common::Value;
-use crate::exec::{Output, QueryStart, RunningQuery};
+use crate::exec::{Output, QueryStart, RunningQuery, StateLocation};
 use crate::format::FormatKind;
 use crate::plan::ddl::{check_properties, formats, validate_formats};
 use crate::plan::schema::ColumnRole;
@@ -232,6 +232,7 @@ impl Engine {
             group: &group,
             reset: self.offset_reset(),
             fatal_timestamp_errors: self.fatal_timestamp_errors(),
+            state: self.state_location(id, &group),
         };
         let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
         self.catalog.queries.insert(
@@ -270,6 +271,7 @@ impl Engine {
             if let Some(runner) = self.runners.remove(id) {
                 stop_runner(runner);
             }
+            self.delete_query_state(id)?;
         }
         Ok(StatementResult::Success(if id.is_none() {
             "All queries terminated.".into()
@@ -314,6 +316,9 @@ impl Engine {
             group: &group,
             reset: self.offset_reset(),
             fatal_timestamp_errors: self.fatal_timestamp_errors(),
+            state: StateLocation::Temporary {
+                changelog_prefix: None,
+            },
         };
         let query = RunningQuery::new(self.transport.as_ref(), start, Output::Rows(subscriber))?;
         Ok(StatementResult::PushQuery(Box::new(PushQuery {
@@ -413,6 +418,50 @@ fn spawn_query_thread(
             }
         }
     }
+}
+
+impl Engine {
+    /// Where persistent query `id` keeps its state: `<state dir>/<id>`, or a temporary
+    /// directory (rebuilt from the changelogs on restart) when the engine has no state dir.
+    fn state_location(&self, id: &str, group: &str) -> StateLocation {
+        let changelog_prefix = group.to_string();
+        match &self.state_root {
+            Some(root) => StateLocation::Durable {
+                path: root.join(path_safe(id)),
+                changelog_prefix,
+            },
+            None => StateLocation::Temporary {
+                changelog_prefix: Some(changelog_prefix),
+            },
+        }
+    }
+
+    /// A terminated query's state directory and changelog topics are deleted.
+    fn delete_query_state(&self, id: &str) -> EngineResult<()> {
+        if let Some(root) = &self.state_root {
+            crate::state::StateDir::delete(root.join(path_safe(id)))
+                .map_err(|e| EngineError::Statement(e.to_string()))?;
+        }
+        let prefix = format!("{}-", consumer_group(id));
+        for topic in self.transport.list_topics()? {
+            if topic.starts_with(&prefix) && topic.ends_with("-changelog") {
+                self.transport.delete_topic(&topic)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A query id as a file name: characters other than letters, digits, `_` and `-` become `_`.
+fn path_safe(id: &str) -> String {
+    id.chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect()
 }
 
 pub(super) fn stop_runner(runner: QueryRunner) {

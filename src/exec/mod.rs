@@ -4,7 +4,7 @@
 //! Operators are plain structs; the caller owns threads and timing (a production thread, or
 //! the conformance driver stepping queries one record at a time).
 //!
-//! May import: `common`, `plan`, `format`, `transport`.
+//! May import: `common`, `plan`, `format`, `state`, `transport`.
 
 pub mod aggregate;
 pub mod decode;
@@ -12,8 +12,9 @@ pub mod encode;
 pub mod pipeline;
 pub mod processing_log;
 pub mod query;
-pub mod state_store;
+pub mod query_state;
 pub mod tombstone;
 
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
-pub use query::{Output, QueryStart, RunningQuery, StepError, output_schema};
+pub use query::{Output, QueryStart, RunningQuery, StartError, StepError, output_schema};
+pub use query_state::{QueryState, QueryStateError, StateLocation};

@@ -1,6 +1,8 @@
-//! Running a stateless query: poll the source, decode, filter/project, then either write to
-//! the sink topic — output records and the consumed offsets committed in one transaction, so
-//! a crash neither loses nor duplicates output — or hand rows to a push-query subscriber.
+//! Running a query: poll the source, decode, aggregate (GROUP BY queries), filter/project,
+//! then either write to the sink topic — output records, the state's changelog records and the
+//! consumed offsets committed in one transaction, so a crash neither loses nor duplicates
+//! output — or hand rows to a push-query subscriber. A step that fails before its commit is
+//! rolled back: its state writes are dropped and the input is read again.
 //!
 //! The same `step` runs in a production thread and under the conformance test driver.
 
@@ -9,10 +11,12 @@ use super::decode::Decoder;
 use super::encode::Encoder;
 use super::pipeline::StatelessPipeline;
 use super::processing_log::ProcessingLog;
+use super::query_state::{QueryState, QueryStateError, StateLocation};
 use super::tombstone::Tombstones;
 use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::transport::{
-    AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition, TransactionalProducer, Transport,
+    AppendOutcome, AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition,
+    TransactionalProducer, Transport,
 };
 use arrow::record_batch::RecordBatch;
 use std::time::Duration;
@@ -23,8 +27,27 @@ use std::time::Duration;
 pub enum StepError {
     #[error(transparent)]
     Transport(#[from] crate::transport::TransportError),
+    /// The state store failed before the commit (the step is rolled back and retried).
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     #[error("{0}")]
     Fatal(String),
+}
+
+/// Why a query could not start: its source or sink, or its state (which is restored from its
+/// changelogs before the query runs).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    #[error(transparent)]
+    State(#[from] QueryStateError),
+}
+
+impl From<crate::state::StateError> for StartError {
+    fn from(e: crate::state::StateError) -> Self {
+        StartError::State(e.into())
+    }
 }
 
 /// Where a query's output goes. (One per query: the size difference between variants is
@@ -52,10 +75,8 @@ pub struct RunningQuery {
     consumer: Box<dyn Consumer>,
     output: Output,
     partitions: Vec<TopicPartition>,
-    /// Aggregations restarted after a commit: their state is rebuilt by re-reading each
-    /// partition from its start, without output, up to the committed offset (the first
-    /// record whose results were not written yet).
-    replay_until: std::collections::HashMap<u32, i64>,
+    /// Aggregations: the stores and their changelogs.
+    state: Option<QueryState>,
     finished: bool,
 }
 
@@ -69,6 +90,8 @@ pub struct QueryStart<'a> {
     /// `ksql.timestamp.throw.on.invalid`: a record without a valid event time stops the
     /// query instead of going to the processing log.
     pub fatal_timestamp_errors: bool,
+    /// Where an aggregation keeps its state.
+    pub state: StateLocation,
 }
 
 impl RunningQuery {
@@ -77,7 +100,7 @@ impl RunningQuery {
         transport: &dyn Transport,
         start: QueryStart<'_>,
         sink: &SourceDef,
-    ) -> Result<RunningQuery> {
+    ) -> std::result::Result<RunningQuery, StartError> {
         let topic = &sink.topic;
         let encoder = Encoder::new(start.plan, sink, start.id);
         let tombstones = Tombstones::new(start.plan, &sink.key_format);
@@ -102,7 +125,7 @@ impl RunningQuery {
         transport: &dyn Transport,
         start: QueryStart<'_>,
         output: Output,
-    ) -> Result<RunningQuery> {
+    ) -> std::result::Result<RunningQuery, StartError> {
         let source = &start.plan.source;
         let count = transport.partition_count(&source.topic)?;
         let partitions: Vec<TopicPartition> = (0..count)
@@ -112,38 +135,33 @@ impl RunningQuery {
         let from = StartFrom::Committed {
             fallback: start.reset,
         };
-        // In-memory aggregation state is rebuilt by replaying what was committed before.
-        let replay_until: std::collections::HashMap<u32, i64> = match &start.plan.aggregation {
-            Some(_) => transport
-                .committed_offsets(start.group, &source.topic)?
-                .into_iter()
-                .filter(|(_, offset)| *offset > 0)
-                .collect(),
-            None => Default::default(),
-        };
         consumer.assign(
             &partitions
                 .iter()
-                .map(|tp| match replay_until.contains_key(&tp.partition) {
-                    true => (tp.clone(), StartFrom::Earliest),
-                    false => (tp.clone(), from),
-                })
+                .map(|tp| (tp.clone(), from))
                 .collect::<Vec<_>>(),
         )?;
+        let (aggregator, state) = match &start.plan.aggregation {
+            Some(a) => {
+                let mut state = QueryState::open(&start.state)?;
+                let mut aggregator = Aggregator::new(start.plan, a, start.id, &mut state)?;
+                state.restore(transport)?;
+                aggregator.reload()?;
+                (Some((aggregator, a.having.clone())), Some(state))
+            }
+            None => (None, None),
+        };
         Ok(RunningQuery {
             id: start.id.to_string(),
             group: start.group.to_string(),
             decoder: Decoder::new(source, start.id)
                 .with_fatal_timestamp_errors(start.fatal_timestamp_errors),
-            aggregator: start.plan.aggregation.as_ref().map(|a| {
-                let aggregator = Aggregator::new(start.plan, a, start.id);
-                (aggregator, a.having.clone())
-            }),
+            aggregator,
             pipeline: StatelessPipeline::new(start.plan, start.id),
             consumer,
             output,
             partitions,
-            replay_until,
+            state,
             finished: false,
         })
     }
@@ -155,14 +173,6 @@ impl RunningQuery {
         records: &[crate::transport::Record],
         log: &mut dyn ProcessingLog,
     ) -> std::result::Result<(), StepError> {
-        if let Some(until) = self.replay_until.get(&partition).copied() {
-            // A run that crosses the replay point is handled in two parts.
-            let k = records.partition_point(|r| r.offset < until);
-            if k > 0 && k < records.len() {
-                self.process_run(topic, partition, &records[..k], log)?;
-                return self.process_run(topic, partition, &records[k..], log);
-            }
-        }
         let Some(batch) = self
             .decoder
             .decode(topic, partition, records, log)
@@ -170,17 +180,9 @@ impl RunningQuery {
         else {
             return Ok(());
         };
-        let replayed = self.replay_until.get(&partition).copied();
-        if let (Some(until), Some((aggregator, _))) = (replayed, &mut self.aggregator)
-            && records.last().is_some_and(|r| r.offset < until)
-        {
-            // Rebuilding state: the results of these records were written before.
-            let _ = aggregator.process(&batch, topic, partition, log);
-            return Ok(());
-        }
         match &mut self.aggregator {
             None => self.emit(&batch, None, topic, partition, log),
-            Some((aggregator, _)) => match aggregator.process(&batch, topic, partition, log) {
+            Some((aggregator, _)) => match aggregator.process(&batch, topic, partition, log)? {
                 Some((groups, roles)) => self.emit_groups(&groups, &roles, topic, partition, log),
                 None => Ok(()),
             },
@@ -271,12 +273,7 @@ impl RunningQuery {
             let Some((aggregator, _)) = &mut self.aggregator else {
                 return Ok(());
             };
-            let changes = aggregator.retract_row(&key, r.timestamp, log);
-            let replaying = self
-                .replay_until
-                .get(&partition)
-                .is_some_and(|until| r.offset < *until);
-            if let (Some((groups, roles)), false) = (changes, replaying) {
+            if let Some((groups, roles)) = aggregator.retract_row(&key, r.timestamp, log)? {
                 self.emit_groups(&groups, &roles, source_topic, partition, log)?;
             }
         }
@@ -325,8 +322,10 @@ impl RunningQuery {
         self.finished
     }
 
-    /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data.
-    /// Returns how many input records were consumed.
+    /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data,
+    /// and commits. Returns how many input records were consumed. On an error before the
+    /// commit, nothing of the step remains: its output is aborted, its state writes dropped,
+    /// and its input will be read again.
     pub fn step(
         &mut self,
         max_records: usize,
@@ -336,15 +335,38 @@ impl RunningQuery {
         if self.finished {
             return Ok(0);
         }
+        let positions: Vec<(TopicPartition, i64)> = self
+            .partitions
+            .iter()
+            .filter_map(|tp| Some((tp.clone(), self.consumer.position(tp)?)))
+            .collect();
         let polled = self.consumer.poll(max_records, timeout)?;
         let consumed: usize = polled.iter().map(|p| p.records.len()).sum();
         if consumed == 0 {
             return Ok(0);
         }
+        let processed = self.process_polled(&polled, log);
+        match processed.and_then(|()| self.commit()) {
+            Ok(outcomes) => {
+                self.flush_state(&outcomes)?;
+                Ok(consumed)
+            }
+            Err(e) => {
+                self.roll_back(&positions);
+                Err(e)
+            }
+        }
+    }
+
+    fn process_polled(
+        &mut self,
+        polled: &[crate::transport::PartitionRecords],
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
         if let Output::Topic { producer, .. } = &mut self.output {
             producer.begin_transaction()?;
         }
-        for part in &polled {
+        for part in polled {
             // Runs of records with values, and single null-value records, in offset order.
             for run in part
                 .records
@@ -363,20 +385,70 @@ impl RunningQuery {
                 }
             }
         }
-        if let Output::Topic { producer, .. } = &mut self.output {
-            let offsets: Vec<(TopicPartition, i64)> = self
-                .partitions
-                .iter()
-                .filter_map(|tp| {
-                    let position = self.consumer.position(tp)?;
-                    let replayed = self.replay_until.get(&tp.partition).copied();
-                    Some((tp.clone(), position.max(replayed.unwrap_or(0))))
-                })
-                .collect();
-            producer.send_offsets_to_transaction(&self.group, &offsets)?;
-            producer.commit_transaction()?;
+        Ok(())
+    }
+
+    /// Commits the step's transaction: output, changelog records and input offsets.
+    fn commit(&mut self) -> std::result::Result<Vec<(TopicPartition, AppendOutcome)>, StepError> {
+        let Output::Topic { producer, .. } = &mut self.output else {
+            return Ok(Vec::new());
+        };
+        if let Some(state) = &self.state {
+            state.send_changes(producer.as_mut())?;
         }
-        Ok(consumed)
+        let offsets: Vec<(TopicPartition, i64)> = self
+            .partitions
+            .iter()
+            .filter_map(|tp| Some((tp.clone(), self.consumer.position(tp)?)))
+            .collect();
+        producer.send_offsets_to_transaction(&self.group, &offsets)?;
+        Ok(producer.commit_transaction()?)
+    }
+
+    /// After the commit, the state's writes become durable with the changelog positions. A
+    /// failure here stops the query: the log holds the step, so it must not be rolled back
+    /// (a restart restores the state from the changelog).
+    fn flush_state(
+        &mut self,
+        outcomes: &[(TopicPartition, AppendOutcome)],
+    ) -> std::result::Result<(), StepError> {
+        let Some(state) = &mut self.state else {
+            return Ok(());
+        };
+        state
+            .committed(outcomes)
+            .map_err(|e| StepError::Fatal(format!("writing the query's state after a commit: {e}")))
+    }
+
+    /// Undoes an uncommitted step: aborts its transaction, drops its state writes, and moves
+    /// the consumer back to where the step started.
+    fn roll_back(&mut self, positions: &[(TopicPartition, i64)]) {
+        if let Output::Topic { producer, .. } = &mut self.output
+            && let Err(e) = producer.abort_transaction()
+        {
+            tracing::warn!(query = %self.id, "aborting a failed step's transaction: {e}");
+        }
+        if let Some(state) = &mut self.state {
+            state.discard();
+        }
+        if let Some((aggregator, _)) = &mut self.aggregator
+            && let Err(e) = aggregator.reload()
+        {
+            tracing::warn!(query = %self.id, "reloading state after a failed step: {e}");
+        }
+        for (tp, offset) in positions {
+            if let Err(e) = self.consumer.seek(tp, *offset) {
+                tracing::warn!(query = %self.id, "rewinding {tp} after a failed step: {e}");
+            }
+        }
+    }
+
+    /// The changelog topics of the query's state.
+    pub fn changelog_topics(&self) -> Vec<String> {
+        self.state
+            .as_ref()
+            .map(QueryState::changelog_topics)
+            .unwrap_or_default()
     }
 }
 

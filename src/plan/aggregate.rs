@@ -42,6 +42,8 @@ pub struct AggregatePlan {
     /// GROUP BY expressions (as ksqlDB prints them) that the SELECT does not include, which a
     /// persistent query must.
     pub unprojected_group_by: Vec<String>,
+    /// EMIT FINAL: one result per window when it closes, instead of every update.
+    pub emit_final: bool,
 }
 
 /// A windowed aggregation's windows, durations in milliseconds.
@@ -145,6 +147,9 @@ pub(super) fn plan_aggregate(
             );
         }
     };
+    if input.source_is_table && q.window.is_some() {
+        return plan_err!("Windowing not supported for table aggregations.");
+    }
     check_table_source(&calls, input.source_is_table)?;
     if input.delimited_source && calls.iter().any(|c| c.udaf.udaf.complex_intermediate()) {
         return plan_err!(
@@ -192,12 +197,15 @@ pub(super) fn plan_aggregate(
         None => None,
     };
     let unprojected_group_by = check_keys(&group_by, &q.group_by, &columns)?;
-    if q.emit == Some(crate::sql::Emit::Final) {
-        // Refused rather than run as EMIT CHANGES: its results would differ.
-        return plan_err!(
-            "EMIT FINAL is not supported yet: use EMIT CHANGES (every update of each window)."
-        );
-    }
+    let emit_final = q.emit == Some(crate::sql::Emit::Final);
+    let window = q.window.as_ref().map(|w| {
+        let mut window = WindowPlan::from_spec(w);
+        // ksqlDB closes EMIT FINAL windows at their end unless a grace period is given.
+        if emit_final && window.grace_ms.is_none() {
+            window.grace_ms = Some(0);
+        }
+        window
+    });
     order_keys(&mut columns);
     let plan = AggregatePlan {
         intermediate_schema: layout.schema(&calls),
@@ -206,9 +214,10 @@ pub(super) fn plan_aggregate(
             .map(Compiled::new)
             .collect::<PlanResult<_>>()?,
         calls,
-        window: q.window.as_ref().map(WindowPlan::from_spec),
+        window,
         having,
         unprojected_group_by,
+        emit_final,
     };
     Ok((plan, columns))
 }

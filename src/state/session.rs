@@ -107,10 +107,40 @@ impl SessionStore {
         Ok(sessions)
     }
 
+    /// Every key's sessions with `from_end <= end <= to_end`, in (end, start, key) order.
+    pub fn sessions_ending(&self, from_end: i64, to_end: i64) -> Result<Vec<Session>> {
+        if from_end > to_end {
+            return Ok(Vec::new());
+        }
+        let from = [&[BY_TIME][..], &keys::encode_ts(from_end)].concat();
+        let through = [&[BY_TIME][..], &keys::encode_ts(to_end)].concat();
+        let to = keys::prefix_end(&through);
+        let mut sessions = Vec::new();
+        for (key, start, end) in self.index(&from, to.as_deref())? {
+            if let Some(value) = self.get(&key, start, end)? {
+                sessions.push(Session {
+                    key,
+                    start,
+                    end,
+                    value,
+                });
+            }
+        }
+        Ok(sessions)
+    }
+
     /// Removes every session that ended before `ts`; returns how many.
     pub fn expire_before(&mut self, ts: i64) -> Result<usize> {
-        let from = [BY_TIME];
-        let to = [&[BY_TIME][..], &keys::encode_ts(ts)].concat();
+        self.expire_between(i64::MIN, ts)
+    }
+
+    /// Removes the sessions with `from <= end < before`; returns how many.
+    pub fn expire_between(&mut self, from: i64, before: i64) -> Result<usize> {
+        if from >= before {
+            return Ok(0);
+        }
+        let from = [&[BY_TIME][..], &keys::encode_ts(from)].concat();
+        let to = [&[BY_TIME][..], &keys::encode_ts(before)].concat();
         let expired = self.index(&from, Some(&to))?;
         for (key, start, end) in &expired {
             self.remove(key, *start, *end)?;

@@ -137,6 +137,40 @@ impl Store {
         cache::merge(durable, cache.range::<[u8], _>(bounds))
     }
 
+    /// The uncommitted writes, in key order: `Some(value)` a put, `None` a delete. (What a
+    /// commit sends to the store's changelog.)
+    pub fn pending(&self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let cache = self.state.cache();
+        cache.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// The value of `key` as of the last flush (uncommitted writes ignored): what readers
+    /// outside the writing query see.
+    pub fn get_committed(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let cf = self.shared.cf(&self.state.name)?;
+        let read = self.shared.db.get_cf(&cf, key);
+        read.map_err(self.shared.db_error("reading a key"))
+    }
+
+    /// Entries with `from <= key < to` (or to the end) as of the last flush, in key order.
+    pub fn scan_committed(&self, from: &[u8], to: Option<&[u8]>) -> Result<Vec<Entry>> {
+        let cf = self.shared.cf(&self.state.name)?;
+        let mut options = ReadOptions::default();
+        if let Some(to) = to {
+            options.set_iterate_upper_bound(to.to_vec());
+        }
+        let mode = IteratorMode::From(from, Direction::Forward);
+        let error = self.shared.db_error("scanning a range");
+        self.shared
+            .db
+            .iterator_cf_opt(&cf, options, mode)
+            .map(|item| {
+                item.map(|(k, v)| (k.into_vec(), v.into_vec()))
+                    .map_err(&error)
+            })
+            .collect()
+    }
+
     /// How many uncommitted writes the store holds.
     pub fn dirty_len(&self) -> usize {
         self.state.cache().len()

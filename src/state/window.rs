@@ -82,10 +82,16 @@ impl WindowStore {
 
     /// Removes every window that starts before `ts`; returns how many.
     pub fn expire_before(&mut self, ts: i64) -> Result<usize> {
-        let Some(last) = ts.checked_sub(1) else {
+        self.expire_between(i64::MIN, ts)
+    }
+
+    /// Removes the windows with `from <= start < before` (a caller that expired everything
+    /// before `from` already skips re-reading it); returns how many.
+    pub fn expire_between(&mut self, from: i64, before: i64) -> Result<usize> {
+        let Some(last) = before.checked_sub(1) else {
             return Ok(0);
         };
-        let expired = self.index(i64::MIN, last)?;
+        let expired = self.index(from, last)?;
         for (key, start) in &expired {
             self.delete(key, *start)?;
         }

@@ -13,7 +13,10 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("sql", &["common"][..]),
         ("state", &["common", "transport"][..]),
         ("plan", &["common", "sql", "format", "plan_err"][..]),
-        ("exec", &["common", "plan", "format", "transport"][..]),
+        (
+            "exec",
+            &["common", "plan", "format", "state", "transport"][..],
+        ),
         (
             "engine",
             &[
@@ -22,6 +25,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "plan",
                 "format",
                 "exec",
+                "state",
                 "transport",
                 "log",
                 "plan_err",

@@ -56,7 +56,7 @@ fn crash_child_appender() {
 }
 
 /// A tiny deterministic PRNG so the kill schedule is reproducible.
-fn xorshift(state: &mut u64) -> u64 {
+pub(crate) fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;

@@ -1,6 +1,7 @@
 //! End-to-end tests, one crate so they link once (see docs/testing.md).
 
 mod aggregation;
+mod aggregation_crash;
 mod architecture;
 mod cli;
 mod engine_admin;

@@ -7,22 +7,27 @@
 //! previous one. Rows with a NULL grouping value, and rows too late for a window (its end plus
 //! the grace period is at or before the stream time), are reported and skipped.
 
+mod final_emit;
 mod session;
+mod stores;
 mod table;
 mod windows;
 
 use super::pipeline::{evaluate, int64_column};
 use super::processing_log::{ProcessingError, ProcessingLog};
-use super::state_store::{MemoryStore, StateStore};
+use super::query_state::{QueryState, QueryStateError};
 use crate::common::codec;
 use crate::common::{SqlType, Value, values_to_array};
 use crate::format::WindowKind;
 use crate::plan::aggregate::AggregatePlan;
 use crate::plan::schema::{ROWOFFSET, ROWTIME};
 use crate::plan::{Compiled, QueryPlan};
+use crate::state::StateError;
 use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
+use std::collections::BTreeMap;
+use stores::{Groups, Stores};
 use windows::windows_for;
 
 /// ksqlDB's default grace period for windows without GRACE PERIOD (Kafka Streams' 24 hours).
@@ -35,13 +40,37 @@ pub struct Aggregator {
     types: Vec<SqlType>,
     rowtime_index: usize,
     offset_index: usize,
-    store: Box<dyn StateStore>,
-    /// Aggregating a table: the positions of its key columns in the input batch, and each
-    /// source row's current contribution (by its key), to remove when the row changes.
-    table: Option<(Vec<usize>, Box<dyn StateStore>)>,
-    /// The largest timestamp seen (Kafka Streams' stream time), for window lateness.
-    stream_time: i64,
+    stores: Stores,
+    /// Aggregating a table: the positions of its key columns in the input batch (each source
+    /// row's contribution is remembered by its key, to remove when the row changes).
+    table_keys: Option<Vec<usize>>,
+    /// The largest timestamp seen per input partition (Kafka Streams' stream time), for
+    /// window lateness; a copy of the stream-time store.
+    stream_times: BTreeMap<u32, i64>,
+    /// Windows and sessions older than this were removed already.
+    expired_before: i64,
+    /// EMIT FINAL: where its emissions stand.
+    final_state: Option<final_emit::FinalState>,
     query_id: String,
+}
+
+/// Why a row could not be aggregated: its data (reported to the processing log, the row
+/// skipped), or the state store (the step fails and is retried from its last commit).
+pub enum RowError {
+    Data(String),
+    State(StateError),
+}
+
+impl From<String> for RowError {
+    fn from(message: String) -> Self {
+        RowError::Data(message)
+    }
+}
+
+impl From<StateError> for RowError {
+    fn from(e: StateError) -> Self {
+        RowError::State(e)
+    }
 }
 
 /// A group's state: its accumulators and the timestamp of its last update.
@@ -63,10 +92,12 @@ pub enum RowRole {
     Deleted,
 }
 
-/// The rows of one output batch, column by column, and their roles.
+/// The rows of one output batch, column by column, and their roles; and notes about the
+/// current input row for the processing log.
 struct Rows {
     columns: Vec<Vec<Value>>,
     roles: Vec<RowRole>,
+    notes: Vec<String>,
 }
 
 impl Rows {
@@ -79,59 +110,62 @@ impl Rows {
 }
 
 impl Aggregator {
-    pub fn new(plan: &QueryPlan, aggregation: &AggregatePlan, query_id: &str) -> Aggregator {
+    /// The aggregation of `plan`, keeping its groups in stores of `state` (restore the state
+    /// and call [`Aggregator::reload`] before processing).
+    pub fn new(
+        plan: &QueryPlan,
+        aggregation: &AggregatePlan,
+        query_id: &str,
+        state: &mut QueryState,
+    ) -> Result<Aggregator, QueryStateError> {
         let schema = &aggregation.intermediate_schema;
         let types = schema
             .fields()
             .iter()
             .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
             .collect();
-        Aggregator {
+        let reads_table = plan.source.is_table();
+        Ok(Aggregator {
             filter: plan.filter.clone(),
             plan: aggregation.clone(),
             types,
             rowtime_index: plan.input_schema.index_of(ROWTIME).unwrap_or(0),
             offset_index: plan.input_schema.index_of(ROWOFFSET).unwrap_or(0),
-            store: Box::new(MemoryStore::default()),
-            table: plan.source.is_table().then(|| {
-                let keys = plan.source.schema.key_columns().count();
-                let store: Box<dyn StateStore> = Box::new(MemoryStore::default());
-                ((0..keys).collect(), store)
-            }),
-            stream_time: i64::MIN,
+            stores: Stores::open(state, aggregation, reads_table)?,
+            table_keys: reads_table
+                .then(|| (0..plan.source.schema.key_columns().count()).collect()),
+            stream_times: BTreeMap::new(),
+            expired_before: i64::MIN,
+            final_state: None,
             query_id: query_id.to_string(),
-        }
+        })
+    }
+
+    /// Reads what the aggregation keeps in memory back from its stores: after a restore, and
+    /// after a step's writes were discarded.
+    pub fn reload(&mut self) -> Result<(), StateError> {
+        self.stream_times = self.stores.stream_times()?;
+        self.expired_before = i64::MIN;
+        self.final_state = match self.plan.emit_final && self.plan.window.is_some() {
+            true => Some(self.stores.final_state()?),
+            false => None,
+        };
+        Ok(())
     }
 
     /// Aggregates a batch of source rows: the updated groups, one `New` row per input row and
     /// window, each after the group's `Old` row if it had one (with session windows, first a
-    /// `Deleted` row for each session merged away).
+    /// `Deleted` row for each session merged away). Rows that cannot be aggregated go to the
+    /// processing log; a state store failure fails the batch.
     pub fn process(
         &mut self,
         input: &RecordBatch,
         topic: &str,
         partition: u32,
         log: &mut dyn ProcessingLog,
-    ) -> Option<(RecordBatch, Vec<RowRole>)> {
-        // A table's rows that fail WHERE are removed from the aggregation (they may have
-        // passed before); a stream's are dropped.
-        let mut passes = vec![true; input.num_rows()];
-        let batch = match &self.filter {
-            Some(f) => {
-                let offsets = int64_column(input, self.offset_index);
-                let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
-                let mask = evaluate(f, input, &mut report, true);
-                let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
-                if self.table.is_some() {
-                    passes = (0..mask.len())
-                        .map(|i| mask.is_valid(i) && mask.value(i))
-                        .collect();
-                    input.clone()
-                } else {
-                    filter_record_batch(input, &mask).ok()?
-                }
-            }
-            None => input.clone(),
+    ) -> Result<Option<(RecordBatch, Vec<RowRole>)>, StateError> {
+        let Some((batch, passes)) = self.filter(input, topic, partition, log) else {
+            return Ok(None);
         };
         let offsets = int64_column(&batch, self.offset_index);
         let query_id = self.query_id.clone();
@@ -154,27 +188,23 @@ impl Aggregator {
             })
             .collect();
         let times = int64_column(&batch, self.rowtime_index);
-        let mut rows = Rows {
-            columns: vec![Vec::new(); self.types.len()],
-            roles: Vec::new(),
-        };
+        let mut rows = self.rows();
         for row in 0..batch.num_rows() {
             let key: Vec<Value> = keys.iter().map(|k| Value::from_array(k, row)).collect();
             let time = times.get(row).copied().unwrap_or(0);
-            if let Some((source_keys, _)) = &self.table {
+            let passed = passes.get(row).copied().unwrap_or(false);
+            if let Some(source_keys) = &self.table_keys {
                 let source_key: Vec<Value> = source_keys
                     .iter()
                     .map(|i| Value::from_array(batch.column(*i), row))
                     .collect();
                 // A row that stays in its group updates it once (no intermediate retraction).
-                let passed = passes.get(row).copied().unwrap_or(false);
                 let stays = passed.then_some(key.as_slice());
-                if let Err(message) = self.retract(&source_key, stays, time, &mut rows) {
-                    report(row, message);
-                }
-                if !passed {
-                    continue;
-                }
+                let retracted = self.retract(&source_key, stays, time, &mut rows);
+                check(retracted, |m| report(row, m))?;
+            }
+            if !passed {
+                continue;
             }
             if let Some(i) = key.iter().position(Value::is_null) {
                 report(
@@ -189,27 +219,105 @@ impl Aggregator {
                 .iter()
                 .map(|call| call.iter().map(|a| Value::from_array(a, row)).collect())
                 .collect();
-            let offset = offsets.get(row).copied().unwrap_or(0);
             let update = RowUpdate {
                 key: &key,
                 args: &row_args,
                 time,
-                offset,
+                offset: offsets.get(row).copied().unwrap_or(0),
+                partition,
             };
-            if let Err(message) = self.update(&update, &mut rows) {
-                report(row, message);
-                continue;
+            if check(self.update(&update, &mut rows), |m| report(row, m))?.is_some() {
+                let remembered = self.remember(&batch, row, &key, &row_args);
+                check(remembered, |m| report(row, m))?;
             }
-            if let Err(message) = self.remember(&batch, row, &key, &row_args) {
-                report(row, message);
+            for note in std::mem::take(&mut rows.notes) {
+                report(row, note);
             }
         }
-        self.batch(rows)
+        self.finish_batch(partition)?;
+        Ok(self.batch(rows))
+    }
+
+    /// WHERE: a table's rows that fail it are removed from the aggregation (they may have
+    /// passed before), so the batch is kept whole with a mask; a stream's are dropped.
+    fn filter(
+        &self,
+        input: &RecordBatch,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<(RecordBatch, Vec<bool>)> {
+        let Some(f) = &self.filter else {
+            return Some((input.clone(), vec![true; input.num_rows()]));
+        };
+        let offsets = int64_column(input, self.offset_index);
+        let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
+        let mask = evaluate(f, input, &mut report, true);
+        let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
+        if self.table_keys.is_some() {
+            let passes = (0..mask.len())
+                .map(|i| mask.is_valid(i) && mask.value(i))
+                .collect();
+            return Some((input.clone(), passes));
+        }
+        let kept = filter_record_batch(input, &mask).ok()?;
+        let rows = kept.num_rows();
+        Some((kept, vec![true; rows]))
+    }
+
+    fn rows(&self) -> Rows {
+        Rows {
+            columns: vec![Vec::new(); self.types.len()],
+            roles: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// After a batch: stores the partition's stream time and removes windows past retention.
+    fn finish_batch(&mut self, partition: u32) -> Result<(), StateError> {
+        if let Some(time) = self.stream_times.get(&partition).copied() {
+            self.stores.set_stream_time(partition, time);
+        }
+        if let Some(state) = self.final_state {
+            self.stores.set_final_state(&state);
+        }
+        self.expire()
+    }
+
+    /// Removes the windows (sessions) that every partition's stream time has moved past by
+    /// more than the retention: no record can update them any more.
+    fn expire(&mut self) -> Result<(), StateError> {
+        let Some(window) = &self.plan.window else {
+            return Ok(());
+        };
+        let Some(oldest) = self.stream_times.values().min().copied() else {
+            return Ok(());
+        };
+        let grace = window.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
+        let kept = window.size_ms.saturating_add(grace);
+        let retention = window.retention_ms.unwrap_or(0).max(kept);
+        let mut before = oldest.saturating_sub(retention);
+        if let Some(limit) = self.final_expiry_limit() {
+            before = before.min(limit);
+        }
+        if before <= self.expired_before {
+            return Ok(());
+        }
+        let from = self.expired_before;
+        match &mut self.stores.groups {
+            Groups::Windows(w) => w.expire_between(from, before)?,
+            Groups::Sessions(s) => s.expire_between(from, before)?,
+            Groups::Plain(_) => 0,
+        };
+        self.expired_before = before;
+        Ok(())
     }
 
     /// Applies one row to each of its windows (or its group), appending the results.
-    fn update(&mut self, row: &RowUpdate<'_>, rows: &mut Rows) -> Result<(), String> {
-        self.stream_time = self.stream_time.max(row.time);
+    fn update(&mut self, row: &RowUpdate<'_>, rows: &mut Rows) -> Result<(), RowError> {
+        let stream_time = self.stream_times.entry(row.partition).or_insert(i64::MIN);
+        *stream_time = (*stream_time).max(row.time);
+        let stream_time = *stream_time;
         let grace = self
             .plan
             .window
@@ -217,23 +325,34 @@ impl Aggregator {
             .map_or(DEFAULT_GRACE_MS, |w| w.grace_ms.unwrap_or(DEFAULT_GRACE_MS));
         let windows = match &self.plan.window {
             Some(w) if w.kind == WindowKind::Session => {
-                return self.update_session(row, w.size_ms, grace, rows);
+                self.update_session(row, w.size_ms, grace, stream_time, rows)?;
+                return self.emit_closed(stream_time, rows);
             }
             Some(w) => windows_for(w, row.time),
             None => vec![None],
         };
-        for window in windows {
-            if let Some((_, end)) = window
-                && end.saturating_add(grace) <= self.stream_time
+        // A window that closed is skipped; the row still counts in its other (hopping) windows.
+        let mut late = Vec::new();
+        for window in &windows {
+            if let Some((_, end)) = *window
+                && end.saturating_add(grace) <= stream_time
             {
-                return Err(format!(
-                    "Record is late for its window ending at {end} (stream time {}, grace {grace} ms) and was dropped",
-                    self.stream_time
-                ));
+                late.push(end.to_string());
+                continue;
             }
-            self.update_group(row, window, rows)?;
+            self.update_group(row, *window, rows)?;
         }
-        Ok(())
+        if !late.is_empty() {
+            let dropped = match late.len() == windows.len() {
+                true => "was dropped",
+                false => "was added to its other windows only",
+            };
+            rows.notes.push(format!(
+                "Record is late for its window ending at {} (stream time {stream_time}, grace {grace} ms) and {dropped}",
+                late.join(", ")
+            ));
+        }
+        self.emit_closed(stream_time, rows)
     }
 
     fn update_group(
@@ -241,24 +360,61 @@ impl Aggregator {
         row: &RowUpdate<'_>,
         window: Option<(i64, i64)>,
         rows: &mut Rows,
-    ) -> Result<(), String> {
-        let mut state_key = codec::encode_values(row.key);
-        if let Some((start, _)) = window {
-            state_key.extend_from_slice(&start.to_be_bytes());
+    ) -> Result<(), RowError> {
+        let state_key = codec::encode_values(row.key);
+        let mut old = self.group(&state_key, window)?;
+        if let Some((start, _)) = window
+            && !self.final_visible(start)
+        {
+            old = None;
         }
-        let old = match self.store.get(&state_key)? {
-            Some(bytes) => Some(codec::decode::<GroupState>(&bytes).map_err(|e| e.to_string())?),
-            None => None,
-        };
         let state = match &old {
             Some(old) => self.add(old.clone(), row)?,
             None => self.add(self.initial(row.time), row)?,
         };
-        if let Some(old) = &old {
-            self.emit(row.key, old, window, old.timestamp, RowRole::Old, rows);
+        match (&old, self.final_state.is_some()) {
+            (_, true) => self.final_written(window.map_or(0, |w| w.0)),
+            (Some(old), false) => {
+                self.emit(row.key, old, window, old.timestamp, RowRole::Old, rows);
+                self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
+            }
+            (None, false) => {
+                self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
+            }
         }
-        self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
-        self.store.put(&state_key, &codec::encode(&state))
+        self.put_group(&state_key, window, &state)?;
+        Ok(())
+    }
+
+    /// A group's state (of a time window when windowed).
+    fn group(
+        &self,
+        key: &[u8],
+        window: Option<(i64, i64)>,
+    ) -> Result<Option<GroupState>, RowError> {
+        let bytes = match (&self.stores.groups, window) {
+            (Groups::Windows(w), Some((start, _))) => w.get(key, start)?,
+            (groups, _) => groups.store().get(key)?,
+        };
+        decode_group(bytes.as_deref())
+    }
+
+    fn put_group(
+        &mut self,
+        key: &[u8],
+        window: Option<(i64, i64)>,
+        state: &GroupState,
+    ) -> Result<(), StateError> {
+        let bytes = codec::encode(state);
+        match (&mut self.stores.groups, window) {
+            (Groups::Windows(w), Some((start, _))) => w.put(key, start, &bytes),
+            (Groups::Plain(s), _) => {
+                s.put(key, &bytes);
+                Ok(())
+            }
+            // Sessions are written by `update_session`.
+            _ => Ok(()),
+        }
     }
 
     fn initial(&self, time: i64) -> GroupState {
@@ -345,6 +501,33 @@ struct RowUpdate<'a> {
     args: &'a [Vec<Value>],
     time: i64,
     offset: i64,
+    partition: u32,
+}
+
+/// A stored group state (none when the bytes are absent).
+fn decode_group(bytes: Option<&[u8]>) -> Result<Option<GroupState>, RowError> {
+    match bytes {
+        Some(bytes) => Ok(Some(
+            codec::decode::<GroupState>(bytes).map_err(|e| e.to_string())?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A row's outcome: reported with `report` if the row's data was at fault (`Ok(None)`), an
+/// error if the state store failed.
+fn check<T>(
+    result: Result<T, RowError>,
+    report: impl FnOnce(String),
+) -> Result<Option<T>, StateError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(RowError::Data(message)) => {
+            report(message);
+            Ok(None)
+        }
+        Err(RowError::State(e)) => Err(e),
+    }
 }
 
 /// Reports a row's failure (by its index in the batch whose offsets are given).

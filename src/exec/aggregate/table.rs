@@ -2,9 +2,10 @@
 //! remembered by the row's key, and undone when the row changes, stops passing WHERE, or is
 //! deleted.
 
-use super::{Aggregator, GroupState, RowRole, Rows};
+use super::{Aggregator, GroupState, RowError, RowRole, Rows, check};
 use crate::common::{Value, codec};
 use crate::exec::processing_log::{ProcessingError, ProcessingLog};
+use crate::state::StateError;
 use arrow::record_batch::RecordBatch;
 
 /// A table row's contribution to the aggregation: its group and its aggregate arguments.
@@ -17,7 +18,7 @@ struct Contribution {
 impl Aggregator {
     /// Whether the source is a table (changes and deletions retract earlier rows).
     pub fn reads_table(&self) -> bool {
-        self.table.is_some()
+        self.table_keys.is_some()
     }
 
     /// A table row deleted (a tombstone for its key): its contribution is removed.
@@ -26,21 +27,20 @@ impl Aggregator {
         source_key: &[Value],
         time: i64,
         log: &mut dyn ProcessingLog,
-    ) -> Option<(RecordBatch, Vec<RowRole>)> {
-        let mut rows = Rows {
-            columns: vec![Vec::new(); self.types.len()],
-            roles: Vec::new(),
-        };
-        if let Err(message) = self.retract(source_key, None, time, &mut rows) {
+    ) -> Result<Option<(RecordBatch, Vec<RowRole>)>, StateError> {
+        let mut rows = self.rows();
+        let query_id = self.query_id.clone();
+        let retracted = self.retract(source_key, None, time, &mut rows);
+        check(retracted, |message| {
             log.report(ProcessingError {
-                query_id: self.query_id.clone(),
+                query_id,
                 topic: String::new(),
                 partition: 0,
                 offset: -1,
                 message,
-            });
-        }
-        self.batch(rows)
+            })
+        })?;
+        Ok(self.batch(rows))
     }
 
     /// Records a table row's contribution under its key.
@@ -50,8 +50,10 @@ impl Aggregator {
         row: usize,
         group: &[Value],
         args: &[Vec<Value>],
-    ) -> Result<(), String> {
-        let Some((source_keys, rows)) = &mut self.table else {
+    ) -> Result<(), RowError> {
+        let (Some(source_keys), Some(contributions)) =
+            (&self.table_keys, &mut self.stores.contributions)
+        else {
             return Ok(());
         };
         let source_key: Vec<Value> = source_keys
@@ -62,10 +64,11 @@ impl Aggregator {
             group: group.to_vec(),
             args: args.to_vec(),
         };
-        rows.put(
+        contributions.put(
             &codec::encode_values(&source_key),
             &codec::encode(&contribution),
-        )
+        );
+        Ok(())
     }
 
     /// Removes a table row's earlier contribution from its group, emitting the group unless
@@ -76,21 +79,20 @@ impl Aggregator {
         stays_in: Option<&[Value]>,
         time: i64,
         rows: &mut Rows,
-    ) -> Result<(), String> {
-        let Some((_, contributions)) = &mut self.table else {
+    ) -> Result<(), RowError> {
+        let Some(contributions) = &mut self.stores.contributions else {
             return Ok(());
         };
         let key = codec::encode_values(source_key);
         let Some(bytes) = contributions.get(&key)? else {
             return Ok(());
         };
-        contributions.delete(&key)?;
+        contributions.delete(&key);
         let c: Contribution = codec::decode(&bytes).map_err(|e| e.to_string())?;
         let state_key = codec::encode_values(&c.group);
-        let Some(bytes) = self.store.get(&state_key)? else {
+        let Some(old) = self.group(&state_key, None)? else {
             return Ok(());
         };
-        let old: GroupState = codec::decode(&bytes).map_err(|e| e.to_string())?;
         let mut accumulators = Vec::with_capacity(old.accumulators.len());
         for ((call, acc), args) in self.plan.calls.iter().zip(&old.accumulators).zip(&c.args) {
             accumulators.push(call.udaf.udaf.undo(acc.clone(), args)?);
@@ -103,6 +105,7 @@ impl Aggregator {
             self.emit(&c.group, &old, None, old.timestamp, RowRole::Old, rows);
             self.emit(&c.group, &state, None, state.timestamp, RowRole::New, rows);
         }
-        self.store.put(&state_key, &codec::encode(&state))
+        self.put_group(&state_key, None, &state)?;
+        Ok(())
     }
 }

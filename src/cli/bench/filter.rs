@@ -1,39 +1,19 @@
-//! `brook bench`: throughput of a stateless filter + projection query, JSON topic to JSON topic,
-//! on the embedded log, on one core.
-//!
-//! In a fresh log directory (a temporary one, or a new one inside an explicit `--data-dir`,
-//! removed afterwards unless `--keep`): generates `--records` order records in memory (not
-//! timed), appends them to `bench_in` with the producer (timed: the append phase), then creates
-//! the `orders` stream and `CREATE STREAM big AS SELECT ... WHERE quantity * price > 20` in
-//! manual mode and times stepping the query, `--batch` input records per step, until all input
-//! is consumed (the query phase). The engine runs on the calling thread; the process's CPU time
-//! is reported with each phase so that "per core" is explicit. The output count is checked
-//! against the number of generated records that match the predicate: a mismatch is an error.
+//! The filter+projection benchmark: `CREATE STREAM big AS SELECT ... WHERE quantity * price >
+//! 20` over generated orders. The output count is checked against the number of generated
+//! records that match the predicate, and the first output record against the first match.
 
-use super::Cli;
+use super::BenchArgs;
+use super::measure::{Phase, flush_name, mib, thousands, topic_records};
+use crate::cli::Cli;
 use anyhow::{Context, bail, ensure};
 use brook::engine::{Engine, RunMode};
-use brook::log::{EmbeddedLog, FlushPolicy, LogConfig};
-use brook::transport::{OffsetSpec, ProducerRecord, StartFrom, TopicPartition, Transport};
+use brook::log::EmbeddedLog;
+use brook::transport::{ProducerRecord, StartFrom, TopicPartition, Transport};
 use bytes::Bytes;
-use clap::Args;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    /// Input records to generate and run through the query.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub records: usize,
-    /// Input records per engine step (one poll, one output transaction).
-    #[arg(long, default_value_t = 10_000)]
-    pub batch: usize,
-    /// Keep the benchmark's log directory afterwards (its path is printed).
-    #[arg(long)]
-    pub keep: bool,
-}
 
 const INPUT_TOPIC: &str = "bench_in";
 const OUTPUT_TOPIC: &str = "BIG";
@@ -44,64 +24,7 @@ const CREATE_QUERY: &str = "CREATE STREAM big AS SELECT order_id, customer_id, \
 const ITEMS: [&str; 5] = ["widget", "gadget", "gizmo", "sprocket", "doohickey"];
 const SEED: u64 = 0x0b_700c;
 
-pub fn run(args: &BenchArgs, cli: &Cli) -> anyhow::Result<()> {
-    ensure!(args.records > 0, "--records must be at least 1");
-    ensure!(args.batch > 0, "--batch must be at least 1");
-    let builder = {
-        let mut b = tempfile::Builder::new();
-        b.prefix("brook-bench-");
-        b
-    };
-    let dir = if data_dir_given() {
-        std::fs::create_dir_all(&cli.data_dir)
-            .with_context(|| format!("creating {}", cli.data_dir.display()))?;
-        builder.tempdir_in(&cli.data_dir)
-    } else {
-        builder.tempdir()
-    }
-    .context("creating the benchmark's log directory")?;
-    let result = bench(args, cli, dir.path());
-    if args.keep {
-        let path = dir.keep();
-        println!("kept the benchmark's log in {}", path.display());
-    }
-    result
-}
-
-/// Whether `--data-dir` (or `BROOK_DATA_DIR`) was given rather than defaulted: only then does the
-/// benchmark put its directory there, so it never writes into `./brook-data` by default.
-fn data_dir_given() -> bool {
-    use clap::CommandFactory;
-    use clap::parser::ValueSource;
-    let Ok(matches) = Cli::command().try_get_matches_from(std::env::args_os()) else {
-        return false;
-    };
-    let source = matches.value_source("data_dir").or_else(|| {
-        matches
-            .subcommand_matches("bench")
-            .and_then(|m| m.value_source("data_dir"))
-    });
-    matches!(
-        source,
-        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    )
-}
-
-fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
-    let log = EmbeddedLog::open(
-        dir,
-        LogConfig {
-            flush: cli.flush,
-            ..LogConfig::default()
-        },
-    )
-    .with_context(|| format!("opening the log in {}", dir.display()))?;
-    let result = bench_on(args, cli, &log, dir);
-    let closed = log.close().context("closing the log");
-    result.and(closed)
-}
-
-fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
+pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -264,17 +187,6 @@ fn generate(n: usize) -> Input {
     input
 }
 
-/// Records in a topic (end minus start offsets: the log writes no control records).
-fn topic_records(log: &EmbeddedLog, topic: &str) -> anyhow::Result<usize> {
-    let mut total = 0;
-    for p in 0..log.partition_count(topic)? {
-        let tp = TopicPartition::new(topic, p);
-        total += log.list_offset(&tp, OffsetSpec::Latest)?
-            - log.list_offset(&tp, OffsetSpec::Earliest)?;
-    }
-    Ok(total as usize)
-}
-
 /// The first output record is the first matching input, projected.
 fn check_first_output(log: &EmbeddedLog, first: &(String, String, f64)) -> anyhow::Result<()> {
     let (order_id, customer_id, total) = first;
@@ -304,123 +216,9 @@ fn check_first_output(log: &EmbeddedLog, first: &(String, String, f64)) -> anyho
     Ok(())
 }
 
-/// Wall-clock and CPU time of one phase.
-struct Phase {
-    wall: Duration,
-    cpu: Option<(Cpu, Cpu)>,
-}
-
-impl Phase {
-    fn measure(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Phase> {
-        let cpu_before = Cpu::now();
-        let start = Instant::now();
-        f()?;
-        let wall = start.elapsed();
-        Ok(Phase {
-            wall,
-            cpu: cpu_before.zip(Cpu::now()),
-        })
-    }
-
-    fn seconds(&self) -> f64 {
-        self.wall.as_secs_f64().max(1e-9)
-    }
-
-    fn per_second(&self, n: usize) -> f64 {
-        n as f64 / self.seconds()
-    }
-
-    fn cpu_summary(&self) -> String {
-        let Some((before, after)) = &self.cpu else {
-            return "n/a (no /proc/self/stat)".to_string();
-        };
-        let user = after.user.saturating_sub(before.user).as_secs_f64();
-        let system = after.system.saturating_sub(before.system).as_secs_f64();
-        let process = user + system;
-        let thread = match (before.thread, after.thread) {
-            (Some(b), Some(a)) => format!(
-                ", of which this thread {:.2} s",
-                a.saturating_sub(b).as_secs_f64()
-            ),
-            _ => String::new(),
-        };
-        format!(
-            "{process:.2} s (user {user:.2} s + sys {system:.2} s, all threads{thread}) = {:.0}% of one core",
-            100.0 * process / self.seconds()
-        )
-    }
-}
-
-/// CPU time used so far: the whole process from `/proc/self/stat` (user and system, all threads,
-/// in 10 ms clock ticks) and the calling thread from `/proc/thread-self/schedstat` (ns).
-#[derive(Clone, Copy)]
-struct Cpu {
-    user: Duration,
-    system: Duration,
-    thread: Option<Duration>,
-}
-
-impl Cpu {
-    /// Linux's USER_HZ, the unit of the times in `/proc/<pid>/stat`.
-    const TICKS_PER_SECOND: u64 = 100;
-
-    fn now() -> Option<Cpu> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // After the command name in parentheses, fields start at 3 (state); utime and stime are
-        // fields 14 and 15 (proc(5)).
-        let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-        let ticks = |i: usize| -> Option<Duration> {
-            let t: u64 = fields.get(i)?.parse().ok()?;
-            Some(Duration::from_millis(t * 1000 / Self::TICKS_PER_SECOND))
-        };
-        let thread = std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse().ok())
-            .map(Duration::from_nanos);
-        Some(Cpu {
-            user: ticks(11)?,
-            system: ticks(12)?,
-            thread,
-        })
-    }
-}
-
-fn flush_name(policy: FlushPolicy) -> String {
-    match policy {
-        FlushPolicy::EveryAppend => "always (fsync every append)".to_string(),
-        FlushPolicy::Never => "never (left to the OS)".to_string(),
-        FlushPolicy::Interval(d) => format!("every {} ms", d.as_millis()),
-    }
-}
-
-fn mib(bytes: usize) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// 1234567 → "1,234,567".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn generates_the_documented_records() {

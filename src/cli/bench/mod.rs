@@ -1,0 +1,109 @@
+//! `brook bench`: throughput of one query on the embedded log, on one core.
+//!
+//! In a fresh log directory (a temporary one, or a new one inside an explicit `--data-dir`,
+//! removed afterwards unless `--keep`): generates `--records` order records in memory (not
+//! timed), appends them to `bench_in` with the producer (timed: the append phase), then creates
+//! the `orders` stream and the query in manual mode and times stepping it, `--batch` input
+//! records per step, until all input is consumed (the query phase). The engine runs on the
+//! calling thread; the process's CPU time is reported with each phase so that "per core" is
+//! explicit. Each query's output is checked against what the generated input must give: a
+//! mismatch is an error. `--query filter` (filter.rs) is a stateless filter + projection;
+//! `--query windowed` (windowed.rs) a tumbling-window aggregation with RocksDB state.
+
+mod filter;
+mod measure;
+mod windowed;
+
+use super::Cli;
+use anyhow::{Context, ensure};
+use brook::log::{EmbeddedLog, LogConfig};
+use clap::{Args, ValueEnum};
+use std::path::Path;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Which query to measure.
+    #[arg(long, value_enum, default_value_t = BenchQuery::Filter)]
+    pub query: BenchQuery,
+    /// Input records to generate and run through the query.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: usize,
+    /// Distinct keys of the windowed aggregation's input (`--query windowed`).
+    #[arg(long, default_value_t = 100_000)]
+    pub keys: usize,
+    /// Input records per engine step (one poll, one output transaction).
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+    /// Keep the benchmark's log directory afterwards (its path is printed).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// The benchmark queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchQuery {
+    /// Stateless filter and projection, JSON stream to JSON stream.
+    Filter,
+    /// Tumbling-window COUNT and SUM per key into a table, with RocksDB state and changelogs.
+    Windowed,
+}
+
+pub fn run(args: &BenchArgs, cli: &Cli) -> anyhow::Result<()> {
+    ensure!(args.records > 0, "--records must be at least 1");
+    ensure!(args.batch > 0, "--batch must be at least 1");
+    let builder = {
+        let mut b = tempfile::Builder::new();
+        b.prefix("brook-bench-");
+        b
+    };
+    let dir = if data_dir_given() {
+        std::fs::create_dir_all(&cli.data_dir)
+            .with_context(|| format!("creating {}", cli.data_dir.display()))?;
+        builder.tempdir_in(&cli.data_dir)
+    } else {
+        builder.tempdir()
+    }
+    .context("creating the benchmark's log directory")?;
+    let result = bench(args, cli, dir.path());
+    if args.keep {
+        let path = dir.keep();
+        println!("kept the benchmark's log in {}", path.display());
+    }
+    result
+}
+
+/// Whether `--data-dir` (or `BROOK_DATA_DIR`) was given rather than defaulted: only then does the
+/// benchmark put its directory there, so it never writes into `./brook-data` by default.
+fn data_dir_given() -> bool {
+    use clap::CommandFactory;
+    use clap::parser::ValueSource;
+    let Ok(matches) = Cli::command().try_get_matches_from(std::env::args_os()) else {
+        return false;
+    };
+    let source = matches.value_source("data_dir").or_else(|| {
+        matches
+            .subcommand_matches("bench")
+            .and_then(|m| m.value_source("data_dir"))
+    });
+    matches!(
+        source,
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
+    let log = EmbeddedLog::open(
+        dir,
+        LogConfig {
+            flush: cli.flush,
+            ..LogConfig::default()
+        },
+    )
+    .with_context(|| format!("opening the log in {}", dir.display()))?;
+    let result = match args.query {
+        BenchQuery::Filter => filter::bench_on(args, cli, &log, dir),
+        BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir),
+    };
+    let closed = log.close().context("closing the log");
+    result.and(closed)
+}

@@ -1,0 +1,103 @@
+//! Where an aggregation keeps its state, in the query's RocksDB stores: its groups (a
+//! key-value store, or a window or session store when windowed), a table source's row
+//! contributions, and the stream time of each input partition (with EMIT FINAL's state). Each store has a changelog
+//! (see `exec::query_state`).
+
+use super::final_emit::FinalState;
+use crate::common::codec;
+use crate::exec::query_state::{QueryState, QueryStateError};
+use crate::format::WindowKind;
+use crate::plan::aggregate::AggregatePlan;
+use crate::state::{Result, SessionStore, Store, WindowStore};
+use std::collections::BTreeMap;
+
+/// Store names (they name the changelog topics too).
+pub const GROUPS: &str = "Aggregate-Materialize";
+pub const CONTRIBUTIONS: &str = "Aggregate-Contributions";
+pub const STREAM_TIME: &str = "Aggregate-StreamTime";
+/// The key of EMIT FINAL's state in the stream-time store (whose other keys are 4 bytes).
+const FINAL_KEY: &[u8] = b"emit-final";
+
+/// The groups' store, in the layout of the aggregation's window type.
+pub enum Groups {
+    Plain(Store),
+    Windows(WindowStore),
+    Sessions(SessionStore),
+}
+
+impl Groups {
+    /// The store under the layout.
+    pub fn store(&self) -> &Store {
+        match self {
+            Groups::Plain(s) => s,
+            Groups::Windows(w) => w.store(),
+            Groups::Sessions(s) => s.store(),
+        }
+    }
+}
+
+pub struct Stores {
+    pub groups: Groups,
+    /// Aggregating a table: each source row's current contribution, by the row's key.
+    pub contributions: Option<Store>,
+    /// The largest timestamp seen per input partition (Kafka Streams' stream time).
+    stream_time: Store,
+}
+
+impl Stores {
+    /// The aggregation's stores in `state` (created on first use).
+    pub fn open(
+        state: &mut QueryState,
+        plan: &AggregatePlan,
+        reads_table: bool,
+    ) -> std::result::Result<Stores, QueryStateError> {
+        let store = state.store(GROUPS)?;
+        let groups = match plan.window.as_ref().map(|w| w.kind) {
+            None => Groups::Plain(store),
+            Some(WindowKind::Session) => Groups::Sessions(SessionStore::new(store)),
+            Some(_) => Groups::Windows(WindowStore::new(store)),
+        };
+        let contributions = match reads_table {
+            true => Some(state.store(CONTRIBUTIONS)?),
+            false => None,
+        };
+        let stream_time = state.store(STREAM_TIME)?;
+        Ok(Stores {
+            groups,
+            contributions,
+            stream_time,
+        })
+    }
+
+    /// The stream time of every partition that has one.
+    pub fn stream_times(&self) -> Result<BTreeMap<u32, i64>> {
+        let mut times = BTreeMap::new();
+        for (key, value) in self.stream_time.scan(&[], None)? {
+            let (Ok(partition), Ok(time)) =
+                (key.as_slice().try_into(), value.as_slice().try_into())
+            else {
+                continue;
+            };
+            times.insert(u32::from_be_bytes(partition), i64::from_be_bytes(time));
+        }
+        Ok(times)
+    }
+
+    /// Where EMIT FINAL stands (its default before the first row).
+    pub fn final_state(&self) -> Result<FinalState> {
+        let stored = self.stream_time.get(FINAL_KEY)?;
+        Ok(stored
+            .and_then(|bytes| codec::decode(&bytes).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn set_final_state(&mut self, state: &FinalState) {
+        self.stream_time.put(FINAL_KEY, &codec::encode(state));
+    }
+
+    /// Records a partition's stream time.
+    pub fn set_stream_time(&mut self, partition: u32, time: i64) {
+        self.stream_time
+            .put(&partition.to_be_bytes(), &time.to_be_bytes());
+    }
+}
