@@ -92,10 +92,8 @@ impl Engine {
         sql: &str,
     ) -> EngineResult<(QueryPlan, SourceDef)> {
         let plan = self.plan(&c.query, QueryKind::Persistent)?;
-        if plan.source.window.is_some() && plan.source.kind == SourceKind::Table {
-            return statement_err("KSQL does not support persistent queries on windowed tables.");
-        }
-        match (c.kind, plan.aggregation.is_some()) {
+        let produces_table = plan.aggregation.is_some() || plan.source.is_table();
+        match (c.kind, produces_table) {
             (SourceKind::Table, false) => {
                 return statement_err(
                     "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",

@@ -82,15 +82,7 @@ impl StatelessPipeline {
         log: &mut dyn ProcessingLog,
     ) -> Option<RecordBatch> {
         let offsets = offsets_of(input);
-        let mut report = |row: usize, message: String| {
-            log.report(ProcessingError {
-                query_id: self.query_id.clone(),
-                topic: topic.to_string(),
-                partition,
-                offset: offsets.get(row).copied().unwrap_or(-1),
-                message,
-            })
-        };
+        let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
         let batch = match &self.filter {
             Some(f) => {
                 let mask = self.evaluate(f, input, &mut report, true);
@@ -99,13 +91,46 @@ impl StatelessPipeline {
             }
             None => input.clone(),
         };
+        self.project(&batch, &mut report)
+    }
+
+    /// A table's changes: every row is projected, and those that fail WHERE are marked as
+    /// deletions of their key (as Kafka Streams' table filter forwards them).
+    pub fn process_changes(
+        &self,
+        input: &RecordBatch,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<(RecordBatch, Vec<bool>)> {
+        let offsets = offsets_of(input);
+        let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
+        let deleted = match &self.filter {
+            Some(f) => {
+                let mask = self.evaluate(f, input, &mut report, true);
+                let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
+                (0..mask.len())
+                    .map(|i| !(mask.is_valid(i) && mask.value(i)))
+                    .collect()
+            }
+            None => vec![false; input.num_rows()],
+        };
+        Some((self.project(input, &mut report)?, deleted))
+    }
+
+    /// The query's columns (and carried window bounds and ROWTIME) of each row.
+    fn project(
+        &self,
+        batch: &RecordBatch,
+        report: &mut dyn FnMut(usize, String),
+    ) -> Option<RecordBatch> {
         if batch.num_rows() == 0 {
             return None;
         }
         let (batch, exploded) = if self.explode.contains(&true) {
-            self.explode_rows(&batch, &mut report)?
+            self.explode_rows(batch, report)?
         } else {
-            (batch, Vec::new())
+            (batch.clone(), Vec::new())
         };
         let mut exploded = exploded.into_iter();
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 1);
@@ -113,7 +138,7 @@ impl StatelessPipeline {
             arrays.push(if *is_explode {
                 exploded.next()?
             } else {
-                self.evaluate(c, &batch, &mut report, false)
+                self.evaluate(c, &batch, report, false)
             });
         }
         arrays.extend(self.carried.iter().map(|i| batch.column(*i).clone()));
@@ -195,6 +220,25 @@ impl StatelessPipeline {
         is_filter: bool,
     ) -> ArrayRef {
         evaluate(c, batch, report, is_filter)
+    }
+}
+
+/// Reports a row's failure (by its index in the batch whose offsets are given).
+pub(super) fn reporter<'a>(
+    log: &'a mut dyn ProcessingLog,
+    query_id: &'a str,
+    topic: &'a str,
+    partition: u32,
+    offsets: &'a [i64],
+) -> impl FnMut(usize, String) + 'a {
+    move |row, message| {
+        log.report(ProcessingError {
+            query_id: query_id.to_string(),
+            topic: topic.to_string(),
+            partition,
+            offset: offsets.get(row).copied().unwrap_or(-1),
+            message,
+        })
     }
 }
 

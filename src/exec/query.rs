@@ -77,6 +77,8 @@ pub struct RunningQuery {
     partitions: Vec<TopicPartition>,
     /// Aggregations: the stores and their changelogs.
     state: Option<QueryState>,
+    /// The source is a table: rows are changes by key, and WHERE turns rows into deletions.
+    table_source: bool,
     finished: bool,
 }
 
@@ -162,6 +164,7 @@ impl RunningQuery {
             output,
             partitions,
             state,
+            table_source: source.is_table(),
             finished: false,
         })
     }
@@ -181,6 +184,12 @@ impl RunningQuery {
             return Ok(());
         };
         match &mut self.aggregator {
+            None if self.table_source => {
+                match self.pipeline.process_changes(&batch, topic, partition, log) {
+                    Some((out, deleted)) => self.write(out, Some(deleted), log),
+                    None => Ok(()),
+                }
+            }
             None => self.emit(&batch, None, topic, partition, log),
             Some((aggregator, _)) => match aggregator.process(&batch, topic, partition, log)? {
                 Some((groups, roles)) => self.emit_groups(&groups, &roles, topic, partition, log),
@@ -219,9 +228,20 @@ impl RunningQuery {
         partition: u32,
         log: &mut dyn ProcessingLog,
     ) -> std::result::Result<(), StepError> {
-        let Some(out) = self.pipeline.process(batch, topic, partition, log) else {
-            return Ok(());
-        };
+        match self.pipeline.process(batch, topic, partition, log) {
+            Some(out) => self.write(out, deleted, log),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes projected rows (those marked `deleted` as tombstones) or hands them to the
+    /// subscriber (without the deleted ones).
+    fn write(
+        &mut self,
+        out: RecordBatch,
+        deleted: Option<Vec<bool>>,
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
         match &mut self.output {
             Output::Topic {
                 topic,
@@ -298,7 +318,8 @@ impl RunningQuery {
         else {
             return Ok(());
         };
-        if tombstones.filtered || self.aggregator.is_some() {
+        // A stream's WHERE drops null rows; a table's deletions always pass.
+        if (tombstones.filtered && !self.table_source) || self.aggregator.is_some() {
             return Ok(());
         }
         for r in records {

@@ -128,6 +128,10 @@ pub(super) fn plan_aggregate(
         Some(h) => Some(input.binder.bind(h).map_err(|e| e.in_clause("HAVING"))?),
         None => None,
     };
+    // (ksqlDB reports window bounds in HAVING before those in aggregate arguments.)
+    if let Some(h) = &having {
+        bounds_check(h)?;
+    }
     let calls = match input.binder.aggregate_calls() {
         Some(c) if !c.calls.is_empty() => c
             .calls
@@ -182,9 +186,6 @@ pub(super) fn plan_aggregate(
             "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
             offenders.join(", ")
         );
-    }
-    if let Some(h) = &having {
-        bounds_check(h)?;
     }
     let having = match having {
         Some(h) => match layout.rewrite(h) {
@@ -292,6 +293,29 @@ fn aggregate_calls_text(items: &[(Expr, Option<String>)]) -> String {
 }
 
 /// WINDOWSTART or WINDOWEND (in that order of preference), if the expression reads one.
+/// The first window bound column an unbound expression names (WHERE is checked before it is
+/// bound, as ksqlDB reports them before anything else in it).
+pub(super) fn window_bound_named(e: &Expr) -> Option<&'static str> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        let name = match x {
+            Expr::Identifier(i) => Some(&i.value),
+            Expr::CompoundIdentifier(parts) => parts.last().map(|i| &i.value),
+            _ => None,
+        };
+        let bound = name.and_then(|n| {
+            [WINDOWSTART, WINDOWEND]
+                .into_iter()
+                .find(|b| n.eq_ignore_ascii_case(b))
+        });
+        if found.is_none() {
+            found = bound;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 pub(super) fn window_bound_in(e: &TExpr) -> Option<&'static str> {
     [WINDOWSTART, WINDOWEND]
         .into_iter()

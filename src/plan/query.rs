@@ -111,9 +111,7 @@ pub fn plan_query(
     };
     let aggregating = is_aggregation(q);
     if source.kind == SourceKind::Table && !aggregating {
-        return plan_err!(
-            "Queries over tables are not supported yet, except aggregations (GROUP BY)."
-        );
+        check_table_query(q, source, functions, kind)?;
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
     let mut scope = Scope::for_source(&qualifier, &source.schema, source.window.is_some());
@@ -126,6 +124,11 @@ pub fn plan_query(
     let mut binder = Binder::new(&scope, functions);
     let filter = match &q.where_clause {
         Some(w) => {
+            if let Some(name) = super::aggregate::window_bound_named(w)
+                && scope_has_virtual_bounds
+            {
+                return plan_err!("Error in WHERE expression: Unknown column {name}.");
+            }
             let bound = binder.bind(w).map_err(|e| match e.in_clause("WHERE") {
                 PlanError::Invalid(m) if !m.starts_with("WHERE column") => {
                     PlanError::Invalid(format!("Error in WHERE expression: {m}"))
@@ -212,6 +215,33 @@ fn is_aggregation(q: &Query) -> bool {
 }
 
 /// The plan from its output columns.
+/// What a query over a table (a changelog of rows by key) may not do.
+fn check_table_query(
+    q: &Query,
+    source: &SourceDef,
+    functions: &FunctionRegistry,
+    kind: QueryKind,
+) -> PlanResult<()> {
+    if source.window.is_some() && kind == QueryKind::Persistent {
+        return plan_err!("KSQL does not support persistent queries on windowed tables.");
+    }
+    let explodes = q.select.iter().any(|(item, _)| match item {
+        crate::sql::SelectItem::Expr { expr, .. } => {
+            super::table_functions::is_table_function(expr, functions)
+        }
+        _ => false,
+    });
+    if explodes {
+        return plan_err!("Table source is not supported with table functions");
+    }
+    if !q.partition_by.is_empty() {
+        return plan_err!(
+            "Cannot repartition a TABLE source. PARTITION BY would change the key of a table's rows; re-key the table with GROUP BY instead."
+        );
+    }
+    Ok(())
+}
+
 fn finish(
     q: &Query,
     source: &SourceDef,

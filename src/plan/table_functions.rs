@@ -48,6 +48,11 @@ fn table_call<'e>(
     Some((function, args))
 }
 
+/// Whether a select item is a table function call (EXPLODE and the like).
+pub fn is_table_function(expr: &Expr, functions: &FunctionRegistry) -> bool {
+    table_call(expr, functions).is_some()
+}
+
 /// For a table function select item, the array whose elements are the output rows; `None`
 /// for any other expression.
 pub fn rows_expr(

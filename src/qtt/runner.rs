@@ -409,12 +409,14 @@ fn check_post_formats(
     Ok(())
 }
 
-/// Compares schemas regardless of backticks, spacing and INT/INTEGER, VARCHAR/STRING spelling.
+/// Compares schemas regardless of backticks, spacing and INT/INTEGER, VARCHAR/STRING, PRIMARY
+/// KEY/KEY spelling.
 fn normalize_schema(s: &str) -> String {
     let mut t = s.replace('`', "").to_ascii_uppercase();
     for (from, to) in [
         ("INTEGER", "INT"),
         ("VARCHAR", "STRING"),
+        ("PRIMARY KEY", "KEY"),
         (", ", ","),
         (" ,", ","),
         ("< ", "<"),

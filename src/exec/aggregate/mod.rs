@@ -13,8 +13,8 @@ mod stores;
 mod table;
 mod windows;
 
-use super::pipeline::{evaluate, int64_column};
-use super::processing_log::{ProcessingError, ProcessingLog};
+use super::pipeline::{evaluate, int64_column, reporter};
+use super::processing_log::ProcessingLog;
 use super::query_state::{QueryState, QueryStateError};
 use crate::common::codec;
 use crate::common::{SqlType, Value, values_to_array};
@@ -527,24 +527,5 @@ fn check<T>(
             Ok(None)
         }
         Err(RowError::State(e)) => Err(e),
-    }
-}
-
-/// Reports a row's failure (by its index in the batch whose offsets are given).
-fn reporter<'a>(
-    log: &'a mut dyn ProcessingLog,
-    query_id: &'a str,
-    topic: &'a str,
-    partition: u32,
-    offsets: &'a [i64],
-) -> impl FnMut(usize, String) + 'a {
-    move |row, message| {
-        log.report(ProcessingError {
-            query_id: query_id.to_string(),
-            topic: topic.to_string(),
-            partition,
-            offset: offsets.get(row).copied().unwrap_or(-1),
-            message,
-        })
     }
 }
