@@ -119,8 +119,15 @@ impl Encoder {
                     let key = if null_key {
                         None
                     } else {
-                        write(&self.keys.writer, &key_views, row, &mut buffer, "key")?
-                            .map(|key| self.append_window(batch, row, key, &mut buffer))
+                        let inner = write(&self.keys.writer, &key_views, row, &mut buffer, "key")?;
+                        // A table keyed by its window alone: an empty inner key.
+                        let inner = match inner {
+                            None if key_views.is_empty() && self.window.is_some() => {
+                                Some(buffer.len()..buffer.len())
+                            }
+                            other => other,
+                        };
+                        inner.map(|key| self.append_window(batch, row, key, &mut buffer))
                     };
                     let value = if deleted.is_some_and(|d| d.get(row) == Some(&true)) {
                         None

@@ -116,7 +116,11 @@ pub(super) fn plan_aggregate(
         ),
         _ => Ok(()),
     };
-    let group_by = bind_group_by(q, input.binder)?;
+    let window_only = groups_by_window_only(q, input.items);
+    let group_by = match window_only {
+        true => Vec::new(),
+        false => bind_group_by(q, input.binder)?,
+    };
     group_by.iter().try_for_each(bounds_check)?;
     input.binder.collect_aggregates();
     let mut selected = Vec::with_capacity(input.items.len());
@@ -221,6 +225,39 @@ pub(super) fn plan_aggregate(
         emit_final,
     };
     Ok((plan, columns))
+}
+
+/// A windowed aggregation grouped by nothing but its window (`GROUP BY WINDOWSTART,
+/// WINDOWEND`, or no GROUP BY): one group per window, whose table is keyed by the window
+/// alone. ksqlDB refuses this; Brook runs it when every non-aggregate SELECT expression reads
+/// only the window bounds (otherwise ksqlDB's errors stand).
+fn groups_by_window_only(q: &Query, items: &[(Expr, Option<String>)]) -> bool {
+    let is_bound = |name: &str| {
+        [WINDOWSTART, WINDOWEND]
+            .iter()
+            .any(|b| name.eq_ignore_ascii_case(b))
+    };
+    let bare_bound = |e: &Expr| matches!(e, Expr::Identifier(i) if is_bound(&i.value));
+    let window_keys = q.group_by.iter().all(bare_bound);
+    let reads_only_bounds = |e: &Expr| {
+        let mut only = true;
+        let _ = sqlparser::ast::visit_expressions(e, |x| {
+            match x {
+                Expr::Identifier(i) if !is_bound(&i.value) => only = false,
+                Expr::CompoundIdentifier(parts) => {
+                    only &= parts.last().is_some_and(|i| is_bound(&i.value));
+                }
+                _ => {}
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        only
+    };
+    q.window.is_some()
+        && window_keys
+        && items
+            .iter()
+            .all(|(e, _)| aggregate_in(e).is_some() || reads_only_bounds(e))
 }
 
 /// Binds the GROUP BY expressions (no aggregates, no duplicates).

@@ -214,7 +214,6 @@ fn is_aggregation(q: &Query) -> bool {
     !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() || calls_aggregate
 }
 
-/// The plan from its output columns.
 /// What a query over a table (a changelog of rows by key) may not do.
 fn check_table_query(
     q: &Query,
@@ -242,6 +241,7 @@ fn check_table_query(
     Ok(())
 }
 
+/// The plan from its output columns.
 fn finish(
     q: &Query,
     source: &SourceDef,

@@ -173,3 +173,117 @@ fn a_restarted_aggregation_rebuilds_its_state_without_repeating_output() {
     let expected: Vec<Option<String>> = (1..=3).map(|n| Some(format!(r#"{{"N":{n}}}"#))).collect();
     assert_eq!(values, expected);
 }
+
+/// The window start in a windowed key (its last 8 bytes), and the rest.
+fn split_window(record: &Record) -> (Vec<u8>, i64) {
+    let key = record.key.as_deref().unwrap_or_default();
+    let (inner, start) = key.split_at(key.len().saturating_sub(8));
+    let start: [u8; 8] = start.try_into().expect("windowed key");
+    (inner.to_vec(), i64::from_be_bytes(start))
+}
+
+#[test]
+fn grouping_by_the_window_alone_counts_each_window() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, log) = setup(dir.path());
+    engine
+        .execute_script(
+            "CREATE STREAM orders_stream (id STRING KEY, quantity INT, price DOUBLE) WITH (kafka_topic='orders', value_format='JSON', partitions=1);
+             CREATE TABLE orders_per_hour AS SELECT WINDOWSTART AS window_start, WINDOWEND AS window_end,
+               COUNT(*) AS order_count, SUM(quantity * price) AS total_revenue
+               FROM orders_stream WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY WINDOWSTART, WINDOWEND EMIT CHANGES;",
+        )
+        .expect("window-only aggregation is accepted");
+    let hour = 3_600_000;
+    let rows = [
+        ("a", Some(r#"{"QUANTITY":2,"PRICE":1.5}"#), 10),
+        ("b", Some(r#"{"QUANTITY":1,"PRICE":4.0}"#), hour - 1),
+        ("c", Some(r#"{"QUANTITY":3,"PRICE":2.0}"#), hour + 5),
+    ];
+    send(log.as_ref(), "orders", &rows);
+    engine.run_until_idle().expect("run");
+    let records = support::read_all_from(log.as_ref(), "ORDERS_PER_HOUR", 0);
+    let windows: Vec<(Vec<u8>, i64)> = records.iter().map(split_window).collect();
+    assert_eq!(
+        windows,
+        [(vec![], 0), (vec![], 0), (vec![], hour)],
+        "keyed by the window alone"
+    );
+    let values: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| serde_json::from_slice(r.value.as_deref().expect("value")).expect("JSON"))
+        .collect();
+    assert_eq!(values[1]["ORDER_COUNT"], 2);
+    assert_eq!(values[1]["TOTAL_REVENUE"], 7.0);
+    assert_eq!(values[1]["WINDOW_START"], 0);
+    assert_eq!(values[1]["WINDOW_END"], hour);
+    assert_eq!(values[2]["ORDER_COUNT"], 1);
+    assert_eq!(values[2]["WINDOW_START"], hour);
+    // A non-aggregate column that is not a window bound keeps ksqlDB's error.
+    let refused = engine.execute_script(
+        "CREATE TABLE bad AS SELECT id, COUNT(*) AS n FROM orders_stream WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY WINDOWSTART, WINDOWEND;",
+    );
+    let message = refused.expect_err("refused").to_string();
+    assert!(
+        message.contains("Window bounds column WINDOWSTART"),
+        "{message}"
+    );
+}
+
+#[test]
+fn emit_final_writes_each_window_once_when_it_closes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, log) = setup(dir.path());
+    engine
+        .execute_script(
+            "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
+             CREATE TABLE per_user AS SELECT user, COUNT(*) AS n FROM clicks
+               WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY user EMIT FINAL;",
+        )
+        .expect("ctas");
+    let v = Some(r#"{"PAGE":"p"}"#);
+    // Window [0, 10) closes when stream time reaches 15; [10, 20) at 25.
+    send(
+        log.as_ref(),
+        "clicks",
+        &[
+            ("u1", v, 1),
+            ("u2", v, 3),
+            ("u1", v, 12),
+            ("u1", v, 8),
+            ("u2", v, 14),
+        ],
+    );
+    engine.run_until_idle().expect("run");
+    assert!(
+        support::read_all_from(log.as_ref(), "PER_USER", 0).is_empty(),
+        "nothing is final before stream time passes a window's end plus grace"
+    );
+    send(log.as_ref(), "clicks", &[("u3", v, 15), ("u1", v, 25)]);
+    engine.run_until_idle().expect("run");
+    let records = support::read_all_from(log.as_ref(), "PER_USER", 0);
+    let got: Vec<(String, i64, String)> = records
+        .iter()
+        .map(|r| {
+            let (user, start) = split_window(r);
+            let value = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default());
+            (
+                String::from_utf8_lossy(&user).into_owned(),
+                start,
+                value.into_owned(),
+            )
+        })
+        .collect();
+    let row = |u: &str, s: i64, n: i64| (u.to_string(), s, format!(r#"{{"N":{n}}}"#));
+    assert_eq!(
+        got,
+        [
+            row("u1", 0, 2),
+            row("u2", 0, 1),
+            row("u1", 10, 1),
+            row("u2", 10, 1),
+            row("u3", 10, 1)
+        ],
+        "each closed window once, with its final count (the late-but-in-grace row at 8 included)"
+    );
+}
