@@ -17,7 +17,7 @@ SELECT * FROM orders PARTITION BY item EMIT CHANGES;
 SELECT order_id, item FROM orders PARTITION BY item, order_id EMIT CHANGES;
 SELECT UCASE(item) AS item_upper, quantity FROM orders PARTITION BY UCASE(item) EMIT CHANGES;
 
--- Windowed aggregations (EMIT FINAL parses but is refused in this build).
+-- Windowed aggregations (EMIT CHANGES: every update; EMIT FINAL: each window once, when it closes).
 SELECT regionid, COUNT(*) FROM pageviews
   WINDOW TUMBLING (SIZE 1 HOUR, RETENTION 7 DAYS, GRACE PERIOD 10 MINUTES)
   GROUP BY regionid EMIT CHANGES;
@@ -30,8 +30,11 @@ SELECT regionid, COUNT(*) FROM pageviews
 SELECT userid, COUNT(*) FROM pageviews WINDOW SESSION (60 SECONDS) GROUP BY userid EMIT CHANGES;
 SELECT userid, COUNT(*) FROM pageviews WINDOW SESSION (5 MINUTES, RETENTION 1 DAY, GRACE PERIOD 30 SECONDS) GROUP BY userid EMIT CHANGES;
 SELECT userid, COUNT(*) FROM pageviews WINDOW TUMBLING (SIZE 1 MILLISECOND) GROUP BY userid EMIT CHANGES;
+SELECT userid, COUNT(*) FROM pageviews WINDOW per_minute TUMBLING (SIZE 1 MINUTE) GROUP BY userid EMIT CHANGES;
+SELECT WINDOWSTART AS window_start, COUNT(*) AS views FROM pageviews
+  WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY WINDOWSTART, WINDOWEND EMIT CHANGES;
 
--- GROUP BY several expressions, HAVING (parsed, not run).
+-- GROUP BY several expressions, HAVING.
 SELECT item, quantity > 10 AS bulk, SUM(price) AS revenue, COLLECT_LIST(order_id) AS ids
   FROM orders
   GROUP BY item, quantity > 10

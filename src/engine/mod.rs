@@ -128,6 +128,9 @@ impl Engine {
 
     /// Sets an engine property (as `SET` does).
     pub fn set_property(&mut self, name: &str, value: &str) {
+        if name.to_ascii_lowercase().starts_with("ksql.functions.") {
+            Arc::make_mut(&mut self.functions).set_config(name, value);
+        }
         self.properties.insert(name.to_string(), value.to_string());
     }
 

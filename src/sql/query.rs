@@ -240,15 +240,32 @@ impl StatementParser<'_> {
     }
 
     fn window(&mut self) -> Result<WindowSpec, SqlError> {
-        let kind = if self.word("TUMBLING") {
-            WindowKind::Tumbling
-        } else if self.word("HOPPING") {
-            WindowKind::Hopping
-        } else if self.word("SESSION") {
-            WindowKind::Session
-        } else {
+        let kind = self.window_kind();
+        // ksqlDB's grammar lets a window be named: `WINDOW w TUMBLING (...)`.
+        let kind = match kind {
+            Some(kind) => Some(kind),
+            None if self.name().is_ok() => self.window_kind(),
+            None => None,
+        };
+        let Some(kind) = kind else {
             return self.err("expected TUMBLING, HOPPING or SESSION after WINDOW");
         };
+        self.window_body(kind)
+    }
+
+    fn window_kind(&mut self) -> Option<WindowKind> {
+        if self.word("TUMBLING") {
+            Some(WindowKind::Tumbling)
+        } else if self.word("HOPPING") {
+            Some(WindowKind::Hopping)
+        } else if self.word("SESSION") {
+            Some(WindowKind::Session)
+        } else {
+            None
+        }
+    }
+
+    fn window_body(&mut self, kind: WindowKind) -> Result<WindowSpec, SqlError> {
         self.expect(Token::LParen)?;
         let mut spec = WindowSpec {
             kind,

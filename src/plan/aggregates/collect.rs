@@ -3,7 +3,7 @@
 //! default limit of 1000 entries.
 
 use super::{CallArgs, ResolvedUdaf, Udaf, no_overload, resolved};
-use crate::common::{SqlType, Value};
+use crate::common::{SqlType, StructField, Value};
 use crate::plan::expr::order;
 use std::cmp::Ordering;
 
@@ -31,6 +31,8 @@ fn same(a: &Value, b: &Value) -> bool {
 /// COLLECT_LIST (`distinct: false`) and COLLECT_SET (`distinct: true`).
 struct Collect {
     distinct: bool,
+    /// `ksql.functions.collect_list.limit` / `collect_set.limit` (default 1000).
+    limit: usize,
 }
 
 impl Udaf for Collect {
@@ -43,7 +45,7 @@ impl Udaf for Collect {
             return Ok(Value::Array(list));
         };
         let present = self.distinct && list.iter().any(|v| same(v, x));
-        if list.len() < LIMIT && !present {
+        if list.len() < self.limit && !present {
             list.push(x.clone());
         }
         Ok(Value::Array(list))
@@ -69,10 +71,13 @@ impl Udaf for Collect {
 }
 
 fn collect(name: &str, distinct: bool, args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    let limit = args
+        .setting(&name.to_ascii_lowercase(), "limit")
+        .map_or(LIMIT, |n| usize::try_from(n).unwrap_or(0));
     match args.types {
         [t] => resolved(
             name,
-            Collect { distinct },
+            Collect { distinct, limit },
             SqlType::array(t.clone()),
             vec![t.clone()],
         ),
@@ -88,6 +93,12 @@ pub(super) fn collect_set(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
     collect("COLLECT_SET", true, args)
 }
 
+/// COUNT_DISTINCT's accumulator: every distinct value, without a cap (the count is exact).
+const DISTINCT_VALUES: Collect = Collect {
+    distinct: true,
+    limit: usize::MAX,
+};
+
 /// COUNT_DISTINCT: the number of distinct non-NULL values (exact; ksqlDB estimates with
 /// HyperLogLog, which is exact for small counts).
 struct CountDistinct;
@@ -99,14 +110,14 @@ impl Udaf for CountDistinct {
     fn add(&self, acc: Value, args: &[Value], offset: i64) -> Result<Value, String> {
         match args.first() {
             Some(Value::Null) | None => Ok(acc),
-            Some(_) => Collect { distinct: true }.add(acc, args, offset),
+            Some(_) => DISTINCT_VALUES.add(acc, args, offset),
         }
     }
     fn undo(&self, acc: Value, _args: &[Value]) -> Result<Value, String> {
         Ok(acc)
     }
     fn merge(&self, a: Value, b: Value) -> Value {
-        Collect { distinct: true }.merge(a, b)
+        DISTINCT_VALUES.merge(a, b)
     }
     fn result(&self, acc: &Value) -> Value {
         match acc {
@@ -199,6 +210,33 @@ pub(super) fn histogram(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
 struct TopK {
     k: usize,
     distinct: bool,
+    /// TOPK(sort_col, col0, col1, ..., k): how many columns ride along with the sort value,
+    /// each entry then being a STRUCT<sort_col, col0, ...>.
+    extra: usize,
+}
+
+impl TopK {
+    /// The entry a row adds: its sort value, or a struct of it and the other columns.
+    fn entry(&self, args: &[Value]) -> Option<Value> {
+        let x = args.first().filter(|x| !x.is_null())?;
+        if self.extra == 0 {
+            return Some(x.clone());
+        }
+        let mut fields = vec![("sort_col".to_string(), x.clone())];
+        for i in 0..self.extra {
+            let value = args.get(i + 1).cloned().unwrap_or(Value::Null);
+            fields.push((format!("col{i}"), value));
+        }
+        Some(Value::Struct(fields))
+    }
+}
+
+/// What TOPK orders by: the value, or a struct entry's `sort_col`.
+fn sort_value(v: &Value) -> &Value {
+    match v {
+        Value::Struct(fields) => fields.first().map_or(v, |f| &f.1),
+        other => other,
+    }
 }
 
 impl Udaf for TopK {
@@ -207,15 +245,16 @@ impl Udaf for TopK {
     }
     fn add(&self, acc: Value, args: &[Value], _offset: i64) -> Result<Value, String> {
         let mut list = items(acc);
-        let Some(x) = args.first().filter(|x| !x.is_null()) else {
+        let Some(x) = self.entry(args) else {
             return Ok(Value::Array(list));
         };
-        if self.distinct && list.iter().any(|v| same(v, x)) {
+        if self.distinct && list.iter().any(|v| same(v, &x)) {
             return Ok(Value::Array(list));
         }
+        let key = sort_value(&x);
         let at = list
             .iter()
-            .position(|v| order(x, v) == Some(Ordering::Greater))
+            .position(|v| order(key, sort_value(v)) == Some(Ordering::Greater))
             .unwrap_or(list.len());
         list.insert(at, x.clone());
         list.truncate(self.k);
@@ -225,7 +264,16 @@ impl Udaf for TopK {
         Ok(acc)
     }
     fn merge(&self, a: Value, b: Value) -> Value {
-        add_each(self, a, b)
+        // Entries are re-added whole (a struct entry is already the row's entry).
+        items(b).into_iter().fold(a, |acc, x| {
+            let args = match &x {
+                Value::Struct(fields) if self.extra > 0 => {
+                    fields.iter().map(|f| f.1.clone()).collect()
+                }
+                _ => vec![x.clone()],
+            };
+            self.add(acc.clone(), &args, 0).unwrap_or(acc)
+        })
     }
     fn result(&self, acc: &Value) -> Value {
         acc.clone()
@@ -236,18 +284,40 @@ impl Udaf for TopK {
 }
 
 fn topk_of(name: &str, distinct: bool, args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
-    let (Some(t), Some(k)) = (args.types.first(), args.literal_int(1)) else {
+    let n = args.types.len();
+    let (Some(t), Some(k)) = (
+        args.types.first(),
+        n.checked_sub(1).and_then(|i| args.literal_int(i)),
+    ) else {
         return Err(no_overload(name, args.types));
     };
-    if args.types.len() != 2 || k < 1 {
+    let extra = n.saturating_sub(2);
+    if n < 2 || k < 1 || (distinct && extra > 0) {
         return Err(no_overload(name, args.types));
     }
+    let element = match extra {
+        0 => t.clone(),
+        _ => {
+            let mut fields = vec![StructField {
+                name: "sort_col".into(),
+                sql_type: t.clone(),
+            }];
+            for (i, ty) in args.types[1..n - 1].iter().enumerate() {
+                fields.push(StructField {
+                    name: format!("col{i}"),
+                    sql_type: ty.clone(),
+                });
+            }
+            SqlType::Struct(fields)
+        }
+    };
     let udaf = TopK {
         k: k as usize,
         distinct,
+        extra,
     };
     let arg_types = args.types.to_vec();
-    resolved(name, udaf, SqlType::array(t.clone()), arg_types)
+    resolved(name, udaf, SqlType::array(element), arg_types)
 }
 
 pub(super) fn topk(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {

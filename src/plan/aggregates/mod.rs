@@ -59,6 +59,8 @@ pub struct CallArgs<'a> {
     pub literals: &'a [Option<Value>],
     /// Each argument as ksqlDB prints it (for messages).
     pub texts: &'a [String],
+    /// Function settings (`ksql.functions.<name>.<setting>`), when the caller has any.
+    pub config: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 impl CallArgs<'_> {
@@ -68,6 +70,12 @@ impl CallArgs<'_> {
             Some(Value::Bigint(n)) => Some(*n),
             _ => None,
         }
+    }
+
+    /// A numeric setting of function `function` (lower case), e.g. `limit`.
+    fn setting(&self, function: &str, setting: &str) -> Option<i64> {
+        let key = format!("ksql.functions.{function}.{setting}");
+        self.config?.get(&key)?.trim().parse().ok()
     }
 
     fn literal_bool(&self, i: usize) -> Option<bool> {
@@ -110,6 +118,7 @@ pub fn is_aggregate(name: &str) -> bool {
         types: &[],
         literals: &[],
         texts: &[],
+        config: None,
     };
     resolve(&name.to_ascii_uppercase(), &none).is_some()
 }

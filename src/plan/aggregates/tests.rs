@@ -8,6 +8,7 @@ fn udaf(name: &str, types: &[SqlType], literals: &[Option<Value>]) -> ResolvedUd
         types,
         literals,
         texts: &texts,
+        config: None,
     };
     match resolve(name, &args) {
         Some(Ok(r)) => r,
@@ -85,6 +86,7 @@ fn topk_keeps_the_largest_first() {
         types: &[SqlType::Int, SqlType::Int],
         literals: &[None, None],
         texts: &[],
+        config: None,
     };
     assert!(matches!(resolve("TOPK", &no_k), Some(Err(_))));
 }
@@ -116,4 +118,69 @@ fn stddev_of_fewer_than_two_rows_is_zero() {
     let r = udaf("STDDEV_SAMP", &[SqlType::Double], &[None]);
     let out = run(&r, &[Value::Double(10.0), Value::Double(12.0)]);
     assert_eq!(out[1], Value::Double(2.0));
+}
+
+#[test]
+fn topk_with_other_columns_keeps_structs_in_sort_order() {
+    let k = Some(Value::Int(2));
+    let r = udaf(
+        "TOPK",
+        &[SqlType::Int, SqlType::String, SqlType::Int],
+        &[None, None, k],
+    );
+    let entry = |n: i32, s: Option<&str>| {
+        Value::Struct(vec![
+            ("sort_col".into(), Value::Int(n)),
+            (
+                "col0".into(),
+                s.map_or(Value::Null, |s| Value::String(s.into())),
+            ),
+        ])
+    };
+    let mut acc = r.udaf.init();
+    for (n, s) in [(5, Some("a")), (9, Some("b")), (9, None), (1, Some("c"))] {
+        let args = [
+            Value::Int(n),
+            s.map_or(Value::Null, |s| Value::String(s.into())),
+            Value::Int(2),
+        ];
+        acc = r.udaf.add(acc, &args, 0).expect("add");
+    }
+    // Ties keep arrival order; the smallest fall off past k.
+    assert_eq!(
+        r.udaf.result(&acc),
+        Value::Array(vec![entry(9, Some("b")), entry(9, None)])
+    );
+    let SqlType::Array(element) = &r.ret else {
+        panic!("{:?}", r.ret);
+    };
+    assert_eq!(
+        element.to_string(),
+        "STRUCT<`sort_col` INTEGER, `col0` STRING>"
+    );
+}
+
+#[test]
+fn count_distinct_is_exact_past_a_thousand_and_collect_obeys_its_limit() {
+    let r = udaf("COUNT_DISTINCT", &[SqlType::Int], &[None]);
+    let rows: Vec<Value> = (0..1500).map(Value::Int).collect();
+    assert_eq!(run(&r, &rows).last(), Some(&Value::Bigint(1500)));
+    let config = std::collections::BTreeMap::from([(
+        "ksql.functions.collect_list.limit".to_string(),
+        "2".to_string(),
+    )]);
+    let args = CallArgs {
+        types: &[SqlType::Int],
+        literals: &[None],
+        texts: &["X".to_string()],
+        config: Some(&config),
+    };
+    let limited = resolve("COLLECT_LIST", &args)
+        .expect("known")
+        .expect("resolves");
+    let out = run(&limited, &[Value::Int(1), Value::Int(2), Value::Int(3)]);
+    assert_eq!(
+        out.last(),
+        Some(&Value::Array(vec![Value::Int(1), Value::Int(2)]))
+    );
 }

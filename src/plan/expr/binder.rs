@@ -586,6 +586,7 @@ impl<'a> Binder<'a> {
             types: &types,
             literals: &literals,
             texts: &texts,
+            config: Some(self.functions.config()),
         };
         let resolved = match crate::plan::aggregates::resolve(name, &call_args) {
             Some(r) => r.map_err(PlanError::Invalid)?,

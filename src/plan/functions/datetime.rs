@@ -247,6 +247,7 @@ mod tests {
     fn resolution_messages_and_implicit_casts() {
         let mut r = FunctionRegistry {
             functions: Default::default(),
+            config: Default::default(),
         };
         register(&mut r);
         let err = r

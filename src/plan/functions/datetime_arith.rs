@@ -143,6 +143,7 @@ mod tests {
     fn unit_must_be_text_and_interval_an_int() {
         let mut r = FunctionRegistry {
             functions: Default::default(),
+            config: Default::default(),
         };
         register(&mut r);
         let err = r

@@ -74,6 +74,8 @@ impl ScalarFunction for Udf {
 #[derive(Clone)]
 pub struct FunctionRegistry {
     functions: BTreeMap<String, Entry>,
+    /// Function settings (`ksql.functions.<name>.<setting>`, e.g. COLLECT_LIST's limit).
+    config: BTreeMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -83,10 +85,22 @@ enum Entry {
 }
 
 impl FunctionRegistry {
+    /// Sets a function setting (`ksql.functions.collect_list.limit` = `10`).
+    pub fn set_config(&mut self, name: &str, value: &str) {
+        self.config
+            .insert(name.to_ascii_lowercase(), value.to_string());
+    }
+
+    /// The function settings.
+    pub fn config(&self) -> &BTreeMap<String, String> {
+        &self.config
+    }
+
     /// The standard library.
     pub fn standard() -> FunctionRegistry {
         let mut registry = FunctionRegistry {
             functions: BTreeMap::new(),
+            config: BTreeMap::new(),
         };
         basic::register(&mut registry);
         datetime::register(&mut registry);
