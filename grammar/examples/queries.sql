@@ -35,9 +35,9 @@ SELECT WINDOWSTART AS window_start, COUNT(*) AS views FROM pageviews
   WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY WINDOWSTART, WINDOWEND EMIT CHANGES;
 
 -- GROUP BY several expressions, HAVING.
-SELECT item, quantity > 10 AS bulk, SUM(price) AS revenue, COLLECT_LIST(order_id) AS ids
+SELECT item, quantity / 10 AS size_band, SUM(price) AS revenue, COLLECT_LIST(order_id) AS ids
   FROM orders
-  GROUP BY item, quantity > 10
+  GROUP BY item, quantity / 10
   HAVING SUM(price) > 100.0 AND COUNT(*) >= 2
   EMIT CHANGES;
 

@@ -57,7 +57,7 @@ impl StatementParser<'_> {
             None
         };
         let group_by = if self.words(&["GROUP", "BY"]) {
-            self.expr_list()?
+            self.group_by()?
         } else {
             Vec::new()
         };
@@ -155,20 +155,41 @@ impl StatementParser<'_> {
         Ok(exprs)
     }
 
+    /// `GROUP BY` takes value expressions, as PARTITION BY does: all of them in one pair of
+    /// parentheses, or each on its own (a parenthesised list among others is a syntax error,
+    /// as in ksqlDB).
+    fn group_by(&mut self) -> Result<Vec<Expr>, SqlError> {
+        let mut exprs = vec![self.value_expr()?];
+        while self.p.consume_token(&Token::Comma) {
+            exprs.push(self.value_expr()?);
+        }
+        match exprs.as_slice() {
+            [Expr::Tuple(items)] => Ok(items.clone()),
+            list => match list.iter().find_map(|e| match e {
+                Expr::Tuple(items) => items.first(),
+                _ => None,
+            }) {
+                // ksqlDB's parser stops at the comma after the list's first expression.
+                Some(first) => {
+                    use sqlparser::ast::Spanned;
+                    let end = first.span().end;
+                    let at = Location {
+                        line: end.line,
+                        column: end.column,
+                    };
+                    Err(SqlError::new("Syntax Error\nmissing ')' at ','", at))
+                }
+                None => Ok(exprs),
+            },
+        }
+    }
+
     /// An expression without comparisons, IS, LIKE, BETWEEN, IN, NOT, AND or OR at its top.
     fn value_expr(&mut self) -> Result<Expr, SqlError> {
         use sqlparser::dialect::{Dialect, Precedence};
         let comparison = super::KsqlDialect.prec_value(Precedence::Eq);
         let r = self.p.parse_subexpr(comparison);
         self.lift(r)
-    }
-
-    fn expr_list(&mut self) -> Result<Vec<Expr>, SqlError> {
-        let mut exprs = vec![self.expr()?];
-        while self.p.consume_token(&Token::Comma) {
-            exprs.push(self.expr()?);
-        }
-        Ok(exprs)
     }
 
     fn aliased_source(&mut self) -> Result<AliasedSource, SqlError> {
