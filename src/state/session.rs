@@ -90,21 +90,7 @@ impl SessionStore {
     pub fn find_all_sessions(&self, earliest_end: i64, latest_start: i64) -> Result<Vec<Session>> {
         let from = [&[BY_TIME][..], &keys::encode_ts(earliest_end)].concat();
         let to = keys::prefix_end(&[BY_TIME]);
-        let mut sessions = Vec::new();
-        for (key, start, end) in self.index(&from, to.as_deref())? {
-            if start > latest_start {
-                continue;
-            }
-            if let Some(value) = self.get(&key, start, end)? {
-                sessions.push(Session {
-                    key,
-                    start,
-                    end,
-                    value,
-                });
-            }
-        }
-        Ok(sessions)
+        self.sessions_at(&from, to.as_deref(), |start| start <= latest_start)
     }
 
     /// Every key's sessions with `from_end <= end <= to_end`, in (end, start, key) order.
@@ -115,8 +101,21 @@ impl SessionStore {
         let from = [&[BY_TIME][..], &keys::encode_ts(from_end)].concat();
         let through = [&[BY_TIME][..], &keys::encode_ts(to_end)].concat();
         let to = keys::prefix_end(&through);
+        self.sessions_at(&from, to.as_deref(), |_| true)
+    }
+
+    /// The sessions of the time layout's entries in `[from, to)` whose start `keep` accepts.
+    fn sessions_at(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        keep: impl Fn(i64) -> bool,
+    ) -> Result<Vec<Session>> {
         let mut sessions = Vec::new();
-        for (key, start, end) in self.index(&from, to.as_deref())? {
+        for (key, start, end) in self.index(from, to)? {
+            if !keep(start) {
+                continue;
+            }
             if let Some(value) = self.get(&key, start, end)? {
                 sessions.push(Session {
                     key,

@@ -95,3 +95,24 @@ fn expiry_removes_sessions_that_ended_before() {
     let late = sessions.find_all_sessions(45, 45).expect("find all");
     assert_eq!(bounds(late), vec![(40, 50), (0, 100)]);
 }
+
+#[test]
+fn sessions_ending_reads_one_end_range_of_every_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut state = crate::state::StateDir::open(dir.path()).expect("open");
+    let mut sessions = crate::state::SessionStore::new(state.store("s").expect("store"));
+    for (key, start, end) in [("a", 0, 10), ("b", 5, 12), ("a", 20, 30), ("c", 1, 9)] {
+        sessions.put(key.as_bytes(), start, end, b"v").expect("put");
+    }
+    let ends: Vec<(Vec<u8>, i64)> = sessions
+        .sessions_ending(9, 12)
+        .expect("read")
+        .into_iter()
+        .map(|s| (s.key, s.end))
+        .collect();
+    assert_eq!(
+        ends,
+        [(b"c".to_vec(), 9), (b"a".to_vec(), 10), (b"b".to_vec(), 12)]
+    );
+    assert!(sessions.sessions_ending(13, 12).expect("empty").is_empty());
+}

@@ -117,17 +117,7 @@ impl Store {
     /// Entries with `from <= key`, up to `to` (exclusive) or to the end.
     pub fn scan(&self, from: &[u8], to: Option<&[u8]>) -> Result<Vec<Entry>> {
         let cf = self.shared.cf(&self.state.name)?;
-        let mut options = ReadOptions::default();
-        if let Some(to) = to {
-            options.set_iterate_upper_bound(to.to_vec());
-        }
-        let mode = IteratorMode::From(from, Direction::Forward);
-        let error = self.shared.db_error("scanning a range");
-        let iter = self.shared.db.iterator_cf_opt(&cf, options, mode);
-        let durable = iter.map(|item| {
-            item.map(|(k, v)| (k.into_vec(), v.into_vec()))
-                .map_err(&error)
-        });
+        let durable = self.durable(&cf, from, to);
         let cache = self.state.cache();
         let upper = match to {
             Some(to) => std::ops::Bound::Excluded(to),
@@ -155,6 +145,16 @@ impl Store {
     /// Entries with `from <= key < to` (or to the end) as of the last flush, in key order.
     pub fn scan_committed(&self, from: &[u8], to: Option<&[u8]>) -> Result<Vec<Entry>> {
         let cf = self.shared.cf(&self.state.name)?;
+        self.durable(&cf, from, to).collect()
+    }
+
+    /// RocksDB's entries from `from` up to `to` (exclusive) or to the end.
+    fn durable<'a>(
+        &'a self,
+        cf: &Arc<BoundColumnFamily<'a>>,
+        from: &[u8],
+        to: Option<&[u8]>,
+    ) -> impl Iterator<Item = Result<Entry>> + 'a {
         let mut options = ReadOptions::default();
         if let Some(to) = to {
             options.set_iterate_upper_bound(to.to_vec());
@@ -163,12 +163,11 @@ impl Store {
         let error = self.shared.db_error("scanning a range");
         self.shared
             .db
-            .iterator_cf_opt(&cf, options, mode)
-            .map(|item| {
+            .iterator_cf_opt(cf, options, mode)
+            .map(move |item| {
                 item.map(|(k, v)| (k.into_vec(), v.into_vec()))
                     .map_err(&error)
             })
-            .collect()
     }
 
     /// How many uncommitted writes the store holds.

@@ -2,8 +2,8 @@
 //! 20` over generated orders. The output count is checked against the number of generated
 //! records that match the predicate, and the first output record against the first match.
 
-use super::BenchArgs;
 use super::measure::{Phase, flush_name, mib, thousands, topic_records};
+use super::{BenchArgs, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, bail, ensure};
 use brook::engine::{Engine, RunMode};
@@ -81,22 +81,12 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
     writeln!(out, "  cpu             {}", produce.cpu_summary())?;
     writeln!(out)?;
 
-    let mut engine = Engine::new(Arc::new(log.clone()), RunMode::Manual);
-    engine.set_property("auto.offset.reset", "earliest");
-    engine
-        .execute_script(CREATE_SOURCE)
-        .context("creating the source stream")?;
-    engine
-        .execute_script(CREATE_QUERY)
-        .context("starting the query")?;
-    let mut consumed = 0;
-    let query = Phase::measure(|| {
-        consumed = engine.run_until_idle_with(args.batch)?;
-        Ok(())
-    })?;
-    let errors = engine.processing_errors().len();
-    engine.shutdown();
-    drop(engine);
+    let engine = Engine::new(Arc::new(log.clone()), RunMode::Manual);
+    let QueryRun {
+        consumed,
+        phase: query,
+        errors,
+    } = run_query(engine, CREATE_SOURCE, CREATE_QUERY, args.batch)?;
     let output = topic_records(log, OUTPUT_TOPIC)?;
     writeln!(
         out,

@@ -16,8 +16,10 @@ mod windowed;
 
 use super::Cli;
 use anyhow::{Context, ensure};
+use brook::engine::Engine;
 use brook::log::{EmbeddedLog, LogConfig};
 use clap::{Args, ValueEnum};
+use measure::Phase;
 use std::path::Path;
 
 #[derive(Args, Debug)]
@@ -106,4 +108,38 @@ fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
     };
     let closed = log.close().context("closing the log");
     result.and(closed)
+}
+
+/// What running a benchmark query to the end of its input measured.
+struct QueryRun {
+    consumed: usize,
+    phase: Phase,
+    errors: usize,
+}
+
+/// Creates the source and starts the query in `engine` (manual mode, reading from the
+/// earliest offset), then times running it until its input is consumed.
+fn run_query(
+    mut engine: Engine,
+    source: &str,
+    query: &str,
+    batch: usize,
+) -> anyhow::Result<QueryRun> {
+    engine.set_property("auto.offset.reset", "earliest");
+    engine
+        .execute_script(source)
+        .context("creating the source stream")?;
+    engine.execute_script(query).context("starting the query")?;
+    let mut consumed = 0;
+    let phase = Phase::measure(|| {
+        consumed = engine.run_until_idle_with(batch)?;
+        Ok(())
+    })?;
+    let errors = engine.processing_errors().len();
+    engine.shutdown();
+    Ok(QueryRun {
+        consumed,
+        phase,
+        errors,
+    })
 }

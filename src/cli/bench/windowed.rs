@@ -6,8 +6,8 @@
 //! and the last update of every (customer, window) must equal the count and revenue computed
 //! here from the generated input.
 
-use super::BenchArgs;
-use super::measure::{Phase, flush_name, mib, thousands, topic_records};
+use super::measure::{flush_name, mib, thousands, topic_records};
+use super::{BenchArgs, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, ensure};
 use brook::engine::{Engine, RunMode};
@@ -68,23 +68,13 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
     }
     producer.flush()?;
 
-    let mut engine =
+    let engine =
         Engine::new(Arc::new(log.clone()), RunMode::Manual).with_state_dir(dir.join("state"));
-    engine.set_property("auto.offset.reset", "earliest");
-    engine
-        .execute_script(CREATE_SOURCE)
-        .context("creating the source stream")?;
-    engine
-        .execute_script(CREATE_QUERY)
-        .context("starting the query")?;
-    let mut consumed = 0;
-    let query = Phase::measure(|| {
-        consumed = engine.run_until_idle_with(args.batch)?;
-        Ok(())
-    })?;
-    let errors = engine.processing_errors().len();
-    engine.shutdown();
-    drop(engine);
+    let QueryRun {
+        consumed,
+        phase: query,
+        errors,
+    } = run_query(engine, CREATE_SOURCE, CREATE_QUERY, args.batch)?;
     let output = topic_records(log, OUTPUT_TOPIC)?;
     let changelog = changelog_records(log)?;
     writeln!(
