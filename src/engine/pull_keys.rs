@@ -1,0 +1,184 @@
+//! Which pull queries are key lookups: with `ksql.query.pull.table.scan.enabled=false`, ksqlDB
+//! answers only queries whose WHERE pins the table's key (each disjunct an `=` or `IN` on every
+//! key column, or a range on a single STRING key of a non-windowed table when range scans are
+//! enabled), and refuses the rest with these messages.
+
+use crate::plan::QueryPlan;
+use crate::plan::expr::{CmpOp, Node, TExpr};
+use crate::plan::schema::{ColumnRole, WINDOWEND, WINDOWSTART};
+use std::collections::BTreeMap;
+
+const NEEDS_SCAN: &str = "Query requires table scan to be enabled";
+const UNRESOLVABLE: &str = "A comparison must be between a key column and a resolvable expression.";
+const COMBINED: &str = "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate";
+const MULTI_COLUMN: &str = "Multi-column sources must specify every key in the WHERE clause.";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Equal,
+    Range,
+}
+
+/// Refuses a pull query that would need a table scan (its message), as ksqlDB does when
+/// table scans are disabled.
+pub(super) fn require_key_lookup(plan: &QueryPlan, range_scans: bool) -> Result<(), String> {
+    let keys: Vec<String> = plan
+        .source
+        .schema
+        .columns
+        .iter()
+        .filter(|c| c.role == ColumnRole::Key)
+        .map(|c| c.name.clone())
+        .collect();
+    let Some(filter) = &plan.filter else {
+        return Err(NEEDS_SCAN.into());
+    };
+    let mut disjuncts = Vec::new();
+    split(&filter.expr, true, &mut disjuncts);
+    let lookup = Lookup {
+        plan,
+        keys: &keys,
+        single_disjunct: disjuncts.len() == 1,
+        range_scans,
+    };
+    disjuncts.iter().try_for_each(|d| lookup.check(d))
+}
+
+struct Lookup<'a> {
+    plan: &'a QueryPlan,
+    keys: &'a [String],
+    single_disjunct: bool,
+    range_scans: bool,
+}
+
+impl Lookup<'_> {
+    fn check(&self, disjunct: &TExpr) -> Result<(), String> {
+        let mut conjuncts = Vec::new();
+        split(disjunct, false, &mut conjuncts);
+        let mut bounds: BTreeMap<&str, Vec<Bound>> = BTreeMap::new();
+        for c in conjuncts {
+            if let Some((key, bound)) = self.key_bound(c)? {
+                bounds.entry(key).or_default().push(bound);
+            }
+        }
+        if bounds.values().any(|b| b.len() > 1) {
+            return Err(COMBINED.into());
+        }
+        if bounds.is_empty() && self.keys.len() <= 1 {
+            return Err(format!(
+                "WHERE clause missing key column for disjunct: {disjunct}"
+            ));
+        }
+        let every_key = self.keys.iter().all(|k| {
+            bounds
+                .get(k.as_str())
+                .is_some_and(|b| b.first() == Some(&Bound::Equal))
+        });
+        if self.keys.len() > 1 && !every_key {
+            return Err(MULTI_COLUMN.into());
+        }
+        let ranged = bounds.values().flatten().any(|b| *b == Bound::Range);
+        let string_key = self.key_type_is_string();
+        let windowed = self.plan.source.window.is_some();
+        if ranged && !(self.range_scans && self.single_disjunct && string_key && !windowed) {
+            return Err(NEEDS_SCAN.into());
+        }
+        Ok(())
+    }
+
+    /// The key column a conjunct bounds, and how; `None` for other conditions (on value
+    /// columns, or on the window bounds).
+    fn key_bound<'e>(&self, c: &'e TExpr) -> Result<Option<(&'e str, Bound)>, String> {
+        match &c.node {
+            Node::Compare { op, left, right } => {
+                let (key, other) = match (self.key_of(left), self.key_of(right)) {
+                    (Some(k), _) => (k, right),
+                    (None, Some(k)) => (k, left),
+                    (None, None) => return self.other_condition(c),
+                };
+                if reads_any_column(other) {
+                    return Err(UNRESOLVABLE.into());
+                }
+                match op {
+                    CmpOp::Eq => Ok(Some((key, Bound::Equal))),
+                    CmpOp::Lt | CmpOp::LtEq | CmpOp::Gt | CmpOp::GtEq => {
+                        Ok(Some((key, Bound::Range)))
+                    }
+                    _ => Err(format!(
+                        "Bound on key columns '[{}]' must currently be '='. ",
+                        self.key_list()
+                    )),
+                }
+            }
+            Node::InList {
+                expr,
+                list,
+                negated: false,
+            } => match self.key_of(expr) {
+                Some(_) if list.iter().any(reads_any_column) => Err(UNRESOLVABLE.into()),
+                Some(key) => Ok(Some((key, Bound::Equal))),
+                None => self.other_condition(c),
+            },
+            _ => self.other_condition(c),
+        }
+    }
+
+    /// A condition that bounds no key: fine on value columns and window bounds, but a key
+    /// inside an expression needs a scan.
+    fn other_condition<'e>(&self, c: &TExpr) -> Result<Option<(&'e str, Bound)>, String> {
+        match self.keys.iter().any(|k| reads_column(c, k)) {
+            true => Err(NEEDS_SCAN.into()),
+            false => Ok(None),
+        }
+    }
+
+    /// The key column `e` is (through casts).
+    fn key_of<'e>(&self, e: &'e TExpr) -> Option<&'e str> {
+        match &e.node {
+            Node::Column { name, .. } if self.keys.contains(name) => Some(name),
+            Node::Cast(inner) => self.key_of(inner),
+            _ => None,
+        }
+    }
+
+    fn key_type_is_string(&self) -> bool {
+        self.plan
+            .source
+            .schema
+            .key_columns()
+            .all(|c| c.sql_type == crate::common::SqlType::String)
+    }
+
+    /// The key columns as ksqlDB lists them: `` `ID` STRING KEY ``.
+    fn key_list(&self) -> String {
+        self.plan
+            .source
+            .schema
+            .key_columns()
+            .map(|c| format!("`{}` {} KEY", c.name, c.sql_type))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The operands of nested ORs (`or`) or ANDs, in order.
+fn split<'e>(e: &'e TExpr, or: bool, out: &mut Vec<&'e TExpr>) {
+    match (&e.node, or) {
+        (Node::Or(a, b), true) | (Node::And(a, b), false) => {
+            split(a, or, out);
+            split(b, or, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+fn reads_column(e: &TExpr, column: &str) -> bool {
+    matches!(&e.node, Node::Column { name, .. } if name == column)
+        || e.children().into_iter().any(|c| reads_column(c, column))
+}
+
+/// Whether `e` reads a column other than the window bounds' literal-free forms.
+fn reads_any_column(e: &TExpr) -> bool {
+    matches!(&e.node, Node::Column { name, .. } if name != WINDOWSTART && name != WINDOWEND)
+        || e.children().into_iter().any(reads_any_column)
+}
