@@ -13,15 +13,14 @@ use super::{Engine, StatementResult};
 use crate::common::Value;
 use crate::exec::pipeline::StatelessPipeline;
 use crate::exec::{Materialization, MemoryProcessingLog, RunningQuery, topic_rows};
-use arrow::record_batch::RecordBatch;
 use crate::plan::expr::{Node, TExpr};
 use crate::plan::schema::{ROWOFFSET, ROWPARTITION, WINDOWEND, WINDOWSTART};
 use crate::plan::{QueryKind, QueryPlan, SourceDef, plan_query};
 use crate::sql::{Query, SourceKind};
+use arrow::record_batch::RecordBatch;
 
 /// Appended to every refusal of a pull query's shape, as ksqlDB does.
-const SYNTAX_HELP: &str =
-    " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
+const SYNTAX_HELP: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
 
 impl Engine {
     /// Whether a SELECT is a pull query: no EMIT clause, over a known stream or table.
@@ -32,6 +31,11 @@ impl Engine {
     /// Runs a pull query against a materialized table.
     pub(super) fn pull_query(&mut self, q: &Query) -> EngineResult<StatementResult> {
         self.check_pull_shape(q)?;
+        if let (Some(w), Some(source)) = (&q.where_clause, self.catalog.sources.get(&q.from.name))
+            && let Err(message) = pull_keys::check_in_literals(w, source)
+        {
+            return statement_err(message);
+        }
         let plan = plan_query(q, &self.catalog, &self.functions, QueryKind::Pull)?;
         check_pseudo_columns(&plan)?;
         if plan.source.is_table() && !self.property_enabled("ksql.query.pull.table.scan.enabled") {
@@ -49,12 +53,12 @@ impl Engine {
         }))
     }
 
-    /// The source's current rows: a materialized aggregation's committed groups; a stream's,
-    /// a CTAS table's or a source table's records from its topic.
+    /// The source's current rows: a materialized aggregation's committed groups; a stream's
+    /// or a source table's (`CREATE SOURCE TABLE`) records from its topic.
     fn source_rows(&self, source: &SourceDef) -> EngineResult<Option<RecordBatch>> {
         let rows = match self.materializations.get(&source.name) {
             Some(m) => m.rows(),
-            None if source.kind == SourceKind::Stream || source.from_query || source.read_only => {
+            None if source.kind == SourceKind::Stream || source.read_only => {
                 topic_rows::read_source(self.transport.as_ref(), source)
             }
             None => {
@@ -79,7 +83,8 @@ impl Engine {
             Some("Pull queries don't support PARTITION BY clauses.")
         } else if q.having.is_some() {
             Some("Pull queries don't support HAVING clauses.")
-        } else if q.limit.is_some() && !self.property_enabled("ksql.query.pull.limit.clause.enabled")
+        } else if q.limit.is_some()
+            && !self.property_enabled("ksql.query.pull.limit.clause.enabled")
         {
             Some(
                 "LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true.",
@@ -157,7 +162,11 @@ fn header(plan: &QueryPlan) -> String {
         .iter()
         .map(|c| {
             let bound = windowed && is_column(&c.compiled.expr, &[WINDOWSTART, WINDOWEND]);
-            let key = if table && (c.is_key || bound) { " KEY" } else { "" };
+            let key = if table && (c.is_key || bound) {
+                " KEY"
+            } else {
+                ""
+            };
             format!("`{}` {}{key}", c.name, c.output_type())
         })
         .collect::<Vec<_>>()

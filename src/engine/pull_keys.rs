@@ -182,3 +182,48 @@ fn reads_any_column(e: &TExpr) -> bool {
     matches!(&e.node, Node::Column { name, .. } if name != WINDOWSTART && name != WINDOWEND)
         || e.children().into_iter().any(reads_any_column)
 }
+
+/// `key IN ('10', 8)` on a non-STRING key: ksqlDB refuses the text literal before typing the
+/// list (`'10' can not be converted to the type of the key column: ID INTEGER KEY`).
+pub(super) fn check_in_literals(
+    expr: &crate::sql::Expr,
+    source: &crate::plan::SourceDef,
+) -> Result<(), String> {
+    use crate::sql::Expr;
+    use sqlparser::ast::{BinaryOperator, Value as SqlValue};
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And | BinaryOperator::Or,
+            right,
+        } => {
+            check_in_literals(left, source)?;
+            check_in_literals(right, source)
+        }
+        Expr::Nested(inner) => check_in_literals(inner, source),
+        Expr::InList { expr, list, .. } => {
+            let Expr::Identifier(ident) = expr.as_ref() else {
+                return Ok(());
+            };
+            let name = crate::plan::expr::ident_name(ident);
+            let Some(key) = source.schema.key_columns().find(|c| c.name == name) else {
+                return Ok(());
+            };
+            if key.sql_type == crate::common::SqlType::String {
+                return Ok(());
+            }
+            for item in list {
+                if let Expr::Value(v) = item
+                    && let SqlValue::SingleQuotedString(text) = &v.value
+                {
+                    return Err(format!(
+                        "'{text}' can not be converted to the type of the key column: {} {} KEY",
+                        key.name, key.sql_type
+                    ));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

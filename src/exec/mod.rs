@@ -17,7 +17,7 @@ pub mod query_state;
 pub mod tombstone;
 pub mod topic_rows;
 
-pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use materialized::{Materialization, MaterializationError};
+pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query::{Output, QueryStart, RunningQuery, StartError, StepError, output_schema};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

@@ -21,7 +21,9 @@ pub fn read_source(
     transport: &dyn Transport,
     source: &SourceDef,
 ) -> Result<Option<RecordBatch>, MaterializationError> {
-    let partitions = transport.partition_count(&source.topic).map_err(rows_error)?;
+    let partitions = transport
+        .partition_count(&source.topic)
+        .map_err(rows_error)?;
     let decoder = Decoder::new(source, "pull_query");
     let mut log = MemoryProcessingLog::default();
     let mut batches = Vec::new();
@@ -63,9 +65,7 @@ fn read_partition(
         .map_err(rows_error)?;
     let mut records = Vec::new();
     while consumer.position(&tp).is_some_and(|p| p < end) {
-        let polled = consumer
-            .poll(10_000, Duration::ZERO)
-            .map_err(rows_error)?;
+        let polled = consumer.poll(10_000, Duration::ZERO).map_err(rows_error)?;
         let before = records.len();
         records.extend(polled.into_iter().flat_map(|p| p.records));
         // Nothing more to read now (the rest is an open transaction, or gone).

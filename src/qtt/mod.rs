@@ -63,13 +63,15 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
         let file: RestFile =
             serde_json::from_value(json).map_err(|e| format!("{}: {e}", path.display()))?;
         let cases = file.tests.iter().map(|c| (&c.case, c));
-        return Ok(run_cases(&name, cases, |c, v| run_rest_variant(c, v)));
+        return Ok(run_cases(&name, cases, run_rest_variant));
     }
     let file: CaseFile =
         serde_json::from_value(json).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(run_cases(&name, file.tests.iter().map(|c| (c, c)), |c, v| {
-        run_variant(c, v)
-    }))
+    Ok(run_cases(
+        &name,
+        file.tests.iter().map(|c| (c, c)),
+        |c, v| run_variant(c, v),
+    ))
 }
 
 /// Runs each variant of each case with `run` (a panic fails the case).
@@ -85,10 +87,9 @@ fn run_cases<'a, T: 'a>(
                 Some(l) => format!("{name}/{} [{l}]", case.name),
                 None => format!("{name}/{}", case.name),
             };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(runnable, &variant)
-            }))
-            .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(runnable, &variant)))
+                    .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
             let (status, reason) = match outcome {
                 Outcome::Passed => ("passed", None),
                 Outcome::Failed(r) => ("failed", Some(r)),

@@ -57,7 +57,10 @@ pub fn pull(result: &PullResult) -> String {
         1 => "1 row".to_string(),
         n => format!("{n} rows"),
     };
-    format!("{}Query terminated ({count})\n", table(&result.column_names, &rows))
+    format!(
+        "{}Query terminated ({count})\n",
+        table(&result.column_names, &rows)
+    )
 }
 
 /// A listing as the ksql CLI prints it: the title, `name : value` properties, the table, then

@@ -40,12 +40,12 @@ fn s(v: &str) -> Value {
 fn counts(engine: &mut Engine) {
     engine
         .execute_script(
-            "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
-             CREATE TABLE per_user AS SELECT user, COUNT(*) AS n, LATEST_BY_OFFSET(page) AS last_page FROM clicks GROUP BY user;
-             INSERT INTO clicks (user, page) VALUES ('a', 'home');
-             INSERT INTO clicks (user, page) VALUES ('b', 'home');
-             INSERT INTO clicks (user, page) VALUES ('a', 'cart');
-             INSERT INTO clicks (user, page) VALUES ('c', 'home');",
+            "CREATE STREAM clicks (id STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
+             CREATE TABLE per_user AS SELECT id, COUNT(*) AS n, LATEST_BY_OFFSET(page) AS last_page FROM clicks GROUP BY id;
+             INSERT INTO clicks (id, page) VALUES ('a', 'home');
+             INSERT INTO clicks (id, page) VALUES ('b', 'home');
+             INSERT INTO clicks (id, page) VALUES ('a', 'cart');
+             INSERT INTO clicks (id, page) VALUES ('c', 'home');",
         )
         .expect("setup");
     engine.run_until_idle().expect("run");
@@ -56,22 +56,28 @@ fn key_lookups_ranges_scans_and_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut engine = engine(dir.path());
     counts(&mut engine);
-    let r = pull(&mut engine, "SELECT * FROM per_user WHERE user = 'a';");
-    assert_eq!(
-        r.schema,
-        "`USER` STRING KEY, `N` BIGINT, `LAST_PAGE` STRING"
-    );
+    let r = pull(&mut engine, "SELECT * FROM per_user WHERE id = 'a';");
+    assert_eq!(r.schema, "`ID` STRING KEY, `N` BIGINT, `LAST_PAGE` STRING");
     assert_eq!(r.rows, vec![vec![s("a"), Value::Bigint(2), s("cart")]]);
-    let r = pull(&mut engine, "SELECT * FROM per_user WHERE user = 'missing';");
+    let r = pull(&mut engine, "SELECT * FROM per_user WHERE id = 'missing';");
     assert!(r.rows.is_empty());
-    let r = pull(&mut engine, "SELECT user FROM per_user WHERE user IN ('c', 'b');");
+    let r = pull(
+        &mut engine,
+        "SELECT id FROM per_user WHERE id IN ('c', 'b');",
+    );
     let mut users: Vec<Value> = r.rows.into_iter().flatten().collect();
     users.sort_by_key(|v| format!("{v:?}"));
     assert_eq!(users, vec![s("b"), s("c")]);
-    let r = pull(&mut engine, "SELECT user FROM per_user WHERE user > 'a' AND user <= 'c';");
+    let r = pull(
+        &mut engine,
+        "SELECT id FROM per_user WHERE id > 'a' AND id <= 'c';",
+    );
     assert_eq!(r.rows.len(), 2);
-    let r = pull(&mut engine, "SELECT user, n * 10 AS tens FROM per_user WHERE n > 1;");
-    assert_eq!(r.schema, "`USER` STRING KEY, `TENS` BIGINT");
+    let r = pull(
+        &mut engine,
+        "SELECT id, n * 10 AS tens FROM per_user WHERE n > 1;",
+    );
+    assert_eq!(r.schema, "`ID` STRING KEY, `TENS` BIGINT");
     assert_eq!(r.rows, vec![vec![s("a"), Value::Bigint(20)]]);
     let r = pull(&mut engine, "SELECT * FROM per_user LIMIT 2;");
     assert_eq!(r.rows.len(), 2);
@@ -85,18 +91,18 @@ fn windowed_tables_answer_window_bounds() {
     let mut engine = engine(dir.path());
     engine
         .execute_script(
-            "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
-             CREATE TABLE per_second AS SELECT user, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user;
-             INSERT INTO clicks (user, page, ROWTIME) VALUES ('a', 'x', 12345);
-             INSERT INTO clicks (user, page, ROWTIME) VALUES ('a', 'x', 12500);
-             INSERT INTO clicks (user, page, ROWTIME) VALUES ('a', 'x', 13100);",
+            "CREATE STREAM clicks (id STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
+             CREATE TABLE per_second AS SELECT id, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user;
+             INSERT INTO clicks (id, page, ROWTIME) VALUES ('a', 'x', 12345);
+             INSERT INTO clicks (id, page, ROWTIME) VALUES ('a', 'x', 12500);
+             INSERT INTO clicks (id, page, ROWTIME) VALUES ('a', 'x', 13100);",
         )
         .expect("setup");
     engine.run_until_idle().expect("run");
-    let r = pull(&mut engine, "SELECT * FROM per_second WHERE user = 'a';");
+    let r = pull(&mut engine, "SELECT * FROM per_second WHERE id = 'a';");
     assert_eq!(
         r.schema,
-        "`USER` STRING KEY, `WINDOWSTART` BIGINT KEY, `WINDOWEND` BIGINT KEY, `N` BIGINT"
+        "`ID` STRING KEY, `WINDOWSTART` BIGINT KEY, `WINDOWEND` BIGINT KEY, `N` BIGINT"
     );
     let row = |start: i64, n: i64| {
         vec![
@@ -107,7 +113,7 @@ fn windowed_tables_answer_window_bounds() {
         ]
     };
     assert_eq!(r.rows, vec![row(12000, 2), row(13000, 1)]);
-    let sql = "SELECT * FROM per_second WHERE user = 'a' AND WINDOWSTART >= 13000;";
+    let sql = "SELECT * FROM per_second WHERE id = 'a' AND WINDOWSTART >= 13000;";
     assert_eq!(pull(&mut engine, sql).rows, vec![row(13000, 1)]);
     let sql = "SELECT * FROM per_second WHERE WINDOWEND <= 13000;";
     assert_eq!(pull(&mut engine, sql).rows, vec![row(12000, 2)]);
@@ -125,14 +131,25 @@ fn refusals_use_ksqldb_messages() {
     assert!(e.contains("The `USERS` table isn't queryable."), "{e}");
     let e = error(&mut engine, "SELECT * FROM per_user WHERE ROWOFFSET > 1;");
     assert!(
-        e.contains("Pull queries don't support the following columns in WHERE clauses: `ROWOFFSET`"),
+        e.contains(
+            "Pull queries don't support the following columns in WHERE clauses: `ROWOFFSET`"
+        ),
         "{e}"
     );
-    let e = error(&mut engine, "SELECT user, COUNT(*) FROM per_user GROUP BY user;");
-    assert!(e.contains("Pull queries don't support GROUP BY clauses."), "{e}");
+    let e = error(
+        &mut engine,
+        "SELECT id, COUNT(*) FROM per_user GROUP BY user;",
+    );
+    assert!(
+        e.contains("Pull queries don't support GROUP BY clauses."),
+        "{e}"
+    );
     engine.set_property("ksql.query.pull.limit.clause.enabled", "false");
     let e = error(&mut engine, "SELECT * FROM per_user LIMIT 1;");
-    assert!(e.contains("LIMIT clause in pull queries is currently disabled."), "{e}");
+    assert!(
+        e.contains("LIMIT clause in pull queries is currently disabled."),
+        "{e}"
+    );
     let id = engine
         .catalog()
         .queries
@@ -140,7 +157,9 @@ fn refusals_use_ksqldb_messages() {
         .find(|q| q.starts_with("CTAS_PER_USER"))
         .cloned()
         .expect("query");
-    engine.execute_text(&format!("TERMINATE {id};")).expect("terminate");
+    engine
+        .execute_text(&format!("TERMINATE {id};"))
+        .expect("terminate");
     let e = error(&mut engine, "SELECT * FROM per_user;");
     assert!(e.contains("The `PER_USER` table isn't queryable."), "{e}");
 }
@@ -152,9 +171,9 @@ fn pull_queries_never_see_uncommitted_state() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut engine = engine(dir.path());
     engine
-        .execute_text("CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);")
+        .execute_text("CREATE STREAM clicks (id STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);")
         .expect("stream");
-    let ctas = "CREATE TABLE per_user AS SELECT user, COUNT(*) AS n FROM clicks GROUP BY user;";
+    let ctas = "CREATE TABLE per_user AS SELECT id, COUNT(*) AS n FROM clicks GROUP BY user;";
     let StatementKind::CreateAsSelect(c) = parse_statement(ctas, &|_| None).expect("parse").kind
     else {
         panic!("not a CTAS");
@@ -187,7 +206,10 @@ fn pull_queries_never_see_uncommitted_state() {
     aggregator
         .process(&batch, "clicks", 0, &mut log)
         .expect("process");
-    assert!(table.rows().expect("rows").is_none(), "uncommitted groups were visible");
+    assert!(
+        table.rows().expect("rows").is_none(),
+        "uncommitted groups were visible"
+    );
     state.committed(&[]).expect("flush");
     let rows = table.rows().expect("rows").expect("committed rows");
     assert_eq!(rows.num_rows(), 2);

@@ -45,7 +45,12 @@ fn rest_conformance_cases_that_passed_still_pass() {
         .collect();
     let regressed: Vec<String> = listed
         .difference(&passed)
-        .map(|id| format!("{id}: {}", reasons.get(id).map_or("not run", String::as_str)))
+        .map(|id| {
+            format!(
+                "{id}: {}",
+                reasons.get(id).map_or("not run", String::as_str)
+            )
+        })
         .collect();
     let new: Vec<&String> = passed.difference(&listed).collect();
     if !new.is_empty() {

@@ -54,7 +54,7 @@ impl GroupsSnapshot {
     pub fn read(&self) -> Result<Option<RecordBatch>, StateError> {
         let entries = match self.layout {
             Layout::Plain => self.store.scan_committed(&[], None)?,
-            _ => self.store.scan_committed(&[BY_KEY], Some(&[BY_TIME]))?,
+            _ => self.store.scan_committed(&[BY_KEY], Some(&[BY_TIME][..]))?,
         };
         let mut columns: Vec<Vec<Value>> = vec![Vec::new(); self.types.len()];
         for (key, value) in &entries {
