@@ -134,9 +134,12 @@ impl Engine {
 
 /// The source's rows through the pull query's WHERE and projection, up to its LIMIT.
 fn select_rows(table: Option<RecordBatch>, plan: &QueryPlan) -> Vec<Vec<Value>> {
-    let Some(table) = table else {
+    let Some(mut table) = table else {
         return Vec::new();
     };
+    if let Some((column, keys)) = pull_keys::in_list_lookup(plan) {
+        table = in_key_order(&table, column, &keys).unwrap_or(table);
+    }
     let pipeline = StatelessPipeline::new(plan, "pull_query");
     let mut log = MemoryProcessingLog::default();
     let Some(out) = pipeline.process(&table, &plan.source.topic, 0, &mut log) else {
@@ -151,6 +154,25 @@ fn select_rows(table: Option<RecordBatch>, plan: &QueryPlan) -> Vec<Vec<Value>> 
                 .collect()
         })
         .collect()
+}
+
+/// The rows in the order of `keys` (an IN list: ksqlDB looks each key up in turn); rows of
+/// the same key, and rows of unlisted keys, keep their order.
+fn in_key_order(table: &RecordBatch, column: usize, keys: &[String]) -> Option<RecordBatch> {
+    let values = table.columns().get(column)?;
+    let same = |a: &str, b: &str| {
+        a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
+    };
+    let position = |row: usize| {
+        let text = crate::plan::expr::to_text(&Value::from_array(values.as_ref(), row));
+        keys.iter()
+            .position(|k| same(k, &text))
+            .unwrap_or(keys.len())
+    };
+    let mut order: Vec<u32> = (0..table.num_rows() as u32).collect();
+    order.sort_by_cached_key(|row| position(*row as usize));
+    let indices = arrow::array::UInt32Array::from(order);
+    arrow::compute::take_record_batch(table, &indices).ok()
 }
 
 /// The header schema: each column's name and type; a table's key columns and, on windowed

@@ -66,7 +66,8 @@ impl Lookup<'_> {
         }
         if bounds.is_empty() && self.keys.len() <= 1 {
             return Err(format!(
-                "WHERE clause missing key column for disjunct: {disjunct}"
+                "WHERE clause missing key column for disjunct: {}",
+                condition_text(disjunct)
             ));
         }
         let every_key = self.keys.iter().all(|k| {
@@ -158,6 +159,57 @@ impl Lookup<'_> {
             .map(|c| format!("`{}` {} KEY", c.name, c.sql_type))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// A condition as ksqlDB prints it: `(COUNT = 100)`, literals without the casts binding added.
+fn condition_text(e: &TExpr) -> String {
+    let operand = |e: &TExpr| match &e.node {
+        Node::Cast(inner) if matches!(inner.node, Node::Literal(_)) => inner.to_string(),
+        _ => e.to_string(),
+    };
+    match &e.node {
+        Node::Compare { op, left, right } => {
+            format!("({} {op} {})", operand(left), operand(right))
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// `key IN (...)` in the WHERE clause's top-level conjuncts: the key's position in the input
+/// batch and the listed values as text (ksqlDB answers it with a lookup per key, in order).
+pub(super) fn in_list_lookup(plan: &QueryPlan) -> Option<(usize, Vec<String>)> {
+    let filter = plan.filter.as_ref()?;
+    let mut conjuncts = Vec::new();
+    split(&filter.expr, false, &mut conjuncts);
+    let is_key = |name: &str| plan.source.schema.key_columns().any(|c| c.name == name);
+    conjuncts.into_iter().find_map(|c| {
+        let Node::InList {
+            expr,
+            list,
+            negated: false,
+        } = &c.node
+        else {
+            return None;
+        };
+        let Node::Column { index, name } = &uncast(expr).node else {
+            return None;
+        };
+        if !is_key(name) {
+            return None;
+        }
+        let values = list.iter().filter_map(|item| match &uncast(item).node {
+            Node::Literal(v) => Some(crate::plan::expr::to_text(v)),
+            _ => None,
+        });
+        Some((*index, values.collect()))
+    })
+}
+
+fn uncast(e: &TExpr) -> &TExpr {
+    match &e.node {
+        Node::Cast(inner) => uncast(inner),
+        _ => e,
     }
 }
 
