@@ -70,7 +70,7 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
     Ok(run_cases(
         &name,
         file.tests.iter().map(|c| (c, c)),
-        |c, v| run_variant(c, v),
+        run_variant,
     ))
 }
 

@@ -14,6 +14,9 @@ use arrow::record_batch::RecordBatch;
 const BY_KEY: u8 = 0x01;
 const BY_TIME: u8 = 0x02;
 
+/// A group's key values and window bounds.
+type GroupKey = (Vec<Value>, Option<(i64, i64)>);
+
 #[derive(Clone, Copy)]
 enum Layout {
     Plain,
@@ -78,7 +81,7 @@ impl GroupsSnapshot {
     }
 
     /// A stored key's group key values and window bounds.
-    fn decode_key(&self, key: &[u8]) -> Result<(Vec<Value>, Option<(i64, i64)>), StateError> {
+    fn decode_key(&self, key: &[u8]) -> Result<GroupKey, StateError> {
         let malformed = |e: keys::KeyError| self.malformed(e);
         let (group, window) = match self.layout {
             Layout::Plain => (key.to_vec(), None),
