@@ -92,7 +92,7 @@ fn windowed_tables_answer_window_bounds() {
     engine
         .execute_script(
             "CREATE STREAM clicks (id STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
-             CREATE TABLE per_second AS SELECT id, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user;
+             CREATE TABLE per_second AS SELECT id, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY id;
              INSERT INTO clicks (id, page, ROWTIME) VALUES ('a', 'x', 12345);
              INSERT INTO clicks (id, page, ROWTIME) VALUES ('a', 'x', 12500);
              INSERT INTO clicks (id, page, ROWTIME) VALUES ('a', 'x', 13100);",
@@ -138,7 +138,7 @@ fn refusals_use_ksqldb_messages() {
     );
     let e = error(
         &mut engine,
-        "SELECT id, COUNT(*) FROM per_user GROUP BY user;",
+        "SELECT id, COUNT(*) FROM per_user GROUP BY id;",
     );
     assert!(
         e.contains("Pull queries don't support GROUP BY clauses."),
@@ -173,7 +173,7 @@ fn pull_queries_never_see_uncommitted_state() {
     engine
         .execute_text("CREATE STREAM clicks (id STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);")
         .expect("stream");
-    let ctas = "CREATE TABLE per_user AS SELECT id, COUNT(*) AS n FROM clicks GROUP BY user;";
+    let ctas = "CREATE TABLE per_user AS SELECT id, COUNT(*) AS n FROM clicks GROUP BY id;";
     let StatementKind::CreateAsSelect(c) = parse_statement(ctas, &|_| None).expect("parse").kind
     else {
         panic!("not a CTAS");
