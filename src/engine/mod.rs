@@ -15,6 +15,8 @@ mod explain;
 mod insert_values;
 mod listing;
 pub mod processing_log;
+mod pull;
+mod pull_keys;
 mod queries;
 pub mod results;
 
@@ -67,6 +69,9 @@ pub struct Engine {
     /// Where persistent queries keep their state (`<data dir>/state`); without it, each uses
     /// a temporary directory that its changelogs rebuild after a restart.
     state_root: Option<std::path::PathBuf>,
+    /// Tables that pull queries can read, by name: each a read-only view of the committed
+    /// state of the query that writes it.
+    materializations: BTreeMap<String, crate::exec::Materialization>,
 }
 
 impl Engine {
@@ -83,6 +88,7 @@ impl Engine {
             processing_log: Arc::new(Mutex::new(MemoryProcessingLog::default())),
             recording: false,
             state_root: None,
+            materializations: BTreeMap::new(),
         }
     }
 
@@ -234,6 +240,7 @@ impl Engine {
             StatementKind::AssertSchema { .. } => error::statement_err(
                 "Cannot check schemas: Brook has no schema registry (it supports the JSON, DELIMITED, KAFKA and NONE formats, which need none).",
             ),
+            StatementKind::Select(q) if self.is_pull_query(&q) => self.pull_query(&q),
             StatementKind::Select(q) => self.transient_query(&q, &text),
             other => self.listing(other),
         }

@@ -233,6 +233,7 @@ impl Engine {
             state: self.state_location(id, &group),
         };
         let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
+        self.register_materialization(id, plan, sink, &query)?;
         self.catalog.queries.insert(
             id.to_string(),
             QueryInfo {
@@ -266,6 +267,7 @@ impl Engine {
         };
         for id in &ids {
             self.catalog.queries.remove(id);
+            self.forget_materializations(id);
             if let Some(runner) = self.runners.remove(id) {
                 stop_runner(runner);
             }

@@ -40,6 +40,17 @@ pub enum StatementResult {
     Listing(Listing),
     /// A transient push query: rows arrive as the query is stepped.
     PushQuery(Box<PushQuery>),
+    /// A pull query's rows, read at once from a table's committed state.
+    PullQuery(PullResult),
+}
+
+/// What a pull query returns: its header and all its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PullResult {
+    /// The header schema as ksqlDB prints it: `` `ID` STRING KEY, `COUNT` BIGINT ``.
+    pub schema: String,
+    pub column_names: Vec<String>,
+    pub rows: Vec<Vec<crate::common::Value>>,
 }
 
 /// A running transient query and the rows it produced so far.
@@ -59,6 +70,7 @@ impl std::fmt::Debug for StatementResult {
             StatementResult::QueryStarted { id, .. } => write!(f, "QueryStarted({id})"),
             StatementResult::Listing(l) => write!(f, "Listing({l:?})"),
             StatementResult::PushQuery(q) => write!(f, "PushQuery({})", q.id),
+            StatementResult::PullQuery(r) => write!(f, "PullQuery({} rows)", r.rows.len()),
         }
     }
 }
@@ -71,6 +83,7 @@ impl StatementResult {
             StatementResult::QueryStarted { message, .. } => message.clone(),
             StatementResult::Listing(l) => l.title.clone(),
             StatementResult::PushQuery(q) => format!("Push query {}", q.id),
+            StatementResult::PullQuery(r) => format!("{} rows", r.rows.len()),
         }
     }
 }

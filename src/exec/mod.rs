@@ -9,12 +9,15 @@
 pub mod aggregate;
 pub mod decode;
 pub mod encode;
+pub mod materialized;
 pub mod pipeline;
 pub mod processing_log;
 pub mod query;
 pub mod query_state;
 pub mod tombstone;
+pub mod topic_rows;
 
+pub use materialized::{Materialization, MaterializationError};
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query::{Output, QueryStart, RunningQuery, StartError, StepError, output_schema};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

@@ -464,6 +464,11 @@ impl RunningQuery {
         }
     }
 
+    /// An aggregation's committed groups (what pull queries read).
+    pub fn groups_snapshot(&self) -> Option<super::aggregate::GroupsSnapshot> {
+        self.aggregator.as_ref().map(|(a, _)| a.snapshot())
+    }
+
     /// The changelog topics of the query's state.
     pub fn changelog_topics(&self) -> Vec<String> {
         self.state

@@ -92,6 +92,8 @@ impl QueryPlan {
 pub enum QueryKind {
     Persistent,
     Transient,
+    /// A pull query: reads a table's materialized rows once (tables need no aggregation).
+    Pull,
 }
 
 pub fn plan_query(
@@ -110,7 +112,7 @@ pub fn plan_query(
         ));
     };
     let aggregating = is_aggregation(q);
-    if source.kind == SourceKind::Table && !aggregating {
+    if source.kind == SourceKind::Table && !aggregating && kind != QueryKind::Pull {
         check_table_query(q, source, functions, kind)?;
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
@@ -286,7 +288,7 @@ fn expand_select(
     let mut out = Vec::new();
     let star = Star {
         keys_last: !q.partition_by.is_empty(),
-        window_bounds: kind == QueryKind::Transient && source.window.is_some(),
+        window_bounds: kind != QueryKind::Persistent && source.window.is_some(),
     };
     for (item, _) in &q.select {
         match item {

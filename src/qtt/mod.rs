@@ -9,9 +9,11 @@ mod fixtures;
 mod fixtures_udf;
 mod fixtures_udtf;
 mod records;
+mod rest;
 mod runner;
 
 pub use case::{Case, CaseFile, Variant};
+pub use rest::{RestCase, RestFile, run_rest_variant};
 pub use runner::{Outcome, run_variant};
 
 use serde::Serialize;
@@ -50,31 +52,51 @@ pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 /// Runs every case of one file.
 pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: CaseFile =
+    let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default()
         .to_string();
+    if rest::is_rest_file(&json) {
+        let file: RestFile =
+            serde_json::from_value(json).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cases = file.tests.iter().map(|c| (&c.case, c));
+        return Ok(run_cases(&name, cases, run_rest_variant));
+    }
+    let file: CaseFile =
+        serde_json::from_value(json).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(run_cases(
+        &name,
+        file.tests.iter().map(|c| (c, c)),
+        run_variant,
+    ))
+}
+
+/// Runs each variant of each case with `run` (a panic fails the case).
+fn run_cases<'a, T: 'a>(
+    name: &str,
+    cases: impl Iterator<Item = (&'a Case, &'a T)>,
+    run: impl Fn(&T, &Variant) -> Outcome,
+) -> Vec<CaseResult> {
     let mut results = Vec::new();
-    for case in &file.tests {
+    for (case, runnable) in cases {
         for variant in case.variants() {
             let id = match &variant.label {
                 Some(l) => format!("{name}/{} [{l}]", case.name),
                 None => format!("{name}/{}", case.name),
             };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_variant(case, &variant)
-            }))
-            .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(runnable, &variant)))
+                    .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
             let (status, reason) = match outcome {
                 Outcome::Passed => ("passed", None),
                 Outcome::Failed(r) => ("failed", Some(r)),
                 Outcome::Skipped(r) => ("skipped", Some(r)),
             };
             results.push(CaseResult {
-                file: name.clone(),
+                file: name.to_string(),
                 case: case.name.clone(),
                 id,
                 status,
@@ -82,5 +104,5 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
             });
         }
     }
-    Ok(results)
+    results
 }

@@ -148,7 +148,11 @@ fn topic_sides(engine: &Engine, topic: &str) -> Option<(Side, Side)> {
         .map(sides)
 }
 
-fn produce(engine: &Engine, transport: &dyn Transport, input: &TestRecord) -> Result<(), String> {
+pub(super) fn produce(
+    engine: &Engine,
+    transport: &dyn Transport,
+    input: &TestRecord,
+) -> Result<(), String> {
     let sides = topic_sides(engine, &input.topic);
     let mut key = to_bytes(&input.key, sides.as_ref().map(|s| &s.0), Part::Key)
         .map_err(|e| format!("input key: {e}"))?;

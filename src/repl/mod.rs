@@ -111,6 +111,7 @@ pub fn print_result(result: StatementResult) {
         StatementResult::QueryStarted { message, .. } => println!("{message}"),
         StatementResult::Listing(l) => print!("{}", render::listing(&l)),
         StatementResult::PushQuery(q) => stream(*q),
+        StatementResult::PullQuery(r) => print!("{}", render::pull(&r)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Rendering results as the ksql CLI does: boxed tables, streaming rows, errors with a caret.
 
 use crate::common::Value;
+use crate::engine::results::PullResult;
 use crate::engine::{EngineError, Listing};
 use crate::plan::PlanError;
 use crate::plan::expr::to_text;
@@ -43,6 +44,23 @@ pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
     }
     out.push_str(&rule);
     out
+}
+
+/// A pull query's rows as a boxed table, then how many rows it returned.
+pub fn pull(result: &PullResult) -> String {
+    let rows: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|r| r.iter().map(cell).collect())
+        .collect();
+    let count = match rows.len() {
+        1 => "1 row".to_string(),
+        n => format!("{n} rows"),
+    };
+    format!(
+        "{}Query terminated ({count})\n",
+        table(&result.column_names, &rows)
+    )
 }
 
 /// A listing as the ksql CLI prints it: the title, `name : value` properties, the table, then

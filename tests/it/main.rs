@@ -10,6 +10,8 @@ mod grammar;
 mod log_api;
 mod log_crash;
 mod log_recovery;
+mod pull_query;
 mod qtt;
+mod qtt_rest;
 mod support;
 mod windowed_source;

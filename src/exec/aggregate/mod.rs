@@ -9,6 +9,7 @@
 
 mod final_emit;
 mod session;
+mod snapshot;
 mod stores;
 mod table;
 mod windows;
@@ -29,6 +30,8 @@ use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 use stores::{Groups, Stores};
 use windows::windows_for;
+
+pub use snapshot::GroupsSnapshot;
 
 /// ksqlDB's default grace period for windows without GRACE PERIOD (Kafka Streams' 24 hours).
 const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;

@@ -1,0 +1,309 @@
+//! The runner for ksqlDB's rest-query-validation-tests, in process (no HTTP yet): as ksqlDB's
+//! RestTestExecutor does, the statements before the first `SELECT ` run first, then every input
+//! record is produced, the persistent queries run until idle, and then each query runs; the
+//! responses (header schema and rows, in order) or the expected error are compared.
+//!
+//! Topics get 4 partitions unless declared otherwise (as in ksqlDB's rest tests; table scans
+//! return rows partition by partition, so the order depends on it). Cases that need joins, a
+//! schema registry, or HTTP-only features (protobuf responses, push queries) are skipped.
+
+use super::case::{Case, Variant};
+use super::compare::same;
+use super::records::value_to_json;
+use super::runner::{Outcome, produce};
+use crate::engine::{Engine, RunMode, StatementResult};
+use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
+use crate::sql::{self, StatementKind};
+use crate::transport::{TopicConfig, Transport, TransportError};
+use serde::Deserialize;
+use serde_json::Value as Json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Partitions of topics that a case does not size.
+const DEFAULT_PARTITIONS: u32 = 4;
+
+#[derive(Debug, Deserialize)]
+pub struct RestFile {
+    pub tests: Vec<RestCase>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct RestCase {
+    #[serde(flatten)]
+    pub case: Case,
+    #[serde(default)]
+    pub responses: Vec<Json>,
+    pub expected_error: Option<ExpectedError>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct ExpectedError {
+    pub message: Option<String>,
+}
+
+/// Whether a parsed case file is a rest-query-validation file (its cases have responses).
+pub fn is_rest_file(json: &Json) -> bool {
+    let tests = json.get("tests").and_then(Json::as_array);
+    tests.is_some_and(|t| {
+        t.iter()
+            .any(|c| c.get("responses").is_some() || c.get("expectedError").is_some())
+    })
+}
+
+pub fn run_rest_variant(case: &RestCase, variant: &Variant) -> Outcome {
+    if let Some(reason) = skip_reason(case, variant) {
+        return Outcome::Skipped(reason);
+    }
+    match run(case, variant) {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+fn skip_reason(case: &RestCase, variant: &Variant) -> Option<String> {
+    if let Some(reason) = case.case.skip_reason(variant) {
+        return Some(reason);
+    }
+    let text = variant.statements.join(" ").to_ascii_uppercase();
+    if text.contains(" JOIN ") {
+        return Some("needs joins".into());
+    }
+    if text.contains("EMIT CHANGES") && queries(variant).iter().any(|q| q.contains("EMIT")) {
+        return Some("push query over HTTP (needs the HTTP API)".into());
+    }
+    if !case.case.outputs.is_empty() {
+        return Some("checks output topics (not in the in-process rest runner yet)".into());
+    }
+    let proto = case.responses.iter().any(|r| r.get("queryProto").is_some());
+    if proto {
+        return Some("protobuf responses (needs the HTTP API)".into());
+    }
+    None
+}
+
+/// The statements from the first `SELECT ` on (RestTestExecutor's split).
+fn queries(variant: &Variant) -> &[String] {
+    let first = variant
+        .statements
+        .iter()
+        .position(|s| s.starts_with("SELECT "))
+        .unwrap_or(variant.statements.len());
+    &variant.statements[first..]
+}
+
+/// What the case expects to fail, and how: `Some(message)` when it expects an error.
+struct Expectation<'a> {
+    error: Option<&'a str>,
+}
+
+impl Expectation<'_> {
+    /// The outcome of an error `message`: passed if expected, else failed.
+    fn on_error(&self, what: &str, message: &str) -> Outcome {
+        match self.error {
+            Some(expected) if message.contains(expected) => Outcome::Passed,
+            Some(expected) => Outcome::Failed(format!(
+                "expected error containing {expected:?}, got {message:?}"
+            )),
+            None => Outcome::Failed(format!("{what} failed: {message}")),
+        }
+    }
+}
+
+fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let config = LogConfig {
+        flush: FlushPolicy::Never,
+        maintenance_interval: Duration::from_secs(3600),
+        ..LogConfig::default()
+    };
+    let log = EmbeddedLog::open(dir.path(), config).map_err(|e| e.to_string())?;
+    let transport: Arc<dyn Transport> = Arc::new(log.clone());
+    let mut engine = Engine::new(transport.clone(), RunMode::Manual);
+    super::fixtures::register(&mut engine);
+    for (k, v) in &case.case.properties {
+        let value = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        engine.set_property(k, &value);
+    }
+    create_topics(&case.case, variant, transport.as_ref())?;
+    let expect = Expectation {
+        error: case
+            .expected_error
+            .as_ref()
+            .map(|e| e.message.as_deref().unwrap_or_default()),
+    };
+    let queries = queries(variant);
+    let admin = &variant.statements[..variant.statements.len() - queries.len()];
+    if let Err(e) = engine.execute_script(&admin.join("\n")) {
+        return Ok(expect.on_error("statement", &e.to_string()));
+    }
+    for input in &inputs_by_topic(&case.case) {
+        produce(&engine, transport.as_ref(), input)?;
+    }
+    if let Err(e) = engine.run_until_idle() {
+        return Ok(expect.on_error("query", &e.to_string()));
+    }
+    let outcome = run_queries(&mut engine, queries, &expect, admin.len(), &case.responses)?;
+    drop(engine);
+    log.close().map_err(|e| e.to_string())?;
+    Ok(outcome)
+}
+
+/// Runs the queries and compares their responses (or the expected error).
+fn run_queries(
+    engine: &mut Engine,
+    queries: &[String],
+    expect: &Expectation<'_>,
+    admin_count: usize,
+    responses: &[Json],
+) -> Result<Outcome, String> {
+    let mut actual = Vec::new();
+    let mut failed = None;
+    for query in queries {
+        match engine.execute_text(query) {
+            Ok(StatementResult::PullQuery(r)) => actual.push(response(&r)),
+            Ok(other) => return Err(format!("{query}: not a pull query result: {other:?}")),
+            Err(e) => {
+                let outcome = expect.on_error("query", &e.to_string());
+                if outcome != Outcome::Passed {
+                    return Ok(outcome);
+                }
+                failed = Some(outcome);
+            }
+        }
+    }
+    if let Some(expected) = expect.error {
+        return Ok(match (failed, actual.is_empty()) {
+            (Some(_), true) => Outcome::Passed,
+            _ => Outcome::Failed(format!(
+                "expected an error containing {expected:?}, but the queries succeeded"
+            )),
+        });
+    }
+    compare_responses(responses, admin_count, &actual)?;
+    Ok(Outcome::Passed)
+}
+
+/// A pull query's response as ksqlDB's REST API writes it.
+fn response(r: &crate::engine::results::PullResult) -> Json {
+    let mut items = vec![serde_json::json!({"header": {"schema": r.schema}})];
+    for row in &r.rows {
+        let columns: Vec<Json> = row.iter().map(value_to_json).collect();
+        items.push(serde_json::json!({"row": {"columns": columns}}));
+    }
+    Json::Array(items)
+}
+
+fn compare_responses(expected: &[Json], admin_count: usize, actual: &[Json]) -> Result<(), String> {
+    for (i, want) in expected.iter().enumerate() {
+        if i < admin_count {
+            if want.get("admin").is_none() {
+                return Err(format!(
+                    "response {i}: expected {want}, got an admin response"
+                ));
+            }
+            continue;
+        }
+        let Some(want) = want.get("query") else {
+            return Err(format!(
+                "response {i}: expected {want}, got a query response"
+            ));
+        };
+        let got = actual
+            .get(i - admin_count)
+            .ok_or_else(|| format!("response {i}: missing"))?;
+        compare_query(i, want, got)?;
+    }
+    Ok(())
+}
+
+/// Header and rows must match in order (`finalMessage` entries are the HTTP layer's).
+fn compare_query(i: usize, want: &Json, got: &Json) -> Result<(), String> {
+    let keep = |items: &Json| -> Vec<Json> {
+        items
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e.get("finalMessage").is_none())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (want, got) = (keep(want), keep(got));
+    let matches = want.len() == got.len()
+        && want
+            .iter()
+            .zip(&got)
+            .all(|(w, g)| match (w.get("header"), g.get("header")) {
+                (Some(wh), Some(gh)) => wh.get("schema") == gh.get("schema"),
+                (None, None) => same(w, g),
+                _ => false,
+            });
+    match matches {
+        true => Ok(()),
+        false => Err(format!(
+            "response {i}: expected {}, got {}",
+            Json::Array(want),
+            Json::Array(got)
+        )),
+    }
+}
+
+/// The inputs grouped by topic, topics in order of first appearance (ksqlDB's producer sends
+/// each topic's records together).
+fn inputs_by_topic(case: &Case) -> Vec<super::case::TestRecord> {
+    let mut topics: Vec<&str> = Vec::new();
+    for input in &case.inputs {
+        if !topics.contains(&input.topic.as_str()) {
+            topics.push(&input.topic);
+        }
+    }
+    topics
+        .iter()
+        .flat_map(|t| case.inputs.iter().filter(move |i| i.topic == *t).cloned())
+        .collect()
+}
+
+/// Topics of the case: declared ones, those records use, and those source statements name.
+fn create_topics(case: &Case, variant: &Variant, transport: &dyn Transport) -> Result<(), String> {
+    let mut wanted: Vec<(String, u32)> = case
+        .topics
+        .iter()
+        .map(|t| (t.name.clone(), t.partitions.unwrap_or(DEFAULT_PARTITIONS)))
+        .collect();
+    for statement in &variant.statements {
+        for piece in sql::split_statements(statement).unwrap_or_default() {
+            if let Ok(s) = sql::parse_statement(&piece, &|_| None)
+                && let StatementKind::CreateSource(c) = s.kind
+                && let Some(topic) = c.properties.get_text("KAFKA_TOPIC")
+            {
+                let partitions = c.properties.get_text("PARTITIONS");
+                let partitions = partitions.and_then(|p| p.parse().ok());
+                wanted.push((topic, partitions.unwrap_or(DEFAULT_PARTITIONS)));
+            }
+        }
+    }
+    let inputs = case
+        .inputs
+        .iter()
+        .map(|r| (r.topic.clone(), DEFAULT_PARTITIONS));
+    wanted.extend(inputs);
+    for (name, partitions) in wanted {
+        let config = TopicConfig {
+            retention_ms: None,
+            ..TopicConfig::with_partitions(partitions)
+        };
+        match transport.create_topic(&name, &config) {
+            Ok(())
+            | Err(TransportError::TopicExists(_))
+            | Err(TransportError::InvalidTopicName { .. }) => {}
+            Err(e) => return Err(format!("creating topic {name}: {e}")),
+        }
+    }
+    Ok(())
+}
