@@ -67,7 +67,7 @@ pub enum Command {
     Shell,
     /// Execute a SQL file and exit; non-persistent statements print their results.
     Run { file: PathBuf },
-    /// Measure a stateless filter+projection query (JSON topic to JSON topic) on one core.
+    /// Measure a query on one core: a stateless filter+projection (default) or a windowed aggregation with RocksDB state (--query windowed).
     Bench(bench::BenchArgs),
 }
 
