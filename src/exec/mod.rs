@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod processing_log;
 pub mod query;
 pub mod query_state;
+mod table_changes;
 pub mod tombstone;
 pub mod topic_rows;
 

@@ -276,46 +276,6 @@ impl Aggregator {
         }
     }
 
-    /// After a batch: stores the partition's stream time and removes windows past retention.
-    fn finish_batch(&mut self, partition: u32) -> Result<(), StateError> {
-        if let Some(time) = self.stream_times.get(&partition).copied() {
-            self.stores.set_stream_time(partition, time);
-        }
-        if let Some(state) = self.final_state {
-            self.stores.set_final_state(&state);
-        }
-        self.expire()
-    }
-
-    /// Removes the windows (sessions) that every partition's stream time has moved past by
-    /// more than the retention: no record can update them any more.
-    fn expire(&mut self) -> Result<(), StateError> {
-        let Some(window) = &self.plan.window else {
-            return Ok(());
-        };
-        let Some(oldest) = self.stream_times.values().min().copied() else {
-            return Ok(());
-        };
-        let grace = window.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
-        let kept = window.size_ms.saturating_add(grace);
-        let retention = window.retention_ms.unwrap_or(0).max(kept);
-        let mut before = oldest.saturating_sub(retention);
-        if let Some(limit) = self.final_expiry_limit() {
-            before = before.min(limit);
-        }
-        if before <= self.expired_before {
-            return Ok(());
-        }
-        let from = self.expired_before;
-        match &mut self.stores.groups {
-            Groups::Windows(w) => w.expire_between(from, before)?,
-            Groups::Sessions(s) => s.expire_between(from, before)?,
-            Groups::Plain(_) => 0,
-        };
-        self.expired_before = before;
-        Ok(())
-    }
-
     /// Applies one row to each of its windows (or its group), appending the results.
     fn update(&mut self, row: &RowUpdate<'_>, rows: &mut Rows) -> Result<(), RowError> {
         let stream_time = self.stream_times.entry(row.partition).or_insert(i64::MIN);

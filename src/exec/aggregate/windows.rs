@@ -1,7 +1,11 @@
-//! Which time windows a record falls in.
+//! Which time windows a record falls in, and the end of a batch: stream time stored, windows
+//! past retention removed.
 
+use super::stores::Groups;
+use super::{Aggregator, DEFAULT_GRACE_MS};
 use crate::format::WindowKind;
 use crate::plan::aggregate::WindowPlan;
+use crate::state::StateError;
 
 /// The time windows (start, end) a timestamp falls in: one tumbling window, or every hopping
 /// window that contains it (Kafka Streams' `TimeWindows.windowsFor`).
@@ -21,6 +25,48 @@ pub(super) fn windows_for(w: &WindowPlan, time: i64) -> Vec<Option<(i64, i64)>> 
         start += advance;
     }
     out
+}
+
+impl Aggregator {
+    /// After a batch: stores the partition's stream time and removes windows past retention.
+    pub(super) fn finish_batch(&mut self, partition: u32) -> Result<(), StateError> {
+        if let Some(time) = self.stream_times.get(&partition).copied() {
+            self.stores.set_stream_time(partition, time);
+        }
+        if let Some(state) = self.final_state {
+            self.stores.set_final_state(&state);
+        }
+        self.expire()
+    }
+
+    /// Removes the windows (sessions) that every partition's stream time has moved past by
+    /// more than the retention: no record can update them any more.
+    fn expire(&mut self) -> Result<(), StateError> {
+        let Some(window) = &self.plan.window else {
+            return Ok(());
+        };
+        let Some(oldest) = self.stream_times.values().min().copied() else {
+            return Ok(());
+        };
+        let grace = window.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
+        let kept = window.size_ms.saturating_add(grace);
+        let retention = window.retention_ms.unwrap_or(0).max(kept);
+        let mut before = oldest.saturating_sub(retention);
+        if let Some(limit) = self.final_expiry_limit() {
+            before = before.min(limit);
+        }
+        if before <= self.expired_before {
+            return Ok(());
+        }
+        let from = self.expired_before;
+        match &mut self.stores.groups {
+            Groups::Windows(w) => w.expire_between(from, before)?,
+            Groups::Sessions(s) => s.expire_between(from, before)?,
+            Groups::Plain(_) => 0,
+        };
+        self.expired_before = before;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
