@@ -8,11 +8,11 @@
 //! equal to a GROUP BY expression reads the key column, an aggregate call reads its result,
 //! and any other source column is an error (it is not part of the GROUP BY).
 
-use super::PlanResult;
 use super::aggregates::ResolvedUdaf;
 use super::expr::{AggregateCalls, Binder, Node, TExpr, ksql_text};
 use super::query::{Compiled, Namer, OutputColumn};
 use super::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
+use super::{PlanError, PlanResult};
 use crate::common::SqlType;
 use crate::format::{WindowInfo, WindowKind};
 use crate::plan_err;
@@ -129,7 +129,17 @@ pub(super) fn plan_aggregate(
         selected.push((expr, alias, bound));
     }
     let having = match &q.having {
-        Some(h) => Some(input.binder.bind(h).map_err(|e| e.in_clause("HAVING"))?),
+        Some(h) => Some(
+            input
+                .binder
+                .bind(h)
+                .map_err(|e| match e.in_clause("HAVING") {
+                    PlanError::Invalid(m) if !m.starts_with("HAVING column") => {
+                        PlanError::Invalid(format!("Error in HAVING expression: {m}"))
+                    }
+                    other => other,
+                })?,
+        ),
         None => None,
     };
     // (ksqlDB reports window bounds in HAVING before those in aggregate arguments.)
