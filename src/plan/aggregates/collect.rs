@@ -1,4 +1,4 @@
-//! Aggregates that collect values: COLLECT_LIST, COLLECT_SET, COUNT_DISTINCT, HISTOGRAM,
+//! Aggregates that collect values: COLLECT_LIST, COLLECT_SET, COUNT_DISTINCT, HISTOGRAM, ATTR,
 //! TOPK and TOPKDISTINCT. Accumulators are arrays (HISTOGRAM: a map), capped at ksqlDB's
 //! default limit of 1000 entries.
 
@@ -326,4 +326,82 @@ pub(super) fn topk(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
 
 pub(super) fn topk_distinct(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
     topk_of("TOPKDISTINCT", true, args)
+}
+
+/// ATTR: the group's value when every row has the same one (NULL counts as a value), else
+/// NULL. The accumulator counts each distinct value, so a table's rows can be undone.
+struct Attr;
+
+impl Attr {
+    /// (value, count) pairs of the accumulator.
+    fn counts(acc: Value) -> Vec<(Value, i64)> {
+        items(acc)
+            .into_iter()
+            .filter_map(|pair| match pair {
+                Value::Array(mut kv) if kv.len() == 2 => {
+                    let count = match kv.pop() {
+                        Some(Value::Bigint(n)) => n,
+                        _ => 0,
+                    };
+                    kv.pop().map(|v| (v, count))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn store(counts: Vec<(Value, i64)>) -> Value {
+        Value::Array(
+            counts
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(v, n)| Value::Array(vec![v, Value::Bigint(n)]))
+                .collect(),
+        )
+    }
+
+    fn change(acc: Value, x: &Value, by: i64) -> Value {
+        let mut counts = Attr::counts(acc);
+        match counts.iter_mut().find(|(v, _)| same(v, x)) {
+            Some((_, n)) => *n += by,
+            None if by > 0 => counts.push((x.clone(), by)),
+            None => {}
+        }
+        Attr::store(counts)
+    }
+}
+
+impl Udaf for Attr {
+    fn init(&self) -> Value {
+        Value::Array(Vec::new())
+    }
+    fn add(&self, acc: Value, args: &[Value], _offset: i64) -> Result<Value, String> {
+        let x = args.first().cloned().unwrap_or(Value::Null);
+        Ok(Attr::change(acc, &x, 1))
+    }
+    fn undo(&self, acc: Value, args: &[Value]) -> Result<Value, String> {
+        let x = args.first().cloned().unwrap_or(Value::Null);
+        Ok(Attr::change(acc, &x, -1))
+    }
+    fn merge(&self, a: Value, b: Value) -> Value {
+        Attr::counts(b)
+            .into_iter()
+            .fold(a, |acc, (v, n)| Attr::change(acc, &v, n))
+    }
+    fn result(&self, acc: &Value) -> Value {
+        match Attr::counts(acc.clone()).as_slice() {
+            [(only, _)] => only.clone(),
+            _ => Value::Null,
+        }
+    }
+    fn supports_undo(&self) -> bool {
+        true
+    }
+}
+
+pub(super) fn attr(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    match args.types {
+        [t] => resolved("ATTR", Attr, t.clone(), vec![t.clone()]),
+        other => Err(no_overload("ATTR", other)),
+    }
 }

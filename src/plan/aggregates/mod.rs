@@ -100,6 +100,7 @@ pub fn resolve(name: &str, args: &CallArgs<'_>) -> Option<Result<ResolvedUdaf, S
         "COLLECT_LIST" => collect::collect_list,
         "COLLECT_SET" => collect::collect_set,
         "HISTOGRAM" => collect::histogram,
+        "ATTR" => collect::attr,
         "TOPK" => collect::topk,
         "TOPKDISTINCT" => collect::topk_distinct,
         "LATEST_BY_OFFSET" => offset::latest,

@@ -184,3 +184,23 @@ fn count_distinct_is_exact_past_a_thousand_and_collect_obeys_its_limit() {
         Some(&Value::Array(vec![Value::Int(1), Value::Int(2)]))
     );
 }
+
+#[test]
+fn attr_is_the_one_shared_value_with_null_as_a_value_and_undoes() {
+    let r = udaf("ATTR", &[SqlType::String], &[None]);
+    let s = |v: &str| Value::String(v.into());
+    let out = run(&r, &[s("a"), s("a"), Value::Null]);
+    assert_eq!(out, [s("a"), s("a"), Value::Null]);
+    let mut acc = r.udaf.init();
+    for x in [s("a"), s("b")] {
+        acc = r.udaf.add(acc, &[x], 0).expect("add");
+    }
+    acc = r.udaf.undo(acc, &[s("b")]).expect("undo");
+    assert_eq!(r.udaf.result(&acc), s("a"));
+    acc = r.udaf.undo(acc, &[s("a")]).expect("undo");
+    assert_eq!(
+        r.udaf.result(&acc),
+        Value::Null,
+        "an empty group has no value"
+    );
+}
