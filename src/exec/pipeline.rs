@@ -106,13 +106,7 @@ impl StatelessPipeline {
         let offsets = offsets_of(input);
         let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
         let deleted = match &self.filter {
-            Some(f) => {
-                let mask = self.evaluate(f, input, &mut report, true);
-                let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
-                (0..mask.len())
-                    .map(|i| !(mask.is_valid(i) && mask.value(i)))
-                    .collect()
-            }
+            Some(f) => passing(f, input, &mut report)?.iter().map(|p| !p).collect(),
             None => vec![false; input.num_rows()],
         };
         Some((self.project(input, &mut report)?, deleted))
@@ -221,6 +215,21 @@ impl StatelessPipeline {
     ) -> ArrayRef {
         evaluate(c, batch, report, is_filter)
     }
+}
+
+/// Which rows a filter holds for (TRUE; FALSE, NULL and failures are out).
+pub(super) fn passing(
+    filter: &Compiled,
+    batch: &RecordBatch,
+    report: &mut dyn FnMut(usize, String),
+) -> Option<Vec<bool>> {
+    let mask = evaluate(filter, batch, report, true);
+    let mask = mask.as_any().downcast_ref::<BooleanArray>()?;
+    Some(
+        (0..mask.len())
+            .map(|i| mask.is_valid(i) && mask.value(i))
+            .collect(),
+    )
 }
 
 /// Reports a row's failure (by its index in the batch whose offsets are given).

@@ -2,7 +2,7 @@
 //! 20` over generated orders. The output count is checked against the number of generated
 //! records that match the predicate, and the first output record against the first match.
 
-use super::measure::{Phase, flush_name, mib, thousands, topic_records};
+use super::measure::{Phase, mib, print_header, thousands, topic_records};
 use super::{BenchArgs, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, bail, ensure};
@@ -26,13 +26,9 @@ const SEED: u64 = 0x0b_700c;
 
 pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "brook bench: stateless filter+projection, JSON -> JSON, embedded log, manual mode on one thread"
-    )?;
-    writeln!(out, "  log directory   {}", dir.display())?;
-    writeln!(out, "  flush policy    {}", flush_name(cli.flush))?;
-    writeln!(out, "  query           {CREATE_QUERY}")?;
+    let title =
+        "stateless filter+projection, JSON -> JSON, embedded log, manual mode on one thread";
+    print_header(&mut out, title, dir, cli.flush, CREATE_QUERY)?;
 
     let generated = Instant::now();
     let input = generate(args.records);

@@ -97,7 +97,7 @@ impl Cpu {
     }
 }
 
-pub fn flush_name(policy: FlushPolicy) -> String {
+fn flush_name(policy: FlushPolicy) -> String {
     match policy {
         FlushPolicy::EveryAppend => "always (fsync every append)".to_string(),
         FlushPolicy::Never => "never (left to the OS)".to_string(),
@@ -120,6 +120,20 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// The first lines of a benchmark's report: what runs, where, with which flush policy.
+pub fn print_header(
+    out: &mut dyn std::io::Write,
+    title: &str,
+    dir: &std::path::Path,
+    flush: FlushPolicy,
+    query: &str,
+) -> std::io::Result<()> {
+    writeln!(out, "brook bench: {title}")?;
+    writeln!(out, "  log directory   {}", dir.display())?;
+    writeln!(out, "  flush policy    {}", flush_name(flush))?;
+    writeln!(out, "  query           {query}")
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! and the last update of every (customer, window) must equal the count and revenue computed
 //! here from the generated input.
 
-use super::measure::{flush_name, mib, thousands, topic_records};
+use super::measure::{mib, print_header, thousands, topic_records};
 use super::{BenchArgs, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, ensure};
@@ -38,13 +38,8 @@ type Expected = HashMap<(String, i64), (i64, f64)>;
 pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
     ensure!(args.keys > 0, "--keys must be at least 1");
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "brook bench: windowed aggregation, JSON -> JSON, RocksDB state + changelog, embedded log, manual mode on one thread"
-    )?;
-    writeln!(out, "  log directory   {}", dir.display())?;
-    writeln!(out, "  flush policy    {}", flush_name(cli.flush))?;
-    writeln!(out, "  query           {CREATE_QUERY}")?;
+    let title = "windowed aggregation, JSON -> JSON, RocksDB state + changelog, embedded log, manual mode on one thread";
+    print_header(&mut out, title, dir, cli.flush, CREATE_QUERY)?;
     let generated = Instant::now();
     let (records, bytes, expected) = generate(args.records, args.keys);
     writeln!(

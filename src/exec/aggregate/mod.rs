@@ -14,7 +14,7 @@ mod stores;
 mod table;
 mod windows;
 
-use super::pipeline::{evaluate, int64_column, reporter};
+use super::pipeline::{evaluate, int64_column, passing, reporter};
 use super::processing_log::ProcessingLog;
 use super::query_state::{QueryState, QueryStateError};
 use crate::common::codec;
@@ -24,7 +24,7 @@ use crate::plan::aggregate::AggregatePlan;
 use crate::plan::schema::{ROWOFFSET, ROWTIME};
 use crate::plan::{Compiled, QueryPlan};
 use crate::state::StateError;
-use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::array::{ArrayRef, BooleanArray};
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
@@ -255,14 +255,11 @@ impl Aggregator {
         };
         let offsets = int64_column(input, self.offset_index);
         let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
-        let mask = evaluate(f, input, &mut report, true);
-        let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
+        let passes = passing(f, input, &mut report)?;
         if self.table_keys.is_some() {
-            let passes = (0..mask.len())
-                .map(|i| mask.is_valid(i) && mask.value(i))
-                .collect();
             return Some((input.clone(), passes));
         }
+        let mask = BooleanArray::from(passes);
         let kept = filter_record_batch(input, &mask).ok()?;
         let rows = kept.num_rows();
         Some((kept, vec![true; rows]))
