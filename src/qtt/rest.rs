@@ -14,7 +14,7 @@ use super::runner::{Outcome, produce};
 use crate::engine::{Engine, RunMode, StatementResult};
 use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
 use crate::sql::{self, StatementKind};
-use crate::transport::{TopicConfig, Transport, TransportError};
+use crate::transport::Transport;
 use serde::Deserialize;
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -293,17 +293,5 @@ fn create_topics(case: &Case, variant: &Variant, transport: &dyn Transport) -> R
         .iter()
         .map(|r| (r.topic.clone(), DEFAULT_PARTITIONS));
     wanted.extend(inputs);
-    for (name, partitions) in wanted {
-        let config = TopicConfig {
-            retention_ms: None,
-            ..TopicConfig::with_partitions(partitions)
-        };
-        match transport.create_topic(&name, &config) {
-            Ok(())
-            | Err(TransportError::TopicExists(_))
-            | Err(TransportError::InvalidTopicName { .. }) => {}
-            Err(e) => return Err(format!("creating topic {name}: {e}")),
-        }
-    }
-    Ok(())
+    super::runner::create_listed_topics(transport, wanted)
 }
