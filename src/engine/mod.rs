@@ -19,6 +19,7 @@ mod pull;
 mod pull_keys;
 mod queries;
 pub mod results;
+mod statement_text;
 
 pub use catalog::{Catalog, QueryInfo};
 pub use commands::COMMAND_TOPIC;

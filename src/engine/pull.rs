@@ -4,7 +4,8 @@
 //! run over them. Refusals use ksqlDB's messages.
 //!
 //! The engine keeps a read-only materialization handle per table written by a running
-//! aggregation (`CREATE TABLE ... AS SELECT ... GROUP BY`), dropped when its query ends.
+//! query (`CREATE TABLE ... AS SELECT`: an aggregation, or a query over a table), dropped when
+//! its query ends.
 
 use super::error::{EngineResult, statement_err};
 use super::pull_keys;
@@ -113,14 +114,14 @@ impl Engine {
         sink: &SourceDef,
         query: &RunningQuery,
     ) -> EngineResult<()> {
-        let Some(groups) = query.groups_snapshot() else {
+        let Some(rows) = query.committed_rows(plan) else {
             return Ok(());
         };
         if !sink.is_table() {
             return Ok(());
         }
         let partitions = self.transport.partition_count(&sink.topic)?;
-        let materialization = Materialization::aggregation(id, plan, sink, groups, partitions);
+        let materialization = Materialization::new(id, sink, rows, partitions);
         self.materializations
             .insert(sink.name.clone(), materialization);
         Ok(())

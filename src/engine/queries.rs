@@ -91,6 +91,15 @@ impl Engine {
         c: &CreateAsSelect,
         sql: &str,
     ) -> EngineResult<(QueryPlan, SourceDef)> {
+        if c.query.limit.is_some() {
+            let kind = match c.kind {
+                SourceKind::Stream => "STREAM",
+                SourceKind::Table => "TABLE",
+            };
+            return statement_err(format!(
+                "CREATE {kind} AS SELECT statements don't support LIMIT clause."
+            ));
+        }
         let plan = self.plan(&c.query, QueryKind::Persistent)?;
         let produces_table = plan.aggregation.is_some() || plan.source.is_table();
         match (c.kind, produces_table) {
@@ -154,7 +163,11 @@ impl Engine {
             let kind = default.and_then(|f| FormatKind::parse(f).ok());
             key_format = crate::format::FormatSpec::new(kind.unwrap_or(FormatKind::Kafka));
         }
-        validate_formats(&plan.output_schema, &key_format, &value_format)?;
+        if let Err(e) = validate_formats(&plan.output_schema, &key_format, &value_format) {
+            // As ksqlDB's, the error quotes the statement as rewritten by planning.
+            let statement = super::statement_text::create_as_select_text(c, plan);
+            return statement_err(format!("{e}\nStatement: {statement}"));
+        }
         let timestamp = crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
         Ok(SourceDef {
             name: c.name.clone(),

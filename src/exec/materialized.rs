@@ -1,8 +1,9 @@
 //! A table's materialization as pull queries read it: the rows of a `CREATE TABLE ... AS
-//! SELECT` aggregation rebuilt from its committed state — each group decoded into the
-//! aggregation's intermediate row, HAVING applied, then the CTAS projection — in the layout of
-//! the table's source batches (its columns, window bounds, ROWTIME, ROWPARTITION, ROWOFFSET),
-//! so a pull query plans and filters them like any batch read from the table.
+//! SELECT` rebuilt from its query's committed state — for an aggregation, each group decoded
+//! into the aggregation's intermediate row, HAVING applied, then the CTAS projection; for a
+//! query over a table, the rows it wrote (`exec::table_rows`) — in the layout of the table's
+//! source batches (its columns, window bounds, ROWTIME, ROWPARTITION, ROWOFFSET), so a pull
+//! query plans and filters them like any batch read from the table.
 //!
 //! Rows come in the order ksqlDB returns a table scan: by the partition each key belongs to
 //! (Kafka's partitioner over the serialized key), then by serialized key, then window start.
@@ -11,6 +12,7 @@
 use super::aggregate::GroupsSnapshot;
 use super::pipeline::{StatelessPipeline, evaluate};
 use super::processing_log::MemoryProcessingLog;
+use super::table_rows::TableRowsSnapshot;
 use crate::common::Value;
 use crate::format::{ColumnSpec, FormatSpec, Part};
 use crate::plan::schema::{ColumnRole, ROWOFFSET, ROWPARTITION, WINDOWSTART};
@@ -33,11 +35,58 @@ pub enum MaterializationError {
 pub struct Materialization {
     /// The query that maintains it.
     pub query_id: String,
-    groups: GroupsSnapshot,
-    having: Option<Compiled>,
-    projection: StatelessPipeline,
+    rows: CommittedRows,
     table_schema: SchemaRef,
     keys: KeyOrder,
+}
+
+/// Where the table's rows come from. (One per materialized table: the size difference
+/// between variants is irrelevant.)
+#[allow(clippy::large_enum_variant)]
+pub enum CommittedRows {
+    /// An aggregation's groups, through its HAVING and projection.
+    Groups {
+        groups: GroupsSnapshot,
+        having: Option<Compiled>,
+        projection: StatelessPipeline,
+    },
+    /// The rows a query over a table wrote.
+    Written(TableRowsSnapshot),
+}
+
+impl CommittedRows {
+    /// The committed rows of aggregation `plan`.
+    pub fn groups(query_id: &str, plan: &QueryPlan, groups: GroupsSnapshot) -> CommittedRows {
+        CommittedRows::Groups {
+            groups,
+            having: plan.aggregation.as_ref().and_then(|a| a.having.clone()),
+            projection: StatelessPipeline::new(plan, query_id),
+        }
+    }
+
+    /// The rows in the query's output layout (its columns, then ROWTIME).
+    fn read(&self) -> Result<Option<RecordBatch>, MaterializationError> {
+        let (groups, having, projection) = match self {
+            CommittedRows::Written(rows) => return Ok(rows.read()?),
+            CommittedRows::Groups {
+                groups,
+                having,
+                projection,
+            } => (groups, having, projection),
+        };
+        let Some(groups) = groups.read()? else {
+            return Ok(None);
+        };
+        let visible = match having {
+            Some(h) => filter(&groups, h)?,
+            None => groups,
+        };
+        if visible.num_rows() == 0 {
+            return Ok(None);
+        }
+        let mut log = MemoryProcessingLog::default();
+        Ok(projection.process(&visible, "", 0, &mut log))
+    }
 }
 
 /// How keys are serialized and partitioned, for ksqlDB's scan order.
@@ -51,13 +100,12 @@ struct KeyOrder {
 }
 
 impl Materialization {
-    /// The materialization of the aggregation `plan` (query `query_id`) writing table
-    /// `table`, whose topic has `partitions` partitions.
-    pub fn aggregation(
+    /// The materialization of table `table` (whose topic has `partitions` partitions),
+    /// written by query `query_id`.
+    pub fn new(
         query_id: &str,
-        plan: &QueryPlan,
         table: &SourceDef,
-        groups: GroupsSnapshot,
+        rows: CommittedRows,
         partitions: u32,
     ) -> Materialization {
         let table_schema = table.batch_schema();
@@ -84,9 +132,7 @@ impl Materialization {
         };
         Materialization {
             query_id: query_id.to_string(),
-            groups,
-            having: plan.aggregation.as_ref().and_then(|a| a.having.clone()),
-            projection: StatelessPipeline::new(plan, query_id),
+            rows,
             table_schema,
             keys,
         }
@@ -99,26 +145,15 @@ impl Materialization {
 
     /// Every row of the table as of the last commit, in scan order (none when empty).
     pub fn rows(&self) -> Result<Option<RecordBatch>, MaterializationError> {
-        let Some(groups) = self.groups.read()? else {
+        let Some(written) = self.rows.read()? else {
             return Ok(None);
         };
-        let mut log = MemoryProcessingLog::default();
-        let visible = match &self.having {
-            Some(h) => filter(&groups, h)?,
-            None => groups,
-        };
-        if visible.num_rows() == 0 {
-            return Ok(None);
-        }
-        let Some(projected) = self.projection.process(&visible, "", 0, &mut log) else {
-            return Ok(None);
-        };
-        let (partitions, order) = self.keys.order(&projected);
-        let mut arrays: Vec<ArrayRef> = projected.columns().to_vec();
+        let mut arrays = self.in_table_layout(&written)?;
+        let (partitions, order) = self.keys.order(&arrays, written.num_rows());
         arrays.push(Arc::new(Int32Array::from_iter_values(
             partitions.iter().map(|p| *p as i32),
         )));
-        arrays.push(Arc::new(Int64Array::from(vec![0i64; projected.num_rows()])));
+        arrays.push(Arc::new(Int64Array::from(vec![0i64; written.num_rows()])));
         let indices = UInt32Array::from(order);
         let sorted: Result<Vec<ArrayRef>, _> = arrays
             .iter()
@@ -130,6 +165,27 @@ impl Materialization {
         debug_assert!(batch.schema().index_of(ROWPARTITION).is_ok());
         debug_assert!(batch.schema().index_of(ROWOFFSET).is_ok());
         Ok(Some(batch))
+    }
+
+    /// The written columns in the table's order (keys first, whatever the SELECT order),
+    /// up to ROWTIME.
+    fn in_table_layout(
+        &self,
+        written: &RecordBatch,
+    ) -> Result<Vec<ArrayRef>, MaterializationError> {
+        let schema = written.schema();
+        self.table_schema
+            .fields()
+            .iter()
+            .filter(|f| f.name() != ROWPARTITION && f.name() != ROWOFFSET)
+            .map(|f| match schema.index_of(f.name()) {
+                Ok(i) => Ok(written.column(i).clone()),
+                Err(_) => Err(MaterializationError::Rows(format!(
+                    "the query writes no column {}",
+                    f.name()
+                ))),
+            })
+            .collect()
     }
 }
 
@@ -148,14 +204,13 @@ fn filter(groups: &RecordBatch, having: &Compiled) -> Result<RecordBatch, Materi
 
 impl KeyOrder {
     /// Each row's partition, and the row indices in scan order.
-    fn order(&self, batch: &RecordBatch) -> (Vec<u32>, Vec<u32>) {
-        let rows = batch.num_rows();
+    fn order(&self, columns: &[ArrayRef], rows: usize) -> (Vec<u32>, Vec<u32>) {
         let mut sort_keys: Vec<(u32, Vec<u8>, i64)> = Vec::with_capacity(rows);
         for row in 0..rows {
             let values: Vec<Value> = self
                 .columns
                 .iter()
-                .map(|c| Value::from_array(batch.column(*c).as_ref(), row))
+                .map(|c| Value::from_array(columns[*c].as_ref(), row))
                 .collect();
             let bytes = crate::format::serialize(&self.format, Part::Key, &self.specs, &values)
                 .ok()
@@ -164,7 +219,7 @@ impl KeyOrder {
             let partition = crate::transport::partition_for_key(&bytes, self.partitions);
             let start = self
                 .window_start
-                .and_then(|c| match Value::from_array(batch.column(c).as_ref(), row) {
+                .and_then(|c| match Value::from_array(columns[c].as_ref(), row) {
                     Value::Bigint(s) => Some(s),
                     _ => None,
                 })

@@ -15,10 +15,11 @@ pub mod processing_log;
 pub mod query;
 pub mod query_state;
 mod table_changes;
+pub mod table_rows;
 pub mod tombstone;
 pub mod topic_rows;
 
-pub use materialized::{Materialization, MaterializationError};
+pub use materialized::{CommittedRows, Materialization, MaterializationError};
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query::{Output, QueryStart, RunningQuery, StartError, StepError, output_schema};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

@@ -13,6 +13,7 @@ use super::pipeline::StatelessPipeline;
 use super::processing_log::ProcessingLog;
 use super::query_state::{QueryState, QueryStateError, StateLocation};
 use super::table_changes::{keep_rows, passes, table_changes};
+use super::table_rows::TableRows;
 use super::tombstone::Tombstones;
 use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::transport::{
@@ -76,7 +77,9 @@ pub struct RunningQuery {
     consumer: Box<dyn Consumer>,
     output: Output,
     partitions: Vec<TopicPartition>,
-    /// Aggregations: the stores and their changelogs.
+    /// A table written from a table without aggregation: its rows, for pull queries.
+    table_rows: Option<TableRows>,
+    /// Aggregations and tables written from tables: the stores and their changelogs.
     state: Option<QueryState>,
     /// The source is a table: rows are changes by key, and WHERE turns rows into deletions.
     table_source: bool,
@@ -144,15 +147,22 @@ impl RunningQuery {
                 .map(|tp| (tp.clone(), from))
                 .collect::<Vec<_>>(),
         )?;
-        let (aggregator, state) = match &start.plan.aggregation {
+        let writes_table = source.is_table() && matches!(output, Output::Topic { .. });
+        let (aggregator, table_rows, state) = match &start.plan.aggregation {
             Some(a) => {
                 let mut state = QueryState::open(&start.state)?;
                 let mut aggregator = Aggregator::new(start.plan, a, start.id, &mut state)?;
                 state.restore(transport)?;
                 aggregator.reload()?;
-                (Some((aggregator, a.having.clone())), Some(state))
+                (Some((aggregator, a.having.clone())), None, Some(state))
             }
-            None => (None, None),
+            None if writes_table => {
+                let mut state = QueryState::open(&start.state)?;
+                let rows = TableRows::open(&mut state, start.plan, output_schema(start.plan))?;
+                state.restore(transport)?;
+                (None, Some(rows), Some(state))
+            }
+            None => (None, None, None),
         };
         Ok(RunningQuery {
             id: start.id.to_string(),
@@ -164,6 +174,7 @@ impl RunningQuery {
             consumer,
             output,
             partitions,
+            table_rows,
             state,
             table_source: source.is_table(),
             finished: false,
@@ -253,6 +264,9 @@ impl RunningQuery {
                 for record in encoder.encode(&out, deleted.as_deref(), topic, log) {
                     producer.send(topic, None, record)?;
                 }
+                if let Some(rows) = &mut self.table_rows {
+                    rows.apply(&out, deleted.as_deref());
+                }
             }
             Output::Rows(subscriber) => {
                 let out = match &deleted {
@@ -325,8 +339,11 @@ impl RunningQuery {
         }
         for r in records {
             match tombstones.pass_through(r) {
-                Ok(record) => {
+                Ok((record, key)) => {
                     producer.send(topic, None, record)?;
+                    if let Some(rows) = &mut self.table_rows {
+                        rows.delete_key(&key);
+                    }
                 }
                 Err(message) => log.report(crate::exec::ProcessingError {
                     query_id: self.id.clone(),
@@ -465,9 +482,15 @@ impl RunningQuery {
         }
     }
 
-    /// An aggregation's committed groups (what pull queries read).
-    pub fn groups_snapshot(&self) -> Option<super::aggregate::GroupsSnapshot> {
-        self.aggregator.as_ref().map(|(a, _)| a.snapshot())
+    /// The committed rows of the table the query writes, if it keeps them: an aggregation's
+    /// groups, or a table query's written rows (what pull queries read).
+    pub fn committed_rows(&self, plan: &QueryPlan) -> Option<super::CommittedRows> {
+        if let Some((aggregator, _)) = &self.aggregator {
+            let groups = aggregator.snapshot();
+            return Some(super::CommittedRows::groups(&self.id, plan, groups));
+        }
+        let rows = self.table_rows.as_ref()?;
+        Some(super::CommittedRows::Written(rows.snapshot()))
     }
 
     /// The changelog topics of the query's state.

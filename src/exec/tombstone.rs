@@ -78,8 +78,28 @@ impl Tombstones {
         }
     }
 
-    /// The output record for an input record whose value is null.
-    pub fn pass_through(&self, record: &Record) -> Result<ProducerRecord, String> {
+    /// The output record for an input record whose value is null, and the output key's
+    /// values.
+    pub fn pass_through(&self, record: &Record) -> Result<(ProducerRecord, Vec<Value>), String> {
+        let values = self.output_key(record)?;
+        let key = format::serialize(
+            &self.output_key_format,
+            Part::Key,
+            &self.output_keys,
+            &values,
+        )
+        .map_err(|e| e.to_string())?;
+        let record = ProducerRecord {
+            key: key.map(Bytes::from),
+            value: None,
+            timestamp: Some(record.timestamp),
+            headers: Vec::new(),
+        };
+        Ok((record, values))
+    }
+
+    /// The output key's values for an input record's key.
+    fn output_key(&self, record: &Record) -> Result<Vec<Value>, String> {
         let keys = format::deserialize(
             &self.source_key_format,
             Part::Key,
@@ -102,18 +122,6 @@ impl Tombstones {
                     .map_or(Value::Null, |e| eval(e, &row, &[]).unwrap_or(Value::Null))
             })
             .collect();
-        let key = format::serialize(
-            &self.output_key_format,
-            Part::Key,
-            &self.output_keys,
-            &values,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(ProducerRecord {
-            key: key.map(Bytes::from),
-            value: None,
-            timestamp: Some(record.timestamp),
-            headers: Vec::new(),
-        })
+        Ok(values)
     }
 }

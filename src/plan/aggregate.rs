@@ -10,6 +10,7 @@
 
 use super::aggregates::ResolvedUdaf;
 use super::expr::{AggregateCalls, Binder, Node, TExpr, ksql_text};
+use super::functions::FunctionRegistry;
 use super::query::{Compiled, Namer, OutputColumn};
 use super::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
 use super::{PlanError, PlanResult};
@@ -104,7 +105,7 @@ pub(super) fn plan_aggregate(
     if q.group_by.is_empty() && q.window.is_none() {
         return plan_err!(
             "CREATE TABLE AS SELECT statement does not support aggregate function [{}] without a GROUP BY clause.",
-            aggregate_calls_text(input.items)
+            aggregate_calls_text(input.items, input.binder.functions())
         );
     }
     if q.emit == Some(crate::sql::Emit::Final) && q.window.is_none() {
@@ -116,7 +117,7 @@ pub(super) fn plan_aggregate(
         ),
         _ => Ok(()),
     };
-    let window_only = groups_by_window_only(q, input.items);
+    let window_only = groups_by_window_only(q, input.items, input.binder.functions());
     let group_by = match window_only {
         true => Vec::new(),
         false => bind_group_by(q, input.binder)?,
@@ -241,7 +242,11 @@ pub(super) fn plan_aggregate(
 /// WINDOWEND`, or no GROUP BY): one group per window, whose table is keyed by the window
 /// alone. ksqlDB refuses this; Brook runs it when every non-aggregate SELECT expression reads
 /// only the window bounds (otherwise ksqlDB's errors stand).
-fn groups_by_window_only(q: &Query, items: &[(Expr, Option<String>)]) -> bool {
+fn groups_by_window_only(
+    q: &Query,
+    items: &[(Expr, Option<String>)],
+    functions: &FunctionRegistry,
+) -> bool {
     let is_bound = |name: &str| {
         [WINDOWSTART, WINDOWEND]
             .iter()
@@ -267,14 +272,14 @@ fn groups_by_window_only(q: &Query, items: &[(Expr, Option<String>)]) -> bool {
         && window_keys
         && items
             .iter()
-            .all(|(e, _)| aggregate_in(e).is_some() || reads_only_bounds(e))
+            .all(|(e, _)| aggregate_in(e, functions).is_some() || reads_only_bounds(e))
 }
 
 /// Binds the GROUP BY expressions (no aggregates, no duplicates).
 fn bind_group_by(q: &Query, binder: &mut Binder<'_>) -> PlanResult<Vec<TExpr>> {
     let mut bound: Vec<TExpr> = Vec::with_capacity(q.group_by.len());
     for e in &q.group_by {
-        if let Some(name) = aggregate_in(e) {
+        if let Some(name) = aggregate_in(e, binder.functions()) {
             return plan_err!(
                 "GROUP BY does not support aggregate functions: {name} is an aggregate function."
             );
@@ -289,12 +294,12 @@ fn bind_group_by(q: &Query, binder: &mut Binder<'_>) -> PlanResult<Vec<TExpr>> {
 }
 
 /// The name of an aggregate function called anywhere in `e`.
-pub(super) fn aggregate_in(e: &Expr) -> Option<String> {
+pub(super) fn aggregate_in(e: &Expr, functions: &FunctionRegistry) -> Option<String> {
     let mut found = None;
     let _ = sqlparser::ast::visit_expressions(e, |x| {
         if let Expr::Function(f) = x {
             let name = f.name.to_string().to_ascii_uppercase();
-            if super::aggregates::is_aggregate(&name) && found.is_none() {
+            if functions.is_aggregate(&name) && found.is_none() {
                 found = Some(name);
             }
         }
@@ -321,12 +326,12 @@ fn upper_text(e: &Expr) -> String {
 }
 
 /// The aggregate calls of the SELECT as ksqlDB prints them (`COUNT(*)` is `COUNT(ROWTIME)`).
-fn aggregate_calls_text(items: &[(Expr, Option<String>)]) -> String {
+fn aggregate_calls_text(items: &[(Expr, Option<String>)], functions: &FunctionRegistry) -> String {
     let mut calls = Vec::new();
     for (e, _) in items {
         let _ = sqlparser::ast::visit_expressions(e, |x| {
             if let Expr::Function(f) = x
-                && super::aggregates::is_aggregate(&f.name.to_string())
+                && functions.is_aggregate(&f.name.to_string())
             {
                 let text = ksql_text(x)
                     .replace("(*)", "(ROWTIME)")

@@ -22,26 +22,3 @@ pub mod windowed_source;
 pub use error::{PlanError, PlanResult};
 pub use query::{Compiled, OutputColumn, QueryKind, QueryPlan, check_projection, plan_query};
 pub use source::{CatalogView, SourceDef, TimestampSpec};
-
-/// Aggregate functions (planned by the stateful layer, not as scalar functions).
-pub fn is_aggregate_function(name: &str) -> bool {
-    matches!(
-        name.to_ascii_uppercase().as_str(),
-        "COUNT"
-            | "SUM"
-            | "AVG"
-            | "MIN"
-            | "MAX"
-            | "COUNT_DISTINCT"
-            | "LATEST_BY_OFFSET"
-            | "EARLIEST_BY_OFFSET"
-            | "COLLECT_LIST"
-            | "COLLECT_SET"
-            | "TOPK"
-            | "TOPKDISTINCT"
-            | "HISTOGRAM"
-            | "STDDEV_SAMP"
-            | "STDDEV_SAMPLE"
-            | "CORRELATION"
-    )
-}

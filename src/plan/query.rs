@@ -111,7 +111,7 @@ pub fn plan_query(
             q.from.location,
         ));
     };
-    let aggregating = is_aggregation(q);
+    let aggregating = is_aggregation(q, functions);
     if source.kind == SourceKind::Table && !aggregating && kind != QueryKind::Pull {
         check_table_query(q, source, functions, kind)?;
     }
@@ -131,9 +131,11 @@ pub fn plan_query(
             {
                 return plan_err!("Error in WHERE expression: Unknown column {name}.");
             }
+            // As ksqlDB's, the error quotes the WHERE expression as its statement.
             let bound = binder.bind(w).map_err(|e| match e.in_clause("WHERE") {
                 PlanError::Invalid(m) if !m.starts_with("WHERE column") => {
-                    PlanError::Invalid(format!("Error in WHERE expression: {m}"))
+                    let w = super::expr::ksql_text(w);
+                    PlanError::Invalid(format!("Error in WHERE expression: {m}\nStatement: {w}"))
                 }
                 other => other,
             })?;
@@ -208,9 +210,9 @@ pub fn plan_query(
 }
 
 /// Whether the query aggregates: GROUP BY, WINDOW, HAVING, or an aggregate call in SELECT.
-fn is_aggregation(q: &Query) -> bool {
+fn is_aggregation(q: &Query, functions: &FunctionRegistry) -> bool {
     let calls_aggregate = q.select.iter().any(|(item, _)| match item {
-        SelectItem::Expr { expr, .. } => super::aggregate::aggregate_in(expr).is_some(),
+        SelectItem::Expr { expr, .. } => super::aggregate::aggregate_in(expr, functions).is_some(),
         _ => false,
     });
     !q.group_by.is_empty() || q.window.is_some() || q.having.is_some() || calls_aggregate

@@ -36,6 +36,14 @@ pub struct RestCase {
     #[serde(default)]
     pub responses: Vec<Json>,
     pub expected_error: Option<ExpectedError>,
+    pub output_conditions: Option<OutputConditions>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputConditions {
+    #[serde(default)]
+    pub verify_order: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -147,7 +155,16 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
     if let Err(e) = engine.run_until_idle() {
         return Ok(expect.on_error("query", &e.to_string()));
     }
-    let outcome = run_queries(&mut engine, queries, &expect, admin.len(), &case.responses)?;
+    let ordered = case
+        .output_conditions
+        .as_ref()
+        .is_some_and(|c| c.verify_order);
+    let expected = Responses {
+        admin_count: admin.len(),
+        responses: &case.responses,
+        ordered,
+    };
+    let outcome = run_queries(&mut engine, queries, &expect, &expected)?;
     drop(engine);
     log.close().map_err(|e| e.to_string())?;
     Ok(outcome)
@@ -158,8 +175,7 @@ fn run_queries(
     engine: &mut Engine,
     queries: &[String],
     expect: &Expectation<'_>,
-    admin_count: usize,
-    responses: &[Json],
+    expected: &Responses<'_>,
 ) -> Result<Outcome, String> {
     let mut actual = Vec::new();
     let mut failed = None;
@@ -184,8 +200,21 @@ fn run_queries(
             )),
         });
     }
-    compare_responses(responses, admin_count, &actual)?;
+    compare_responses(
+        expected.responses,
+        expected.admin_count,
+        &actual,
+        expected.ordered,
+    )?;
     Ok(Outcome::Passed)
+}
+
+/// A case's expected responses: the admin statements' first, then one per query.
+struct Responses<'a> {
+    admin_count: usize,
+    responses: &'a [Json],
+    /// Rows must come in the expected order (`outputConditions.verifyOrder`).
+    ordered: bool,
 }
 
 /// A pull query's response as ksqlDB's REST API writes it.
@@ -198,7 +227,12 @@ fn response(r: &crate::engine::results::PullResult) -> Json {
     Json::Array(items)
 }
 
-fn compare_responses(expected: &[Json], admin_count: usize, actual: &[Json]) -> Result<(), String> {
+fn compare_responses(
+    expected: &[Json],
+    admin_count: usize,
+    actual: &[Json],
+    ordered: bool,
+) -> Result<(), String> {
     for (i, want) in expected.iter().enumerate() {
         if i < admin_count {
             if want.get("admin").is_none() {
@@ -216,13 +250,14 @@ fn compare_responses(expected: &[Json], admin_count: usize, actual: &[Json]) -> 
         let got = actual
             .get(i - admin_count)
             .ok_or_else(|| format!("response {i}: missing"))?;
-        compare_query(i, want, got)?;
+        compare_query(i, want, got, ordered)?;
     }
     Ok(())
 }
 
-/// Header and rows must match in order (`finalMessage` entries are the HTTP layer's).
-fn compare_query(i: usize, want: &Json, got: &Json) -> Result<(), String> {
+/// The header must match, and the rows in order or as a multiset (`finalMessage` entries are
+/// the HTTP layer's).
+fn compare_query(i: usize, want: &Json, got: &Json, ordered: bool) -> Result<(), String> {
     let keep = |items: &Json| -> Vec<Json> {
         items
             .as_array()
@@ -235,15 +270,16 @@ fn compare_query(i: usize, want: &Json, got: &Json) -> Result<(), String> {
             .unwrap_or_default()
     };
     let (want, got) = (keep(want), keep(got));
+    let entry_matches = |w: &Json, g: &Json| match (w.get("header"), g.get("header")) {
+        (Some(wh), Some(gh)) => wh.get("schema") == gh.get("schema"),
+        (None, None) => same(w, g),
+        _ => false,
+    };
     let matches = want.len() == got.len()
-        && want
-            .iter()
-            .zip(&got)
-            .all(|(w, g)| match (w.get("header"), g.get("header")) {
-                (Some(wh), Some(gh)) => wh.get("schema") == gh.get("schema"),
-                (None, None) => same(w, g),
-                _ => false,
-            });
+        && match ordered {
+            true => want.iter().zip(&got).all(|(w, g)| entry_matches(w, g)),
+            false => same_multiset(&want, &got, entry_matches),
+        };
     match matches {
         true => Ok(()),
         false => Err(format!(
@@ -252,6 +288,15 @@ fn compare_query(i: usize, want: &Json, got: &Json) -> Result<(), String> {
             Json::Array(got)
         )),
     }
+}
+
+/// Whether every expected entry matches a distinct actual one (the lists have equal length).
+fn same_multiset(want: &[Json], got: &[Json], matches: impl Fn(&Json, &Json) -> bool) -> bool {
+    let mut used = vec![false; got.len()];
+    want.iter().all(|w| {
+        let found = (0..got.len()).find(|j| !used[*j] && matches(w, &got[*j]));
+        found.map(|j| used[j] = true).is_some()
+    })
 }
 
 /// The inputs grouped by topic, topics in order of first appearance (ksqlDB's producer sends
@@ -294,4 +339,24 @@ fn create_topics(case: &Case, variant: &Variant, transport: &dyn Transport) -> R
         .map(|r| (r.topic.clone(), DEFAULT_PARTITIONS));
     wanted.extend(inputs);
     super::runner::create_listed_topics(transport, wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare_query;
+    use serde_json::json;
+
+    #[test]
+    fn rows_compare_as_a_multiset_unless_order_is_verified() {
+        let header = json!({"header": {"schema": "`K` STRING KEY"}});
+        let row = |k: &str| json!({"row": {"columns": [k]}});
+        let want = json!([header, row("a"), row("b"), row("b")]);
+        let swapped = json!([header, row("b"), row("a"), row("b")]);
+        assert!(compare_query(0, &want, &swapped, false).is_ok());
+        assert!(compare_query(0, &want, &swapped, true).is_err());
+        let other_counts = json!([header, row("a"), row("a"), row("b")]);
+        assert!(compare_query(0, &want, &other_counts, false).is_err());
+        let missing = json!([header, row("a"), row("b")]);
+        assert!(compare_query(0, &want, &missing, false).is_err());
+    }
 }

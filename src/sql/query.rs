@@ -83,7 +83,7 @@ impl StatementParser<'_> {
             None
         };
         let limit = if self.word("LIMIT") {
-            Some(self.uint()?)
+            Some(self.limit(emit.is_none())?)
         } else {
             None
         };
@@ -99,6 +99,20 @@ impl StatementParser<'_> {
             emit,
             limit,
         })
+    }
+
+    /// LIMIT's row count: a non-negative integer (ksqlDB's messages for the others).
+    fn limit(&mut self, pull: bool) -> Result<u64, SqlError> {
+        match self.p.peek_token().token {
+            Token::Minus if pull => self.err(
+                "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+            ),
+            Token::Minus => self.err("LIMIT must be a non-negative integer"),
+            Token::Number(n, _) if n.parse::<u64>().is_err() => {
+                self.err("Failed to prepare statement: Value must be integer for command: LIMIT")
+            }
+            _ => self.uint(),
+        }
     }
 
     fn select_item(&self, item: SqlSelectItem) -> Result<SelectItem, SqlError> {

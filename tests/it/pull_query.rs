@@ -200,7 +200,8 @@ fn pull_queries_never_see_uncommitted_state() {
         window: None,
         ..plan.source.clone()
     };
-    let table = Materialization::aggregation("q", &plan, &sink, aggregator.snapshot(), 1);
+    let rows = brook::exec::CommittedRows::groups("q", &plan, aggregator.snapshot());
+    let table = Materialization::new("q", &sink, rows, 1);
     let batch = clicks_batch(&plan.input_schema, &["a", "b", "a"]);
     let mut log = MemoryProcessingLog::default();
     aggregator

@@ -125,6 +125,65 @@ pub(super) fn sum(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
     resolved("SUM", Sum { ty: ty.clone() }, ty.clone(), vec![ty])
 }
 
+/// `SUM_LIST(list)`: the sum of every element of every row's list (INT, BIGINT or DOUBLE
+/// elements; NULL lists and NULL elements are skipped).
+struct SumList {
+    sum: Sum,
+}
+
+impl Udaf for SumList {
+    fn complex_intermediate(&self) -> bool {
+        false
+    }
+    fn init(&self) -> Value {
+        self.sum.init()
+    }
+    fn add(&self, acc: Value, args: &[Value], _offset: i64) -> Result<Value, String> {
+        self.fold(ArithOp::Add, acc, args.first())
+    }
+    fn undo(&self, acc: Value, args: &[Value]) -> Result<Value, String> {
+        self.fold(ArithOp::Sub, acc, args.first())
+    }
+    fn merge(&self, a: Value, b: Value) -> Value {
+        self.sum.merge(a, b)
+    }
+    fn result(&self, acc: &Value) -> Value {
+        acc.clone()
+    }
+    fn supports_undo(&self) -> bool {
+        true
+    }
+}
+
+impl SumList {
+    fn fold(&self, op: ArithOp, mut acc: Value, list: Option<&Value>) -> Result<Value, String> {
+        let Some(Value::Array(items)) = list else {
+            return Ok(acc);
+        };
+        for item in items {
+            acc = self.sum.apply(op, acc, Some(item))?;
+        }
+        Ok(acc)
+    }
+}
+
+pub(super) fn sum_list(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
+    let element = match args.types {
+        [SqlType::Array(e)] => (**e).clone(),
+        _ => return Err(no_overload("SUM_LIST", args.types)),
+    };
+    if !matches!(element, SqlType::Int | SqlType::Bigint | SqlType::Double) {
+        return Err(no_overload("SUM_LIST", args.types));
+    }
+    let udaf = SumList {
+        sum: Sum {
+            ty: element.clone(),
+        },
+    };
+    let list = SqlType::Array(Box::new(element.clone()));
+    resolved("SUM_LIST", udaf, element, vec![list])
+}
+
 /// `AVG(x)`: a DOUBLE from a running sum and count (the accumulator is `[sum, count]`).
 struct Avg;
 

@@ -93,6 +93,7 @@ pub fn resolve(name: &str, args: &CallArgs<'_>) -> Option<Result<ResolvedUdaf, S
     let resolver: Resolver = match name {
         "COUNT" => basic::count,
         "SUM" => basic::sum,
+        "SUM_LIST" => basic::sum_list,
         "AVG" => basic::avg,
         "MIN" => basic::min,
         "MAX" => basic::max,

@@ -41,6 +41,31 @@ fn count_skips_nulls_and_undoes() {
 }
 
 #[test]
+fn sum_list_adds_every_element_and_skips_nulls() {
+    let list = SqlType::Array(Box::new(SqlType::Bigint));
+    let r = udaf("SUM_LIST", std::slice::from_ref(&list), &[None]);
+    assert_eq!(r.ret, SqlType::Bigint);
+    let row = |items: &[Value]| Value::Array(items.to_vec());
+    let rows = [
+        row(&[Value::Bigint(1), Value::Bigint(2)]),
+        Value::Null,
+        row(&[Value::Bigint(10), Value::Null]),
+    ];
+    let out = run(&r, &rows);
+    assert_eq!(out, [Value::Bigint(3), Value::Bigint(3), Value::Bigint(13)]);
+    let back = r.udaf.undo(Value::Bigint(13), &[rows[0].clone()]);
+    assert_eq!(back, Ok(Value::Bigint(10)));
+    let strings = SqlType::Array(Box::new(SqlType::String));
+    let args = CallArgs {
+        types: std::slice::from_ref(&strings),
+        literals: &[None],
+        texts: &["X".to_string()],
+        config: None,
+    };
+    assert!(matches!(resolve("SUM_LIST", &args), Some(Err(_))));
+}
+
+#[test]
 fn sum_wraps_ints_and_refuses_decimal_overflow() {
     let r = udaf("SUM", &[SqlType::Int], &[None]);
     let out = run(&r, &[Value::Int(i32::MAX), Value::Int(1)]);
@@ -203,4 +228,37 @@ fn attr_is_the_one_shared_value_with_null_as_a_value_and_undoes() {
         Value::Null,
         "an empty group has no value"
     );
+}
+
+#[test]
+fn registered_udafs_resolve_next_to_the_built_in_ones() {
+    use crate::plan::functions::{FunctionRegistry, UdafResolver};
+    let mut registry = FunctionRegistry::standard();
+    let my_count: Arc<UdafResolver> =
+        Arc::new(|args: &CallArgs<'_>| match resolve("COUNT", args) {
+            Some(Ok(r)) => Ok(ResolvedUdaf {
+                name: "MY_COUNT".into(),
+                ..r
+            }),
+            Some(Err(e)) => Err(e),
+            None => Err("COUNT is missing".into()),
+        });
+    assert!(!registry.is_aggregate("my_count"));
+    registry
+        .register_udaf("my_count", my_count.clone())
+        .expect("a new name");
+    assert!(registry.is_aggregate("MY_COUNT"));
+    let args = CallArgs {
+        types: &[SqlType::Int],
+        literals: &[None],
+        texts: &["X".to_string()],
+        config: None,
+    };
+    let r = match registry.resolve_aggregate("MY_COUNT", &args) {
+        Some(Ok(r)) => r,
+        _ => panic!("MY_COUNT did not resolve"),
+    };
+    assert_eq!((r.name.as_str(), &r.ret), ("MY_COUNT", &SqlType::Bigint));
+    assert!(registry.register_udaf("sum", my_count.clone()).is_err());
+    assert!(registry.register_udaf("concat", my_count).is_err());
 }

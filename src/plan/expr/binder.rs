@@ -57,6 +57,11 @@ pub fn ident_name(ident: &Ident) -> String {
 }
 
 impl<'a> Binder<'a> {
+    /// The functions calls resolve against.
+    pub fn functions(&self) -> &'a FunctionRegistry {
+        self.functions
+    }
+
     pub fn new(scope: &'a Scope, functions: &'a FunctionRegistry) -> Self {
         Binder {
             scope,
@@ -377,7 +382,7 @@ impl<'a> Binder<'a> {
                 ));
             }
             return plan_err!(
-                "Comparison with NULL not supported: {} {} {}",
+                "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
                 null_text(&l),
                 op,
                 null_text(&r)
@@ -427,8 +432,17 @@ impl<'a> Binder<'a> {
         negated: bool,
     ) -> PlanResult<TExpr> {
         let (e, p) = (self.bind(expr)?, self.bind(pattern)?);
-        if e.ty != SqlType::String || p.ty != SqlType::String {
-            return plan_err!("LIKE operands must be strings, not {} and {}", e.ty, p.ty);
+        if e.ty != SqlType::String {
+            return plan_err!(
+                "The column type for Like condition must be VARCHAR. The column type is {}",
+                e.ty
+            );
+        }
+        if p.ty != SqlType::String {
+            return plan_err!(
+                "The pattern for Like condition must be VARCHAR. The pattern type is {}",
+                p.ty
+            );
         }
         let escape = match escape {
             Some(SqlValue::SingleQuotedString(s)) if s.chars().count() == 1 => s.chars().next(),
@@ -535,7 +549,7 @@ impl<'a> Binder<'a> {
             }
             _ => {}
         }
-        let aggregate = self.aggregates.is_some() && crate::plan::aggregates::is_aggregate(&name);
+        let aggregate = self.aggregates.is_some() && self.functions.is_aggregate(&name);
         const NESTED: &str = "Aggregate functions can not be nested";
         if aggregate && self.aggregates.as_ref().is_some_and(|a| a.within_call) {
             return plan_err!("{NESTED}");
@@ -588,7 +602,7 @@ impl<'a> Binder<'a> {
             texts: &texts,
             config: Some(self.functions.config()),
         };
-        let resolved = match crate::plan::aggregates::resolve(name, &call_args) {
+        let resolved = match self.functions.resolve_aggregate(name, &call_args) {
             Some(r) => r.map_err(PlanError::Invalid)?,
             None => return plan_err!("Can't find any functions with the name '{name}'"),
         };
@@ -627,7 +641,7 @@ impl<'a> Binder<'a> {
 
     pub fn call(&mut self, name: &str, args: Vec<TExpr>) -> PlanResult<TExpr> {
         let Some(function) = self.functions.get(name) else {
-            if crate::plan::is_aggregate_function(name) {
+            if self.functions.is_aggregate(name) {
                 return plan_err!("Aggregate functions are not supported in this query: {name}");
             }
             return plan_err!("Can't find any functions with the name '{name}'");
@@ -807,11 +821,12 @@ fn base_name(t: &SqlType) -> String {
     s.split(['(', '<']).next().unwrap_or(&s).to_string()
 }
 
+/// A comparison operand in the NULL-comparison error: NULL, or the operand's type.
 fn null_text(e: &TExpr) -> String {
     if e.is_null_literal() {
         "NULL".into()
     } else {
-        e.to_string()
+        e.ty.to_string()
     }
 }
 

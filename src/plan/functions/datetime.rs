@@ -245,10 +245,7 @@ mod tests {
 
     #[test]
     fn resolution_messages_and_implicit_casts() {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-            config: Default::default(),
-        };
+        let mut r = FunctionRegistry::default();
         register(&mut r);
         let err = r
             .get("FORMAT_DATE")

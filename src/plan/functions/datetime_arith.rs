@@ -141,10 +141,7 @@ mod tests {
 
     #[test]
     fn unit_must_be_text_and_interval_an_int() {
-        let mut r = FunctionRegistry {
-            functions: Default::default(),
-            config: Default::default(),
-        };
+        let mut r = FunctionRegistry::default();
         register(&mut r);
         let err = r
             .get("TIMEADD")

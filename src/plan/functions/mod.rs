@@ -31,6 +31,7 @@ mod url;
 pub use signature::{Arg, Resolved, can_widen, exact, same_type_args};
 
 use crate::common::{SqlType, Value};
+use crate::plan::aggregates::{self, CallArgs, ResolvedUdaf};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -71,12 +72,18 @@ impl ScalarFunction for Udf {
 /// Every function by upper-case name, scalar and table functions sharing one namespace as in
 /// ksqlDB. A table function (UDTF) is a [`ScalarFunction`] whose result is the ARRAY of rows
 /// one input row turns into (see `plan::table_functions`).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct FunctionRegistry {
     functions: BTreeMap<String, Entry>,
+    /// Aggregate functions added to the built-in ones (`register_udaf`), by upper-case name.
+    udafs: BTreeMap<String, Arc<UdafResolver>>,
     /// Function settings (`ksql.functions.<name>.<setting>`, e.g. COLLECT_LIST's limit).
     config: BTreeMap<String, String>,
 }
+
+/// Resolves an added aggregate function for a call's arguments (its overloads): the
+/// accumulator logic, result type and argument types, or the error for arguments it refuses.
+pub type UdafResolver = dyn Fn(&CallArgs<'_>) -> Result<ResolvedUdaf, String> + Send + Sync;
 
 #[derive(Clone)]
 enum Entry {
@@ -98,10 +105,7 @@ impl FunctionRegistry {
 
     /// The standard library.
     pub fn standard() -> FunctionRegistry {
-        let mut registry = FunctionRegistry {
-            functions: BTreeMap::new(),
-            config: BTreeMap::new(),
-        };
+        let mut registry = FunctionRegistry::default();
         basic::register(&mut registry);
         datetime::register(&mut registry);
         json::register(&mut registry);
@@ -118,6 +122,36 @@ impl FunctionRegistry {
         url::register(&mut registry);
         crate::plan::table_functions::register(&mut registry);
         registry
+    }
+
+    /// Adds (or replaces) an aggregate function next to the built-in ones (which it may not
+    /// shadow: a built-in name is refused).
+    pub fn register_udaf(&mut self, name: &str, resolver: Arc<UdafResolver>) -> Result<(), String> {
+        let name = name.to_ascii_uppercase();
+        if aggregates::is_aggregate(&name) || self.functions.contains_key(&name) {
+            return Err(format!("a function named {name} already exists"));
+        }
+        self.udafs.insert(name, resolver);
+        Ok(())
+    }
+
+    /// Resolves aggregate function `name` (upper case) for a call, built-in or added; `None`
+    /// when there is no aggregate function of that name.
+    pub fn resolve_aggregate(
+        &self,
+        name: &str,
+        args: &CallArgs<'_>,
+    ) -> Option<Result<ResolvedUdaf, String>> {
+        if let Some(r) = aggregates::resolve(name, args) {
+            return Some(r);
+        }
+        self.udafs.get(name).map(|resolver| resolver(args))
+    }
+
+    /// Whether `name` is an aggregate function, built-in or added.
+    pub fn is_aggregate(&self, name: &str) -> bool {
+        let name = name.to_ascii_uppercase();
+        aggregates::is_aggregate(&name) || self.udafs.contains_key(&name)
     }
 
     pub fn add(&mut self, f: impl ScalarFunction + 'static) {
