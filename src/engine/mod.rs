@@ -17,6 +17,7 @@ mod listing;
 pub mod processing_log;
 mod pull;
 mod pull_keys;
+mod pull_lookup;
 mod queries;
 pub mod results;
 mod statement_text;

@@ -45,7 +45,8 @@ impl Engine {
                 return statement_err(message);
             }
         }
-        let table = self.source_rows(&plan.source)?;
+        let keys = super::pull_lookup::exact_keys(&plan);
+        let table = self.source_rows(&plan.source, keys.as_deref())?;
         let rows = select_rows(table, &plan);
         Ok(StatementResult::PullQuery(PullResult {
             schema: header(&plan),
@@ -54,11 +55,19 @@ impl Engine {
         }))
     }
 
-    /// The source's current rows: a materialized aggregation's committed groups; a stream's
-    /// or a source table's (`CREATE SOURCE TABLE`) records from its topic.
-    fn source_rows(&self, source: &SourceDef) -> EngineResult<Option<RecordBatch>> {
+    /// The source's current rows: a materialized table's committed rows (only those of
+    /// `keys` when the query names its keys exactly); a stream's or a source table's (`CREATE
+    /// SOURCE TABLE`) records from its topic.
+    fn source_rows(
+        &self,
+        source: &SourceDef,
+        keys: Option<&[Vec<Value>]>,
+    ) -> EngineResult<Option<RecordBatch>> {
         let rows = match self.materializations.get(&source.name) {
-            Some(m) => m.rows(),
+            Some(m) => match keys {
+                Some(keys) => m.rows_for_keys(keys),
+                None => m.rows(),
+            },
             None if source.kind == SourceKind::Stream || source.read_only => {
                 topic_rows::read_source(self.transport.as_ref(), source)
             }

@@ -49,6 +49,9 @@ pub enum CommittedRows {
         groups: GroupsSnapshot,
         having: Option<Compiled>,
         projection: StatelessPipeline,
+        /// The table key column each GROUP BY expression becomes, in GROUP BY order (`None`
+        /// when one is not projected as a key column as it is).
+        group_key_names: Option<Vec<String>>,
     },
     /// The rows a query over a table wrote.
     Written(TableRowsSnapshot),
@@ -61,38 +64,92 @@ impl CommittedRows {
             groups,
             having: plan.aggregation.as_ref().and_then(|a| a.having.clone()),
             projection: StatelessPipeline::new(plan, query_id),
+            group_key_names: group_key_names(plan),
         }
     }
 
-    /// The rows in the query's output layout (its columns, then ROWTIME).
-    fn read(&self) -> Result<Option<RecordBatch>, MaterializationError> {
-        let (groups, having, projection) = match self {
-            CommittedRows::Written(rows) => return Ok(rows.read()?),
+    /// The rows in the query's output layout (its columns, then ROWTIME): all of them, or
+    /// those of the given keys (values in `table_keys` order) when the store can look them up.
+    fn read(
+        &self,
+        keys: Option<(&[Vec<Value>], &[String])>,
+    ) -> Result<Option<RecordBatch>, MaterializationError> {
+        match self {
+            CommittedRows::Written(rows) => {
+                let lookup = keys.and_then(|(k, names)| reorder(k, names, rows.key_names()));
+                Ok(match lookup {
+                    Some(keys) => rows.read_keys(&keys)?,
+                    None => rows.read()?,
+                })
+            }
             CommittedRows::Groups {
                 groups,
                 having,
                 projection,
-            } => (groups, having, projection),
-        };
-        let Some(groups) = groups.read()? else {
-            return Ok(None);
-        };
-        let visible = match having {
-            Some(h) => filter(&groups, h)?,
-            None => groups,
-        };
-        if visible.num_rows() == 0 {
-            return Ok(None);
+                group_key_names,
+            } => {
+                let stored_order = group_key_names.as_deref();
+                let lookup = keys
+                    .zip(stored_order)
+                    .and_then(|((k, names), stored)| reorder(k, names, stored));
+                let groups = match lookup {
+                    Some(keys) => groups.read_keys(&keys)?,
+                    None => groups.read()?,
+                };
+                let Some(groups) = groups else {
+                    return Ok(None);
+                };
+                let visible = match having {
+                    Some(h) => filter(&groups, h)?,
+                    None => groups,
+                };
+                if visible.num_rows() == 0 {
+                    return Ok(None);
+                }
+                let mut log = MemoryProcessingLog::default();
+                Ok(projection.process(&visible, "", 0, &mut log))
+            }
         }
-        let mut log = MemoryProcessingLog::default();
-        Ok(projection.process(&visible, "", 0, &mut log))
     }
+}
+
+/// Key tuples given in `given` column order, reordered to `stored` order (`None` when the
+/// two name different columns).
+fn reorder(keys: &[Vec<Value>], given: &[String], stored: &[String]) -> Option<Vec<Vec<Value>>> {
+    if given.len() != stored.len() {
+        return None;
+    }
+    let positions: Option<Vec<usize>> = stored
+        .iter()
+        .map(|name| given.iter().position(|g| g == name))
+        .collect();
+    let positions = positions?;
+    keys.iter()
+        .map(|k| positions.iter().map(|p| k.get(*p).cloned()).collect())
+        .collect()
+}
+
+/// The output key column each GROUP BY expression is projected as, unchanged.
+fn group_key_names(plan: &QueryPlan) -> Option<Vec<String>> {
+    let group_count = plan.aggregation.as_ref()?.group_by.len();
+    (0..group_count)
+        .map(|g| {
+            plan.columns
+                .iter()
+                .find(|c| {
+                    c.is_key
+                        && matches!(&c.compiled.expr.node, crate::plan::expr::Node::Column { index, .. } if *index == g)
+                })
+                .map(|c| c.name.clone())
+        })
+        .collect()
 }
 
 /// How keys are serialized and partitioned, for ksqlDB's scan order.
 struct KeyOrder {
     /// Positions of the key columns in the table's batches.
     columns: Vec<usize>,
+    names: Vec<String>,
     specs: Vec<ColumnSpec>,
     format: FormatSpec,
     partitions: u32,
@@ -125,6 +182,7 @@ impl Materialization {
             .collect();
         let keys = KeyOrder {
             columns: key_columns.iter().map(|(i, _)| *i).collect(),
+            names: key_columns.iter().map(|(_, s)| s.name.clone()).collect(),
             specs: key_columns.into_iter().map(|(_, s)| s).collect(),
             format: table.key_format.clone(),
             partitions: partitions.max(1),
@@ -145,7 +203,24 @@ impl Materialization {
 
     /// Every row of the table as of the last commit, in scan order (none when empty).
     pub fn rows(&self) -> Result<Option<RecordBatch>, MaterializationError> {
-        let Some(written) = self.rows.read()? else {
+        self.rows_of(None)
+    }
+
+    /// The rows of these keys (each the table's key columns' values in order) as of the last
+    /// commit, in scan order; windowed tables give every window of each key.
+    pub fn rows_for_keys(
+        &self,
+        keys: &[Vec<Value>],
+    ) -> Result<Option<RecordBatch>, MaterializationError> {
+        self.rows_of(Some(keys))
+    }
+
+    fn rows_of(
+        &self,
+        keys: Option<&[Vec<Value>]>,
+    ) -> Result<Option<RecordBatch>, MaterializationError> {
+        let names = &self.keys.names;
+        let Some(written) = self.rows.read(keys.map(|k| (k, names.as_slice())))? else {
             return Ok(None);
         };
         let mut arrays = self.in_table_layout(&written)?;

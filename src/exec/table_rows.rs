@@ -28,6 +28,8 @@ pub struct TableRows {
 pub struct TableRowsSnapshot {
     store: Store,
     layout: RowLayout,
+    /// The key columns' names, in the order their values make a stored key.
+    key_names: Vec<String>,
 }
 
 /// The output rows' Arrow schema (the query's columns, then ROWTIME) and column types.
@@ -82,22 +84,50 @@ impl TableRows {
     }
 
     pub fn snapshot(&self) -> TableRowsSnapshot {
+        let schema = &self.layout.schema;
         TableRowsSnapshot {
             store: self.store.clone(),
             layout: self.layout.clone(),
+            key_names: self
+                .key_columns
+                .iter()
+                .map(|c| schema.field(*c).name().clone())
+                .collect(),
         }
     }
 }
 
 impl TableRowsSnapshot {
+    /// The key columns' names, in the order [`TableRowsSnapshot::read_keys`] takes values.
+    pub fn key_names(&self) -> &[String] {
+        &self.key_names
+    }
+
     /// Every committed row, in the query's output layout (none when the table is empty).
     pub fn read(&self) -> Result<Option<RecordBatch>, StateError> {
         let entries = self.store.scan_committed(&[], None)?;
+        self.batch(&entries)
+    }
+
+    /// The committed rows of these keys (each the key columns' values in output order).
+    pub fn read_keys(&self, keys: &[Vec<Value>]) -> Result<Option<RecordBatch>, StateError> {
+        let mut entries = Vec::new();
+        for key in keys {
+            let key = codec::encode(key);
+            if let Some(value) = self.store.get_committed(&key)? {
+                entries.push((key, value));
+            }
+        }
+        self.batch(&entries)
+    }
+
+    /// The rows of stored entries as one batch (none when there are none).
+    fn batch(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<Option<RecordBatch>, StateError> {
         if entries.is_empty() {
             return Ok(None);
         }
         let mut columns: Vec<Vec<Value>> = vec![Vec::new(); self.layout.types.len()];
-        for (_, value) in &entries {
+        for (_, value) in entries {
             let row: Vec<Value> = codec::decode(value).map_err(|e| self.malformed(e))?;
             if row.len() != columns.len() {
                 return Err(self.malformed(format!(

@@ -347,7 +347,13 @@ impl Star {
         let window = [super::schema::WINDOWSTART, super::schema::WINDOWEND];
         let window = window.iter().copied().filter(|_| self.window_bounds);
         let keys = keys.chain(window);
-        let values = source.schema.value_columns().map(|c| c.name.as_str());
+        // Header columns are values here, in the order declared.
+        let values = source
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.role != ColumnRole::Key)
+            .map(|c| c.name.as_str());
         let ordered: Vec<&str> = if self.keys_last {
             values.chain(keys).collect()
         } else {

@@ -214,6 +214,19 @@ fn pull_queries_never_see_uncommitted_state() {
     state.committed(&[]).expect("flush");
     let rows = table.rows().expect("rows").expect("committed rows");
     assert_eq!(rows.num_rows(), 2);
+    // A key lookup reads just that group (and nothing for an unknown key).
+    let key = |k: &str| vec![brook::common::Value::String(k.into())];
+    let one = table
+        .rows_for_keys(&[key("a")])
+        .expect("lookup")
+        .expect("row");
+    assert_eq!(one.num_rows(), 1);
+    let n = one.column_by_name("N").expect("N");
+    assert_eq!(
+        brook::common::Value::from_array(n.as_ref(), 0),
+        brook::common::Value::Bigint(2)
+    );
+    assert!(table.rows_for_keys(&[key("zz")]).expect("lookup").is_none());
 }
 
 /// A decoded batch of the clicks stream: one row per user, at times 1, 2, ...

@@ -59,16 +59,44 @@ impl GroupsSnapshot {
             Layout::Plain => self.store.scan_committed(&[], None)?,
             _ => self.store.scan_committed(&[BY_KEY], Some(&[BY_TIME][..]))?,
         };
+        self.batch(&entries)
+    }
+
+    /// The committed groups (every window of them, when windowed) of these group keys, each
+    /// the values of the GROUP BY expressions in order.
+    pub fn read_keys(&self, groups: &[Vec<Value>]) -> Result<Option<RecordBatch>, StateError> {
+        let mut entries = Vec::new();
+        for group in groups {
+            let key = codec::encode_values(group);
+            match self.layout {
+                Layout::Plain => {
+                    if let Some(value) = self.store.get_committed(&key)? {
+                        entries.push((key, value));
+                    }
+                }
+                _ => {
+                    let mut prefix = vec![BY_KEY];
+                    prefix.extend(keys::key_prefix(&key));
+                    let end = keys::prefix_end(&prefix);
+                    entries.extend(self.store.scan_committed(&prefix, end.as_deref())?);
+                }
+            }
+        }
+        self.batch(&entries)
+    }
+
+    /// Stored groups as one intermediate batch (none when there are none).
+    fn batch(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<Option<RecordBatch>, StateError> {
+        if entries.is_empty() {
+            return Ok(None);
+        }
         let mut columns: Vec<Vec<Value>> = vec![Vec::new(); self.types.len()];
-        for (key, value) in &entries {
+        for (key, value) in entries {
             let (group, window) = self.decode_key(key)?;
             let state: GroupState = codec::decode(value).map_err(|e| self.malformed(e))?;
             for (column, value) in columns.iter_mut().zip(self.row(group, &state, window)) {
                 column.push(value);
             }
-        }
-        if entries.is_empty() {
-            return Ok(None);
         }
         let arrays: Vec<ArrayRef> = columns
             .iter()
