@@ -5,7 +5,7 @@ use super::{Engine, StatementResult};
 use crate::common::Value;
 use crate::format::{self, ColumnSpec, Part};
 use crate::plan::expr::{Binder, Scope, cast_value, eval};
-use crate::plan::schema::{ColumnRole, ROWTIME};
+use crate::plan::schema::{ColumnRole, ROWOFFSET, ROWPARTITION, ROWTIME};
 use crate::sql::Expr;
 use crate::transport::ProducerRecord;
 use bytes::Bytes;
@@ -71,6 +71,14 @@ impl Engine {
         let mut row: Vec<Value> = vec![Value::Null; source.schema.columns.len()];
         let mut timestamp = None;
         for (name, expr) in names.iter().zip(values) {
+            if [ROWPARTITION, ROWOFFSET].contains(&name.as_str()) {
+                return statement_err(format!("Inserting into column `{name}` is not allowed."));
+            }
+            if let Some(qualifier) = qualifier_of(expr) {
+                return statement_err(format!(
+                    "Failed to prepare statement: '{qualifier}' is not a valid stream/table name or alias."
+                ));
+            }
             let bound = binder.bind(expr)?;
             let value = eval(&bound, &[], &[]).map_err(|e| {
                 EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
@@ -150,6 +158,25 @@ impl Engine {
 }
 
 /// Implicit conversions ksqlDB allows for inserted literals (numeric widening, exact matches).
+/// The qualifier of the first `qualifier.column` reference in a value (VALUES has no source
+/// to qualify columns by).
+fn qualifier_of(e: &sqlparser::ast::Expr) -> Option<String> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let sqlparser::ast::Expr::CompoundIdentifier(parts) = x
+            && found.is_none()
+            && parts.len() > 1
+        {
+            found = parts.first().map(|p| match p.quote_style {
+                Some(_) => p.value.clone(),
+                None => p.value.to_ascii_uppercase(),
+            });
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 fn coerce(v: &Value, from: &crate::common::SqlType, to: &crate::common::SqlType) -> Option<Value> {
     use crate::common::SqlType::*;
     let allowed = from == to
