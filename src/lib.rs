@@ -12,6 +12,7 @@ pub mod common;
 pub mod engine;
 pub mod exec;
 pub mod format;
+pub mod http;
 pub mod log;
 pub mod plan;
 pub mod qtt;

@@ -21,7 +21,7 @@ use std::path::PathBuf;
     name = "brook",
     version,
     about,
-    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C)."
+    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, serves the HTTP API on --listen, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C)."
 )]
 pub struct Cli {
     /// Directory of the embedded log (topics, offsets, state).
@@ -48,6 +48,18 @@ pub struct Cli {
     /// Run the startup query files and keep the queries running, without the shell.
     #[arg(long, global = true)]
     pub headless: bool,
+    /// Address of the HTTP API (ksqlDB's REST API, HTTP/1.1 and h2c), served by `brook` and
+    /// `brook server`; 'off' serves none.
+    #[arg(
+        long,
+        global = true,
+        env = "BROOK_LISTEN",
+        default_value = "127.0.0.1:8088"
+    )]
+    pub listen: String,
+    /// Push queries the HTTP API runs at once (ksqlDB's ksql.max.push.queries).
+    #[arg(long, global = true, default_value_t = 100)]
+    pub max_push_queries: usize,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,8 +75,11 @@ pub enum Command {
     Consume(consume::ConsumeArgs),
     /// Run ksqlDB query-validation test files (conformance) and report per case and in total.
     Qtt(qtt::QttArgs),
-    /// The SQL shell alone (no startup query files).
+    /// The SQL shell alone (no startup query files, no HTTP API).
     Shell,
+    /// The engine and the HTTP API without the shell (what a service manager runs): runs the
+    /// startup query files, then serves until Ctrl-C or SIGTERM.
+    Server,
     /// Execute a SQL file and exit; non-persistent statements print their results.
     Run { file: PathBuf },
     /// Measure a query on one core: a stateless filter+projection (default) or a windowed aggregation with RocksDB state (--query windowed).
@@ -94,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Consume(args)) => consume::run(&log, args),
         Some(Command::Qtt(_) | Command::Bench(_)) => Ok(()),
         Some(Command::Shell) => start::shell(&log, &cli.data_dir),
+        Some(Command::Server) => start::server(&log, &cli),
         Some(Command::Run { ref file }) => start::run_file(&log, file),
         None => start::start(&log, &cli),
     };

@@ -49,25 +49,77 @@ fn run_startup_files(engine: &Arc<Mutex<Engine>>, files: &[PathBuf]) -> anyhow::
     Ok(())
 }
 
+/// Starts the HTTP API on `--listen` (none for 'off').
+fn start_http(
+    engine: &Arc<Mutex<Engine>>,
+    cli: &Cli,
+) -> anyhow::Result<Option<brook::http::Server>> {
+    if cli.listen.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let listen = cli.listen.parse().with_context(|| {
+        format!(
+            "--listen {}: not an address such as 127.0.0.1:8088",
+            cli.listen
+        )
+    })?;
+    let config = brook::http::HttpConfig {
+        listen,
+        max_push_queries: cli.max_push_queries,
+        ..brook::http::HttpConfig::default()
+    };
+    let server = brook::http::start(engine.clone(), config)
+        .with_context(|| format!("serving the HTTP API on {}", cli.listen))?;
+    eprintln!("HTTP API on http://{}", server.local_addr);
+    Ok(Some(server))
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+fn wait_for_stop() -> anyhow::Result<()> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Ok(())
+}
+
 pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
     let engine = open_engine(log)?;
+    let http = start_http(&engine, cli)?;
     run_startup_files(&engine, &startup_files(cli)?)?;
-    if cli.headless {
-        static STOP: AtomicBool = AtomicBool::new(false);
-        ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
-            .context("installing the Ctrl-C handler")?;
-        eprintln!("Brook is running its queries (headless). Ctrl-C stops it.");
-        while !STOP.load(Ordering::SeqCst) {
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        return shutdown(engine);
+    if let Some(server) = &http {
+        server.set_ready();
     }
-    repl::run(
-        engine.clone(),
-        ReplOptions {
-            history: Some(cli.data_dir.join(".brook_history")),
-        },
-    )?;
+    if cli.headless {
+        eprintln!("Brook is running its queries (headless). Ctrl-C stops it.");
+        wait_for_stop()?;
+    } else {
+        repl::run(
+            engine.clone(),
+            ReplOptions {
+                history: Some(cli.data_dir.join(".brook_history")),
+            },
+        )?;
+    }
+    if let Some(server) = http {
+        server.stop();
+    }
+    shutdown(engine)
+}
+
+/// `brook server`: the engine and the HTTP API, no shell.
+pub fn server(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
+    let engine = open_engine(log)?;
+    let Some(http) = start_http(&engine, cli)? else {
+        anyhow::bail!("brook server needs an HTTP address: --listen is 'off'");
+    };
+    run_startup_files(&engine, &startup_files(cli)?)?;
+    http.set_ready();
+    eprintln!("Brook is serving. Ctrl-C stops it.");
+    wait_for_stop()?;
+    http.stop();
     shutdown(engine)
 }
 

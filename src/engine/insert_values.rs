@@ -11,12 +11,8 @@ use crate::transport::ProducerRecord;
 use bytes::Bytes;
 
 impl Engine {
-    pub(super) fn insert_values(
-        &mut self,
-        target: &str,
-        columns: Option<&[String]>,
-        values: &[Expr],
-    ) -> EngineResult<StatementResult> {
+    /// The stream or table `target` if rows may be inserted into it.
+    fn insert_target(&self, target: &str) -> EngineResult<crate::plan::SourceDef> {
         let Some(source) = self.catalog.sources.get(target).cloned() else {
             let upper = target.to_ascii_uppercase();
             let hint = if upper != target && self.catalog.sources.contains_key(&upper) {
@@ -46,6 +42,102 @@ impl Engine {
                 "Cannot insert into {target} because it has header columns"
             ));
         }
+        Ok(source)
+    }
+
+    /// Serialises one row (a value per column of `source`) and appends it to the topic.
+    fn append_row(
+        &self,
+        source: &crate::plan::SourceDef,
+        row: &[Value],
+        timestamp: Option<i64>,
+    ) -> EngineResult<()> {
+        let target = &source.name;
+        let split = |role: ColumnRole| -> (Vec<ColumnSpec>, Vec<Value>) {
+            source
+                .schema
+                .columns
+                .iter()
+                .zip(row)
+                .filter(|(c, _)| c.role == role)
+                .map(|(c, v)| {
+                    (
+                        ColumnSpec {
+                            name: c.name.clone(),
+                            sql_type: c.sql_type.clone(),
+                        },
+                        v.clone(),
+                    )
+                })
+                .unzip()
+        };
+        let (key_specs, key_values) = split(ColumnRole::Key);
+        let (value_specs, value_values) = split(ColumnRole::Value);
+        let fail = |e: format::FormatError| {
+            EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
+        };
+        let key = format::serialize(&source.key_format, Part::Key, &key_specs, &key_values)
+            .map_err(fail)?;
+        let value = format::serialize(
+            &source.value_format,
+            Part::Value,
+            &value_specs,
+            &value_values,
+        )
+        .map_err(fail)?;
+        let mut producer = self.transport.producer()?;
+        producer.send(
+            &source.topic,
+            None,
+            ProducerRecord {
+                key: key.map(Bytes::from),
+                value: value.map(Bytes::from),
+                timestamp,
+                headers: Vec::new(),
+            },
+        )?;
+        producer.flush()?;
+        Ok(())
+    }
+
+    /// Inserts one row given as a JSON object of column values (names case-insensitive;
+    /// missing columns are NULL), as `/inserts-stream` receives them.
+    pub fn insert_json_row(
+        &mut self,
+        target: &str,
+        row: &serde_json::Map<String, serde_json::Value>,
+    ) -> EngineResult<()> {
+        let source = self.insert_target(target)?;
+        let specs: Vec<ColumnSpec> = source
+            .schema
+            .columns
+            .iter()
+            .map(|c| ColumnSpec {
+                name: c.name.clone(),
+                sql_type: c.sql_type.clone(),
+            })
+            .collect();
+        let json = format::FormatSpec::new(format::FormatKind::Json);
+        let bytes = serde_json::to_vec(row).map_err(|e| EngineError::Statement(e.to_string()))?;
+        let values = format::deserialize(&json, Part::Value, &specs, Some(&bytes))
+            .map_err(|e| {
+                EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
+            })?
+            .unwrap_or_else(|| vec![Value::Null; specs.len()]);
+        let timestamp = row
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(ROWTIME))
+            .and_then(|(_, v)| v.as_i64());
+        self.append_row(&source, &values, timestamp)
+    }
+
+    pub(super) fn insert_values(
+        &mut self,
+        target: &str,
+        columns: Option<&[String]>,
+        values: &[Expr],
+    ) -> EngineResult<StatementResult> {
+        let source = self.insert_target(target)?;
         let names: Vec<String> = match columns {
             Some(c) => c.to_vec(),
             None => source
@@ -109,55 +201,11 @@ impl Engine {
             };
             row[i] = converted;
         }
-        let split = |role: ColumnRole| -> (Vec<ColumnSpec>, Vec<Value>) {
-            source
-                .schema
-                .columns
-                .iter()
-                .zip(&row)
-                .filter(|(c, _)| c.role == role)
-                .map(|(c, v)| {
-                    (
-                        ColumnSpec {
-                            name: c.name.clone(),
-                            sql_type: c.sql_type.clone(),
-                        },
-                        v.clone(),
-                    )
-                })
-                .unzip()
-        };
-        let (key_specs, key_values) = split(ColumnRole::Key);
-        let (value_specs, value_values) = split(ColumnRole::Value);
-        let fail = |e: format::FormatError| {
-            EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
-        };
-        let key = format::serialize(&source.key_format, Part::Key, &key_specs, &key_values)
-            .map_err(fail)?;
-        let value = format::serialize(
-            &source.value_format,
-            Part::Value,
-            &value_specs,
-            &value_values,
-        )
-        .map_err(fail)?;
-        let mut producer = self.transport.producer()?;
-        producer.send(
-            &source.topic,
-            None,
-            ProducerRecord {
-                key: key.map(Bytes::from),
-                value: value.map(Bytes::from),
-                timestamp,
-                headers: Vec::new(),
-            },
-        )?;
-        producer.flush()?;
+        self.append_row(&source, &row, timestamp)?;
         Ok(StatementResult::Success(String::new()))
     }
 }
 
-/// Implicit conversions ksqlDB allows for inserted literals (numeric widening, exact matches).
 /// The qualifier of the first `qualifier.column` reference in a value (VALUES has no source
 /// to qualify columns by).
 fn qualifier_of(e: &sqlparser::ast::Expr) -> Option<String> {
@@ -177,6 +225,7 @@ fn qualifier_of(e: &sqlparser::ast::Expr) -> Option<String> {
     found
 }
 
+/// Implicit conversions ksqlDB allows for inserted literals (numeric widening, exact matches).
 fn coerce(v: &Value, from: &crate::common::SqlType, to: &crate::common::SqlType) -> Option<Value> {
     use crate::common::SqlType::*;
     let allowed = from == to

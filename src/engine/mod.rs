@@ -21,6 +21,7 @@ mod pull_lookup;
 mod queries;
 pub mod results;
 mod statement_text;
+pub mod value_json;
 
 pub use catalog::{Catalog, QueryInfo};
 pub use commands::COMMAND_TOPIC;
@@ -53,6 +54,14 @@ enum QueryRunner {
         /// Set when the query stopped on a fatal error (its state is then ERROR).
         failed: Arc<Mutex<Option<String>>>,
     },
+}
+
+/// Properties and variables, saved and restored around a request (see
+/// [`Engine::restore_session`]).
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    pub properties: BTreeMap<String, String>,
+    pub variables: HashMap<String, String>,
 }
 
 pub struct Engine {
@@ -160,10 +169,54 @@ impl Engine {
 
     /// Parses (after `${var}` substitution) and executes one statement.
     pub fn execute_text(&mut self, text: &str) -> EngineResult<StatementResult> {
+        let statement = self.parse(text)?;
+        self.execute(statement)
+    }
+
+    /// Parses one statement after `${var}` substitution, with the custom types known now.
+    pub fn parse(&self, text: &str) -> EngineResult<Statement> {
         let text = sql::substitute_variables(text, &self.variables)?;
         let types = &self.catalog.types;
-        let statement = sql::parse_statement(&text, &|name| types.get(name).cloned())?;
-        self.execute(statement)
+        Ok(sql::parse_statement(&text, &|name| {
+            types.get(name).cloned()
+        })?)
+    }
+
+    /// Defines a variable, as `DEFINE name = 'value';` does.
+    pub fn define_variable(&mut self, name: &str, value: &str) {
+        self.variables.insert(name.to_string(), value.to_string());
+    }
+
+    /// The properties set (`SET`, or by the caller) and in effect for new statements.
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        &self.properties
+    }
+
+    /// The settings a session may change: properties and variables (see
+    /// [`Engine::restore_session`]).
+    pub fn session(&self) -> Session {
+        Session {
+            properties: self.properties.clone(),
+            variables: self.variables.clone(),
+        }
+    }
+
+    /// Puts back the properties and variables of `session`: the HTTP API scopes what a request
+    /// sets (its `streamsProperties`, `SET`, `DEFINE`) to that request.
+    pub fn restore_session(&mut self, session: Session) {
+        let functions = Arc::make_mut(&mut self.functions);
+        for name in self.properties.keys() {
+            if !session.properties.contains_key(name) {
+                functions.remove_config(name);
+            }
+        }
+        for (name, value) in &session.properties {
+            if name.to_ascii_lowercase().starts_with("ksql.functions.") {
+                functions.set_config(name, value);
+            }
+        }
+        self.properties = session.properties;
+        self.variables = session.variables;
     }
 
     pub fn execute(&mut self, statement: Statement) -> EngineResult<StatementResult> {

@@ -51,6 +51,11 @@ impl Engine {
         Ok(StatementResult::PullQuery(PullResult {
             schema: header(&plan),
             column_names: plan.columns.iter().map(|c| c.name.clone()).collect(),
+            column_types: plan
+                .columns
+                .iter()
+                .map(|c| c.output_type().to_string())
+                .collect(),
             rows,
         }))
     }

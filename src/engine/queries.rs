@@ -42,11 +42,12 @@ impl Engine {
     }
 
     fn offset_reset(&self) -> AutoOffsetReset {
-        match self
+        // ksqlDB's clients send the Kafka Streams name of the setting.
+        let value = self
             .properties
             .get("auto.offset.reset")
-            .map(|s| s.to_ascii_lowercase())
-        {
+            .or_else(|| self.properties.get("ksql.streams.auto.offset.reset"));
+        match value.map(|s| s.to_ascii_lowercase()) {
             Some(v) if v == "earliest" => AutoOffsetReset::Earliest,
             _ => AutoOffsetReset::Latest,
         }

@@ -50,6 +50,8 @@ pub struct PullResult {
     /// The header schema as ksqlDB prints it: `` `ID` STRING KEY, `COUNT` BIGINT ``.
     pub schema: String,
     pub column_names: Vec<String>,
+    /// Each column's type as ksqlDB writes it (`STRING`, `ARRAY<INTEGER>`, ...).
+    pub column_types: Vec<String>,
     pub rows: Vec<Vec<crate::common::Value>>,
 }
 

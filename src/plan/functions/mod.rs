@@ -98,6 +98,11 @@ impl FunctionRegistry {
             .insert(name.to_ascii_lowercase(), value.to_string());
     }
 
+    /// Removes a function setting (back to the default).
+    pub fn remove_config(&mut self, name: &str) {
+        self.config.remove(&name.to_ascii_lowercase());
+    }
+
     /// The function settings.
     pub fn config(&self) -> &BTreeMap<String, String> {
         &self.config
