@@ -75,15 +75,16 @@ fn run_statements(engine: &mut Engine, text: &str, app: &AppState) -> Result<Vec
         .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     let mut entities = Vec::new();
     for piece in pieces {
-        let statement = match engine.parse(&piece) {
+        let piece = piece.trim();
+        let statement = match engine.parse(piece) {
             Ok(s) => s,
-            Err(e) => return Err(ApiError::statement(e.to_string(), &piece, entities)),
+            Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
         };
         if matches!(
             statement.kind,
             StatementKind::Select(_) | StatementKind::Print { .. }
         ) {
-            let mut e = ApiError::statement(QUERY_ENDPOINT_MESSAGE, &piece, entities);
+            let mut e = ApiError::statement(QUERY_ENDPOINT_MESSAGE, piece, entities);
             e.code = QUERY_ENDPOINT;
             return Err(e);
         }
@@ -91,7 +92,7 @@ fn run_statements(engine: &mut Engine, text: &str, app: &AppState) -> Result<Vec
         let statement_text = statement.text.clone();
         let result = match engine.execute(statement) {
             Ok(r) => r,
-            Err(e) => return Err(ApiError::statement(e.to_string(), &piece, entities)),
+            Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
         };
         let sequence = app.command_sequence.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = entity(engine, &kind, &statement_text, &result, sequence) {

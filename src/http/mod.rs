@@ -147,6 +147,7 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
         ready: ready.clone(),
         metrics: Arc::new(info::HttpMetrics::default()),
     };
+    let push = app.push.clone();
     let router = router(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -154,8 +155,10 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
         .spawn(move || {
             runtime.block_on(async move {
                 let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(async {
+                    .with_graceful_shutdown(async move {
                         let _ = rx.await;
+                        // Open push-query streams would keep their connections forever.
+                        push.close_all();
                     })
                     .await;
                 if let Err(e) = served {

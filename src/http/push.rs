@@ -76,6 +76,15 @@ impl PushRegistry {
         }
     }
 
+    /// Stops every push query (their streams end): on server shutdown.
+    pub fn close_all(&self) {
+        if let Ok(r) = self.running.lock() {
+            for stop in r.values() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
     fn insert(&self, id: &str, stop: Arc<AtomicBool>) {
         if let Ok(mut r) = self.running.lock() {
             r.insert(id.to_string(), stop);

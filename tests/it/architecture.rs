@@ -32,6 +32,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             ][..],
         ),
         ("repl", &["common", "sql", "plan", "engine", "exec"][..]),
+        ("http", &["common", "sql", "plan", "engine", "exec"][..]),
     ])
 }
 

@@ -7,6 +7,8 @@ mod cli;
 mod engine_admin;
 mod explain;
 mod grammar;
+mod http_api;
+mod http_clients;
 mod log_api;
 mod log_crash;
 mod log_recovery;

@@ -1,0 +1,226 @@
+//! The HTTP API in process, over plain HTTP/1.1 (a raw socket, so the bytes on the wire are
+//! what is checked): ksqlDB's error shapes and codes for bad requests, the readiness gate, the
+//! push-query cap, streaming framing, and /metrics. The real ksqlDB clients are driven in
+//! `http_clients.rs`.
+
+use brook::engine::{Engine, RunMode};
+use brook::http::{HttpConfig, Server};
+use brook::log::{EmbeddedLog, LogConfig};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A response: status code, and the body (chunked transfer decoded).
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+fn request(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Option<Reply> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    stream.write_all(text.as_bytes()).ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).ok()?;
+    let status = status_line.split_whitespace().nth(1)?.parse().ok()?;
+    let mut chunked = false;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line.trim().is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+    }
+    let mut raw = Vec::new();
+    reader.read_to_end(&mut raw).ok()?;
+    let body = if chunked { dechunk(&raw) } else { raw };
+    Some(Reply {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&raw[start..(start + size).min(raw.len())]);
+        raw = &raw[(start + size + 2).min(raw.len())..];
+    }
+    out
+}
+
+/// GET `path`'s body when the server answers 200.
+pub fn get(port: u16, path: &str) -> Option<String> {
+    request(port, "GET", path, "", "")
+        .filter(|r| r.status == 200)
+        .map(|r| r.body)
+}
+
+fn post(port: u16, path: &str, body: &str) -> Reply {
+    request(
+        port,
+        "POST",
+        path,
+        "Content-Type: application/json\r\n",
+        body,
+    )
+    .expect("response")
+}
+
+fn start_server(config: HttpConfig) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
+    let engine = Engine::new(Arc::new(log), RunMode::Threads);
+    let config = HttpConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..config
+    };
+    let server = brook::http::start(Arc::new(Mutex::new(engine)), config).expect("start");
+    (server, dir)
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn requests_wait_for_the_startup_files_and_bad_ones_get_ksqldb_errors() {
+    let (server, _dir) = start_server(HttpConfig {
+        max_body_bytes: 1000,
+        ..HttpConfig::default()
+    });
+    let port = server.local_addr.port();
+    let health = json(&get(port, "/healthcheck").expect("healthcheck"));
+    assert_eq!(health["isHealthy"], false);
+    let early = post(port, "/ksql", r#"{"ksql": "SHOW STREAMS;"}"#);
+    assert_eq!(early.status, 503, "{}", early.body);
+    server.set_ready();
+    assert_eq!(
+        json(&get(port, "/healthcheck").expect("healthcheck"))["isHealthy"],
+        true
+    );
+
+    let malformed = post(port, "/ksql", "{not json");
+    assert_eq!(malformed.status, 400);
+    let e = json(&malformed.body);
+    assert_eq!(
+        (e["@type"].as_str(), e["error_code"].as_i64()),
+        (Some("generic_error"), Some(40000))
+    );
+    let wrong_type = post(port, "/ksql", r#"{"ksql": 42}"#);
+    assert_eq!(wrong_type.status, 400, "{}", wrong_type.body);
+    let big = format!(r#"{{"ksql": "{}"}}"#, "x".repeat(2000));
+    assert_eq!(post(port, "/ksql", &big).status, 413);
+    let unknown = post(port, "/nope", "{}");
+    assert_eq!(
+        (unknown.status, json(&unknown.body)["error_code"].as_i64()),
+        (404, Some(40400))
+    );
+    let select = post(port, "/ksql", r#"{"ksql": "SELECT * FROM x;"}"#);
+    assert_eq!(json(&select.body)["error_code"], 40002);
+    let close = post(port, "/close-query", r#"{"queryId": "nope"}"#);
+    assert_eq!(close.status, 400);
+
+    // A failing statement reports the entities of those that ran before it.
+    let partial = post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM a (k INT KEY, v INT) WITH (kafka_topic='a', value_format='JSON', partitions=1); CREATE STREAM a (k INT KEY) WITH (kafka_topic='a', value_format='JSON');"}"#,
+    );
+    let e = json(&partial.body);
+    assert_eq!(
+        (partial.status, e["@type"].as_str()),
+        (400, Some("statement_error"))
+    );
+    assert_eq!(e["entities"][0]["commandStatus"]["status"], "SUCCESS");
+    assert!(
+        e["statementText"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("CREATE STREAM a (k INT KEY)"))
+    );
+    server.stop();
+}
+
+#[test]
+fn push_queries_stream_rows_and_stop_at_the_cap() {
+    let (server, _dir) = start_server(HttpConfig {
+        max_push_queries: 1,
+        ..HttpConfig::default()
+    });
+    server.set_ready();
+    let port = server.local_addr.port();
+    let created = post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM s (k INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1); INSERT INTO s (k, v) VALUES (1, 'one'); INSERT INTO s (k, v) VALUES (2, 'two');"}"#,
+    );
+    assert_eq!(created.status, 200, "{}", created.body);
+    // One endless push query holds the only place: a second is refused with 40003.
+    let holder = std::thread::spawn(move || {
+        post(
+            port,
+            "/query-stream",
+            r#"{"sql": "SELECT * FROM s EMIT CHANGES;", "properties": {"auto.offset.reset": "earliest"}}"#,
+        )
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !get(port, "/metrics").is_some_and(|m| m.contains("brook_push_queries 1")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the push query did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = post(
+        port,
+        "/query-stream",
+        r#"{"sql": "SELECT * FROM s EMIT CHANGES LIMIT 1;"}"#,
+    );
+    assert_eq!(json(&refused.body)["error_code"], 40003, "{}", refused.body);
+    server.stop();
+    drop(holder);
+
+    let (server, _dir) = start_server(HttpConfig::default());
+    server.set_ready();
+    let port = server.local_addr.port();
+    post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM s (k INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1); INSERT INTO s (k, v) VALUES (1, 'one'); INSERT INTO s (k, v) VALUES (2, 'two');"}"#,
+    );
+    let push = post(
+        port,
+        "/query-stream",
+        r#"{"sql": "SELECT * FROM s EMIT CHANGES LIMIT 2;", "properties": {"auto.offset.reset": "earliest"}}"#,
+    );
+    let lines: Vec<&str> = push.body.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", push.body);
+    assert_eq!(json(lines[0])["columnNames"], serde_json::json!(["K", "V"]));
+    assert_eq!(lines[1..], [r#"[1,"one"]"#, r#"[2,"two"]"#]);
+    let old = post(
+        port,
+        "/query",
+        r#"{"ksql": "SELECT * FROM s EMIT CHANGES LIMIT 1;", "streamsProperties": {"ksql.streams.auto.offset.reset": "earliest"}}"#,
+    );
+    let items = json(&old.body);
+    assert_eq!(items[0]["header"]["schema"], "`K` INTEGER, `V` STRING");
+    assert_eq!(items[1]["row"]["columns"], serde_json::json!([1, "one"]));
+    assert_eq!(items[2]["finalMessage"], "Limit Reached");
+    server.stop();
+}
