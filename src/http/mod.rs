@@ -14,6 +14,7 @@
 //!
 //! May import: `engine`, `exec`, `common`, `sql`, `plan`.
 
+pub mod client;
 mod entities;
 mod error;
 mod info;

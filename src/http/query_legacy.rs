@@ -43,17 +43,22 @@ async fn send(tx: &Chunks, text: String) -> bool {
 }
 
 async fn write(started: Started, tx: Chunks) {
-    let (header, rows) = match started {
-        Started::Pull { header, rows } => (header, Some(rows)),
+    let (header, schema, rows) = match started {
+        Started::Pull {
+            header,
+            schema,
+            rows,
+        } => (header, schema, rows),
         Started::Push { header, events } => {
             write_push(header, events, tx).await;
             return;
         }
     };
-    if !send(&tx, format!("[{},\n", header_item(&header))).await {
+    let item = json!({"header": {"queryId": header["queryId"], "schema": schema}});
+    if !send(&tx, format!("[{item},\n")).await {
         return;
     }
-    for row in rows.into_iter().flatten() {
+    for row in rows {
         if !send(&tx, format!("{},\n", json!({"row": {"columns": row}}))).await {
             return;
         }

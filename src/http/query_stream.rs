@@ -38,6 +38,8 @@ pub struct QueryStreamRequest {
 pub enum Started {
     Pull {
         header: Json,
+        /// The header schema as ksqlDB's `/query` writes it (keys marked `KEY`).
+        schema: String,
         rows: Vec<Json>,
     },
     Push {
@@ -65,7 +67,7 @@ pub async fn handle(
     let started = start_query(&app, sql, settings).await?;
     let json = wants_json(&headers);
     Ok(match started {
-        Started::Pull { header, rows } => {
+        Started::Pull { header, rows, .. } => {
             let mut items = vec![header];
             items.extend(rows);
             respond(json, stream_of(items))
@@ -127,6 +129,7 @@ fn run_select(
             let id = format!("pull_{}", uuid_like(app));
             Ok(Started::Pull {
                 header: json!({"queryId": id, "columnNames": r.column_names, "columnTypes": r.column_types}),
+                schema: r.schema.clone(),
                 rows: r
                     .rows
                     .iter()

@@ -1,6 +1,8 @@
-//! The runner for ksqlDB's rest-query-validation-tests, in process (no HTTP yet): as ksqlDB's
-//! RestTestExecutor does, the statements before the first `SELECT ` run first, then every input
-//! record is produced, the persistent queries run until idle, and then each query runs; the
+//! The runner for ksqlDB's rest-query-validation-tests, through the HTTP API: each case gets an
+//! engine (stepped by the runner) served on a loopback port. As ksqlDB's RestTestExecutor does,
+//! the statements before the first `SELECT ` go to `/ksql` in one request, then every input
+//! record is produced, the persistent queries run until idle, and then each query goes to
+//! `/query`; the
 //! responses (header schema and rows, in order) or the expected error are compared.
 //!
 //! Topics get 4 partitions unless declared otherwise (as in ksqlDB's rest tests; table scans
@@ -9,15 +11,18 @@
 
 use super::case::{Case, Variant};
 use super::compare::same;
-use super::records::value_to_json;
 use super::runner::{Outcome, produce};
-use crate::engine::{Engine, RunMode, StatementResult};
+use crate::engine::{Engine, RunMode};
+use crate::http::HttpConfig;
+use crate::http::client::{Reply, post_json};
 use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
 use crate::sql::{self, StatementKind};
 use crate::transport::Transport;
 use serde::Deserialize;
 use serde_json::Value as Json;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Partitions of topics that a case does not size.
@@ -37,6 +42,7 @@ pub struct RestCase {
     pub responses: Vec<Json>,
     pub expected_error: Option<ExpectedError>,
     pub output_conditions: Option<OutputConditions>,
+    pub input_conditions: Option<Json>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -78,8 +84,8 @@ fn skip_reason(case: &RestCase, variant: &Variant) -> Option<String> {
     if text.contains(" JOIN ") {
         return Some("needs joins".into());
     }
-    if text.contains("EMIT CHANGES") && queries(variant).iter().any(|q| q.contains("EMIT")) {
-        return Some("push query over HTTP (needs the HTTP API)".into());
+    if case.input_conditions.is_some() {
+        return Some("produces its inputs while a push query runs (inputConditions)".into());
     }
     if !case.case.outputs.is_empty() {
         return Some("checks output topics (not in the in-process rest runner yet)".into());
@@ -130,6 +136,8 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
     let transport: Arc<dyn Transport> = Arc::new(log.clone());
     let mut engine = Engine::new(transport.clone(), RunMode::Manual);
     super::fixtures::register(&mut engine);
+    // ksqlDB's rest tests produce their inputs before the queries that read them.
+    engine.set_property("auto.offset.reset", "earliest");
     for (k, v) in &case.case.properties {
         let value = v
             .as_str()
@@ -146,33 +154,67 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
     };
     let queries = queries(variant);
     let admin = &variant.statements[..variant.statements.len() - queries.len()];
-    if let Err(e) = engine.execute_script(&admin.join("\n")) {
-        return Ok(expect.on_error("statement", &e.to_string()));
-    }
-    for input in &inputs_by_topic(&case.case) {
-        produce(&engine, transport.as_ref(), input)?;
-    }
-    if let Err(e) = engine.run_until_idle() {
-        return Ok(expect.on_error("query", &e.to_string()));
-    }
-    let ordered = case
-        .output_conditions
-        .as_ref()
-        .is_some_and(|c| c.verify_order);
-    let expected = Responses {
-        admin_count: admin.len(),
-        responses: &case.responses,
-        ordered,
+    let engine = Arc::new(Mutex::new(engine));
+    let config = HttpConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..HttpConfig::default()
     };
-    let outcome = run_queries(&mut engine, queries, &expect, &expected)?;
+    let server = crate::http::start(engine.clone(), config).map_err(|e| e.to_string())?;
+    server.set_ready();
+    let addr = server.local_addr;
+    let outcome = (|| {
+        if !admin.is_empty() {
+            let request = serde_json::json!({"ksql": admin.join("\n")}).to_string();
+            let reply = post_json(addr, "/ksql", &request, TIMEOUT).map_err(|e| e.to_string())?;
+            if reply.status != 200 {
+                return Ok(expect.on_error("statement", &error_message(&reply)));
+            }
+        }
+        {
+            let mut engine = engine
+                .lock()
+                .map_err(|_| "engine lock poisoned".to_string())?;
+            for input in &inputs_by_topic(&case.case) {
+                produce(&engine, transport.as_ref(), input)?;
+            }
+            if let Err(e) = engine.run_until_idle() {
+                return Ok(expect.on_error("query", &e.to_string()));
+            }
+        }
+        let ordered = case
+            .output_conditions
+            .as_ref()
+            .is_some_and(|c| c.verify_order);
+        let expected = Responses {
+            admin_count: admin.len(),
+            responses: &case.responses,
+            ordered,
+        };
+        run_queries(addr, queries, &expect, &expected)
+    })();
+    server.stop();
+    if let Ok(mut engine) = engine.lock() {
+        engine.shutdown();
+    }
     drop(engine);
     log.close().map_err(|e| e.to_string())?;
-    Ok(outcome)
+    outcome
 }
 
-/// Runs the queries and compares their responses (or the expected error).
+/// How long a query's response may stall (a push query without enough rows for its LIMIT).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An error response's message (its body when that is not ksqlDB's error JSON).
+fn error_message(reply: &Reply) -> String {
+    serde_json::from_str::<Json>(&reply.body)
+        .ok()
+        .and_then(|j| j.get("message").and_then(Json::as_str).map(str::to_string))
+        .unwrap_or_else(|| reply.body.clone())
+}
+
+/// Sends each query to `/query` and compares the responses (or the expected error).
 fn run_queries(
-    engine: &mut Engine,
+    addr: SocketAddr,
     queries: &[String],
     expect: &Expectation<'_>,
     expected: &Responses<'_>,
@@ -180,17 +222,20 @@ fn run_queries(
     let mut actual = Vec::new();
     let mut failed = None;
     for query in queries {
-        match engine.execute_text(query) {
-            Ok(StatementResult::PullQuery(r)) => actual.push(response(&r)),
-            Ok(other) => return Err(format!("{query}: not a pull query result: {other:?}")),
-            Err(e) => {
-                let outcome = expect.on_error("query", &e.to_string());
-                if outcome != Outcome::Passed {
-                    return Ok(outcome);
-                }
-                failed = Some(outcome);
-            }
+        let request = serde_json::json!({"ksql": query}).to_string();
+        let reply =
+            post_json(addr, "/query", &request, TIMEOUT).map_err(|e| format!("{query}: {e}"))?;
+        if reply.status == 200 {
+            let items: Json = serde_json::from_str(&reply.body)
+                .map_err(|e| format!("{query}: the response is not JSON ({e}): {}", reply.body))?;
+            actual.push(items);
+            continue;
         }
+        let outcome = expect.on_error("query", &error_message(&reply));
+        if outcome != Outcome::Passed {
+            return Ok(outcome);
+        }
+        failed = Some(outcome);
     }
     if let Some(expected) = expect.error {
         return Ok(match (failed, actual.is_empty()) {
@@ -215,16 +260,6 @@ struct Responses<'a> {
     responses: &'a [Json],
     /// Rows must come in the expected order (`outputConditions.verifyOrder`).
     ordered: bool,
-}
-
-/// A pull query's response as ksqlDB's REST API writes it.
-fn response(r: &crate::engine::results::PullResult) -> Json {
-    let mut items = vec![serde_json::json!({"header": {"schema": r.schema}})];
-    for row in &r.rows {
-        let columns: Vec<Json> = row.iter().map(value_to_json).collect();
-        items.push(serde_json::json!({"row": {"columns": columns}}));
-    }
-    Json::Array(items)
 }
 
 fn compare_responses(

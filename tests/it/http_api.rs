@@ -6,81 +6,27 @@
 use brook::engine::{Engine, RunMode};
 use brook::http::{HttpConfig, Server};
 use brook::log::{EmbeddedLog, LogConfig};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A response: status code, and the body (chunked transfer decoded).
-pub struct Reply {
-    pub status: u16,
-    pub body: String,
-}
+use brook::http::client::{Reply, post_json, request};
 
-fn request(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Option<Reply> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    let text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
-        body.len()
-    );
-    stream.write_all(text.as_bytes()).ok()?;
-    let mut reader = BufReader::new(stream);
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).ok()?;
-    let status = status_line.split_whitespace().nth(1)?.parse().ok()?;
-    let mut chunked = false;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        if line.trim().is_empty() {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
-    }
-    let mut raw = Vec::new();
-    reader.read_to_end(&mut raw).ok()?;
-    let body = if chunked { dechunk(&raw) } else { raw };
-    Some(Reply {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
+const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = end + 2;
-        out.extend_from_slice(&raw[start..(start + size).min(raw.len())]);
-        raw = &raw[(start + size + 2).min(raw.len())..];
-    }
-    out
+fn addr(port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 /// GET `path`'s body when the server answers 200.
 pub fn get(port: u16, path: &str) -> Option<String> {
-    request(port, "GET", path, "", "")
+    request(addr(port), "GET", path, "", "", TIMEOUT)
+        .ok()
         .filter(|r| r.status == 200)
         .map(|r| r.body)
 }
 
 fn post(port: u16, path: &str, body: &str) -> Reply {
-    request(
-        port,
-        "POST",
-        path,
-        "Content-Type: application/json\r\n",
-        body,
-    )
-    .expect("response")
+    post_json(addr(port), path, body, TIMEOUT).expect("response")
 }
 
 fn start_server(config: HttpConfig) -> (Server, tempfile::TempDir) {

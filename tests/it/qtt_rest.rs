@@ -1,5 +1,6 @@
-//! Conformance of pull queries: runs ksqlDB's rest-query-validation tests
-//! (`../shared/qtt/rest-query-validation-tests`) in process and fails if a case listed in
+//! Conformance of the HTTP API: runs ksqlDB's rest-query-validation tests
+//! (`../shared/qtt/rest-query-validation-tests`: pull and push queries, INSERT VALUES) through
+//! `/ksql` and `/query` on a loopback server, and fails if a case listed in
 //! `tests/qtt/rest-passing.txt` stops passing. Newly passing cases are printed;
 //! `BROOK_QTT_UPDATE=1 cargo test --test it qtt_rest` adds them. The list only grows.
 
@@ -24,7 +25,7 @@ fn rest_conformance_cases_that_passed_still_pass() {
     let files = brook::qtt::collect_files(&[dir]).expect("list corpus");
     let mut passed = BTreeSet::new();
     let mut reasons = BTreeMap::new();
-    for file in files.iter().filter(|f| is_pull_file(f)) {
+    for file in &files {
         for r in brook::qtt::run_file(file).expect("case file parses") {
             match r.status {
                 "passed" => {
@@ -69,11 +70,4 @@ fn rest_conformance_cases_that_passed_still_pass() {
         regressed.len(),
         regressed.join("\n")
     );
-}
-
-/// The pull-query files (push queries and INSERT VALUES over HTTP come with the HTTP API).
-fn is_pull_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("pull-queries"))
 }
