@@ -78,9 +78,12 @@ fn run_to_end(dir: &Path) {
         .with_state_dir(dir.join("state"))
         .recovered()
         .expect("recover");
-    if !engine.catalog().sources.contains_key(OUTPUT) {
-        engine.set_property("auto.offset.reset", "earliest");
+    // Each statement separately: a kill may land between the two.
+    engine.set_property("auto.offset.reset", "earliest");
+    if !engine.catalog().sources.contains_key("ORDERS") {
         engine.execute_script(CREATE_SOURCE).expect("source");
+    }
+    if !engine.catalog().sources.contains_key(OUTPUT) {
         engine.execute_script(CREATE_QUERY).expect("query");
     }
     while engine.run_until_idle_with(2_000).expect("run") > 0 {}

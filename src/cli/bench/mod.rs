@@ -8,10 +8,12 @@
 //! calling thread; the process's CPU time is reported with each phase so that "per core" is
 //! explicit. Each query's output is checked against what the generated input must give: a
 //! mismatch is an error. `--query filter` (filter.rs) is a stateless filter + projection;
-//! `--query windowed` (windowed.rs) a tumbling-window aggregation with RocksDB state.
+//! `--query windowed` (windowed.rs) a tumbling-window aggregation with RocksDB state;
+//! `--query push` (push.rs) push queries over the HTTP API: latency and concurrency.
 
 mod filter;
 mod measure;
+mod push;
 mod windowed;
 
 use super::Cli;
@@ -36,6 +38,15 @@ pub struct BenchArgs {
     /// Input records per engine step (one poll, one output transaction).
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
+    /// Records appended per second while a push query reads them (`--query push`).
+    #[arg(long, default_value_t = 10_000)]
+    pub rate: usize,
+    /// How long the push-query latency run appends (`--query push`).
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Push queries held open at once in the concurrency run (`--query push`).
+    #[arg(long, default_value_t = 1_000)]
+    pub clients: usize,
     /// Keep the benchmark's log directory afterwards (its path is printed).
     #[arg(long)]
     pub keep: bool,
@@ -48,6 +59,9 @@ pub enum BenchQuery {
     Filter,
     /// Tumbling-window COUNT and SUM per key into a table, with RocksDB state and changelogs.
     Windowed,
+    /// Push queries over the HTTP API: latency from append to client at a steady rate, and
+    /// how many push queries one server holds open, with its memory.
+    Push,
 }
 
 pub fn run(args: &BenchArgs, cli: &Cli) -> anyhow::Result<()> {
@@ -105,6 +119,7 @@ fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
     let result = match args.query {
         BenchQuery::Filter => filter::bench_on(args, cli, &log, dir),
         BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir),
+        BenchQuery::Push => push::bench_on(args, &log),
     };
     let closed = log.close().context("closing the log");
     result.and(closed)
