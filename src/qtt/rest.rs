@@ -88,11 +88,11 @@ fn skip_reason(case: &RestCase, variant: &Variant) -> Option<String> {
         return Some("produces its inputs while a push query runs (inputConditions)".into());
     }
     if !case.case.outputs.is_empty() {
-        return Some("checks output topics (not in the in-process rest runner yet)".into());
+        return Some("checks output topics (the rest runner compares responses only)".into());
     }
     let proto = case.responses.iter().any(|r| r.get("queryProto").is_some());
     if proto {
-        return Some("protobuf responses (needs the HTTP API)".into());
+        return Some("protobuf-encoded query responses (Brook answers JSON only)".into());
     }
     None
 }

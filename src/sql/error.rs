@@ -7,11 +7,17 @@ use sqlparser::tokenizer::TokenizerError;
 /// A statement that cannot be parsed, with the line and column (1-based) of the problem.
 /// Syntax errors also carry the statement, which ksqlDB's messages quote ("Statement: ...").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {}:{}: {message}{}", .location.line, .location.column, quoted(.statement))]
+#[error("line {}:{}: {message}{}{}", .location.line, .location.column, quoted(.statement), hint_text(.hint))]
 pub struct SqlError {
     pub message: String,
     pub location: Location,
     pub statement: Option<String>,
+    /// Brook's explanation where ksqlDB's message has none, after the quoted statement.
+    pub hint: Option<String>,
+}
+
+fn hint_text(hint: &Option<String>) -> String {
+    hint.as_ref().map_or_else(String::new, |h| format!("\n{h}"))
 }
 
 fn quoted(statement: &Option<String>) -> String {
@@ -26,14 +32,24 @@ impl SqlError {
             message: message.into(),
             location,
             statement: None,
+            hint: None,
         }
     }
 
-    /// "line L:C: message", without the statement.
+    /// Adds an explanation, shown after the quoted statement.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// "line L:C: message" and the hint, without the statement.
     pub fn short(&self) -> String {
         format!(
-            "line {}:{}: {}",
-            self.location.line, self.location.column, self.message
+            "line {}:{}: {}{}",
+            self.location.line,
+            self.location.column,
+            self.message.trim_end(),
+            hint_text(&self.hint)
         )
     }
 

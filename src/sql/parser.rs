@@ -31,13 +31,14 @@ fn parse_one(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
     let _ = sp.p.consume_token(&Token::SemiColon);
     let rest = sp.p.peek_token();
     if rest.token != Token::EOF {
-        return Err(SqlError::new(
-            format!(
-                "Syntax Error\nunexpected '{}' after the end of the statement",
+        // ksqlDB's message for trailing text has an empty detail line; Brook says what it
+        // found after the quoted statement.
+        return Err(
+            SqlError::new("Syntax Error\n", location_of(&rest)).with_hint(format!(
+                "unexpected '{}' after the end of the statement",
                 rest.token
-            ),
-            location_of(&rest),
-        ));
+            )),
+        );
     }
     Ok(Statement {
         kind,
