@@ -14,6 +14,7 @@ mod error;
 mod explain;
 mod insert_values;
 mod listing;
+mod metrics;
 pub mod processing_log;
 mod pull;
 mod pull_keys;
@@ -26,6 +27,7 @@ pub mod value_json;
 pub use catalog::{Catalog, QueryInfo};
 pub use commands::COMMAND_TOPIC;
 pub use error::{EngineError, EngineResult, ErrorKind};
+pub use metrics::QueryMetrics;
 pub use results::{Listing, Section, StatementResult};
 
 use crate::exec::{MemoryProcessingLog, RunningQuery};
@@ -83,6 +85,8 @@ pub struct Engine {
     /// Tables that pull queries can read, by name: each a read-only view of the committed
     /// state of the query that writes it.
     materializations: BTreeMap<String, crate::exec::Materialization>,
+    /// Each persistent query's record counts (for `/metrics`).
+    counters: BTreeMap<String, Arc<crate::exec::QueryCounters>>,
 }
 
 impl Engine {
@@ -100,6 +104,7 @@ impl Engine {
             recording: false,
             state_root: None,
             materializations: BTreeMap::new(),
+            counters: BTreeMap::new(),
         }
     }
 

@@ -248,6 +248,7 @@ impl Engine {
         };
         let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
         self.register_materialization(id, plan, sink, &query)?;
+        self.counters.insert(id.to_string(), query.counters());
         self.catalog.queries.insert(
             id.to_string(),
             QueryInfo {
@@ -282,6 +283,7 @@ impl Engine {
         for id in &ids {
             self.catalog.queries.remove(id);
             self.forget_materializations(id);
+            self.counters.remove(id);
             if let Some(runner) = self.runners.remove(id) {
                 stop_runner(runner);
             }

@@ -21,5 +21,7 @@ pub mod topic_rows;
 
 pub use materialized::{CommittedRows, Materialization, MaterializationError};
 pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
-pub use query::{Output, QueryStart, RunningQuery, StartError, StepError, output_schema};
+pub use query::{
+    Output, QueryCounters, QueryStart, RunningQuery, StartError, StepError, output_schema,
+};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

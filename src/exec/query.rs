@@ -67,8 +67,21 @@ pub enum Output {
     Rows(Box<dyn FnMut(&RecordBatch) -> bool + Send>),
 }
 
+/// A query's record counts since it started in this process, readable from other threads
+/// (`/metrics`). Counted at each commit, so a rolled-back step counts nothing.
+#[derive(Debug, Default)]
+pub struct QueryCounters {
+    /// Input records consumed.
+    pub records_in: std::sync::atomic::AtomicU64,
+    /// Output records written to the sink topic (tombstones included).
+    pub records_out: std::sync::atomic::AtomicU64,
+}
+
 pub struct RunningQuery {
     pub id: String,
+    counters: std::sync::Arc<QueryCounters>,
+    /// Output records of the step in progress (counted at its commit).
+    step_out: u64,
     group: String,
     decoder: Decoder,
     /// GROUP BY queries: the aggregation and its HAVING (over the aggregation's output).
@@ -166,6 +179,8 @@ impl RunningQuery {
         };
         Ok(RunningQuery {
             id: start.id.to_string(),
+            counters: Default::default(),
+            step_out: 0,
             group: start.group.to_string(),
             decoder: Decoder::new(source, start.id)
                 .with_fatal_timestamp_errors(start.fatal_timestamp_errors),
@@ -263,6 +278,7 @@ impl RunningQuery {
             } => {
                 for record in encoder.encode(&out, deleted.as_deref(), topic, log) {
                     producer.send(topic, None, record)?;
+                    self.step_out += 1;
                 }
                 if let Some(rows) = &mut self.table_rows {
                     rows.apply(&out, deleted.as_deref());
@@ -341,6 +357,7 @@ impl RunningQuery {
             match tombstones.pass_through(r) {
                 Ok((record, key)) => {
                     producer.send(topic, None, record)?;
+                    self.step_out += 1;
                     if let Some(rows) = &mut self.table_rows {
                         rows.delete_key(&key);
                     }
@@ -384,9 +401,13 @@ impl RunningQuery {
         if consumed == 0 {
             return Ok(0);
         }
+        self.step_out = 0;
         let processed = self.process_polled(&polled, log);
         match processed.and_then(|()| self.commit()) {
             Ok(outcomes) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                self.counters.records_in.fetch_add(consumed as u64, Relaxed);
+                self.counters.records_out.fetch_add(self.step_out, Relaxed);
                 self.flush_state(&outcomes)?;
                 Ok(consumed)
             }
@@ -491,6 +512,11 @@ impl RunningQuery {
         }
         let rows = self.table_rows.as_ref()?;
         Some(super::CommittedRows::Written(rows.snapshot()))
+    }
+
+    /// The query's record counts (shared: they go on counting).
+    pub fn counters(&self) -> std::sync::Arc<QueryCounters> {
+        self.counters.clone()
     }
 
     /// The changelog topics of the query's state.

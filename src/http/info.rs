@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value as Json, json};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -79,54 +78,70 @@ pub async fn not_found(uri: Uri) -> ApiError {
 pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {
     let push_queries = app.push.count();
     let requests = app.metrics.requests.load(Ordering::Relaxed);
-    let (queries, errors) = app
-        .with_engine(|engine, _| {
-            let queries: Vec<(String, bool)> = engine
-                .catalog()
-                .queries
-                .keys()
-                .map(|id| (id.clone(), engine.query_failure(id).is_some()))
-                .collect();
-            let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-            for e in engine.processing_errors() {
-                *errors.entry(e.query_id).or_default() += 1;
-            }
-            (queries, errors)
-        })
-        .await?;
+    let queries = app.with_engine(|engine, _| engine.query_metrics()).await?;
     let mut text = String::new();
-    let _ = writeln!(text, "# HELP brook_push_queries Push queries running now.");
-    let _ = writeln!(text, "# TYPE brook_push_queries gauge");
-    let _ = writeln!(text, "brook_push_queries {push_queries}");
-    let _ = writeln!(
-        text,
-        "# HELP brook_http_requests_total HTTP requests received."
+    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
+        let _ = writeln!(text, "# HELP {name} {help}");
+        let _ = writeln!(text, "# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(text, "{name}{labels} {value}");
+        }
+    };
+    family(
+        "brook_push_queries",
+        "gauge",
+        "Push queries running now.",
+        vec![(String::new(), push_queries as f64)],
     );
-    let _ = writeln!(text, "# TYPE brook_http_requests_total counter");
-    let _ = writeln!(text, "brook_http_requests_total {requests}");
-    let _ = writeln!(
-        text,
-        "# HELP brook_query_up Whether a persistent query runs (0: it stopped on an error)."
+    family(
+        "brook_http_requests_total",
+        "counter",
+        "HTTP requests received.",
+        vec![(String::new(), requests as f64)],
     );
-    let _ = writeln!(text, "# TYPE brook_query_up gauge");
-    for (id, failed) in &queries {
-        let _ = writeln!(
-            text,
-            "brook_query_up{{query=\"{id}\"}} {}",
-            u8::from(!failed)
-        );
-    }
-    let _ = writeln!(
-        text,
-        "# HELP brook_query_processing_errors_total Records a query could not process (in the processing log)."
+    let per_query =
+        |f: &dyn Fn(&crate::engine::QueryMetrics) -> Option<f64>| -> Vec<(String, f64)> {
+            queries
+                .iter()
+                .filter_map(|q| Some((format!("{{query=\"{}\"}}", q.id), f(q)?)))
+                .collect()
+        };
+    family(
+        "brook_query_up",
+        "gauge",
+        "Whether a persistent query runs (0: it stopped on an error).",
+        per_query(&|q| Some(f64::from(u8::from(q.running)))),
     );
-    let _ = writeln!(text, "# TYPE brook_query_processing_errors_total counter");
-    for (id, count) in &errors {
-        let _ = writeln!(
-            text,
-            "brook_query_processing_errors_total{{query=\"{id}\"}} {count}"
-        );
-    }
+    family(
+        "brook_query_records_in_total",
+        "counter",
+        "Input records a query consumed and committed since it started in this process.",
+        per_query(&|q| Some(q.records_in as f64)),
+    );
+    family(
+        "brook_query_records_out_total",
+        "counter",
+        "Records a query wrote to its sink topic since it started in this process.",
+        per_query(&|q| Some(q.records_out as f64)),
+    );
+    family(
+        "brook_query_lag_records",
+        "gauge",
+        "Records of a query's sources beyond its committed offsets.",
+        per_query(&|q| q.lag.map(|l| l as f64)),
+    );
+    family(
+        "brook_query_processing_errors_total",
+        "counter",
+        "Records a query could not process or dropped as late (in the processing log).",
+        per_query(&|q| Some(q.processing_errors as f64)),
+    );
+    family(
+        "brook_query_state_bytes",
+        "gauge",
+        "Size of a query's state directory.",
+        per_query(&|q| Some(q.state_bytes as f64)),
+    );
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

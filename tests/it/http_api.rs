@@ -168,5 +168,36 @@ fn push_queries_stream_rows_and_stop_at_the_cap() {
     assert_eq!(items[0]["header"]["schema"], "`K` INTEGER, `V` STRING");
     assert_eq!(items[1]["row"]["columns"], serde_json::json!([1, "one"]));
     assert_eq!(items[2]["finalMessage"], "Limit Reached");
+
+    // A persistent query's counters, lag and state size on /metrics.
+    post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM t AS SELECT * FROM s;", "streamsProperties": {"auto.offset.reset": "earliest"}}"#,
+    );
+    let id = r#"{query="CSAS_T_"#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        let m = get(port, "/metrics").expect("metrics");
+        let done = m.lines().any(|l| {
+            l.starts_with("brook_query_records_out_total") && l.contains(id) && l.ends_with(" 2")
+        });
+        if done || std::time::Instant::now() > deadline {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sample = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains(id))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+            .to_string()
+    };
+    assert_eq!(sample("brook_query_records_in_total"), "2", "{metrics}");
+    assert_eq!(sample("brook_query_records_out_total"), "2", "{metrics}");
+    assert_eq!(sample("brook_query_lag_records"), "0", "{metrics}");
+    assert_eq!(sample("brook_query_up"), "1", "{metrics}");
     server.stop();
 }
