@@ -75,8 +75,13 @@ pub enum Command {
     Consume(consume::ConsumeArgs),
     /// Run ksqlDB query-validation test files (conformance) and report per case and in total.
     Qtt(qtt::QttArgs),
-    /// The SQL shell alone (no startup query files, no HTTP API).
-    Shell,
+    /// The SQL shell alone (no startup query files, no HTTP API), or with --server the shell
+    /// of a running server, over its HTTP API.
+    Shell {
+        /// A server's HTTP API, e.g. http://127.0.0.1:8088: statements run there.
+        #[arg(long)]
+        server: Option<String>,
+    },
     /// The engine and the HTTP API without the shell (what a service manager runs): runs the
     /// startup query files, then serves until Ctrl-C or SIGTERM.
     Server,
@@ -102,13 +107,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Bench(args)) = &cli.command {
         return bench::run(args, &cli);
     }
+    // The shell of a remote server opens no log of its own.
+    if let Some(Command::Shell {
+        server: Some(url), ..
+    }) = &cli.command
+    {
+        let history = std::env::var_os("HOME")
+            .map(|h| std::path::PathBuf::from(h).join(".brook_remote_history"));
+        return brook::repl::run_remote(url, brook::repl::ReplOptions { history })
+            .with_context(|| format!("the shell of {url}"));
+    }
     let log = open_log(&cli)?;
     let result = match cli.command {
         Some(Command::Topic(cmd)) => topic::run(&log, cmd),
         Some(Command::Produce(args)) => produce::run(&log, args),
         Some(Command::Consume(args)) => consume::run(&log, args),
         Some(Command::Qtt(_) | Command::Bench(_)) => Ok(()),
-        Some(Command::Shell) => start::shell(&log, &cli.data_dir),
+        Some(Command::Shell { server: None }) => start::shell(&log, &cli.data_dir),
+        Some(Command::Shell { server: Some(_) }) => Ok(()),
         Some(Command::Server) => start::server(&log, &cli),
         Some(Command::Run { ref file }) => start::run_file(&log, file),
         None => start::start(&log, &cli),

@@ -7,7 +7,6 @@ use brook::engine::{Engine, RunMode};
 use brook::log::EmbeddedLog;
 use brook::repl::{self, ReplOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn open_engine(log: &EmbeddedLog) -> anyhow::Result<Arc<Mutex<Engine>>> {
@@ -74,15 +73,20 @@ fn start_http(
     Ok(Some(server))
 }
 
-/// Waits for Ctrl-C or SIGTERM.
+/// Waits for Ctrl-C or SIGTERM (what a service manager sends).
 fn wait_for_stop() -> anyhow::Result<()> {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
-        .context("installing the Ctrl-C handler")?;
-    while !STOP.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    Ok(())
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal handler")?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C"),
+            _ = term.recv() => Ok(()),
+        }
+    })
 }
 
 pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {

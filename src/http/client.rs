@@ -87,6 +87,79 @@ pub fn post_json(
     )
 }
 
+/// A streaming response read line by line as it arrives (chunk framing removed): a push
+/// query's rows.
+pub struct LineStream {
+    reader: BufReader<TcpStream>,
+    pending: String,
+    /// The connection, to close it from another thread.
+    pub socket: TcpStream,
+}
+
+impl LineStream {
+    /// POSTs a JSON body and checks for 200; the error is the response body otherwise.
+    pub fn open(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<LineStream> {
+        let mut stream = TcpStream::connect(addr)?;
+        let socket = stream.try_clone()?;
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes())?;
+        let mut reader = BufReader::new(stream);
+        let mut status = String::new();
+        reader.read_line(&mut status)?;
+        let ok = status.split_whitespace().nth(1) == Some("200");
+        let mut chunked = false;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+        }
+        let mut lines = LineStream {
+            reader,
+            pending: String::new(),
+            socket,
+        };
+        if !ok {
+            let mut body = Vec::new();
+            lines.reader.read_to_end(&mut body)?;
+            let body = if chunked { dechunk(&body) } else { body };
+            return Err(std::io::Error::other(
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+        }
+        Ok(lines)
+    }
+
+    /// The next line of the body; `None` at its end.
+    pub fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        loop {
+            if let Some(i) = self.pending.find('\n') {
+                let line = self.pending[..i].to_string();
+                self.pending.drain(..=i);
+                return Ok(Some(line));
+            }
+            let mut size = String::new();
+            if self.reader.read_line(&mut size)? == 0 {
+                return Ok(None);
+            }
+            let size = usize::from_str_radix(size.trim(), 16)
+                .map_err(|e| std::io::Error::other(format!("bad chunk size {size:?}: {e}")))?;
+            if size == 0 {
+                return Ok(None);
+            }
+            let mut chunk = vec![0u8; size + 2];
+            self.reader.read_exact(&mut chunk)?;
+            self.pending
+                .push_str(&String::from_utf8_lossy(&chunk[..size]));
+        }
+    }
+}
+
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {

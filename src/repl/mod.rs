@@ -2,8 +2,11 @@
 //! runs them on the engine, prints results as tables, and streams push-query rows until the
 //! query's LIMIT or Ctrl-C.
 //!
-//! May import: `engine` and below.
+//! `remote.rs` runs the same shell against a server's HTTP API (`brook shell --server`).
+//!
+//! May import: `engine`, `http` (its client) and below.
 
+pub mod remote;
 pub mod render;
 
 use crate::engine::{Engine, StatementResult};
@@ -24,8 +27,24 @@ pub struct ReplOptions {
     pub history: Option<PathBuf>,
 }
 
-/// Runs the shell until EOF (Ctrl-D) or `exit`.
+/// Runs the shell on `engine` until EOF (Ctrl-D) or `exit`.
 pub fn run(engine: Arc<Mutex<Engine>>, options: ReplOptions) -> std::io::Result<()> {
+    run_with(options, |text| run_text(&engine, text))
+}
+
+/// Runs the shell against the HTTP API at `url` (`http://host:port`).
+pub fn run_remote(url: &str, options: ReplOptions) -> std::io::Result<()> {
+    let addr = remote::server_address(url)?;
+    println!("Connected to {url} ({addr}).");
+    let mut remote = remote::Remote {
+        addr,
+        properties: Default::default(),
+    };
+    run_with(options, |text| remote::run_text(&mut remote, text))
+}
+
+/// The shell's loop: reads complete statements and hands them to `execute`.
+fn run_with(options: ReplOptions, mut execute: impl FnMut(&str) -> bool) -> std::io::Result<()> {
     let mut editor = DefaultEditor::new().map_err(std::io::Error::other)?;
     // After the editor: rustyline installs its own SIGINT handler when created. While reading a
     // line the terminal is raw (Ctrl-C is a key); while a push query streams, SIGINT lands here.
@@ -58,7 +77,7 @@ pub fn run(engine: Arc<Mutex<Engine>>, options: ReplOptions) -> std::io::Result<
                 }
                 let _ = editor.add_history_entry(buffer.trim());
                 let text = std::mem::take(&mut buffer);
-                let _ = run_text(&engine, &text);
+                let _ = execute(&text);
             }
             Err(ReadlineError::Interrupted) => buffer.clear(),
             Err(ReadlineError::Eof) => break,

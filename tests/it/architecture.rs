@@ -31,7 +31,10 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "plan_err",
             ][..],
         ),
-        ("repl", &["common", "sql", "plan", "engine", "exec"][..]),
+        (
+            "repl",
+            &["common", "sql", "plan", "engine", "exec", "http"][..],
+        ),
         ("http", &["common", "sql", "plan", "engine", "exec"][..]),
     ])
 }

@@ -12,10 +12,10 @@ use super::measure::thousands;
 use anyhow::{Context, bail, ensure};
 use brook::engine::{Engine, RunMode};
 use brook::http::HttpConfig;
+use brook::http::client::LineStream;
 use brook::log::EmbeddedLog;
 use brook::transport::{ProducerRecord, Transport};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,63 +47,27 @@ pub fn bench_on(args: &BenchArgs, log: &EmbeddedLog) -> anyhow::Result<()> {
     result
 }
 
-/// One push query's rows, read line by line from a chunked `/query-stream` response.
+/// One push query's rows, read from a `/query-stream` response.
 struct PushClient {
-    reader: BufReader<TcpStream>,
-    pending: String,
+    lines: LineStream,
 }
 
 impl PushClient {
     fn open(addr: SocketAddr) -> anyhow::Result<PushClient> {
-        let mut stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let request = format!(
-            "POST /query-stream HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{QUERY}",
-            QUERY.len()
-        );
-        stream.write_all(request.as_bytes())?;
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        ensure!(line.contains(" 200 "), "push query refused: {line}");
-        while reader.read_line(&mut line)? > 0 && line != "\r\n" {
-            line.clear();
-        }
-        let mut client = PushClient {
-            reader,
-            pending: String::new(),
-        };
-        let header = client.next_line()?;
+        let mut lines = LineStream::open(addr, "/query-stream", QUERY)?;
+        let header = lines.next_line()?.unwrap_or_default();
         ensure!(
             header.contains("columnNames"),
             "unexpected header: {header}"
         );
-        Ok(client)
-    }
-
-    /// The next line of the body (chunk framing removed).
-    fn next_line(&mut self) -> anyhow::Result<String> {
-        loop {
-            if let Some(i) = self.pending.find('\n') {
-                let line = self.pending[..i].to_string();
-                self.pending.drain(..=i);
-                return Ok(line);
-            }
-            let mut size = String::new();
-            if self.reader.read_line(&mut size)? == 0 {
-                bail!("the stream ended");
-            }
-            let size = usize::from_str_radix(size.trim(), 16).context("chunk size")?;
-            let mut chunk = vec![0u8; size + 2];
-            std::io::Read::read_exact(&mut self.reader, &mut chunk)?;
-            self.pending
-                .push_str(&String::from_utf8_lossy(&chunk[..size]));
-        }
+        Ok(PushClient { lines })
     }
 
     /// The next row's `(id, sent)`.
     fn next_row(&mut self) -> anyhow::Result<(i64, i64)> {
-        let line = self.next_line()?;
+        let Some(line) = self.lines.next_line()? else {
+            bail!("the stream ended");
+        };
         let row: Vec<i64> = serde_json::from_str(&line).with_context(|| format!("row {line}"))?;
         match row.as_slice() {
             [id, sent] => Ok((*id, *sent)),
