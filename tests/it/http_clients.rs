@@ -115,3 +115,45 @@ fn ksql_python_ng_client() {
 fn ksqldb_python_client() {
     run_client("ksqldb_client.py");
 }
+
+/// `brook shell --server`: statements typed into the shell run on the server; SET is kept by
+/// the shell and sent with the query, whose rows print as they arrive.
+#[test]
+fn the_shell_of_a_server() {
+    use std::io::Write;
+    let server = start_server();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["shell", "--server", &server.url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the shell");
+    let script = "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+        INSERT INTO s (id, v) VALUES (7, 'seven');\n\
+        SET 'auto.offset.reset'='earliest';\n\
+        SELECT * FROM s EMIT CHANGES LIMIT 1;\n\
+        SHOW STREAMS;\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the shell did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Stream created"), "{text}");
+    assert!(text.contains("| 7 ") && text.contains("seven"), "{text}");
+    assert!(
+        text.contains("| S "),
+        "SHOW STREAMS after the query: {text}"
+    );
+}
