@@ -50,12 +50,8 @@ impl Engine {
         let rows = select_rows(table, &plan);
         Ok(StatementResult::PullQuery(PullResult {
             schema: header(&plan),
-            column_names: plan.columns.iter().map(|c| c.name.clone()).collect(),
-            column_types: plan
-                .columns
-                .iter()
-                .map(|c| c.output_type().to_string())
-                .collect(),
+            column_names: plan.column_names(),
+            column_types: plan.column_types(),
             rows,
         }))
     }

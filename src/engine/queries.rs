@@ -339,12 +339,8 @@ impl Engine {
         let query = RunningQuery::new(self.transport.as_ref(), start, Output::Rows(subscriber))?;
         Ok(StatementResult::PushQuery(Box::new(PushQuery {
             id,
-            column_names: plan.columns.iter().map(|c| c.name.clone()).collect(),
-            column_types: plan
-                .columns
-                .iter()
-                .map(|c| c.output_type().to_string())
-                .collect(),
+            column_names: plan.column_names(),
+            column_types: plan.column_types(),
             query,
             rows,
             limit,

@@ -24,30 +24,11 @@ pub fn request(
     timeout: Duration,
 ) -> std::io::Result<Reply> {
     let deadline = Instant::now() + timeout;
-    let mut stream = TcpStream::connect(addr)?;
+    let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(timeout))?;
-    let text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
-        body.len()
-    );
-    stream.write_all(text.as_bytes())?;
-    let mut reader = BufReader::new(stream);
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line)?;
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line: {status_line:?}")))?;
-    let mut chunked = false;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
-    }
+    let extra = format!("Connection: close\r\n{headers}");
+    let (mut reader, status, chunked) =
+        send_and_read_head(stream, addr, method, path, &extra, body)?;
     let mut raw = Vec::new();
     let mut buffer = [0u8; 8192];
     loop {
@@ -99,26 +80,11 @@ pub struct LineStream {
 impl LineStream {
     /// POSTs a JSON body and checks for 200; the error is the response body otherwise.
     pub fn open(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<LineStream> {
-        let mut stream = TcpStream::connect(addr)?;
+        let stream = TcpStream::connect(addr)?;
         let socket = stream.try_clone()?;
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes())?;
-        let mut reader = BufReader::new(stream);
-        let mut status = String::new();
-        reader.read_line(&mut status)?;
-        let ok = status.split_whitespace().nth(1) == Some("200");
-        let mut chunked = false;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                break;
-            }
-            let lower = line.to_ascii_lowercase();
-            chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
-        }
+        let json = "Content-Type: application/json\r\n";
+        let (reader, status, chunked) = send_and_read_head(stream, addr, "POST", path, json, body)?;
+        let ok = status == 200;
         let mut lines = LineStream {
             reader,
             pending: String::new(),
@@ -158,6 +124,41 @@ impl LineStream {
                 .push_str(&String::from_utf8_lossy(&chunk[..size]));
         }
     }
+}
+
+/// Writes a request and reads the response's status line and headers: the reader positioned
+/// at the body, the status, and whether the body is chunked.
+fn send_and_read_head(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> std::io::Result<(BufReader<TcpStream>, u16, bool)> {
+    let text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    stream.write_all(text.as_bytes())?;
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line)?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line: {status_line:?}")))?;
+    let mut chunked = false;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+    }
+    Ok((reader, status, chunked))
 }
 
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {

@@ -70,6 +70,19 @@ impl OutputColumn {
 }
 
 impl QueryPlan {
+    /// The output columns' names, in order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The output columns' types as ksqlDB writes them (`STRING`, `ARRAY<INTEGER>`, ...).
+    pub fn column_types(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|c| c.output_type().to_string())
+            .collect()
+    }
+
     /// How the output's keys are windowed: by the aggregation's window, or as the source's.
     pub fn output_window(&self) -> Option<crate::format::WindowInfo> {
         match &self.aggregation {
