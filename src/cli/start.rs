@@ -8,6 +8,7 @@ use brook::log::EmbeddedLog;
 use brook::repl::{self, ReplOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn open_engine(log: &EmbeddedLog) -> anyhow::Result<Arc<Mutex<Engine>>> {
     let engine = Engine::new(Arc::new(log.clone()), RunMode::Threads)
@@ -65,6 +66,11 @@ fn start_http(
     let config = brook::http::HttpConfig {
         listen,
         max_push_queries: cli.max_push_queries,
+        timeouts: brook::http::ConnectionTimeouts {
+            header_read: Duration::from_secs(cli.header_read_timeout),
+            idle: Duration::from_secs(cli.idle_timeout),
+            ..brook::http::ConnectionTimeouts::default()
+        },
         ..brook::http::HttpConfig::default()
     };
     let server = brook::http::start(engine.clone(), config)

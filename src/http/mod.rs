@@ -9,8 +9,8 @@
 //! (`push.rs`) and stream to their clients through bounded channels.
 //!
 //! Limits that protect the server: a request body limit, a cap on concurrent push queries,
-//! bounded per-client row buffers (a client that stops reading is disconnected), and a
-//! timeout for reading a request's headers.
+//! bounded per-client row buffers (a client that stops reading is disconnected), and
+//! per-connection timeouts for reading a request's headers and for sitting idle (`serve.rs`).
 //!
 //! May import: `engine`, `exec`, `common`, `sql`, `plan`.
 
@@ -23,8 +23,10 @@ mod ksql;
 mod push;
 mod query_legacy;
 mod query_stream;
+mod serve;
 
 pub use error::ApiError;
+pub use serve::ConnectionTimeouts;
 
 use crate::engine::Engine;
 use axum::Router;
@@ -44,6 +46,8 @@ pub struct HttpConfig {
     pub push_buffer_rows: usize,
     /// The largest request body accepted (`/inserts-stream` is streamed and not limited).
     pub max_body_bytes: usize,
+    /// Header-read, idle and HTTP/2 keep-alive limits on each connection.
+    pub timeouts: ConnectionTimeouts,
 }
 
 impl Default for HttpConfig {
@@ -53,6 +57,7 @@ impl Default for HttpConfig {
             max_push_queries: 100,
             push_buffer_rows: 1000,
             max_body_bytes: 4 * 1024 * 1024,
+            timeouts: ConnectionTimeouts::default(),
         }
     }
 }
@@ -149,22 +154,19 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
         metrics: Arc::new(info::HttpMetrics::default()),
     };
     let push = app.push.clone();
+    let timeouts = app.config.timeouts;
     let router = router(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("brook-http".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                        // Open push-query streams would keep their connections forever.
-                        push.close_all();
-                    })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!("the HTTP server stopped: {e}");
-                }
+                let stop = async move {
+                    let _ = rx.await;
+                    // Open push-query streams would keep their connections forever.
+                    push.close_all();
+                };
+                serve::serve(listener, router, timeouts, stop).await;
             });
         })?;
     Ok(Server {

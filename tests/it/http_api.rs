@@ -201,3 +201,65 @@ fn push_queries_stream_rows_and_stop_at_the_cap() {
     assert_eq!(sample("brook_query_up"), "1", "{metrics}");
     server.stop();
 }
+
+#[test]
+fn slow_and_idle_connections_are_closed_but_a_quiet_push_query_is_kept() {
+    use std::io::{Read, Write};
+    let (server, _dir) = start_server(HttpConfig {
+        timeouts: brook::http::ConnectionTimeouts {
+            header_read: Duration::from_secs(1),
+            idle: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..HttpConfig::default()
+    });
+    server.set_ready();
+    let port = server.local_addr.port();
+    let open = || {
+        let socket = std::net::TcpStream::connect(addr(port)).expect("connect");
+        socket.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        socket
+    };
+    // Half a request head, then nothing: the server hangs up instead of waiting forever.
+    let mut slow = open();
+    slow.write_all(b"POST /ksql HTTP/1.1\r\nHost: brook\r\n")
+        .expect("write");
+    let mut rest = Vec::new();
+    let closed = slow.read_to_end(&mut rest);
+    assert!(
+        !matches!(&closed, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a half-sent request head kept its connection: {closed:?}"
+    );
+    // A keep-alive connection whose request was answered is closed once idle.
+    let mut idle = open();
+    idle.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: brook\r\n\r\n")
+        .expect("write");
+    let mut answered = Vec::new();
+    idle.read_to_end(&mut answered)
+        .expect("the idle connection was not closed");
+    assert!(String::from_utf8_lossy(&answered).starts_with("HTTP/1.1 200"));
+
+    // A push query with no rows for longer than the idle limit still gets the next row.
+    post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM q (k INT KEY, v STRING) WITH (kafka_topic='q', value_format='JSON', partitions=1);"}"#,
+    );
+    let mut push = brook::http::client::LineStream::open(
+        addr(port),
+        "/query-stream",
+        r#"{"sql": "SELECT * FROM q EMIT CHANGES;"}"#,
+    )
+    .expect("push query");
+    let header = push.next_line().expect("read").expect("header");
+    assert!(header.contains("columnNames"), "{header}");
+    std::thread::sleep(Duration::from_secs(3));
+    post(
+        port,
+        "/ksql",
+        r#"{"ksql": "INSERT INTO q (k, v) VALUES (7, 'late');"}"#,
+    );
+    let row = push.next_line().expect("read").expect("a row");
+    assert_eq!(row, r#"[7,"late"]"#);
+    server.stop();
+}
