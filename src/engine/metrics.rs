@@ -1,9 +1,10 @@
 //! Per persistent query measurements for `/metrics`: records consumed and written since it
 //! started in this process, its lag (records in its source partitions beyond its committed
-//! offsets), its processing-log errors (bad and late records), whether it runs, and the size
+//! offsets), its bad and late records (processing-log errors), whether it runs, and the size
 //! of its state directory.
 
 use super::Engine;
+use crate::exec::ErrorKind;
 use crate::transport::{OffsetSpec, TopicPartition};
 use std::sync::atomic::Ordering;
 
@@ -15,8 +16,10 @@ pub struct QueryMetrics {
     pub records_out: u64,
     /// Records of the source not yet consumed and committed (`None`: unknown).
     pub lag: Option<i64>,
-    /// Records that went to the processing log (undecodable, late, failing expressions).
-    pub processing_errors: u64,
+    /// Records that went to the processing log as undecodable or failing expressions.
+    pub bad_records: u64,
+    /// Records that arrived after their window closed.
+    pub late_records: u64,
     pub running: bool,
     /// Bytes of its state directory (0 for a query without state).
     pub state_bytes: u64,
@@ -25,7 +28,6 @@ pub struct QueryMetrics {
 impl Engine {
     /// Every persistent query's measurements, by id.
     pub fn query_metrics(&self) -> Vec<QueryMetrics> {
-        let errors = self.processing_errors();
         self.catalog
             .queries
             .values()
@@ -38,7 +40,8 @@ impl Engine {
                     records_in: count(|c| c.records_in.load(Ordering::Relaxed)),
                     records_out: count(|c| c.records_out.load(Ordering::Relaxed)),
                     lag: self.lag(&q.id, &q.sources),
-                    processing_errors: errors.iter().filter(|e| e.query_id == q.id).count() as u64,
+                    bad_records: self.processing_error_count(&q.id, ErrorKind::Bad),
+                    late_records: self.processing_error_count(&q.id, ErrorKind::Late),
                     running: self.query_failure(&q.id).is_none(),
                     state_bytes: self
                         .state_root

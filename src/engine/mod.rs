@@ -21,6 +21,7 @@ mod pull_keys;
 mod pull_lookup;
 mod queries;
 pub mod results;
+mod sandbox;
 mod statement_text;
 pub mod value_json;
 
@@ -30,7 +31,7 @@ pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
 pub use results::{Listing, Section, StatementResult};
 
-use crate::exec::{MemoryProcessingLog, RunningQuery};
+use crate::exec::RunningQuery;
 use crate::plan::functions::FunctionRegistry;
 use crate::sql::{self, Statement, StatementKind};
 use crate::transport::Transport;
@@ -75,7 +76,7 @@ pub struct Engine {
     runners: BTreeMap<String, QueryRunner>,
     mode: RunMode,
     next_query_number: u64,
-    processing_log: Arc<Mutex<MemoryProcessingLog>>,
+    processing_log: Arc<Mutex<processing_log::ErrorTally>>,
     /// Whether persistent statements are appended to the command log (off while replaying,
     /// and for engines that do not persist, like the conformance runner's).
     recording: bool,
@@ -87,6 +88,8 @@ pub struct Engine {
     materializations: BTreeMap<String, crate::exec::Materialization>,
     /// Each persistent query's record counts (for `/metrics`).
     counters: BTreeMap<String, Arc<crate::exec::QueryCounters>>,
+    /// A sandbox (`sandbox.rs`): persistent queries are planned and catalogued, not started.
+    sandboxed: bool,
 }
 
 impl Engine {
@@ -100,11 +103,12 @@ impl Engine {
             runners: BTreeMap::new(),
             mode,
             next_query_number: 0,
-            processing_log: Arc::new(Mutex::new(MemoryProcessingLog::default())),
+            processing_log: Arc::new(Mutex::new(processing_log::ErrorTally::default())),
             recording: false,
             state_root: None,
             materializations: BTreeMap::new(),
             counters: BTreeMap::new(),
+            sandboxed: false,
         }
     }
 
@@ -156,11 +160,22 @@ impl Engine {
         self.properties.insert(name.to_string(), value.to_string());
     }
 
+    /// The latest processing errors (up to 1000; all are in the processing log topic).
     pub fn processing_errors(&self) -> Vec<crate::exec::ProcessingError> {
         self.processing_log
             .lock()
-            .map(|l| l.errors.clone())
+            .map(|l| l.recent())
             .unwrap_or_default()
+    }
+
+    /// Processing errors of every query since the engine started.
+    pub fn processing_error_total(&self) -> u64 {
+        self.processing_log.lock().map_or(0, |l| l.total())
+    }
+
+    /// Processing errors of `kind` that query `id` reported since the engine started.
+    pub fn processing_error_count(&self, id: &str, kind: crate::exec::ErrorKind) -> u64 {
+        self.processing_log.lock().map_or(0, |l| l.count(id, kind))
     }
 
     /// Runs every statement of a script in order, stopping at the first error.

@@ -237,6 +237,12 @@ impl Engine {
         sink: &SourceDef,
         sql: &str,
     ) -> EngineResult<()> {
+        if self.sandboxed {
+            self.catalog
+                .queries
+                .insert(id.to_string(), query_info(id, plan, sink, sql));
+            return Ok(());
+        }
         let group = consumer_group(id);
         let start = QueryStart {
             id,
@@ -249,16 +255,9 @@ impl Engine {
         let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
         self.register_materialization(id, plan, sink, &query)?;
         self.counters.insert(id.to_string(), query.counters());
-        self.catalog.queries.insert(
-            id.to_string(),
-            QueryInfo {
-                id: id.to_string(),
-                sql: sql.to_string(),
-                sink: Some(sink.name.clone()),
-                sources: vec![plan.source.name.clone()],
-                explanation: crate::plan::explain::explain(plan, id, Some(sink)),
-            },
-        );
+        self.catalog
+            .queries
+            .insert(id.to_string(), query_info(id, plan, sink, sql));
         let runner = match self.mode {
             RunMode::Manual => QueryRunner::Manual(Box::new(query)),
             RunMode::Threads => {
@@ -366,13 +365,24 @@ pub(super) fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
 }
 
 /// The consumer group of a persistent query.
+/// How the catalog records a persistent query.
+fn query_info(id: &str, plan: &QueryPlan, sink: &SourceDef, sql: &str) -> QueryInfo {
+    QueryInfo {
+        id: id.to_string(),
+        sql: sql.to_string(),
+        sink: Some(sink.name.clone()),
+        sources: vec![plan.source.name.clone()],
+        explanation: crate::plan::explain::explain(plan, id, Some(sink)),
+    }
+}
+
 pub(super) fn consumer_group(id: &str) -> String {
     format!("_brook_query_{id}")
 }
 
 fn spawn_query_thread(
     mut query: RunningQuery,
-    log: Arc<Mutex<crate::exec::MemoryProcessingLog>>,
+    log: Arc<Mutex<super::processing_log::ErrorTally>>,
     transport: Arc<dyn crate::transport::Transport>,
 ) -> QueryRunner {
     let stop = Arc::new(AtomicBool::new(false));
@@ -411,7 +421,9 @@ fn spawn_query_thread(
                     t.flush();
                 }
                 if let Ok(mut shared) = log.lock() {
-                    shared.errors.extend(local.errors);
+                    for e in local.errors {
+                        crate::exec::ProcessingLog::report(&mut *shared, e);
+                    }
                 }
             }
         });

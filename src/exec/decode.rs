@@ -142,6 +142,7 @@ impl Decoder {
                 Err(RowError::Timestamp(message) | RowError::Decode(message)) => {
                     log.report(ProcessingError {
                         query_id: self.query_id.clone(),
+                        kind: crate::exec::ErrorKind::Bad,
                         topic: topic.to_string(),
                         partition,
                         offset: record.offset,

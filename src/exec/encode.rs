@@ -146,6 +146,7 @@ impl Encoder {
                     buffer.truncate(start);
                     log.report(ProcessingError {
                         query_id: self.query_id.clone(),
+                        kind: crate::exec::ErrorKind::Bad,
                         topic: topic.to_string(),
                         partition: 0,
                         offset: -1,

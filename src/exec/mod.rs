@@ -20,7 +20,7 @@ pub mod tombstone;
 pub mod topic_rows;
 
 pub use materialized::{CommittedRows, Materialization, MaterializationError};
-pub use processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
+pub use processing_log::{ErrorKind, MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query::{
     Output, QueryCounters, QueryStart, RunningQuery, StartError, StepError, output_schema,
 };

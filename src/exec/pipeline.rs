@@ -243,6 +243,7 @@ pub(super) fn reporter<'a>(
     move |row, message| {
         log.report(ProcessingError {
             query_id: query_id.to_string(),
+            kind: crate::exec::ErrorKind::Bad,
             topic: topic.to_string(),
             partition,
             offset: offsets.get(row).copied().unwrap_or(-1),

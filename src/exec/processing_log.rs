@@ -5,10 +5,31 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessingError {
     pub query_id: String,
+    pub kind: ErrorKind,
     pub topic: String,
     pub partition: u32,
     pub offset: i64,
     pub message: String,
+}
+
+/// Why a record went to the processing log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// It could not be decoded, evaluated, aggregated or encoded.
+    Bad,
+    /// It arrived after its window closed (stream time past the window's end plus grace), or
+    /// its window's result was lost to retention.
+    Late,
+}
+
+impl ErrorKind {
+    /// The name in the processing log stream's `KIND` column and on `/metrics`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Bad => "bad",
+            ErrorKind::Late => "late",
+        }
+    }
 }
 
 /// Where processing errors go (the engine writes them to a stream users can query).

@@ -313,6 +313,7 @@ impl RunningQuery {
                 Err(message) => {
                     log.report(crate::exec::ProcessingError {
                         query_id: self.id.clone(),
+                        kind: crate::exec::ErrorKind::Bad,
                         topic: source_topic.to_string(),
                         partition,
                         offset: r.offset,
@@ -364,6 +365,7 @@ impl RunningQuery {
                 }
                 Err(message) => log.report(crate::exec::ProcessingError {
                     query_id: self.id.clone(),
+                    kind: crate::exec::ErrorKind::Bad,
                     topic: source_topic.to_string(),
                     partition,
                     offset: r.offset,

@@ -38,6 +38,7 @@ pub(super) fn passes(
     let mut report = |_row: usize, message: String| {
         log.report(crate::exec::ProcessingError {
             query_id: query_id.to_string(),
+            kind: crate::exec::ErrorKind::Bad,
             topic: String::new(),
             partition: 0,
             offset: -1,

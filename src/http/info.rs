@@ -131,10 +131,16 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
         per_query(&|q| q.lag.map(|l| l as f64)),
     );
     family(
-        "brook_query_processing_errors_total",
+        "brook_query_bad_records_total",
         "counter",
-        "Records a query could not process or dropped as late (in the processing log).",
-        per_query(&|q| Some(q.processing_errors as f64)),
+        "Records a query could not decode, evaluate or encode (each is in the processing log).",
+        per_query(&|q| Some(q.bad_records as f64)),
+    );
+    family(
+        "brook_query_late_records_total",
+        "counter",
+        "Records a query dropped because their window had closed (each is in the processing log).",
+        per_query(&|q| Some(q.late_records as f64)),
     );
     family(
         "brook_query_state_bytes",

@@ -1,9 +1,11 @@
 //! `POST /ksql`: runs statements and answers a JSON array of entities (`entities.rs`), as
 //! ksqlDB's `KsqlResource`. The request's `streamsProperties`, `sessionVariables` and any
-//! `SET`/`DEFINE` it contains apply to that request only. Statements run in order; one that
-//! fails answers a `statement_error` carrying the entities of those that ran before it (ksqlDB
-//! validates every statement first, so there its list is empty). SELECT and PRINT belong to
-//! the query endpoints and are refused with ksqlDB's 40002.
+//! `SET`/`DEFINE` it contains apply to that request only. As in ksqlDB, every statement is
+//! first run in a sandbox (`Engine::sandbox`): if one fails there, the request answers its
+//! `statement_error` and nothing has run. Then they run in order on the engine; one that still
+//! fails (a failure the sandbox cannot see, such as the log refusing a write) answers a
+//! `statement_error` carrying the entities of those that ran before it. SELECT and PRINT belong
+//! to the query endpoints and are refused with ksqlDB's 40002.
 
 use super::AppState;
 use super::entities::entity;
@@ -15,7 +17,7 @@ use axum::body::Body;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,7 +45,8 @@ pub async fn handle(State(app): State<AppState>, body: Body) -> Result<JsonBody<
         .with_engine(move |engine, app| {
             let session = engine.session();
             apply_settings(engine, &request);
-            let result = run_statements(engine, &text, app);
+            let result = validate_statements(engine, &text)
+                .and_then(|()| run_statements(engine, &text, &app.command_sequence));
             engine.restore_session(session);
             result
         })
@@ -69,8 +72,28 @@ pub fn setting_text(value: &Json) -> String {
     }
 }
 
-/// Runs each statement of `text`, collecting entities.
-fn run_statements(engine: &mut Engine, text: &str, app: &AppState) -> Result<Vec<Json>, ApiError> {
+/// Runs the statements in a sandbox of `engine`: the first one that fails is the request's
+/// error, with no entities (nothing ran).
+fn validate_statements(engine: &Engine, text: &str) -> Result<(), ApiError> {
+    let mut sandbox = engine.sandbox();
+    let sequence = AtomicI64::new(0);
+    match run_statements(&mut sandbox, text, &sequence) {
+        Ok(_) => Ok(()),
+        Err(mut e) => {
+            if let Some((_, entities)) = &mut e.statement {
+                entities.clear();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs each statement of `text`, collecting entities (numbered from `sequence`).
+fn run_statements(
+    engine: &mut Engine,
+    text: &str,
+    sequence: &AtomicI64,
+) -> Result<Vec<Json>, ApiError> {
     let pieces = crate::sql::split_statements(text)
         .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     let mut entities = Vec::new();
@@ -94,8 +117,8 @@ fn run_statements(engine: &mut Engine, text: &str, app: &AppState) -> Result<Vec
             Ok(r) => r,
             Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
         };
-        let sequence = app.command_sequence.fetch_add(1, Ordering::SeqCst);
-        if let Some(e) = entity(engine, &kind, &statement_text, &result, sequence) {
+        let number = sequence.fetch_add(1, Ordering::SeqCst);
+        if let Some(e) = entity(engine, &kind, &statement_text, &result, number) {
             entities.push(e);
         }
     }

@@ -287,3 +287,38 @@ fn emit_final_writes_each_window_once_when_it_closes() {
         "each closed window once, with its final count (the late-but-in-grace row at 8 included)"
     );
 }
+
+#[test]
+fn late_and_bad_records_are_counted_apart_per_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, log) = setup(dir.path());
+    engine
+        .execute_script(
+            "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
+             CREATE TABLE per_user AS SELECT user, COUNT(*) AS n FROM clicks
+               WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 0 MILLISECONDS) GROUP BY user;",
+        )
+        .expect("ctas");
+    let rows = [
+        ("u1", Some(r#"{"PAGE":"home"}"#), 5),
+        ("u1", Some(r#"{"PAGE":"home"}"#), 25),
+        // Its window [0, 10) closed when stream time reached 10.
+        ("u1", Some(r#"{"PAGE":"late"}"#), 6),
+        ("u1", Some("not json"), 26),
+    ];
+    send(log.as_ref(), "clicks", &rows);
+    engine.run_until_idle().expect("run");
+    let metrics = engine.query_metrics();
+    let query = metrics
+        .iter()
+        .find(|q| q.id.starts_with("CTAS_PER_USER"))
+        .expect("the query's metrics");
+    assert_eq!((query.late_records, query.bad_records), (1, 1), "{query:?}");
+    let kinds: Vec<_> = engine
+        .processing_errors()
+        .iter()
+        .map(|e| (e.kind, e.offset))
+        .collect();
+    use brook::exec::ErrorKind;
+    assert_eq!(kinds, [(ErrorKind::Late, 2), (ErrorKind::Bad, 3)]);
+}

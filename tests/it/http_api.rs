@@ -83,18 +83,63 @@ fn requests_wait_for_the_startup_files_and_bad_ones_get_ksqldb_errors() {
     let close = post(port, "/close-query", r#"{"queryId": "nope"}"#);
     assert_eq!(close.status, 400);
 
-    // A failing statement reports the entities of those that ran before it.
-    let partial = post(
+    // Statements are validated together first: one failing means none of them ran.
+    let rejected = post(
         port,
         "/ksql",
-        r#"{"ksql": "CREATE STREAM a (k INT KEY, v INT) WITH (kafka_topic='a', value_format='JSON', partitions=1); CREATE STREAM a (k INT KEY) WITH (kafka_topic='a', value_format='JSON');"}"#,
+        r#"{"ksql": "CREATE STREAM a (k INT KEY, v INT) WITH (kafka_topic='a', value_format='JSON', partitions=1); CREATE STREAM b AS SELECT * FROM a; INSERT INTO a (k, v) VALUES (1, 2); CREATE STREAM a (k INT KEY) WITH (kafka_topic='a', value_format='JSON');"}"#,
     );
-    let e = json(&partial.body);
+    let e = json(&rejected.body);
     assert_eq!(
-        (partial.status, e["@type"].as_str()),
-        (400, Some("statement_error"))
+        (rejected.status, e["@type"].as_str()),
+        (400, Some("statement_error")),
+        "{}",
+        rejected.body
     );
-    assert_eq!(e["entities"][0]["commandStatus"]["status"], "SUCCESS");
+    assert_eq!(e["entities"], serde_json::json!([]));
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already exists")),
+        "{}",
+        rejected.body
+    );
+    let listed = post(
+        port,
+        "/ksql",
+        r#"{"ksql": "SHOW STREAMS; SHOW TOPICS; SHOW QUERIES;"}"#,
+    );
+    let listed = json(&listed.body);
+    let names = |entity: &serde_json::Value, list: &str, field: &str| -> Vec<String> {
+        entity[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s[field].as_str().map(str::to_ascii_uppercase))
+            .collect()
+    };
+    let streams = names(&listed[0], "streams", "name");
+    assert!(!streams.iter().any(|n| n == "A" || n == "B"), "{streams:?}");
+    let topics = names(&listed[1], "topics", "name");
+    assert!(!topics.iter().any(|n| n == "A" || n == "B"), "{topics:?}");
+    assert_eq!(listed[2]["queries"], serde_json::json!([]));
+    // The same statements without the failing one all run.
+    let accepted = post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM a (k INT KEY, v INT) WITH (kafka_topic='a', value_format='JSON', partitions=1); CREATE STREAM b AS SELECT * FROM a; SHOW STREAMS; SHOW TOPICS;"}"#,
+    );
+    let accepted = json(&accepted.body);
+    let streams = names(&accepted[2], "streams", "name");
+    assert!(
+        streams.iter().any(|n| n == "A") && streams.iter().any(|n| n == "B"),
+        "{streams:?}"
+    );
+    let topics = names(&accepted[3], "topics", "name");
+    assert!(
+        topics.iter().any(|n| n == "A") && topics.iter().any(|n| n == "B"),
+        "{topics:?}"
+    );
     assert!(
         e["statementText"]
             .as_str()

@@ -150,7 +150,7 @@ fn run_query(
         consumed = engine.run_until_idle_with(batch)?;
         Ok(())
     })?;
-    let errors = engine.processing_errors().len();
+    let errors = engine.processing_error_total() as usize;
     engine.shutdown();
     Ok(QueryRun {
         consumed,

@@ -15,7 +15,7 @@ mod table;
 mod windows;
 
 use super::pipeline::{evaluate, int64_column, passing, reporter};
-use super::processing_log::ProcessingLog;
+use super::processing_log::{ErrorKind, ProcessingError, ProcessingLog};
 use super::query_state::{QueryState, QueryStateError};
 use crate::common::codec;
 use crate::common::{SqlType, Value, values_to_array};
@@ -100,6 +100,7 @@ pub enum RowRole {
 struct Rows {
     columns: Vec<Vec<Value>>,
     roles: Vec<RowRole>,
+    /// Late records and windows lost to retention, for the processing log.
     notes: Vec<String>,
 }
 
@@ -192,6 +193,8 @@ impl Aggregator {
             .collect();
         let times = int64_column(&batch, self.rowtime_index);
         let mut rows = self.rows();
+        // Late records, reported after the batch's other errors.
+        let mut late = Vec::new();
         for row in 0..batch.num_rows() {
             let key: Vec<Value> = keys.iter().map(|k| Value::from_array(k, row)).collect();
             let time = times.get(row).copied().unwrap_or(0);
@@ -233,9 +236,22 @@ impl Aggregator {
                 let remembered = self.remember(&batch, row, &key, &row_args);
                 check(remembered, |m| report(row, m))?;
             }
-            for note in std::mem::take(&mut rows.notes) {
-                report(row, note);
-            }
+            late.extend(
+                std::mem::take(&mut rows.notes)
+                    .into_iter()
+                    .map(|n| (row, n)),
+            );
+        }
+        drop(report);
+        for (row, message) in late {
+            log.report(ProcessingError {
+                query_id: query_id.clone(),
+                kind: ErrorKind::Late,
+                topic: topic.to_string(),
+                partition,
+                offset: offsets.get(row).copied().unwrap_or(-1),
+                message,
+            });
         }
         self.finish_batch(partition)?;
         Ok(self.batch(rows))

@@ -34,6 +34,7 @@ impl Aggregator {
         check(retracted, |message| {
             log.report(ProcessingError {
                 query_id,
+                kind: crate::exec::ErrorKind::Bad,
                 topic: String::new(),
                 partition: 0,
                 offset: -1,
