@@ -227,12 +227,65 @@ fn qualifier_of(e: &sqlparser::ast::Expr) -> Option<String> {
 
 /// Implicit conversions ksqlDB allows for inserted literals (numeric widening, exact matches).
 fn coerce(v: &Value, from: &crate::common::SqlType, to: &crate::common::SqlType) -> Option<Value> {
-    use crate::common::SqlType::*;
-    let allowed = from == to
-        || (from.is_numeric() && to.is_numeric())
-        || matches!((from, to), (String, Timestamp | Date | Time));
-    if !allowed {
+    if !coercible(from, to) {
         return None;
     }
     cast_value(v, from, to).ok()
+}
+
+/// Whether a value of type `from` may be inserted into a column of type `to`: the same type,
+/// numbers into numbers, strings into temporal types, and, element by element, arrays, maps
+/// and structs (whose fields must all be in the column's struct; missing ones become NULL).
+fn coercible(from: &crate::common::SqlType, to: &crate::common::SqlType) -> bool {
+    use crate::common::SqlType::*;
+    match (from, to) {
+        _ if from == to => true,
+        _ if from.is_numeric() && to.is_numeric() => true,
+        (String, Timestamp | Date | Time) => true,
+        (Array(f), Array(t)) => coercible(f, t),
+        (Map(fk, fv), Map(tk, tv)) => coercible(fk, tk) && coercible(fv, tv),
+        (Struct(from_fields), Struct(to_fields)) => from_fields.iter().all(|f| {
+            to_fields
+                .iter()
+                .find(|t| t.name == f.name)
+                .is_some_and(|t| coercible(&f.sql_type, &t.sql_type))
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coercible;
+    use crate::common::{SqlType, StructField};
+
+    fn field(name: &str, sql_type: SqlType) -> StructField {
+        StructField {
+            name: name.into(),
+            sql_type,
+        }
+    }
+
+    #[test]
+    fn nested_values_coerce_element_by_element() {
+        let int_map = SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int));
+        let bigint_map = SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Bigint));
+        assert!(coercible(&int_map, &bigint_map));
+        assert!(!coercible(
+            &int_map,
+            &SqlType::Array(Box::new(SqlType::Int))
+        ));
+        let narrow = SqlType::Struct(vec![field("A", SqlType::Int)]);
+        let wide = SqlType::Struct(vec![
+            field("A", SqlType::Double),
+            field("B", SqlType::String),
+        ]);
+        assert!(coercible(&narrow, &wide));
+        assert!(!coercible(&wide, &narrow), "a field the column lacks");
+        let strings = SqlType::Array(Box::new(SqlType::String));
+        assert!(!coercible(
+            &strings,
+            &SqlType::Array(Box::new(SqlType::Int))
+        ));
+    }
 }

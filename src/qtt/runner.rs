@@ -194,7 +194,11 @@ pub(super) fn produce(
     Ok(())
 }
 
-fn compare_outputs(case: &Case, engine: &Engine, transport: &dyn Transport) -> Result<(), String> {
+pub(super) fn compare_outputs(
+    case: &Case,
+    engine: &Engine,
+    transport: &dyn Transport,
+) -> Result<(), String> {
     let mut topics: Vec<&str> = Vec::new();
     for o in &case.outputs {
         if !topics.contains(&o.topic.as_str()) {
