@@ -16,6 +16,7 @@ mod insert_values;
 mod listing;
 mod metrics;
 pub mod processing_log;
+pub mod push_rows;
 mod pull;
 mod pull_keys;
 mod pull_lookup;

@@ -4,7 +4,6 @@
 use super::error::{EngineError, EngineResult, statement_err};
 use super::results::PushQuery;
 use super::{Engine, QueryInfo, QueryRunner, RunMode, StatementResult};
-use crate::common::Value;
 use crate::exec::{Output, QueryStart, RunningQuery, StateLocation};
 use crate::format::FormatKind;
 use crate::plan::ddl::{check_properties, formats, validate_formats};
@@ -304,26 +303,9 @@ impl Engine {
         let plan = self.plan(q, QueryKind::Transient)?;
         let id = format!("transient_{}_{}", plan.source.name, self.next_query_number);
         self.next_query_number += 1;
-        let rows: Arc<Mutex<Vec<Vec<Value>>>> = Arc::new(Mutex::new(Vec::new()));
-        let sink = rows.clone();
+        let rows: super::push_rows::PushRows = Arc::default();
         let limit = q.limit;
-        let width = plan.columns.len();
-        let subscriber = Box::new(move |batch: &arrow::record_batch::RecordBatch| {
-            let Ok(mut out) = sink.lock() else {
-                return false;
-            };
-            for r in 0..batch.num_rows() {
-                if limit.is_some_and(|l| out.len() as u64 >= l) {
-                    return false;
-                }
-                out.push(
-                    (0..width)
-                        .map(|c| Value::from_array(batch.column(c).as_ref(), r))
-                        .collect(),
-                );
-            }
-            limit.is_none_or(|l| (out.len() as u64) < l)
-        });
+        let subscriber = super::push_rows::subscriber(&plan, limit, rows.clone());
         let group = format!("_brook_transient_{id}");
         let start = QueryStart {
             id: &id,

@@ -61,7 +61,7 @@ pub struct PushQuery {
     pub column_names: Vec<String>,
     pub column_types: Vec<String>,
     pub query: RunningQuery,
-    pub rows: std::sync::Arc<std::sync::Mutex<Vec<Vec<crate::common::Value>>>>,
+    pub rows: super::push_rows::PushRows,
     pub limit: Option<u64>,
 }
 

@@ -23,6 +23,9 @@ pub struct Decoder {
     types: Vec<SqlType>,
     keys: RowReader,
     key_count: usize,
+    /// A table's records need a key (one without is skipped and reported, as Kafka Streams
+    /// skips it).
+    table: bool,
     values: RowReader,
     /// Windowed keys: the window follows the inner key's bytes.
     window: Option<WindowInfo>,
@@ -92,6 +95,7 @@ impl Decoder {
             schema,
             keys: RowReader::new(&source.key_format, Part::Key, &keys),
             key_count: keys.len(),
+            table: source.is_table(),
             values: RowReader::new(&source.value_format, Part::Value, &values),
             window: source.window,
             slots: slots(source),
@@ -119,6 +123,30 @@ impl Decoder {
         records: &[Record],
         log: &mut dyn ProcessingLog,
     ) -> Result<Option<RecordBatch>, String> {
+        self.decode_records(topic, partition, records, log, Values::Read)
+    }
+
+    /// Decodes a table's null-value records (deletions) as rows of their key, window and
+    /// pseudo-columns with NULL value columns, stamped with the record's timestamp (for push
+    /// queries, which show deletions).
+    pub fn decode_tombstones(
+        &self,
+        topic: &str,
+        partition: u32,
+        records: &[Record],
+        log: &mut dyn ProcessingLog,
+    ) -> Result<Option<RecordBatch>, String> {
+        self.decode_records(topic, partition, records, log, Values::Null)
+    }
+
+    fn decode_records(
+        &self,
+        topic: &str,
+        partition: u32,
+        records: &[Record],
+        log: &mut dyn ProcessingLog,
+        values: Values,
+    ) -> Result<Option<RecordBatch>, String> {
         let mut builders: Vec<ColumnBuilder> = self
             .types
             .iter()
@@ -127,7 +155,7 @@ impl Decoder {
         let mut scratch = Scratch::default();
         let mut rows = 0;
         for record in records {
-            match self.decode_row(record, &mut scratch) {
+            match self.decode_row(record, &mut scratch, values) {
                 Ok(Some(rowtime)) => {
                     self.append(&mut builders, record, &mut scratch, rowtime, partition);
                     rows += 1;
@@ -181,18 +209,23 @@ impl Decoder {
         &self,
         record: &'a Record,
         scratch: &mut Scratch<'a>,
+        values: Values,
     ) -> Result<Option<i64>, RowError> {
-        let has_value = self
-            .values
-            .read(record.value.as_deref(), &mut scratch.values)
-            .map_err(|e| {
-                RowError::Decode(format!(
-                    "Failed to deserialize value from topic: {}. {e}",
-                    self.topic
-                ))
-            })?;
-        if !has_value {
-            return Ok(None);
+        if values == Values::Null {
+            scratch.values.clear();
+        } else {
+            let has_value = self
+                .values
+                .read(record.value.as_deref(), &mut scratch.values)
+                .map_err(|e| {
+                    RowError::Decode(format!(
+                        "Failed to deserialize value from topic: {}. {e}",
+                        self.topic
+                    ))
+                })?;
+            if !has_value {
+                return Ok(None);
+            }
         }
         let key_error = |e: String| {
             RowError::Decode(format!(
@@ -215,11 +248,18 @@ impl Decoder {
             .keys
             .read(key, &mut scratch.keys)
             .map_err(|e| key_error(e.to_string()))?;
+        if !has_key && self.table && self.key_count > 0 {
+            return Err(RowError::Decode(format!(
+                "A record of table topic {} has a null key; a table's rows need one, so it is skipped",
+                self.topic
+            )));
+        }
         if !has_key {
             let nulls = std::iter::repeat_with(|| Cell::NULL).take(self.key_count);
             scratch.keys.extend(nulls);
         }
         let rowtime = match &self.timestamp_column {
+            _ if values == Values::Null => record.timestamp,
             None => record.timestamp,
             Some((i, fmt)) => extract_timestamp(&self.cell(*i, record, scratch), fmt.as_deref())
                 .map_err(RowError::Timestamp)?,
@@ -279,6 +319,13 @@ impl Decoder {
             builder.append(Cell::Val(value));
         }
     }
+}
+
+/// Whether a record's value is read, or taken as NULL columns (a table's deletion).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Read,
+    Null,
 }
 
 fn slots(source: &SourceDef) -> Vec<Slot> {

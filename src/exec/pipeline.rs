@@ -94,6 +94,19 @@ impl StatelessPipeline {
         self.project(&batch, &mut report)
     }
 
+    /// Every row projected, WHERE not applied (a table's deletions, which always pass).
+    pub fn project_all(
+        &self,
+        input: &RecordBatch,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<RecordBatch> {
+        let offsets = offsets_of(input);
+        let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
+        self.project(input, &mut report)
+    }
+
     /// A table's changes: every row is projected, and those that fail WHERE are marked as
     /// deletions of their key (as Kafka Streams' table filter forwards them).
     pub fn process_changes(

@@ -17,7 +17,7 @@ use super::table_rows::TableRows;
 use super::tombstone::Tombstones;
 use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::transport::{
-    AppendOutcome, AutoOffsetReset, Consumer, Result, StartFrom, TopicPartition,
+    AppendOutcome, AutoOffsetReset, Consumer, StartFrom, TopicPartition,
     TransactionalProducer, Transport,
 };
 use arrow::record_batch::RecordBatch;
@@ -63,9 +63,14 @@ pub enum Output {
         tombstones: Tombstones,
         producer: Box<dyn TransactionalProducer>,
     },
-    /// A transient query's subscriber; returns false to stop the query.
-    Rows(Box<dyn FnMut(&RecordBatch) -> bool + Send>),
+    /// A transient query's subscriber, given projected rows and which of them are deletions
+    /// (a table's tombstones); returns false to stop the query.
+    Rows(RowSubscriber),
 }
+
+/// Receives a transient query's projected rows and which of them are deletions; returns
+/// false to stop the query.
+pub type RowSubscriber = Box<dyn FnMut(&RecordBatch, &[bool]) -> bool + Send>;
 
 /// A query's record counts since it started in this process, readable from other threads
 /// (`/metrics`). Counted at each commit, so a rolled-back step counts nothing.
@@ -284,13 +289,14 @@ impl RunningQuery {
                     rows.apply(&out, deleted.as_deref());
                 }
             }
+            // Rows that stopped passing a table's WHERE are not shown to a push query.
             Output::Rows(subscriber) => {
                 let out = match &deleted {
                     Some(d) => keep_rows(&out, &d.iter().map(|d| !d).collect::<Vec<_>>()),
                     None => Some(out),
                 };
                 if let Some(out) = out
-                    && !subscriber(&out)
+                    && !subscriber(&out, &vec![false; out.num_rows()])
                 {
                     self.finished = true;
                 }
@@ -332,6 +338,35 @@ impl RunningQuery {
         Ok(())
     }
 
+    /// A table's null-value records, to a push query: rows of their key with NULL values,
+    /// marked as deletions. (A stream's null-value records are not rows: they are skipped.)
+    fn push_deletions(
+        &mut self,
+        source_topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        if !self.table_source || self.aggregator.is_some() {
+            return Ok(());
+        }
+        let decoded = self
+            .decoder
+            .decode_tombstones(source_topic, partition, records, log);
+        let Ok(Some(batch)) = decoded else {
+            return Ok(());
+        };
+        let Some(out) = self.pipeline.project_all(&batch, source_topic, partition, log) else {
+            return Ok(());
+        };
+        if let Output::Rows(subscriber) = &mut self.output
+            && !subscriber(&out, &vec![true; out.num_rows()])
+        {
+            self.finished = true;
+        }
+        Ok(())
+    }
+
     /// Null-value records of a stream: forwarded as null-value records when the query has no
     /// WHERE clause (a predicate is false on a null row); push queries skip them.
     fn pass_through(
@@ -340,7 +375,7 @@ impl RunningQuery {
         partition: u32,
         records: &[crate::transport::Record],
         log: &mut dyn ProcessingLog,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), StepError> {
         let Output::Topic {
             topic,
             tombstones,
@@ -348,7 +383,7 @@ impl RunningQuery {
             ..
         } = &mut self.output
         else {
-            return Ok(());
+            return self.push_deletions(source_topic, partition, records, log);
         };
         // A stream's WHERE drops null rows; a table's deletions always pass.
         if (tombstones.filtered && !self.table_source) || self.aggregator.is_some() {

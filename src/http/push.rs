@@ -8,7 +8,7 @@
 //! setting, default 100).
 
 use super::error::{ApiError, TOO_MANY_PUSH_QUERIES};
-use crate::common::Value;
+use crate::engine::push_rows::PushRow;
 use crate::engine::results::PushQuery;
 use crate::exec::MemoryProcessingLog;
 use std::collections::HashMap;
@@ -20,7 +20,8 @@ use tokio::sync::mpsc;
 /// What a push query's response receives.
 #[derive(Debug)]
 pub enum PushEvent {
-    Row(Vec<Value>),
+    /// A row; a table's deletion is marked (`/query` shows it as a tombstone).
+    Row(PushRow),
     /// The query failed; nothing follows.
     Error(String),
     /// The LIMIT was reached; nothing follows.
@@ -135,6 +136,8 @@ fn drive(mut q: PushQuery, tx: &mpsc::Sender<PushEvent>, stop: &AtomicBool) {
             let _ = tx.blocking_send(PushEvent::Error(e.to_string()));
             return;
         }
+        // (Reported as they happen, at debug level; not kept.)
+        log.errors.clear();
         let rows = q.rows.lock().map(|mut r| std::mem::take(&mut *r));
         for row in rows.unwrap_or_default() {
             if q.limit.is_some_and(|l| sent >= l) {

@@ -85,10 +85,15 @@ async fn write_push(header: Json, mut events: mpsc::Receiver<PushEvent>, tx: Chu
         let text = match event {
             PushEvent::Row(row) => {
                 let columns: Vec<Json> = row
+                    .values
                     .iter()
                     .map(crate::engine::value_json::value_to_json)
                     .collect();
-                format!("{},\n", json!({"row": {"columns": columns}}))
+                let item = match row.tombstone {
+                    true => json!({"row": {"columns": columns, "tombstone": true}}),
+                    false => json!({"row": {"columns": columns}}),
+                };
+                format!("{item},\n")
             }
             PushEvent::LimitReached => {
                 send(&tx, "{\"finalMessage\":\"Limit Reached\"}]\n".into()).await;

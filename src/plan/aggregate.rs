@@ -95,6 +95,8 @@ pub(super) struct AggregateInput<'a, 'b> {
     pub virtual_window_bounds: bool,
     /// The source's values are DELIMITED (so are ksqlDB's internal topics for it).
     pub delimited_source: bool,
+    /// A push query: without GROUP BY, every row is in one group (as ksqlDB's push queries).
+    pub transient: bool,
 }
 
 /// Plans the aggregation and the output columns (over the intermediate layout).
@@ -102,7 +104,7 @@ pub(super) fn plan_aggregate(
     input: AggregateInput<'_, '_>,
 ) -> PlanResult<(AggregatePlan, Vec<OutputColumn>)> {
     let q = input.query;
-    if q.group_by.is_empty() && q.window.is_none() {
+    if q.group_by.is_empty() && q.window.is_none() && !input.transient {
         return plan_err!(
             "CREATE TABLE AS SELECT statement does not support aggregate function [{}] without a GROUP BY clause.",
             aggregate_calls_text(input.items, input.binder.functions())

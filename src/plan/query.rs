@@ -179,6 +179,7 @@ pub fn plan_query(
             source_is_table: source.kind == SourceKind::Table,
             virtual_window_bounds: scope_has_virtual_bounds,
             delimited_source: source.value_format.kind == crate::format::FormatKind::Delimited,
+            transient: kind == QueryKind::Transient,
         };
         let (aggregation, columns) = plan_aggregate(input)?;
         return finish(q, source, filter, columns, Some(aggregation));

@@ -7,8 +7,13 @@
 //! the records in the case's output topics.
 //!
 //! Topics get 4 partitions unless declared otherwise (as in ksqlDB's rest tests; table scans
-//! return rows partition by partition, so the order depends on it). Cases that need joins, a
-//! schema registry, or HTTP-only features (protobuf responses, push queries) are skipped.
+//! return rows partition by partition, so the order depends on it). A case whose
+//! inputConditions say `waitForActivePushQuery` sends its queries first, waits until the
+//! server runs them, and only then produces its inputs (ksqlDB's scalable push queries).
+//! Headers are compared by schema: query ids are not (ksqlDB's scalable push queries are
+//! named `SCALABLE_PUSH_QUERY_...`; Brook's push queries all read the log the same way and are
+//! named `transient_...`). Cases that need joins, a schema registry, or protobuf responses
+//! are skipped.
 
 use super::case::{Case, Variant};
 use super::compare::same;
@@ -84,9 +89,6 @@ fn skip_reason(case: &RestCase, variant: &Variant) -> Option<String> {
     let text = variant.statements.join(" ").to_ascii_uppercase();
     if text.contains(" JOIN ") {
         return Some("needs joins".into());
-    }
-    if case.input_conditions.is_some() {
-        return Some("produces its inputs while a push query runs (inputConditions)".into());
     }
     let proto = case.responses.iter().any(|r| r.get("queryProto").is_some());
     if proto {
@@ -168,17 +170,16 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
                 return Ok(expect.on_error("statement", &error_message(&reply)));
             }
         }
-        {
+        // Inputs produced and the persistent queries run until idle.
+        let produce_and_run = || -> Result<Option<String>, String> {
             let mut engine = engine
                 .lock()
                 .map_err(|_| "engine lock poisoned".to_string())?;
             for input in &inputs_by_topic(&case.case) {
                 produce(&engine, transport.as_ref(), input)?;
             }
-            if let Err(e) = engine.run_until_idle() {
-                return Ok(expect.on_error("query", &e.to_string()));
-            }
-        }
+            Ok(engine.run_until_idle().err().map(|e| e.to_string()))
+        };
         let ordered = case
             .output_conditions
             .as_ref()
@@ -188,7 +189,17 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
             responses: &case.responses,
             ordered,
         };
-        let outcome = run_queries(addr, queries, &expect, &expected)?;
+        let replies = match waits_for_push_queries(case) {
+            // The push queries start first and receive the rows as they are produced.
+            true => live_replies(addr, queries, produce_and_run)?,
+            false => {
+                if let Some(e) = produce_and_run()? {
+                    return Ok(expect.on_error("query", &e));
+                }
+                queries.iter().map(|q| query_reply(addr, q)).collect()
+            }
+        };
+        let outcome = judge_replies(queries, replies, &expect, &expected)?;
         if outcome != Outcome::Passed || expect.error.is_some() || case.case.outputs.is_empty() {
             return Ok(outcome);
         }
@@ -219,19 +230,78 @@ fn error_message(reply: &Reply) -> String {
         .unwrap_or_else(|| reply.body.clone())
 }
 
-/// Sends each query to `/query` and compares the responses (or the expected error).
-fn run_queries(
+/// Whether the case's push queries must be running before its inputs are produced.
+fn waits_for_push_queries(case: &RestCase) -> bool {
+    case.input_conditions
+        .as_ref()
+        .and_then(|c| c.get("waitForActivePushQuery"))
+        .and_then(Json::as_bool)
+        .unwrap_or(false)
+}
+
+/// A query's `/query` reply.
+fn query_reply(addr: SocketAddr, query: &str) -> Result<Reply, String> {
+    let request = serde_json::json!({"ksql": query}).to_string();
+    post_json(addr, "/query", &request, TIMEOUT).map_err(|e| format!("{query}: {e}"))
+}
+
+/// Starts every query, waits until the server runs them as push queries (or they ended, as
+/// a failing or LIMIT 0 query does), then produces the inputs and collects the replies.
+fn live_replies(
     addr: SocketAddr,
     queries: &[String],
+    produce_and_run: impl FnOnce() -> Result<Option<String>, String>,
+) -> Result<Vec<Result<Reply, String>>, String> {
+    let running: Vec<_> = queries
+        .iter()
+        .map(|q| {
+            let q = q.clone();
+            std::thread::spawn(move || query_reply(addr, &q))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let active = push_queries_running(addr);
+        let ended = running.iter().filter(|t| t.is_finished()).count();
+        if active + ended >= running.len() || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Some(e) = produce_and_run()? {
+        return Err(format!("a persistent query failed: {e}"));
+    }
+    Ok(running
+        .into_iter()
+        .map(|t| t.join().unwrap_or_else(|_| Err("the query thread panicked".into())))
+        .collect())
+}
+
+/// The server's count of running push queries (from `/metrics`).
+fn push_queries_running(addr: SocketAddr) -> usize {
+    let reply = crate::http::client::request(addr, "GET", "/metrics", "", "", TIMEOUT);
+    reply
+        .ok()
+        .and_then(|r| {
+            r.body
+                .lines()
+                .find_map(|l| l.strip_prefix("brook_push_queries "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Compares the queries' replies with the responses (or the expected error).
+fn judge_replies(
+    queries: &[String],
+    replies: Vec<Result<Reply, String>>,
     expect: &Expectation<'_>,
     expected: &Responses<'_>,
 ) -> Result<Outcome, String> {
     let mut actual = Vec::new();
     let mut failed = None;
-    for query in queries {
-        let request = serde_json::json!({"ksql": query}).to_string();
-        let reply =
-            post_json(addr, "/query", &request, TIMEOUT).map_err(|e| format!("{query}: {e}"))?;
+    for (query, reply) in queries.iter().zip(replies) {
+        let reply = reply?;
         if reply.status == 200 {
             let items: Json = serde_json::from_str(&reply.body)
                 .map_err(|e| format!("{query}: the response is not JSON ({e}): {}", reply.body))?;

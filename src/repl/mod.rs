@@ -157,24 +157,26 @@ fn stream(mut q: crate::engine::results::PushQuery) {
             .join("|")
     );
     let mut log = MemoryProcessingLog::default();
-    let mut printed = 0;
+    let mut printed: u64 = 0;
     let mut out = std::io::stdout();
     while !INTERRUPTED.load(Ordering::SeqCst) {
         if let Err(e) = q.query.step(1000, Duration::from_millis(100), &mut log) {
             println!("error: {e}");
             break;
         }
+        // (Reported as they happen, at debug level; not kept.)
+        log.errors.clear();
         let rows = q
             .rows
             .lock()
-            .map(|r| r[printed..].to_vec())
+            .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default();
         for r in &rows {
-            let _ = writeln!(out, "{}", render::row(r, &widths));
+            let _ = writeln!(out, "{}", render::row(&r.values, &widths));
         }
-        printed += rows.len();
+        printed += rows.len() as u64;
         let _ = out.flush();
-        if q.query.is_finished() || q.limit.is_some_and(|l| printed as u64 >= l) {
+        if q.query.is_finished() || q.limit.is_some_and(|l| printed >= l) {
             println!("Limit Reached\nQuery terminated");
             return;
         }

@@ -58,7 +58,13 @@ fn a_push_query_shows_the_window_of_each_key() {
             .step(100, Duration::from_millis(10), &mut log)
             .expect("step");
     }
-    let rows = q.rows.lock().expect("rows").clone();
+    let rows: Vec<Vec<Value>> = q
+        .rows
+        .lock()
+        .expect("rows")
+        .iter()
+        .map(|r| r.values.clone())
+        .collect();
     let expected = vec![
         Value::String("k".into()),
         Value::Bigint(30),

@@ -961,25 +961,29 @@ fn sql_text(e: &Expr) -> String {
 
 fn arithmetic(op: ArithOp, l: TExpr, r: TExpr) -> PlanResult<TExpr> {
     use SqlType::*;
+    let sym = match op {
+        ArithOp::Add => "+",
+        ArithOp::Sub => "-",
+        ArithOp::Mul => "*",
+        ArithOp::Div => "/",
+        ArithOp::Mod => "%",
+    };
+    // A NULL literal has no type to do arithmetic in (ksqlDB refuses it too).
+    if l.is_null_literal() || r.is_null_literal() {
+        let name = |e: &TExpr| match e.is_null_literal() {
+            true => "null".to_string(),
+            false => e.ty.to_string(),
+        };
+        return plan_err!(
+            "Error processing expression: ({l} {sym} {r}). Arithmetic on types {} and {} are not supported.",
+            name(&l),
+            name(&r)
+        );
+    }
     if op == ArithOp::Add && l.ty == String && r.ty == String {
         return Ok(TExpr::new(Node::Concat(Box::new(l), Box::new(r)), String));
     }
-    let (l, r) = match (l.is_null_literal(), r.is_null_literal()) {
-        (true, false) => (retype_null(l, &r.ty), r),
-        (false, true) => {
-            let ty = l.ty.clone();
-            (l, retype_null(r, &ty))
-        }
-        _ => (l, r),
-    };
     if !l.ty.is_numeric() || !r.ty.is_numeric() {
-        let sym = match op {
-            ArithOp::Add => "+",
-            ArithOp::Sub => "-",
-            ArithOp::Mul => "*",
-            ArithOp::Div => "/",
-            ArithOp::Mod => "%",
-        };
         return plan_err!(
             "Error processing expression: ({l} {sym} {r}). Unsupported arithmetic types. {} {}",
             base_name(&l.ty),
