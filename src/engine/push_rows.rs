@@ -23,11 +23,7 @@ pub type PushRows = Arc<Mutex<Vec<PushRow>>>;
 
 /// The query's subscriber: appends each output row to `rows` until `limit` rows were
 /// appended, then asks the query to stop.
-pub(super) fn subscriber(
-    plan: &QueryPlan,
-    limit: Option<u64>,
-    rows: PushRows,
-) -> RowSubscriber {
+pub(super) fn subscriber(plan: &QueryPlan, limit: Option<u64>, rows: PushRows) -> RowSubscriber {
     let width = plan.columns.len();
     let key_only = key_only_columns(plan);
     let mut appended: u64 = 0;

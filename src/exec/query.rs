@@ -17,8 +17,8 @@ use super::table_rows::TableRows;
 use super::tombstone::Tombstones;
 use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::transport::{
-    AppendOutcome, AutoOffsetReset, Consumer, StartFrom, TopicPartition,
-    TransactionalProducer, Transport,
+    AppendOutcome, AutoOffsetReset, Consumer, StartFrom, TopicPartition, TransactionalProducer,
+    Transport,
 };
 use arrow::record_batch::RecordBatch;
 use std::time::Duration;
@@ -356,7 +356,10 @@ impl RunningQuery {
         let Ok(Some(batch)) = decoded else {
             return Ok(());
         };
-        let Some(out) = self.pipeline.project_all(&batch, source_topic, partition, log) else {
+        let Some(out) = self
+            .pipeline
+            .project_all(&batch, source_topic, partition, log)
+        else {
             return Ok(());
         };
         if let Output::Rows(subscriber) = &mut self.output

@@ -208,7 +208,9 @@ fn push_stream(header: Json, mut events: mpsc::Receiver<PushEvent>) -> mpsc::Rec
         }
         while let Some(event) = events.recv().await {
             let item = match event {
-                PushEvent::Row(row) => json!(row.values.iter().map(value_to_json).collect::<Vec<_>>()),
+                PushEvent::Row(row) => {
+                    json!(row.values.iter().map(value_to_json).collect::<Vec<_>>())
+                }
                 PushEvent::Error(message) => {
                     let e = ApiError::generic(super::error::SERVER_ERROR, message);
                     let _ = tx.send(e.to_json()).await;

@@ -6,7 +6,9 @@
 //!
 //! - scalar functions ([`super::fixtures_udf`]): WHENCONDITION, WHENRESULT, BAD_UDF, TEST_UDF,
 //!   TOSTRUCT;
-//! - table functions ([`super::fixtures_udtf`]): TEST_UDTF, THROWING_UDTF.
+//! - table functions ([`super::fixtures_udtf`]): TEST_UDTF, THROWING_UDTF;
+//! - aggregate functions ([`super::fixtures_udaf`]): TEST_UDAF, MULTI_ARG, FOUR_ARG, FIVE_ARG,
+//!   VAR_ARG, MID_VAR_ARG, GENERIC_VAR_ARG, OBJ_COL_ARG.
 //!
 //! The Java fixtures are overloaded methods; the planner casts the arguments to the chosen
 //! overload's types, so `invoke` tells the overloads apart by the argument values. Where a NULL
@@ -29,6 +31,7 @@ pub fn register(engine: &mut Engine) {
         for f in super::fixtures_udtf::all() {
             registry.insert_table_function(Arc::new(f));
         }
+        super::fixtures_udaf::register(registry);
     });
 }
 

@@ -6,6 +6,7 @@
 mod case;
 mod compare;
 mod fixtures;
+mod fixtures_udaf;
 mod fixtures_udf;
 mod fixtures_udtf;
 mod records;

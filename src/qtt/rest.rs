@@ -273,7 +273,10 @@ fn live_replies(
     }
     Ok(running
         .into_iter()
-        .map(|t| t.join().unwrap_or_else(|_| Err("the query thread panicked".into())))
+        .map(|t| {
+            t.join()
+                .unwrap_or_else(|_| Err("the query thread panicked".into()))
+        })
         .collect())
 }
 
