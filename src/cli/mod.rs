@@ -62,13 +62,17 @@ pub struct Cli {
     pub max_push_queries: usize,
     /// Seconds an HTTP/1.1 client has to send a request's headers before it is disconnected.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
-        value_parser = clap::value_parser!(u64).range(1..))]
+        value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub header_read_timeout: u64,
     /// Seconds an HTTP connection may sit with no request in flight before it is closed (an
     /// open push query is in flight, however quiet).
     #[arg(long, global = true, default_value_t = 600, value_name = "SECONDS",
-        value_parser = clap::value_parser!(u64).range(1..))]
+        value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub idle_timeout: u64,
+    /// HTTP connections open at once; more wait to be accepted.
+    #[arg(long, global = true, default_value_t = 4096,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

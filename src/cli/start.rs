@@ -66,10 +66,11 @@ fn start_http(
     let config = brook::http::HttpConfig {
         listen,
         max_push_queries: cli.max_push_queries,
-        timeouts: brook::http::ConnectionTimeouts {
+        connections: brook::http::ConnectionLimits {
+            max_connections: cli.max_connections as usize,
             header_read: Duration::from_secs(cli.header_read_timeout),
             idle: Duration::from_secs(cli.idle_timeout),
-            ..brook::http::ConnectionTimeouts::default()
+            ..brook::http::ConnectionLimits::default()
         },
         ..brook::http::HttpConfig::default()
     };

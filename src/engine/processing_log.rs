@@ -15,7 +15,7 @@ pub const STREAM: &str = "KSQL_PROCESSING_LOG";
 /// The statement that declares the stream over the topic.
 pub fn create_statement() -> String {
     format!(
-        "CREATE STREAM {STREAM} (QUERY_ID STRING, KIND STRING, TOPIC STRING, `PARTITION` INT, `OFFSET` BIGINT, MESSAGE STRING) \
+        "CREATE STREAM {STREAM} (QUERY_ID STRING, TOPIC STRING, `PARTITION` INT, `OFFSET` BIGINT, MESSAGE STRING, KIND STRING) \
          WITH (KAFKA_TOPIC='{TOPIC}', VALUE_FORMAT='JSON', PARTITIONS=1);"
     )
 }
@@ -46,7 +46,7 @@ impl ProcessingLog for TopicProcessingLog {
     fn report(&mut self, e: ProcessingError) {
         tracing::warn!(query = %e.query_id, topic = %e.topic, partition = e.partition, offset = e.offset, "{}", e.message);
         let value = serde_json::json!({
-            "QUERY_ID": e.query_id, "KIND": e.kind.name().to_uppercase(), "TOPIC": e.topic, "PARTITION": e.partition, "OFFSET": e.offset, "MESSAGE": e.message,
+            "QUERY_ID": e.query_id, "TOPIC": e.topic, "PARTITION": e.partition, "OFFSET": e.offset, "MESSAGE": e.message, "KIND": e.kind.name().to_uppercase(),
         });
         self.count += 1;
         if let Err(err) = self.producer.send(

@@ -22,6 +22,9 @@ pub struct StatelessPipeline {
     output: SchemaRef,
     /// Input columns passed through after the query's columns: window bounds, ROWTIME.
     carried: Vec<usize>,
+    /// WHERE when it reads only key and pseudo-columns, so it can judge a deletion (a row
+    /// with NULL values); `None` when there is none or it reads values.
+    deletion_filter: Option<Compiled>,
     query_id: String,
 }
 
@@ -60,7 +63,16 @@ impl StatelessPipeline {
                 carried.push(i);
             }
         }
+        let source = &plan.source.schema.columns;
+        let reads_key_only = |f: &Compiled| {
+            f.expr.column_indices().iter().all(|i| {
+                source
+                    .get(*i)
+                    .is_none_or(|c| c.role == crate::plan::schema::ColumnRole::Key)
+            })
+        };
         StatelessPipeline {
+            deletion_filter: filter.clone().filter(reads_key_only),
             filter,
             columns: plan.columns.iter().map(|c| c.compiled.clone()).collect(),
             explode: plan.columns.iter().map(|c| c.explode).collect(),
@@ -94,8 +106,9 @@ impl StatelessPipeline {
         self.project(&batch, &mut report)
     }
 
-    /// Every row projected, WHERE not applied (a table's deletions, which always pass).
-    pub fn project_all(
+    /// A table's deletions (rows of a key with NULL values), projected: those WHERE rejects
+    /// are dropped when WHERE reads only the key; otherwise all pass (their values are unknown).
+    pub fn project_deletions(
         &self,
         input: &RecordBatch,
         topic: &str,
@@ -104,7 +117,15 @@ impl StatelessPipeline {
     ) -> Option<RecordBatch> {
         let offsets = offsets_of(input);
         let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
-        self.project(input, &mut report)
+        let batch = match &self.deletion_filter {
+            Some(f) => {
+                let mask = self.evaluate(f, input, &mut report, true);
+                let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
+                filter_record_batch(input, &mask).ok()?
+            }
+            None => input.clone(),
+        };
+        self.project(&batch, &mut report)
     }
 
     /// A table's changes: every row is projected, and those that fail WHERE are marked as

@@ -339,7 +339,8 @@ impl RunningQuery {
     }
 
     /// A table's null-value records, to a push query: rows of their key with NULL values,
-    /// marked as deletions. (A stream's null-value records are not rows: they are skipped.)
+    /// marked as deletions (filtered by WHERE when it reads only the key). A stream's
+    /// null-value records are not rows: they are skipped.
     fn push_deletions(
         &mut self,
         source_topic: &str,
@@ -358,7 +359,7 @@ impl RunningQuery {
         };
         let Some(out) = self
             .pipeline
-            .project_all(&batch, source_topic, partition, log)
+            .project_deletions(&batch, source_topic, partition, log)
         else {
             return Ok(());
         };

@@ -9,8 +9,9 @@
 //! (`push.rs`) and stream to their clients through bounded channels.
 //!
 //! Limits that protect the server: a request body limit, a cap on concurrent push queries,
-//! bounded per-client row buffers (a client that stops reading is disconnected), and
-//! per-connection timeouts for reading a request's headers and for sitting idle (`serve.rs`).
+//! bounded per-client row buffers (a client that stops reading is disconnected), a cap on
+//! open connections, and per-connection timeouts for reading a request's headers and for
+//! sitting idle (`serve.rs`).
 //!
 //! May import: `engine`, `exec`, `common`, `sql`, `plan`.
 
@@ -26,7 +27,7 @@ mod query_stream;
 mod serve;
 
 pub use error::ApiError;
-pub use serve::ConnectionTimeouts;
+pub use serve::ConnectionLimits;
 
 use crate::engine::Engine;
 use axum::Router;
@@ -46,8 +47,8 @@ pub struct HttpConfig {
     pub push_buffer_rows: usize,
     /// The largest request body accepted (`/inserts-stream` is streamed and not limited).
     pub max_body_bytes: usize,
-    /// Header-read, idle and HTTP/2 keep-alive limits on each connection.
-    pub timeouts: ConnectionTimeouts,
+    /// Open connections at once, and header-read, idle and HTTP/2 keep-alive limits on each.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for HttpConfig {
@@ -57,7 +58,7 @@ impl Default for HttpConfig {
             max_push_queries: 100,
             push_buffer_rows: 1000,
             max_body_bytes: 4 * 1024 * 1024,
-            timeouts: ConnectionTimeouts::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -154,7 +155,7 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
         metrics: Arc::new(info::HttpMetrics::default()),
     };
     let push = app.push.clone();
-    let timeouts = app.config.timeouts;
+    let connections = app.config.connections;
     let router = router(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -166,7 +167,7 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
                     // Open push-query streams would keep their connections forever.
                     push.close_all();
                 };
-                serve::serve(listener, router, timeouts, stop).await;
+                serve::serve(listener, router, connections, stop).await;
             });
         })?;
     Ok(Server {

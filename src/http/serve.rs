@@ -1,10 +1,13 @@
-//! The accept loop and each connection's limits: how long a client may take to send a
-//! request's headers (HTTP/1.1), how long a connection may sit with no request in flight
-//! (both protocols), and HTTP/2 keep-alive pings that find clients that went away while a
+//! The accept loop and each connection's limits: how many connections are open at once, how
+//! long a client may take to send a request's headers, how long a connection may sit with no
+//! request in flight, and HTTP/2 keep-alive pings that find clients that went away while a
 //! push query was quiet. On shutdown every connection is asked to finish gracefully.
 //!
 //! A connection with a request in flight is never idle: a push query with no rows for an
-//! hour keeps its connection. Idle means no request and no response body in progress.
+//! hour keeps its connection. Idle means no request and no response body in progress. A
+//! connection that has not begun a request gets the header-read limit (a client that connects
+//! and sends nothing, or part of an HTTP/2 preface, is dropped then); an HTTP/1.1 connection
+//! waiting for its next request does too (hyper restarts its header timer when it goes idle).
 //!
 //! May import: nothing of Brook's (it serves any axum `Router`).
 
@@ -15,7 +18,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -23,9 +26,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// How long connections may take and sit.
+/// How many connections, and how long they may take and sit.
 #[derive(Clone, Copy, Debug)]
-pub struct ConnectionTimeouts {
+pub struct ConnectionLimits {
+    /// Connections open at once; past it, new ones wait in the listen backlog.
+    pub max_connections: usize,
     /// A client must send a whole request head within this (HTTP/1.1).
     pub header_read: Duration,
     /// A connection with no request in flight for this long is closed.
@@ -34,9 +39,10 @@ pub struct ConnectionTimeouts {
     pub h2_keep_alive: Duration,
 }
 
-impl Default for ConnectionTimeouts {
+impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionTimeouts {
+        ConnectionLimits {
+            max_connections: 4096,
             header_read: Duration::from_secs(30),
             idle: Duration::from_secs(600),
             h2_keep_alive: Duration::from_secs(30),
@@ -51,7 +57,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    timeouts: ConnectionTimeouts,
+    limits: ConnectionLimits,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let (stopping_tx, stopping_rx) = watch::channel(false);
@@ -59,9 +65,9 @@ pub async fn serve(
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if connections.len() < limits.max_connections => match accepted {
                 Ok((stream, _peer)) => {
-                    let task = serve_connection(stream, router.clone(), timeouts, stopping_rx.clone());
+                    let task = serve_connection(stream, router.clone(), limits, stopping_rx.clone());
                     connections.spawn(task);
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -93,7 +99,7 @@ pub async fn serve(
 async fn serve_connection(
     stream: TcpStream,
     router: Router,
-    timeouts: ConnectionTimeouts,
+    limits: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
@@ -119,12 +125,12 @@ async fn serve_connection(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header_read);
+        .header_read_timeout(limits.header_read);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .keep_alive_interval(timeouts.h2_keep_alive)
-        .keep_alive_timeout(timeouts.h2_keep_alive);
+        .keep_alive_interval(limits.h2_keep_alive)
+        .keep_alive_timeout(limits.h2_keep_alive);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let mut closing = false;
@@ -136,8 +142,8 @@ async fn serve_connection(
                 }
                 return;
             }
-            () = activity.idle_for(timeouts.idle), if !closing => {
-                tracing::debug!("closing an HTTP connection idle for {:?}", timeouts.idle);
+            () = activity.idle_for(limits.header_read, limits.idle), if !closing => {
+                tracing::debug!("closing an idle HTTP connection");
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
@@ -155,6 +161,8 @@ async fn serve_connection(
 struct Activity {
     started: Instant,
     in_flight: AtomicUsize,
+    /// Whether a request ever began on the connection.
+    used: AtomicBool,
     /// Milliseconds after `started` when a request last began or ended.
     last_change_ms: AtomicU64,
 }
@@ -174,12 +182,14 @@ impl Activity {
         Activity {
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),
+            used: AtomicBool::new(false),
             last_change_ms: AtomicU64::new(0),
         }
     }
 
     fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.used.store(true, Ordering::SeqCst);
         self.touch();
         InFlight(self.clone())
     }
@@ -189,12 +199,18 @@ impl Activity {
         self.last_change_ms.store(now, Ordering::SeqCst);
     }
 
-    /// Resolves once no request has been in flight for `limit`.
-    async fn idle_for(&self, limit: Duration) {
+    /// Resolves once no request has been in flight for `limit` (for `unused_limit` while no
+    /// request has begun).
+    async fn idle_for(&self, unused_limit: Duration, limit: Duration) {
         loop {
-            let last_change = Duration::from_millis(self.last_change_ms.load(Ordering::SeqCst));
-            let deadline = self.started + last_change + limit;
+            // In flight first: a request ends by touching, then leaving (see `InFlight`).
             let busy = self.in_flight.load(Ordering::SeqCst) > 0;
+            let last_change = Duration::from_millis(self.last_change_ms.load(Ordering::SeqCst));
+            let limit = match self.used.load(Ordering::SeqCst) {
+                true => limit,
+                false => unused_limit.min(limit),
+            };
+            let deadline = self.started + last_change + limit;
             let now = Instant::now();
             if !busy && now >= deadline {
                 return;
@@ -219,11 +235,24 @@ mod tests {
         let activity = Arc::new(Activity::new());
         let limit = Duration::from_millis(200);
         let request = activity.begin();
-        let waited = tokio::time::timeout(limit * 5, activity.idle_for(limit)).await;
+        let unused = Duration::from_millis(50);
+        let waited = tokio::time::timeout(limit * 5, activity.idle_for(unused, limit)).await;
         assert!(waited.is_err(), "idle while a request was in flight");
         drop(request);
         let ended = Instant::now();
-        activity.idle_for(limit).await;
+        activity.idle_for(unused, limit).await;
         assert!(ended.elapsed() >= limit, "idle before the limit passed");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_began_a_request_gets_the_shorter_limit() {
+        let activity = Activity::new();
+        let (unused, limit) = (Duration::from_millis(50), Duration::from_secs(3600));
+        let waited =
+            tokio::time::timeout(Duration::from_secs(30), activity.idle_for(unused, limit));
+        assert!(
+            waited.await.is_ok(),
+            "an unused connection was kept for the long limit"
+        );
     }
 }

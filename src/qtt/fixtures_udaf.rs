@@ -29,7 +29,10 @@ struct TestUdaf {
 impl TestUdaf {
     /// Whether the aggregate is a STRUCT, ARRAY or MAP (DELIMITED cannot hold it).
     fn complex(&self) -> bool {
-        matches!(self.init, Value::Struct(_) | Value::Array(_) | Value::Map(_))
+        matches!(
+            self.init,
+            Value::Struct(_) | Value::Array(_) | Value::Map(_)
+        )
     }
 }
 

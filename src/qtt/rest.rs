@@ -191,7 +191,10 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
         };
         let replies = match waits_for_push_queries(case) {
             // The push queries start first and receive the rows as they are produced.
-            true => live_replies(addr, queries, produce_and_run)?,
+            true => match live_replies(addr, queries, produce_and_run)? {
+                Ok(replies) => replies,
+                Err(e) => return Ok(expect.on_error("query", &e)),
+            },
             false => {
                 if let Some(e) = produce_and_run()? {
                     return Ok(expect.on_error("query", &e));
@@ -246,12 +249,13 @@ fn query_reply(addr: SocketAddr, query: &str) -> Result<Reply, String> {
 }
 
 /// Starts every query, waits until the server runs them as push queries (or they ended, as
-/// a failing or LIMIT 0 query does), then produces the inputs and collects the replies.
+/// a failing or LIMIT 0 query does), then produces the inputs and collects the replies; the
+/// inner `Err` is a persistent query's failure.
 fn live_replies(
     addr: SocketAddr,
     queries: &[String],
     produce_and_run: impl FnOnce() -> Result<Option<String>, String>,
-) -> Result<Vec<Result<Reply, String>>, String> {
+) -> Result<Result<Vec<Result<Reply, String>>, String>, String> {
     let running: Vec<_> = queries
         .iter()
         .map(|q| {
@@ -268,16 +272,18 @@ fn live_replies(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    if let Some(e) = produce_and_run()? {
-        return Err(format!("a persistent query failed: {e}"));
-    }
-    Ok(running
+    let failed = produce_and_run()?;
+    let replies = running
         .into_iter()
         .map(|t| {
             t.join()
                 .unwrap_or_else(|_| Err("the query thread panicked".into()))
         })
-        .collect())
+        .collect();
+    Ok(match failed {
+        Some(e) => Err(e),
+        None => Ok(replies),
+    })
 }
 
 /// The server's count of running push queries (from `/metrics`).

@@ -251,7 +251,7 @@ fn push_queries_stream_rows_and_stop_at_the_cap() {
 fn slow_and_idle_connections_are_closed_but_a_quiet_push_query_is_kept() {
     use std::io::{Read, Write};
     let (server, _dir) = start_server(HttpConfig {
-        timeouts: brook::http::ConnectionTimeouts {
+        connections: brook::http::ConnectionLimits {
             header_read: Duration::from_secs(1),
             idle: Duration::from_secs(1),
             ..Default::default()
@@ -306,5 +306,37 @@ fn slow_and_idle_connections_are_closed_but_a_quiet_push_query_is_kept() {
     );
     let row = push.next_line().expect("read").expect("a row");
     assert_eq!(row, r#"[7,"late"]"#);
+    server.stop();
+}
+
+#[test]
+fn past_the_connection_cap_a_client_waits_until_a_silent_one_is_dropped() {
+    use std::io::{Read, Write};
+    let (server, _dir) = start_server(HttpConfig {
+        connections: brook::http::ConnectionLimits {
+            max_connections: 1,
+            header_read: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..HttpConfig::default()
+    });
+    server.set_ready();
+    let port = server.local_addr.port();
+    // Connects and never sends a byte: it holds the only place until the header-read limit.
+    let mut silent = std::net::TcpStream::connect(addr(port)).expect("connect");
+    std::thread::sleep(Duration::from_millis(200));
+    let health = get(port, "/healthcheck");
+    assert!(health.is_some(), "the waiting client was never served");
+    // It was served only once the silent connection had been closed.
+    silent
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    let closed = silent.read_to_end(&mut rest);
+    assert!(
+        closed.is_ok(),
+        "the silent connection is still open: {closed:?}"
+    );
+    let _ = silent.write_all(b"x");
     server.stop();
 }

@@ -13,6 +13,7 @@ mod log_api;
 mod log_crash;
 mod log_recovery;
 mod pull_query;
+mod push_query;
 mod qtt;
 mod qtt_rest;
 mod support;
