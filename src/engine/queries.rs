@@ -155,6 +155,17 @@ impl Engine {
                 c.kind.name().to_ascii_lowercase()
             ));
         }
+        if has_key && explicit_key && key_format.kind == FormatKind::None {
+            let keys: Vec<String> = plan
+                .output_schema
+                .key_columns()
+                .map(|c| format!("`{}` {} KEY", c.name, c.sql_type))
+                .collect();
+            return statement_err(format!(
+                "The 'NONE' format can only be used when no columns are defined. Got: [{}]",
+                keys.join(", ")
+            ));
+        }
         if !has_key && !explicit_key {
             key_format = crate::format::FormatSpec::new(FormatKind::None);
         } else if has_key && key_format.kind == FormatKind::None {

@@ -113,6 +113,7 @@ pub(super) fn plan_aggregate(
     if q.emit == Some(crate::sql::Emit::Final) && q.window.is_none() {
         return plan_err!("EMIT FINAL is only supported for windowed aggregations.");
     }
+    check_select_items(&input)?;
     let bounds_check = |e: &TExpr| match window_bound_in(e) {
         Some(name) if input.virtual_window_bounds => plan_err!(
             "Window bounds column {name} can only be used in the SELECT clause of windowed aggregations"
@@ -244,6 +245,37 @@ pub(super) fn plan_aggregate(
 /// WINDOWEND`, or no GROUP BY): one group per window, whose table is keyed by the window
 /// alone. ksqlDB refuses this; Brook runs it when every non-aggregate SELECT expression reads
 /// only the window bounds (otherwise ksqlDB's errors stand).
+/// What ksqlDB refuses in an aggregation's SELECT before resolving anything: table functions,
+/// and (in a persistent query without WINDOW) a bare WINDOWSTART or WINDOWEND.
+fn check_select_items(input: &AggregateInput<'_, '_>) -> PlanResult<()> {
+    let functions = input.binder.functions();
+    let calls_table_function = |e: &Expr| {
+        let mut found = false;
+        let _ = sqlparser::ast::visit_expressions(e, |x| {
+            if let Expr::Function(f) = x {
+                found |= functions.table_function(&f.name.to_string()).is_some();
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        found
+    };
+    if input.items.iter().any(|(e, _)| calls_table_function(e)) {
+        return plan_err!("Table functions cannot be used with aggregations.");
+    }
+    let unwindowed = input.query.window.is_none() && !input.transient;
+    for (expr, alias) in input.items {
+        if let (Expr::Identifier(i), None, true) = (expr, alias, unwindowed) {
+            let name = i.value.to_ascii_uppercase();
+            if name == WINDOWSTART || name == WINDOWEND {
+                return plan_err!(
+                    "Reserved column name in select: `{name}`. Please remove or alias the column."
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn groups_by_window_only(
     q: &Query,
     items: &[(Expr, Option<String>)],
