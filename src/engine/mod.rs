@@ -95,10 +95,19 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(transport: Arc<dyn Transport>, mode: RunMode) -> Engine {
+        Engine::with_functions(transport, mode, Arc::new(FunctionRegistry::standard()))
+    }
+
+    /// An engine with the given function registry (shared, as a sandbox shares its engine's).
+    fn with_functions(
+        transport: Arc<dyn Transport>,
+        mode: RunMode,
+        functions: Arc<FunctionRegistry>,
+    ) -> Engine {
         Engine {
             transport,
             catalog: Catalog::default(),
-            functions: Arc::new(FunctionRegistry::standard()),
+            functions,
             properties: BTreeMap::new(),
             variables: HashMap::new(),
             runners: BTreeMap::new(),

@@ -83,6 +83,11 @@ impl ErrorTally {
         self.counts.values().sum()
     }
 
+    /// Drops the counts of a terminated query.
+    pub fn forget(&mut self, query_id: &str) {
+        self.counts.retain(|(id, _), _| id != query_id);
+    }
+
     /// The latest errors, oldest first.
     pub fn recent(&self) -> Vec<ProcessingError> {
         self.recent.iter().cloned().collect()
@@ -133,5 +138,8 @@ mod tests {
         assert_eq!(recent.len(), RECENT_ERRORS);
         assert_eq!(recent.last().map(|e| e.offset), Some(10));
         assert_eq!(recent.first().map(|e| e.offset), Some(7));
+        tally.forget("Q1");
+        assert_eq!(tally.count("Q1", ErrorKind::Bad), 0);
+        assert_eq!(tally.count("Q2", ErrorKind::Late), 1);
     }
 }

@@ -293,6 +293,9 @@ impl Engine {
             self.catalog.queries.remove(id);
             self.forget_materializations(id);
             self.counters.remove(id);
+            if let Ok(mut tally) = self.processing_log.lock() {
+                tally.forget(id);
+            }
             if let Some(runner) = self.runners.remove(id) {
                 stop_runner(runner);
             }

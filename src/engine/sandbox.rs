@@ -21,13 +21,12 @@ impl Engine {
     /// touching the log or starting queries.
     pub fn sandbox(&self) -> Engine {
         let transport: Arc<dyn Transport> = Arc::new(SandboxTransport::new(self.transport.clone()));
-        let mut sandbox = Engine::new(transport, self.mode);
+        let mut sandbox = Engine::with_functions(transport, self.mode, self.functions.clone());
         sandbox.catalog = Catalog {
             sources: self.catalog.sources.clone(),
             types: self.catalog.types.clone(),
             queries: self.catalog.queries.clone(),
         };
-        sandbox.functions = self.functions.clone();
         sandbox.properties = self.properties.clone();
         sandbox.variables = self.variables.clone();
         sandbox.next_query_number = self.next_query_number;

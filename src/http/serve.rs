@@ -121,16 +121,7 @@ async fn serve_connection(
             }
         })
     };
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.h2_keep_alive)
-        .keep_alive_timeout(limits.h2_keep_alive);
+    let builder = connection_builder(&limits);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let mut closing = false;
@@ -155,6 +146,21 @@ async fn serve_connection(
             }
         }
     }
+}
+
+/// HTTP/1.1 and HTTP/2 (h2c) on one connection, with the header-read timer and pings.
+fn connection_builder(limits: &ConnectionLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.h2_keep_alive)
+        .keep_alive_timeout(limits.h2_keep_alive);
+    builder
 }
 
 /// Requests in flight on a connection, and when the last one ended.

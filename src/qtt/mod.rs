@@ -11,6 +11,7 @@ mod fixtures_udf;
 mod fixtures_udtf;
 mod records;
 mod rest;
+mod rest_compare;
 mod runner;
 
 pub use case::{Case, CaseFile, Variant};

@@ -1,0 +1,117 @@
+//! Records with a null value: a table's deletions undone from an aggregation, shown to a push
+//! query as tombstone rows, or passed through to a stateless query's sink as tombstones.
+
+use super::{Output, RunningQuery, StepError};
+use crate::exec::processing_log::ProcessingLog;
+
+impl RunningQuery {
+    /// Tombstones of a table that an aggregation reads: each removes its row's contribution.
+    pub(super) fn retract_rows(
+        &mut self,
+        source_topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        for r in records {
+            let key = match self.decoder.decode_key(r) {
+                Ok(key) => key,
+                Err(message) => {
+                    log.report(crate::exec::ProcessingError {
+                        query_id: self.id.clone(),
+                        kind: crate::exec::ErrorKind::Bad,
+                        topic: source_topic.to_string(),
+                        partition,
+                        offset: r.offset,
+                        message,
+                    });
+                    continue;
+                }
+            };
+            let Some((aggregator, _)) = &mut self.aggregator else {
+                return Ok(());
+            };
+            if let Some((groups, roles)) = aggregator.retract_row(&key, r.timestamp, log)? {
+                self.emit_groups(&groups, &roles, source_topic, partition, log)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A table's null-value records, to a push query: rows of their key with NULL values,
+    /// marked as deletions (filtered by WHERE when it reads only the key). A stream's
+    /// null-value records are not rows: they are skipped.
+    fn push_deletions(
+        &mut self,
+        source_topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        if !self.table_source || self.aggregator.is_some() {
+            return Ok(());
+        }
+        let decoded = self
+            .decoder
+            .decode_tombstones(source_topic, partition, records, log);
+        let Ok(Some(batch)) = decoded else {
+            return Ok(());
+        };
+        let Some(out) = self
+            .pipeline
+            .project_deletions(&batch, source_topic, partition, log)
+        else {
+            return Ok(());
+        };
+        if let Output::Rows(subscriber) = &mut self.output
+            && !subscriber(&out, &vec![true; out.num_rows()])
+        {
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    /// Null-value records of a stream: forwarded as null-value records when the query has no
+    /// WHERE clause (a predicate is false on a null row); push queries skip them.
+    pub(super) fn pass_through(
+        &mut self,
+        source_topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) -> std::result::Result<(), StepError> {
+        let Output::Topic {
+            topic,
+            tombstones,
+            producer,
+            ..
+        } = &mut self.output
+        else {
+            return self.push_deletions(source_topic, partition, records, log);
+        };
+        // A stream's WHERE drops null rows; a table's deletions always pass.
+        if (tombstones.filtered && !self.table_source) || self.aggregator.is_some() {
+            return Ok(());
+        }
+        for r in records {
+            match tombstones.pass_through(r) {
+                Ok((record, key)) => {
+                    producer.send(topic, None, record)?;
+                    self.step_out += 1;
+                    if let Some(rows) = &mut self.table_rows {
+                        rows.delete_key(&key);
+                    }
+                }
+                Err(message) => log.report(crate::exec::ProcessingError {
+                    query_id: self.id.clone(),
+                    kind: crate::exec::ErrorKind::Bad,
+                    topic: source_topic.to_string(),
+                    partition,
+                    offset: r.offset,
+                    message,
+                }),
+            }
+        }
+        Ok(())
+    }
+}
