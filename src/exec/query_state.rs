@@ -11,7 +11,7 @@
 //! 3. on start, [`QueryState::restore`] replays each changelog from the checkpoint (from the
 //!    start when the directory is new, was deleted, or was unreadable) into the stores.
 
-use crate::state::{Checkpoint, StateDir, StateError, Store};
+use crate::state::{ChangelogLayout, Checkpoint, StateDir, StateError, Store};
 use crate::transport::{
     AppendOutcome, CleanupPolicy, OffsetSpec, ProducerRecord, StartFrom, TopicConfig,
     TopicPartition, TransactionalProducer, Transport, TransportError,
@@ -51,6 +51,7 @@ pub enum StateLocation {
 struct Backed {
     store: Store,
     changelog: Option<String>,
+    layout: ChangelogLayout,
 }
 
 pub struct QueryState {
@@ -99,6 +100,16 @@ impl QueryState {
     /// The store `name`, backed by the changelog `<prefix>-<name>-changelog` if the state has
     /// changelogs. Call for every store before [`QueryState::restore`].
     pub fn store(&mut self, name: &str) -> Result<Store, QueryStateError> {
+        self.store_with_layout(name, ChangelogLayout::PLAIN)
+    }
+
+    /// [`QueryState::store`] for a store whose changelog holds only some of its entries
+    /// (a window or session store's by-key entries; a restore derives the rest).
+    pub fn store_with_layout(
+        &mut self,
+        name: &str,
+        layout: ChangelogLayout,
+    ) -> Result<Store, QueryStateError> {
         let store = self.dir.store(name)?;
         let changelog = self
             .changelog_prefix
@@ -107,6 +118,7 @@ impl QueryState {
         self.stores.push(Backed {
             store: store.clone(),
             changelog,
+            layout,
         });
         Ok(store)
     }
@@ -126,7 +138,8 @@ impl QueryState {
             };
             ensure_changelog(transport, topic).map_err(wrap)?;
             let from = checkpoint.get(topic, 0);
-            let end = replay(transport, topic, from, &mut backed.store).map_err(wrap)?;
+            let end = replay(transport, topic, from, &mut backed.store, backed.layout);
+            let end = end.map_err(wrap)?;
             restored.set(topic.clone(), 0, end);
         }
         self.dir.flush(&restored)?;
@@ -145,7 +158,9 @@ impl QueryState {
                 continue;
             };
             for (key, value) in backed.store.pending() {
-                producer.send(topic, Some(0), ProducerRecord::new(Some(key), value))?;
+                if (backed.layout.logged)(&key) {
+                    producer.send(topic, Some(0), ProducerRecord::new(Some(key), value))?;
+                }
             }
         }
         Ok(())
@@ -221,13 +236,14 @@ fn ensure_changelog(transport: &dyn Transport, topic: &str) -> Result<(), Transp
 }
 
 /// Replays `topic` from `from` (its start when `None`, or when `from` lies outside the
-/// topic, which means the directory belongs to an older changelog) to its end into `store`;
-/// returns the end offset.
+/// topic, which means the directory belongs to an older changelog) to its end into `store`,
+/// with the index entries `layout` derives; returns the end offset.
 fn replay(
     transport: &dyn Transport,
     topic: &str,
     from: Option<i64>,
     store: &mut Store,
+    layout: ChangelogLayout,
 ) -> Result<i64, TransportError> {
     let tp = TopicPartition::new(topic, 0);
     let start = transport.list_offset(&tp, OffsetSpec::Earliest)?;
@@ -251,9 +267,20 @@ fn replay(
         idle = if polled.is_empty() { idle + 1 } else { 0 };
         for record in polled.iter().flat_map(|p| &p.records) {
             let key = record.key.as_deref().unwrap_or_default();
+            let index = (layout.index_of)(key);
             match &record.value {
-                Some(value) => store.put(key, value),
-                None => store.delete(key),
+                Some(value) => {
+                    store.put(key, value);
+                    if let Some(index) = index {
+                        store.put(&index, &[]);
+                    }
+                }
+                None => {
+                    store.delete(key);
+                    if let Some(index) = index {
+                        store.delete(&index);
+                    }
+                }
             }
         }
     }

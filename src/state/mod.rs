@@ -14,6 +14,7 @@ mod dir;
 mod dir_tests;
 mod error;
 pub mod keys;
+mod layout;
 mod session;
 #[cfg(test)]
 mod session_tests;
@@ -26,6 +27,7 @@ pub use cache::Entry;
 pub use checkpoint::Checkpoint;
 pub use dir::{FORMAT, StateDir};
 pub use error::{Result, StateError};
+pub use layout::ChangelogLayout;
 pub use session::{Session, SessionStore};
 pub use store::Store;
 pub use window::{WindowEntry, WindowStore};

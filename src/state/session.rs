@@ -2,10 +2,12 @@
 //!
 //! Like the window store, each session is written twice: by key (`0x01 ++ key* ++ ts(end) ++
 //! ts(start)`, holding the value) for finding the sessions a record merges with, and by time
-//! (`0x02 ++ ts(end) ++ ts(start) ++ key`, empty value) for expiry. See `docs/state.md`.
+//! (`0x02 ++ ts(end) ++ ts(start) ++ key`, empty value) for expiry. Only the by-key entries
+//! need a changelog ([`SessionStore::CHANGELOG`]). See `docs/state.md`.
 
 use super::error::{Result, StateError};
 use super::keys::{self, KeyError};
+use super::layout::ChangelogLayout;
 use super::store::Store;
 
 const BY_KEY: u8 = 0x01;
@@ -27,6 +29,16 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
+    /// Its changelog holds the by-key entries; restoring one derives its by-time entry.
+    pub const CHANGELOG: ChangelogLayout = ChangelogLayout {
+        logged: |key| key.first() == Some(&BY_KEY),
+        index_of: |stored| {
+            let body = stored.strip_prefix(&[BY_KEY])?;
+            let (key, start, end) = keys::decode_session_key(body).ok()?;
+            Some(by_time(&key, start, end))
+        },
+    };
+
     /// A session store kept in `store`, which it must be the only user of.
     pub fn new(store: Store) -> Self {
         SessionStore { store }

@@ -2,10 +2,13 @@
 //!
 //! Each window is written twice in its store: by key (`0x01 ++ key* ++ ts(start)`, holding the
 //! value) so one key's windows are one contiguous range, and by time (`0x02 ++ ts(start) ++ key`,
-//! empty value) so expiry reads only the expired prefix. See `docs/state.md`.
+//! empty value) so expiry reads only the expired prefix. Only the by-key entries need a
+//! changelog ([`WindowStore::CHANGELOG`]): a restore derives the by-time ones. See
+//! `docs/state.md`.
 
 use super::error::{Result, StateError};
 use super::keys::{self, KeyError};
+use super::layout::ChangelogLayout;
 use super::store::Store;
 
 const BY_KEY: u8 = 0x01;
@@ -26,6 +29,16 @@ pub struct WindowStore {
 }
 
 impl WindowStore {
+    /// Its changelog holds the by-key entries; restoring one derives its by-time entry.
+    pub const CHANGELOG: ChangelogLayout = ChangelogLayout {
+        logged: |key| key.first() == Some(&BY_KEY),
+        index_of: |stored| {
+            let body = stored.strip_prefix(&[BY_KEY])?;
+            let (key, start) = keys::decode_window_key(body).ok()?;
+            Some(by_time(&key, start))
+        },
+    };
+
     /// A window store kept in `store`, which it must be the only user of.
     pub fn new(store: Store) -> Self {
         WindowStore { store }

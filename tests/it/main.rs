@@ -16,5 +16,6 @@ mod pull_query;
 mod push_query;
 mod qtt;
 mod qtt_rest;
+mod state_changelog;
 mod support;
 mod windowed_source;

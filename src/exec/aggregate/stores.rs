@@ -51,11 +51,16 @@ impl Stores {
         plan: &AggregatePlan,
         reads_table: bool,
     ) -> std::result::Result<Stores, QueryStateError> {
-        let store = state.store(GROUPS)?;
         let groups = match plan.window.as_ref().map(|w| w.kind) {
-            None => Groups::Plain(store),
-            Some(WindowKind::Session) => Groups::Sessions(SessionStore::new(store)),
-            Some(_) => Groups::Windows(WindowStore::new(store)),
+            None => Groups::Plain(state.store(GROUPS)?),
+            Some(WindowKind::Session) => {
+                let store = state.store_with_layout(GROUPS, SessionStore::CHANGELOG)?;
+                Groups::Sessions(SessionStore::new(store))
+            }
+            Some(_) => {
+                let store = state.store_with_layout(GROUPS, WindowStore::CHANGELOG)?;
+                Groups::Windows(WindowStore::new(store))
+            }
         };
         let contributions = match reads_table {
             true => Some(state.store(CONTRIBUTIONS)?),
