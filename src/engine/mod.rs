@@ -266,9 +266,10 @@ impl Engine {
             StatementKind::CreateAsSelect(c) => self.create_as_select(&c, &text),
             StatementKind::InsertSelect {
                 target,
+                target_location,
                 properties,
                 query,
-            } => self.insert_select(&target, &properties, &query, &text),
+            } => self.insert_select((&target, target_location), &properties, &query, &text),
             StatementKind::InsertValues {
                 target,
                 columns,

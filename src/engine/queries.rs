@@ -197,14 +197,15 @@ impl Engine {
 
     pub(super) fn insert_select(
         &mut self,
-        target: &str,
+        (target, target_location): (&str, crate::sql::Location),
         props: &Properties,
         q: &Query,
         sql: &str,
     ) -> EngineResult<StatementResult> {
         check_properties(props)?;
         let Some(sink) = self.catalog.sources.get(target).cloned() else {
-            return statement_err(format!("{target} does not exist."));
+            let message = format!("Source `{target}` does not exist.");
+            return Err(crate::plan::PlanError::at(message, target_location).into());
         };
         if sink.kind == SourceKind::Table {
             return statement_err(format!(

@@ -98,8 +98,10 @@ fn run_statements(
         .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     let mut entities = Vec::new();
     for piece in pieces {
+        // Parsed where it stands in the request, so that error positions count from its start.
+        let positioned = piece.as_str();
         let piece = piece.trim();
-        let statement = match engine.parse(piece) {
+        let statement = match engine.parse(positioned) {
             Ok(s) => s,
             Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
         };

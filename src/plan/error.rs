@@ -7,7 +7,8 @@ use crate::sql::{Location, SqlError};
 pub enum PlanError {
     #[error("{0}")]
     Invalid(String),
-    #[error("line {}:{}: {message}", .location.line, .location.column)]
+    /// Written as ksqlDB writes positioned errors: `Line: 2, Col: 13: ...`.
+    #[error("Line: {}, Col: {}: {message}", .location.line, .location.column)]
     At { message: String, location: Location },
     #[error(transparent)]
     Sql(#[from] SqlError),

@@ -205,6 +205,8 @@ pub enum StatementKind {
     CreateAsSelect(CreateAsSelect),
     InsertSelect {
         target: String,
+        /// Where the target's name is (for "Source `X` does not exist.").
+        target_location: Location,
         properties: Properties,
         query: Query,
     },

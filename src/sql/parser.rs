@@ -384,6 +384,7 @@ impl StatementParser<'_> {
 
     fn insert(&mut self) -> Result<StatementKind, SqlError> {
         self.expect_word("INTO")?;
+        let target_location = self.location();
         let target = self.name()?;
         let columns = if self.p.peek_token_ref().token == Token::LParen {
             self.expect(Token::LParen)?;
@@ -418,6 +419,7 @@ impl StatementParser<'_> {
         self.expect_word("SELECT")?;
         Ok(StatementKind::InsertSelect {
             target,
+            target_location,
             properties,
             query: self.query_after_select()?,
         })

@@ -123,6 +123,18 @@ fn requests_wait_for_the_startup_files_and_bad_ones_get_ksqldb_errors() {
     let topics = names(&listed[1], "topics", "name");
     assert!(!topics.iter().any(|n| n == "A" || n == "B"), "{topics:?}");
     assert_eq!(listed[2]["queries"], serde_json::json!([]));
+    // Positions in errors count from the start of the request, as ksqlDB's do.
+    let unknown = post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM c (k INT KEY, v INT) WITH (kafka_topic='c', value_format='JSON', partitions=1);\nINSERT INTO nowhere SELECT * FROM c;"}"#,
+    );
+    let message = json(&unknown.body)["message"].clone();
+    assert_eq!(
+        message, "Line: 2, Col: 13: Source `NOWHERE` does not exist.",
+        "{}",
+        unknown.body
+    );
     // The same statements without the failing one all run.
     let accepted = post(
         port,
