@@ -16,7 +16,7 @@ pub struct QueryInfo {
     pub explanation: Explanation,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Catalog {
     pub sources: BTreeMap<String, SourceDef>,
     pub types: BTreeMap<String, SqlType>,

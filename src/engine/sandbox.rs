@@ -7,7 +7,7 @@
 //! Persistent queries are planned in the sandbox but not started (no consumers, producers or
 //! state stores).
 
-use super::{Catalog, Engine};
+use super::Engine;
 use crate::transport::{
     AppendOutcome, Consumer, OffsetSpec, PartitionInfo, Producer, ProducerRecord, Result,
     TopicConfig, TopicDescription, TopicPartition, TransactionalProducer, Transport,
@@ -22,11 +22,7 @@ impl Engine {
     pub fn sandbox(&self) -> Engine {
         let transport: Arc<dyn Transport> = Arc::new(SandboxTransport::new(self.transport.clone()));
         let mut sandbox = Engine::with_functions(transport, self.mode, self.functions.clone());
-        sandbox.catalog = Catalog {
-            sources: self.catalog.sources.clone(),
-            types: self.catalog.types.clone(),
-            queries: self.catalog.queries.clone(),
-        };
+        sandbox.catalog = self.catalog.clone();
         sandbox.properties = self.properties.clone();
         sandbox.variables = self.variables.clone();
         sandbox.next_query_number = self.next_query_number;

@@ -167,16 +167,9 @@ impl Decoder {
                         record.offset
                     ));
                 }
-                Err(RowError::Timestamp(message) | RowError::Decode(message)) => {
-                    log.report(ProcessingError {
-                        query_id: self.query_id.clone(),
-                        kind: crate::exec::ErrorKind::Bad,
-                        topic: topic.to_string(),
-                        partition,
-                        offset: record.offset,
-                        message,
-                    })
-                }
+                Err(RowError::Timestamp(message) | RowError::Decode(message)) => log.report(
+                    ProcessingError::bad(&self.query_id, topic, partition, record.offset, message),
+                ),
             }
         }
         if rows == 0 {

@@ -144,14 +144,7 @@ impl Encoder {
                 Ok(e) => encoded.push(e),
                 Err(message) => {
                     buffer.truncate(start);
-                    log.report(ProcessingError {
-                        query_id: self.query_id.clone(),
-                        kind: crate::exec::ErrorKind::Bad,
-                        topic: topic.to_string(),
-                        partition: 0,
-                        offset: -1,
-                        message,
-                    });
+                    log.report(ProcessingError::bad(&self.query_id, topic, 0, -1, message));
                 }
             }
         }

@@ -93,17 +93,7 @@ impl StatelessPipeline {
         partition: u32,
         log: &mut dyn ProcessingLog,
     ) -> Option<RecordBatch> {
-        let offsets = offsets_of(input);
-        let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
-        let batch = match &self.filter {
-            Some(f) => {
-                let mask = self.evaluate(f, input, &mut report, true);
-                let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
-                filter_record_batch(input, &mask).ok()?
-            }
-            None => input.clone(),
-        };
-        self.project(&batch, &mut report)
+        self.filter_and_project(self.filter.as_ref(), input, topic, partition, log)
     }
 
     /// A table's deletions (rows of a key with NULL values), projected: those WHERE rejects
@@ -115,9 +105,22 @@ impl StatelessPipeline {
         partition: u32,
         log: &mut dyn ProcessingLog,
     ) -> Option<RecordBatch> {
+        let filter = self.deletion_filter.as_ref();
+        self.filter_and_project(filter, input, topic, partition, log)
+    }
+
+    /// The rows `filter` keeps (all without one), projected.
+    fn filter_and_project(
+        &self,
+        filter: Option<&Compiled>,
+        input: &RecordBatch,
+        topic: &str,
+        partition: u32,
+        log: &mut dyn ProcessingLog,
+    ) -> Option<RecordBatch> {
         let offsets = offsets_of(input);
         let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
-        let batch = match &self.deletion_filter {
+        let batch = match filter {
             Some(f) => {
                 let mask = self.evaluate(f, input, &mut report, true);
                 let mask = mask.as_any().downcast_ref::<BooleanArray>()?.clone();
@@ -275,14 +278,13 @@ pub(super) fn reporter<'a>(
     offsets: &'a [i64],
 ) -> impl FnMut(usize, String) + 'a {
     move |row, message| {
-        log.report(ProcessingError {
-            query_id: query_id.to_string(),
-            kind: crate::exec::ErrorKind::Bad,
-            topic: topic.to_string(),
+        log.report(ProcessingError::bad(
+            query_id,
+            topic,
             partition,
-            offset: offsets.get(row).copied().unwrap_or(-1),
+            offsets.get(row).copied().unwrap_or(-1),
             message,
-        })
+        ))
     }
 }
 

@@ -12,6 +12,26 @@ pub struct ProcessingError {
     pub message: String,
 }
 
+impl ProcessingError {
+    /// A record that could not be decoded, evaluated, aggregated or encoded.
+    pub fn bad(
+        query_id: &str,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+        message: String,
+    ) -> ProcessingError {
+        ProcessingError {
+            query_id: query_id.to_string(),
+            kind: ErrorKind::Bad,
+            topic: topic.to_string(),
+            partition,
+            offset,
+            message,
+        }
+    }
+}
+
 /// Why a record went to the processing log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {

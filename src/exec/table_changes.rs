@@ -36,14 +36,9 @@ pub(super) fn passes(
     query_id: &str,
 ) -> Vec<bool> {
     let mut report = |_row: usize, message: String| {
-        log.report(crate::exec::ProcessingError {
-            query_id: query_id.to_string(),
-            kind: crate::exec::ErrorKind::Bad,
-            topic: String::new(),
-            partition: 0,
-            offset: -1,
-            message,
-        })
+        log.report(crate::exec::ProcessingError::bad(
+            query_id, "", 0, -1, message,
+        ))
     };
     let mask = super::pipeline::evaluate(having, groups, &mut report, true);
     let mask = mask.as_any().downcast_ref::<arrow::array::BooleanArray>();

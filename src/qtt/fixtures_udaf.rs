@@ -9,7 +9,7 @@
 //! to the processing log and the aggregate keeps its value.
 
 use crate::common::{SqlType, StructField, Value};
-use crate::plan::aggregates::{CallArgs, ResolvedUdaf, Udaf};
+use crate::plan::aggregates::{CallArgs, ResolvedUdaf, Udaf, no_overload, resolved};
 use crate::plan::functions::{FunctionRegistry, UdafResolver};
 use std::sync::Arc;
 
@@ -90,23 +90,6 @@ pub fn register(registry: &mut FunctionRegistry) {
     }
 }
 
-fn resolved(name: &str, udaf: TestUdaf, ret: SqlType, arg_types: Vec<SqlType>) -> ResolvedUdaf {
-    ResolvedUdaf {
-        name: name.to_string(),
-        udaf: Arc::new(udaf),
-        ret,
-        arg_types,
-    }
-}
-
-fn no_overload(name: &str, types: &[SqlType]) -> String {
-    let list: Vec<String> = types.iter().map(|t| t.to_string()).collect();
-    format!(
-        "Function '{name}' does not accept parameters ({}).",
-        list.join(", ")
-    )
-}
-
 /// A Java `long` or `int` argument (NULL counts as 0 where the Java code checks for it).
 fn long_or_zero(v: Option<&Value>) -> i64 {
     match v {
@@ -160,7 +143,7 @@ fn test_udaf(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
                 merge: add_bigints,
                 result: Box::new(Value::clone),
             };
-            Ok(resolved(name, udaf, SqlType::Bigint, vec![t.clone()]))
+            resolved(name, udaf, SqlType::Bigint, vec![t.clone()])
         }
         [SqlType::Double] => {
             let udaf = TestUdaf {
@@ -176,7 +159,7 @@ fn test_udaf(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
                 },
                 result: Box::new(Value::clone),
             };
-            Ok(resolved(name, udaf, SqlType::Double, vec![SqlType::Double]))
+            resolved(name, udaf, SqlType::Double, vec![SqlType::Double])
         }
         [t @ SqlType::Struct(_)] if *t == pair_struct() => {
             let udaf = TestUdaf {
@@ -192,7 +175,7 @@ fn test_udaf(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
                 merge: |a, b| add_pairs(&a, &b),
                 result: Box::new(Value::clone),
             };
-            Ok(resolved(name, udaf, t.clone(), vec![t.clone()]))
+            resolved(name, udaf, t.clone(), vec![t.clone()])
         }
         [SqlType::String, SqlType::String] => {
             let Some(Some(Value::String(initial))) = args.literals.get(1) else {
@@ -210,12 +193,7 @@ fn test_udaf(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
                 merge: add_bigints,
                 result: Box::new(Value::clone),
             };
-            Ok(resolved(
-                name,
-                udaf,
-                SqlType::Bigint,
-                vec![SqlType::String; 2],
-            ))
+            resolved(name, udaf, SqlType::Bigint, vec![SqlType::String; 2])
         }
         other => Err(no_overload(name, other)),
     }
@@ -311,7 +289,7 @@ fn sum_of(name: &str, args: &CallArgs<'_>, columns: usize) -> Result<ResolvedUda
     };
     let mut arg_types = column_types;
     arg_types.extend(types[columns..].iter().cloned());
-    Ok(resolved(name, udaf, SqlType::Bigint, arg_types))
+    resolved(name, udaf, SqlType::Bigint, arg_types)
 }
 
 fn integral(t: &SqlType) -> bool {
@@ -346,7 +324,7 @@ fn var_arg(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
     };
     let mut arg_types = vec![SqlType::Bigint];
     arg_types.extend(std::iter::repeat_n(SqlType::String, strings));
-    Ok(resolved("VAR_ARG", udaf, SqlType::Bigint, arg_types))
+    resolved("VAR_ARG", udaf, SqlType::Bigint, arg_types)
 }
 
 /// `MID_VAR_ARG(long, string..., int first, int second)`: as VAR_ARG, and the result adds
@@ -379,7 +357,7 @@ fn mid_var_arg(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
     };
     let mut arg_types = vec![SqlType::Bigint];
     arg_types.extend(types[1..].iter().cloned());
-    Ok(resolved("MID_VAR_ARG", udaf, SqlType::Bigint, arg_types))
+    resolved("MID_VAR_ARG", udaf, SqlType::Bigint, arg_types)
 }
 
 /// A list of each row's first argument, for rows whose arguments from `from` on are all
@@ -413,12 +391,7 @@ fn generic_var_arg(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
         return Err(no_overload("GENERIC_VAR_ARG", types));
     }
     let ret = SqlType::Array(Box::new(types[0].clone()));
-    Ok(resolved(
-        "GENERIC_VAR_ARG",
-        collect_first(1),
-        ret,
-        types.to_vec(),
-    ))
+    resolved("GENERIC_VAR_ARG", collect_first(1), ret, types.to_vec())
 }
 
 /// `OBJ_COL_ARG(int, any...)`: the first argument of rows with no NULL.
@@ -428,10 +401,5 @@ fn obj_col_arg(args: &CallArgs<'_>) -> Result<ResolvedUdaf, String> {
         return Err(no_overload("OBJ_COL_ARG", types));
     }
     let ret = SqlType::Array(Box::new(SqlType::Int));
-    Ok(resolved(
-        "OBJ_COL_ARG",
-        collect_first(1),
-        ret,
-        types.to_vec(),
-    ))
+    resolved("OBJ_COL_ARG", collect_first(1), ret, types.to_vec())
 }

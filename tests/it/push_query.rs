@@ -8,7 +8,6 @@ use brook::engine::{Engine, RunMode};
 use brook::exec::MemoryProcessingLog;
 use brook::transport::{ProducerRecord, Transport};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// (key, JSON value or a deletion) records of table `t`'s topic.
 fn produce(log: &dyn Transport, rows: &[(&str, Option<&str>)]) {
@@ -23,16 +22,35 @@ fn produce(log: &dyn Transport, rows: &[(&str, Option<&str>)]) {
     producer.flush().expect("flush");
 }
 
-/// Each row the push query `sql` produced, with its tombstone mark.
-fn push_rows(sql: &str) -> Vec<(Vec<Value>, bool)> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
+/// An engine with table `t` (STRING key, INT value) over a fresh embedded log.
+fn table_engine(dir: &std::path::Path) -> (Engine, Arc<dyn Transport>) {
+    let log: Arc<dyn Transport> = Arc::new(support::open(dir));
     let mut engine = Engine::new(log.clone(), RunMode::Manual);
     engine
         .execute_text(
             "CREATE TABLE t (k STRING PRIMARY KEY, v INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);",
         )
         .expect("create");
+    engine.set_property("auto.offset.reset", "earliest");
+    (engine, log)
+}
+
+/// The rows of push query `sql` (with their tombstone marks) and the errors it reported.
+fn run_push(engine: &mut Engine, sql: &str) -> (Vec<(Vec<Value>, bool)>, MemoryProcessingLog) {
+    let result = engine.execute_text(sql).expect("select");
+    let StatementResult::PushQuery(mut q) = result else {
+        panic!("expected a push query, got {result:?}");
+    };
+    let mut errors = MemoryProcessingLog::default();
+    let rows = support::push_rows(&mut q, &mut errors);
+    let rows = rows.into_iter().map(|r| (r.values, r.tombstone)).collect();
+    (rows, errors)
+}
+
+/// Each row the push query `sql` produced over two rows and their deletions.
+fn push_rows(sql: &str) -> Vec<(Vec<Value>, bool)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, log) = table_engine(dir.path());
     produce(
         log.as_ref(),
         &[
@@ -42,19 +60,7 @@ fn push_rows(sql: &str) -> Vec<(Vec<Value>, bool)> {
             ("b", None),
         ],
     );
-    engine.set_property("auto.offset.reset", "earliest");
-    let result = engine.execute_text(sql).expect("select");
-    let StatementResult::PushQuery(mut q) = result else {
-        panic!("expected a push query, got {result:?}");
-    };
-    let mut log = MemoryProcessingLog::default();
-    for _ in 0..20 {
-        q.query
-            .step(100, Duration::from_millis(10), &mut log)
-            .expect("step");
-    }
-    let rows = q.rows.lock().expect("rows").clone();
-    rows.into_iter().map(|r| (r.values, r.tombstone)).collect()
+    run_push(&mut engine, sql).0
 }
 
 fn text(s: &str) -> Value {
@@ -100,38 +106,14 @@ fn where_on_the_key_filters_deletions_and_where_on_values_lets_them_pass() {
 #[test]
 fn a_table_record_without_a_key_is_skipped_and_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
-    let mut engine = Engine::new(log.clone(), RunMode::Manual);
-    engine
-        .execute_text(
-            "CREATE TABLE t (k STRING PRIMARY KEY, v INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);",
-        )
-        .expect("create");
+    let (mut engine, log) = table_engine(dir.path());
     let mut producer = log.producer().expect("producer");
     let keyless = ProducerRecord::new(None::<Vec<u8>>, Some(br#"{"V":7}"#.to_vec()));
     producer.send("t", Some(0), keyless).expect("send");
     producer.flush().expect("flush");
     produce(log.as_ref(), &[("a", Some(r#"{"V":1}"#))]);
-    engine.set_property("auto.offset.reset", "earliest");
-    let StatementResult::PushQuery(mut q) = engine
-        .execute_text("SELECT * FROM t EMIT CHANGES;")
-        .expect("select")
-    else {
-        panic!("expected a push query");
-    };
-    let mut errors = MemoryProcessingLog::default();
-    for _ in 0..20 {
-        q.query
-            .step(100, Duration::from_millis(10), &mut errors)
-            .expect("step");
-    }
-    let rows: Vec<Vec<Value>> = q
-        .rows
-        .lock()
-        .expect("rows")
-        .iter()
-        .map(|r| r.values.clone())
-        .collect();
+    let (rows, errors) = run_push(&mut engine, "SELECT * FROM t EMIT CHANGES;");
+    let rows: Vec<Vec<Value>> = rows.into_iter().map(|(values, _)| values).collect();
     assert_eq!(rows, [vec![text("a"), Value::Int(1)]]);
     assert_eq!(errors.errors.len(), 1, "{:?}", errors.errors);
     assert!(

@@ -104,3 +104,16 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn numbered(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("value-{i:04}")).collect()
 }
+
+/// Steps a push query 20 times (reporting to `errors`) and returns the rows it produced.
+pub fn push_rows(
+    q: &mut brook::engine::results::PushQuery,
+    errors: &mut brook::exec::MemoryProcessingLog,
+) -> Vec<brook::engine::push_rows::PushRow> {
+    for _ in 0..20 {
+        q.query
+            .step(100, Duration::from_millis(10), errors)
+            .expect("step");
+    }
+    q.rows.lock().expect("rows").clone()
+}

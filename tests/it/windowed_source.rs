@@ -8,7 +8,6 @@ use brook::engine::{Engine, RunMode};
 use brook::exec::MemoryProcessingLog;
 use brook::transport::{ProducerRecord, Transport};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A session-windowed key as Kafka Streams writes it: inner key, end, start.
 fn session_key(inner: &str, start: i64, end: i64) -> Vec<u8> {
@@ -53,17 +52,9 @@ fn a_push_query_shows_the_window_of_each_key() {
     };
     assert_eq!(q.column_names, ["K", "WINDOWSTART", "WINDOWEND", "F0"]);
     let mut log = MemoryProcessingLog::default();
-    for _ in 0..20 {
-        q.query
-            .step(100, Duration::from_millis(10), &mut log)
-            .expect("step");
-    }
-    let rows: Vec<Vec<Value>> = q
-        .rows
-        .lock()
-        .expect("rows")
-        .iter()
-        .map(|r| r.values.clone())
+    let rows: Vec<Vec<Value>> = support::push_rows(&mut q, &mut log)
+        .into_iter()
+        .map(|r| r.values)
         .collect();
     let expected = vec![
         Value::String("k".into()),

@@ -32,14 +32,7 @@ impl Aggregator {
         let query_id = self.query_id.clone();
         let retracted = self.retract(source_key, None, time, &mut rows);
         check(retracted, |message| {
-            log.report(ProcessingError {
-                query_id,
-                kind: crate::exec::ErrorKind::Bad,
-                topic: String::new(),
-                partition: 0,
-                offset: -1,
-                message,
-            })
+            log.report(ProcessingError::bad(&query_id, "", 0, -1, message))
         })?;
         Ok(self.batch(rows))
     }

@@ -70,8 +70,8 @@ pub enum Output {
     Rows(RowSubscriber),
 }
 
-/// Receives a transient query's projected rows and which of them are deletions; returns
-/// false to stop the query.
+/// Receives a transient query's projected rows and which of them are deletions (an empty
+/// slice: none); returns false to stop the query.
 pub type RowSubscriber = Box<dyn FnMut(&RecordBatch, &[bool]) -> bool + Send>;
 
 /// A query's record counts since it started in this process, readable from other threads
@@ -298,7 +298,7 @@ impl RunningQuery {
                     None => Some(out),
                 };
                 if let Some(out) = out
-                    && !subscriber(&out, &vec![false; out.num_rows()])
+                    && !subscriber(&out, &[])
                 {
                     self.finished = true;
                 }

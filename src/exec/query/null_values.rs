@@ -2,7 +2,7 @@
 //! query as tombstone rows, or passed through to a stateless query's sink as tombstones.
 
 use super::{Output, RunningQuery, StepError};
-use crate::exec::processing_log::ProcessingLog;
+use crate::exec::processing_log::{ProcessingError, ProcessingLog};
 
 impl RunningQuery {
     /// Tombstones of a table that an aggregation reads: each removes its row's contribution.
@@ -17,14 +17,13 @@ impl RunningQuery {
             let key = match self.decoder.decode_key(r) {
                 Ok(key) => key,
                 Err(message) => {
-                    log.report(crate::exec::ProcessingError {
-                        query_id: self.id.clone(),
-                        kind: crate::exec::ErrorKind::Bad,
-                        topic: source_topic.to_string(),
+                    log.report(ProcessingError::bad(
+                        &self.id,
+                        source_topic,
                         partition,
-                        offset: r.offset,
+                        r.offset,
                         message,
-                    });
+                    ));
                     continue;
                 }
             };
@@ -102,14 +101,13 @@ impl RunningQuery {
                         rows.delete_key(&key);
                     }
                 }
-                Err(message) => log.report(crate::exec::ProcessingError {
-                    query_id: self.id.clone(),
-                    kind: crate::exec::ErrorKind::Bad,
-                    topic: source_topic.to_string(),
+                Err(message) => log.report(ProcessingError::bad(
+                    &self.id,
+                    source_topic,
                     partition,
-                    offset: r.offset,
+                    r.offset,
                     message,
-                }),
+                )),
             }
         }
         Ok(())

@@ -125,7 +125,8 @@ pub fn is_aggregate(name: &str) -> bool {
     resolve(&name.to_ascii_uppercase(), &none).is_some()
 }
 
-fn resolved(
+/// A resolved call of `udaf` (also for functions added through `register_udaf`).
+pub fn resolved(
     name: &str,
     udaf: impl Udaf + 'static,
     ret: SqlType,
@@ -140,7 +141,7 @@ fn resolved(
 }
 
 /// The error for argument types a function has no overload for.
-fn no_overload(name: &str, types: &[SqlType]) -> String {
+pub fn no_overload(name: &str, types: &[SqlType]) -> String {
     let list: Vec<String> = types.iter().map(|t| t.to_string()).collect();
     format!(
         "Function '{name}' does not accept parameters ({}).",

@@ -961,13 +961,7 @@ fn sql_text(e: &Expr) -> String {
 
 fn arithmetic(op: ArithOp, l: TExpr, r: TExpr) -> PlanResult<TExpr> {
     use SqlType::*;
-    let sym = match op {
-        ArithOp::Add => "+",
-        ArithOp::Sub => "-",
-        ArithOp::Mul => "*",
-        ArithOp::Div => "/",
-        ArithOp::Mod => "%",
-    };
+    let sym = op.symbol();
     // A NULL literal has no type to do arithmetic in (ksqlDB refuses it too).
     if l.is_null_literal() || r.is_null_literal() {
         let name = |e: &TExpr| match e.is_null_literal() {

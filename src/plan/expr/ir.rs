@@ -16,6 +16,19 @@ pub enum ArithOp {
     Mod,
 }
 
+impl ArithOp {
+    /// The operator as written in SQL.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Mod => "%",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CmpOp {
     Eq,
@@ -310,16 +323,7 @@ impl fmt::Display for TExpr {
             Node::Column { name, .. } | Node::LambdaVar { name, .. } => write!(f, "{name}"),
             Node::Literal(v) => write!(f, "{}", super::eval::literal_text(v)),
             Node::UntypedNull => f.write_str("null"),
-            Node::Arith { op, left, right } => {
-                let sym = match op {
-                    ArithOp::Add => "+",
-                    ArithOp::Sub => "-",
-                    ArithOp::Mul => "*",
-                    ArithOp::Div => "/",
-                    ArithOp::Mod => "%",
-                };
-                write!(f, "({left} {sym} {right})")
-            }
+            Node::Arith { op, left, right } => write!(f, "({left} {} {right})", op.symbol()),
             Node::Concat(l, r) => write!(f, "({l} + {r})"),
             Node::Compare { op, left, right } => write!(f, "({left} {op} {right})"),
             Node::And(l, r) => write!(f, "({l} AND {r})"),
