@@ -15,6 +15,9 @@ fn open_engine(log: &EmbeddedLog) -> anyhow::Result<Arc<Mutex<Engine>>> {
         .with_state_dir(log.data_dir().join("state"))
         .recovered()
         .context("restoring the catalog from the command log")?;
+    for warning in engine.recovery_warnings() {
+        eprintln!("warning: {warning}");
+    }
     Ok(Arc::new(Mutex::new(engine)))
 }
 

@@ -5,6 +5,7 @@
 
 mod cell;
 pub mod codec;
+pub mod limits;
 mod types;
 mod value;
 mod view;

@@ -34,6 +34,20 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// An estimate of the memory the value takes: its own slot, the bytes of strings and
+    /// binary values, and the elements of collections (see `common::limits`).
+    pub fn footprint(&self) -> usize {
+        let slot = std::mem::size_of::<Value>();
+        slot + match self {
+            Value::String(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            Value::Array(items) => items.iter().map(Value::footprint).sum(),
+            Value::Map(entries) => entries.iter().map(|(k, v)| k.footprint() + v.footprint()).sum(),
+            Value::Struct(fields) => fields.iter().map(|(n, v)| n.len() + v.footprint()).sum(),
+            _ => 0,
+        }
+    }
+
     /// Reads row `row` of an Arrow array Brook produced.
     pub fn from_array(array: &dyn Array, row: usize) -> Value {
         if array.is_null(row) {

@@ -1,12 +1,20 @@
-//! The command log: statements that change the catalog (CREATE, DROP, INSERT INTO ... SELECT,
-//! TERMINATE, CREATE TYPE, SET) are appended to the `_brook_commands` topic once they succeed,
-//! and replayed in order when the engine starts, so streams, tables and persistent queries
-//! survive restarts. Replayed queries get the same IDs, hence the same consumer groups, so they
-//! resume from their committed offsets.
+//! The command log: statements that change the catalog (CREATE, DROP, ALTER, INSERT INTO ...
+//! SELECT, TERMINATE, CREATE/DROP TYPE) are appended to the `_brook_commands` topic once they
+//! succeed, and replayed in order when the engine starts, so streams, tables and persistent
+//! queries survive restarts.
+//!
+//! Each record is a JSON object (as ksqlDB's command topic holds): the statement, the properties
+//! in effect when it ran (`SET`, or a request's `streamsProperties`), and the id of the
+//! persistent query it created. A replayed statement runs with its own properties and its query
+//! gets its recorded id, hence the same consumer group, state and changelogs, so it resumes from
+//! its committed offsets (see `query_ids.rs`). Records written before this format are bare
+//! statements; they replay as they always did, `SET` and `UNSET` included.
 
 use super::error::EngineResult;
-use super::{Engine, StatementResult};
+use super::{Engine, Session, StatementResult};
 use crate::sql::StatementKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use crate::transport::{
     OffsetSpec, ProducerRecord, StartFrom, TopicConfig, TopicPartition, TransportError,
 };
@@ -14,7 +22,8 @@ use std::time::Duration;
 
 pub const COMMAND_TOPIC: &str = "_brook_commands";
 
-/// Whether a statement changes what must be rebuilt after a restart.
+/// Whether a statement changes what must be rebuilt after a restart. (`SET` and `UNSET` are
+/// not: the properties a statement ran with are recorded with it.)
 pub fn is_persistent(kind: &StatementKind) -> bool {
     matches!(
         kind,
@@ -26,9 +35,36 @@ pub fn is_persistent(kind: &StatementKind) -> bool {
             | StatementKind::CreateType { .. }
             | StatementKind::DropType { .. }
             | StatementKind::Terminate(_)
-            | StatementKind::Set { .. }
-            | StatementKind::Unset(_)
     )
+}
+
+/// One record of the command log.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Command {
+    statement: String,
+    /// The properties in effect when the statement ran.
+    #[serde(default, rename = "streamsProperties")]
+    properties: BTreeMap<String, String>,
+    /// The id of the persistent query the statement created.
+    #[serde(default, rename = "queryId", skip_serializing_if = "Option::is_none")]
+    query_id: Option<String>,
+}
+
+/// A record as read back: a command, or a bare statement from an older log.
+#[derive(Debug, PartialEq)]
+enum Recorded {
+    Command(Command),
+    Legacy(String),
+}
+
+impl Recorded {
+    /// A statement never begins with `{`, so a record that does is a command.
+    fn parse(text: &str) -> Result<Recorded, serde_json::Error> {
+        if text.trim_start().starts_with('{') {
+            return serde_json::from_str(text).map(Recorded::Command);
+        }
+        Ok(Recorded::Legacy(text.to_string()))
+    }
 }
 
 impl Engine {
@@ -53,6 +89,7 @@ impl Engine {
         consumer.assign(&[(tp.clone(), StartFrom::Earliest)])?;
         let mut replayed = 0;
         self.recording = false;
+        self.replay.active = true;
         while consumer.position(&tp).is_some_and(|p| p < end) {
             let batches = consumer.poll(1000, Duration::ZERO)?;
             if batches.is_empty() {
@@ -66,14 +103,48 @@ impl Engine {
                 else {
                     continue;
                 };
-                if let Err(e) = self.execute_text(&text) {
-                    tracing::warn!("replaying '{text}' failed: {e}");
+                match Recorded::parse(&text) {
+                    Ok(recorded) => self.replay_one(recorded),
+                    Err(e) => self.recovery_warnings.push(format!(
+                        "command log record at offset {} is unreadable ({e}); skipped: {text}",
+                        record.offset
+                    )),
                 }
                 replayed += 1;
             }
         }
+        self.replay = Default::default();
         self.recording = true;
         Ok(replayed)
+    }
+
+    /// Runs one recorded statement as it ran: with its properties and its query's id.
+    fn replay_one(&mut self, recorded: Recorded) {
+        let (text, outcome) = match recorded {
+            Recorded::Legacy(text) => {
+                self.replay.legacy = true;
+                let outcome = self.execute_text(&text);
+                self.replay.legacy = false;
+                (text, outcome)
+            }
+            Recorded::Command(command) => {
+                let live = self.session();
+                self.restore_session(Session {
+                    properties: command.properties,
+                    variables: live.variables.clone(),
+                });
+                self.replay.query_id = command.query_id;
+                let outcome = self.execute_text(&command.statement);
+                self.replay.query_id = None;
+                self.restore_session(live);
+                (command.statement, outcome)
+            }
+        };
+        if let Err(e) = outcome {
+            let message = format!("replaying '{text}' failed: {e}");
+            tracing::warn!("{message}");
+            self.recovery_warnings.push(message);
+        }
     }
 
     /// Appends a successful persistent statement to the command log.
@@ -83,13 +154,48 @@ impl Engine {
         {
             return Ok(());
         }
+        let command = Command {
+            statement: text.to_string(),
+            properties: self.properties.clone(),
+            query_id: match result {
+                StatementResult::QueryStarted { id, .. } => Some(id.clone()),
+                _ => None,
+            },
+        };
+        let value = serde_json::to_string(&command)
+            .map_err(|e| super::EngineError::Statement(format!("recording '{text}': {e}")))?;
         let mut producer = self.transport.producer()?;
         producer.send(
             COMMAND_TOPIC,
             Some(0),
-            ProducerRecord::new(None::<Vec<u8>>, Some(text.to_string())),
+            ProducerRecord::new(None::<Vec<u8>>, Some(value)),
         )?;
         producer.flush()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_reads_back_and_a_bare_statement_is_legacy() {
+        let command = Command {
+            statement: "CREATE TABLE T AS SELECT 1;".into(),
+            properties: BTreeMap::from([("auto.offset.reset".into(), "earliest".into())]),
+            query_id: Some("CTAS_T_7".into()),
+        };
+        let text = serde_json::to_string(&command).expect("serialise");
+        assert_eq!(
+            Recorded::parse(&text).expect("parse"),
+            Recorded::Command(command)
+        );
+        let bare = "CREATE STREAM S (A INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');";
+        assert_eq!(
+            Recorded::parse(bare).expect("parse"),
+            Recorded::Legacy(bare.into())
+        );
+        assert!(Recorded::parse("{not json").is_err());
     }
 }

@@ -172,7 +172,8 @@ impl Engine {
                 ));
             }
             let bound = binder.bind(expr)?;
-            let value = eval(&bound, &[], &[]).map_err(|e| {
+            let evaluated = crate::common::limits::scoped(|| eval(&bound, &[], &[]));
+            let value = evaluated.map_err(|e| {
                 EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
             })?;
             if name == ROWTIME {

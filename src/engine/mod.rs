@@ -21,6 +21,7 @@ mod pull_keys;
 mod pull_lookup;
 pub mod push_rows;
 mod queries;
+mod query_ids;
 pub mod results;
 mod sandbox;
 mod statement_text;
@@ -76,7 +77,15 @@ pub struct Engine {
     variables: HashMap<String, String>,
     runners: BTreeMap<String, QueryRunner>,
     mode: RunMode,
+    /// The number of the next persistent query's id (see `query_ids.rs`).
     next_query_number: u64,
+    /// The number of the next push query's id (apart, so push queries never shift the ids
+    /// of persistent ones).
+    next_transient_number: u64,
+    /// What is being replayed from the command log.
+    replay: query_ids::Replay,
+    /// Problems found while restoring the catalog and its queries, by query.
+    recovery_warnings: Vec<String>,
     processing_log: Arc<Mutex<processing_log::ErrorTally>>,
     /// Whether persistent statements are appended to the command log (off while replaying,
     /// and for engines that do not persist, like the conformance runner's).
@@ -113,6 +122,9 @@ impl Engine {
             runners: BTreeMap::new(),
             mode,
             next_query_number: 0,
+            next_transient_number: 0,
+            replay: query_ids::Replay::default(),
+            recovery_warnings: Vec::new(),
             processing_log: Arc::new(Mutex::new(processing_log::ErrorTally::default())),
             recording: false,
             state_root: None,
@@ -142,6 +154,11 @@ impl Engine {
             engine.execute_text(&processing_log::create_statement())?;
         }
         Ok(engine)
+    }
+
+    /// What the last restore could not recover, query by query (also logged as warnings).
+    pub fn recovery_warnings(&self) -> &[String] {
+        &self.recovery_warnings
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -20,12 +20,6 @@ impl Engine {
         Ok(plan_query(q, &self.catalog, &self.functions, kind)?)
     }
 
-    fn next_query_id(&mut self, prefix: &str, name: &str) -> String {
-        let id = format!("{prefix}_{name}_{}", self.next_query_number);
-        self.next_query_number += 1;
-        id
-    }
-
     /// ksqlDB's `ksql.new.query.planner.enabled`: allows projections without the key.
     pub(super) fn new_planner(&self) -> bool {
         self.properties
@@ -40,7 +34,7 @@ impl Engine {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    fn offset_reset(&self) -> AutoOffsetReset {
+    pub(super) fn offset_reset(&self) -> AutoOffsetReset {
         // ksqlDB's clients send the Kafka Streams name of the setting.
         let value = self
             .properties
@@ -76,7 +70,7 @@ impl Engine {
         let (plan, sink) = self.plan_create_as_select(c, sql)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
         self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
-        let id = self.next_query_id(create_as_prefix(c.kind), &c.name);
+        let id = self.new_query_id(&format!("{}_{}", create_as_prefix(c.kind), c.name));
         self.catalog.sources.insert(sink.name.clone(), sink.clone());
         self.start_persistent(&id, &plan, &sink, sql)?;
         Ok(StatementResult::QueryStarted {
@@ -232,8 +226,7 @@ impl Engine {
                 plan.output_schema, sink.schema
             ));
         }
-        let id = self.next_query_id("INSERTQUERY", "");
-        let id = id.replace("__", "_");
+        let id = self.new_query_id("INSERTQUERY");
         self.start_persistent(&id, &plan, &sink, sql)?;
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
@@ -254,6 +247,7 @@ impl Engine {
                 .insert(id.to_string(), query_info(id, plan, sink, sql));
             return Ok(());
         }
+        self.check_restored_query(id, plan);
         let group = consumer_group(id);
         let start = QueryStart {
             id,
@@ -316,8 +310,8 @@ impl Engine {
         _sql: &str,
     ) -> EngineResult<StatementResult> {
         let plan = self.plan(q, QueryKind::Transient)?;
-        let id = format!("transient_{}_{}", plan.source.name, self.next_query_number);
-        self.next_query_number += 1;
+        let id = format!("transient_{}_{}", plan.source.name, self.next_transient_number);
+        self.next_transient_number += 1;
         let rows: super::push_rows::PushRows = Arc::default();
         let limit = q.limit;
         let subscriber = super::push_rows::subscriber(&plan, limit, rows.clone());
@@ -361,7 +355,6 @@ pub(super) fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
     result == target
 }
 
-/// The consumer group of a persistent query.
 /// How the catalog records a persistent query.
 fn query_info(id: &str, plan: &QueryPlan, sink: &SourceDef, sql: &str) -> QueryInfo {
     QueryInfo {
@@ -373,6 +366,7 @@ fn query_info(id: &str, plan: &QueryPlan, sink: &SourceDef, sql: &str) -> QueryI
     }
 }
 
+/// The consumer group of a persistent query.
 pub(super) fn consumer_group(id: &str) -> String {
     format!("_brook_query_{id}")
 }
@@ -388,6 +382,7 @@ fn spawn_query_thread(
     let failure = failed.clone();
     let handle = std::thread::Builder::new()
         .name(format!("query-{}", query.id))
+        .stack_size(crate::common::limits::THREAD_STACK_BYTES)
         .spawn(move || {
             let mut topic_log = super::processing_log::TopicProcessingLog::new(&transport).ok();
             while !flag.load(Ordering::Acquire) {
@@ -457,8 +452,10 @@ impl Engine {
         }
     }
 
-    /// A terminated query's state directory and changelog topics are deleted.
+    /// A terminated query's state directory, changelog topics and committed offsets are
+    /// deleted.
     fn delete_query_state(&self, id: &str) -> EngineResult<()> {
+        self.transport.delete_group(&consumer_group(id))?;
         if let Some(root) = &self.state_root {
             crate::state::StateDir::delete(root.join(path_safe(id)))
                 .map_err(|e| EngineError::Statement(e.to_string()))?;
@@ -474,7 +471,7 @@ impl Engine {
 }
 
 /// A query id as a file name: characters other than letters, digits, `_` and `-` become `_`.
-fn path_safe(id: &str) -> String {
+pub(super) fn path_safe(id: &str) -> String {
     id.chars()
         .map(
             |c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {

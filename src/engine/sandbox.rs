@@ -26,6 +26,7 @@ impl Engine {
         sandbox.properties = self.properties.clone();
         sandbox.variables = self.variables.clone();
         sandbox.next_query_number = self.next_query_number;
+        sandbox.next_transient_number = self.next_transient_number;
         sandbox.sandboxed = true;
         sandbox
     }
@@ -148,6 +149,14 @@ impl Transport for SandboxTransport {
             Some(_) => Ok(Vec::new()),
             None => self.real.committed_offsets(group, topic),
         }
+    }
+
+    fn list_groups(&self) -> Result<Vec<String>> {
+        self.real.list_groups()
+    }
+
+    fn delete_group(&self, _group: &str) -> Result<()> {
+        Ok(())
     }
 
     fn producer(&self) -> Result<Box<dyn Producer>> {

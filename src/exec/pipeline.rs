@@ -4,6 +4,7 @@
 //! both are reported to the processing log.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
+use crate::common::limits;
 use crate::plan::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::plan::{Compiled, QueryPlan};
 use arrow::array::{Array, ArrayRef, BooleanArray, new_null_array};
@@ -215,7 +216,11 @@ impl StatelessPipeline {
                     }
                 })
                 .collect();
-            let n = lens.iter().copied().max().unwrap_or(0);
+            let mut n = lens.iter().copied().max().unwrap_or(0);
+            if let Err(message) = expansion_within_limits(batch, row, n) {
+                report(row, message);
+                n = 0;
+            }
             for i in 0..n {
                 take_rows.push(row as u32);
                 for (k, l) in lists.iter().enumerate() {
@@ -325,6 +330,32 @@ pub(super) fn evaluate(
         let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
         concat(&refs).unwrap_or_else(|_| new_null_array(&dt, rows))
     }
+}
+
+/// Whether one input row may become `n` rows: at most [`limits::MAX_TABLE_FUNCTION_ROWS`],
+/// and copies of the row's columns within [`limits::MAX_ROW_WORK_BYTES`].
+fn expansion_within_limits(batch: &RecordBatch, row: usize, n: usize) -> Result<(), String> {
+    if n > limits::MAX_TABLE_FUNCTION_ROWS {
+        return Err(format!(
+            "A table function would make {n} rows of one record, more than the limit of {}",
+            limits::MAX_TABLE_FUNCTION_ROWS
+        ));
+    }
+    if n <= 1 {
+        return Ok(());
+    }
+    let row_bytes: usize = batch
+        .columns()
+        .iter()
+        .map(|c| c.slice(row, 1).to_data().get_slice_memory_size().unwrap_or(0))
+        .sum();
+    if row_bytes.saturating_mul(n) > limits::MAX_ROW_WORK_BYTES {
+        return Err(format!(
+            "A table function would make {n} copies of a record of {row_bytes} bytes, more than the limit of {} MiB",
+            limits::MAX_ROW_WORK_BYTES >> 20
+        ));
+    }
+    Ok(())
 }
 
 fn offsets_of(batch: &RecordBatch) -> Vec<i64> {

@@ -141,6 +141,7 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("brook-http")
+        .thread_stack_size(crate::common::limits::THREAD_STACK_BYTES)
         .enable_all()
         .build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.listen))?;

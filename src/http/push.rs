@@ -112,6 +112,7 @@ pub fn start(
     let id = query.id.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("push-{id}"))
+        .stack_size(crate::common::limits::THREAD_STACK_BYTES)
         .spawn({
             let registry = registry.clone();
             let id = id.clone();

@@ -405,6 +405,24 @@ impl Transport for EmbeddedLog {
         Ok(self.inner.groups()?.committed(group, topic))
     }
 
+    fn list_groups(&self) -> Result<Vec<String>> {
+        self.inner.check_open()?;
+        Ok(self.inner.groups()?.list())
+    }
+
+    fn delete_group(&self, group: &str) -> Result<()> {
+        self.inner.check_open()?;
+        // No redo frame may name the group once it is gone (as for a deleted topic).
+        let mut txn = self
+            .inner
+            .txn
+            .lock()
+            .map_err(|_| poisoned("transaction log"))?;
+        let mut groups = self.inner.groups()?;
+        txn.checkpoint(&mut groups)?;
+        groups.delete(group)
+    }
+
     fn producer(&self) -> Result<Box<dyn Producer>> {
         self.inner.check_open()?;
         Ok(Box::new(EmbeddedProducer::new(self.inner.clone())))

@@ -108,6 +108,32 @@ impl GroupStore {
             .unwrap_or_default()
     }
 
+    /// The names of the groups with committed offsets, sorted.
+    pub fn list(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.groups.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Forgets a group and removes its file (after a checkpoint, as for `commit`).
+    pub fn delete(&mut self, group: &str) -> Result<()> {
+        if self.groups.remove(group).is_none() {
+            return Ok(());
+        }
+        self.dirty.remove(group);
+        let path = self.file_path(group, "json");
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&path),
+            _ => {}
+        }
+        sync_dir(&self.dir)
+    }
+
+    fn file_path(&self, group: &str, extension: &str) -> PathBuf {
+        let name: String = group.bytes().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{name}.{extension}"))
+    }
+
     /// Forgets every group's offsets for a deleted topic (after a checkpoint, as for `commit`).
     pub fn forget_topic(&mut self, topic: &str) -> Result<()> {
         let affected: Vec<String> = self
@@ -127,9 +153,8 @@ impl GroupStore {
     }
 
     fn persist(&self, group: &str, offsets: &Offsets) -> Result<()> {
-        let name: String = group.bytes().map(|b| format!("{b:02x}")).collect();
-        let path = self.dir.join(format!("{name}.json"));
-        let tmp = self.dir.join(format!("{name}.tmp"));
+        let path = self.file_path(group, "json");
+        let tmp = self.file_path(group, "tmp");
         let file = GroupFile {
             group: group.to_string(),
             offsets: offsets.clone(),
@@ -175,5 +200,21 @@ mod tests {
         let store = GroupStore::open(dir.path()).expect("reopen");
         assert_eq!(store.committed("app/1", "t"), vec![]);
         assert_eq!(store.committed("other", "u"), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn a_deleted_group_is_gone_after_reopen_and_others_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = GroupStore::open(dir.path()).expect("open");
+        let offsets = [(TopicPartition::new("t", 0), 5)];
+        store.commit("gone", &offsets).expect("commit");
+        store.commit("kept", &offsets).expect("commit");
+        assert_eq!(store.list(), vec!["gone".to_string(), "kept".to_string()]);
+        store.delete("gone").expect("delete");
+        store.delete("never-there").expect("deleting an unknown group");
+        let store = GroupStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.list(), vec!["kept".to_string()]);
+        assert_eq!(store.committed("gone", "t"), vec![]);
+        assert_eq!(store.committed("kept", "t"), vec![(0, 5)]);
     }
 }

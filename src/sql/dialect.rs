@@ -70,6 +70,15 @@ impl Dialect for KsqlDialect {
         expr: &Expr,
         _precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
+        if super::depth::chain_too_deep(expr) {
+            let at = parser.peek_token_ref().span.start;
+            return Some(Err(ParserError::ParserError(format!(
+                "{} at Line: {}, Column: {}",
+                super::depth::too_deep_message(),
+                at.line,
+                at.column
+            ))));
+        }
         match parser.peek_token_ref().token {
             Token::Arrow => {
                 parser.next_token();

@@ -8,6 +8,7 @@
 
 mod admin;
 pub mod ast;
+mod depth;
 mod dialect;
 mod error;
 mod parser;
@@ -16,6 +17,7 @@ mod split;
 mod types;
 
 pub use ast::*;
+pub use depth::MAX_EXPRESSION_DEPTH;
 pub use dialect::{KsqlDialect, cast_type};
 pub use error::SqlError;
 pub use parser::parse_statement;

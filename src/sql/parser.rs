@@ -75,6 +75,17 @@ pub(super) fn location_of(t: &sqlparser::tokenizer::TokenWithSpan) -> Location {
     }
 }
 
+/// `e` if it nests no deeper than the limit (`depth.rs`), else an error at `start`.
+pub(super) fn bounded(e: Expr, start: Location) -> Result<Expr, SqlError> {
+    match super::depth::check_expr(&e) {
+        Ok(()) => Ok(e),
+        Err(message) => {
+            super::depth::drop_deep(e);
+            Err(SqlError::new(message, start))
+        }
+    }
+}
+
 pub(super) struct StatementParser<'a> {
     pub p: Parser<'a>,
     pub resolve: TypeResolver<'a>,
@@ -144,8 +155,10 @@ impl StatementParser<'_> {
     }
 
     pub fn expr(&mut self) -> Result<Expr, SqlError> {
+        let start = self.location();
         let r = self.p.parse_expr();
-        self.lift(r)
+        let e = self.lift(r)?;
+        bounded(e, start)
     }
 
     pub fn string(&mut self) -> Result<String, SqlError> {
@@ -399,8 +412,13 @@ impl StatementParser<'_> {
         };
         if self.word("VALUES") {
             self.expect(Token::LParen)?;
+            let start = self.location();
             let r = self.p.parse_comma_separated(Parser::parse_expr);
-            let values = self.lift(r)?;
+            let values = self
+                .lift(r)?
+                .into_iter()
+                .map(|e| bounded(e, start))
+                .collect::<Result<Vec<_>, _>>()?;
             self.expect(Token::RParen)?;
             return Ok(StatementKind::InsertValues {
                 target,

@@ -202,8 +202,10 @@ impl StatementParser<'_> {
     fn value_expr(&mut self) -> Result<Expr, SqlError> {
         use sqlparser::dialect::{Dialect, Precedence};
         let comparison = super::KsqlDialect.prec_value(Precedence::Eq);
+        let start = self.location();
         let r = self.p.parse_subexpr(comparison);
-        self.lift(r)
+        let e = self.lift(r)?;
+        super::parser::bounded(e, start)
     }
 
     fn aliased_source(&mut self) -> Result<AliasedSource, SqlError> {

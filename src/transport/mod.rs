@@ -34,6 +34,10 @@ pub trait Transport: Send + Sync {
     fn commit_offsets(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()>;
     /// The committed offset of `group` for each partition of `topic` that has one.
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<(u32, i64)>>;
+    /// The groups that have committed offsets, in sorted order (Kafka's ListGroups).
+    fn list_groups(&self) -> Result<Vec<String>>;
+    /// Forgets every offset `group` committed (Kafka's DeleteGroups); no error if it has none.
+    fn delete_group(&self, group: &str) -> Result<()>;
 
     /// A producer; records are acknowledged when `flush` returns.
     fn producer(&self) -> Result<Box<dyn Producer>>;

@@ -83,13 +83,30 @@ fn run_to_end(dir: &Path) {
     if !engine.catalog().sources.contains_key("ORDERS") {
         engine.execute_script(CREATE_SOURCE).expect("source");
     }
+    // Transient queries between restarts, as users run them: they must not shift the
+    // persistent query's id (its consumer group and state) after a restart.
+    run_transient_queries(&mut engine);
     if !engine.catalog().sources.contains_key(OUTPUT) {
         engine.execute_script(CREATE_QUERY).expect("query");
     }
+    run_transient_queries(&mut engine);
     while engine.run_until_idle_with(2_000).expect("run") > 0 {}
     engine.shutdown();
     drop(engine);
     log.close().expect("close");
+}
+
+/// A push query (started and dropped) and, once the table exists, a pull query.
+fn run_transient_queries(engine: &mut Engine) {
+    let push = engine
+        .execute_text("SELECT * FROM orders EMIT CHANGES LIMIT 1;")
+        .expect("push query");
+    drop(push);
+    if engine.catalog().sources.contains_key(OUTPUT) {
+        engine
+            .execute_text("SELECT * FROM per_customer WHERE customer = 'c1';")
+            .expect("pull query");
+    }
 }
 
 /// Runs the query until its input is consumed (the parent kills it long before, mostly).

@@ -3,6 +3,7 @@
 mod aggregation;
 mod aggregation_crash;
 mod architecture;
+mod bounds;
 mod cli;
 mod engine_admin;
 mod explain;
@@ -16,6 +17,7 @@ mod pull_query;
 mod push_query;
 mod qtt;
 mod qtt_rest;
+mod restart;
 mod state_changelog;
 mod support;
 mod windowed_source;

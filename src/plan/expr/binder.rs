@@ -82,6 +82,10 @@ impl<'a> Binder<'a> {
     }
 
     pub fn bind(&mut self, e: &Expr) -> PlanResult<TExpr> {
+        crate::common::limits::deep(|| self.bind_node(e))
+    }
+
+    fn bind_node(&mut self, e: &Expr) -> PlanResult<TExpr> {
         match e {
             Expr::Identifier(ident) => self.name(None, ident),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {

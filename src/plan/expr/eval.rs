@@ -5,7 +5,7 @@
 
 use super::cast::cast_value;
 use super::ir::{ArithOp, CmpOp, Node, TExpr};
-use crate::common::{SqlType, Value};
+use crate::common::{SqlType, Value, limits};
 use std::cmp::Ordering;
 
 /// Evaluation error: the message goes to the processing log; the value becomes NULL somewhere.
@@ -13,6 +13,10 @@ pub type EvalResult = Result<Value, String>;
 
 /// Evaluates `e` for one row (`row` holds the input columns, `vars` the lambda parameters).
 pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
+    limits::deep(|| eval_node(e, row, vars))
+}
+
+fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
     match &e.node {
         Node::Column { index, .. } => Ok(row.get(*index).cloned().unwrap_or(Value::Null)),
         Node::LambdaVar { index, .. } => Ok(vars.get(*index).cloned().unwrap_or(Value::Null)),
@@ -93,9 +97,15 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::Call { function, args } => {
             let values: Result<Vec<Value>, String> =
                 args.iter().map(|a| eval(a, row, vars)).collect();
-            Ok(values
-                .and_then(|v| function.invoke(&v))
-                .unwrap_or(Value::Null))
+            match values.and_then(|v| function.invoke(&v)) {
+                Ok(v) => {
+                    // Bounds (`common::limits`): these fail the whole expression for the row.
+                    limits::charge(v.footprint())?;
+                    limits::check_value(&v, &format!("{}'s result", function.name()))?;
+                    Ok(v)
+                }
+                Err(_) => Ok(Value::Null),
+            }
         }
         Node::Subscript { expr, index } => {
             Ok(subscript(&eval(expr, row, vars)?, &eval(index, row, vars)?))

@@ -4,6 +4,8 @@
 use super::eval::{EvalResult, eval};
 use super::ir::{Node, TExpr};
 use crate::common::{SqlType, Value};
+use crate::plan::functions::collections::java_hash;
+use std::collections::HashMap;
 
 fn lambda_body(e: &TExpr) -> Result<&TExpr, String> {
     match &e.node {
@@ -15,7 +17,9 @@ fn lambda_body(e: &TExpr) -> Result<&TExpr, String> {
 fn call(body: &TExpr, row: &[Value], vars: &[Value], args: &[Value]) -> EvalResult {
     let mut env = vars.to_vec();
     env.extend_from_slice(args);
-    eval(body, row, &env)
+    let value = eval(body, row, &env)?;
+    crate::common::limits::charge(value.footprint())?;
+    Ok(value)
 }
 
 pub fn eval_lambda_call(
@@ -39,12 +43,16 @@ pub fn eval_lambda_call(
         ("TRANSFORM", Value::Map(entries)) => {
             let (key_body, value_body) = (lambda_body(&args[1])?, lambda_body(&args[2])?);
             let mut out: Vec<(Value, Value)> = Vec::new();
+            // Indexes of `out` by key hash, so duplicate keys are found in linear time.
+            let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
             for (k, v) in entries {
                 let pair = [k.clone(), v.clone()];
                 let key = call(key_body, row, vars, &pair)?;
-                if out.iter().any(|(existing, _)| existing == &key) {
+                let same_hash = by_hash.entry(java_hash(&key)).or_default();
+                if same_hash.iter().any(|&i| out[i].0 == key) {
                     return Err(format!("duplicate key {key:?} in TRANSFORM result"));
                 }
+                same_hash.push(out.len());
                 out.push((key, call(value_body, row, vars, &pair)?));
             }
             Ok(Value::Map(out))

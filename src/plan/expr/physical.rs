@@ -22,6 +22,10 @@ pub fn to_physical(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
 }
 
 fn lower(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
+    crate::common::limits::deep(|| lower_node(e))
+}
+
+fn lower_node(e: &TExpr) -> PlanResult<Arc<dyn PhysicalExpr>> {
     Ok(match &e.node {
         Node::Column { index, name } => Arc::new(Column::new(name, *index)),
         Node::Literal(v) => Arc::new(Literal::new(scalar(v, &e.ty)?)),

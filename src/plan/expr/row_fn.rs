@@ -5,7 +5,7 @@
 //!   function calls, casts and dereferences this way) or passes them up.
 //! - [`NullAsFalse`]: a comparison whose NULL result reads as FALSE, as in ksqlDB.
 
-use crate::common::{SqlType, Value, values_to_array};
+use crate::common::{SqlType, Value, limits, values_to_array};
 use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::datatypes::{Field, FieldRef, Schema};
 use arrow::record_batch::RecordBatch;
@@ -68,7 +68,12 @@ impl RowFn {
         for i in 0..rows {
             row.clear();
             row.extend(args.iter().map(|a| Value::from_array(a.as_ref(), i)));
-            match ((self.body)(&row), self.on_error) {
+            let result = limits::scoped(|| {
+                let value = (self.body)(&row)?;
+                limits::check_value(&value, &self.name)?;
+                Ok(value)
+            });
+            match (result, self.on_error) {
                 (Ok(v), _) => out.push(v),
                 (Err(_), OnError::Null) => out.push(Value::Null),
                 (Err(e), OnError::Propagate) => {

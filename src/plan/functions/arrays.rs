@@ -239,9 +239,8 @@ fn generate_series(v: &[Value]) -> Result<Value, String> {
         return Err("GENERATE_SERIES step has the wrong sign".into());
     }
     let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
-    if count > 10_000_000 {
-        return Err("GENERATE_SERIES would produce too many elements".into());
-    }
+    let each = std::mem::size_of::<Value>();
+    crate::common::limits::check_elements(count as u128, each, "GENERATE_SERIES's result")?;
     let items = (0..count as i64).map(|i| start + i * step);
     Ok(Value::Array(if int {
         items.map(|x| Value::Int(x as i32)).collect()

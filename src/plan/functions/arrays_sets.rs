@@ -3,7 +3,7 @@
 //! NULL equals NULL); results keep the order of first occurrence.
 
 use super::arrays::{arrays, same};
-use super::collections::{elem, java_eq, unify_all};
+use super::collections::{JavaSet, elem, java_eq, unify_all};
 use super::signature::mismatch;
 use super::{Arg, FunctionRegistry, Resolved};
 use crate::common::{SqlType, Value};
@@ -67,7 +67,8 @@ pub fn register(r: &mut FunctionRegistry) {
         |a| arrays("array_except", a, 2, &[], same),
         |v| {
             set_op(v, |left, right| {
-                distinct(left.iter().filter(|x| !right.iter().any(|y| java_eq(x, y))))
+                let right = JavaSet::of(right);
+                distinct(left.iter().filter(|x| !right.contains(x)))
             })
         },
     );
@@ -77,7 +78,8 @@ pub fn register(r: &mut FunctionRegistry) {
         |a| arrays("array_intersect", a, 2, &[], same),
         |v| {
             set_op(v, |left, right| {
-                distinct(left.iter().filter(|x| right.iter().any(|y| java_eq(x, y))))
+                let right = JavaSet::of(right);
+                distinct(left.iter().filter(|x| right.contains(x)))
             })
         },
     );
@@ -103,13 +105,8 @@ fn array_and_value(name: &str, a: &[Arg], ret: fn(SqlType) -> SqlType) -> Result
 }
 
 fn distinct<'a>(items: impl Iterator<Item = &'a Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    for item in items {
-        if !out.iter().any(|o| java_eq(o, item)) {
-            out.push(item.clone());
-        }
-    }
-    out
+    let mut seen = JavaSet::default();
+    items.filter(|item| seen.insert(item)).cloned().collect()
 }
 
 /// Both arrays present → `f`; either NULL → NULL.

@@ -6,6 +6,8 @@ use super::can_widen;
 use crate::common::{SqlType, Value};
 use crate::plan::expr::decimal;
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 /// Java `Objects.equals` on two values of one SQL type (maps compare as sets of entries).
 pub fn java_eq(a: &Value, b: &Value) -> bool {
@@ -17,11 +19,7 @@ pub fn java_eq(a: &Value, b: &Value) -> bool {
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| java_eq(p, q))
         }
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.iter().any(|(k2, v2)| java_eq(k, k2) && java_eq(v, v2)))
-        }
+        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && same_entries(x, y),
         (Value::Struct(x), Value::Struct(y)) => {
             x.len() == y.len()
                 && x.iter()
@@ -29,6 +27,99 @@ pub fn java_eq(a: &Value, b: &Value) -> bool {
                     .all(|((n, p), (m, q))| n == m && java_eq(p, q))
         }
         _ => a == b,
+    }
+}
+
+/// Whether every entry of `x` is in `y` (keys and values by [`java_eq`]), in linear time.
+fn same_entries(x: &[(Value, Value)], y: &[(Value, Value)]) -> bool {
+    let mut by_key: HashMap<u64, Vec<&(Value, Value)>> = HashMap::new();
+    for entry in y {
+        by_key.entry(java_hash(&entry.0)).or_default().push(entry);
+    }
+    x.iter().all(|(k, v)| {
+        by_key
+            .get(&java_hash(k))
+            .is_some_and(|found| found.iter().any(|(k2, v2)| java_eq(k, k2) && java_eq(v, v2)))
+    })
+}
+
+/// A hash consistent with [`java_eq`]: values it finds equal hash alike (maps regardless of
+/// entry order, decimals regardless of trailing zeros).
+pub fn java_hash(v: &Value) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    hash_into(v, &mut hasher);
+    hasher.finish()
+}
+
+fn hash_into(v: &Value, h: &mut impl Hasher) {
+    std::mem::discriminant(v).hash(h);
+    match v {
+        Value::Null => {}
+        Value::Boolean(b) => b.hash(h),
+        Value::Int(i) | Value::Date(i) | Value::Time(i) => i.hash(h),
+        Value::Bigint(i) | Value::Timestamp(i) => i.hash(h),
+        Value::Double(d) if d.is_nan() => {}
+        Value::Double(d) => d.to_bits().hash(h),
+        Value::Decimal(unscaled, scale) => decimal_without_trailing_zeros(*unscaled, *scale).hash(h),
+        Value::String(s) => s.hash(h),
+        Value::Bytes(b) => b.hash(h),
+        Value::Array(items) => {
+            items.len().hash(h);
+            items.iter().for_each(|i| hash_into(i, h));
+        }
+        Value::Map(entries) => {
+            let unordered = entries.iter().fold(0u64, |sum, (k, v)| {
+                sum.wrapping_add(java_hash(k).wrapping_mul(31) ^ java_hash(v))
+            });
+            (entries.len(), unordered).hash(h);
+        }
+        Value::Struct(fields) => fields.iter().for_each(|(n, v)| {
+            n.hash(h);
+            hash_into(v, h);
+        }),
+    }
+}
+
+fn decimal_without_trailing_zeros(mut unscaled: i128, mut scale: i8) -> (i128, i8) {
+    if unscaled == 0 {
+        return (0, 0);
+    }
+    while unscaled % 10 == 0 && scale > i8::MIN {
+        unscaled /= 10;
+        scale -= 1;
+    }
+    (unscaled, scale)
+}
+
+/// Values distinct by [`java_eq`], found in expected constant time each.
+#[derive(Default)]
+pub struct JavaSet<'a> {
+    buckets: HashMap<u64, Vec<&'a Value>>,
+}
+
+impl<'a> JavaSet<'a> {
+    pub fn of(values: &'a [Value]) -> JavaSet<'a> {
+        let mut set = JavaSet::default();
+        values.iter().for_each(|v| {
+            set.insert(v);
+        });
+        set
+    }
+
+    /// Adds `v`; false if an equal value was there.
+    pub fn insert(&mut self, v: &'a Value) -> bool {
+        let bucket = self.buckets.entry(java_hash(v)).or_default();
+        if bucket.iter().any(|o| java_eq(o, v)) {
+            return false;
+        }
+        bucket.push(v);
+        true
+    }
+
+    pub fn contains(&self, v: &Value) -> bool {
+        self.buckets
+            .get(&java_hash(v))
+            .is_some_and(|b| b.iter().any(|o| java_eq(o, v)))
     }
 }
 
@@ -123,6 +214,31 @@ pub fn elem(arg: &Option<SqlType>) -> Option<Option<&SqlType>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_values_hash_alike_and_a_set_keeps_one_of_each() {
+        let m1 = Value::Map(vec![
+            (Value::String("a".into()), Value::Int(1)),
+            (Value::String("b".into()), Value::Int(2)),
+        ]);
+        let m2 = Value::Map(vec![
+            (Value::String("b".into()), Value::Int(2)),
+            (Value::String("a".into()), Value::Int(1)),
+        ]);
+        assert_eq!(java_hash(&m1), java_hash(&m2));
+        let d1 = Value::Decimal(100, 2);
+        let d2 = Value::Decimal(1, 0);
+        assert!(java_eq(&d1, &d2));
+        assert_eq!(java_hash(&d1), java_hash(&d2));
+        let nan = Value::Double(f64::NAN);
+        assert_eq!(java_hash(&nan), java_hash(&Value::Double(-f64::NAN)));
+        let values = vec![m1.clone(), d1, Value::Int(1), m2, d2, Value::Bigint(1)];
+        let mut set = JavaSet::default();
+        let kept: Vec<&Value> = values.iter().filter(|v| set.insert(v)).collect();
+        assert_eq!(kept, vec![&values[0], &values[1], &values[2], &values[5]]);
+        assert!(set.contains(&Value::Decimal(10, 1)));
+        assert!(!set.contains(&Value::Int(2)));
+    }
 
     #[test]
     fn java_equality_and_order() {

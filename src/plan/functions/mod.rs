@@ -7,7 +7,7 @@ mod arrays_sets;
 mod basic;
 mod bytes;
 mod chars;
-mod collections;
+pub(crate) mod collections;
 mod datetime;
 mod datetime_arith;
 mod datetime_parse;

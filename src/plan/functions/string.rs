@@ -4,7 +4,7 @@
 
 use super::basic::{pick, sig, var_sig};
 use super::{Arg, FunctionRegistry, Resolved, ScalarFunction};
-use crate::common::{SqlType, Value};
+use crate::common::{SqlType, Value, limits};
 
 pub fn register(r: &mut FunctionRegistry) {
     use SqlType::{Bytes, Int, String as Str};
@@ -98,7 +98,7 @@ pub fn register(r: &mut FunctionRegistry) {
         |a| pick("replace", a, &[sig(&[Str, Str, Str], Str)]),
         |v| match (&v[0], &v[1], &v[2]) {
             (Value::String(s), Value::String(old), Value::String(new)) => {
-                Ok(Value::String(replace(s, old, new)))
+                Ok(Value::String(replace(s, old, new)?))
             }
             _ => Ok(Value::Null),
         },
@@ -299,6 +299,8 @@ fn pad(v: &[Value], left: bool) -> Result<Value, String> {
         Value::Int(l) if *l >= 0 => *l as usize,
         _ => return Ok(Value::Null),
     };
+    let name = if left { "LPAD" } else { "RPAD" };
+    limits::check_value_size(len, &format!("{name}'s result"))?;
     Ok(match (&v[0], &v[2]) {
         (Value::String(s), Value::String(p)) if !p.is_empty() => {
             Value::String(from_utf16(&padded(&utf16(s), len, &utf16(p), left)))
@@ -311,16 +313,23 @@ fn pad(v: &[Value], left: bool) -> Result<Value, String> {
 }
 
 /// Java `String.replace`: literal; an empty target inserts `new` around every character.
-fn replace(s: &str, old: &str, new: &str) -> String {
+/// Fails when the result would pass the value size limit (checked before it is built).
+fn replace(s: &str, old: &str, new: &str) -> Result<String, String> {
+    let places = match old.is_empty() {
+        true => s.chars().count() + 1,
+        false => s.matches(old).count(),
+    };
+    let grown = places.saturating_mul(new.len().saturating_sub(old.len()));
+    limits::check_value_size(s.len().saturating_add(grown), "REPLACE's result")?;
     if !old.is_empty() {
-        return s.replace(old, new);
+        return Ok(s.replace(old, new));
     }
     let mut out = String::from(new);
     for c in s.chars() {
         out.push(c);
         out.push_str(new);
     }
-    out
+    Ok(out)
 }
 
 /// Commons `StringUtils.ordinalIndexOf` (overlapping), over UTF-16 units.

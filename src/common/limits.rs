@@ -1,0 +1,147 @@
+//! Bounds on what evaluating expressions for one record may take, so that no statement or
+//! record can exhaust the server's memory or hold a query for hours: the size of one value, the
+//! work (bytes of values produced) of evaluating one expression for one row, and the rows a
+//! table function may make of one record. A function that would pass a bound fails for that
+//! row with a message saying which; the row goes to the processing log, the query goes on.
+//!
+//! Sizes are estimates of memory in use ([`Value::footprint`]): every value counts its own
+//! slot, strings and bytes their length, and collections their elements.
+//!
+//! The work budget is per evaluation scope ([`scoped`]): a row function opens one for each row,
+//! and every function result inside it (lambda bodies included) is charged against it. Outside
+//! a scope nothing is charged.
+
+use super::Value;
+use std::cell::Cell;
+
+/// The largest value a function may produce (64 MiB, as the log's largest record batch).
+pub const MAX_VALUE_BYTES: usize = 64 << 20;
+
+/// The bytes of values that evaluating one expression for one row may produce in all.
+pub const MAX_ROW_WORK_BYTES: usize = 256 << 20;
+
+/// The rows a table function (EXPLODE, ...) may make of one input record.
+pub const MAX_TABLE_FUNCTION_ROWS: usize = 100_000;
+
+thread_local! {
+    /// Bytes produced in the innermost open scope; `None` outside any scope.
+    static SPENT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The stack of every thread that parses, plans or runs statements (the command line's, the
+/// HTTP API's, each query's). Statements are walked recursively, by Brook and by the crates it
+/// uses (sqlparser's clone and drop, DataFusion's evaluation), and in debug builds a level of
+/// an expression can take 17 KiB; this holds [`crate::sql::MAX_EXPRESSION_DEPTH`] levels many
+/// times over. Only the pages a thread touches are ever committed.
+pub const THREAD_STACK_BYTES: usize = 64 << 20;
+
+/// Runs `f` on this thread's stack, or on a fresh segment of the heap when less than 256 KiB
+/// of the stack is left. Recursive walks over expressions call it at each level, so an
+/// expression as deep as the parser allows cannot overflow any thread's stack (their frames
+/// are large in debug builds: binding takes about 17 KiB a level).
+pub fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(256 << 10, 4 << 20, f)
+}
+
+/// Fails when a value of `bytes` would be larger than [`MAX_VALUE_BYTES`]; `what` names it.
+pub fn check_value_size(bytes: usize, what: &str) -> Result<(), String> {
+    if bytes > MAX_VALUE_BYTES {
+        return Err(format!(
+            "{what} would take {} MiB, more than the limit of {} MiB for one value",
+            bytes >> 20,
+            MAX_VALUE_BYTES >> 20
+        ));
+    }
+    Ok(())
+}
+
+/// [`check_value_size`] for `count` elements of `each` bytes (no overflow).
+pub fn check_elements(count: u128, each: usize, what: &str) -> Result<(), String> {
+    let bytes = count.saturating_mul(each as u128);
+    check_value_size(usize::try_from(bytes).unwrap_or(usize::MAX), what)
+}
+
+/// Checks a produced value against the size bound.
+pub fn check_value(value: &Value, what: &str) -> Result<(), String> {
+    check_value_size(value.footprint(), what)
+}
+
+/// Charges `bytes` to the open scope; fails once its work passes [`MAX_ROW_WORK_BYTES`]
+/// (and keeps failing until the scope ends, so loops stop early).
+pub fn charge(bytes: usize) -> Result<(), String> {
+    SPENT.with(|spent| {
+        let Some(so_far) = spent.get() else {
+            return Ok(());
+        };
+        let total = so_far.saturating_add(bytes);
+        spent.set(Some(total));
+        if total > MAX_ROW_WORK_BYTES {
+            return Err(format!(
+                "evaluating the expression for one row produced more than {} MiB of values",
+                MAX_ROW_WORK_BYTES >> 20
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// Runs `f` in a fresh work scope (restoring any enclosing one after); its result becomes an
+/// error if the work it did passed the budget, whatever `f` made of that.
+pub fn scoped<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let outer = SPENT.with(|spent| spent.replace(Some(0)));
+    let result = f();
+    let spent = SPENT.with(|spent| spent.replace(outer));
+    match (result, spent) {
+        (Ok(_), Some(total)) if total > MAX_ROW_WORK_BYTES => charge_error(total),
+        (other, _) => other,
+    }
+}
+
+fn charge_error<T>(total: usize) -> Result<T, String> {
+    Err(format!(
+        "evaluating the expression for one row produced {} MiB of values, more than the limit of {} MiB",
+        total >> 20,
+        MAX_ROW_WORK_BYTES >> 20
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_is_charged_only_inside_a_scope_and_passing_the_budget_fails_it() {
+        assert!(charge(usize::MAX).is_ok(), "charged outside a scope");
+        let result = scoped(|| {
+            charge(MAX_ROW_WORK_BYTES)?;
+            assert!(charge(1).is_err());
+            Ok(1)
+        });
+        assert!(result.is_err());
+        let swallowed = scoped(|| {
+            let _ = charge(MAX_ROW_WORK_BYTES + 1);
+            Ok(1)
+        });
+        assert!(swallowed.is_err(), "an error the body ignored still fails the scope");
+        assert_eq!(scoped(|| charge(10).map(|()| 2)), Ok(2));
+    }
+
+    #[test]
+    fn scopes_nest_and_the_outer_one_keeps_its_count() {
+        let result = scoped(|| {
+            charge(MAX_ROW_WORK_BYTES - 10)?;
+            scoped(|| charge(MAX_ROW_WORK_BYTES))?;
+            charge(20)
+        });
+        assert!(result.is_err(), "the outer scope lost its count");
+    }
+
+    #[test]
+    fn sizes_past_the_value_limit_are_refused() {
+        assert!(check_value_size(MAX_VALUE_BYTES, "x").is_ok());
+        let e = check_value_size(MAX_VALUE_BYTES + 1, "LPAD's result").unwrap_err();
+        assert!(e.starts_with("LPAD's result would take"), "{e}");
+        assert!(check_elements(u128::MAX, 32, "x").is_err());
+        assert!(check_elements(1000, 32, "x").is_ok());
+    }
+}

@@ -1,0 +1,213 @@
+//! Persistent query ids. An id is decided once, when its query is created, and stored with the
+//! statement in the command log (`commands.rs`); a restart gives the query the same id, hence
+//! the same consumer group (its committed input offsets), state directory and changelog topics.
+//!
+//! A new id takes the next number that no query, consumer group, state directory or changelog
+//! topic uses, so a query never inherits what an older query with the same name left behind.
+//! Transient (push) queries are numbered apart and never move this counter.
+//!
+//! Command logs written before ids were stored hold bare statements; their queries are numbered
+//! by replay order as before, and where that number finds nothing of the query's but exactly
+//! one unclaimed id of the same name does, that id is adopted (see [`Engine::legacy_query_id`]).
+
+use super::Engine;
+use super::queries::consumer_group;
+use crate::plan::QueryPlan;
+use std::collections::BTreeSet;
+
+/// What a query owns outside the catalog, found by name.
+struct Artifacts {
+    groups: BTreeSet<String>,
+    topics: Vec<String>,
+}
+
+impl Engine {
+    /// The id of a persistent query being created: the one its command-log record names while
+    /// replaying, else a fresh one (`<base>_<n>`).
+    pub(super) fn new_query_id(&mut self, base: &str) -> String {
+        if let Some(id) = self.replay.query_id.take() {
+            self.count_past(&id);
+            return id;
+        }
+        if self.replay.legacy {
+            return self.legacy_query_id(base);
+        }
+        let artifacts = self.artifacts();
+        loop {
+            let id = format!("{base}_{}", self.next_query_number);
+            self.next_query_number += 1;
+            if !self.catalog.queries.contains_key(&id) && !self.owns_anything(&id, &artifacts) {
+                return id;
+            }
+        }
+    }
+
+    /// Makes later ids number past `id`'s.
+    fn count_past(&mut self, id: &str) {
+        if let Some(n) = query_number(id) {
+            self.next_query_number = self.next_query_number.max(n + 1);
+        }
+    }
+
+    /// A query replayed from a bare statement (a command log from before ids were stored):
+    /// numbered by replay order, unless that id owns nothing and exactly one unclaimed id of
+    /// the same name owns offsets or state: then the query was renumbered by an earlier
+    /// version's restart, and gets its own id back.
+    fn legacy_query_id(&mut self, base: &str) -> String {
+        let mut counted = format!("{base}_{}", self.next_query_number);
+        self.next_query_number += 1;
+        while self.catalog.queries.contains_key(&counted) {
+            counted = format!("{base}_{}", self.next_query_number);
+            self.next_query_number += 1;
+        }
+        let artifacts = self.artifacts();
+        if self.owns_anything(&counted, &artifacts) {
+            return counted;
+        }
+        let candidates: Vec<String> = self
+            .ids_with_base(base, &artifacts)
+            .into_iter()
+            .filter(|id| !self.catalog.queries.contains_key(id))
+            .collect();
+        match candidates.as_slice() {
+            [] => counted,
+            [only] => {
+                let only = only.clone();
+                self.count_past(&only);
+                self.warn_on_recovery(format!(
+                    "query {counted} restored from an older command log resumes under its original id {only} (its offsets and state)"
+                ));
+                only
+            }
+            several => {
+                self.warn_on_recovery(format!(
+                    "query {counted} restored from an older command log: its original id is one of {}, which cannot be told apart; it starts afresh under {counted}",
+                    several.join(", ")
+                ));
+                counted
+            }
+        }
+    }
+
+    /// Checks, before a restored query starts, that its committed input offsets and (for a
+    /// stateful query) its state can be found; says by name what cannot.
+    pub(super) fn check_restored_query(&mut self, id: &str, plan: &QueryPlan) {
+        if !self.replay.active {
+            return;
+        }
+        let group = consumer_group(id);
+        let topic = &plan.source.topic;
+        let partitions = self.transport.partition_count(topic).unwrap_or(0);
+        let committed = self
+            .transport
+            .committed_offsets(&group, topic)
+            .map(|c| c.len())
+            .unwrap_or(0);
+        if committed < partitions as usize {
+            let from = match self.offset_reset() {
+                crate::transport::AutoOffsetReset::Earliest => "earliest",
+                crate::transport::AutoOffsetReset::Latest => "latest",
+            };
+            self.warn_on_recovery(format!(
+                "query {id}: committed input offsets found for {committed} of the {partitions} partitions of '{topic}' (consumer group {group}); the others start from the {from} offset"
+            ));
+            return;
+        }
+        let stateful = plan.aggregation.is_some() || plan.source.is_table();
+        let artifacts = self.artifacts();
+        if stateful && !self.has_state(id, &artifacts) {
+            self.warn_on_recovery(format!(
+                "query {id}: it has committed offsets but neither its state directory nor a changelog topic was found; its state starts empty"
+            ));
+        }
+    }
+
+    /// Records a problem found while restoring (see [`Engine::recovery_warnings`]).
+    fn warn_on_recovery(&mut self, message: String) {
+        tracing::warn!("{message}");
+        self.recovery_warnings.push(message);
+    }
+
+    fn artifacts(&self) -> Artifacts {
+        Artifacts {
+            groups: self
+                .transport
+                .list_groups()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            topics: self.transport.list_topics().unwrap_or_default(),
+        }
+    }
+
+    /// Whether `id` has committed offsets, a state directory or a changelog topic.
+    fn owns_anything(&self, id: &str, artifacts: &Artifacts) -> bool {
+        artifacts.groups.contains(&consumer_group(id)) || self.has_state(id, artifacts)
+    }
+
+    fn has_state(&self, id: &str, artifacts: &Artifacts) -> bool {
+        let prefix = format!("{}-", consumer_group(id));
+        let dir = self
+            .state_root
+            .as_ref()
+            .is_some_and(|root| root.join(super::queries::path_safe(id)).exists());
+        dir || artifacts.topics.iter().any(|t| t.starts_with(&prefix))
+    }
+
+    /// The ids `<base>_<n>` that own offsets or state.
+    fn ids_with_base(&self, base: &str, artifacts: &Artifacts) -> Vec<String> {
+        let group_prefix = consumer_group("");
+        let mut ids = BTreeSet::new();
+        for group in &artifacts.groups {
+            if let Some(id) = group.strip_prefix(&group_prefix) {
+                ids.insert(id.to_string());
+            }
+        }
+        for topic in &artifacts.topics {
+            if let Some(rest) = topic.strip_prefix(&group_prefix)
+                && let Some((id, _)) = rest.split_once('-')
+            {
+                ids.insert(id.to_string());
+            }
+        }
+        if let Some(Ok(entries)) = self.state_root.as_ref().map(std::fs::read_dir) {
+            ids.extend(entries.flatten().filter_map(|e| e.file_name().into_string().ok()));
+        }
+        ids.into_iter()
+            .filter(|id| {
+                id.strip_prefix(base)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .collect()
+    }
+}
+
+/// The number that ends a query id (`CTAS_T_12` → 12).
+fn query_number(id: &str) -> Option<u64> {
+    id.rsplit_once('_').and_then(|(_, n)| n.parse().ok())
+}
+
+/// What the engine is replaying from the command log, if anything.
+#[derive(Default)]
+pub(super) struct Replay {
+    /// The command log is being replayed.
+    pub active: bool,
+    /// The record being replayed is a bare statement (from before ids were stored).
+    pub legacy: bool,
+    /// The id its record gave the query the statement being replayed creates.
+    pub query_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_number_is_what_follows_the_last_underscore() {
+        assert_eq!(query_number("CTAS_PER_USER_12"), Some(12));
+        assert_eq!(query_number("INSERTQUERY_3"), Some(3));
+        assert_eq!(query_number("CSAS_X_"), None);
+        assert_eq!(query_number("nothing"), None);
+    }
+}
