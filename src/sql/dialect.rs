@@ -11,6 +11,7 @@ use sqlparser::ast::{
     LambdaFunctionParameter, LambdaSyntax, ObjectName, OneOrManyWithParens,
 };
 use sqlparser::dialect::Dialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
@@ -33,6 +34,14 @@ impl Dialect for KsqlDialect {
 
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         ch == '`' || ch == '"'
+    }
+
+    /// A keyword's own syntax (`ARRAY[...]`, `SUBSTRING(...)`, `CASE ...`) that fails to parse
+    /// is an error, not retried as a plain name or function call: at every level of nesting
+    /// the retry doubled the work, so 50 nested `ARRAY[` (past the recursion limit) or an error
+    /// deep inside nested constructors took minutes.
+    fn is_reserved_for_identifier(&self, _keyword: Keyword) -> bool {
+        true
     }
 
     fn supports_named_fn_args_with_rarrow_operator(&self) -> bool {
