@@ -72,6 +72,7 @@ impl Partition {
     ) -> Result<Self> {
         let bases = list_segment_bases(dir)?;
         let options = segment_options(config, env);
+        let owner = format!("{topic}-{id}");
         let mut segments = Vec::with_capacity(bases.len().max(1));
         for (i, base) in bases.iter().enumerate() {
             let mode = if i + 1 == bases.len() && !clean {
@@ -79,9 +80,9 @@ impl Partition {
             } else {
                 OpenMode::Trusted
             };
-            let segment = Segment::open(dir, *base, options, mode, now_ms)?;
+            let segment = Segment::open(dir, *base, options, mode, &owner, now_ms)?;
             if let Some(prev) = segments.last() {
-                check_adjacent(prev, &segment, options.dense)?;
+                check_adjacent(&owner, prev, &segment, options.dense)?;
             }
             segments.push(segment);
         }
@@ -287,6 +288,11 @@ impl Partition {
         self.dirty
     }
 
+    /// Whether a write or fsync failed: the partition's files may not hold what it acknowledged.
+    pub fn is_failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
     /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments (and gaps
     /// left by compaction) until it finds some or reaches the end.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
@@ -309,7 +315,7 @@ impl Partition {
             if segment.next_offset() <= offset {
                 continue;
             }
-            let fetched = segment.read(offset, max_bytes)?;
+            let fetched = self.read_segment(segment, offset, max_bytes)?;
             if !fetched.records.is_empty() {
                 return Ok(fetched);
             }
@@ -318,14 +324,34 @@ impl Partition {
         Ok(Fetched {
             records: Vec::new(),
             next_offset: end,
+            damage: None,
         })
+    }
+
+    /// Reads one segment; a damaged batch with no record before it is a `CorruptBatch` error
+    /// (with records before it, the next read reports it).
+    fn read_segment(&self, segment: &Segment, offset: i64, max_bytes: usize) -> Result<Fetched> {
+        let mut fetched = segment.read(offset, max_bytes)?;
+        if fetched.records.is_empty()
+            && let Some(damage) = fetched.damage.take()
+        {
+            return Err(damage.into_error(&self.topic, self.id));
+        }
+        Ok(fetched)
     }
 
     /// The first offset with a timestamp at or after `timestamp`, else the end offset.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<i64> {
         for segment in &self.segments {
-            if let Some(offset) = segment.offset_for_timestamp(timestamp)? {
-                return Ok(offset);
+            let Some(mut from) = segment.timestamp_scan_start(timestamp) else {
+                continue;
+            };
+            while from < segment.next_offset() {
+                let fetched = self.read_segment(segment, from, 1 << 20)?;
+                if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
+                    return Ok(r.offset);
+                }
+                from = fetched.next_offset;
             }
         }
         Ok(self.end_offset())
@@ -404,25 +430,40 @@ pub(super) fn segment_options(config: &TopicConfig, env: PartitionEnv) -> Segmen
     }
 }
 
-fn check_adjacent(prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
-    let ok = if dense {
-        prev.next_offset() == next.base_offset
+/// Checks that `next` starts where `prev` ends (dense topics) or after it (compacted ones), and
+/// that `prev`, a rolled segment, is not empty: rolls and compaction never leave one so.
+fn check_adjacent(owner: &str, prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
+    let gap = if dense {
+        prev.next_offset() != next.base_offset
     } else {
-        prev.next_offset() <= next.base_offset
+        prev.next_offset() > next.base_offset
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(TransportError::Corrupt {
-            path: next.log_path().to_path_buf(),
-            position: 0,
-            reason: format!(
-                "segment starts at offset {} but the previous one ends at {}",
-                next.base_offset,
-                prev.next_offset()
-            ),
-        })
+    if !gap && !prev.is_empty() {
+        return Ok(());
     }
+    let lost = if prev.next_offset() < next.base_offset {
+        format!(
+            "offsets {}..{} ({} records) are missing",
+            prev.next_offset(),
+            next.base_offset - 1,
+            next.base_offset - prev.next_offset()
+        )
+    } else {
+        format!("offsets overlap from {}", next.base_offset)
+    };
+    Err(TransportError::Corrupt {
+        path: prev.log_path().to_path_buf(),
+        position: prev.size(),
+        reason: format!(
+            "{owner}: {} ends at offset {} after {} bytes but the next segment {} starts at offset \
+             {}: {lost}. Rolled segments are fsynced, so this is damage (see docs/log.md, Damage)",
+            prev.log_path().display(),
+            prev.next_offset(),
+            prev.size(),
+            next.log_path().display(),
+            next.base_offset,
+        ),
+    })
 }
 
 fn record_size(r: &ProducerRecord) -> usize {

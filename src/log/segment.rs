@@ -3,9 +3,13 @@
 //!
 //! Opening a segment either trusts its length (it was closed cleanly or fsynced when rolled) or
 //! recovers it: every batch is checked, and a torn or garbage tail is cut at the last valid batch.
-//! A bad batch followed by a valid one is corruption, not a torn tail, and fails the open.
+//! A bad batch followed by a valid one is corruption, not a torn tail, and fails the open. An
+//! offset index whose last entry points past the valid data proves records were lost: a trusted
+//! (fsynced) segment then fails the open, a recovered one says loudly what was dropped.
+//! Reads return the records before a damaged batch and report the damage with them.
 
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN};
+use super::damage::{Damage, Indexed};
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
 use super::reader::ChunkReader;
 use crate::transport::{IoContext, Record, Result, TransportError};
@@ -42,6 +46,8 @@ pub fn segment_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
 pub struct Fetched {
     pub records: Vec<Record>,
     pub next_offset: i64,
+    /// The damaged batch reading stopped at (`next_offset` is then its first offset).
+    pub damage: Option<Damage>,
 }
 
 /// Where appending left off: what the indexes and `segment.ms` need besides the file.
@@ -109,11 +115,13 @@ impl Segment {
         })
     }
 
+    /// Opens a segment of partition `owner` (`topic-partition`, for messages).
     pub fn open(
         dir: &Path,
         base: i64,
         options: SegmentOptions,
         mode: OpenMode,
+        owner: &str,
         now_ms: i64,
     ) -> Result<Self> {
         let [log_path, index_path, time_path] = segment_paths(dir, base);
@@ -130,27 +138,41 @@ impl Segment {
             size,
             options,
         };
-        if mode == OpenMode::Trusted
-            && let Some((tail, offset_index, time_index)) =
-                log.reuse_indexes(&index_path, &time_path)?
-        {
-            return Ok(Segment {
-                base_offset: base,
-                log,
-                tail,
-                offset_index,
-                time_index,
-                opened_at_ms: now_ms,
-            });
-        }
+        let offsets = IndexFile::<OffsetEntry>::load(&index_path)?;
+        let indexed = offsets.as_ref().and_then(IndexFile::last).map(|e| Indexed {
+            next_offset: base + i64::from(e.relative),
+            position: u64::from(e.position),
+        });
         let start = Tail {
             next_offset: base,
             max_timestamp: i64::MIN,
             bytes_since_index: 0,
         };
+        if mode == OpenMode::Trusted {
+            // Checked before the indexes are rebuilt: they are the evidence.
+            if let Some(indexed) = indexed.filter(|i| i.position > log.size) {
+                let scan = log.scan(0, start)?;
+                if let Some(loss) = indexed.loss(&log.path, scan.end, scan.tail.next_offset) {
+                    return Err(loss.into_error(owner));
+                }
+            }
+            if let Some((tail, offset_index, time_index)) = log.reuse_indexes(offsets, &time_path)? {
+                return Ok(Segment {
+                    base_offset: base,
+                    log,
+                    tail,
+                    offset_index,
+                    time_index,
+                    opened_at_ms: now_ms,
+                });
+            }
+        }
         let scan = log.scan(0, start)?;
         if let Some((position, error)) = &scan.failure {
             log.handle_bad_batch(mode, *position, scan.tail.next_offset, error)?;
+        }
+        if let Some(loss) = indexed.and_then(|i| i.loss(&log.path, log.size, scan.tail.next_offset)) {
+            loss.warn(owner);
         }
         Ok(Segment {
             base_offset: base,
@@ -191,40 +213,38 @@ impl Segment {
 
     /// Reads records with offsets >= `offset`, about `max_bytes` worth (at least one batch).
     /// `next_offset` says where to continue: past the last batch read, even when compaction left
-    /// no record at its end.
+    /// no record at its end. Reading stops at a damaged batch, returning the records before it
+    /// and the damage.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
-        let start = if offset <= self.base_offset {
-            0
+        let from = if offset <= self.base_offset {
+            OffsetEntry {
+                relative: 0,
+                position: 0,
+            }
         } else {
-            u64::from(
-                self.offset_index
-                    .floor(self.relative(offset.min(self.tail.next_offset)))
-                    .position,
-            )
+            self.offset_index
+                .floor(self.relative(offset.min(self.tail.next_offset)))
         };
-        self.log
-            .read(start, offset, max_bytes, self.tail.next_offset)
+        let start = ReadStart {
+            position: u64::from(from.position),
+            offset: self.base_offset + i64::from(from.relative),
+        };
+        self.log.read(start, offset, max_bytes, self.tail.next_offset)
     }
 
-    /// The first offset whose record timestamp is >= `timestamp`, if this segment has one.
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<i64>> {
+    /// Where to start looking for the first record with a timestamp >= `timestamp`; `None` when
+    /// this segment has none.
+    pub fn timestamp_scan_start(&self, timestamp: i64) -> Option<i64> {
         if self.tail.max_timestamp < timestamp {
-            return Ok(None);
+            return None;
         }
-        let mut from = self
-            .time_index
-            .last_before(timestamp)
-            .map_or(self.base_offset, |e| {
-                self.base_offset + i64::from(e.relative) + 1
-            });
-        while from < self.tail.next_offset {
-            let fetched = self.read(from, 1 << 20)?;
-            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
-                return Ok(Some(r.offset));
-            }
-            from = fetched.next_offset;
-        }
-        Ok(None)
+        Some(
+            self.time_index
+                .last_before(timestamp)
+                .map_or(self.base_offset, |e| {
+                    self.base_offset + i64::from(e.relative) + 1
+                }),
+        )
     }
 
     /// Writes buffered index entries; with `sync`, fsyncs the log (and indexes).
@@ -268,13 +288,11 @@ impl SegmentFile {
     #[allow(clippy::type_complexity)]
     fn reuse_indexes(
         &self,
-        index_path: &Path,
+        offsets: Option<IndexFile<OffsetEntry>>,
         time_path: &Path,
     ) -> Result<Option<(Tail, IndexFile<OffsetEntry>, IndexFile<TimeEntry>)>> {
-        let (Some(offsets), Some(times)) = (
-            IndexFile::<OffsetEntry>::load(index_path)?,
-            IndexFile::<TimeEntry>::load(time_path)?,
-        ) else {
+        let (Some(offsets), Some(times)) = (offsets, IndexFile::<TimeEntry>::load(time_path)?)
+        else {
             return Ok(None);
         };
         if offsets.entries().len() != times.entries().len() {
@@ -458,32 +476,46 @@ impl SegmentFile {
         Ok(BatchHeader::parse(&buf).ok())
     }
 
-    /// Reads batches from byte `start`, returning records at or after `offset`.
-    fn read(&self, start: u64, offset: i64, max_bytes: usize, end_offset: i64) -> Result<Fetched> {
+    /// Reads batches from `start`, returning records at or after `offset`, up to the first
+    /// damaged batch (reported in `damage`, with the records before it).
+    fn read(
+        &self,
+        start: ReadStart,
+        offset: i64,
+        max_bytes: usize,
+        end_offset: i64,
+    ) -> Result<Fetched> {
         let mut reader = ChunkReader::new(&self.file, &self.path, self.size);
         let mut fetched = Fetched {
             records: Vec::new(),
             next_offset: end_offset,
+            damage: None,
         };
-        let mut position = start;
+        let mut position = start.position;
+        // Every offset before `reached` is in a batch already read.
+        let mut reached = start.offset;
         let mut consumed = 0usize;
         while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
-            let Some(bytes) = reader.batch_bytes_at(position)? else {
-                return Err(self.corrupt(
-                    position,
-                    &BatchError::Truncated {
-                        needed: HEADER_LEN,
-                        available: 0,
-                    },
-                ));
+            let header = match self.read_batch(&mut reader, position, offset, &mut fetched.records)?
+            {
+                Ok(header) => header,
+                Err(error) => {
+                    let first_unread = reached.max(offset);
+                    fetched.next_offset = first_unread;
+                    fetched.damage = Some(Damage {
+                        offset: first_unread,
+                        path: self.path.clone(),
+                        position,
+                        reason: error.to_string(),
+                    });
+                    return Ok(fetched);
+                }
             };
-            let header = batch::check_batch(&bytes).map_err(|e| self.corrupt(position, &e))?;
             if header.last_offset() >= offset {
-                batch::decode_records_into(&bytes, &header, offset, &mut fetched.records)
-                    .map_err(|e| self.corrupt(position, &e))?;
                 consumed += header.total_len();
                 fetched.next_offset = header.next_offset();
             }
+            reached = header.next_offset();
             position += header.total_len() as u64;
         }
         if position >= self.size {
@@ -491,4 +523,40 @@ impl SegmentFile {
         }
         Ok(fetched)
     }
+
+    /// Checks the batch at `position` and appends its records at or after `offset` to `out`;
+    /// on a bad batch `out` is left as it was. The outer error is I/O, the inner one damage.
+    fn read_batch(
+        &self,
+        reader: &mut ChunkReader<'_>,
+        position: u64,
+        offset: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Result<BatchHeader, BatchError>> {
+        let Some(bytes) = reader.batch_bytes_at(position)? else {
+            return Ok(Err(BatchError::Truncated {
+                needed: HEADER_LEN,
+                available: (self.size - position) as usize,
+            }));
+        };
+        let header = match batch::check_batch(&bytes) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        if header.last_offset() >= offset {
+            let before = out.len();
+            if let Err(e) = batch::decode_records_into(&bytes, &header, offset, out) {
+                out.truncate(before);
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(header))
+    }
+}
+
+/// Where a read starts: a batch boundary and the first offset of that batch.
+#[derive(Clone, Copy, Debug)]
+struct ReadStart {
+    position: u64,
+    offset: i64,
 }
