@@ -85,7 +85,7 @@ impl Loss {
     pub fn warn(&self, owner: &str) {
         tracing::warn!(
             "RECORDS LOST in recovery: {}. A power failure loses appends that were not yet fsynced \
-             (--flush never or an interval); otherwise the file was damaged",
+             (see --flush); otherwise the file was damaged",
             self.describe(owner)
         );
     }

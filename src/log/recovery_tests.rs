@@ -56,7 +56,9 @@ fn a_read_returns_the_records_before_a_damaged_batch_then_reports_it() {
     std::fs::write(&path, bytes).expect("write");
 
     let p = open(dir.path(), &config, true).expect("a flip mid-file is not checked at open");
-    let fetched = p.read(0, usize::MAX).expect("the records before the damage");
+    let fetched = p
+        .read(0, usize::MAX)
+        .expect("the records before the damage");
     assert_eq!(offsets(&fetched.records), (0..10).collect::<Vec<i64>>());
     assert_eq!(fetched.next_offset, 10);
     match p.read(10, usize::MAX) {
@@ -74,7 +76,9 @@ fn a_read_returns_the_records_before_a_damaged_batch_then_reports_it() {
         }
         other => panic!("expected CorruptBatch, got {other:?}"),
     }
-    let after = p.read(20, usize::MAX).expect("past the damage (by the index)");
+    let after = p
+        .read(20, usize::MAX)
+        .expect("past the damage (by the index)");
     assert_eq!(offsets(&after.records), (20..30).collect::<Vec<i64>>());
     assert!(
         matches!(
@@ -165,7 +169,9 @@ fn a_crashed_segment_shorter_than_its_index_is_recovered_and_says_what_was_lost(
         .expect("truncate");
     let mut opened = None;
     let logs = captured_logs(|| opened = Some(open(dir.path(), &config, false)));
-    let p = opened.expect("ran").expect("a crash may lose a tail: recovered");
+    let p = opened
+        .expect("ran")
+        .expect("a crash may lose a tail: recovered");
     assert_eq!(p.end_offset(), 0);
     assert!(
         logs.contains("RECORDS LOST in recovery: t-0: ")
@@ -178,8 +184,8 @@ fn a_crashed_segment_shorter_than_its_index_is_recovered_and_says_what_was_lost(
 fn an_empty_rolled_segment_or_a_gap_between_segments_fails_the_open() {
     for config in [TopicConfig::with_partitions(1), TopicConfig::compacted(1)] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut p = Partition::create(dir.path(), Arc::from("t"), 0, &config, ENV, 0)
-            .expect("create");
+        let mut p =
+            Partition::create(dir.path(), Arc::from("t"), 0, &config, ENV, 0).expect("create");
         let records: Vec<ProducerRecord> = (0..5)
             .map(|i| ProducerRecord::new(Some(format!("k{i}")), Some("v")))
             .collect();

@@ -156,7 +156,9 @@ impl Segment {
                     return Err(loss.into_error(owner));
                 }
             }
-            if let Some((tail, offset_index, time_index)) = log.reuse_indexes(offsets, &time_path)? {
+            if let Some((tail, offset_index, time_index)) =
+                log.reuse_indexes(offsets, &time_path, owner)?
+            {
                 return Ok(Segment {
                     base_offset: base,
                     log,
@@ -169,9 +171,10 @@ impl Segment {
         }
         let scan = log.scan(0, start)?;
         if let Some((position, error)) = &scan.failure {
-            log.handle_bad_batch(mode, *position, scan.tail.next_offset, error)?;
+            log.handle_bad_batch(mode, owner, *position, scan.tail.next_offset, error)?;
         }
-        if let Some(loss) = indexed.and_then(|i| i.loss(&log.path, log.size, scan.tail.next_offset)) {
+        if let Some(loss) = indexed.and_then(|i| i.loss(&log.path, log.size, scan.tail.next_offset))
+        {
             loss.warn(owner);
         }
         Ok(Segment {
@@ -229,7 +232,8 @@ impl Segment {
             position: u64::from(from.position),
             offset: self.base_offset + i64::from(from.relative),
         };
-        self.log.read(start, offset, max_bytes, self.tail.next_offset)
+        self.log
+            .read(start, offset, max_bytes, self.tail.next_offset)
     }
 
     /// Where to start looking for the first record with a timestamp >= `timestamp`; `None` when
@@ -290,6 +294,7 @@ impl SegmentFile {
         &self,
         offsets: Option<IndexFile<OffsetEntry>>,
         time_path: &Path,
+        owner: &str,
     ) -> Result<Option<(Tail, IndexFile<OffsetEntry>, IndexFile<TimeEntry>)>> {
         let (Some(offsets), Some(times)) = (offsets, IndexFile::<TimeEntry>::load(time_path)?)
         else {
@@ -325,7 +330,7 @@ impl SegmentFile {
         };
         let scan = self.scan(position, start)?;
         if let Some((position, error)) = scan.failure {
-            return Err(self.corrupt(position, &error));
+            return Err(self.damaged(owner, position, scan.tail.next_offset, &error));
         }
         // Entries past the last indexed one mean the index files are behind the log.
         Ok(scan
@@ -338,25 +343,22 @@ impl SegmentFile {
     fn handle_bad_batch(
         &mut self,
         mode: OpenMode,
+        owner: &str,
         position: u64,
         next_offset: i64,
         error: &BatchError,
     ) -> Result<()> {
         if mode == OpenMode::Trusted {
-            return Err(self.corrupt(position, error));
+            return Err(self.damaged(owner, position, next_offset, error));
         }
         if let Some(later) = self.find_valid_batch_after(position, next_offset)? {
             let reason = format!("{error}, yet a valid batch follows at byte {later}");
-            return Err(TransportError::Corrupt {
-                path: self.path.clone(),
-                position,
-                reason,
-            });
+            return Err(self.damaged(owner, position, next_offset, &reason));
         }
         let cut = self.size - position;
         tracing::warn!(
             path = %self.path.display(),
-            "recovered torn tail: cut {cut} bytes at byte {position} ({error}); log continues at offset {next_offset}"
+            "{owner}: recovered torn tail: cut {cut} bytes at byte {position} ({error}); log continues at offset {next_offset}"
         );
         self.file.set_len(position).at(&self.path)?;
         self.file.sync_all().at(&self.path)?;
@@ -364,11 +366,18 @@ impl SegmentFile {
         Ok(())
     }
 
-    fn corrupt(&self, position: u64, error: &BatchError) -> TransportError {
+    /// A bad batch found while opening, which fails the open.
+    fn damaged(
+        &self,
+        owner: &str,
+        position: u64,
+        next_offset: i64,
+        error: &dyn std::fmt::Display,
+    ) -> TransportError {
         TransportError::Corrupt {
             path: self.path.clone(),
             position,
-            reason: error.to_string(),
+            reason: format!("{owner}: offsets from {next_offset} cannot be read: {error}"),
         }
     }
 
@@ -496,21 +505,21 @@ impl SegmentFile {
         let mut reached = start.offset;
         let mut consumed = 0usize;
         while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
-            let header = match self.read_batch(&mut reader, position, offset, &mut fetched.records)?
-            {
-                Ok(header) => header,
-                Err(error) => {
-                    let first_unread = reached.max(offset);
-                    fetched.next_offset = first_unread;
-                    fetched.damage = Some(Damage {
-                        offset: first_unread,
-                        path: self.path.clone(),
-                        position,
-                        reason: error.to_string(),
-                    });
-                    return Ok(fetched);
-                }
-            };
+            let header =
+                match self.read_batch(&mut reader, position, offset, &mut fetched.records)? {
+                    Ok(header) => header,
+                    Err(error) => {
+                        let first_unread = reached.max(offset);
+                        fetched.next_offset = first_unread;
+                        fetched.damage = Some(Damage {
+                            offset: first_unread,
+                            path: self.path.clone(),
+                            position,
+                            reason: error.to_string(),
+                        });
+                        return Ok(fetched);
+                    }
+                };
             if header.last_offset() >= offset {
                 consumed += header.total_len();
                 fetched.next_offset = header.next_offset();

@@ -109,9 +109,6 @@ impl LastShutdown {
         let Some((path, position, _)) = problems.first() else {
             return Ok(());
         };
-        for (_, _, problem) in &problems {
-            tracing::error!("damaged since the last clean shutdown: {problem}");
-        }
         let listed: Vec<&str> = problems.iter().map(|(_, _, p)| p.as_str()).collect();
         Err(TransportError::Corrupt {
             path: path.clone(),
@@ -266,10 +263,11 @@ mod tests {
         std::fs::write(&first, vec![0u8; 500]).expect("write");
         std::fs::write(&second, vec![0u8; 0]).expect("write");
         let mut checkpoint = Checkpoint::new();
-        checkpoint.topics.entry("t".into()).or_default().insert(
-            0,
-            vec![mark(0, 1020, 500), mark(1020, 1030, 900)],
-        );
+        checkpoint
+            .topics
+            .entry("t".into())
+            .or_default()
+            .insert(0, vec![mark(0, 1020, 500), mark(1020, 1030, 900)]);
         checkpoint.write(dir.path()).expect("write marker");
         let shutdown = LastShutdown::read(dir.path()).expect("read");
         assert!(shutdown.trusts("t", 0) && !shutdown.trusts("t", 1));
@@ -283,7 +281,9 @@ mod tests {
         std::fs::remove_file(&first).expect("rm");
         let text = shutdown.check(dir.path()).expect_err("missing").to_string();
         assert!(
-            text.contains("00000000000000000000.log is missing but held offsets 0..1019 (1020 records)"),
+            text.contains(
+                "00000000000000000000.log is missing but held offsets 0..1019 (1020 records)"
+            ),
             "{text}"
         );
     }

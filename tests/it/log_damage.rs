@@ -67,7 +67,10 @@ fn a_segment_truncated_to_zero_after_a_clean_shutdown_refuses_the_open_saying_wh
     // The way out docs/log.md gives: recover as after a crash, accepting the loss.
     forget_clean_shutdown(dir.path());
     let log = open(dir.path());
-    assert_eq!(log.describe_topic("t").expect("describe").partitions[0].end_offset, 0);
+    assert_eq!(
+        log.describe_topic("t").expect("describe").partitions[0].end_offset,
+        0
+    );
 }
 
 /// A cleanly closed topic of three 100-record batches with a bit flipped in the second one;
@@ -154,27 +157,33 @@ fn a_consumer_returns_the_other_partitions_records_before_reporting_one_damaged(
         .expect("create");
     let mut p = log.producer().expect("producer");
     for partition in [0, 1] {
-        for v in numbered(10) {
-            p.send(
-                "t",
-                Some(partition),
-                brook::transport::ProducerRecord::new(None::<Vec<u8>>, Some(v)),
-            )
-            .expect("send");
+        // Three batches, so that a clean open (which checks the bytes after the last index
+        // entry) does not see the flip in the first one.
+        for chunk in numbered(30).chunks(10) {
+            for v in chunk {
+                p.send(
+                    "t",
+                    Some(partition),
+                    brook::transport::ProducerRecord::new(None::<Vec<u8>>, Some(v.clone())),
+                )
+                .expect("send");
+            }
+            p.flush().expect("flush");
         }
-        p.flush().expect("flush");
     }
     log.close().expect("close");
     flip_bit(&segment_files(dir.path(), "t", 1)[0], 100);
     let log = open(dir.path());
     let mut c = log.consumer(None).expect("consumer");
     let tps = [TopicPartition::new("t", 0), TopicPartition::new("t", 1)];
-    c.assign(&tps.map(|tp| (tp, StartFrom::Earliest)))
+    c.assign(&tps.clone().map(|tp| (tp, StartFrom::Earliest)))
         .expect("assign");
-    let first = c.poll(1000, Duration::ZERO).expect("partition 0's records first");
+    let first = c
+        .poll(1000, Duration::ZERO)
+        .expect("partition 0's records first");
     let records: Vec<_> = first.iter().flat_map(|b| &b.records).collect();
-    assert_eq!(records.len(), 10, "{first:?}");
-    assert_eq!(c.position(&tps[0]), Some(10));
+    assert_eq!(records.len(), 30, "{first:?}");
+    assert_eq!(c.position(&tps[0]), Some(30));
     assert!(
         matches!(
             c.poll(1000, Duration::ZERO),
@@ -193,8 +202,10 @@ fn brook_consume_and_verify_show_the_records_before_a_bit_flip_and_where_it_is()
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     ok(d, &["topic", "create", "t"], "");
+    // Three batches of about 11 KB: the flip in the second is before the last index entry, in
+    // what a clean open does not scan.
     for batch in 0..3 {
-        let lines: String = (batch * 100..batch * 100 + 100)
+        let lines: String = (batch * 1000..batch * 1000 + 1000)
             .map(|i| format!("{i}\n"))
             .collect();
         ok(d, &["produce", "t"], &lines);
@@ -209,9 +220,9 @@ fn brook_consume_and_verify_show_the_records_before_a_bit_flip_and_where_it_is()
     assert!(!consumed.status.success(), "damage is a failure: {stderr}");
     let printed: Vec<&str> = stdout.lines().collect();
     assert_eq!(printed.first(), Some(&"0"), "{stderr}");
-    assert_eq!(printed.len(), 100, "the whole first batch: {stderr}");
+    assert_eq!(printed.len(), 1000, "the whole first batch: {stderr}");
     assert!(
-        stderr.contains("damaged record batch in t-0: offsets from 100 cannot be read"),
+        stderr.contains("damaged record batch in t-0: offsets from 1000 cannot be read"),
         "{stderr}"
     );
 
@@ -219,8 +230,8 @@ fn brook_consume_and_verify_show_the_records_before_a_bit_flip_and_where_it_is()
     let stdout = String::from_utf8_lossy(&verify.stdout);
     assert!(!verify.status.success());
     assert!(
-        stdout.contains("t: 100 records read; damaged partitions:")
-            && stdout.contains("offsets from 100 cannot be read"),
+        stdout.contains("t: 1000 records read; damaged partitions:")
+            && stdout.contains("offsets from 1000 cannot be read"),
         "{stdout}"
     );
 }
