@@ -1,15 +1,17 @@
 //! Damage found in a partition's files, and how it is reported.
 //!
 //! Two kinds: a batch that fails its checks when read ([`Damage`], turned into
-//! `TransportError::CorruptBatch` once the partition is known), and records that durable evidence
-//! (the segment's own index, the checkpoint of the last clean shutdown, the next segment's base
-//! offset) says a segment file held but no longer holds ([`Loss`]). Recovery refuses to open a
-//! partition that lost fsynced records and warns about records a crash may have lost; both say
-//! the same things: topic, partition, file, and the offsets gone.
+//! `TransportError::CorruptBatch` once the partition is known), and records that durable
+//! evidence says a segment file held but no longer holds: its own offset index ([`Indexed`],
+//! [`Loss`]), the next segment's base offset ([`check_adjacent`]); the checkpoint of the last
+//! clean shutdown is checked in `shutdown.rs`. Recovery refuses to open a partition that lost
+//! fsynced records and warns about records a crash may have lost, naming topic, partition, file
+//! and the offsets gone.
 //!
-//! May import: `transport` only.
+//! May import: `transport` and `segment`.
 
-use crate::transport::TransportError;
+use super::segment::Segment;
+use crate::transport::{Result, TransportError};
 use std::path::{Path, PathBuf};
 
 /// A batch a read could not get past. The records before it were returned.
@@ -114,6 +116,42 @@ impl Indexed {
             ),
         })
     }
+}
+
+/// Checks that `next` starts where `prev` ends (dense topics) or after it (compacted ones), and
+/// that `prev`, a rolled segment, is not empty: rolls and compaction never leave one so.
+pub fn check_adjacent(owner: &str, prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
+    let gap = if dense {
+        prev.next_offset() != next.base_offset
+    } else {
+        prev.next_offset() > next.base_offset
+    };
+    if !gap && !prev.is_empty() {
+        return Ok(());
+    }
+    let lost = if prev.next_offset() < next.base_offset {
+        format!(
+            "offsets {}..{} ({} records) are missing",
+            prev.next_offset(),
+            next.base_offset - 1,
+            next.base_offset - prev.next_offset()
+        )
+    } else {
+        format!("offsets overlap from {}", next.base_offset)
+    };
+    Err(TransportError::Corrupt {
+        path: prev.log_path().to_path_buf(),
+        position: prev.size(),
+        reason: format!(
+            "{owner}: {} ends at offset {} after {} bytes but the next segment {} starts at offset \
+             {}: {lost}. Rolled segments are fsynced, so this is damage (see docs/log.md, Damage)",
+            prev.log_path().display(),
+            prev.next_offset(),
+            prev.size(),
+            next.log_path().display(),
+            next.base_offset,
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 
 use super::batch::{self, BatchHeader, RecordRef};
 use super::config::FlushPolicy;
-use super::segment::{Fetched, OpenMode, Segment, SegmentOptions, segment_paths};
+use super::damage::check_adjacent;
+use super::reader::Fetched;
+use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
     AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Result, TopicConfig, TransportError,
 };
@@ -428,42 +430,6 @@ pub(super) fn segment_options(config: &TopicConfig, env: PartitionEnv) -> Segmen
         index_interval_bytes: env.index_interval_bytes,
         dense: config.cleanup_policy == CleanupPolicy::Delete,
     }
-}
-
-/// Checks that `next` starts where `prev` ends (dense topics) or after it (compacted ones), and
-/// that `prev`, a rolled segment, is not empty: rolls and compaction never leave one so.
-fn check_adjacent(owner: &str, prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
-    let gap = if dense {
-        prev.next_offset() != next.base_offset
-    } else {
-        prev.next_offset() > next.base_offset
-    };
-    if !gap && !prev.is_empty() {
-        return Ok(());
-    }
-    let lost = if prev.next_offset() < next.base_offset {
-        format!(
-            "offsets {}..{} ({} records) are missing",
-            prev.next_offset(),
-            next.base_offset - 1,
-            next.base_offset - prev.next_offset()
-        )
-    } else {
-        format!("offsets overlap from {}", next.base_offset)
-    };
-    Err(TransportError::Corrupt {
-        path: prev.log_path().to_path_buf(),
-        position: prev.size(),
-        reason: format!(
-            "{owner}: {} ends at offset {} after {} bytes but the next segment {} starts at offset \
-             {}: {lost}. Rolled segments are fsynced, so this is damage (see docs/log.md, Damage)",
-            prev.log_path().display(),
-            prev.next_offset(),
-            prev.size(),
-            next.log_path().display(),
-            next.base_offset,
-        ),
-    })
 }
 
 fn record_size(r: &ProducerRecord) -> usize {

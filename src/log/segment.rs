@@ -6,13 +6,13 @@
 //! A bad batch followed by a valid one is corruption, not a torn tail, and fails the open. An
 //! offset index whose last entry points past the valid data proves records were lost: a trusted
 //! (fsynced) segment then fails the open, a recovered one says loudly what was dropped.
-//! Reads return the records before a damaged batch and report the damage with them.
+//! Reads (see `reader.rs`) return the records before a damaged batch and report the damage.
 
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN};
-use super::damage::{Damage, Indexed};
+use super::damage::Indexed;
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
-use super::reader::ChunkReader;
-use crate::transport::{IoContext, Record, Result, TransportError};
+use super::reader::{ChunkReader, Fetched, ReadStart};
+use crate::transport::{IoContext, Result, TransportError};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -39,15 +39,6 @@ pub struct SegmentOptions {
 pub fn segment_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
     let stem = format!("{base:020}");
     ["log", "index", "timeindex"].map(|ext| dir.join(format!("{stem}.{ext}")))
-}
-
-/// Records read from a segment or partition, and the offset to read next.
-#[derive(Debug, Default)]
-pub struct Fetched {
-    pub records: Vec<Record>,
-    pub next_offset: i64,
-    /// The damaged batch reading stopped at (`next_offset` is then its first offset).
-    pub damage: Option<Damage>,
 }
 
 /// Where appending left off: what the indexes and `segment.ms` need besides the file.
@@ -232,8 +223,9 @@ impl Segment {
             position: u64::from(from.position),
             offset: self.base_offset + i64::from(from.relative),
         };
-        self.log
-            .read(start, offset, max_bytes, self.tail.next_offset)
+        let log = &self.log;
+        let mut reader = ChunkReader::new(&log.file, &log.path, log.size);
+        reader.read_records(start, offset, max_bytes, self.tail.next_offset)
     }
 
     /// Where to start looking for the first record with a timestamp >= `timestamp`; `None` when
@@ -484,88 +476,4 @@ impl SegmentFile {
         self.file.read_exact_at(&mut buf, position).at(&self.path)?;
         Ok(BatchHeader::parse(&buf).ok())
     }
-
-    /// Reads batches from `start`, returning records at or after `offset`, up to the first
-    /// damaged batch (reported in `damage`, with the records before it).
-    fn read(
-        &self,
-        start: ReadStart,
-        offset: i64,
-        max_bytes: usize,
-        end_offset: i64,
-    ) -> Result<Fetched> {
-        let mut reader = ChunkReader::new(&self.file, &self.path, self.size);
-        let mut fetched = Fetched {
-            records: Vec::new(),
-            next_offset: end_offset,
-            damage: None,
-        };
-        let mut position = start.position;
-        // Every offset before `reached` is in a batch already read.
-        let mut reached = start.offset;
-        let mut consumed = 0usize;
-        while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
-            let header =
-                match self.read_batch(&mut reader, position, offset, &mut fetched.records)? {
-                    Ok(header) => header,
-                    Err(error) => {
-                        let first_unread = reached.max(offset);
-                        fetched.next_offset = first_unread;
-                        fetched.damage = Some(Damage {
-                            offset: first_unread,
-                            path: self.path.clone(),
-                            position,
-                            reason: error.to_string(),
-                        });
-                        return Ok(fetched);
-                    }
-                };
-            if header.last_offset() >= offset {
-                consumed += header.total_len();
-                fetched.next_offset = header.next_offset();
-            }
-            reached = header.next_offset();
-            position += header.total_len() as u64;
-        }
-        if position >= self.size {
-            fetched.next_offset = end_offset;
-        }
-        Ok(fetched)
-    }
-
-    /// Checks the batch at `position` and appends its records at or after `offset` to `out`;
-    /// on a bad batch `out` is left as it was. The outer error is I/O, the inner one damage.
-    fn read_batch(
-        &self,
-        reader: &mut ChunkReader<'_>,
-        position: u64,
-        offset: i64,
-        out: &mut Vec<Record>,
-    ) -> Result<Result<BatchHeader, BatchError>> {
-        let Some(bytes) = reader.batch_bytes_at(position)? else {
-            return Ok(Err(BatchError::Truncated {
-                needed: HEADER_LEN,
-                available: (self.size - position) as usize,
-            }));
-        };
-        let header = match batch::check_batch(&bytes) {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
-        };
-        if header.last_offset() >= offset {
-            let before = out.len();
-            if let Err(e) = batch::decode_records_into(&bytes, &header, offset, out) {
-                out.truncate(before);
-                return Ok(Err(e));
-            }
-        }
-        Ok(Ok(header))
-    }
-}
-
-/// Where a read starts: a batch boundary and the first offset of that batch.
-#[derive(Clone, Copy, Debug)]
-struct ReadStart {
-    position: u64,
-    offset: i64,
 }
