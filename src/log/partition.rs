@@ -34,6 +34,8 @@ pub struct Partition {
     pub(super) segments: Vec<Segment>,
     failed: Option<String>,
     dirty: bool,
+    /// Set by a clean close: the sizes recorded in the shutdown checkpoint must stay true.
+    closed: bool,
 }
 
 impl Partition {
@@ -58,6 +60,7 @@ impl Partition {
             segments: vec![first],
             failed: None,
             dirty: false,
+            closed: false,
         })
     }
 
@@ -101,6 +104,7 @@ impl Partition {
             segments,
             failed: None,
             dirty: false,
+            closed: false,
         })
     }
 
@@ -391,16 +395,25 @@ impl Partition {
         remove_segment_files(&self.dir, segment.base_offset)
     }
 
-    /// Writes and fsyncs everything (clean shutdown).
+    /// Writes and fsyncs everything (clean shutdown); appends are refused from then on, so
+    /// that the files keep the sizes the shutdown checkpoint records.
     pub fn close(&mut self) -> Result<()> {
-        if self.failed.is_some() {
+        if self.failed.is_some() || self.closed {
             return Ok(());
         }
         let result = self.active_mut().flush(true);
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.fail(e))?;
+        self.closed = true;
+        Ok(())
     }
 
     fn check_writable(&self) -> Result<()> {
+        if self.closed {
+            return Err(TransportError::Failed {
+                what: format!("{}-{}", self.topic, self.id),
+                reason: "the log is closed".into(),
+            });
+        }
         match &self.failed {
             None => Ok(()),
             Some(reason) => Err(TransportError::Failed {

@@ -217,3 +217,25 @@ fn an_empty_rolled_segment_or_a_gap_between_segments_fails_the_open() {
         }
     }
 }
+
+#[test]
+fn a_closed_partition_refuses_appends_so_its_checkpointed_size_stays_true() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = TopicConfig::with_partitions(1);
+    let mut p = Partition::create(dir.path(), Arc::from("t"), 0, &config, ENV, 0).expect("create");
+    p.append(&[ProducerRecord::new(Some("k"), Some("v"))], 0)
+        .expect("append");
+    p.close().expect("close");
+    let size = p.size_bytes();
+    assert!(
+        matches!(
+            p.append(&[ProducerRecord::new(Some("k"), Some("late"))], 0),
+            Err(TransportError::Failed { .. })
+        ),
+        "an append racing a clean close"
+    );
+    let on_disk = std::fs::metadata(segment_path(dir.path()))
+        .expect("stat")
+        .len();
+    assert_eq!((p.size_bytes(), on_disk), (size, size));
+}
