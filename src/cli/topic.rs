@@ -80,8 +80,27 @@ pub fn run(log: &EmbeddedLog, cmd: TopicCommand) -> anyhow::Result<()> {
         }
         TopicCommand::Describe { name } => describe(log, &name, &mut out)?,
         TopicCommand::Verify { name } => {
-            let records = log.verify_topic(&name)?;
-            writeln!(out, "{name}: {records} records read, every checksum valid")?;
+            let verified = log.verify_topic(&name)?;
+            if verified.damage.is_empty() {
+                writeln!(
+                    out,
+                    "{name}: {} records read, every checksum valid",
+                    verified.records
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{name}: {} records read; damaged partitions:",
+                    verified.records
+                )?;
+                for damage in &verified.damage {
+                    writeln!(out, "  {damage}")?;
+                }
+                anyhow::bail!(
+                    "topic {name} is damaged in {} partition(s)",
+                    verified.damage.len()
+                );
+            }
         }
         TopicCommand::Delete { name } => {
             log.delete_topic(&name)?;

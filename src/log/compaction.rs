@@ -73,6 +73,7 @@ impl Partition {
                     keep,
                     mtimes[i],
                     now_ms,
+                    &format!("{}-{}", self.topic, self.id),
                 )?;
                 stats.segments_rewritten += 1;
                 at += 1;
@@ -171,6 +172,7 @@ fn rewrite(
     keep: impl Fn(&Record) -> bool,
     mtime: SystemTime,
     now_ms: i64,
+    owner: &str,
 ) -> Result<Segment> {
     let base = segment.base_offset;
     let [log, index, time_index] = segment_paths(dir, base);
@@ -180,7 +182,7 @@ fn rewrite(
     remove_if_present(&time_index)?;
     std::fs::rename(&cleaned, &log).at(&log)?;
     sync_dir(dir)?;
-    Segment::open(dir, base, options, OpenMode::Trusted, now_ms)
+    Segment::open(dir, base, options, OpenMode::Trusted, owner, now_ms)
 }
 
 /// Writes the kept records of `segment` to `to`, batch by batch, fsynced and with the original

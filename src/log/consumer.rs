@@ -61,6 +61,9 @@ pub struct EmbeddedConsumer {
     assigned: Vec<Assigned>,
     /// Partition to read first on the next poll, so none starves.
     rotation: usize,
+    /// An error met after other partitions had returned records: those records were returned
+    /// (their positions moved past them), and the next poll reports it.
+    deferred: Option<TransportError>,
 }
 
 impl EmbeddedConsumer {
@@ -70,6 +73,7 @@ impl EmbeddedConsumer {
             group: group.map(str::to_string),
             assigned: Vec::new(),
             rotation: 0,
+            deferred: None,
         }
     }
 
@@ -98,8 +102,12 @@ impl EmbeddedConsumer {
         })
     }
 
-    /// One pass over the assigned partitions without waiting.
+    /// One pass over the assigned partitions without waiting. An error after some records were
+    /// read is kept for the next poll, so that those records are not lost with it.
     fn fetch_once(&mut self, max_records: usize) -> Result<Vec<PartitionRecords>> {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
         let mut out = Vec::new();
         let mut budget = max_records;
         let n = self.assigned.len();
@@ -108,9 +116,17 @@ impl EmbeddedConsumer {
                 break;
             }
             let idx = (self.rotation + i) % n;
-            if let Some(batch) = self.fetch_partition(idx, budget)? {
-                budget -= batch.records.len();
-                out.push(batch);
+            match self.fetch_partition(idx, budget) {
+                Ok(Some(batch)) => {
+                    budget -= batch.records.len();
+                    out.push(batch);
+                }
+                Ok(None) => {}
+                Err(error) if out.is_empty() => return Err(error),
+                Err(error) => {
+                    self.deferred = Some(error);
+                    break;
+                }
             }
         }
         self.rotation = if n == 0 { 0 } else { (self.rotation + 1) % n };
@@ -184,6 +200,7 @@ impl Consumer for EmbeddedConsumer {
         }
         self.assigned = assigned;
         self.rotation = 0;
+        self.deferred = None;
         Ok(())
     }
 
@@ -217,6 +234,7 @@ impl Consumer for EmbeddedConsumer {
             })?;
         a.position = offset;
         a.pending = Vec::new();
+        self.deferred = None;
         Ok(())
     }
 

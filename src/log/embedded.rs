@@ -3,7 +3,8 @@
 //! Layout of the data directory:
 //! ```text
 //! LOCK                 held (flock) while a process has the log open
-//! clean-shutdown       present only after a clean close; absent means recover on open
+//! clean-shutdown       present only after a clean close (with each segment's size, see
+//!                      `shutdown.rs`); absent means recover on open
 //! topics/<name>/       topic.json and one directory per partition (segments + indexes)
 //! groups/              committed consumer-group offsets
 //! txn/                 the transaction redo log
@@ -12,9 +13,10 @@
 use super::config::{FlushPolicy, LogConfig, now_ms};
 use super::consumer::EmbeddedConsumer;
 use super::groups::GroupStore;
-use super::partition::{PartitionEnv, sync_dir};
+use super::partition::PartitionEnv;
 use super::producer::EmbeddedProducer;
 use super::redo::TxnLog;
+use super::shutdown::{Checkpoint, LastShutdown};
 use super::signal::AppendSignal;
 use super::topic::Topic;
 use super::txn::{self, EmbeddedTxnProducer};
@@ -27,8 +29,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-
-const CLEAN_MARKER: &str = "clean-shutdown";
 
 /// A handle on an open embedded log; clones share it. Close it with [`EmbeddedLog::close`]
 /// (dropping the last handle closes it too).
@@ -64,16 +64,16 @@ impl EmbeddedLog {
         let topics_dir = root.join("topics");
         std::fs::create_dir_all(&topics_dir).at(&topics_dir)?;
         let lock = lock_data_dir(&root)?;
-        let marker = root.join(CLEAN_MARKER);
-        let clean = marker.exists();
-        if !clean {
+        let shutdown = LastShutdown::read(&root)?;
+        if !shutdown.is_clean() {
             tracing::info!(dir = %root.display(), "no clean-shutdown marker: recovering segment tails");
         }
+        shutdown.check(&topics_dir)?;
         let env = PartitionEnv {
             flush: config.flush,
             index_interval_bytes: config.index_interval_bytes,
         };
-        let topics = open_topics(&topics_dir, env, clean)?;
+        let topics = open_topics(&topics_dir, env, &shutdown)?;
         let inner = Arc::new(LogInner {
             groups: Mutex::new(GroupStore::open(&root.join("groups"))?),
             txn: Mutex::new(TxnLog::open(&root.join("txn"))?),
@@ -87,10 +87,7 @@ impl EmbeddedLog {
             maintenance: Mutex::new(None),
         });
         txn::recover(&inner)?;
-        if clean {
-            std::fs::remove_file(&marker).at(&marker)?;
-            sync_dir(&inner.root)?;
-        }
+        LastShutdown::remove(&inner.root)?;
         super::maintenance::start(&inner);
         Ok(EmbeddedLog { inner })
     }
@@ -116,21 +113,38 @@ impl EmbeddedLog {
         self.inner.run_maintenance(now_ms)
     }
 
-    /// Reads every record of a topic, checking every batch's CRC; returns the record count.
-    pub fn verify_topic(&self, name: &str) -> Result<u64> {
+    /// Reads every record of a topic, checking every batch's CRC. Each partition is read up to
+    /// its end or its first damaged batch (`TransportError::CorruptBatch`, in `damage`).
+    pub fn verify_topic(&self, name: &str) -> Result<Verified> {
         let topic = self.inner.topic(name)?;
-        let mut count = 0;
+        let mut verified = Verified::default();
         topic.for_each_partition(|p| {
             let mut offset = p.start_offset();
             while offset < p.end_offset() {
-                let fetched = p.read(offset, 4 << 20)?;
+                let fetched = match p.read(offset, 4 << 20) {
+                    Ok(fetched) => fetched,
+                    Err(e @ TransportError::CorruptBatch { .. }) => {
+                        verified.damage.push(e);
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
                 offset = fetched.next_offset;
-                count += fetched.records.len() as u64;
+                verified.records += fetched.records.len() as u64;
             }
             Ok(())
         })?;
-        Ok(count)
+        Ok(verified)
     }
+}
+
+/// What [`EmbeddedLog::verify_topic`] found.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Records read, each in a batch whose checks passed.
+    pub records: u64,
+    /// Per damaged partition, the batch reading stopped at (`TransportError::CorruptBatch`).
+    pub damage: Vec<TransportError>,
 }
 
 impl LogInner {
@@ -230,7 +244,12 @@ impl LogInner {
                 let _ = handle.join();
             }
         }
-        self.for_each_partition(|p| p.close())?;
+        let mut checkpoint = Checkpoint::new();
+        self.for_each_partition(|p| {
+            p.close()?;
+            checkpoint.record(p);
+            Ok(())
+        })?;
         {
             let mut txn = self.txn.lock().map_err(|_| poisoned("transaction log"))?;
             // A frame that could not be applied stays for the next open to redo.
@@ -238,11 +257,7 @@ impl LogInner {
                 txn.checkpoint(&mut *self.groups()?)?;
             }
         }
-        let marker = self.root.join(CLEAN_MARKER);
-        File::create(&marker)
-            .and_then(|f| f.sync_all())
-            .at(&marker)?;
-        sync_dir(&self.root)?;
+        checkpoint.write(&self.root)?;
         if let Ok(mut lock) = self.lock.lock() {
             lock.take();
         }
@@ -282,7 +297,11 @@ fn lock_data_dir(root: &Path) -> Result<File> {
     }
 }
 
-fn open_topics(dir: &Path, env: PartitionEnv, clean: bool) -> Result<BTreeMap<String, Arc<Topic>>> {
+fn open_topics(
+    dir: &Path,
+    env: PartitionEnv,
+    shutdown: &LastShutdown,
+) -> Result<BTreeMap<String, Arc<Topic>>> {
     let mut topics = BTreeMap::new();
     let now = now_ms();
     for entry in std::fs::read_dir(dir).at(dir)? {
@@ -296,7 +315,7 @@ fn open_topics(dir: &Path, env: PartitionEnv, clean: bool) -> Result<BTreeMap<St
             std::fs::remove_dir_all(&path).at(&path)?;
             continue;
         }
-        let topic = Topic::open(&path, env, clean, now)?;
+        let topic = Topic::open(&path, env, shutdown, now)?;
         topics.insert(name, Arc::new(topic));
     }
     Ok(topics)

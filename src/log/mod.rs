@@ -2,9 +2,10 @@
 //!
 //! Topics of partitions; a partition is a list of segment files holding Kafka RecordBatch v2
 //! batches (length-prefixed, CRC-32C checked) with sparse offset and time indexes rebuilt when
-//! missing. Recovery cuts torn tails; retention deletes old segments; compaction keeps the latest
-//! record per key; consumer-group offsets are durable; transactions make appends and offset
-//! commits atomic. See `docs/log.md` for the on-disk format and durability guarantees.
+//! missing. Recovery cuts torn tails and says what it dropped, and refuses to open a log whose
+//! fsynced records are gone; reads deliver the records before a damaged batch; retention deletes
+//! old segments; compaction keeps the latest record per key; consumer-group offsets are durable;
+//! transactions make appends and offset commits atomic. See `docs/log.md` for the on-disk format and durability guarantees.
 //!
 //! May import: `transport` only.
 
@@ -12,6 +13,7 @@ mod batch;
 mod compaction;
 mod config;
 mod consumer;
+mod damage;
 mod embedded;
 mod groups;
 mod index;
@@ -19,14 +21,17 @@ mod maintenance;
 mod partition;
 mod producer;
 mod reader;
+#[cfg(test)]
+mod recovery_tests;
 mod redo;
 #[cfg(test)]
 mod redo_tests;
 mod segment;
+mod shutdown;
 mod signal;
 mod topic;
 mod txn;
 mod varint;
 
 pub use config::{FlushPolicy, LogConfig, now_ms};
-pub use embedded::{EmbeddedLog, MaintenanceReport};
+pub use embedded::{EmbeddedLog, MaintenanceReport, Verified};

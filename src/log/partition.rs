@@ -6,7 +6,9 @@
 
 use super::batch::{self, BatchHeader, RecordRef};
 use super::config::FlushPolicy;
-use super::segment::{Fetched, OpenMode, Segment, SegmentOptions, segment_paths};
+use super::damage::check_adjacent;
+use super::reader::Fetched;
+use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
     AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Result, TopicConfig, TransportError,
 };
@@ -32,6 +34,8 @@ pub struct Partition {
     pub(super) segments: Vec<Segment>,
     failed: Option<String>,
     dirty: bool,
+    /// Set by a clean close: the sizes recorded in the shutdown checkpoint must stay true.
+    closed: bool,
 }
 
 impl Partition {
@@ -56,6 +60,7 @@ impl Partition {
             segments: vec![first],
             failed: None,
             dirty: false,
+            closed: false,
         })
     }
 
@@ -72,6 +77,7 @@ impl Partition {
     ) -> Result<Self> {
         let bases = list_segment_bases(dir)?;
         let options = segment_options(config, env);
+        let owner = format!("{topic}-{id}");
         let mut segments = Vec::with_capacity(bases.len().max(1));
         for (i, base) in bases.iter().enumerate() {
             let mode = if i + 1 == bases.len() && !clean {
@@ -79,9 +85,9 @@ impl Partition {
             } else {
                 OpenMode::Trusted
             };
-            let segment = Segment::open(dir, *base, options, mode, now_ms)?;
+            let segment = Segment::open(dir, *base, options, mode, &owner, now_ms)?;
             if let Some(prev) = segments.last() {
-                check_adjacent(prev, &segment, options.dense)?;
+                check_adjacent(&owner, prev, &segment, options.dense)?;
             }
             segments.push(segment);
         }
@@ -98,6 +104,7 @@ impl Partition {
             segments,
             failed: None,
             dirty: false,
+            closed: false,
         })
     }
 
@@ -287,6 +294,11 @@ impl Partition {
         self.dirty
     }
 
+    /// Whether a write or fsync failed: the partition's files may not hold what it acknowledged.
+    pub fn is_failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
     /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments (and gaps
     /// left by compaction) until it finds some or reaches the end.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
@@ -309,7 +321,7 @@ impl Partition {
             if segment.next_offset() <= offset {
                 continue;
             }
-            let fetched = segment.read(offset, max_bytes)?;
+            let fetched = self.read_segment(segment, offset, max_bytes)?;
             if !fetched.records.is_empty() {
                 return Ok(fetched);
             }
@@ -318,14 +330,34 @@ impl Partition {
         Ok(Fetched {
             records: Vec::new(),
             next_offset: end,
+            damage: None,
         })
+    }
+
+    /// Reads one segment; a damaged batch with no record before it is a `CorruptBatch` error
+    /// (with records before it, the next read reports it).
+    fn read_segment(&self, segment: &Segment, offset: i64, max_bytes: usize) -> Result<Fetched> {
+        let mut fetched = segment.read(offset, max_bytes)?;
+        if fetched.records.is_empty()
+            && let Some(damage) = fetched.damage.take()
+        {
+            return Err(damage.into_error(&self.topic, self.id));
+        }
+        Ok(fetched)
     }
 
     /// The first offset with a timestamp at or after `timestamp`, else the end offset.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<i64> {
         for segment in &self.segments {
-            if let Some(offset) = segment.offset_for_timestamp(timestamp)? {
-                return Ok(offset);
+            let Some(mut from) = segment.timestamp_scan_start(timestamp) else {
+                continue;
+            };
+            while from < segment.next_offset() {
+                let fetched = self.read_segment(segment, from, 1 << 20)?;
+                if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
+                    return Ok(r.offset);
+                }
+                from = fetched.next_offset;
             }
         }
         Ok(self.end_offset())
@@ -363,16 +395,25 @@ impl Partition {
         remove_segment_files(&self.dir, segment.base_offset)
     }
 
-    /// Writes and fsyncs everything (clean shutdown).
+    /// Writes and fsyncs everything (clean shutdown); appends are refused from then on, so
+    /// that the files keep the sizes the shutdown checkpoint records.
     pub fn close(&mut self) -> Result<()> {
-        if self.failed.is_some() {
+        if self.failed.is_some() || self.closed {
             return Ok(());
         }
         let result = self.active_mut().flush(true);
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.fail(e))?;
+        self.closed = true;
+        Ok(())
     }
 
     fn check_writable(&self) -> Result<()> {
+        if self.closed {
+            return Err(TransportError::Failed {
+                what: format!("{}-{}", self.topic, self.id),
+                reason: "the log is closed".into(),
+            });
+        }
         match &self.failed {
             None => Ok(()),
             Some(reason) => Err(TransportError::Failed {
@@ -401,27 +442,6 @@ pub(super) fn segment_options(config: &TopicConfig, env: PartitionEnv) -> Segmen
     SegmentOptions {
         index_interval_bytes: env.index_interval_bytes,
         dense: config.cleanup_policy == CleanupPolicy::Delete,
-    }
-}
-
-fn check_adjacent(prev: &Segment, next: &Segment, dense: bool) -> Result<()> {
-    let ok = if dense {
-        prev.next_offset() == next.base_offset
-    } else {
-        prev.next_offset() <= next.base_offset
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(TransportError::Corrupt {
-            path: next.log_path().to_path_buf(),
-            position: 0,
-            reason: format!(
-                "segment starts at offset {} but the previous one ends at {}",
-                next.base_offset,
-                prev.next_offset()
-            ),
-        })
     }
 }
 

@@ -1,11 +1,29 @@
-//! Buffered reading of batches from a segment file: one read per megabyte, not per batch.
+//! Buffered reading of batches from a segment file: one read per megabyte, not per batch; and
+//! reading records from them up to the first damaged batch.
 
-use super::batch::{BatchHeader, HEADER_LEN, MAX_BATCH_LEN};
-use crate::transport::{IoContext, Result};
+use super::batch::{self, BatchError, BatchHeader, HEADER_LEN, MAX_BATCH_LEN};
+use super::damage::Damage;
+use crate::transport::{IoContext, Record, Result};
 use bytes::Bytes;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+/// Records read from a segment or partition, and the offset to read next.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub records: Vec<Record>,
+    pub next_offset: i64,
+    /// The damaged batch reading stopped at (`next_offset` is then its first offset).
+    pub damage: Option<Damage>,
+}
+
+/// Where a read starts: a batch boundary and the first offset of that batch.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadStart {
+    pub position: u64,
+    pub offset: i64,
+}
 
 /// Reads batches through a buffer so that scanning does one read per megabyte, not per batch.
 pub struct ChunkReader<'a> {
@@ -57,5 +75,82 @@ impl<'a> ChunkReader<'a> {
             Err(_) => return Ok(Some(head)),
         };
         self.get(position, len.min(MAX_BATCH_LEN))
+    }
+}
+
+impl ChunkReader<'_> {
+    /// Reads batches from `start`, returning records at or after `offset`, about `max_bytes`
+    /// worth (at least one batch), up to the first damaged batch (in `damage`, with the records
+    /// before it). `next_offset` is `end_offset` once the file is read to its end.
+    pub fn read_records(
+        &mut self,
+        start: ReadStart,
+        offset: i64,
+        max_bytes: usize,
+        end_offset: i64,
+    ) -> Result<Fetched> {
+        let mut fetched = Fetched {
+            records: Vec::new(),
+            next_offset: end_offset,
+            damage: None,
+        };
+        let mut position = start.position;
+        // Every offset before `reached` is in a batch already read.
+        let mut reached = start.offset;
+        let mut consumed = 0usize;
+        while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
+            let header = match self.records_at(position, offset, &mut fetched.records)? {
+                Ok(header) => header,
+                Err(error) => {
+                    let first_unread = reached.max(offset);
+                    fetched.next_offset = first_unread;
+                    fetched.damage = Some(Damage {
+                        offset: first_unread,
+                        path: self.path.to_path_buf(),
+                        position,
+                        reason: error.to_string(),
+                    });
+                    return Ok(fetched);
+                }
+            };
+            if header.last_offset() >= offset {
+                consumed += header.total_len();
+                fetched.next_offset = header.next_offset();
+            }
+            reached = header.next_offset();
+            position += header.total_len() as u64;
+        }
+        if position >= self.size {
+            fetched.next_offset = end_offset;
+        }
+        Ok(fetched)
+    }
+
+    /// Checks the batch at `position` and appends its records at or after `offset` to `out`;
+    /// on a bad batch `out` is left as it was. The outer error is I/O, the inner one damage.
+    fn records_at(
+        &mut self,
+        position: u64,
+        offset: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<Result<BatchHeader, BatchError>> {
+        let Some(bytes) = self.batch_bytes_at(position)? else {
+            return Ok(Err(BatchError::Truncated {
+                needed: HEADER_LEN,
+                available: (self.size - position) as usize,
+            }));
+        };
+        let header = match batch::check_batch(&bytes) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        if header.last_offset() >= offset {
+            let before = out.len();
+            if let Err(e) = batch::decode_records_into(&bytes, &header, offset, out) {
+                out.truncate(before);
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(header))
     }
 }

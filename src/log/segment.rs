@@ -3,12 +3,16 @@
 //!
 //! Opening a segment either trusts its length (it was closed cleanly or fsynced when rolled) or
 //! recovers it: every batch is checked, and a torn or garbage tail is cut at the last valid batch.
-//! A bad batch followed by a valid one is corruption, not a torn tail, and fails the open.
+//! A bad batch followed by a valid one is corruption, not a torn tail, and fails the open. An
+//! offset index whose last entry points past the valid data proves records were lost: a trusted
+//! (fsynced) segment then fails the open, a recovered one says loudly what was dropped.
+//! Reads (see `reader.rs`) return the records before a damaged batch and report the damage.
 
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN};
+use super::damage::Indexed;
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
-use super::reader::ChunkReader;
-use crate::transport::{IoContext, Record, Result, TransportError};
+use super::reader::{ChunkReader, Fetched, ReadStart};
+use crate::transport::{IoContext, Result, TransportError};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -35,13 +39,6 @@ pub struct SegmentOptions {
 pub fn segment_paths(dir: &Path, base: i64) -> [PathBuf; 3] {
     let stem = format!("{base:020}");
     ["log", "index", "timeindex"].map(|ext| dir.join(format!("{stem}.{ext}")))
-}
-
-/// Records read from a segment or partition, and the offset to read next.
-#[derive(Debug, Default)]
-pub struct Fetched {
-    pub records: Vec<Record>,
-    pub next_offset: i64,
 }
 
 /// Where appending left off: what the indexes and `segment.ms` need besides the file.
@@ -109,11 +106,13 @@ impl Segment {
         })
     }
 
+    /// Opens a segment of partition `owner` (`topic-partition`, for messages).
     pub fn open(
         dir: &Path,
         base: i64,
         options: SegmentOptions,
         mode: OpenMode,
+        owner: &str,
         now_ms: i64,
     ) -> Result<Self> {
         let [log_path, index_path, time_path] = segment_paths(dir, base);
@@ -130,27 +129,44 @@ impl Segment {
             size,
             options,
         };
-        if mode == OpenMode::Trusted
-            && let Some((tail, offset_index, time_index)) =
-                log.reuse_indexes(&index_path, &time_path)?
-        {
-            return Ok(Segment {
-                base_offset: base,
-                log,
-                tail,
-                offset_index,
-                time_index,
-                opened_at_ms: now_ms,
-            });
-        }
+        let offsets = IndexFile::<OffsetEntry>::load(&index_path)?;
+        let indexed = offsets.as_ref().and_then(IndexFile::last).map(|e| Indexed {
+            next_offset: base + i64::from(e.relative),
+            position: u64::from(e.position),
+        });
         let start = Tail {
             next_offset: base,
             max_timestamp: i64::MIN,
             bytes_since_index: 0,
         };
+        if mode == OpenMode::Trusted {
+            // Checked before the indexes are rebuilt: they are the evidence.
+            if let Some(indexed) = indexed.filter(|i| i.position > log.size) {
+                let scan = log.scan(0, start)?;
+                if let Some(loss) = indexed.loss(&log.path, scan.end, scan.tail.next_offset) {
+                    return Err(loss.into_error(owner));
+                }
+            }
+            if let Some((tail, offset_index, time_index)) =
+                log.reuse_indexes(offsets, &time_path, owner)?
+            {
+                return Ok(Segment {
+                    base_offset: base,
+                    log,
+                    tail,
+                    offset_index,
+                    time_index,
+                    opened_at_ms: now_ms,
+                });
+            }
+        }
         let scan = log.scan(0, start)?;
         if let Some((position, error)) = &scan.failure {
-            log.handle_bad_batch(mode, *position, scan.tail.next_offset, error)?;
+            log.handle_bad_batch(mode, owner, *position, scan.tail.next_offset, error)?;
+        }
+        if let Some(loss) = indexed.and_then(|i| i.loss(&log.path, log.size, scan.tail.next_offset))
+        {
+            loss.warn(owner);
         }
         Ok(Segment {
             base_offset: base,
@@ -191,40 +207,40 @@ impl Segment {
 
     /// Reads records with offsets >= `offset`, about `max_bytes` worth (at least one batch).
     /// `next_offset` says where to continue: past the last batch read, even when compaction left
-    /// no record at its end.
+    /// no record at its end. Reading stops at a damaged batch, returning the records before it
+    /// and the damage.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
-        let start = if offset <= self.base_offset {
-            0
+        let from = if offset <= self.base_offset {
+            OffsetEntry {
+                relative: 0,
+                position: 0,
+            }
         } else {
-            u64::from(
-                self.offset_index
-                    .floor(self.relative(offset.min(self.tail.next_offset)))
-                    .position,
-            )
+            self.offset_index
+                .floor(self.relative(offset.min(self.tail.next_offset)))
         };
-        self.log
-            .read(start, offset, max_bytes, self.tail.next_offset)
+        let start = ReadStart {
+            position: u64::from(from.position),
+            offset: self.base_offset + i64::from(from.relative),
+        };
+        let log = &self.log;
+        let mut reader = ChunkReader::new(&log.file, &log.path, log.size);
+        reader.read_records(start, offset, max_bytes, self.tail.next_offset)
     }
 
-    /// The first offset whose record timestamp is >= `timestamp`, if this segment has one.
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<i64>> {
+    /// Where to start looking for the first record with a timestamp >= `timestamp`; `None` when
+    /// this segment has none.
+    pub fn timestamp_scan_start(&self, timestamp: i64) -> Option<i64> {
         if self.tail.max_timestamp < timestamp {
-            return Ok(None);
+            return None;
         }
-        let mut from = self
-            .time_index
-            .last_before(timestamp)
-            .map_or(self.base_offset, |e| {
-                self.base_offset + i64::from(e.relative) + 1
-            });
-        while from < self.tail.next_offset {
-            let fetched = self.read(from, 1 << 20)?;
-            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
-                return Ok(Some(r.offset));
-            }
-            from = fetched.next_offset;
-        }
-        Ok(None)
+        Some(
+            self.time_index
+                .last_before(timestamp)
+                .map_or(self.base_offset, |e| {
+                    self.base_offset + i64::from(e.relative) + 1
+                }),
+        )
     }
 
     /// Writes buffered index entries; with `sync`, fsyncs the log (and indexes).
@@ -268,13 +284,12 @@ impl SegmentFile {
     #[allow(clippy::type_complexity)]
     fn reuse_indexes(
         &self,
-        index_path: &Path,
+        offsets: Option<IndexFile<OffsetEntry>>,
         time_path: &Path,
+        owner: &str,
     ) -> Result<Option<(Tail, IndexFile<OffsetEntry>, IndexFile<TimeEntry>)>> {
-        let (Some(offsets), Some(times)) = (
-            IndexFile::<OffsetEntry>::load(index_path)?,
-            IndexFile::<TimeEntry>::load(time_path)?,
-        ) else {
+        let (Some(offsets), Some(times)) = (offsets, IndexFile::<TimeEntry>::load(time_path)?)
+        else {
             return Ok(None);
         };
         if offsets.entries().len() != times.entries().len() {
@@ -307,7 +322,7 @@ impl SegmentFile {
         };
         let scan = self.scan(position, start)?;
         if let Some((position, error)) = scan.failure {
-            return Err(self.corrupt(position, &error));
+            return Err(self.damaged(owner, position, scan.tail.next_offset, &error));
         }
         // Entries past the last indexed one mean the index files are behind the log.
         Ok(scan
@@ -320,25 +335,22 @@ impl SegmentFile {
     fn handle_bad_batch(
         &mut self,
         mode: OpenMode,
+        owner: &str,
         position: u64,
         next_offset: i64,
         error: &BatchError,
     ) -> Result<()> {
         if mode == OpenMode::Trusted {
-            return Err(self.corrupt(position, error));
+            return Err(self.damaged(owner, position, next_offset, error));
         }
         if let Some(later) = self.find_valid_batch_after(position, next_offset)? {
             let reason = format!("{error}, yet a valid batch follows at byte {later}");
-            return Err(TransportError::Corrupt {
-                path: self.path.clone(),
-                position,
-                reason,
-            });
+            return Err(self.damaged(owner, position, next_offset, &reason));
         }
         let cut = self.size - position;
         tracing::warn!(
             path = %self.path.display(),
-            "recovered torn tail: cut {cut} bytes at byte {position} ({error}); log continues at offset {next_offset}"
+            "{owner}: recovered torn tail: cut {cut} bytes at byte {position} ({error}); log continues at offset {next_offset}"
         );
         self.file.set_len(position).at(&self.path)?;
         self.file.sync_all().at(&self.path)?;
@@ -346,11 +358,18 @@ impl SegmentFile {
         Ok(())
     }
 
-    fn corrupt(&self, position: u64, error: &BatchError) -> TransportError {
+    /// A bad batch found while opening, which fails the open.
+    fn damaged(
+        &self,
+        owner: &str,
+        position: u64,
+        next_offset: i64,
+        error: &dyn std::fmt::Display,
+    ) -> TransportError {
         TransportError::Corrupt {
             path: self.path.clone(),
             position,
-            reason: error.to_string(),
+            reason: format!("{owner}: offsets from {next_offset} cannot be read: {error}"),
         }
     }
 
@@ -456,39 +475,5 @@ impl SegmentFile {
         let mut buf = [0u8; HEADER_LEN];
         self.file.read_exact_at(&mut buf, position).at(&self.path)?;
         Ok(BatchHeader::parse(&buf).ok())
-    }
-
-    /// Reads batches from byte `start`, returning records at or after `offset`.
-    fn read(&self, start: u64, offset: i64, max_bytes: usize, end_offset: i64) -> Result<Fetched> {
-        let mut reader = ChunkReader::new(&self.file, &self.path, self.size);
-        let mut fetched = Fetched {
-            records: Vec::new(),
-            next_offset: end_offset,
-        };
-        let mut position = start;
-        let mut consumed = 0usize;
-        while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
-            let Some(bytes) = reader.batch_bytes_at(position)? else {
-                return Err(self.corrupt(
-                    position,
-                    &BatchError::Truncated {
-                        needed: HEADER_LEN,
-                        available: 0,
-                    },
-                ));
-            };
-            let header = batch::check_batch(&bytes).map_err(|e| self.corrupt(position, &e))?;
-            if header.last_offset() >= offset {
-                batch::decode_records_into(&bytes, &header, offset, &mut fetched.records)
-                    .map_err(|e| self.corrupt(position, &e))?;
-                consumed += header.total_len();
-                fetched.next_offset = header.next_offset();
-            }
-            position += header.total_len() as u64;
-        }
-        if position >= self.size {
-            fetched.next_offset = end_offset;
-        }
-        Ok(fetched)
     }
 }

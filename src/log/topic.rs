@@ -5,6 +5,7 @@
 //! never leaves half a topic visible.
 
 use super::partition::{Partition, PartitionEnv, sync_dir};
+use super::shutdown::LastShutdown;
 use crate::transport::{IoContext, Result, TopicConfig, TransportError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,10 +56,17 @@ impl Topic {
         sync_dir(&staging)?;
         std::fs::rename(&staging, &dir).at(&dir)?;
         sync_dir(topics_dir)?;
-        Topic::open(&dir, env, true, now_ms)
+        // Just created and fsynced: trusted.
+        Topic::open(&dir, env, &LastShutdown::Clean(None), now_ms)
     }
 
-    pub fn open(dir: &Path, env: PartitionEnv, clean: bool, now_ms: i64) -> Result<Topic> {
+    /// Opens a topic; its partitions are recovered unless `shutdown` trusts them.
+    pub fn open(
+        dir: &Path,
+        env: PartitionEnv,
+        shutdown: &LastShutdown,
+        now_ms: i64,
+    ) -> Result<Topic> {
         let name: Arc<str> =
             Arc::from(dir.file_name().and_then(|n| n.to_str()).unwrap_or_default());
         let meta_path = dir.join(META_FILE);
@@ -78,7 +86,7 @@ impl Topic {
                 id,
                 &config,
                 env,
-                clean,
+                shutdown.trusts(&name, id),
                 now_ms,
             )?));
         }

@@ -44,6 +44,18 @@ pub enum TransportError {
         position: u64,
         reason: String,
     },
+    /// A read reached a damaged batch: every record before `offset` was delivered, none from it.
+    #[error(
+        "damaged record batch in {topic}-{partition}: offsets from {offset} cannot be read ({path} at byte {position}: {reason})"
+    )]
+    CorruptBatch {
+        topic: String,
+        partition: u32,
+        offset: i64,
+        path: PathBuf,
+        position: u64,
+        reason: String,
+    },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,

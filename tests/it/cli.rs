@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn brook(data: &Path, args: &[&str], stdin: &str) -> Output {
+pub fn brook(data: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
         .arg("--data-dir")
         .arg(data)
@@ -23,7 +23,7 @@ fn brook(data: &Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("brook output")
 }
 
-fn ok(data: &Path, args: &[&str], stdin: &str) -> String {
+pub fn ok(data: &Path, args: &[&str], stdin: &str) -> String {
     let out = brook(data, args, stdin);
     assert!(
         out.status.success(),

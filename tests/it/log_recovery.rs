@@ -121,9 +121,13 @@ fn a_flipped_bit_in_an_old_segment_is_detected_on_read_and_verify() {
             forget_clean_shutdown(dir.path());
         }
         let log = open(dir.path());
+        let verified = log.verify_topic("t").expect("verify");
         assert!(
-            matches!(log.verify_topic("t"), Err(TransportError::Corrupt { .. })),
-            "verify (crashed: {crashed})"
+            matches!(
+                verified.damage.as_slice(),
+                [TransportError::CorruptBatch { partition: 0, .. }]
+            ),
+            "verify (crashed: {crashed}): {verified:?}"
         );
         let mut c = log.consumer(None).expect("consumer");
         c.assign(&[(
@@ -131,13 +135,20 @@ fn a_flipped_bit_in_an_old_segment_is_detected_on_read_and_verify() {
             brook::transport::StartFrom::Earliest,
         )])
         .expect("assign");
+        let mut delivered = 0;
+        let error = loop {
+            match c.poll(10, std::time::Duration::ZERO) {
+                Ok(batches) if !batches.is_empty() => {
+                    delivered += batches.iter().map(|b| b.records.len() as u64).sum::<u64>();
+                }
+                other => break other,
+            }
+        };
         assert!(
-            matches!(
-                c.poll(10, std::time::Duration::ZERO),
-                Err(TransportError::Corrupt { .. })
-            ),
-            "fetch (crashed: {crashed})"
+            matches!(error, Err(TransportError::CorruptBatch { .. })),
+            "fetch (crashed: {crashed}): {error:?}"
         );
+        assert_eq!(delivered, verified.records, "the records before the damage");
         log.close().expect("close");
     }
 }

@@ -12,6 +12,7 @@ mod http_api;
 mod http_clients;
 mod log_api;
 mod log_crash;
+mod log_damage;
 mod log_recovery;
 mod pull_query;
 mod push_query;
