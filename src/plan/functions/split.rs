@@ -59,9 +59,19 @@ fn split_parts<T: PartialEq + Clone>(s: &[T], delim: &[T]) -> Vec<Vec<T>> {
     parts
 }
 
+/// Fails before splitting when the pieces would pass the value size limit.
+fn check_pieces(pieces: usize) -> Result<(), String> {
+    let each = std::mem::size_of::<Value>();
+    crate::common::limits::check_elements(pieces as u128, each, "SPLIT's result")
+}
+
 fn split(v: &[Value]) -> Result<Value, String> {
     Ok(match (&v[0], &v[1]) {
         (Value::String(s), Value::String(d)) => {
+            check_pieces(match d.is_empty() {
+                true => s.chars().count(),
+                false => s.matches(d.as_str()).count() + 1,
+            })?;
             let parts = if d.is_empty() {
                 s.chars().map(|c| c.to_string()).collect::<Vec<_>>()
             } else {
@@ -74,6 +84,11 @@ fn split(v: &[Value]) -> Result<Value, String> {
             })
         }
         (Value::Bytes(b), Value::Bytes(d)) => {
+            // (Overlapping matches counted: at least as many as the pieces.)
+            check_pieces(match d.is_empty() {
+                true => b.len(),
+                false => b.windows(d.len()).filter(|w| w == d).count() + 1,
+            })?;
             Value::Array(split_parts(b, d).into_iter().map(Value::Bytes).collect())
         }
         _ => Value::Null,
