@@ -1,7 +1,7 @@
 //! Row-by-row evaluation of the expression IR over [`Value`]s, with ksqlDB's semantics:
-//! integer arithmetic wraps, division by zero and NULL operands of arithmetic are errors (the
-//! whole expression becomes NULL), comparisons with NULL are FALSE, function calls, casts and
-//! field accesses turn their own errors into NULL.
+//! integer arithmetic wraps, division by zero, NULL operands of arithmetic and a function's
+//! failure are errors (the whole expression becomes NULL, and the row is reported),
+//! comparisons with NULL are FALSE, casts and field accesses turn their own errors into NULL.
 
 use super::cast::cast_value;
 use super::ir::{ArithOp, CmpOp, Node, TExpr};
@@ -90,12 +90,13 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
             }
             _ => Ok(Value::Boolean(false)),
         },
+        // A function's failure fails the expression, as a UDF's exception does in ksqlDB.
         Node::Call { function, args } => {
-            let values: Result<Vec<Value>, String> =
-                args.iter().map(|a| eval(a, row, vars)).collect();
-            Ok(values
-                .and_then(|v| function.invoke(&v))
-                .unwrap_or(Value::Null))
+            let values = args
+                .iter()
+                .map(|a| eval(a, row, vars))
+                .collect::<Result<Vec<Value>, String>>()?;
+            function.invoke(&values)
         }
         Node::Subscript { expr, index } => {
             Ok(subscript(&eval(expr, row, vars)?, &eval(index, row, vars)?))

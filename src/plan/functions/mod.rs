@@ -20,6 +20,8 @@ mod maps;
 mod math;
 mod nulls;
 mod regexp;
+mod regexp_java;
+
 mod rounding;
 mod signature;
 mod split;
