@@ -67,6 +67,20 @@ pub(super) fn deserialize_api_row(
     read(&spec, Part::Value, columns, bytes, Integers::Exact)
 }
 
+/// Whether a record's bytes are a null row: a wrapped document that is JSON `null`.
+pub(super) fn is_null_row(
+    spec: &FormatSpec,
+    part: Part,
+    columns: &[ColumnSpec],
+    bytes: &[u8],
+) -> bool {
+    let wrapped = !unwrapped(spec, part, columns) && !(part == Part::Key && columns.is_empty());
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Any other first character is not `null`: no need to parse the document.
+    let starts_null = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'n');
+    wrapped && starts_null && json_parse::parse(bytes) == Ok(JsonNode::Null)
+}
+
 fn read(
     spec: &FormatSpec,
     part: Part,

@@ -361,14 +361,17 @@ impl RunningQuery {
         }
         for part in polled {
             // Runs of records with values, and single null-value records, in offset order.
-            for run in part
+            let null_values: Vec<bool> = part
                 .records
-                .chunk_by(|a, b| a.value.is_some() && b.value.is_some())
-            {
+                .iter()
+                .map(|r| self.decoder.has_null_value(r))
+                .collect();
+            for (range, null_value) in runs(&null_values) {
+                let run = &part.records[range];
                 let table_aggregation = self.aggregator.as_ref().is_some_and(|a| a.0.reads_table());
-                if run[0].value.is_none() && table_aggregation {
+                if null_value && table_aggregation {
                     self.retract_rows(&part.topic, part.partition, run, log)?;
-                } else if run[0].value.is_none() {
+                } else if null_value {
                     self.pass_through(&part.topic, part.partition, run, log)?;
                 } else {
                     self.process_run(&part.topic, part.partition, run, log)?;
@@ -464,4 +467,31 @@ impl RunningQuery {
 /// The Arrow schema of rows a query hands to subscribers (its columns, then ROWTIME).
 pub fn output_schema(plan: &QueryPlan) -> arrow::datatypes::SchemaRef {
     StatelessPipeline::new(plan, "").output_schema()
+}
+
+/// Index ranges of the runs of records with values and, alone, each null-value record (given
+/// whether each record's value is null), in order.
+fn runs(null_values: &[bool]) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut out: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
+    for (i, null_value) in null_values.iter().enumerate() {
+        match out.last_mut() {
+            Some((range, false)) if !null_value => range.end = i + 1,
+            _ => out.push((i..i + 1, *null_value)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn null_values_are_runs_of_their_own() {
+        assert_eq!(
+            runs(&[false, false, true, true, false]),
+            vec![(0..2, false), (2..3, true), (3..4, true), (4..5, false)]
+        );
+        assert!(runs(&[]).is_empty());
+    }
 }
