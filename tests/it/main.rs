@@ -19,3 +19,4 @@ mod qtt_rest;
 mod state_changelog;
 mod support;
 mod windowed_source;
+mod wrong_values;
