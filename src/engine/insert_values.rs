@@ -5,7 +5,7 @@ use super::insert_coercion::coerce_inserted;
 use super::{Engine, StatementResult};
 use crate::common::Value;
 use crate::format::{self, ColumnSpec, Part};
-use crate::plan::expr::{Binder, Scope, eval};
+use crate::plan::expr::{Binder, Scope, eval, take_nested_failures};
 use crate::plan::schema::{ColumnRole, ROWOFFSET, ROWPARTITION, ROWTIME};
 use crate::sql::Expr;
 use crate::transport::ProducerRecord;
@@ -170,7 +170,14 @@ impl Engine {
                 ));
             }
             let bound = binder.bind(expr)?;
-            let value = eval(&bound, &[], &[]).map_err(|e| {
+            // A part that failed (and became NULL) fails the statement, as ksqlDB's insert
+            // evaluates with a logger that throws.
+            take_nested_failures();
+            let value = eval(&bound, &[], &[]).and_then(|v| match take_nested_failures().first() {
+                Some(failure) => Err(failure.clone()),
+                None => Ok(v),
+            });
+            let value = value.map_err(|e| {
                 EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
             })?;
             if name == ROWTIME {

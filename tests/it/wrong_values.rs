@@ -126,6 +126,40 @@ fn a_regular_expression_that_cannot_finish_is_reported_and_dollar_runs_in_linear
 }
 
 #[test]
+fn a_failing_function_is_reported_whether_its_expression_or_only_the_call_is_null() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, log) = setup(dir.path());
+    engine
+        .execute_script(
+            "CREATE STREAM s (id STRING KEY, d STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+             CREATE STREAM out AS SELECT id, PARSE_DATE(d, 'yyyy-MM-dd') AS strict,
+               COALESCE(PARSE_DATE(d, 'yyyy-MM-dd'), PARSE_DATE(d, 'yyyy')) AS either FROM s;",
+        )
+        .expect("csas");
+    send(log.as_ref(), "s", &[("1", Some(r#"{"D":"2004"}"#))]);
+    engine.run_until_idle().expect("run");
+    let out = support::read_all_from(log.as_ref(), "OUT", 0);
+    assert_eq!(
+        support::values(&out),
+        [r#"{"STRICT":null,"EITHER":12418}"#],
+        "the failed argument is NULL, so COALESCE takes the next"
+    );
+    let mut messages: Vec<String> = engine
+        .processing_errors()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    messages.sort();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[0].starts_with("Error computing expression PARSE_DATE(D, 'yyyy-MM-dd')")
+            && messages[1]
+                .starts_with("Error processing PARSE_DATE: Text '2004' could not be parsed"),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn inserted_integers_that_do_not_fit_their_column_are_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut engine, log) = setup(dir.path());

@@ -1,10 +1,13 @@
 //! Row-by-row evaluation of the expression IR over [`Value`]s, with ksqlDB's semantics:
 //! integer arithmetic wraps, division by zero, NULL operands of arithmetic and a function's
-//! failure are errors (the whole expression becomes NULL, and the row is reported),
-//! comparisons with NULL are FALSE, casts and field accesses turn their own errors into NULL.
+//! failure are errors (the whole expression becomes NULL, and the row is reported), comparisons
+//! with NULL are FALSE. A CAST, a function call that is another function's argument and the
+//! elements of constructors turn their own failures into NULL, noted for the row's report
+//! (see `nested_errors`).
 
 use super::cast::cast_value;
 use super::ir::{ArithOp, CmpOp, Node, TExpr};
+use super::nested_errors::or_null;
 use crate::common::{SqlType, Value};
 use std::cmp::Ordering;
 
@@ -61,9 +64,10 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
                 .as_ref()
                 .map_or(Ok(Value::Null), |o| eval(o, row, vars))
         }
-        Node::Cast(x) => Ok(eval(x, row, vars)
-            .and_then(|v| cast_value(&v, &x.ty, &e.ty))
-            .unwrap_or(Value::Null)),
+        Node::Cast(x) => Ok(or_null(
+            eval(x, row, vars).and_then(|v| cast_value(&v, &x.ty, &e.ty)),
+            || e.ty.to_string(),
+        )),
         Node::InList {
             expr,
             list,
@@ -90,11 +94,12 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
             }
             _ => Ok(Value::Boolean(false)),
         },
-        // A function's failure fails the expression, as a UDF's exception does in ksqlDB.
+        // A function's failure fails the expression, as a UDF's exception does in ksqlDB,
+        // unless the call is another function's argument.
         Node::Call { function, args } => {
             let values = args
                 .iter()
-                .map(|a| eval(a, row, vars))
+                .map(|a| eval_argument(a, row, vars))
                 .collect::<Result<Vec<Value>, String>>()?;
             function.invoke(&values)
         }
@@ -105,14 +110,14 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::ArrayCtor(items) => Ok(Value::Array(
             items
                 .iter()
-                .map(|i| eval(i, row, vars).unwrap_or(Value::Null))
+                .map(|i| or_null(eval(i, row, vars), || "array item".into()))
                 .collect(),
         )),
         Node::MapCtor(entries) => {
             let mut out: Vec<(Value, Value)> = Vec::new();
             for (k, v) in entries {
-                let key = eval(k, row, vars).unwrap_or(Value::Null);
-                let value = eval(v, row, vars).unwrap_or(Value::Null);
+                let key = or_null(eval(k, row, vars), || "map key".into());
+                let value = or_null(eval(v, row, vars), || "map value".into());
                 out.retain(|(existing, _)| existing != &key);
                 out.push((key, value));
             }
@@ -121,7 +126,10 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::StructCtor(fields) => Ok(Value::Struct(
             fields
                 .iter()
-                .map(|(n, x)| (n.clone(), eval(x, row, vars).unwrap_or(Value::Null)))
+                .map(|(n, x)| {
+                    let value = or_null(eval(x, row, vars), || "struct field".into());
+                    (n.clone(), value)
+                })
                 .collect(),
         )),
         Node::LambdaCall { name, args } => {
@@ -130,6 +138,20 @@ pub fn eval(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::Lambda { .. } => {
             Err("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE".into())
         }
+    }
+}
+
+/// A function's argument: a function call or field access there that fails is NULL (and
+/// noted), as ksqlDB's generated code catches it; anything else fails the expression.
+fn eval_argument(a: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
+    match &a.node {
+        Node::Call { function, .. } => {
+            Ok(or_null(eval(a, row, vars), || function.name().to_string()))
+        }
+        Node::LambdaCall { name, .. } | Node::Field { name, .. } => {
+            Ok(or_null(eval(a, row, vars), || name.clone()))
+        }
+        _ => eval(a, row, vars),
     }
 }
 
@@ -367,3 +389,7 @@ pub fn literal_text(v: &Value) -> String {
         other => super::cast::to_text(other),
     }
 }
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;
