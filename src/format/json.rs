@@ -74,7 +74,8 @@ pub(super) fn is_null_row(
     columns: &[ColumnSpec],
     bytes: &[u8],
 ) -> bool {
-    let wrapped = !unwrapped(spec, part, columns) && !(part == Part::Key && columns.is_empty());
+    let keyless = part == Part::Key && columns.is_empty();
+    let wrapped = !(unwrapped(spec, part, columns) || keyless);
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Any other first character is not `null`: no need to parse the document.
     let starts_null = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'n');
