@@ -265,7 +265,8 @@ fn a_json_null_value_is_a_tombstone_and_a_dropped_one_is_reported() {
              CREATE STREAM copied AS SELECT * FROM s;
              CREATE STREAM filtered AS SELECT * FROM s WHERE v > 0;
              CREATE TABLE t (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);
-             CREATE TABLE t_copy AS SELECT * FROM t;",
+             CREATE TABLE t_copy AS SELECT * FROM t;
+             CREATE TABLE per_v AS SELECT v, COUNT(*) AS n FROM t GROUP BY v;",
         )
         .expect("queries");
     send(
@@ -291,6 +292,15 @@ fn a_json_null_value_is_a_tombstone_and_a_dropped_one_is_reported() {
         read("T_COPY"),
         [pair("a", Some(r#"{"V":1}"#)), pair("a", None)],
         "a table's JSON null deletes its key"
+    );
+    assert_eq!(
+        read("PER_V"),
+        // The key is the INT 1, as KAFKA writes it (4 bytes, big-endian).
+        [
+            pair("\0\0\0\u{1}", Some(r#"{"N":1}"#)),
+            pair("\0\0\0\u{1}", Some(r#"{"N":0}"#))
+        ],
+        "and is undone from an aggregation"
     );
     let errors = engine.processing_errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
