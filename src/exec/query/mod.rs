@@ -366,7 +366,7 @@ impl RunningQuery {
                 .iter()
                 .map(|r| self.decoder.has_null_value(r))
                 .collect();
-            for (range, null_value) in runs(&null_values) {
+            for (range, null_value) in null_values::runs(&null_values) {
                 let run = &part.records[range];
                 let table_aggregation = self.aggregator.as_ref().is_some_and(|a| a.0.reads_table());
                 if null_value && table_aggregation {
@@ -467,31 +467,4 @@ impl RunningQuery {
 /// The Arrow schema of rows a query hands to subscribers (its columns, then ROWTIME).
 pub fn output_schema(plan: &QueryPlan) -> arrow::datatypes::SchemaRef {
     StatelessPipeline::new(plan, "").output_schema()
-}
-
-/// Index ranges of the runs of records with values and, alone, each null-value record (given
-/// whether each record's value is null), in order.
-fn runs(null_values: &[bool]) -> Vec<(std::ops::Range<usize>, bool)> {
-    let mut out: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
-    for (i, null_value) in null_values.iter().enumerate() {
-        match out.last_mut() {
-            Some((range, false)) if !null_value => range.end = i + 1,
-            _ => out.push((i..i + 1, *null_value)),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::runs;
-
-    #[test]
-    fn null_values_are_runs_of_their_own() {
-        assert_eq!(
-            runs(&[false, false, true, true, false]),
-            vec![(0..2, false), (2..3, true), (3..4, true), (4..5, false)]
-        );
-        assert!(runs(&[]).is_empty());
-    }
 }

@@ -1,7 +1,8 @@
 //! Records with a null value (no value bytes, or a JSON `null`): a table's deletions undone
 //! from an aggregation, shown to a push query as tombstone rows, or passed through to a
 //! stateless query's sink as tombstones. A stream's null-value records that a query drops (an
-//! aggregation, a WHERE clause, a push query) go to the processing log.
+//! aggregation, a WHERE clause, a push query) go to the processing log. Polled records are
+//! split into runs of records with values and single null-value records (`runs`).
 
 use super::{Output, RunningQuery, StepError};
 use crate::exec::processing_log::{ProcessingError, ProcessingLog};
@@ -151,3 +152,30 @@ impl RunningQuery {
 const AGGREGATION_SKIPS: &str = "an aggregation over a stream skips records without values";
 const WHERE_DROPS: &str = "a WHERE clause is false for a stream row without values";
 const PUSH_QUERY_SKIPS: &str = "a push query over a stream shows only rows with values";
+
+/// Index ranges of the runs of records with values and, alone, each null-value record (given
+/// whether each record's value is null), in order.
+pub(super) fn runs(null_values: &[bool]) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut out: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
+    for (i, null_value) in null_values.iter().enumerate() {
+        match out.last_mut() {
+            Some((range, false)) if !null_value => range.end = i + 1,
+            _ => out.push((i..i + 1, *null_value)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn null_values_are_runs_of_their_own() {
+        assert_eq!(
+            runs(&[false, false, true, true, false]),
+            vec![(0..2, false), (2..3, true), (3..4, true), (4..5, false)]
+        );
+        assert!(runs(&[]).is_empty());
+    }
+}
