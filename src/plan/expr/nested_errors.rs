@@ -1,8 +1,9 @@
-//! Failures an expression turns into NULL where they happen, as ksqlDB's nested error handling
-//! does (`ksql.nested.error.handling`): a function call (or field access) that is an argument
-//! of another function, a CAST, and an element of an ARRAY, MAP or STRUCT constructor. The
-//! evaluation goes on with NULL there, and the failure ("Error processing <what>: <cause>") is
-//! noted here, per thread, for whoever evaluates the expression to report with its row.
+//! Failures an expression turns into NULL where they happen, as ksqlDB's nested error
+//! handling does (`ksql.nested.error.set.null`, on for new queries): a function call (or field
+//! access) that is an argument of another function, a CAST, and an element of an ARRAY, MAP or
+//! STRUCT constructor. The evaluation goes on with NULL there, and the failure ("Error
+//! processing <what>: <cause>") is noted here, per thread, for whoever evaluates the expression
+//! to report with its row.
 //!
 //! At most [`MAX_NOTED`] failures are kept between two takes, so a thread whose caller never
 //! takes them (a constant folded once) does not grow.
