@@ -56,6 +56,13 @@ impl SqlType {
         matches!(self, SqlType::Int | SqlType::Bigint)
     }
 
+    /// The type's name without parameters, as ksqlDB prints it in some messages (`DECIMAL`,
+    /// `ARRAY`).
+    pub fn base_name(&self) -> String {
+        let s = self.to_string();
+        s.split(['(', '<']).next().unwrap_or(&s).to_string()
+    }
+
     /// The Arrow type Brook uses for columns of this type.
     pub fn arrow_type(&self) -> DataType {
         match self {

@@ -1,10 +1,11 @@
 //! `INSERT INTO s [(cols)] VALUES (...)`: evaluate literals, serialise, append.
 
 use super::error::{EngineError, EngineResult, statement_err};
+use super::insert_coercion::coerce_inserted;
 use super::{Engine, StatementResult};
 use crate::common::Value;
 use crate::format::{self, ColumnSpec, Part};
-use crate::plan::expr::{Binder, Scope, cast_value, eval};
+use crate::plan::expr::{Binder, Scope, eval, take_nested_failures};
 use crate::plan::schema::{ColumnRole, ROWOFFSET, ROWPARTITION, ROWTIME};
 use crate::sql::Expr;
 use crate::transport::ProducerRecord;
@@ -100,12 +101,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Inserts one row given as a JSON object of column values (names case-insensitive;
-    /// missing columns are NULL), as `/inserts-stream` receives them.
+    /// Inserts one row given as a JSON object of column values (`row`, its text; names
+    /// case-insensitive; missing columns are NULL), as `/inserts-stream` receives them. Values
+    /// are read as a JSON record's are, except that a number must fit its INT or BIGINT column
+    /// (ksqlDB's REST API refuses a `Long` for an INT), where a record's is truncated.
     pub fn insert_json_row(
         &mut self,
         target: &str,
-        row: &serde_json::Map<String, serde_json::Value>,
+        row: &[u8],
+        timestamp: Option<i64>,
     ) -> EngineResult<()> {
         let source = self.insert_target(target)?;
         let specs: Vec<ColumnSpec> = source
@@ -117,17 +121,11 @@ impl Engine {
                 sql_type: c.sql_type.clone(),
             })
             .collect();
-        let json = format::FormatSpec::new(format::FormatKind::Json);
-        let bytes = serde_json::to_vec(row).map_err(|e| EngineError::Statement(e.to_string()))?;
-        let values = format::deserialize(&json, Part::Value, &specs, Some(&bytes))
+        let values = format::deserialize_api_row(&specs, row)
             .map_err(|e| {
                 EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
             })?
             .unwrap_or_else(|| vec![Value::Null; specs.len()]);
-        let timestamp = row
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(ROWTIME))
-            .and_then(|(_, v)| v.as_i64());
         self.append_row(&source, &values, timestamp)
     }
 
@@ -172,8 +170,15 @@ impl Engine {
                 ));
             }
             let bound = binder.bind(expr)?;
+            // A part that failed (and became NULL) fails the statement, as ksqlDB's insert
+            // evaluates with a logger that throws.
+            take_nested_failures();
             let evaluated = crate::common::limits::scoped(|| eval(&bound, &[], &[]));
-            let value = evaluated.map_err(|e| {
+            let value = evaluated.and_then(|v| match take_nested_failures().first() {
+                Some(failure) => Err(failure.clone()),
+                None => Ok(v),
+            });
+            let value = value.map_err(|e| {
                 EngineError::Statement(format!("Failed to insert values into '{target}'. {e}"))
             })?;
             if name == ROWTIME {
@@ -188,19 +193,14 @@ impl Engine {
                 return statement_err(format!("Column name {name} does not exist."));
             };
             let column = &source.schema.columns[i];
-            let converted = if bound.is_null_literal() {
-                Value::Null
-            } else {
-                coerce(&value, &bound.ty, &column.sql_type).ok_or_else(|| {
-                    EngineError::Statement(format!(
-                        "Expected type {} for field {name} but got {}({})",
-                        column.sql_type,
-                        bound.ty,
-                        crate::plan::expr::to_text(&value)
-                    ))
-                })?
-            };
-            row[i] = converted;
+            row[i] = coerce_inserted(&value, &column.sql_type).ok_or_else(|| {
+                EngineError::Statement(format!(
+                    "Failed to insert values into '{target}'. Expected type {} for field {name} but got {}({})",
+                    column.sql_type,
+                    bound.ty.base_name(),
+                    crate::plan::expr::to_text(&value)
+                ))
+            })?;
         }
         self.append_row(&source, &row, timestamp)?;
         Ok(StatementResult::Success(String::new()))
@@ -224,69 +224,4 @@ fn qualifier_of(e: &sqlparser::ast::Expr) -> Option<String> {
         std::ops::ControlFlow::<()>::Continue(())
     });
     found
-}
-
-/// Implicit conversions ksqlDB allows for inserted literals (numeric widening, exact matches).
-fn coerce(v: &Value, from: &crate::common::SqlType, to: &crate::common::SqlType) -> Option<Value> {
-    if !coercible(from, to) {
-        return None;
-    }
-    cast_value(v, from, to).ok()
-}
-
-/// Whether a value of type `from` may be inserted into a column of type `to`: the same type,
-/// numbers into numbers, strings into temporal types, and, element by element, arrays, maps
-/// and structs (whose fields must all be in the column's struct; missing ones become NULL).
-fn coercible(from: &crate::common::SqlType, to: &crate::common::SqlType) -> bool {
-    use crate::common::SqlType::*;
-    match (from, to) {
-        _ if from == to => true,
-        _ if from.is_numeric() && to.is_numeric() => true,
-        (String, Timestamp | Date | Time) => true,
-        (Array(f), Array(t)) => coercible(f, t),
-        (Map(fk, fv), Map(tk, tv)) => coercible(fk, tk) && coercible(fv, tv),
-        (Struct(from_fields), Struct(to_fields)) => from_fields.iter().all(|f| {
-            to_fields
-                .iter()
-                .find(|t| t.name == f.name)
-                .is_some_and(|t| coercible(&f.sql_type, &t.sql_type))
-        }),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::coercible;
-    use crate::common::{SqlType, StructField};
-
-    fn field(name: &str, sql_type: SqlType) -> StructField {
-        StructField {
-            name: name.into(),
-            sql_type,
-        }
-    }
-
-    #[test]
-    fn nested_values_coerce_element_by_element() {
-        let int_map = SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int));
-        let bigint_map = SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Bigint));
-        assert!(coercible(&int_map, &bigint_map));
-        assert!(!coercible(
-            &int_map,
-            &SqlType::Array(Box::new(SqlType::Int))
-        ));
-        let narrow = SqlType::Struct(vec![field("A", SqlType::Int)]);
-        let wide = SqlType::Struct(vec![
-            field("A", SqlType::Double),
-            field("B", SqlType::String),
-        ]);
-        assert!(coercible(&narrow, &wide));
-        assert!(!coercible(&wide, &narrow), "a field the column lacks");
-        let strings = SqlType::Array(Box::new(SqlType::String));
-        assert!(!coercible(
-            &strings,
-            &SqlType::Array(Box::new(SqlType::Int))
-        ));
-    }
 }

@@ -12,6 +12,7 @@ mod ddl;
 mod describe;
 mod error;
 mod explain;
+mod insert_coercion;
 mod insert_values;
 mod listing;
 mod metrics;

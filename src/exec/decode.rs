@@ -179,6 +179,15 @@ impl Decoder {
         Ok(RecordBatch::try_new(self.schema.clone(), arrays).ok())
     }
 
+    /// Whether a record's value is null: no bytes, or bytes its format reads as a null row (a
+    /// JSON `null`, which ksqlDB deserializes to null alike). Such a record is a tombstone.
+    pub fn has_null_value(&self, record: &Record) -> bool {
+        record
+            .value
+            .as_deref()
+            .is_none_or(|bytes| self.values.is_null_row(bytes))
+    }
+
     /// The key columns of a record (a table's tombstone has only its key).
     pub fn decode_key(&self, record: &Record) -> Result<Vec<Value>, String> {
         let key = match (&self.window, record.key.as_deref()) {

@@ -1,10 +1,11 @@
 //! The stateless part of a query: filter, then project (and re-key). Expressions run
-//! vectorised; when one fails for a batch, it is re-run row by row so that only the failing
-//! rows are affected: a failing filter drops the row, a failing projection writes NULL, and
-//! both are reported to the processing log.
+//! vectorised; when one fails for a batch (or a part of it failed and became NULL), it is
+//! re-run row by row so that only the failing rows are affected: a failing filter drops the
+//! row, a failing projection writes NULL, and both are reported to the processing log.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::limits;
+use crate::plan::expr::take_nested_failures;
 use crate::plan::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::plan::{Compiled, QueryPlan};
 use arrow::array::{Array, ArrayRef, BooleanArray, new_null_array};
@@ -293,43 +294,49 @@ pub(super) fn reporter<'a>(
     }
 }
 
-/// Evaluates vectorised, or row by row when that fails (failures: FALSE or NULL, each
-/// reported with its row).
+/// Evaluates vectorised, or row by row when that fails or a part of it failed (failures:
+/// FALSE or NULL, each reported with its row; a part that failed and became NULL is reported
+/// too, see `plan::expr::take_nested_failures`).
 pub(super) fn evaluate(
     c: &Compiled,
     batch: &RecordBatch,
     report: &mut dyn FnMut(usize, String),
     is_filter: bool,
 ) -> ArrayRef {
+    let rows = batch.num_rows();
+    // What evaluating something else on this thread left behind is not this batch's.
+    take_nested_failures();
+    let whole = c.physical.evaluate(batch).and_then(|v| v.into_array(rows));
+    if let Ok(array) = whole
+        && take_nested_failures().is_empty()
     {
-        let rows = batch.num_rows();
-        let whole = c.physical.evaluate(batch).and_then(|v| v.into_array(rows));
-        if let Ok(array) = whole {
-            return array;
-        }
-        let dt = c.expr.ty.arrow_type();
-        let parts: Vec<ArrayRef> = (0..rows)
-            .map(|i| {
-                match c
-                    .physical
-                    .evaluate(&batch.slice(i, 1))
-                    .and_then(|v| v.into_array(1))
-                {
-                    Ok(a) => a,
-                    Err(e) => {
-                        report(i, format!("Error computing expression {}: {e}", c.expr));
-                        if is_filter {
-                            Arc::new(BooleanArray::from(vec![false]))
-                        } else {
-                            new_null_array(&dt, 1)
-                        }
+        return array;
+    }
+    let dt = c.expr.ty.arrow_type();
+    let parts: Vec<ArrayRef> = (0..rows)
+        .map(|i| {
+            let one = c
+                .physical
+                .evaluate(&batch.slice(i, 1))
+                .and_then(|v| v.into_array(1));
+            for message in take_nested_failures() {
+                report(i, message);
+            }
+            match one {
+                Ok(a) => a,
+                Err(e) => {
+                    report(i, format!("Error computing expression {}: {e}", c.expr));
+                    if is_filter {
+                        Arc::new(BooleanArray::from(vec![false]))
+                    } else {
+                        new_null_array(&dt, 1)
                     }
                 }
-            })
-            .collect();
-        let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-        concat(&refs).unwrap_or_else(|_| new_null_array(&dt, rows))
-    }
+            }
+        })
+        .collect();
+    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+    concat(&refs).unwrap_or_else(|_| new_null_array(&dt, rows))
 }
 
 /// Whether one input row may become `n` rows: at most [`limits::MAX_TABLE_FUNCTION_ROWS`],

@@ -9,7 +9,7 @@
 use super::java::{self, BigDec};
 use super::json_node::{self, JsonNode};
 use super::json_parse;
-use super::json_read::{self, CoerceError};
+use super::json_read::{self, CoerceError, Integers};
 use super::{ColumnSpec, FormatError, FormatSpec, Part};
 use crate::common::{SqlType, StructField, Value};
 use base64::Engine as _;
@@ -54,13 +54,48 @@ pub(super) fn deserialize(
     columns: &[ColumnSpec],
     bytes: &[u8],
 ) -> Result<Option<Vec<Value>>, FormatError> {
+    read(spec, part, columns, bytes, Integers::Truncate)
+}
+
+/// A row given to the REST API (an object of column values): as [`deserialize`] reads a
+/// record's value, except that a number must fit its INT or BIGINT column exactly.
+pub(super) fn deserialize_api_row(
+    columns: &[ColumnSpec],
+    bytes: &[u8],
+) -> Result<Option<Vec<Value>>, FormatError> {
+    let spec = FormatSpec::new(super::FormatKind::Json);
+    read(&spec, Part::Value, columns, bytes, Integers::Exact)
+}
+
+/// Whether a record's bytes are a null row: a wrapped document that is JSON `null`.
+pub(super) fn is_null_row(
+    spec: &FormatSpec,
+    part: Part,
+    columns: &[ColumnSpec],
+    bytes: &[u8],
+) -> bool {
+    let keyless = part == Part::Key && columns.is_empty();
+    let wrapped = !(unwrapped(spec, part, columns) || keyless);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Any other first character is not `null`: no need to parse the document.
+    let starts_null = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'n');
+    wrapped && starts_null && json_parse::parse(bytes) == Ok(JsonNode::Null)
+}
+
+fn read(
+    spec: &FormatSpec,
+    part: Part,
+    columns: &[ColumnSpec],
+    bytes: &[u8],
+    ints: Integers,
+) -> Result<Option<Vec<Value>>, FormatError> {
     if part == Part::Key && columns.is_empty() {
         return Ok(Some(Vec::new()));
     }
     let node = json_parse::parse(bytes).map_err(FormatError::Deserialize)?;
     let failed = |e: CoerceError| FormatError::Deserialize(e.describe());
     if unwrapped(spec, part, columns) {
-        let value = json_read::coerce(&node, &columns[0].sql_type).map_err(failed)?;
+        let value = json_read::coerce(&node, &columns[0].sql_type, ints).map_err(failed)?;
         return Ok(Some(vec![value]));
     }
     let row_fields: Vec<StructField> = columns
@@ -72,7 +107,7 @@ pub(super) fn deserialize(
         .collect();
     match &node {
         JsonNode::Null => Ok(None),
-        JsonNode::Object(fields) => json_read::coerce_fields(fields, &row_fields)
+        JsonNode::Object(fields) => json_read::coerce_fields(fields, &row_fields, ints)
             .map(Some)
             .map_err(failed),
         other => Err(failed(json_read::invalid(

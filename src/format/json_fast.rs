@@ -10,7 +10,7 @@
 //! are coerced by the exact `json_read::coerce`, field by field.
 
 use super::json_node::{JsonNode, JsonNumber};
-use super::json_read;
+use super::json_read::{self, Integers};
 use super::json_scan::{Scanner, Token};
 use super::{ColumnSpec, FormatSpec, Part};
 use crate::common::{Cell, SqlType, Value};
@@ -242,8 +242,12 @@ fn cell<'a>(target: &Target, token: &Token<'a>) -> Option<Cell<'a>> {
         (kind, Token::Number(n)) if kind != Kind::Exact && plain_long(n).is_some() => {
             integral(kind, plain_long(n)?)?
         }
-        (_, Token::Node(node)) => json_read::coerce(node, &target.sql_type).ok()?,
-        (_, token) => json_read::coerce(&scalar_node(token), &target.sql_type).ok()?,
+        (_, Token::Node(node)) => {
+            json_read::coerce(node, &target.sql_type, Integers::Truncate).ok()?
+        }
+        (_, token) => {
+            json_read::coerce(&scalar_node(token), &target.sql_type, Integers::Truncate).ok()?
+        }
     };
     Some(Cell::Val(value))
 }

@@ -54,6 +54,30 @@ impl JsonNumber {
         self.long() as i32
     }
 
+    /// The value when it is an integer that fits 32 bits (Jackson's `IntNode`).
+    pub(super) fn exact_int(&self) -> Option<i32> {
+        self.is_integral().then(|| self.0.parse().ok()).flatten()
+    }
+
+    /// The value when it is an integer that fits 64 bits (an `IntNode` or a `LongNode`).
+    pub(super) fn exact_long(&self) -> Option<i64> {
+        self.is_integral().then(|| self.0.parse().ok()).flatten()
+    }
+
+    /// The Java class and text of the object ksqlDB's REST API reads this number as (Vert.x
+    /// over Jackson: `Integer`, `Long`, `BigInteger`, or `Double` for any fraction or exponent).
+    pub(super) fn java_object(&self) -> (&'static str, String) {
+        match self.node_type() {
+            "IntNode" => ("java.lang.Integer", self.text()),
+            "LongNode" => ("java.lang.Long", self.text()),
+            "BigIntegerNode" => ("java.math.BigInteger", self.text()),
+            _ => (
+                "java.lang.Double",
+                super::java::double_to_string(self.double()),
+            ),
+        }
+    }
+
     /// Jackson's class name for the node holding this number.
     pub(super) fn node_type(&self) -> &'static str {
         if !self.is_integral() {

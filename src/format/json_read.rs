@@ -36,11 +36,22 @@ impl CoerceError {
 
 type Coerced = Result<Value, CoerceError>;
 
+/// How a JSON number becomes an INT, a BIGINT or a temporal value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Integers {
+    /// Truncated to its low bits, like Jackson's `intValue()`/`asLong()`: how ksqlDB's
+    /// `KsqlJsonDeserializer` reads records.
+    Truncate,
+    /// Only an integer that fits; anything else is an error, as ksqlDB's REST API coerces an
+    /// inserted row (`ApiSqlValueCoercer`: a `Long` never goes into an INT).
+    Exact,
+}
+
 /// Coerces `node` to `ty`; JSON `null` (at any depth) is SQL NULL.
-pub(super) fn coerce(node: &JsonNode, ty: &SqlType) -> Coerced {
+pub(super) fn coerce(node: &JsonNode, ty: &SqlType, ints: Integers) -> Coerced {
     match node {
         JsonNode::Null => Ok(Value::Null),
-        _ => coerce_non_null(node, ty),
+        _ => coerce_non_null(node, ty, ints),
     }
 }
 
@@ -48,6 +59,7 @@ pub(super) fn coerce(node: &JsonNode, ty: &SqlType) -> Coerced {
 pub(super) fn coerce_fields(
     fields: &[(String, JsonNode)],
     columns: &[StructField],
+    ints: Integers,
 ) -> Result<Vec<Value>, CoerceError> {
     columns
         .iter()
@@ -72,32 +84,29 @@ pub(super) fn coerce_fields(
             });
             match node {
                 None => Ok(Value::Null),
-                Some(node) => coerce(node, &column.sql_type)
+                Some(node) => coerce(node, &column.sql_type, ints)
                     .map_err(|e| e.within(&format!(".{}", column.name))),
             }
         })
         .collect()
 }
 
-fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
+fn coerce_non_null(node: &JsonNode, ty: &SqlType, ints: Integers) -> Coerced {
     match ty {
         SqlType::Boolean => match node {
             JsonNode::Bool(b) => Ok(Value::Boolean(*b)),
             _ => Err(invalid(node, ty)),
         },
-        SqlType::Int => integral(node, ty, JsonNumber::int, java::parse_int).map(Value::Int),
-        SqlType::Bigint => {
-            integral(node, ty, JsonNumber::long, java::parse_long).map(Value::Bigint)
-        }
-        SqlType::Timestamp => {
-            integral(node, ty, JsonNumber::long, java::parse_long).map(Value::Timestamp)
-        }
+        SqlType::Int => integral(node, ty, ints, INT).map(Value::Int),
+        SqlType::Bigint => integral(node, ty, ints, LONG).map(Value::Bigint),
+        SqlType::Timestamp => integral(node, ty, ints, LONG).map(Value::Timestamp),
         SqlType::Date => {
             // Epoch days are read as a long and narrowed, as `java.sql.Date` does.
-            integral(node, ty, JsonNumber::long, java::parse_long).map(|d| Value::Date(d as i32))
+            integral(node, ty, ints, LONG).map(|d| Value::Date(d as i32))
         }
-        SqlType::Time => integral(node, ty, JsonNumber::long, java::parse_long)
-            .and_then(|ms| time_of_day(ms).map_err(CoerceError::new)),
+        SqlType::Time => {
+            integral(node, ty, ints, LONG).and_then(|ms| time_of_day(ms).map_err(CoerceError::new))
+        }
         SqlType::Double => match node {
             JsonNode::Number(n) => Ok(Value::Double(n.double())),
             JsonNode::Text(s) => java::parse_double(s)
@@ -125,7 +134,9 @@ fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
             JsonNode::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| coerce(item, element).map_err(|e| e.within(&format!("[{i}]"))))
+                .map(|(i, item)| {
+                    coerce(item, element, ints).map_err(|e| e.within(&format!("[{i}]")))
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
             _ => Err(invalid(node, ty)),
@@ -135,7 +146,7 @@ fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
                 let mut entries = fields
                     .iter()
                     .map(|(k, v)| {
-                        let value = coerce(v, value_type);
+                        let value = coerce(v, value_type, ints);
                         Ok((
                             k.clone(),
                             value.map_err(|e| e.within(&format!(".{k}.value")))?,
@@ -152,7 +163,7 @@ fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
         },
         SqlType::Struct(columns) => match node {
             JsonNode::Object(fields) => {
-                let values = coerce_fields(fields, columns)?;
+                let values = coerce_fields(fields, columns, ints)?;
                 let names = columns.iter().map(|c| c.name.clone());
                 Ok(Value::Struct(names.zip(values).collect()))
             }
@@ -161,16 +172,41 @@ fn coerce_non_null(node: &JsonNode, ty: &SqlType) -> Coerced {
     }
 }
 
-/// INT, BIGINT and the temporal types: a number (truncated) or a string of digits.
+/// How an integral type reads a JSON number (truncated, or exactly) and a string.
+struct Integral<T> {
+    truncated: fn(&JsonNumber) -> T,
+    exact: fn(&JsonNumber) -> Option<T>,
+    from_text: fn(&str) -> Result<T, String>,
+}
+
+const INT: Integral<i32> = Integral {
+    truncated: JsonNumber::int,
+    exact: JsonNumber::exact_int,
+    from_text: java::parse_int,
+};
+
+const LONG: Integral<i64> = Integral {
+    truncated: JsonNumber::long,
+    exact: JsonNumber::exact_long,
+    from_text: java::parse_long,
+};
+
+/// INT, BIGINT and the temporal types: a number (truncated, or exact) or a string of digits.
 fn integral<T>(
     node: &JsonNode,
     ty: &SqlType,
-    from_number: fn(&JsonNumber) -> T,
-    from_text: fn(&str) -> Result<T, String>,
+    ints: Integers,
+    how: Integral<T>,
 ) -> Result<T, CoerceError> {
-    match node {
-        JsonNode::Number(n) => Ok(from_number(n)),
-        JsonNode::Text(s) => from_text(s).map_err(|_| cannot_coerce_string(ty)),
+    match (node, ints) {
+        (JsonNode::Number(n), Integers::Truncate) => Ok((how.truncated)(n)),
+        (JsonNode::Number(n), Integers::Exact) => (how.exact)(n).ok_or_else(|| {
+            let (class, text) = n.java_object();
+            CoerceError::new(format!(
+                "Can't coerce a field of type class {class} ({text}) into type {ty}"
+            ))
+        }),
+        (JsonNode::Text(s), _) => (how.from_text)(s).map_err(|_| cannot_coerce_string(ty)),
         _ => Err(invalid(node, ty)),
     }
 }

@@ -143,6 +143,22 @@ pub fn deserialize(
     }
 }
 
+/// Whether bytes that are not null still decode to a null row ([`deserialize`] gives
+/// `Ok(None)`): a wrapped JSON document that is `null`. Such a record is a tombstone.
+pub fn is_null_row(spec: &FormatSpec, part: Part, columns: &[ColumnSpec], bytes: &[u8]) -> bool {
+    spec.kind == FormatKind::Json && json::is_null_row(spec, part, columns, bytes)
+}
+
+/// Decodes a row given to the REST API as a JSON object of column values (names matched as
+/// in a JSON record): like a JSON record's value, except that a number must fit its INT or
+/// BIGINT column exactly (ksqlDB's `ApiSqlValueCoercer`), where a record's is truncated.
+pub fn deserialize_api_row(
+    columns: &[ColumnSpec],
+    bytes: &[u8],
+) -> Result<Option<Vec<Value>>, FormatError> {
+    json::deserialize_api_row(columns, bytes)
+}
+
 /// Encodes one value per column. `Ok(None)` means a null key or value is written (e.g. NONE,
 /// or an unwrapped single null).
 pub fn serialize(

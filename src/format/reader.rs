@@ -69,6 +69,12 @@ impl RowReader {
         self.read_exact(bytes, out)
     }
 
+    /// Whether `bytes` are a null row although not null (a JSON `null` document), which
+    /// [`Self::read`] reads as a null row.
+    pub fn is_null_row(&self, bytes: &[u8]) -> bool {
+        super::is_null_row(&self.spec, self.part, &self.columns, bytes)
+    }
+
     fn read_exact<'a>(
         &self,
         bytes: &'a [u8],

@@ -6,6 +6,7 @@
 
 use super::AppState;
 use super::error::{ApiError, BAD_REQUEST};
+use crate::plan::schema::ROWTIME;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -111,7 +112,11 @@ async fn insert_row(app: &AppState, target: &str, line: &[u8], seq: u64) -> Json
         Ok(_) => return error("A row must be a JSON object".into()),
         Err(e) => return error(format!("Invalid JSON in row: {e}")),
     };
-    let target = target.to_string();
+    let timestamp = row
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(ROWTIME))
+        .and_then(|(_, v)| v.as_i64());
+    let (target, line) = (target.to_string(), line.to_vec());
     let inserted = app
         .with_engine(move |engine, _| {
             // A name as written, or as ksqlDB stores an unquoted one.
@@ -120,7 +125,7 @@ async fn insert_row(app: &AppState, target: &str, line: &[u8], seq: u64) -> Json
                 true => &target,
                 false => &upper,
             };
-            engine.insert_json_row(name, &row)
+            engine.insert_json_row(name, &line, timestamp)
         })
         .await;
     match inserted {

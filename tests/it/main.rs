@@ -22,3 +22,4 @@ mod restart;
 mod state_changelog;
 mod support;
 mod windowed_source;
+mod wrong_values;

@@ -361,14 +361,17 @@ impl RunningQuery {
         }
         for part in polled {
             // Runs of records with values, and single null-value records, in offset order.
-            for run in part
+            let null_values: Vec<bool> = part
                 .records
-                .chunk_by(|a, b| a.value.is_some() && b.value.is_some())
-            {
+                .iter()
+                .map(|r| self.decoder.has_null_value(r))
+                .collect();
+            for (range, null_value) in null_values::runs(&null_values) {
+                let run = &part.records[range];
                 let table_aggregation = self.aggregator.as_ref().is_some_and(|a| a.0.reads_table());
-                if run[0].value.is_none() && table_aggregation {
+                if null_value && table_aggregation {
                     self.retract_rows(&part.topic, part.partition, run, log)?;
-                } else if run[0].value.is_none() {
+                } else if null_value {
                     self.pass_through(&part.topic, part.partition, run, log)?;
                 } else {
                     self.process_run(&part.topic, part.partition, run, log)?;

@@ -1,5 +1,8 @@
-//! Records with a null value: a table's deletions undone from an aggregation, shown to a push
-//! query as tombstone rows, or passed through to a stateless query's sink as tombstones.
+//! Records with a null value (no value bytes, or a JSON `null`): a table's deletions undone
+//! from an aggregation, shown to a push query as tombstone rows, or passed through to a
+//! stateless query's sink as tombstones. A stream's null-value records that a query drops (an
+//! aggregation, a WHERE clause, a push query) go to the processing log. Polled records are
+//! split into runs of records with values and single null-value records (`runs`).
 
 use super::{Output, RunningQuery, StepError};
 use crate::exec::processing_log::{ProcessingError, ProcessingLog};
@@ -39,7 +42,7 @@ impl RunningQuery {
 
     /// A table's null-value records, to a push query: rows of their key with NULL values,
     /// marked as deletions (filtered by WHERE when it reads only the key). A stream's
-    /// null-value records are not rows: they are skipped.
+    /// null-value records are not rows: they are skipped (and reported).
     fn push_deletions(
         &mut self,
         source_topic: &str,
@@ -47,7 +50,12 @@ impl RunningQuery {
         records: &[crate::transport::Record],
         log: &mut dyn ProcessingLog,
     ) -> std::result::Result<(), StepError> {
-        if !self.table_source || self.aggregator.is_some() {
+        if self.aggregator.is_some() {
+            self.report_dropped(AGGREGATION_SKIPS, source_topic, partition, records, log);
+            return Ok(());
+        }
+        if !self.table_source {
+            self.report_dropped(PUSH_QUERY_SKIPS, source_topic, partition, records, log);
             return Ok(());
         }
         let decoded = self
@@ -89,7 +97,12 @@ impl RunningQuery {
             return self.push_deletions(source_topic, partition, records, log);
         };
         // A stream's WHERE drops null rows; a table's deletions always pass.
-        if (tombstones.filtered && !self.table_source) || self.aggregator.is_some() {
+        if self.aggregator.is_some() {
+            self.report_dropped(AGGREGATION_SKIPS, source_topic, partition, records, log);
+            return Ok(());
+        }
+        if tombstones.filtered && !self.table_source {
+            self.report_dropped(WHERE_DROPS, source_topic, partition, records, log);
             return Ok(());
         }
         for r in records {
@@ -111,5 +124,58 @@ impl RunningQuery {
             }
         }
         Ok(())
+    }
+
+    /// Reports null-value records of a stream that the query drops.
+    fn report_dropped(
+        &self,
+        why: &str,
+        source_topic: &str,
+        partition: u32,
+        records: &[crate::transport::Record],
+        log: &mut dyn ProcessingLog,
+    ) {
+        for r in records {
+            let message = format!("A record with a null value is dropped: {why}");
+            log.report(ProcessingError::bad(
+                &self.id,
+                source_topic,
+                partition,
+                r.offset,
+                message,
+            ));
+        }
+    }
+}
+
+/// Why a stream's null-value record is dropped, by query shape.
+const AGGREGATION_SKIPS: &str = "an aggregation over a stream skips records without values";
+const WHERE_DROPS: &str = "a WHERE clause is false for a stream row without values";
+const PUSH_QUERY_SKIPS: &str = "a push query over a stream shows only rows with values";
+
+/// Index ranges of the runs of records with values and, alone, each null-value record (given
+/// whether each record's value is null), in order.
+pub(super) fn runs(null_values: &[bool]) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut out: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
+    for (i, null_value) in null_values.iter().enumerate() {
+        match out.last_mut() {
+            Some((range, false)) if !null_value => range.end = i + 1,
+            _ => out.push((i..i + 1, *null_value)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn null_values_are_runs_of_their_own() {
+        assert_eq!(
+            runs(&[false, false, true, true, false]),
+            vec![(0..2, false), (2..3, true), (3..4, true), (4..5, false)]
+        );
+        assert!(runs(&[]).is_empty());
     }
 }

@@ -5,6 +5,7 @@ mod csv;
 mod delimited;
 mod java;
 mod json_fast;
+mod json_null_and_api;
 mod json_read;
 mod json_write;
 mod kafka;

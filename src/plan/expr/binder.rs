@@ -819,12 +819,6 @@ pub fn retype_null(e: TExpr, ty: &SqlType) -> TExpr {
     }
 }
 
-/// A type's name without parameters, as ksqlDB prints it in some messages (`DECIMAL`).
-fn base_name(t: &SqlType) -> String {
-    let s = t.to_string();
-    s.split(['(', '<']).next().unwrap_or(&s).to_string()
-}
-
 /// A comparison operand in the NULL-comparison error: NULL, or the operand's type.
 fn null_text(e: &TExpr) -> String {
     if e.is_null_literal() {
@@ -984,8 +978,8 @@ fn arithmetic(op: ArithOp, l: TExpr, r: TExpr) -> PlanResult<TExpr> {
     if !l.ty.is_numeric() || !r.ty.is_numeric() {
         return plan_err!(
             "Error processing expression: ({l} {sym} {r}). Unsupported arithmetic types. {} {}",
-            base_name(&l.ty),
-            base_name(&r.ty)
+            l.ty.base_name(),
+            r.ty.base_name()
         );
     }
     let ty = match wider_numeric(&l.ty, &r.ty) {

@@ -62,6 +62,24 @@ pub fn fit(unscaled: i128, from_scale: i8, precision: u8, scale: i8) -> Result<i
     Ok(value)
 }
 
+/// `DecimalUtil.ensureFit`: rescales to `scale` only if no digit is lost, then checks it fits
+/// `precision` digits.
+pub fn fit_exact(unscaled: i128, from_scale: i8, precision: u8, scale: i8) -> Result<i128, String> {
+    let value = rescale_exact(unscaled, from_scale, scale).ok_or_else(|| {
+        format!(
+            "Cannot fit decimal '{}' into DECIMAL({precision}, {scale}) without rounding.",
+            format(unscaled, from_scale)
+        )
+    })?;
+    let limit = pow10(u32::from(precision)).ok_or("decimal overflow")?;
+    if value.abs() >= limit {
+        return Err(format!(
+            "decimal value does not fit DECIMAL({precision}, {scale})"
+        ));
+    }
+    Ok(value)
+}
+
 fn rescale_half_up(unscaled: i128, from: i8, to: i8) -> Option<i128> {
     match to.cmp(&from) {
         Ordering::Equal => Some(unscaled),

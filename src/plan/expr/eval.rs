@@ -1,10 +1,13 @@
 //! Row-by-row evaluation of the expression IR over [`Value`]s, with ksqlDB's semantics:
-//! integer arithmetic wraps, division by zero and NULL operands of arithmetic are errors (the
-//! whole expression becomes NULL), comparisons with NULL are FALSE, function calls, casts and
-//! field accesses turn their own errors into NULL.
+//! integer arithmetic wraps, division by zero, NULL operands of arithmetic and a function's
+//! failure are errors (the whole expression becomes NULL, and the row is reported), comparisons
+//! with NULL are FALSE. A CAST, a function call that is another function's argument and the
+//! elements of constructors turn their own failures into NULL, noted for the row's report
+//! (see `nested_errors`).
 
 use super::cast::cast_value;
 use super::ir::{ArithOp, CmpOp, Node, TExpr};
+use super::nested_errors::or_null;
 use crate::common::{SqlType, Value, limits};
 use std::cmp::Ordering;
 
@@ -65,9 +68,10 @@ fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
                 .as_ref()
                 .map_or(Ok(Value::Null), |o| eval(o, row, vars))
         }
-        Node::Cast(x) => Ok(eval(x, row, vars)
-            .and_then(|v| cast_value(&v, &x.ty, &e.ty))
-            .unwrap_or(Value::Null)),
+        Node::Cast(x) => Ok(or_null(
+            eval(x, row, vars).and_then(|v| cast_value(&v, &x.ty, &e.ty)),
+            || e.ty.to_string(),
+        )),
         Node::InList {
             expr,
             list,
@@ -94,18 +98,18 @@ fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
             }
             _ => Ok(Value::Boolean(false)),
         },
+        // A function's failure fails the expression, as a UDF's exception does in ksqlDB,
+        // unless the call is another function's argument.
         Node::Call { function, args } => {
-            let values: Result<Vec<Value>, String> =
-                args.iter().map(|a| eval(a, row, vars)).collect();
-            match values.and_then(|v| function.invoke(&v)) {
-                Ok(v) => {
-                    // Bounds (`common::limits`): these fail the whole expression for the row.
-                    limits::charge(v.footprint())?;
-                    limits::check_value(&v, &format!("{}'s result", function.name()))?;
-                    Ok(v)
-                }
-                Err(_) => Ok(Value::Null),
-            }
+            let values = args
+                .iter()
+                .map(|a| eval_argument(a, row, vars))
+                .collect::<Result<Vec<Value>, String>>()?;
+            let value = function.invoke(&values)?;
+            // Bounds (`common::limits`): past them the call fails like any function error.
+            limits::charge(value.footprint())?;
+            limits::check_value(&value, &format!("{}'s result", function.name()))?;
+            Ok(value)
         }
         Node::Subscript { expr, index } => {
             Ok(subscript(&eval(expr, row, vars)?, &eval(index, row, vars)?))
@@ -114,14 +118,14 @@ fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::ArrayCtor(items) => Ok(Value::Array(
             items
                 .iter()
-                .map(|i| eval(i, row, vars).unwrap_or(Value::Null))
+                .map(|i| or_null(eval(i, row, vars), || "array item".into()))
                 .collect(),
         )),
         Node::MapCtor(entries) => {
             let mut out: Vec<(Value, Value)> = Vec::new();
             for (k, v) in entries {
-                let key = eval(k, row, vars).unwrap_or(Value::Null);
-                let value = eval(v, row, vars).unwrap_or(Value::Null);
+                let key = or_null(eval(k, row, vars), || "map key".into());
+                let value = or_null(eval(v, row, vars), || "map value".into());
                 out.retain(|(existing, _)| existing != &key);
                 out.push((key, value));
             }
@@ -130,7 +134,10 @@ fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::StructCtor(fields) => Ok(Value::Struct(
             fields
                 .iter()
-                .map(|(n, x)| (n.clone(), eval(x, row, vars).unwrap_or(Value::Null)))
+                .map(|(n, x)| {
+                    let value = or_null(eval(x, row, vars), || "struct field".into());
+                    (n.clone(), value)
+                })
                 .collect(),
         )),
         Node::LambdaCall { name, args } => {
@@ -139,6 +146,20 @@ fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
         Node::Lambda { .. } => {
             Err("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE".into())
         }
+    }
+}
+
+/// A function's argument: a function call or field access there that fails is NULL (and
+/// noted), as ksqlDB's generated code catches it; anything else fails the expression.
+fn eval_argument(a: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
+    match &a.node {
+        Node::Call { function, .. } => {
+            Ok(or_null(eval(a, row, vars), || function.name().to_string()))
+        }
+        Node::LambdaCall { name, .. } | Node::Field { name, .. } => {
+            Ok(or_null(eval(a, row, vars), || name.clone()))
+        }
+        _ => eval(a, row, vars),
     }
 }
 
@@ -376,3 +397,7 @@ pub fn literal_text(v: &Value) -> String {
         other => super::cast::to_text(other),
     }
 }
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;

@@ -20,6 +20,8 @@ mod maps;
 mod math;
 mod nulls;
 mod regexp;
+mod regexp_java;
+
 mod rounding;
 mod signature;
 mod split;
@@ -42,7 +44,8 @@ pub trait ScalarFunction: Send + Sync {
     /// Picks the overload for these argument types (`None` is an untyped NULL literal): the
     /// types to cast the arguments to and the return type. `Err` explains the mismatch.
     fn resolve(&self, args: &[Arg]) -> Result<Resolved, String>;
-    /// Computes the result for one row. An `Err` makes the call's value NULL (and is logged).
+    /// Computes the result for one row. An `Err` fails the expression, or makes the call's
+    /// value NULL when it is another function's argument; either way the row is reported.
     fn invoke(&self, args: &[Value]) -> Result<Value, String>;
 }
 

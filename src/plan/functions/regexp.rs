@@ -1,15 +1,14 @@
 //! Regular-expression functions — REGEXP_EXTRACT, REGEXP_EXTRACT_ALL, REGEXP_REPLACE and
 //! REGEXP_SPLIT_TO_ARRAY — with `java.util.regex` semantics: Java patterns are translated for
-//! `fancy-regex` (ASCII `\d \w \s`, `.` and `$` aware of line terminators, `\Q..\E`, `\h`, `\R`,
-//! `\Z`), matches are found like `Matcher.find`, and replacements use Java's `$n` / `${name}`.
+//! `fancy-regex` (see [`super::regexp_java`]), matches are found like `Matcher.find`, and
+//! replacements use Java's `$n` / `${name}`. A pattern that cannot be compiled, or a search
+//! that cannot finish, is an error (the expression fails and the row is reported).
 
 use super::FunctionRegistry;
 use super::basic::{pick, sig};
-use crate::common::{SqlType, Value};
-use fancy_regex::{Captures, Regex};
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
+use super::regexp_java::{JavaRegex, java_regex};
+use crate::common::{SqlType, Value, limits};
+use fancy_regex::Captures;
 
 pub fn register(r: &mut FunctionRegistry) {
     use SqlType::{Int, String as Str};
@@ -49,13 +48,14 @@ pub fn register(r: &mut FunctionRegistry) {
             else {
                 return Ok(Value::Null);
             };
-            let re = java_regex(p)?;
+            let re = java_regex(p, s)?;
             let mut out = String::new();
             let mut last = 0;
             for caps in find_all(&re, s)? {
                 let m = caps.get(0).ok_or("no match")?;
                 out.push_str(&s[last..m.start()]);
                 expand(&caps, repl, re.captures_len() - 1, &mut out)?;
+                limits::check_value_size(out.len(), "REGEXP_REPLACE's result")?;
                 last = m.end();
             }
             out.push_str(&s[last..]);
@@ -76,8 +76,8 @@ pub fn register(r: &mut FunctionRegistry) {
             let (Value::String(s), Value::String(p)) = (&v[0], &v[1]) else {
                 return Ok(Value::Null);
             };
-            let re = java_regex(p)?;
-            let java_split = p.is_empty() || re.is_match("").map_err(|e| e.to_string())?;
+            let re = java_regex(p, s)?;
+            let java_split = p.is_empty() || java_regex(p, "")?.is_match("")?;
             let matches = find_all(&re, s)?;
             let (mut parts, mut last) = (Vec::new(), 0);
             for caps in &matches {
@@ -109,7 +109,7 @@ fn extract(v: &[Value], all: bool) -> Result<Value, String> {
         Some(Value::Int(g)) => *g,
         Some(_) => return Ok(Value::Null),
     };
-    let re = java_regex(p)?;
+    let re = java_regex(p, s)?;
     if group < 0 || group as usize >= re.captures_len() {
         return Ok(Value::Null);
     }
@@ -121,18 +121,17 @@ fn extract(v: &[Value], all: bool) -> Result<Value, String> {
         return Ok(Value::Array(find_all(&re, s)?.iter().map(text).collect()));
     }
     Ok(re
-        .captures(s)
-        .map_err(|e| e.to_string())?
+        .captures_from_pos(s, 0)?
         .as_ref()
         .map_or(Value::Null, text))
 }
 
 /// Every match as `Matcher.find` reports them: after an empty match the search moves on one
 /// character, after a non-empty one it resumes at its end (an empty match may follow).
-fn find_all<'t>(re: &Regex, s: &'t str) -> Result<Vec<Captures<'t>>, String> {
+fn find_all<'t>(re: &JavaRegex, s: &'t str) -> Result<Vec<Captures<'t>>, String> {
     let (mut out, mut pos) = (Vec::new(), 0);
     while pos <= s.len() {
-        let Some(caps) = re.captures_from_pos(s, pos).map_err(|e| e.to_string())? else {
+        let Some(caps) = re.captures_from_pos(s, pos)? else {
             break;
         };
         let (start, end) = caps.get(0).map_or((pos, pos), |m| (m.start(), m.end()));
@@ -145,9 +144,17 @@ fn find_all<'t>(re: &Regex, s: &'t str) -> Result<Vec<Captures<'t>>, String> {
             end
         };
         out.push(caps);
+        if out.len() > MAX_MATCHES {
+            return Err(format!(
+                "The regular expression matches more than {MAX_MATCHES} times in one value"
+            ));
+        }
     }
     Ok(out)
 }
+
+/// The most matches one search may collect: as many as the largest array a function may make.
+const MAX_MATCHES: usize = limits::MAX_VALUE_BYTES / std::mem::size_of::<Value>();
 
 /// Appends Java's expansion of `repl` (`$n` takes as many digits as name an existing group,
 /// `${name}`, `\x` is a literal x) for one match.
@@ -193,115 +200,10 @@ fn expand(
     Ok(())
 }
 
-thread_local! {
-    static CACHE: RefCell<HashMap<String, Rc<Regex>>> = RefCell::new(HashMap::new());
-}
-
-/// Compiles a Java pattern (cached per thread).
-fn java_regex(pattern: &str) -> Result<Rc<Regex>, String> {
-    if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
-        return Ok(re);
-    }
-    let re = Rc::new(
-        Regex::new(&translate(pattern))
-            .map_err(|e| format!("Invalid regular expression pattern '{pattern}': {e}"))?,
-    );
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(pattern.to_string(), re.clone());
-    });
-    Ok(re)
-}
-
-const LINE_TERMINATORS: &str = r"\n\r\u{85}\u{2028}\u{2029}";
-
-/// Whether the pattern sets inline flag `flag` (`(?s)`, `(?im:...)`).
-fn has_flag(pattern: &str, flag: char) -> bool {
-    pattern.match_indices("(?").any(|(i, _)| {
-        pattern[i + 2..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
-            .take_while(|c| *c != '-')
-            .any(|c| c == flag)
-    })
-}
-
-/// Rewrites a `java.util.regex` pattern into `fancy-regex` syntax.
-fn translate(pattern: &str) -> String {
-    let (dotall, multiline) = (has_flag(pattern, 's'), has_flag(pattern, 'm'));
-    let mut out = String::with_capacity(pattern.len() * 2);
-    let mut chars = pattern.chars().peekable();
-    let mut depth = 0usize;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let Some(e) = chars.next() else {
-                    out.push('\\');
-                    break;
-                };
-                let class = match e {
-                    'd' | 'D' => Some("0-9"),
-                    'w' | 'W' => Some("a-zA-Z0-9_"),
-                    's' | 'S' => Some(r"\t\n\x0B\f\r "),
-                    'h' | 'H' => {
-                        Some(r" \t\xA0\u{1680}\u{180e}\u{2000}-\u{200a}\u{202f}\u{205f}\u{3000}")
-                    }
-                    _ => None,
-                };
-                match (e, class) {
-                    (_, Some(set)) if e.is_ascii_lowercase() && depth > 0 => out.push_str(set),
-                    (_, Some(set)) => out.push_str(&format!(
-                        "[{}{set}]",
-                        if e.is_ascii_uppercase() { "^" } else { "" }
-                    )),
-                    ('Q', _) => {
-                        let mut literal = String::new();
-                        while let Some(x) = chars.next() {
-                            if x == '\\' && chars.peek() == Some(&'E') {
-                                chars.next();
-                                break;
-                            }
-                            literal.push(x);
-                        }
-                        out.push_str(&fancy_regex::escape(&literal));
-                    }
-                    ('R', _) => out.push_str(r"(?:\r\n|[\n\x0B\f\r\u{85}\u{2028}\u{2029}])"),
-                    ('Z', _) => out.push_str(&format!(r"(?=(?:\r\n|[{LINE_TERMINATORS}])?\z)")),
-                    _ => {
-                        out.push('\\');
-                        out.push(e);
-                    }
-                }
-            }
-            '[' => {
-                depth += 1;
-                out.push('[');
-                if chars.peek() == Some(&'^') {
-                    out.push('^');
-                    chars.next();
-                }
-            }
-            ']' if depth > 0 => {
-                depth -= 1;
-                out.push(']');
-            }
-            '.' if depth == 0 && !dotall => out.push_str(&format!("[^{LINE_TERMINATORS}]")),
-            '$' if depth == 0 && !multiline => {
-                out.push_str(&format!(r"(?=(?:\r\n|[{LINE_TERMINATORS}])?\z)"))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::functions::test_support::{call_or_null as call, s};
+    use crate::plan::functions::test_support::{call_or_null as call, invoke, s};
 
     #[test]
     fn extract_follows_java() {
@@ -393,5 +295,37 @@ mod tests {
         assert_eq!(sp("abc", ""), arr(&["a", "b", "c"]));
         assert_eq!(sp("abc", "x*"), arr(&["a", "b", "c"]));
         assert_eq!(sp("", ""), arr(&[""]));
+    }
+
+    #[test]
+    fn dollar_follows_java_and_needs_no_backtracking() {
+        let long = format!("{}y", "x".repeat(2_000));
+        assert_eq!(
+            invoke("REGEXP_REPLACE", &[s(&long), s("x*$"), s("")]),
+            Ok(s(&long))
+        );
+        let many_a = format!("{}b", "a".repeat(30));
+        assert_eq!(
+            invoke("REGEXP_EXTRACT", &[s("(a+)+$"), s(&many_a)]),
+            Ok(Value::Null),
+            "no match, found without exponential backtracking"
+        );
+        assert_eq!(
+            invoke("REGEXP_REPLACE", &[s("a\r\n"), s("$"), s("X")]),
+            Ok(s("aX\r\nX")),
+            "not between the \\r and \\n of a final line terminator"
+        );
+    }
+
+    #[test]
+    fn a_search_that_cannot_finish_is_an_error_not_null() {
+        let input = format!("{}b\n", "a".repeat(30));
+        let result = invoke("REGEXP_EXTRACT", &[s("(a+)+$"), s(&input)]);
+        assert!(
+            result
+                .as_ref()
+                .is_err_and(|e| e.contains("backtracking steps")),
+            "{result:?}"
+        );
     }
 }
