@@ -97,19 +97,17 @@ fn run_statements(
     let pieces = crate::sql::split_statements(text)
         .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     let mut entities = Vec::new();
-    for piece in pieces {
+    for piece in &pieces {
         // Parsed where it stands in the request, so that error positions count from its start.
-        let positioned = piece.as_str();
-        let piece = piece.trim();
-        let statement = match engine.parse(positioned) {
+        let statement = match engine.parse(piece) {
             Ok(s) => s,
-            Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
+            Err(e) => return Err(ApiError::statement(e.to_string(), &piece.text, entities)),
         };
         if matches!(
             statement.kind,
             StatementKind::Select(_) | StatementKind::Print { .. }
         ) {
-            let mut e = ApiError::statement(QUERY_ENDPOINT_MESSAGE, piece, entities);
+            let mut e = ApiError::statement(QUERY_ENDPOINT_MESSAGE, &piece.text, entities);
             e.code = QUERY_ENDPOINT;
             return Err(e);
         }
@@ -117,7 +115,7 @@ fn run_statements(
         let statement_text = statement.text.clone();
         let result = match engine.execute(statement) {
             Ok(r) => r,
-            Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
+            Err(e) => return Err(ApiError::statement(e.to_string(), &piece.text, entities)),
         };
         let number = sequence.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = entity(engine, &kind, &statement_text, &result, number) {

@@ -106,14 +106,15 @@ fn run_select(
             pieces.len()
         )));
     }
-    let text = pieces.remove(0);
+    let piece = pieces.remove(0);
+    let text = piece.text.as_str();
     let statement = engine
-        .parse(&text)
-        .map_err(|e| ApiError::statement(e.to_string(), &text, Vec::new()))?;
+        .parse(&piece)
+        .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     if !matches!(statement.kind, crate::sql::StatementKind::Select(_)) {
         return Err(ApiError::statement(
             "Not a query: /query-stream runs SELECT statements; send other statements to /ksql.",
-            &text,
+            text,
             Vec::new(),
         ));
     }
@@ -123,7 +124,7 @@ fn run_select(
     }
     let result = engine
         .execute(statement)
-        .map_err(|e| ApiError::statement(e.to_string(), &text, Vec::new()))?;
+        .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     match result {
         StatementResult::PullQuery(r) => {
             let id = format!("pull_{}", uuid_like(app));
@@ -142,7 +143,7 @@ fn run_select(
             let events = push::start(*q, app.push.clone(), app.config.push_buffer_rows);
             Ok(Started::Push { header, events })
         }
-        _ => Err(ApiError::statement("Not a query", &text, Vec::new())),
+        _ => Err(ApiError::statement("Not a query", text, Vec::new())),
     }
 }
 
