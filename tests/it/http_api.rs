@@ -13,7 +13,7 @@ use brook::http::client::{Reply, post_json, request};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn addr(port: u16) -> std::net::SocketAddr {
+pub fn addr(port: u16) -> std::net::SocketAddr {
     std::net::SocketAddr::from(([127, 0, 0, 1], port))
 }
 
@@ -25,11 +25,11 @@ pub fn get(port: u16, path: &str) -> Option<String> {
         .map(|r| r.body)
 }
 
-fn post(port: u16, path: &str, body: &str) -> Reply {
+pub fn post(port: u16, path: &str, body: &str) -> Reply {
     post_json(addr(port), path, body, TIMEOUT).expect("response")
 }
 
-fn start_server(config: HttpConfig) -> (Server, tempfile::TempDir) {
+pub fn start_server(config: HttpConfig) -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
     let engine = Engine::new(Arc::new(log), RunMode::Threads);
@@ -41,7 +41,7 @@ fn start_server(config: HttpConfig) -> (Server, tempfile::TempDir) {
     (server, dir)
 }
 
-fn json(text: &str) -> serde_json::Value {
+pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 

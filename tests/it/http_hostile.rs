@@ -1,0 +1,138 @@
+//! Clients that would hold the server's places without doing anything: a request body withheld
+//! or trickled (over HTTP/1.1 and HTTP/2) gets a 408 and loses its connection. Each runs
+//! against a server in process over raw sockets (see `http_api.rs`).
+
+use super::http_api::{addr, get, json, start_server};
+use brook::http::{ConnectionLimits, HttpConfig};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Long enough for any machine; the limits under test are a second.
+const GENEROUS: Duration = Duration::from_secs(30);
+
+fn open(port: u16) -> TcpStream {
+    let socket = TcpStream::connect(addr(port)).expect("connect");
+    socket.set_read_timeout(Some(GENEROUS)).expect("timeout");
+    socket
+}
+
+/// Reads until the server closes the connection (an error if it does not within GENEROUS).
+fn read_until_closed(socket: &mut TcpStream) -> std::io::Result<String> {
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer)?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[test]
+fn a_withheld_or_trickled_body_gets_408_and_frees_its_connection() {
+    let (server, _dir) = start_server(HttpConfig {
+        connections: ConnectionLimits {
+            max_connections: 1,
+            body_read: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..HttpConfig::default()
+    });
+    server.set_ready();
+    let port = server.local_addr.port();
+    let head = "POST /ksql HTTP/1.1\r\nHost: brook\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+
+    // Headers and part of the body, then nothing: it holds the only connection until the
+    // body-read limit, then is answered and closed.
+    let mut withheld = open(port);
+    withheld
+        .write_all(format!("{head}{{\"ksql\": ").as_bytes())
+        .expect("write");
+    let waiting = std::thread::spawn(move || get(port, "/healthcheck"));
+    let answer = read_until_closed(&mut withheld).expect("the withheld body kept its connection");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error_code\":40800"), "{answer}");
+    assert!(
+        waiting.join().expect("join").is_some(),
+        "the client waiting behind it was not served"
+    );
+
+    // A byte at a time, never finishing within the limit.
+    let mut trickle = open(port);
+    trickle.write_all(head.as_bytes()).expect("write");
+    let reader = trickle.try_clone().expect("clone");
+    let dripping = std::thread::spawn(move || {
+        let mut trickle = trickle;
+        for _ in 0..300 {
+            if trickle.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let mut reader = reader;
+    let answer = read_until_closed(&mut reader).expect("the trickled body kept its connection");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let _ = reader.shutdown(std::net::Shutdown::Both);
+    dripping.join().expect("join");
+    server.stop();
+}
+
+/// An HTTP/2 frame: length, type, flags, stream id, payload.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).expect("small frame").to_be_bytes();
+    let mut frame = vec![len[1], len[2], len[3], kind, flags];
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[test]
+fn a_withheld_http2_body_gets_408() {
+    const DATA: u8 = 0;
+    const HEADERS: u8 = 1;
+    const RST_STREAM: u8 = 3;
+    const GOAWAY: u8 = 7;
+    const END_STREAM: u8 = 1;
+    const END_HEADERS: u8 = 4;
+    let (server, _dir) = start_server(HttpConfig {
+        connections: ConnectionLimits {
+            body_read: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..HttpConfig::default()
+    });
+    server.set_ready();
+    let mut socket = open(server.local_addr.port());
+    // HPACK: :method POST, :scheme http (static entries), then :path and :authority literals.
+    let mut block = vec![0x83, 0x86, 0x44, 5];
+    block.extend_from_slice(b"/ksql");
+    block.extend_from_slice(&[0x41, 5]);
+    block.extend_from_slice(b"brook");
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend(h2_frame(4, 0, 0, &[]));
+    // The request's headers without END_STREAM: a body is coming, and never does.
+    opening.extend(h2_frame(HEADERS, END_HEADERS, 1, &block));
+    socket.write_all(&opening).expect("write");
+    let mut body = Vec::new();
+    loop {
+        let mut header = [0u8; 9];
+        socket
+            .read_exact(&mut header)
+            .expect("the stream was never answered");
+        let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+        let (kind, flags) = (header[3], header[4]);
+        let stream = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
+        let mut payload = vec![0u8; len];
+        socket.read_exact(&mut payload).expect("frame payload");
+        assert!(kind != GOAWAY, "the connection went away unanswered");
+        if stream != 1 {
+            continue;
+        }
+        if kind == DATA {
+            body.extend_from_slice(&payload);
+        }
+        if kind == RST_STREAM || (kind == DATA && flags & END_STREAM != 0) {
+            break;
+        }
+    }
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(json(&body)["error_code"], 40800, "{body}");
+    server.stop();
+}
