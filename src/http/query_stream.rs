@@ -168,7 +168,7 @@ fn respond(json: bool, items: mpsc::Receiver<Json>) -> Response {
     tokio::spawn(async move {
         let mut items = items;
         let mut first = true;
-        while let Some(item) = items.recv().await {
+        while let Some(item) = push::next_for(&mut items, &tx).await {
             let text = match (json, first) {
                 (false, _) => format!("{item}\n"),
                 (true, true) => format!("[{item}"),
@@ -207,7 +207,7 @@ fn push_stream(header: Json, mut events: mpsc::Receiver<PushEvent>) -> mpsc::Rec
         if tx.send(header).await.is_err() {
             return;
         }
-        while let Some(event) = events.recv().await {
+        while let Some(event) = push::next_for(&mut events, &tx).await {
             let item = match event {
                 PushEvent::Row(row) => {
                     json!(row.values.iter().map(value_to_json).collect::<Vec<_>>())

@@ -1,8 +1,9 @@
 //! Clients that would hold the server's places without doing anything: a request body withheld
-//! or trickled (over HTTP/1.1 and HTTP/2) gets a 408 and loses its connection. Each runs
-//! against a server in process over raw sockets (see `http_api.rs`).
+//! or trickled (over HTTP/1.1 and HTTP/2) gets a 408 and loses its connection, and a push
+//! query whose client went away ends at once, with no row to notice it by. Each runs against
+//! a server in process over raw sockets (see `http_api.rs`).
 
-use super::http_api::{addr, get, json, start_server};
+use super::http_api::{addr, get, json, post, start_server};
 use brook::http::{ConnectionLimits, HttpConfig};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -134,5 +135,59 @@ fn a_withheld_http2_body_gets_408() {
     }
     let body = String::from_utf8_lossy(&body);
     assert_eq!(json(&body)["error_code"], 40800, "{body}");
+    server.stop();
+}
+
+#[test]
+fn an_abandoned_push_query_ends_without_a_row() {
+    let (server, _dir) = start_server(HttpConfig {
+        max_push_queries: 2,
+        ..HttpConfig::default()
+    });
+    server.set_ready();
+    let port = server.local_addr.port();
+    let created = post(
+        port,
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM s (k INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);"}"#,
+    );
+    assert_eq!(created.status, 200, "{}", created.body);
+    let push_queries = |n: usize| {
+        get(port, "/metrics").is_some_and(|m| m.contains(&format!("brook_push_queries {n}\n")))
+    };
+    let wait_for = |n: usize, what: &str| {
+        let deadline = Instant::now() + GENEROUS;
+        while !push_queries(n) {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Both places taken: one query on each endpoint, each client reads its header and goes.
+    let open_query = |path: &str, body: &str| {
+        let mut q = brook::http::client::LineStream::open(addr(port), path, body).expect(path);
+        let header = q.next_line().expect("read").expect("header");
+        assert!(header.contains("queryId"), "{header}");
+        q
+    };
+    let stream = open_query("/query-stream", r#"{"sql": "SELECT * FROM s EMIT CHANGES;"}"#);
+    let old = open_query("/query", r#"{"ksql": "SELECT * FROM s EMIT CHANGES;"}"#);
+    wait_for(2, "the push queries did not start");
+    for q in [stream, old] {
+        q.socket
+            .shutdown(std::net::Shutdown::Both)
+            .expect("shutdown");
+    }
+    // No row ever comes; the queries end anyway, and a new client gets a place.
+    wait_for(0, "the abandoned push queries kept running");
+    let mut again = open_query("/query-stream", r#"{"sql": "SELECT * FROM s EMIT CHANGES;"}"#);
+    post(
+        port,
+        "/ksql",
+        r#"{"ksql": "INSERT INTO s (k, v) VALUES (1, 'one');"}"#,
+    );
+    assert_eq!(
+        again.next_line().expect("read").as_deref(),
+        Some(r#"[1,"one"]"#)
+    );
     server.stop();
 }
