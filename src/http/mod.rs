@@ -74,6 +74,8 @@ pub struct AppState {
     command_sequence: Arc<AtomicI64>,
     /// Set once the startup query files have run (what `/healthcheck` reports).
     ready: Arc<AtomicBool>,
+    /// Set when the server is asked to stop: a `/ksql` request runs no further statement.
+    stopping: Arc<AtomicBool>,
     metrics: Arc<info::HttpMetrics>,
 }
 
@@ -135,6 +137,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 pub struct Server {
     pub local_addr: SocketAddr,
     ready: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -145,8 +148,10 @@ impl Server {
         self.ready.store(true, Ordering::SeqCst);
     }
 
-    /// Stops accepting requests and waits for the server thread.
+    /// Stops accepting requests and waits for the server thread. A `/ksql` request that is
+    /// running its statements stops before the next one.
     pub fn stop(mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -166,12 +171,14 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.listen))?;
     let local_addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::new(AtomicBool::new(false));
     let app = AppState {
         engine,
         push: Arc::new(push::PushRegistry::new(config.max_push_queries)),
         config: Arc::new(config),
         command_sequence: Arc::new(AtomicI64::new(1)),
         ready: ready.clone(),
+        stopping: stopping.clone(),
         metrics: Arc::new(info::HttpMetrics::default()),
     };
     let push = app.push.clone();
@@ -193,6 +200,7 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
     Ok(Server {
         local_addr,
         ready,
+        stopping,
         shutdown: Some(tx),
         thread: Some(thread),
     })

@@ -1,7 +1,8 @@
 //! Clients that would hold the server's places without doing anything: a request body withheld
-//! or trickled (over HTTP/1.1 and HTTP/2) gets a 408 and loses its connection, and a push
-//! query whose client went away ends at once, with no row to notice it by. Each runs against
-//! a server in process over raw sockets (see `http_api.rs`).
+//! or trickled (over HTTP/1.1 and HTTP/2) gets a 408 and loses its connection, a push query
+//! whose client went away ends at once, with no row to notice it by, and a long `/ksql`
+//! request does not hold a stopping server. Each runs against a server in process over raw
+//! sockets (see `http_api.rs`).
 
 use super::http_api::{addr, get, json, post, start_server};
 use brook::http::{ConnectionLimits, HttpConfig};
@@ -77,7 +78,9 @@ fn a_withheld_or_trickled_body_gets_408_and_frees_its_connection() {
 
 /// An HTTP/2 frame: length, type, flags, stream id, payload.
 fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("small frame").to_be_bytes();
+    let len = u32::try_from(payload.len())
+        .expect("small frame")
+        .to_be_bytes();
     let mut frame = vec![len[1], len[2], len[3], kind, flags];
     frame.extend_from_slice(&stream.to_be_bytes());
     frame.extend_from_slice(payload);
@@ -169,7 +172,10 @@ fn an_abandoned_push_query_ends_without_a_row() {
         assert!(header.contains("queryId"), "{header}");
         q
     };
-    let stream = open_query("/query-stream", r#"{"sql": "SELECT * FROM s EMIT CHANGES;"}"#);
+    let stream = open_query(
+        "/query-stream",
+        r#"{"sql": "SELECT * FROM s EMIT CHANGES;"}"#,
+    );
     let old = open_query("/query", r#"{"ksql": "SELECT * FROM s EMIT CHANGES;"}"#);
     wait_for(2, "the push queries did not start");
     for q in [stream, old] {
@@ -179,7 +185,10 @@ fn an_abandoned_push_query_ends_without_a_row() {
     }
     // No row ever comes; the queries end anyway, and a new client gets a place.
     wait_for(0, "the abandoned push queries kept running");
-    let mut again = open_query("/query-stream", r#"{"sql": "SELECT * FROM s EMIT CHANGES;"}"#);
+    let mut again = open_query(
+        "/query-stream",
+        r#"{"sql": "SELECT * FROM s EMIT CHANGES;"}"#,
+    );
     post(
         port,
         "/ksql",
@@ -190,4 +199,57 @@ fn an_abandoned_push_query_ends_without_a_row() {
         Some(r#"[1,"one"]"#)
     );
     server.stop();
+}
+
+#[test]
+fn a_stopping_server_runs_no_further_statement_of_a_request() {
+    use brook::engine::{Engine, RunMode};
+    use brook::log::{EmbeddedLog, LogConfig};
+    use brook::transport::{TopicConfig, Transport};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
+    log.create_topic("gate", &TopicConfig::default())
+        .expect("topic");
+    let engine = Arc::new(Mutex::new(Engine::new(
+        Arc::new(log.clone()),
+        RunMode::Threads,
+    )));
+    let config = HttpConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..HttpConfig::default()
+    };
+    let server = brook::http::start(engine.clone(), config).expect("start");
+    server.set_ready();
+    let port = server.local_addr.port();
+    // The first statement waits (holding the engine) until the gate topic is gone.
+    let request = std::thread::spawn(move || {
+        brook::http::client::post_json(
+            addr(port),
+            "/ksql",
+            r#"{"ksql": "ASSERT NOT EXISTS TOPIC gate TIMEOUT 10 MINUTES; CREATE STREAM x (k INT KEY, v STRING) WITH (kafka_topic='x', value_format='JSON', partitions=1);"}"#,
+            GENEROUS,
+        )
+    });
+    let deadline = Instant::now() + GENEROUS;
+    while engine.try_lock().is_ok() {
+        assert!(Instant::now() < deadline, "the request never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Stopping while it waits; once the server refuses connections it has been told.
+    let stopping = std::thread::spawn(move || server.stop());
+    while TcpStream::connect(addr(port)).is_ok() {
+        assert!(Instant::now() < deadline, "the server kept accepting");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    log.delete_topic("gate").expect("delete the gate");
+    stopping.join().expect("stop");
+    let engine = engine.lock().expect("engine");
+    assert!(
+        !engine.catalog().sources.contains_key("X"),
+        "a statement ran after the server was told to stop"
+    );
+    if let Ok(Ok(reply)) = request.join() {
+        assert_eq!(json(&reply.body)["error_code"], 50300, "{}", reply.body);
+    }
 }
