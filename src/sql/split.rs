@@ -41,7 +41,10 @@ impl ScriptStatement {
         let index = line.checked_sub(self.start.line)?;
         let text = self.text.lines().nth(usize::try_from(index).ok()?)?;
         Some(match index {
-            0 => format!("{}{text}", " ".repeat(self.start.column.saturating_sub(1) as usize)),
+            0 => format!(
+                "{}{text}",
+                " ".repeat(self.start.column.saturating_sub(1) as usize)
+            ),
             _ => text.to_string(),
         })
     }
@@ -198,6 +201,10 @@ pub fn substitute_variables(
 mod tests {
     use super::*;
 
+    fn at(line: u64, column: u64) -> Location {
+        Location { line, column }
+    }
+
     fn texts(parts: &[ScriptStatement]) -> Vec<&str> {
         parts.iter().map(|p| p.text.as_str()).collect()
     }
@@ -213,7 +220,7 @@ mod tests {
                 "SELECT 'it''s;' FROM a;"
             ]
         );
-        assert_eq!(parts[1].start, Location { line: 3, column: 1 });
+        assert_eq!(parts[1].start, at(3, 1));
         assert!(split_statements("SELECT 'open").is_err());
     }
 
@@ -221,9 +228,12 @@ mod tests {
     fn pieces_keep_their_position_in_the_script() {
         let parts =
             split_statements("SELECT 1;\n  /* c */ CREATE\n BOGUS x; SELECT 3;").expect("split");
-        assert_eq!(texts(&parts), vec!["SELECT 1;", "CREATE\n BOGUS x;", "SELECT 3;"]);
-        assert_eq!(parts[1].start, Location { line: 2, column: 11 });
-        assert_eq!(parts[2].start, Location { line: 3, column: 11 });
+        assert_eq!(
+            texts(&parts),
+            vec!["SELECT 1;", "CREATE\n BOGUS x;", "SELECT 3;"]
+        );
+        assert_eq!(parts[1].start, at(2, 11));
+        assert_eq!(parts[2].start, at(3, 11));
         assert_eq!(parts[1].positioned(), "\n          CREATE\n BOGUS x;");
         assert_eq!(parts[2].positioned(), "\n\n          SELECT 3;");
         let e = crate::sql::parse_statement_at(&parts[1].text, parts[1].start, &|_| None)
@@ -235,6 +245,24 @@ mod tests {
     }
 
     #[test]
+    fn positions_are_those_the_statement_has_in_the_script() {
+        // Parsing a statement at its start reports what parsing it in place would: on its
+        // first line (columns move too) and below, from the parser and from the tokenizer.
+        let script = "SHOW STREAMS;  SELECT FROM x;\n  SELECT a,\n  FROM;\nSELECT 1 $ 2;";
+        let parts = split_statements(script).expect("split");
+        for part in &parts[1..] {
+            let at_start = crate::sql::parse_statement_at(&part.text, part.start, &|_| None)
+                .expect_err("bad statement");
+            let in_place = crate::sql::parse_statement(&part.positioned(), &|_| None)
+                .expect_err("bad statement");
+            assert!(at_start.location.line >= part.start.line, "{at_start}");
+            assert_eq!(at_start.location, in_place.location, "{}", part.text);
+            assert_eq!(at_start.message, in_place.message, "{}", part.text);
+        }
+        assert_eq!(parts[1].start, at(1, 16));
+    }
+
+    #[test]
     fn a_long_script_splits_in_linear_space() {
         // Each statement is only its own text, however far into the script it stands.
         let script = "SHOW STREAMS; ".repeat(2_000);
@@ -242,11 +270,7 @@ mod tests {
         assert_eq!(parts.len(), 2_000);
         let total: usize = parts.iter().map(|p| p.text.len()).sum();
         assert_eq!(total, "SHOW STREAMS;".len() * 2_000);
-        let last = Location {
-            line: 1,
-            column: 14 * 1_999 + 1,
-        };
-        assert_eq!(parts[1_999].start, last);
+        assert_eq!(parts[1_999].start, at(1, 14 * 1_999 + 1));
     }
 
     #[test]
