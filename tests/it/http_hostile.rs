@@ -73,6 +73,17 @@ fn a_withheld_or_trickled_body_gets_408_and_frees_its_connection() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     let _ = reader.shutdown(std::net::Shutdown::Both);
     dripping.join().expect("join");
+
+    // An insert stream that never names its target is ended the same way.
+    let mut silent_inserts = open(port);
+    silent_inserts
+        .write_all(
+            b"POST /inserts-stream HTTP/1.1\r\nHost: brook\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .expect("write");
+    let answer =
+        read_until_closed(&mut silent_inserts).expect("the insert stream kept its connection");
+    assert!(answer.contains("\"error_code\":40800"), "{answer}");
     server.stop();
 }
 
