@@ -64,6 +64,11 @@ pub struct Cli {
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
         value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub header_read_timeout: u64,
+    /// Seconds an HTTP client has to send a request's whole body (for /inserts-stream, its
+    /// first line) before it gets a 408 and is disconnected.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub body_read_timeout: u64,
     /// Seconds an HTTP connection may sit with no request in flight before it is closed (an
     /// open push query is in flight, however quiet).
     #[arg(long, global = true, default_value_t = 600, value_name = "SECONDS",

@@ -72,6 +72,7 @@ fn start_http(
         connections: brook::http::ConnectionLimits {
             max_connections: cli.max_connections as usize,
             header_read: Duration::from_secs(cli.header_read_timeout),
+            body_read: Duration::from_secs(cli.body_read_timeout),
             idle: Duration::from_secs(cli.idle_timeout),
             ..brook::http::ConnectionLimits::default()
         },

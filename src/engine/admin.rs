@@ -66,18 +66,22 @@ impl Engine {
         )))
     }
 
-    /// One statement typed by a user at a client (the REPL, `brook run`): as `execute_text`,
+    /// One statement of what a user typed at a client (the REPL, `brook run`): as `execute_text`,
     /// plus the client command `RUN SCRIPT 'file'`, which runs the file's statements in order
     /// and answers the last one's result. (Servers reject `RUN SCRIPT`, as ksqlDB's does.)
-    pub fn execute_client_text(&mut self, text: &str) -> EngineResult<StatementResult> {
-        self.client_text(text, 0)
+    pub fn execute_client_text(
+        &mut self,
+        piece: &crate::sql::ScriptStatement,
+    ) -> EngineResult<StatementResult> {
+        self.client_text(piece, 0)
     }
 
-    fn client_text(&mut self, text: &str, depth: usize) -> EngineResult<StatementResult> {
-        let substituted = crate::sql::substitute_variables(text, &self.variables)?;
-        let types = &self.catalog.types;
-        let statement =
-            crate::sql::parse_statement(&substituted, &|name| types.get(name).cloned())?;
+    fn client_text(
+        &mut self,
+        piece: &crate::sql::ScriptStatement,
+        depth: usize,
+    ) -> EngineResult<StatementResult> {
+        let statement = self.parse(piece)?;
         let StatementKind::RunScript { path, .. } = statement.kind else {
             return self.execute(statement);
         };

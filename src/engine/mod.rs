@@ -210,22 +210,24 @@ impl Engine {
     pub fn execute_script(&mut self, text: &str) -> EngineResult<Vec<StatementResult>> {
         let mut results = Vec::new();
         for piece in sql::split_statements(text)? {
-            results.push(self.execute_text(&piece)?);
+            let statement = self.parse(&piece)?;
+            results.push(self.execute(statement)?);
         }
         Ok(results)
     }
 
     /// Parses (after `${var}` substitution) and executes one statement.
     pub fn execute_text(&mut self, text: &str) -> EngineResult<StatementResult> {
-        let statement = self.parse(text)?;
+        let statement = self.parse(&sql::ScriptStatement::alone(text))?;
         self.execute(statement)
     }
 
-    /// Parses one statement after `${var}` substitution, with the custom types known now.
-    pub fn parse(&self, text: &str) -> EngineResult<Statement> {
-        let text = sql::substitute_variables(text, &self.variables)?;
+    /// Parses one statement of a script after `${var}` substitution, with the custom types
+    /// known now; positions in its errors count from the start of the script.
+    pub fn parse(&self, piece: &sql::ScriptStatement) -> EngineResult<Statement> {
+        let text = sql::substitute_variables(&piece.text, &self.variables)?;
         let types = &self.catalog.types;
-        Ok(sql::parse_statement(&text, &|name| {
+        Ok(sql::parse_statement_at(&text, piece.start, &|name| {
             types.get(name).cloned()
         })?)
     }
@@ -356,9 +358,7 @@ impl Engine {
     pub fn execute_startup_script(&mut self, text: &str) -> EngineResult<Vec<StatementResult>> {
         let mut results = Vec::new();
         for piece in sql::split_statements(text)? {
-            let substituted = sql::substitute_variables(&piece, &self.variables)?;
-            let types = &self.catalog.types;
-            let statement = sql::parse_statement(&substituted, &|name| types.get(name).cloned())?;
+            let statement = self.parse(&piece)?;
             let exists = match &statement.kind {
                 StatementKind::CreateSource(c) => self.catalog.sources.contains_key(&c.name),
                 StatementKind::CreateAsSelect(c) => self.catalog.sources.contains_key(&c.name),

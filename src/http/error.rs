@@ -1,7 +1,8 @@
 //! Errors as ksqlDB's REST API writes them: a JSON object tagged `generic_error` or
 //! `statement_error` with ksqlDB's error code, whose first three digits are the HTTP status
 //! (`Errors.java`): 40000 bad request, 40001 bad statement, 40002 a query sent to `/ksql`,
-//! 40003 too many push queries, 40400 not found, 41300 body too large, 50000 server error.
+//! 40003 too many push queries, 40400 not found, 40800 body not received in time, 41300 body
+//! too large, 50000 server error.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ pub const BAD_STATEMENT: u32 = 40001;
 pub const QUERY_ENDPOINT: u32 = 40002;
 pub const TOO_MANY_PUSH_QUERIES: u32 = 40003;
 pub const NOT_FOUND: u32 = 40400;
+pub const REQUEST_TIMEOUT: u32 = 40800;
 pub const PAYLOAD_TOO_LARGE: u32 = 41300;
 pub const SERVER_ERROR: u32 = 50000;
 pub const NOT_READY: u32 = 50300;

@@ -2,7 +2,8 @@
 //! then one JSON object per row (column name → value). Each row is inserted as it arrives and
 //! acknowledged with `{"status":"ok","seq":n}` (`n` counts rows from 0), or with `{"status":
 //! "error","seq":n,"error_code":40000,"message":...}`, and the stream goes on. The last line
-//! needs no newline. A line longer than the body limit ends the stream with an error.
+//! needs no newline. A line longer than the body limit ends the stream with an error, and so
+//! does a target line not received within the body-read timeout.
 
 use super::AppState;
 use super::error::{ApiError, BAD_REQUEST};
@@ -41,8 +42,17 @@ async fn insert_lines(
     let mut target: Option<String> = None;
     let mut seq: u64 = 0;
     let mut finished = false;
+    // The target must come within the body-read timeout; rows may then come at any pace.
+    let target_timeout = app.config.connections.body_read;
+    let target_deadline = tokio::time::Instant::now() + target_timeout;
     while !finished {
-        match stream.next().await {
+        let next = match target {
+            Some(_) => stream.next().await,
+            None => tokio::time::timeout_at(target_deadline, stream.next())
+                .await
+                .map_err(|_| super::body_timeout(target_timeout))?,
+        };
+        match next {
             Some(Ok(chunk)) => pending.extend_from_slice(&chunk),
             Some(Err(e)) => return Err(ApiError::bad_request(format!("reading the request: {e}"))),
             None => finished = true,

@@ -5,11 +5,12 @@
 //! `statement_error` and nothing has run. Then they run in order on the engine; one that still
 //! fails (a failure the sandbox cannot see, such as the log refusing a write) answers a
 //! `statement_error` carrying the entities of those that ran before it. SELECT and PRINT belong
-//! to the query endpoints and are refused with ksqlDB's 40002.
+//! to the query endpoints and are refused with ksqlDB's 40002. A server asked to stop runs no
+//! further statement of a request: it answers 50300 with the entities of those that ran.
 
 use super::AppState;
 use super::entities::entity;
-use super::error::{ApiError, QUERY_ENDPOINT};
+use super::error::{ApiError, NOT_READY, QUERY_ENDPOINT};
 use crate::engine::Engine;
 use crate::sql::StatementKind;
 use axum::Json as JsonBody;
@@ -17,7 +18,7 @@ use axum::body::Body;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +33,9 @@ pub struct KsqlRequest {
     pub session_variables: Option<Map<String, Json>>,
 }
 
+const SHUTTING_DOWN_MESSAGE: &str =
+    "The server is shutting down: this statement and those after it did not run.";
+
 const QUERY_ENDPOINT_MESSAGE: &str = "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT";
 
 pub async fn handle(State(app): State<AppState>, body: Body) -> Result<JsonBody<Json>, ApiError> {
@@ -45,8 +49,8 @@ pub async fn handle(State(app): State<AppState>, body: Body) -> Result<JsonBody<
         .with_engine(move |engine, app| {
             let session = engine.session();
             apply_settings(engine, &request);
-            let result = validate_statements(engine, &text)
-                .and_then(|()| run_statements(engine, &text, &app.command_sequence));
+            let result = validate_statements(engine, &text, &app.stopping)
+                .and_then(|()| run_statements(engine, &text, &app.command_sequence, &app.stopping));
             engine.restore_session(session);
             result
         })
@@ -74,10 +78,10 @@ pub fn setting_text(value: &Json) -> String {
 
 /// Runs the statements in a sandbox of `engine`: the first one that fails is the request's
 /// error, with no entities (nothing ran).
-fn validate_statements(engine: &Engine, text: &str) -> Result<(), ApiError> {
+fn validate_statements(engine: &Engine, text: &str, stopping: &AtomicBool) -> Result<(), ApiError> {
     let mut sandbox = engine.sandbox();
     let sequence = AtomicI64::new(0);
-    match run_statements(&mut sandbox, text, &sequence) {
+    match run_statements(&mut sandbox, text, &sequence, stopping) {
         Ok(_) => Ok(()),
         Err(mut e) => {
             if let Some((_, entities)) = &mut e.statement {
@@ -88,28 +92,33 @@ fn validate_statements(engine: &Engine, text: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Runs each statement of `text`, collecting entities (numbered from `sequence`).
+/// Runs each statement of `text`, collecting entities (numbered from `sequence`); stops before
+/// the next statement once `stopping` is set (the server is shutting down).
 fn run_statements(
     engine: &mut Engine,
     text: &str,
     sequence: &AtomicI64,
+    stopping: &AtomicBool,
 ) -> Result<Vec<Json>, ApiError> {
     let pieces = crate::sql::split_statements(text)
         .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     let mut entities = Vec::new();
-    for piece in pieces {
+    for piece in &pieces {
+        if stopping.load(Ordering::SeqCst) {
+            let mut e = ApiError::statement(SHUTTING_DOWN_MESSAGE, &piece.text, entities);
+            e.code = NOT_READY;
+            return Err(e);
+        }
         // Parsed where it stands in the request, so that error positions count from its start.
-        let positioned = piece.as_str();
-        let piece = piece.trim();
-        let statement = match engine.parse(positioned) {
+        let statement = match engine.parse(piece) {
             Ok(s) => s,
-            Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
+            Err(e) => return Err(ApiError::statement(e.to_string(), &piece.text, entities)),
         };
         if matches!(
             statement.kind,
             StatementKind::Select(_) | StatementKind::Print { .. }
         ) {
-            let mut e = ApiError::statement(QUERY_ENDPOINT_MESSAGE, piece, entities);
+            let mut e = ApiError::statement(QUERY_ENDPOINT_MESSAGE, &piece.text, entities);
             e.code = QUERY_ENDPOINT;
             return Err(e);
         }
@@ -117,7 +126,7 @@ fn run_statements(
         let statement_text = statement.text.clone();
         let result = match engine.execute(statement) {
             Ok(r) => r,
-            Err(e) => return Err(ApiError::statement(e.to_string(), piece, entities)),
+            Err(e) => return Err(ApiError::statement(e.to_string(), &piece.text, entities)),
         };
         let number = sequence.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = entity(engine, &kind, &statement_text, &result, number) {

@@ -10,8 +10,8 @@
 //!
 //! Limits that protect the server: a request body limit, a cap on concurrent push queries,
 //! bounded per-client row buffers (a client that stops reading is disconnected), a cap on
-//! open connections, and per-connection timeouts for reading a request's headers and for
-//! sitting idle (`serve.rs`).
+//! open connections, per-connection timeouts for reading a request's headers and for sitting
+//! idle (`serve.rs`), and a timeout for reading a request's body (`read_body`).
 //!
 //! May import: `engine`, `exec`, `common`, `sql`, `plan`.
 
@@ -47,7 +47,8 @@ pub struct HttpConfig {
     pub push_buffer_rows: usize,
     /// The largest request body accepted (`/inserts-stream` is streamed and not limited).
     pub max_body_bytes: usize,
-    /// Open connections at once, and header-read, idle and HTTP/2 keep-alive limits on each.
+    /// Open connections at once, and header-read, body-read, idle and HTTP/2 keep-alive limits
+    /// on each.
     pub connections: ConnectionLimits,
 }
 
@@ -73,6 +74,8 @@ pub struct AppState {
     command_sequence: Arc<AtomicI64>,
     /// Set once the startup query files have run (what `/healthcheck` reports).
     ready: Arc<AtomicBool>,
+    /// Set when the server is asked to stop: a `/ksql` request runs no further statement.
+    stopping: Arc<AtomicBool>,
     metrics: Arc<info::HttpMetrics>,
 }
 
@@ -94,15 +97,34 @@ impl AppState {
     }
 }
 
-/// A request's whole body, up to the configured limit (413 past it).
+/// A request's whole body, up to the configured limit (413 past it), within the body-read
+/// timeout (408 past it: a client that withholds or trickles its body would otherwise hold its
+/// connection, and a place under `--max-connections`, for ever). Answering before the body
+/// ends closes an HTTP/1.1 connection (hyper cannot reuse it) and resets an HTTP/2 stream.
 async fn read_body(body: axum::body::Body, app: &AppState) -> Result<axum::body::Bytes, ApiError> {
     let limit = app.config.max_body_bytes;
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let timeout = app.config.connections.body_read;
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await;
+    let Ok(read) = read else {
+        return Err(body_timeout(timeout));
+    };
+    read.map_err(|e| {
         ApiError::generic(
             error::PAYLOAD_TOO_LARGE,
             format!("The request body could not be read within the {limit}-byte limit: {e}"),
         )
     })
+}
+
+/// The error for a request body not received within `timeout`.
+fn body_timeout(timeout: std::time::Duration) -> ApiError {
+    ApiError::generic(
+        error::REQUEST_TIMEOUT,
+        format!(
+            "The request body was not received within {} seconds (--body-read-timeout)",
+            timeout.as_secs_f64()
+        ),
+    )
 }
 
 /// A request body as JSON of type `T`, or ksqlDB's 400 for malformed JSON.
@@ -115,6 +137,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 pub struct Server {
     pub local_addr: SocketAddr,
     ready: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -125,8 +148,10 @@ impl Server {
         self.ready.store(true, Ordering::SeqCst);
     }
 
-    /// Stops accepting requests and waits for the server thread.
+    /// Stops accepting requests and waits for the server thread. A `/ksql` request that is
+    /// running its statements stops before the next one.
     pub fn stop(mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -147,12 +172,14 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.listen))?;
     let local_addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::new(AtomicBool::new(false));
     let app = AppState {
         engine,
         push: Arc::new(push::PushRegistry::new(config.max_push_queries)),
         config: Arc::new(config),
         command_sequence: Arc::new(AtomicI64::new(1)),
         ready: ready.clone(),
+        stopping: stopping.clone(),
         metrics: Arc::new(info::HttpMetrics::default()),
     };
     let push = app.push.clone();
@@ -174,6 +201,7 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
     Ok(Server {
         local_addr,
         ready,
+        stopping,
         shutdown: Some(tx),
         thread: Some(thread),
     })

@@ -156,6 +156,17 @@ fn drive(mut q: PushQuery, tx: &mpsc::Sender<PushEvent>, stop: &AtomicBool) {
     }
 }
 
+/// The next item of `items`, for a task that forwards it into `out`: None once `items` ended
+/// or `out`'s receiver is gone, whichever comes first. A forwarder must wait on both: one that
+/// only learns of a gone receiver when its next send fails keeps the push query behind it
+/// running, and counting against the cap, until a row arrives.
+pub async fn next_for<T, U>(items: &mut mpsc::Receiver<T>, out: &mpsc::Sender<U>) -> Option<T> {
+    tokio::select! {
+        item = items.recv() => item,
+        () = out.closed() => None,
+    }
+}
+
 /// Sends an event, waiting while the client catches up; false when the client is gone, too
 /// slow (the channel stayed full for [`SLOW_CLIENT_GRACE`]), or the query was closed.
 fn send(tx: &mpsc::Sender<PushEvent>, mut event: PushEvent, stop: &AtomicBool) -> bool {
@@ -191,6 +202,19 @@ mod tests {
         assert!(!registry.close("nope"));
         registry.remove("q1");
         assert_eq!(registry.count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_forwarder_stops_waiting_when_its_receiver_is_gone() {
+        let (items_tx, mut items) = mpsc::channel::<u32>(1);
+        let (out, out_rx) = mpsc::channel::<u32>(1);
+        items_tx.send(1).await.expect("send");
+        assert_eq!(next_for(&mut items, &out).await, Some(1));
+        drop(out_rx);
+        // No item comes, and none ever may: the forwarder is released anyway.
+        let next = tokio::time::timeout(Duration::from_secs(30), next_for(&mut items, &out));
+        assert_eq!(next.await, Ok(None));
+        drop(items_tx);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::AppState;
 use super::error::{ApiError, SERVER_ERROR};
-use super::push::PushEvent;
+use super::push::{self, PushEvent};
 use super::query_stream::{Started, start_query};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -71,7 +71,7 @@ async fn write_push(header: Json, mut events: mpsc::Receiver<PushEvent>, tx: Chu
         return;
     }
     loop {
-        let event = match tokio::time::timeout(KEEP_ALIVE, events.recv()).await {
+        let event = match tokio::time::timeout(KEEP_ALIVE, push::next_for(&mut events, &tx)).await {
             Err(_) => {
                 // No row for a while: a bare newline, which also finds a gone client.
                 if !send(&tx, "\n".into()).await {

@@ -106,14 +106,15 @@ fn run_select(
             pieces.len()
         )));
     }
-    let text = pieces.remove(0);
+    let piece = pieces.remove(0);
+    let text = piece.text.as_str();
     let statement = engine
-        .parse(&text)
-        .map_err(|e| ApiError::statement(e.to_string(), &text, Vec::new()))?;
+        .parse(&piece)
+        .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     if !matches!(statement.kind, crate::sql::StatementKind::Select(_)) {
         return Err(ApiError::statement(
             "Not a query: /query-stream runs SELECT statements; send other statements to /ksql.",
-            &text,
+            text,
             Vec::new(),
         ));
     }
@@ -123,7 +124,7 @@ fn run_select(
     }
     let result = engine
         .execute(statement)
-        .map_err(|e| ApiError::statement(e.to_string(), &text, Vec::new()))?;
+        .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
     match result {
         StatementResult::PullQuery(r) => {
             let id = format!("pull_{}", uuid_like(app));
@@ -142,7 +143,7 @@ fn run_select(
             let events = push::start(*q, app.push.clone(), app.config.push_buffer_rows);
             Ok(Started::Push { header, events })
         }
-        _ => Err(ApiError::statement("Not a query", &text, Vec::new())),
+        _ => Err(ApiError::statement("Not a query", text, Vec::new())),
     }
 }
 
@@ -167,7 +168,7 @@ fn respond(json: bool, items: mpsc::Receiver<Json>) -> Response {
     tokio::spawn(async move {
         let mut items = items;
         let mut first = true;
-        while let Some(item) = items.recv().await {
+        while let Some(item) = push::next_for(&mut items, &tx).await {
             let text = match (json, first) {
                 (false, _) => format!("{item}\n"),
                 (true, true) => format!("[{item}"),
@@ -206,7 +207,7 @@ fn push_stream(header: Json, mut events: mpsc::Receiver<PushEvent>) -> mpsc::Rec
         if tx.send(header).await.is_err() {
             return;
         }
-        while let Some(event) = events.recv().await {
+        while let Some(event) = push::next_for(&mut events, &tx).await {
             let item = match event {
                 PushEvent::Row(row) => {
                     json!(row.values.iter().map(value_to_json).collect::<Vec<_>>())

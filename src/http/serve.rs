@@ -33,6 +33,10 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// A client must send a whole request head within this (HTTP/1.1).
     pub header_read: Duration,
+    /// A client must send a whole request body within this, from when its handler starts
+    /// reading it (see `read_body` in `http/mod.rs`); `/inserts-stream` must send its first
+    /// line within it.
+    pub body_read: Duration,
     /// A connection with no request in flight for this long is closed.
     pub idle: Duration,
     /// HTTP/2 pings this often; a client that does not answer in time is dropped.
@@ -44,6 +48,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             max_connections: 4096,
             header_read: Duration::from_secs(30),
+            body_read: Duration::from_secs(30),
             idle: Duration::from_secs(600),
             h2_keep_alive: Duration::from_secs(30),
         }

@@ -110,7 +110,7 @@ fn create_topics(case: &Case, variant: &Variant, transport: &dyn Transport) -> R
     );
     for statement in &variant.statements {
         for piece in sql::split_statements(statement).unwrap_or_default() {
-            if let Ok(s) = sql::parse_statement(&piece, &|_| None)
+            if let Ok(s) = sql::parse_statement(&piece.text, &|_| None)
                 && let StatementKind::CreateSource(c) = s.kind
                 && let Some(topic) = c.properties.get_text("KAFKA_TOPIC")
             {

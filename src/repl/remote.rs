@@ -51,7 +51,7 @@ pub fn run_text(remote: &mut Remote, text: &str) -> bool {
         }
     };
     statements.iter().all(|s| {
-        if let Ok(statement) = crate::sql::parse_statement(s, &|_| None) {
+        if let Ok(statement) = crate::sql::parse_statement(&s.text, &|_| None) {
             match statement.kind {
                 crate::sql::StatementKind::Set { name, value } => {
                     println!("Successfully changed local property '{name}' to '{value}'.");
@@ -66,9 +66,11 @@ pub fn run_text(remote: &mut Remote, text: &str) -> bool {
                 _ => {}
             }
         }
-        match is_query(s) {
-            true => stream_query(remote, s),
-            false => run_statement(remote, s),
+        // Sent where it stood in the input, so that the server's error positions count from
+        // the start of what was typed, as they do in the local shell.
+        match is_query(&s.text) {
+            true => stream_query(remote, &s.positioned()),
+            false => run_statement(remote, &s.positioned()),
         }
     })
 }

@@ -5,6 +5,7 @@ use crate::engine::results::PullResult;
 use crate::engine::{EngineError, Listing};
 use crate::plan::PlanError;
 use crate::plan::expr::to_text;
+use crate::sql::ScriptStatement;
 
 /// A boxed table of text.
 pub fn table(columns: &[String], rows: &[Vec<String>]) -> String {
@@ -107,7 +108,7 @@ pub fn cell(v: &Value) -> String {
 }
 
 /// An error, with the offending line of the statement and a caret under the column.
-pub fn error(statement: &str, e: &EngineError) -> String {
+pub fn error(statement: &ScriptStatement, e: &EngineError) -> String {
     let location = match e {
         EngineError::Sql(s) => Some(s.location),
         EngineError::Plan(PlanError::At { location, .. }) => Some(*location),
@@ -121,7 +122,7 @@ pub fn error(statement: &str, e: &EngineError) -> String {
     let mut out = format!("error: {text}\n");
     if let Some(loc) = location
         && loc.line > 0
-        && let Some(line) = statement.lines().nth(loc.line as usize - 1)
+        && let Some(line) = statement.script_line(loc.line)
     {
         out.push_str(&format!(
             "  {line}\n  {}^\n",
@@ -150,7 +151,7 @@ mod tests {
             crate::sql::Location { line: 2, column: 3 },
         ));
         assert_eq!(
-            error("SELECT\nA B C", &e),
+            error(&ScriptStatement::alone("SELECT\nA B C"), &e),
             "error: line 2:3: bad\n  A B C\n    ^\n"
         );
     }

@@ -12,6 +12,27 @@ pub struct Location {
     pub column: u64,
 }
 
+impl Location {
+    /// The first character of a text.
+    pub const START: Location = Location { line: 1, column: 1 };
+
+    /// This position in a text that begins at `start` of a larger one, as a position in the
+    /// larger one. An unknown position (line 0) stays unknown.
+    pub fn within(self, start: Location) -> Location {
+        if self.line == 0 {
+            return self;
+        }
+        let column = match self.line {
+            1 => self.column + start.column.saturating_sub(1),
+            _ => self.column,
+        };
+        Location {
+            line: self.line + start.line.saturating_sub(1),
+            column,
+        }
+    }
+}
+
 /// A parsed statement with the text it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Statement {

@@ -20,16 +20,16 @@ pub use ast::*;
 pub use depth::MAX_EXPRESSION_DEPTH;
 pub use dialect::{KsqlDialect, cast_type};
 pub use error::SqlError;
-pub use parser::parse_statement;
+pub use parser::{parse_statement, parse_statement_at};
 pub use query::unit_millis;
-pub use split::{split_statements, substitute_variables};
+pub use split::{ScriptStatement, split_statements, substitute_variables};
 pub use types::{TypeResolver, parse_type};
 
 /// Parses every statement of a script (no variables, no custom types).
 pub fn parse_script(text: &str) -> Result<Vec<Statement>, SqlError> {
     split_statements(text)?
         .iter()
-        .map(|s| parse_statement(s, &|_| None))
+        .map(|s| parse_statement_at(&s.text, s.start, &|_| None))
         .collect()
 }
 #[cfg(test)]

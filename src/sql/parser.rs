@@ -14,14 +14,30 @@ static DIALECT: KsqlDialect = KsqlDialect;
 
 /// Parses exactly one statement (a trailing `;` is optional). `resolve` finds custom types.
 pub fn parse_statement(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
-    parse_one(text, resolve).map_err(|e| e.in_statement(text))
+    parse_statement_at(text, Location::START, resolve)
 }
 
-fn parse_one(text: &str, resolve: TypeResolver) -> Result<Statement, SqlError> {
-    let tokens = Tokenizer::new(&DIALECT, text)
+/// [`parse_statement`] for a statement whose first character stands at `start` of a script
+/// (see [`super::split_statements`]): positions, in errors and in the statement, count from
+/// the start of the script.
+pub fn parse_statement_at(
+    text: &str,
+    start: Location,
+    resolve: TypeResolver,
+) -> Result<Statement, SqlError> {
+    parse_one(text, start, resolve).map_err(|e| e.in_statement(text))
+}
+
+fn parse_one(text: &str, start: Location, resolve: TypeResolver) -> Result<Statement, SqlError> {
+    let mut tokens = Tokenizer::new(&DIALECT, text)
         .tokenize_with_location()
-        .map_err(SqlError::from_tokenizer)?;
+        .map_err(|e| {
+            let mut e = SqlError::from_tokenizer(e);
+            e.location = e.location.within(start);
+            e
+        })?;
     let explained = explained_text(text, &tokens);
+    move_tokens(&mut tokens, start);
     let parser = Parser::new(&DIALECT).with_tokens_with_locations(tokens);
     let mut sp = StatementParser { p: parser, resolve };
     let mut kind = sp.statement()?;
@@ -66,6 +82,25 @@ fn explained_text(text: &str, tokens: &[sqlparser::tokenizer::TokenWithSpan]) ->
         .nth((column as usize).saturating_sub(1))
         .map_or(rest.len(), |(i, _)| i);
     rest[offset..].trim().to_string()
+}
+
+/// Moves token positions from `text` to the script `text` begins at `start` of.
+fn move_tokens(tokens: &mut [sqlparser::tokenizer::TokenWithSpan], start: Location) {
+    if start == Location::START {
+        return;
+    }
+    let moved = |l: &mut sqlparser::tokenizer::Location| {
+        let at = Location {
+            line: l.line,
+            column: l.column,
+        }
+        .within(start);
+        (l.line, l.column) = (at.line, at.column);
+    };
+    for token in tokens {
+        moved(&mut token.span.start);
+        moved(&mut token.span.end);
+    }
 }
 
 pub(super) fn location_of(t: &sqlparser::tokenizer::TokenWithSpan) -> Location {

@@ -2,6 +2,7 @@
 
 use super::support;
 use brook::engine::{Engine, RunMode};
+use brook::sql::ScriptStatement;
 use std::sync::Arc;
 
 fn engine(dir: &std::path::Path) -> Engine {
@@ -88,12 +89,16 @@ fn run_script_is_a_client_command() {
     .expect("write");
     let run = format!("RUN SCRIPT '{}';", script.display());
     assert!(error_of(&mut e, &run).contains("Unknown statement 'RUN'"));
-    e.execute_client_text(&run).expect("client run");
+    e.execute_client_text(&ScriptStatement::alone(&run))
+        .expect("client run");
     assert!(e.catalog().sources.contains_key("S"));
     let looping = dir.path().join("loop.sql");
     std::fs::write(&looping, format!("RUN SCRIPT '{}';", looping.display())).expect("write");
     let err = e
-        .execute_client_text(&format!("RUN SCRIPT '{}';", looping.display()))
+        .execute_client_text(&ScriptStatement::alone(&format!(
+            "RUN SCRIPT '{}';",
+            looping.display()
+        )))
         .expect_err("nesting limit");
     assert!(err.to_string().contains("nest more than"), "{err}");
 }

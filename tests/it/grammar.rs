@@ -29,8 +29,9 @@ fn parse_like_the_engine(text: &str) -> Result<(usize, Vec<String>), SqlError> {
     let mut parsed = 0;
     let mut failures = Vec::new();
     for piece in sql::split_statements(text)? {
-        let result = sql::substitute_variables(&piece, &variables)
-            .and_then(|t| sql::parse_statement(&t, &|name| types.get(name).cloned()));
+        let result = sql::substitute_variables(&piece.text, &variables).and_then(|t| {
+            sql::parse_statement_at(&t, piece.start, &|name| types.get(name).cloned())
+        });
         match result {
             Ok(statement) => {
                 parsed += 1;
@@ -50,7 +51,7 @@ fn parse_like_the_engine(text: &str) -> Result<(usize, Vec<String>), SqlError> {
                     _ => {}
                 }
             }
-            Err(e) => failures.push(format!("  {piece}\n    -> {e}")),
+            Err(e) => failures.push(format!("  {}\n    -> {e}", piece.text)),
         }
     }
     Ok((parsed, failures))

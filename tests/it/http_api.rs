@@ -13,7 +13,7 @@ use brook::http::client::{Reply, post_json, request};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn addr(port: u16) -> std::net::SocketAddr {
+pub fn addr(port: u16) -> std::net::SocketAddr {
     std::net::SocketAddr::from(([127, 0, 0, 1], port))
 }
 

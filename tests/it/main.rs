@@ -10,6 +10,7 @@ mod explain;
 mod grammar;
 mod http_api;
 mod http_clients;
+mod http_hostile;
 mod log_api;
 mod log_crash;
 mod log_damage;
