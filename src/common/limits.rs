@@ -122,7 +122,10 @@ mod tests {
             let _ = charge(MAX_ROW_WORK_BYTES + 1);
             Ok(1)
         });
-        assert!(swallowed.is_err(), "an error the body ignored still fails the scope");
+        assert!(
+            swallowed.is_err(),
+            "an error the body ignored still fails the scope"
+        );
         assert_eq!(scoped(|| charge(10).map(|()| 2)), Ok(2));
     }
 

@@ -42,7 +42,10 @@ impl Value {
             Value::String(s) => s.len(),
             Value::Bytes(b) => b.len(),
             Value::Array(items) => items.iter().map(Value::footprint).sum(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| k.footprint() + v.footprint()).sum(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| k.footprint() + v.footprint())
+                .sum(),
             Value::Struct(fields) => fields.iter().map(|(n, v)| n.len() + v.footprint()).sum(),
             _ => 0,
         }

@@ -13,11 +13,11 @@
 use super::error::EngineResult;
 use super::{Engine, Session, StatementResult};
 use crate::sql::StatementKind;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use crate::transport::{
     OffsetSpec, ProducerRecord, StartFrom, TopicConfig, TopicPartition, TransportError,
 };
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub const COMMAND_TOPIC: &str = "_brook_commands";

@@ -27,7 +27,10 @@ impl Engine {
         let (id, query_type, explanation) = match &statement.kind {
             StatementKind::Select(q) => {
                 let plan = self.plan(q, QueryKind::Transient)?;
-                let id = format!("transient_{}_{}", plan.source.name, self.next_transient_number);
+                let id = format!(
+                    "transient_{}_{}",
+                    plan.source.name, self.next_transient_number
+                );
                 let explanation = explain(&plan, &id, None);
                 (id, "PUSH", explanation)
             }

@@ -310,7 +310,10 @@ impl Engine {
         _sql: &str,
     ) -> EngineResult<StatementResult> {
         let plan = self.plan(q, QueryKind::Transient)?;
-        let id = format!("transient_{}_{}", plan.source.name, self.next_transient_number);
+        let id = format!(
+            "transient_{}_{}",
+            plan.source.name, self.next_transient_number
+        );
         self.next_transient_number += 1;
         let rows: super::push_rows::PushRows = Arc::default();
         let limit = q.limit;

@@ -171,7 +171,11 @@ impl Engine {
             }
         }
         if let Some(Ok(entries)) = self.state_root.as_ref().map(std::fs::read_dir) {
-            ids.extend(entries.flatten().filter_map(|e| e.file_name().into_string().ok()));
+            ids.extend(
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().into_string().ok()),
+            );
         }
         ids.into_iter()
             .filter(|id| {

@@ -354,7 +354,12 @@ fn expansion_within_limits(batch: &RecordBatch, row: usize, n: usize) -> Result<
     let row_bytes: usize = batch
         .columns()
         .iter()
-        .map(|c| c.slice(row, 1).to_data().get_slice_memory_size().unwrap_or(0))
+        .map(|c| {
+            c.slice(row, 1)
+                .to_data()
+                .get_slice_memory_size()
+                .unwrap_or(0)
+        })
         .sum();
     if row_bytes.saturating_mul(n) > limits::MAX_ROW_WORK_BYTES {
         return Err(format!(

@@ -211,7 +211,9 @@ mod tests {
         store.commit("kept", &offsets).expect("commit");
         assert_eq!(store.list(), vec!["gone".to_string(), "kept".to_string()]);
         store.delete("gone").expect("delete");
-        store.delete("never-there").expect("deleting an unknown group");
+        store
+            .delete("never-there")
+            .expect("deleting an unknown group");
         let store = GroupStore::open(dir.path()).expect("reopen");
         assert_eq!(store.list(), vec!["kept".to_string()]);
         assert_eq!(store.committed("gone", "t"), vec![]);

@@ -58,7 +58,10 @@ fn wait_for_rows(server: &Server, sql: &str, expected: &[&str]) {
         if got == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "{sql}: {got:?}, expected {expected:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{sql}: {got:?}, expected {expected:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -75,12 +78,23 @@ fn chains_past_the_depth_limit_are_refused_and_the_server_stays_up() {
         let sql = format!("INSERT INTO s (id, v) VALUES (1, {});", chain(2_000, op));
         let refused = ksql(&server, &sql);
         assert_eq!(refused.status, 400, "{}", refused.body);
-        assert!(refused.body.contains("nested too deeply"), "{}", refused.body);
+        assert!(
+            refused.body.contains("nested too deeply"),
+            "{}",
+            refused.body
+        );
     }
     let deep_select = format!("SELECT {} AS x FROM s EMIT CHANGES;", chain(2_000, "+"));
-    let refused = post(&server, "/query-stream", serde_json::json!({ "sql": deep_select }));
+    let refused = post(
+        &server,
+        "/query-stream",
+        serde_json::json!({ "sql": deep_select }),
+    );
     assert_eq!(refused.status, 400, "{}", refused.body);
-    let csas = format!("CREATE STREAM d AS SELECT id, {} AS x FROM s;", chain(2_000, "*"));
+    let csas = format!(
+        "CREATE STREAM d AS SELECT id, {} AS x FROM s;",
+        chain(2_000, "*")
+    );
     assert_eq!(ksql(&server, &csas).status, 400);
 
     // Just within the limit, every path evaluates it.
@@ -91,7 +105,10 @@ fn chains_past_the_depth_limit_are_refused_and_the_server_stays_up() {
         &format!("CREATE STREAM d AS SELECT id, v + {within} AS x FROM s EMIT CHANGES;"),
     );
     assert_eq!(made.status, 200, "{}", made.body);
-    let inserted = ksql(&server, &format!("INSERT INTO s (id, v) VALUES (1, {within});"));
+    let inserted = ksql(
+        &server,
+        &format!("INSERT INTO s (id, v) VALUES (1, {within});"),
+    );
     assert_eq!(inserted.status, 200, "{}", inserted.body);
     let doubled = format!("[1,{}]", 2 * terms);
     wait_for_rows(&server, "SELECT * FROM d;", &[&doubled]);
@@ -116,11 +133,18 @@ fn nested_constructors_parse_promptly() {
         let nested = format!("{}1{}", "ARRAY[".repeat(depth), "]".repeat(depth));
         let reply = ksql(&server, &format!("INSERT INTO s (id) VALUES ({nested});"));
         assert!(reply.status == 200 || reply.status == 400, "{}", reply.body);
-        let nested = format!("{}1{}", "ARRAY_MAX(ARRAY[".repeat(depth), "])".repeat(depth));
+        let nested = format!(
+            "{}1{}",
+            "ARRAY_MAX(ARRAY[".repeat(depth),
+            "])".repeat(depth)
+        );
         let reply = ksql(&server, &format!("INSERT INTO s (id) VALUES ({nested});"));
         assert!(reply.status == 200 || reply.status == 400, "{}", reply.body);
     }
-    let ok = ksql(&server, "INSERT INTO s (id, a) VALUES (1, ARRAY[ARRAY_MAX(ARRAY[1, 2])]);");
+    let ok = ksql(
+        &server,
+        "INSERT INTO s (id, a) VALUES (1, ARRAY[ARRAY_MAX(ARRAY[1, 2])]);",
+    );
     assert_eq!(ok.status, 200, "{}", ok.body);
     server.stop();
 }
@@ -155,7 +179,9 @@ fn values_and_expansions_past_their_bounds_go_to_the_processing_log() {
     let errors = engine.lock().expect("engine").processing_errors();
     let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
     assert!(
-        messages.iter().any(|m| m.contains("more than the limit of 100000")),
+        messages
+            .iter()
+            .any(|m| m.contains("more than the limit of 100000")),
         "{messages:#?}"
     );
     assert!(messages.iter().any(|m| m.contains("LPAD")), "{messages:#?}");
@@ -171,8 +197,15 @@ fn values_and_expansions_past_their_bounds_go_to_the_processing_log() {
         "SELECT id, TRANSFORM(GENERATE_SERIES(1, 1000), x => GENERATE_SERIES(1, 1000000)) AS t FROM s WHERE id = 3 EMIT CHANGES LIMIT 1;",
     );
     assert_eq!(budget, ["[3,null]"]);
-    let huge_insert = ksql(&server, "INSERT INTO s (id, n) VALUES (4, LEN(LPAD('', 2000000000, 'a')));");
-    assert!(huge_insert.status == 200 || huge_insert.status == 400, "{}", huge_insert.body);
+    let huge_insert = ksql(
+        &server,
+        "INSERT INTO s (id, n) VALUES (4, LEN(LPAD('', 2000000000, 'a')));",
+    );
+    assert!(
+        huge_insert.status == 200 || huge_insert.status == 400,
+        "{}",
+        huge_insert.body
+    );
     assert_eq!(ksql(&server, "SHOW STREAMS;").status, 200);
     server.stop();
 }

@@ -91,7 +91,8 @@ impl Running {
 }
 
 const CREATE_PV: &str = "CREATE STREAM pv (u VARCHAR KEY, p VARCHAR) WITH (KAFKA_TOPIC='pv', VALUE_FORMAT='JSON', PARTITIONS=1);";
-const CREATE_PER_USER: &str = "CREATE TABLE per_user AS SELECT u, COUNT(*) AS n FROM pv GROUP BY u;";
+const CREATE_PER_USER: &str =
+    "CREATE TABLE per_user AS SELECT u, COUNT(*) AS n FROM pv GROUP BY u;";
 const PULL: &str = "SELECT * FROM per_user;";
 
 #[test]
@@ -113,7 +114,11 @@ fn a_query_created_after_transient_queries_keeps_its_id_and_state_across_a_resta
     brook.stop();
 
     let brook = Running::start(dir.path());
-    assert_eq!(brook.query_ids(), ids, "the query came back under another id");
+    assert_eq!(
+        brook.query_ids(),
+        ids,
+        "the query came back under another id"
+    );
     assert_eq!(brook.warnings(), Vec::<String>::new());
     brook.wait_for_rows(PULL, r#"["a",1]"#);
     brook.ksql("INSERT INTO pv (u, p) VALUES ('a', 'z');");
@@ -169,7 +174,10 @@ fn terminate_removes_the_offsets_state_and_changelogs_of_its_query() {
         (groups.contains(&group), changelogs, state)
     };
     let (group, changelogs, state) = owned(&brook.log);
-    assert!(group && changelogs > 0 && state, "{group} {changelogs} {state}");
+    assert!(
+        group && changelogs > 0 && state,
+        "{group} {changelogs} {state}"
+    );
     brook.ksql(&format!("TERMINATE {id};"));
     assert_eq!(owned(&brook.log), (false, 0, false));
     brook.stop();
@@ -237,7 +245,10 @@ fn an_older_command_log_finds_its_query_under_its_original_id() {
     brook.ksql("CREATE TABLE per_user_2 AS SELECT u, COUNT(*) AS n FROM pv GROUP BY u;");
     assert_eq!(
         brook.query_ids(),
-        vec!["CTAS_PER_USER_1".to_string(), "CTAS_PER_USER_2_2".to_string()]
+        vec![
+            "CTAS_PER_USER_1".to_string(),
+            "CTAS_PER_USER_2_2".to_string()
+        ]
     );
     brook.stop();
 }

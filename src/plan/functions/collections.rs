@@ -37,9 +37,11 @@ fn same_entries(x: &[(Value, Value)], y: &[(Value, Value)]) -> bool {
         by_key.entry(java_hash(&entry.0)).or_default().push(entry);
     }
     x.iter().all(|(k, v)| {
-        by_key
-            .get(&java_hash(k))
-            .is_some_and(|found| found.iter().any(|(k2, v2)| java_eq(k, k2) && java_eq(v, v2)))
+        by_key.get(&java_hash(k)).is_some_and(|found| {
+            found
+                .iter()
+                .any(|(k2, v2)| java_eq(k, k2) && java_eq(v, v2))
+        })
     })
 }
 
@@ -60,7 +62,9 @@ fn hash_into(v: &Value, h: &mut impl Hasher) {
         Value::Bigint(i) | Value::Timestamp(i) => i.hash(h),
         Value::Double(d) if d.is_nan() => {}
         Value::Double(d) => d.to_bits().hash(h),
-        Value::Decimal(unscaled, scale) => decimal_without_trailing_zeros(*unscaled, *scale).hash(h),
+        Value::Decimal(unscaled, scale) => {
+            decimal_without_trailing_zeros(*unscaled, *scale).hash(h)
+        }
         Value::String(s) => s.hash(h),
         Value::Bytes(b) => b.hash(h),
         Value::Array(items) => {
@@ -232,7 +236,7 @@ mod tests {
         assert_eq!(java_hash(&d1), java_hash(&d2));
         let nan = Value::Double(f64::NAN);
         assert_eq!(java_hash(&nan), java_hash(&Value::Double(-f64::NAN)));
-        let values = vec![m1.clone(), d1, Value::Int(1), m2, d2, Value::Bigint(1)];
+        let values = [m1.clone(), d1, Value::Int(1), m2, d2, Value::Bigint(1)];
         let mut set = JavaSet::default();
         let kept: Vec<&Value> = values.iter().filter(|v| set.insert(v)).collect();
         assert_eq!(kept, vec![&values[0], &values[1], &values[2], &values[5]]);
