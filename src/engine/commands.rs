@@ -50,26 +50,97 @@ struct Command {
     query_id: Option<String>,
 }
 
-/// A record as read back: a command, or a bare statement from an older log.
+/// A record as read back.
 #[derive(Debug, PartialEq)]
 enum Recorded {
     Command(Command),
+    /// A bare statement, from a log written before commands were JSON.
     Legacy(String),
+    /// The ids given, at the first start that replayed them, to the queries of bare
+    /// statements, by the statements' offsets: later starts give them the same ones.
+    LegacyIds(BTreeMap<i64, String>),
+}
+
+/// The record that fixes the ids of bare statements' queries.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct LegacyIds {
+    #[serde(rename = "legacyQueryIds")]
+    ids: BTreeMap<i64, String>,
 }
 
 impl Recorded {
-    /// A statement never begins with `{`, so a record that does is a command.
+    /// A statement never begins with `{`, so a record that does is JSON.
     fn parse(text: &str) -> Result<Recorded, serde_json::Error> {
-        if text.trim_start().starts_with('{') {
-            return serde_json::from_str(text).map(Recorded::Command);
+        if !text.trim_start().starts_with('{') {
+            return Ok(Recorded::Legacy(text.to_string()));
         }
-        Ok(Recorded::Legacy(text.to_string()))
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        if value.get("legacyQueryIds").is_some() {
+            return serde_json::from_value::<LegacyIds>(value).map(|l| Recorded::LegacyIds(l.ids));
+        }
+        serde_json::from_value(value).map(Recorded::Command)
     }
 }
 
 impl Engine {
-    /// Replays the command log (creating it if missing). Call once, before other statements.
+    /// Replays the command log (creating it if missing), then starts the persistent queries
+    /// it leaves. Call once, before other statements.
     pub fn recover(&mut self) -> EngineResult<usize> {
+        let records = self.read_command_log()?;
+        let known: BTreeMap<i64, String> = records
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Ok(Recorded::LegacyIds(ids)) => Some(ids.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut new_legacy_ids = BTreeMap::new();
+        self.recording = false;
+        self.replay.active = true;
+        for (offset, recorded) in &records {
+            match recorded {
+                Ok(Recorded::Command(command)) => self.replay_command(command),
+                Ok(Recorded::Legacy(text)) => {
+                    let id = self.replay_legacy(text, known.get(offset).cloned());
+                    if let Some(id) = id.filter(|_| !known.contains_key(offset)) {
+                        new_legacy_ids.insert(*offset, id);
+                    }
+                }
+                Ok(Recorded::LegacyIds(_)) => {}
+                Err(e) => self.recovery_warnings.push(format!(
+                    "command log record at offset {offset} is unreadable ({e}); skipped"
+                )),
+            }
+        }
+        let deferred = std::mem::take(&mut self.replay.deferred);
+        self.replay = Default::default();
+        self.recording = true;
+        // Those a later TERMINATE removed are not in the catalog any more.
+        let remaining = deferred
+            .into_values()
+            .filter(|start| self.catalog.queries.contains_key(&start.id));
+        for start in remaining.collect::<Vec<_>>() {
+            self.check_restored_query(&start);
+            let id = start.id.clone();
+            if let Err(e) = self.run_persistent(start) {
+                let message = format!("query {id} could not be started: {e}");
+                tracing::warn!("{message}");
+                self.recovery_warnings.push(message);
+            }
+        }
+        if !new_legacy_ids.is_empty() {
+            let record = LegacyIds {
+                ids: new_legacy_ids,
+            };
+            self.append_command_record(&record)?;
+        }
+        Ok(records.len())
+    }
+
+    /// Every record of the command log, by offset, parsed.
+    #[allow(clippy::type_complexity)]
+    fn read_command_log(&self) -> EngineResult<Vec<(i64, Result<Recorded, serde_json::Error>)>> {
         let tp = TopicPartition::new(COMMAND_TOPIC, 0);
         match self.transport.partition_count(COMMAND_TOPIC) {
             Ok(_) => {}
@@ -87,59 +158,57 @@ impl Engine {
         let end = self.transport.list_offset(&tp, OffsetSpec::Latest)?;
         let mut consumer = self.transport.consumer(None)?;
         consumer.assign(&[(tp.clone(), StartFrom::Earliest)])?;
-        let mut replayed = 0;
-        self.recording = false;
-        self.replay.active = true;
+        let mut records = Vec::new();
         while consumer.position(&tp).is_some_and(|p| p < end) {
             let batches = consumer.poll(1000, Duration::ZERO)?;
             if batches.is_empty() {
                 break;
             }
             for record in batches.iter().flat_map(|b| &b.records) {
-                let Some(text) = record
-                    .value
-                    .as_deref()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                else {
-                    continue;
-                };
-                match Recorded::parse(&text) {
-                    Ok(recorded) => self.replay_one(recorded),
-                    Err(e) => self.recovery_warnings.push(format!(
-                        "command log record at offset {} is unreadable ({e}); skipped: {text}",
-                        record.offset
-                    )),
+                if let Some(value) = record.value.as_deref() {
+                    let text = String::from_utf8_lossy(value);
+                    records.push((record.offset, Recorded::parse(&text)));
                 }
-                replayed += 1;
             }
         }
-        self.replay = Default::default();
-        self.recording = true;
-        Ok(replayed)
+        Ok(records)
     }
 
-    /// Runs one recorded statement as it ran: with its properties and its query's id.
-    fn replay_one(&mut self, recorded: Recorded) {
-        let (text, outcome) = match recorded {
-            Recorded::Legacy(text) => {
-                self.replay.legacy = true;
-                let outcome = self.execute_text(&text);
-                self.replay.legacy = false;
-                (text, outcome)
-            }
-            Recorded::Command(command) => {
-                let live = self.session();
-                self.restore_session(Session {
-                    properties: command.properties,
-                    variables: live.variables.clone(),
-                });
-                self.replay.query_id = command.query_id;
-                let outcome = self.execute_text(&command.statement);
-                self.replay.query_id = None;
-                self.restore_session(live);
-                (command.statement, outcome)
-            }
+    /// Runs a recorded statement as it ran: with its properties and its query's id.
+    fn replay_command(&mut self, command: &Command) {
+        let live = self.session();
+        self.restore_session(Session {
+            properties: command.properties.clone(),
+            variables: live.variables.clone(),
+        });
+        self.replay.query_id = command.query_id.clone();
+        let outcome = self.execute_text(&command.statement);
+        self.replay.query_id = None;
+        self.restore_session(live);
+        // Even if it failed now, its id was taken once: no later query may take it.
+        if let Some(id) = &command.query_id {
+            self.count_past(id);
+        }
+        self.warn_if_failed(&command.statement, outcome);
+    }
+
+    /// Runs a bare statement as older versions did (with the properties in effect); its
+    /// query takes `id` if an earlier start fixed it. Returns the id its query got.
+    fn replay_legacy(&mut self, text: &str, id: Option<String>) -> Option<String> {
+        self.replay.legacy = true;
+        self.replay.query_id = id;
+        let outcome = self.execute_text(text);
+        self.replay.legacy = false;
+        self.replay.query_id = None;
+        let started = match &outcome {
+            Ok(StatementResult::QueryStarted { id, .. }) => Some(id.clone()),
+            _ => None,
         };
+        self.warn_if_failed(text, outcome);
+        started
+    }
+
+    fn warn_if_failed(&mut self, text: &str, outcome: EngineResult<StatementResult>) {
         if let Err(e) = outcome {
             let message = format!("replaying '{text}' failed: {e}");
             tracing::warn!("{message}");
@@ -162,8 +231,13 @@ impl Engine {
                 _ => None,
             },
         };
-        let value = serde_json::to_string(&command)
-            .map_err(|e| super::EngineError::Statement(format!("recording '{text}': {e}")))?;
+        self.append_command_record(&command)
+    }
+
+    /// Appends one record to the command log and waits for it to be durable.
+    fn append_command_record(&self, record: &impl Serialize) -> EngineResult<()> {
+        let value = serde_json::to_string(record)
+            .map_err(|e| super::EngineError::Statement(format!("recording a command: {e}")))?;
         let mut producer = self.transport.producer()?;
         producer.send(
             COMMAND_TOPIC,
@@ -197,5 +271,14 @@ mod tests {
             Recorded::Legacy(bare.into())
         );
         assert!(Recorded::parse("{not json").is_err());
+        let ids = LegacyIds {
+            ids: BTreeMap::from([(3, "CSAS_A_1".to_string())]),
+        };
+        let text = serde_json::to_string(&ids).expect("serialise");
+        assert_eq!(text, r#"{"legacyQueryIds":{"3":"CSAS_A_1"}}"#);
+        assert_eq!(
+            Recorded::parse(&text).expect("parse"),
+            Recorded::LegacyIds(ids.ids)
+        );
     }
 }

@@ -188,6 +188,14 @@ impl Engine {
         self.properties.insert(name.to_string(), value.to_string());
     }
 
+    /// Removes an engine property (as `UNSET` does).
+    pub fn unset_property(&mut self, name: &str) {
+        if name.to_ascii_lowercase().starts_with("ksql.functions.") {
+            Arc::make_mut(&mut self.functions).remove_config(name);
+        }
+        self.properties.remove(name);
+    }
+
     /// The latest processing errors (up to 1000; all are in the processing log topic).
     pub fn processing_errors(&self) -> Vec<crate::exec::ProcessingError> {
         self.processing_log
@@ -309,13 +317,13 @@ impl Engine {
             StatementKind::DropType { name, if_exists } => self.drop_type(&name, if_exists),
             StatementKind::Terminate(id) => self.terminate(id.as_deref()),
             StatementKind::Set { name, value } => {
-                self.properties.insert(name.clone(), value.clone());
+                self.set_property(&name, &value);
                 Ok(StatementResult::Success(format!(
                     "Successfully changed local property '{name}' to '{value}'."
                 )))
             }
             StatementKind::Unset(name) => {
-                self.properties.remove(&name);
+                self.unset_property(&name);
                 Ok(StatementResult::Success(format!(
                     "Successfully unset local property '{name}'."
                 )))

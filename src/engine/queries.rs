@@ -70,13 +70,30 @@ impl Engine {
         let (plan, sink) = self.plan_create_as_select(c, sql)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
         self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
-        let id = self.new_query_id(&format!("{}_{}", create_as_prefix(c.kind), c.name));
+        let id = match self.query_writing(&c.name).filter(|_| c.or_replace) {
+            // CREATE OR REPLACE: the query goes on under its id, from its offsets and state.
+            Some(existing) => {
+                self.replay.query_id = None;
+                self.stop_query(&existing);
+                existing
+            }
+            None => self.new_query_id(&format!("{}_{}", create_as_prefix(c.kind), c.name)),
+        };
         self.catalog.sources.insert(sink.name.clone(), sink.clone());
         self.start_persistent(&id, &plan, &sink, sql)?;
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             id,
         })
+    }
+
+    /// The persistent query that writes `sink`, if one does.
+    fn query_writing(&self, sink: &str) -> Option<String> {
+        self.catalog
+            .queries
+            .values()
+            .find(|q| q.sink.as_deref() == Some(sink))
+            .map(|q| q.id.clone())
     }
 
     /// Plans a CREATE STREAM|TABLE AS SELECT (without running it): the query and its sink.
@@ -241,28 +258,42 @@ impl Engine {
         sink: &SourceDef,
         sql: &str,
     ) -> EngineResult<()> {
-        if self.sandboxed {
-            self.catalog
-                .queries
-                .insert(id.to_string(), query_info(id, plan, sink, sql));
-            return Ok(());
-        }
-        self.check_restored_query(id, plan);
-        let group = consumer_group(id);
-        let start = QueryStart {
-            id,
-            plan,
-            group: &group,
-            reset: self.offset_reset(),
-            fatal_timestamp_errors: self.fatal_timestamp_errors(),
-            state: self.state_location(id, &group),
-        };
-        let query = RunningQuery::to_topic(self.transport.as_ref(), start, sink)?;
-        self.register_materialization(id, plan, sink, &query)?;
-        self.counters.insert(id.to_string(), query.counters());
         self.catalog
             .queries
             .insert(id.to_string(), query_info(id, plan, sink, sql));
+        if self.sandboxed {
+            return Ok(());
+        }
+        let start = PersistentStart {
+            id: id.to_string(),
+            plan: plan.clone(),
+            sink: sink.clone(),
+            reset: self.offset_reset(),
+            fatal_timestamp_errors: self.fatal_timestamp_errors(),
+        };
+        if self.replay.active {
+            // Started once the whole log is replayed, if no later TERMINATE removed it.
+            self.replay.deferred.insert(id.to_string(), start);
+            return Ok(());
+        }
+        self.run_persistent(start)
+    }
+
+    /// Starts a persistent query's consumer, state and runner (a thread, or manual steps).
+    pub(super) fn run_persistent(&mut self, start: PersistentStart) -> EngineResult<()> {
+        let PersistentStart { id, plan, sink, .. } = &start;
+        let group = consumer_group(id);
+        let query_start = QueryStart {
+            id,
+            plan,
+            group: &group,
+            reset: start.reset,
+            fatal_timestamp_errors: start.fatal_timestamp_errors,
+            state: self.state_location(id, &group),
+        };
+        let query = RunningQuery::to_topic(self.transport.as_ref(), query_start, sink)?;
+        self.register_materialization(id, plan, sink, &query)?;
+        self.counters.insert(id.to_string(), query.counters());
         let runner = match self.mode {
             RunMode::Manual => QueryRunner::Manual(Box::new(query)),
             RunMode::Threads => {
@@ -271,6 +302,19 @@ impl Engine {
         };
         self.runners.insert(id.to_string(), runner);
         Ok(())
+    }
+
+    /// Stops a persistent query's runner and forgets what serves it, keeping what it owns
+    /// (offsets, state, changelogs): for TERMINATE, and for CREATE OR REPLACE.
+    fn stop_query(&mut self, id: &str) {
+        self.forget_materializations(id);
+        self.counters.remove(id);
+        if let Ok(mut tally) = self.processing_log.lock() {
+            tally.forget(id);
+        }
+        if let Some(runner) = self.runners.remove(id) {
+            stop_runner(runner);
+        }
     }
 
     pub(super) fn terminate(&mut self, id: Option<&str>) -> EngineResult<StatementResult> {
@@ -284,23 +328,27 @@ impl Engine {
                 vec![upper]
             }
         };
+        let mut leftovers = Vec::new();
         for id in &ids {
             self.catalog.queries.remove(id);
-            self.forget_materializations(id);
-            self.counters.remove(id);
-            if let Ok(mut tally) = self.processing_log.lock() {
-                tally.forget(id);
+            self.stop_query(id);
+            // The query is gone either way; what could not be removed is said, not fatal.
+            if let Err(e) = self.delete_query_state(id) {
+                tracing::warn!(query = %id, "removing what the terminated query owned: {e}");
+                leftovers.push(format!("{id}: {e}"));
             }
-            if let Some(runner) = self.runners.remove(id) {
-                stop_runner(runner);
-            }
-            self.delete_query_state(id)?;
         }
-        Ok(StatementResult::Success(if id.is_none() {
-            "All queries terminated.".into()
-        } else {
-            "Query terminated.".into()
-        }))
+        let mut message = match id {
+            None => "All queries terminated.".to_string(),
+            Some(_) => "Query terminated.".to_string(),
+        };
+        if !leftovers.is_empty() {
+            message.push_str(&format!(
+                " Some of what it owned could not be removed: {}",
+                leftovers.join("; ")
+            ));
+        }
+        Ok(StatementResult::Success(message))
     }
 
     /// A push query: rows are collected as the caller steps `PushQuery::query`.
@@ -356,6 +404,16 @@ pub(super) fn same_columns(plan: &QueryPlan, sink: &SourceDef) -> bool {
         .map(|c| (c.name.as_str(), &c.sql_type, c.role == ColumnRole::Key))
         .collect();
     result == target
+}
+
+/// What starting a persistent query needs, decided when its statement ran (the offset reset
+/// and timestamp handling in effect then).
+pub(super) struct PersistentStart {
+    pub id: String,
+    pub plan: QueryPlan,
+    pub sink: SourceDef,
+    pub reset: AutoOffsetReset,
+    pub fatal_timestamp_errors: bool,
 }
 
 /// How the catalog records a persistent query.

@@ -11,9 +11,8 @@
 //! one unclaimed id of the same name does, that id is adopted (see [`Engine::legacy_query_id`]).
 
 use super::Engine;
-use super::queries::consumer_group;
-use crate::plan::QueryPlan;
-use std::collections::BTreeSet;
+use super::queries::{PersistentStart, consumer_group};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a query owns outside the catalog, found by name.
 struct Artifacts {
@@ -43,7 +42,7 @@ impl Engine {
     }
 
     /// Makes later ids number past `id`'s.
-    fn count_past(&mut self, id: &str) {
+    pub(super) fn count_past(&mut self, id: &str) {
         if let Some(n) = query_number(id) {
             self.next_query_number = self.next_query_number.max(n + 1);
         }
@@ -91,10 +90,8 @@ impl Engine {
 
     /// Checks, before a restored query starts, that its committed input offsets and (for a
     /// stateful query) its state can be found; says by name what cannot.
-    pub(super) fn check_restored_query(&mut self, id: &str, plan: &QueryPlan) {
-        if !self.replay.active {
-            return;
-        }
+    pub(super) fn check_restored_query(&mut self, start: &PersistentStart) {
+        let (id, plan) = (start.id.as_str(), &start.plan);
         let group = consumer_group(id);
         let topic = &plan.source.topic;
         let partitions = self.transport.partition_count(topic).unwrap_or(0);
@@ -104,7 +101,7 @@ impl Engine {
             .map(|c| c.len())
             .unwrap_or(0);
         if committed < partitions as usize {
-            let from = match self.offset_reset() {
+            let from = match start.reset {
                 crate::transport::AutoOffsetReset::Earliest => "earliest",
                 crate::transport::AutoOffsetReset::Latest => "latest",
             };
@@ -201,6 +198,9 @@ pub(super) struct Replay {
     pub legacy: bool,
     /// The id its record gave the query the statement being replayed creates.
     pub query_id: Option<String>,
+    /// The persistent queries replayed so far, by id, started once the log is replayed (a
+    /// query a later TERMINATE removes never starts, so it never re-reads its input).
+    pub deferred: BTreeMap<String, PersistentStart>,
 }
 
 #[cfg(test)]

@@ -118,8 +118,9 @@ impl Tombstones {
             .key_exprs
             .iter()
             .map(|e| {
-                e.as_ref()
-                    .map_or(Value::Null, |e| eval(e, &row, &[]).unwrap_or(Value::Null))
+                e.as_ref().map_or(Value::Null, |e| {
+                    crate::common::limits::scoped(|| eval(e, &row, &[])).unwrap_or(Value::Null)
+                })
             })
             .collect();
         Ok(values)

@@ -139,3 +139,19 @@ fn a_fatal_data_error_stops_a_query_in_error_state() {
     assert!(failure.contains("TimestampExtractor"), "{failure}");
     e.shutdown();
 }
+
+#[test]
+fn set_and_unset_of_a_function_setting_reach_the_functions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut e = engine(dir.path());
+    let name = "ksql.functions.collect_list.limit";
+    e.execute_script(&format!("SET '{name}'='2';"))
+        .expect("set");
+    assert_eq!(
+        e.functions().config().get(name).map(String::as_str),
+        Some("2")
+    );
+    e.execute_script(&format!("UNSET '{name}';"))
+        .expect("unset");
+    assert_eq!(e.functions().config().get(name), None);
+}

@@ -250,5 +250,72 @@ fn an_older_command_log_finds_its_query_under_its_original_id() {
             "CTAS_PER_USER_2_2".to_string()
         ]
     );
+    // The adopted id is recorded: once it is terminated (and owns nothing), a restart does
+    // not bring the query back under another number.
+    brook.ksql("TERMINATE CTAS_PER_USER_1;");
+    brook.stop();
+    let brook = Running::start(dir.path());
+    assert_eq!(brook.query_ids(), vec!["CTAS_PER_USER_2_2".to_string()]);
+    assert_eq!(brook.warnings(), Vec::<String>::new());
+    brook.stop();
+}
+
+/// The records of `topic` (one partition), read directly from the log.
+fn topic_len(log: &EmbeddedLog, topic: &str) -> usize {
+    crate::support::read_all(log, topic, 0).len()
+}
+
+#[test]
+fn a_terminated_query_is_not_run_again_by_later_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let brook = Running::start(dir.path());
+    brook.ksql(CREATE_PV);
+    for i in 0..20 {
+        brook.ksql(&format!("INSERT INTO pv (u, p) VALUES ('u{i}', 'x');"));
+    }
+    brook.post(
+        "/ksql",
+        r#"{"ksql": "CREATE STREAM copied AS SELECT * FROM pv;", "streamsProperties": {"auto.offset.reset": "earliest"}}"#,
+    );
+    let deadline = Instant::now() + TIMEOUT;
+    while topic_len(&brook.log, "COPIED") < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the query did not copy its input"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let id = brook.query_ids().pop().expect("a query");
+    brook.ksql(&format!("TERMINATE {id};"));
+    brook.stop();
+    for _ in 0..2 {
+        let brook = Running::start(dir.path());
+        assert_eq!(brook.query_ids(), Vec::<String>::new());
+        assert_eq!(brook.warnings(), Vec::<String>::new());
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            topic_len(&brook.log, "COPIED"),
+            20,
+            "the terminated query ran again"
+        );
+        brook.stop();
+    }
+}
+
+#[test]
+fn create_or_replace_keeps_the_query_and_its_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let brook = Running::start(dir.path());
+    brook.ksql(CREATE_PV);
+    brook.ksql("CREATE STREAM copied AS SELECT * FROM pv;");
+    let ids = brook.query_ids();
+    brook.ksql("CREATE OR REPLACE STREAM copied AS SELECT * FROM pv WHERE p = 'kept';");
+    assert_eq!(brook.query_ids(), ids);
+    brook.ksql("INSERT INTO pv (u, p) VALUES ('a', 'dropped');");
+    brook.ksql("INSERT INTO pv (u, p) VALUES ('b', 'kept');");
+    brook.wait_for_rows("SELECT * FROM copied;", r#"["b","kept"]"#);
+    brook.stop();
+    let brook = Running::start(dir.path());
+    assert_eq!(brook.query_ids(), ids);
     brook.stop();
 }

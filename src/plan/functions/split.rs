@@ -36,24 +36,21 @@ pub fn register(r: &mut FunctionRegistry) {
     );
 }
 
-/// Splits on a literal delimiter keeping empty parts (Guava `Splitter`); an empty delimiter
-/// splits into single elements.
-fn split_parts<T: PartialEq + Clone>(s: &[T], delim: &[T]) -> Vec<Vec<T>> {
+/// Splits bytes at each non-overlapping occurrence of `delim`, keeping empty parts; an empty
+/// input is one empty part, and an empty delimiter splits into single bytes. (A linear-time
+/// substring search: delimiters may be long.)
+fn split_parts(s: &[u8], delim: &[u8]) -> Vec<Vec<u8>> {
     if s.is_empty() {
         return vec![Vec::new()];
     }
     if delim.is_empty() {
-        return s.iter().map(|x| vec![x.clone()]).collect();
+        return s.iter().map(|x| vec![*x]).collect();
     }
-    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
-    while i + delim.len() <= s.len() {
-        if s[i..].starts_with(delim) {
-            parts.push(s[start..i].to_vec());
-            i += delim.len();
-            start = i;
-        } else {
-            i += 1;
-        }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(s, delim) {
+        parts.push(s[start..at].to_vec());
+        start = at + delim.len();
     }
     parts.push(s[start..].to_vec());
     parts
@@ -84,10 +81,9 @@ fn split(v: &[Value]) -> Result<Value, String> {
             })
         }
         (Value::Bytes(b), Value::Bytes(d)) => {
-            // (Overlapping matches counted: at least as many as the pieces.)
             check_pieces(match d.is_empty() {
                 true => b.len(),
-                false => b.windows(d.len()).filter(|w| w == d).count() + 1,
+                false => memchr::memmem::find_iter(b, d).count() + 1,
             })?;
             Value::Array(split_parts(b, d).into_iter().map(Value::Bytes).collect())
         }
