@@ -33,7 +33,8 @@ pub const MAX_TABLE_FUNCTION_ROWS: usize = 100_000;
 /// rows a table function makes), 1 GiB. A step whose batch passes it is run again with fewer
 /// records; a single record that passes it goes to the processing log. What the process holds
 /// at the peak is a small multiple of it (a function's results are built as values and then
-/// copied into an Arrow array).
+/// copied into an Arrow array). It must stay under 2 GiB: an Arrow string column holds at most
+/// that (its offsets are 32-bit; building a larger one panics).
 pub const MAX_STEP_WORK_BYTES: usize = 1 << 30;
 
 thread_local! {
