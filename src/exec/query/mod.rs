@@ -106,8 +106,9 @@ pub struct RunningQuery {
     /// The source is a table: rows are changes by key, and WHERE turns rows into deletions.
     table_source: bool,
     finished: bool,
-    /// A push query's rows of the step in progress, handed to the subscriber at its end.
-    pending_rows: Vec<RecordBatch>,
+    /// A push query's rows of the step in progress and which of them are deletions (empty:
+    /// none), handed to the subscriber at its end.
+    pending_rows: Vec<(RecordBatch, Vec<bool>)>,
     /// The bytes of values one step may keep ([`limits::MAX_STEP_WORK_BYTES`]).
     step_budget: usize,
     /// The most records a step takes: lowered when a step passed its budget, raised again
@@ -316,7 +317,7 @@ impl RunningQuery {
                     Some(d) => keep_rows(&out, &d.iter().map(|d| !d).collect::<Vec<_>>()),
                     None => Some(out),
                 };
-                self.pending_rows.extend(out);
+                self.pending_rows.extend(out.map(|rows| (rows, Vec::new())));
             }
         }
         Ok(())

@@ -152,8 +152,8 @@ impl RunningQuery {
         let Output::Rows(subscriber) = &mut self.output else {
             return;
         };
-        for rows in self.pending_rows.drain(..) {
-            if !subscriber(&rows, &[]) {
+        for (rows, deleted) in self.pending_rows.drain(..) {
+            if !subscriber(&rows, &deleted) {
                 self.finished = true;
                 break;
             }
