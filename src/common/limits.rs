@@ -10,6 +10,12 @@
 //! The work budget is per evaluation scope ([`scoped`]): a row function opens one for each row,
 //! and every function result inside it (lambda bodies included) is charged against it. Outside
 //! a scope nothing is charged.
+//!
+//! A query's step (the records of one poll, one transaction) has a budget of its own
+//! ([`StepBudget`], [`MAX_STEP_WORK_BYTES`]): what evaluation keeps for the whole batch (each
+//! row function's results, the copies a table function makes) is charged to it with
+//! [`charge_step`]. Passing it does not fail rows: the query's driver rolls the step back and
+//! runs it again with fewer records (`exec::query`).
 
 use super::Value;
 use std::cell::Cell;
@@ -23,9 +29,96 @@ pub const MAX_ROW_WORK_BYTES: usize = 256 << 20;
 /// The rows a table function (EXPLODE, ...) may make of one input record.
 pub const MAX_TABLE_FUNCTION_ROWS: usize = 100_000;
 
+/// The bytes of values evaluating one query step's batch may keep (results of row functions,
+/// rows a table function makes), 1 GiB. A step whose batch passes it is run again with fewer
+/// records; a single record that passes it goes to the processing log. What the process holds
+/// at the peak is a small multiple of it (a function's results are built as values and then
+/// copied into an Arrow array). It must stay under 2 GiB: an Arrow string column holds at most
+/// that (its offsets are 32-bit; building a larger one panics).
+pub const MAX_STEP_WORK_BYTES: usize = 1 << 30;
+
 thread_local! {
     /// Bytes produced in the innermost open scope; `None` outside any scope.
     static SPENT: Cell<Option<usize>> = const { Cell::new(None) };
+    /// The open step's spending and limit; `None` outside a step.
+    static STEP: Cell<Option<StepSpend>> = const { Cell::new(None) };
+}
+
+#[derive(Clone, Copy, Debug)]
+struct StepSpend {
+    spent: usize,
+    limit: usize,
+}
+
+/// The budget of a query step on this thread while it lives (the enclosing one, if any, is
+/// restored when it is dropped). Not `Send`: it belongs to the thread that opened it.
+pub struct StepBudget {
+    outer: Option<StepSpend>,
+    _thread_bound: std::marker::PhantomData<*const ()>,
+}
+
+impl StepBudget {
+    /// Opens a step allowed to keep `limit` bytes of values.
+    pub fn open(limit: usize) -> StepBudget {
+        let outer = STEP.with(|step| step.replace(Some(StepSpend { spent: 0, limit })));
+        StepBudget {
+            outer,
+            _thread_bound: std::marker::PhantomData,
+        }
+    }
+
+    /// The bytes charged so far.
+    pub fn spent(&self) -> usize {
+        STEP.with(|step| step.get().map_or(0, |s| s.spent))
+    }
+
+    /// Whether the step has passed its limit (it then stays passed).
+    pub fn exceeded(&self) -> bool {
+        step_exceeded()
+    }
+}
+
+impl Drop for StepBudget {
+    fn drop(&mut self) {
+        STEP.with(|step| step.set(self.outer));
+    }
+}
+
+/// Charges `bytes` kept for the step's batch to the open step (nothing outside one); fails
+/// once the step has passed its limit, and from then on until it ends.
+pub fn charge_step(bytes: usize) -> Result<(), String> {
+    STEP.with(|step| {
+        let Some(mut spend) = step.get() else {
+            return Ok(());
+        };
+        spend.spent = spend.spent.saturating_add(bytes);
+        step.set(Some(spend));
+        if spend.spent > spend.limit {
+            return Err(step_error(spend.limit));
+        }
+        Ok(())
+    })
+}
+
+/// Fails when the open step has passed its limit: work for it is wasted (it will be rolled
+/// back), so evaluation stops early.
+pub fn check_step() -> Result<(), String> {
+    match STEP.with(Cell::get) {
+        Some(spend) if spend.spent > spend.limit => Err(step_error(spend.limit)),
+        _ => Ok(()),
+    }
+}
+
+/// Whether an open step has passed its limit.
+pub fn step_exceeded() -> bool {
+    check_step().is_err()
+}
+
+fn step_error(limit: usize) -> String {
+    format!(
+        "evaluating the step's records produced more than {} MiB of values",
+        limit >> 20
+    )
 }
 
 /// The stack of every thread that parses, plans or runs statements (the command line's, the
@@ -137,6 +230,26 @@ mod tests {
             charge(20)
         });
         assert!(result.is_err(), "the outer scope lost its count");
+    }
+
+    #[test]
+    fn a_step_fails_once_past_its_limit_and_stays_failed_until_it_ends() {
+        assert!(charge_step(usize::MAX).is_ok(), "charged outside a step");
+        {
+            let budget = StepBudget::open(100);
+            assert!(charge_step(60).is_ok());
+            assert!(charge_step(40).is_ok());
+            assert_eq!(budget.spent(), 100);
+            assert!(!budget.exceeded());
+            assert!(charge_step(1).is_err());
+            assert!(budget.exceeded() && check_step().is_err());
+            {
+                let inner = StepBudget::open(10);
+                assert!(!inner.exceeded(), "a new step starts afresh");
+            }
+            assert!(budget.exceeded(), "the outer step lost its count");
+        }
+        assert!(!step_exceeded() && charge_step(usize::MAX).is_ok());
     }
 
     #[test]

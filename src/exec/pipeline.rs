@@ -2,6 +2,8 @@
 //! vectorised; when one fails for a batch (or a part of it failed and became NULL), it is
 //! re-run row by row so that only the failing rows are affected: a failing filter drops the
 //! row, a failing projection writes NULL, and both are reported to the processing log.
+//! What evaluation keeps is charged to the query step's budget (`common::limits`); once the
+//! step is past it, nothing more is evaluated row by row, as the step will be run again.
 
 use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::limits;
@@ -313,6 +315,11 @@ pub(super) fn evaluate(
         return array;
     }
     let dt = c.expr.ty.arrow_type();
+    if limits::step_exceeded() {
+        // The step will be rolled back and run again with fewer records: no row is at fault.
+        take_nested_failures();
+        return new_null_array(&dt, rows);
+    }
     let parts: Vec<ArrayRef> = (0..rows)
         .map(|i| {
             let one = c
@@ -340,7 +347,8 @@ pub(super) fn evaluate(
 }
 
 /// Whether one input row may become `n` rows: at most [`limits::MAX_TABLE_FUNCTION_ROWS`],
-/// and copies of the row's columns within [`limits::MAX_ROW_WORK_BYTES`].
+/// and copies of the row's columns within [`limits::MAX_ROW_WORK_BYTES`] (and within what is
+/// left of the step's budget, which they are charged to).
 fn expansion_within_limits(batch: &RecordBatch, row: usize, n: usize) -> Result<(), String> {
     if n > limits::MAX_TABLE_FUNCTION_ROWS {
         return Err(format!(
@@ -361,13 +369,14 @@ fn expansion_within_limits(batch: &RecordBatch, row: usize, n: usize) -> Result<
                 .unwrap_or(0)
         })
         .sum();
-    if row_bytes.saturating_mul(n) > limits::MAX_ROW_WORK_BYTES {
+    let copies = row_bytes.saturating_mul(n);
+    if copies > limits::MAX_ROW_WORK_BYTES {
         return Err(format!(
             "A table function would make {n} copies of a record of {row_bytes} bytes, more than the limit of {} MiB",
             limits::MAX_ROW_WORK_BYTES >> 20
         ));
     }
-    Ok(())
+    limits::charge_step(copies)
 }
 
 fn offsets_of(batch: &RecordBatch) -> Vec<i64> {

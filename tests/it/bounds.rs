@@ -1,7 +1,8 @@
 //! No statement can take the server down: expressions nested past the limit are refused with
 //! their position, deep ones within it run everywhere (INSERT VALUES, persistent and push
 //! queries), nested constructors parse promptly, and values or expansions past their bounds send
-//! the row to the processing log while the query and the server go on.
+//! the row to the processing log while the query and the server go on; a step whose records
+//! together would keep too much is processed in smaller steps.
 
 use brook::engine::{Engine, RunMode};
 use brook::http::client::{Reply, post_json};
@@ -207,5 +208,69 @@ fn values_and_expansions_past_their_bounds_go_to_the_processing_log() {
         huge_insert.body
     );
     assert_eq!(ksql(&server, "SHOW STREAMS;").status, 200);
+    server.stop();
+}
+
+/// The process's peak resident memory (VmHWM), in MiB.
+fn peak_memory_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        >> 10
+}
+
+#[test]
+fn records_that_together_pass_the_step_budget_are_all_processed_in_smaller_steps() {
+    let (server, engine, _dir) = start();
+    ksql(
+        &server,
+        "CREATE STREAM s (id INT KEY, n INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    );
+    // Forty records whose WHERE keeps a 60 MB string each for the batch: 2.4 GB in one step.
+    let count = 40;
+    for id in 0..count {
+        let inserted = ksql(
+            &server,
+            &format!("INSERT INTO s (id, n) VALUES ({id}, 1000);"),
+        );
+        assert_eq!(inserted.status, 200, "{}", inserted.body);
+    }
+    let before = peak_memory_mib();
+    engine
+        .lock()
+        .expect("engine")
+        .set_property("auto.offset.reset", "earliest");
+    let made = ksql(
+        &server,
+        "CREATE STREAM padded AS SELECT id, LEN(REPLACE(LPAD('', n, 'a'), 'a', LPAD('', 60000, 'b'))) AS len \
+         FROM s WHERE REPLACE(LPAD('', n, 'a'), 'a', LPAD('', 60000, 'b')) <> 'c' EMIT CHANGES;",
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let expected: Vec<String> = (0..count).map(|id| format!("[{id},60000000]")).collect();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut got = Vec::new();
+    while Instant::now() < deadline {
+        got = rows(&server, "SELECT * FROM padded;");
+        got.sort_by_key(|r| {
+            r.trim_start_matches('[')
+                .split(',')
+                .next()
+                .and_then(|i| i.parse::<u32>().ok())
+        });
+        if got.len() >= count {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(got, expected, "each record once");
+    let errors = engine.lock().expect("engine").processing_errors();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Loose: one step keeps at most 1 GiB of values (and copies them once into Arrow).
+    let peak = peak_memory_mib();
+    eprintln!("peak resident memory: {before} MiB before the query, {peak} MiB after");
+    assert!(peak < 3072, "the process peaked at {peak} MiB");
     server.stop();
 }

@@ -2,11 +2,14 @@
 //! then either write to the sink topic — output records, the state's changelog records and the
 //! consumed offsets committed in one transaction, so a crash neither loses nor duplicates
 //! output — or hand rows to a push-query subscriber. A step that fails before its commit is
-//! rolled back: its state writes are dropped and the input is read again.
+//! rolled back: its state writes are dropped and the input is read again. A step whose
+//! evaluation passes its budget of values is rolled back and run again with fewer records
+//! (`step`), so that no batch of records can exhaust the server's memory.
 //!
 //! The same `step` runs in a production thread and under the conformance test driver.
 
 mod null_values;
+mod step;
 
 use super::aggregate::{Aggregator, RowRole};
 use super::decode::Decoder;
@@ -17,13 +20,12 @@ use super::query_state::{QueryState, QueryStateError, StateLocation};
 use super::table_changes::{keep_rows, passes, table_changes};
 use super::table_rows::TableRows;
 use super::tombstone::Tombstones;
+use crate::common::limits;
 use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::transport::{
-    AppendOutcome, AutoOffsetReset, Consumer, StartFrom, TopicPartition, TransactionalProducer,
-    Transport,
+    AutoOffsetReset, Consumer, StartFrom, TopicPartition, TransactionalProducer, Transport,
 };
 use arrow::record_batch::RecordBatch;
-use std::time::Duration;
 
 /// Why a query step failed: the log (transient: the step is retried), or the data in a way
 /// the query's settings make fatal (the query stops, as ksqlDB's goes to ERROR).
@@ -104,6 +106,14 @@ pub struct RunningQuery {
     /// The source is a table: rows are changes by key, and WHERE turns rows into deletions.
     table_source: bool,
     finished: bool,
+    /// A push query's rows of the step in progress and which of them are deletions (empty:
+    /// none), handed to the subscriber at its end.
+    pending_rows: Vec<(RecordBatch, Vec<bool>)>,
+    /// The bytes of values one step may keep ([`limits::MAX_STEP_WORK_BYTES`]).
+    step_budget: usize,
+    /// The most records a step takes: lowered when a step passed its budget, raised again
+    /// while steps keep well within it.
+    step_cap: usize,
 }
 
 /// Settings to start a query.
@@ -200,7 +210,16 @@ impl RunningQuery {
             state,
             table_source: source.is_table(),
             finished: false,
+            pending_rows: Vec::new(),
+            step_budget: limits::MAX_STEP_WORK_BYTES,
+            step_cap: usize::MAX,
         })
+    }
+
+    /// The same query with another step budget than [`limits::MAX_STEP_WORK_BYTES`] (tests).
+    pub fn with_step_budget(mut self, bytes: usize) -> RunningQuery {
+        self.step_budget = bytes;
+        self
     }
 
     fn process_run(
@@ -291,17 +310,14 @@ impl RunningQuery {
                     rows.apply(&out, deleted.as_deref());
                 }
             }
-            // Rows that stopped passing a table's WHERE are not shown to a push query.
-            Output::Rows(subscriber) => {
+            // Rows that stopped passing a table's WHERE are not shown to a push query. The
+            // subscriber has them when the step succeeds (it may yet be rolled back).
+            Output::Rows(_) => {
                 let out = match &deleted {
                     Some(d) => keep_rows(&out, &d.iter().map(|d| !d).collect::<Vec<_>>()),
                     None => Some(out),
                 };
-                if let Some(out) = out
-                    && !subscriber(&out, &[])
-                {
-                    self.finished = true;
-                }
+                self.pending_rows.extend(out.map(|rows| (rows, Vec::new())));
             }
         }
         Ok(())
@@ -311,54 +327,12 @@ impl RunningQuery {
         self.finished
     }
 
-    /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data,
-    /// and commits. Returns how many input records were consumed. On an error before the
-    /// commit, nothing of the step remains: its output is aborted, its state writes dropped,
-    /// and its input will be read again.
-    pub fn step(
-        &mut self,
-        max_records: usize,
-        timeout: Duration,
-        log: &mut dyn ProcessingLog,
-    ) -> std::result::Result<usize, StepError> {
-        if self.finished {
-            return Ok(0);
-        }
-        let positions: Vec<(TopicPartition, i64)> = self
-            .partitions
-            .iter()
-            .filter_map(|tp| Some((tp.clone(), self.consumer.position(tp)?)))
-            .collect();
-        let polled = self.consumer.poll(max_records, timeout)?;
-        let consumed: usize = polled.iter().map(|p| p.records.len()).sum();
-        if consumed == 0 {
-            return Ok(0);
-        }
-        self.step_out = 0;
-        let processed = self.process_polled(&polled, log);
-        match processed.and_then(|()| self.commit()) {
-            Ok(outcomes) => {
-                use std::sync::atomic::Ordering::Relaxed;
-                self.counters.records_in.fetch_add(consumed as u64, Relaxed);
-                self.counters.records_out.fetch_add(self.step_out, Relaxed);
-                self.flush_state(&outcomes)?;
-                Ok(consumed)
-            }
-            Err(e) => {
-                self.roll_back(&positions);
-                Err(e)
-            }
-        }
-    }
-
     fn process_polled(
         &mut self,
         polled: &[crate::transport::PartitionRecords],
         log: &mut dyn ProcessingLog,
     ) -> std::result::Result<(), StepError> {
-        if let Output::Topic { producer, .. } = &mut self.output {
-            producer.begin_transaction()?;
-        }
+        self.begin()?;
         for part in polled {
             // Runs of records with values, and single null-value records, in offset order.
             let null_values: Vec<bool> = part
@@ -376,67 +350,12 @@ impl RunningQuery {
                 } else {
                     self.process_run(&part.topic, part.partition, run, log)?;
                 }
-                if self.finished {
-                    break;
+                if limits::step_exceeded() {
+                    return Ok(());
                 }
             }
         }
         Ok(())
-    }
-
-    /// Commits the step's transaction: output, changelog records and input offsets.
-    fn commit(&mut self) -> std::result::Result<Vec<(TopicPartition, AppendOutcome)>, StepError> {
-        let Output::Topic { producer, .. } = &mut self.output else {
-            return Ok(Vec::new());
-        };
-        if let Some(state) = &self.state {
-            state.send_changes(producer.as_mut())?;
-        }
-        let offsets: Vec<(TopicPartition, i64)> = self
-            .partitions
-            .iter()
-            .filter_map(|tp| Some((tp.clone(), self.consumer.position(tp)?)))
-            .collect();
-        producer.send_offsets_to_transaction(&self.group, &offsets)?;
-        Ok(producer.commit_transaction()?)
-    }
-
-    /// After the commit, the state's writes become durable with the changelog positions. A
-    /// failure here stops the query: the log holds the step, so it must not be rolled back
-    /// (a restart restores the state from the changelog).
-    fn flush_state(
-        &mut self,
-        outcomes: &[(TopicPartition, AppendOutcome)],
-    ) -> std::result::Result<(), StepError> {
-        let Some(state) = &mut self.state else {
-            return Ok(());
-        };
-        state
-            .committed(outcomes)
-            .map_err(|e| StepError::Fatal(format!("writing the query's state after a commit: {e}")))
-    }
-
-    /// Undoes an uncommitted step: aborts its transaction, drops its state writes, and moves
-    /// the consumer back to where the step started.
-    fn roll_back(&mut self, positions: &[(TopicPartition, i64)]) {
-        if let Output::Topic { producer, .. } = &mut self.output
-            && let Err(e) = producer.abort_transaction()
-        {
-            tracing::warn!(query = %self.id, "aborting a failed step's transaction: {e}");
-        }
-        if let Some(state) = &mut self.state {
-            state.discard();
-        }
-        if let Some((aggregator, _)) = &mut self.aggregator
-            && let Err(e) = aggregator.reload()
-        {
-            tracing::warn!(query = %self.id, "reloading state after a failed step: {e}");
-        }
-        for (tp, offset) in positions {
-            if let Err(e) = self.consumer.seek(tp, *offset) {
-                tracing::warn!(query = %self.id, "rewinding {tp} after a failed step: {e}");
-            }
-        }
     }
 
     /// The committed rows of the table the query writes, if it keeps them: an aggregation's
@@ -468,3 +387,6 @@ impl RunningQuery {
 pub fn output_schema(plan: &QueryPlan) -> arrow::datatypes::SchemaRef {
     StatelessPipeline::new(plan, "").output_schema()
 }
+
+#[cfg(test)]
+mod step_tests;

@@ -70,10 +70,9 @@ impl RunningQuery {
         else {
             return Ok(());
         };
-        if let Output::Rows(subscriber) = &mut self.output
-            && !subscriber(&out, &vec![true; out.num_rows()])
-        {
-            self.finished = true;
+        if let Output::Rows(_) = &self.output {
+            let deleted = vec![true; out.num_rows()];
+            self.pending_rows.push((out, deleted));
         }
         Ok(())
     }

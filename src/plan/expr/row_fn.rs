@@ -61,7 +61,8 @@ impl RowFn {
             .collect()
     }
 
-    /// Applies the body to every row of already evaluated arguments.
+    /// Applies the body to every row of already evaluated arguments; each result is charged
+    /// to the query step's budget (`limits::charge_step`), as the batch keeps them all.
     fn apply(&self, args: &[ArrayRef], rows: usize) -> DfResult<Vec<Value>> {
         let mut out = Vec::with_capacity(rows);
         let mut row = Vec::with_capacity(args.len());
@@ -69,8 +70,12 @@ impl RowFn {
             row.clear();
             row.extend(args.iter().map(|a| Value::from_array(a.as_ref(), i)));
             let result = limits::scoped(|| {
+                // A step past its budget is rolled back: its remaining rows are not worth making.
+                limits::check_step()?;
                 let value = (self.body)(&row)?;
-                limits::check_value(&value, &self.name)?;
+                let bytes = value.footprint();
+                limits::check_value_size(bytes, &self.name)?;
+                limits::charge_step(bytes)?;
                 Ok(value)
             });
             match (result, self.on_error) {

@@ -1,0 +1,230 @@
+//! One step of a running query: poll up to a number of records, process them, and commit (or
+//! hand a push query's rows to its subscriber). What evaluation keeps for the step's batch is
+//! bounded by the query's step budget (`common::limits::StepBudget`): a step that passes it is
+//! rolled back (transaction aborted, state writes dropped, consumer rewound, its processing-log
+//! entries dropped) and run again with half as many records, so nothing is committed or shown
+//! twice. A single record that passes it is skipped: its offset is committed with no output and
+//! it goes to the processing log. Each retry takes fewer records, so a step ends.
+//!
+//! May import what `exec::query` does.
+
+use super::{Output, RunningQuery, StepError};
+use crate::common::limits::StepBudget;
+use crate::exec::processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
+use crate::transport::{AppendOutcome, PartitionRecords, TopicPartition};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// How one try at a step ended.
+enum Attempt {
+    /// Committed (or nothing to do): the records consumed.
+    Done(usize),
+    /// Rolled back because evaluation passed the step budget.
+    OverBudget {
+        consumed: usize,
+        /// The first record polled (the one to skip when it was alone).
+        first: Option<(TopicPartition, i64)>,
+    },
+}
+
+impl RunningQuery {
+    /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data,
+    /// and commits. Returns how many input records were consumed. On an error before the
+    /// commit, nothing of the step remains: its output is aborted, its state writes dropped,
+    /// and its input will be read again.
+    pub fn step(
+        &mut self,
+        max_records: usize,
+        timeout: Duration,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<usize, StepError> {
+        if self.finished {
+            return Ok(0);
+        }
+        let mut limit = max_records.min(self.step_cap).max(1);
+        loop {
+            match self.attempt(limit, timeout, log)? {
+                Attempt::Done(consumed) => return Ok(consumed),
+                Attempt::OverBudget { consumed, .. } if consumed > 1 => {
+                    limit = consumed / 2;
+                    self.step_cap = limit;
+                    tracing::debug!(query = %self.id, "a step of {consumed} records passed its budget; retrying with {limit}");
+                }
+                Attempt::OverBudget { first, .. } => return self.skip_record(first, log),
+            }
+        }
+    }
+
+    /// One try at a step of up to `max_records`; its processing-log entries reach `log` only
+    /// if it is not run again.
+    fn attempt(
+        &mut self,
+        max_records: usize,
+        timeout: Duration,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<Attempt, StepError> {
+        let positions = self.positions();
+        let polled = self.consumer.poll(max_records, timeout)?;
+        let consumed: usize = polled.iter().map(|p| p.records.len()).sum();
+        if consumed == 0 {
+            return Ok(Attempt::Done(0));
+        }
+        self.step_out = 0;
+        let mut step_log = MemoryProcessingLog::default();
+        let budget = StepBudget::open(self.step_budget);
+        let processed = self.process_polled(&polled, &mut step_log);
+        let (spent, over_budget) = (budget.spent(), budget.exceeded());
+        drop(budget);
+        if over_budget {
+            self.roll_back(&positions);
+            let first = first_record(&polled);
+            return Ok(Attempt::OverBudget { consumed, first });
+        }
+        let committed = processed.and_then(|()| {
+            self.deliver_rows();
+            self.commit()
+        });
+        step_log.errors.into_iter().for_each(|e| log.report(e));
+        match committed {
+            Ok(outcomes) => {
+                self.counters.records_in.fetch_add(consumed as u64, Relaxed);
+                self.counters.records_out.fetch_add(self.step_out, Relaxed);
+                self.flush_state(&outcomes)?;
+                if spent < self.step_budget / 2 {
+                    self.step_cap = self.step_cap.saturating_mul(2);
+                }
+                Ok(Attempt::Done(consumed))
+            }
+            Err(e) => {
+                self.roll_back(&positions);
+                Err(e)
+            }
+        }
+    }
+
+    /// A record that alone passes the step budget: its offset is committed with no output, and
+    /// it goes to the processing log.
+    fn skip_record(
+        &mut self,
+        first: Option<(TopicPartition, i64)>,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<usize, StepError> {
+        let Some((tp, offset)) = first else {
+            return Ok(0);
+        };
+        let positions = self.positions();
+        let committed = self
+            .consumer
+            .seek(&tp, offset + 1)
+            .map_err(StepError::from)
+            .and_then(|()| self.begin())
+            .and_then(|()| self.commit());
+        match committed {
+            Ok(outcomes) => {
+                let message = format!(
+                    "Evaluating the record would keep more than {} MiB of values, the limit for one step of a query",
+                    self.step_budget >> 20
+                );
+                let error =
+                    ProcessingError::bad(&self.id, &tp.topic, tp.partition, offset, message);
+                log.report(error);
+                self.counters.records_in.fetch_add(1, Relaxed);
+                self.flush_state(&outcomes)?;
+                Ok(1)
+            }
+            Err(e) => {
+                self.roll_back(&positions);
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the step's transaction (a persistent query's).
+    pub(super) fn begin(&mut self) -> Result<(), StepError> {
+        if let Output::Topic { producer, .. } = &mut self.output {
+            producer.begin_transaction()?;
+        }
+        Ok(())
+    }
+
+    /// Hands a push query's rows of the step to its subscriber, until it wants no more.
+    fn deliver_rows(&mut self) {
+        let Output::Rows(subscriber) = &mut self.output else {
+            return;
+        };
+        for (rows, deleted) in self.pending_rows.drain(..) {
+            if !subscriber(&rows, &deleted) {
+                self.finished = true;
+                break;
+            }
+        }
+    }
+
+    /// The consumer's position in each source partition.
+    fn positions(&self) -> Vec<(TopicPartition, i64)> {
+        self.partitions
+            .iter()
+            .filter_map(|tp| Some((tp.clone(), self.consumer.position(tp)?)))
+            .collect()
+    }
+
+    /// Commits the step's transaction: output, changelog records and input offsets.
+    fn commit(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>, StepError> {
+        let offsets = self.positions();
+        let Output::Topic { producer, .. } = &mut self.output else {
+            return Ok(Vec::new());
+        };
+        if let Some(state) = &self.state {
+            state.send_changes(producer.as_mut())?;
+        }
+        producer.send_offsets_to_transaction(&self.group, &offsets)?;
+        Ok(producer.commit_transaction()?)
+    }
+
+    /// After the commit, the state's writes become durable with the changelog positions. A
+    /// failure here stops the query: the log holds the step, so it must not be rolled back
+    /// (a restart restores the state from the changelog).
+    fn flush_state(
+        &mut self,
+        outcomes: &[(TopicPartition, AppendOutcome)],
+    ) -> Result<(), StepError> {
+        let Some(state) = &mut self.state else {
+            return Ok(());
+        };
+        state
+            .committed(outcomes)
+            .map_err(|e| StepError::Fatal(format!("writing the query's state after a commit: {e}")))
+    }
+
+    /// Undoes an uncommitted step: aborts its transaction, drops its state writes and a push
+    /// query's undelivered rows, and moves the consumer back to where the step started.
+    fn roll_back(&mut self, positions: &[(TopicPartition, i64)]) {
+        self.pending_rows.clear();
+        if let Output::Topic { producer, .. } = &mut self.output
+            && let Err(e) = producer.abort_transaction()
+        {
+            tracing::warn!(query = %self.id, "aborting a failed step's transaction: {e}");
+        }
+        if let Some(state) = &mut self.state {
+            state.discard();
+        }
+        if let Some((aggregator, _)) = &mut self.aggregator
+            && let Err(e) = aggregator.reload()
+        {
+            tracing::warn!(query = %self.id, "reloading state after a failed step: {e}");
+        }
+        for (tp, offset) in positions {
+            if let Err(e) = self.consumer.seek(tp, *offset) {
+                tracing::warn!(query = %self.id, "rewinding {tp} after a failed step: {e}");
+            }
+        }
+    }
+}
+
+/// The partition and offset of the first record polled.
+fn first_record(polled: &[PartitionRecords]) -> Option<(TopicPartition, i64)> {
+    polled.iter().find_map(|p| {
+        let record = p.records.first()?;
+        Some((TopicPartition::new(&*p.topic, p.partition), record.offset))
+    })
+}
