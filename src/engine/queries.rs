@@ -448,7 +448,22 @@ fn spawn_query_thread(
             let mut topic_log = super::processing_log::TopicProcessingLog::new(&transport).ok();
             while !flag.load(Ordering::Acquire) {
                 let mut local = crate::exec::MemoryProcessingLog::default();
-                match query.step(10_000, Duration::from_millis(100), &mut local) {
+                // A panic is a bug in Brook: the query stops in ERROR (its uncommitted step is
+                // redone from the committed offsets at the next start) instead of vanishing.
+                let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    query.step(10_000, Duration::from_millis(100), &mut local)
+                }));
+                let stepped = stepped.unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Err(crate::exec::StepError::Fatal(format!(
+                        "internal error (a bug in Brook), the query stopped: {what}"
+                    )))
+                });
+                match stepped {
                     Ok(_) => {}
                     Err(crate::exec::StepError::Fatal(e)) => {
                         tracing::error!(query = %query.id, "query stopped: {e}");
