@@ -2,8 +2,8 @@
 //!
 //! - identifiers: letters, digits, `_`, `$`, `@`; quoted with backticks (case kept);
 //! - `a->b`: struct field access, parsed as `CompoundFieldAccess` with a `Dot` access;
-//! - `x => body` and `(x, y) => body`: lambdas (single-parameter ones come through sqlparser's
-//!   named-argument syntax and are turned into lambdas by the binder);
+//! - `x => body` and `(x, y) => body`: lambdas (`Expr::Lambda`);
+//! - a keyword followed by `(` (`FLOOR(x)`, `SUBSTRING(...)`): an ordinary function call;
 //! - `name := value` inside `STRUCT(...)`/`MAP(...)`: a `BinaryOperator::Custom(":=")`.
 
 use sqlparser::ast::{
@@ -36,16 +36,23 @@ impl Dialect for KsqlDialect {
         ch == '`' || ch == '"'
     }
 
-    /// A keyword's own syntax (`ARRAY[...]`, `SUBSTRING(...)`, `CASE ...`) that fails to parse
-    /// is an error, not retried as a plain name or function call: at every level of nesting
-    /// the retry doubled the work, so 50 nested `ARRAY[` (past the recursion limit) or an error
-    /// deep inside nested constructors took minutes.
-    fn is_reserved_for_identifier(&self, _keyword: Keyword) -> bool {
-        true
+    /// Whether a keyword whose own syntax failed to parse is an error rather than retried as a
+    /// plain name. sqlparser retries it, which at every level of nesting doubles the work, so the
+    /// keywords whose syntax nests expressions are reserved here: `CASE`, `NOT` (reserved in
+    /// ksqlDB too) and `ARRAY` (its syntax starts only with `ARRAY[`, which ksqlDB always reads
+    /// as the constructor, so `array` alone stays a name). Function-like keywords followed by
+    /// `(` never reach their own syntax ([`Dialect::parse_prefix`] parses them as ordinary
+    /// calls), and without `(` their syntax fails at once, so they stay usable as names
+    /// (`SELECT floor FROM s`), as in ksqlDB, which reserves none of them.
+    fn is_reserved_for_identifier(&self, keyword: Keyword) -> bool {
+        matches!(keyword, Keyword::CASE | Keyword::NOT | Keyword::ARRAY)
     }
 
+    /// `x => body` is a lambda, parsed by [`Dialect::parse_infix`]; as a named argument sqlparser
+    /// would try every argument twice (once as `name => value`, then again as an expression),
+    /// doubling the work at each level of nested lambdas.
     fn supports_named_fn_args_with_rarrow_operator(&self) -> bool {
-        true
+        false
     }
 
     /// ksqlDB's lexer reads `1R` as an identifier (its DIGIT_IDENTIFIER), e.g. `AS 1R`.
@@ -53,16 +60,38 @@ impl Dialect for KsqlDialect {
         true
     }
 
-    /// `CAST(expr AS type)` with ksqlDB's type syntax (`MAP<K, V>`, `STRUCT<...>`). The type is
-    /// carried as `DataType::Custom` holding its canonical spelling; see [`cast_type`].
+    /// Expressions that start with a keyword, parsed without sqlparser's special syntaxes for
+    /// them (none of which is ksqlDB's) and so without its retries:
+    /// - `CAST(expr AS type)` with ksqlDB's type syntax (`MAP<K, V>`, `STRUCT<...>`); the type
+    ///   is carried as `DataType::Custom` holding its canonical spelling, see [`cast_type`];
+    /// - any other keyword followed by `(` (`FLOOR(x)`, `SUBSTRING(s, 1, 2)`, `TRIM(s)`,
+    ///   `POSITION(...)`) is an ordinary function call, as in ksqlDB's grammar, except `CASE`,
+    ///   `NOT` and the literals `NULL`, `TRUE`, `FALSE`;
+    /// - `INTERVAL` (a name in ksqlDB, which has no interval expressions) is a name.
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
-        let is_cast = matches!(&parser.peek_token_ref().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("CAST"))
-            && parser.peek_nth_token(1).token == Token::LParen;
-        if !is_cast {
-            return None;
+        let word = match &parser.peek_token_ref().token {
+            Token::Word(w) if w.quote_style.is_none() && w.keyword != Keyword::NoKeyword => {
+                w.clone()
+            }
+            _ => return None,
+        };
+        let call = parser.peek_nth_token_ref(1).token == Token::LParen;
+        match word.keyword {
+            Keyword::CASE | Keyword::NOT | Keyword::NULL | Keyword::TRUE | Keyword::FALSE => None,
+            Keyword::CAST if call => {
+                parser.next_token();
+                Some(parse_cast(parser))
+            }
+            _ if call => {
+                let span = parser.next_token().span;
+                Some(parser.parse_function(ObjectName::from(vec![word.to_ident(span)])))
+            }
+            Keyword::INTERVAL => {
+                let span = parser.next_token().span;
+                Some(Ok(Expr::Identifier(word.to_ident(span))))
+            }
+            _ => None,
         }
-        parser.next_token();
-        Some(parse_cast(parser))
     }
 
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {

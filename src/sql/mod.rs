@@ -33,4 +33,6 @@ pub fn parse_script(text: &str) -> Result<Vec<Statement>, SqlError> {
         .collect()
 }
 #[cfg(test)]
+mod nesting_tests;
+#[cfg(test)]
 mod tests;

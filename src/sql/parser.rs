@@ -447,13 +447,10 @@ impl StatementParser<'_> {
         };
         if self.word("VALUES") {
             self.expect(Token::LParen)?;
-            let start = self.location();
-            let r = self.p.parse_comma_separated(Parser::parse_expr);
-            let values = self
-                .lift(r)?
-                .into_iter()
-                .map(|e| bounded(e, start))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut values = vec![self.expr()?];
+            while self.p.consume_token(&Token::Comma) {
+                values.push(self.expr()?);
+            }
             self.expect(Token::RParen)?;
             return Ok(StatementKind::InsertValues {
                 target,

@@ -34,7 +34,7 @@ impl StatementParser<'_> {
         loop {
             let location = self.location();
             let r = Parser::parse_select_item(&mut self.p);
-            let item = self.lift(r)?;
+            let item = bounded_item(self.lift(r)?, location)?;
             select.push((self.select_item(item)?, location));
             if !self.p.consume_token(&Token::Comma) {
                 break;
@@ -379,4 +379,18 @@ pub fn unit_millis(unit: &str) -> Option<i64> {
         "DAY" => Some(86_400_000),
         _ => None,
     }
+}
+
+/// `item` if its expression nests no deeper than the limit (see `parser::bounded`).
+fn bounded_item(item: SqlSelectItem, start: Location) -> Result<SqlSelectItem, SqlError> {
+    Ok(match item {
+        SqlSelectItem::UnnamedExpr(expr) => {
+            SqlSelectItem::UnnamedExpr(super::parser::bounded(expr, start)?)
+        }
+        SqlSelectItem::ExprWithAlias { expr, alias } => SqlSelectItem::ExprWithAlias {
+            expr: super::parser::bounded(expr, start)?,
+            alias,
+        },
+        other => other,
+    })
 }

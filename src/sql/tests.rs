@@ -207,3 +207,73 @@ fn errors_point_at_the_offending_text() {
     let e = parse_statement("SELECT * FROM s PARTITION BY ();", &|_| None).expect_err("bad");
     assert_eq!(e.message, "PARTITION BY requires at least one expression");
 }
+
+/// The select items of `text`, each as its expression.
+fn select_exprs(text: &str) -> Vec<Expr> {
+    let StatementKind::Select(q) = one(text) else {
+        panic!("not a SELECT: {text}")
+    };
+    q.select
+        .into_iter()
+        .map(|(item, _)| match item {
+            SelectItem::Expr { expr, .. } => expr,
+            other => panic!("{text}: {other:?}"),
+        })
+        .collect()
+}
+
+/// Words that sqlparser gives a syntax of their own but ksqlDB does not reserve.
+const FUNCTION_LIKE_WORDS: &[&str] = &[
+    "FLOOR",
+    "CEIL",
+    "SUBSTR",
+    "SUBSTRING",
+    "EXTRACT",
+    "CONVERT",
+    "OVERLAY",
+    "POSITION",
+    "TRIM",
+    "CAST",
+    "TRY_CAST",
+    "SAFE_CAST",
+    "INTERVAL",
+    "ARRAY",
+    "MAP",
+    "STRUCT",
+];
+
+#[test]
+fn function_like_keywords_are_names_and_ordinary_calls() {
+    let names = FUNCTION_LIKE_WORDS.join(", ").to_lowercase();
+    let exprs = select_exprs(&format!("SELECT {names} FROM s WHERE floor > ceil;"));
+    let got: Vec<String> = exprs
+        .iter()
+        .map(|e| match e {
+            Expr::Identifier(i) => i.value.to_uppercase(),
+            other => panic!("not a name: {other:?}"),
+        })
+        .collect();
+    assert_eq!(got, FUNCTION_LIKE_WORDS);
+
+    let calls = select_exprs(
+        "SELECT FLOOR(v), CEIL(v), SUBSTRING(t, 1, 2), TRIM(t), POSITION(t, 'a'), EXTRACT(t) FROM s;",
+    );
+    let got: Vec<String> = calls
+        .iter()
+        .map(|e| match e {
+            Expr::Function(f) => f.to_string(),
+            other => panic!("not a call: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "FLOOR(v)",
+            "CEIL(v)",
+            "SUBSTRING(t, 1, 2)",
+            "TRIM(t)",
+            "POSITION(t, 'a')",
+            "EXTRACT(t)"
+        ]
+    );
+}

@@ -191,30 +191,6 @@ impl<'a> Binder<'a> {
                 }
                 Ok(expr)
             }
-            Expr::Substring {
-                expr,
-                substring_from,
-                substring_for,
-                ..
-            } => {
-                let mut args = vec![self.bind(expr)?];
-                for part in [substring_from, substring_for].into_iter().flatten() {
-                    args.push(self.bind(part)?);
-                }
-                self.call("SUBSTRING", args)
-            }
-            Expr::Trim { expr, .. } => {
-                let arg = self.bind(expr)?;
-                self.call("TRIM", vec![arg])
-            }
-            Expr::Ceil { expr, .. } => {
-                let arg = self.bind(expr)?;
-                self.call("CEIL", vec![arg])
-            }
-            Expr::Floor { expr, .. } => {
-                let arg = self.bind(expr)?;
-                self.call("FLOOR", vec![arg])
-            }
             Expr::Lambda(_) => {
                 plan_err!("a lambda can only be an argument of TRANSFORM, FILTER or REDUCE")
             }

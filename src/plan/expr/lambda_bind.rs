@@ -7,27 +7,12 @@ use crate::common::SqlType;
 use crate::plan::PlanResult;
 use crate::plan_err;
 use crate::sql::Expr;
-use sqlparser::ast::{
-    FunctionArg, FunctionArgExpr, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
-    OneOrManyWithParens,
-};
+use sqlparser::ast::{FunctionArg, FunctionArgExpr, LambdaFunction};
 
-/// A lambda argument: `(x, y) => body`, or `x => body` which sqlparser reads as a named argument.
-fn as_lambda(arg: &FunctionArg) -> Option<LambdaFunction> {
+/// A lambda argument: `x => body` or `(x, y) => body`.
+fn as_lambda(arg: &FunctionArg) -> Option<&LambdaFunction> {
     match arg {
-        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l))) => Some(l.clone()),
-        FunctionArg::Named {
-            name,
-            arg: FunctionArgExpr::Expr(body),
-            ..
-        } => Some(LambdaFunction {
-            params: OneOrManyWithParens::One(LambdaFunctionParameter {
-                name: name.clone(),
-                data_type: None,
-            }),
-            body: Box::new(body.clone()),
-            syntax: LambdaSyntax::Arrow,
-        }),
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l))) => Some(l),
         _ => None,
     }
 }
@@ -51,23 +36,23 @@ pub fn bind_lambda_call(b: &mut Binder<'_>, name: &str, args: &[FunctionArg]) ->
     };
     let (params, ty): (Vec<TExpr>, SqlType) = match (name, collection.ty.clone(), args.len()) {
         ("TRANSFORM", SqlType::Array(elem), 2) => {
-            let body = b.bind_lambda(&lambda(1)?, &[(*elem).clone()])?;
+            let body = b.bind_lambda(lambda(1)?, &[(*elem).clone()])?;
             let ty = SqlType::array(body.ty.clone());
             (vec![body], ty)
         }
         ("TRANSFORM", SqlType::Map(k, v), 3) => {
-            let key = b.bind_lambda(&lambda(1)?, &[(*k).clone(), (*v).clone()])?;
-            let value = b.bind_lambda(&lambda(2)?, &[(*k).clone(), (*v).clone()])?;
+            let key = b.bind_lambda(lambda(1)?, &[(*k).clone(), (*v).clone()])?;
+            let value = b.bind_lambda(lambda(2)?, &[(*k).clone(), (*v).clone()])?;
             let ty = SqlType::map(key.ty.clone(), value.ty.clone());
             (vec![key, value], ty)
         }
         ("FILTER", SqlType::Array(elem), 2) => {
-            let body = boolean(b.bind_lambda(&lambda(1)?, &[(*elem).clone()])?, name)?;
+            let body = boolean(b.bind_lambda(lambda(1)?, &[(*elem).clone()])?, name)?;
             (vec![body], collection.ty.clone())
         }
         ("FILTER", SqlType::Map(k, v), 2) => {
             let body = boolean(
-                b.bind_lambda(&lambda(1)?, &[(*k).clone(), (*v).clone()])?,
+                b.bind_lambda(lambda(1)?, &[(*k).clone(), (*v).clone()])?,
                 name,
             )?;
             (vec![body], collection.ty.clone())
@@ -82,7 +67,7 @@ pub fn bind_lambda_call(b: &mut Binder<'_>, name: &str, args: &[FunctionArg]) ->
                 SqlType::Map(k, v) => vec![state.clone(), (**k).clone(), (**v).clone()],
                 _ => vec![state.clone(), (*elem).clone()],
             };
-            let body = b.bind_lambda(&lambda(2)?, &lambda_params)?;
+            let body = b.bind_lambda(lambda(2)?, &lambda_params)?;
             if body.ty != state {
                 return plan_err!(
                     "REDUCE's lambda returns {} but its state is {state}",
