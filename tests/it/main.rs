@@ -21,6 +21,7 @@ mod qtt;
 mod qtt_rest;
 mod restart;
 mod state_changelog;
+mod step_budget;
 mod support;
 mod windowed_source;
 mod wrong_values;

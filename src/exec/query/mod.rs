@@ -387,6 +387,3 @@ impl RunningQuery {
 pub fn output_schema(plan: &QueryPlan) -> arrow::datatypes::SchemaRef {
     StatelessPipeline::new(plan, "").output_schema()
 }
-
-#[cfg(test)]
-mod step_tests;

@@ -2,14 +2,14 @@
 //! every record comes out exactly once (persistent, aggregating and push queries). The queries
 //! keep what LPAD makes for the whole batch (as a column, or to compare it in WHERE).
 
-use super::{Output, QueryStart, RunningQuery};
-use crate::exec::{MemoryProcessingLog, StateLocation};
-use crate::log::{EmbeddedLog, LogConfig};
-use crate::plan::ddl::{DdlDefaults, plan_create_source};
-use crate::plan::functions::FunctionRegistry;
-use crate::plan::{CatalogView, QueryKind, QueryPlan, SourceDef, plan_query};
-use crate::sql::{StatementKind, parse_statement};
-use crate::transport::{
+use brook::exec::{MemoryProcessingLog, StateLocation};
+use brook::exec::{Output, QueryStart, RunningQuery};
+use brook::log::{EmbeddedLog, LogConfig};
+use brook::plan::ddl::{DdlDefaults, plan_create_source};
+use brook::plan::functions::FunctionRegistry;
+use brook::plan::{CatalogView, QueryKind, QueryPlan, SourceDef, plan_query};
+use brook::sql::{StatementKind, parse_statement};
+use brook::transport::{
     AutoOffsetReset, ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport,
 };
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ impl CatalogView for Source {
         (self.0.name == name).then_some(&self.0)
     }
 
-    fn custom_type(&self, _name: &str) -> Option<crate::common::SqlType> {
+    fn custom_type(&self, _name: &str) -> Option<brook::common::SqlType> {
         None
     }
 }
