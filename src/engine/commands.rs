@@ -126,7 +126,9 @@ impl Engine {
             if let Err(e) = self.run_persistent(start) {
                 let message = format!("query {id} could not be started: {e}");
                 tracing::warn!("{message}");
-                self.recovery_warnings.push(message);
+                self.recovery_warnings.push(message.clone());
+                // It stays in the catalog, shown as ERROR with the reason.
+                self.runners.insert(id, super::QueryRunner::failed(message));
             }
         }
         if !new_legacy_ids.is_empty() {

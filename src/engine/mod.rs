@@ -62,6 +62,17 @@ enum QueryRunner {
     },
 }
 
+impl QueryRunner {
+    /// A query that is not running because of `why` (its state is ERROR).
+    fn failed(why: String) -> QueryRunner {
+        QueryRunner::Thread {
+            stop: Arc::new(AtomicBool::new(true)),
+            handle: None,
+            failed: Arc::new(Mutex::new(Some(why))),
+        }
+    }
+}
+
 /// Properties and variables, saved and restored around a request (see
 /// [`Engine::restore_session`]).
 #[derive(Clone, Debug, Default)]

@@ -70,29 +70,66 @@ impl Engine {
         let (plan, sink) = self.plan_create_as_select(c, sql)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
         self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
-        let id = match self.query_writing(&c.name).filter(|_| c.or_replace) {
+        let replaced = self.query_writing(&c.name).filter(|_| c.or_replace);
+        let id = match &replaced {
             // CREATE OR REPLACE: the query goes on under its id, from its offsets and state.
             Some(existing) => {
                 self.replay.query_id = None;
-                self.stop_query(&existing);
-                existing
+                self.stop_query(existing);
+                existing.clone()
             }
             None => self.new_query_id(&format!("{}_{}", create_as_prefix(c.kind), c.name)),
         };
+        let before = (
+            self.catalog.sources.get(&c.name).cloned(),
+            self.catalog.queries.get(&id).cloned(),
+        );
         self.catalog.sources.insert(sink.name.clone(), sink.clone());
-        self.start_persistent(&id, &plan, &sink, sql)?;
+        if let Err(e) = self.start_persistent(&id, &plan, &sink, sql) {
+            self.undo_create_as_select(&c.name, &id, before, &e);
+            return Err(e);
+        }
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             id,
         })
     }
 
-    /// The persistent query that writes `sink`, if one does.
+    /// Puts the catalog back as it was before a CREATE ... AS SELECT whose query could not
+    /// start. A query it was replacing was stopped: it shows as ERROR (the command log still
+    /// holds it, so the next start runs it again).
+    fn undo_create_as_select(
+        &mut self,
+        name: &str,
+        id: &str,
+        (source, query): (Option<SourceDef>, Option<super::QueryInfo>),
+        error: &EngineError,
+    ) {
+        match source {
+            Some(source) => self.catalog.sources.insert(name.to_string(), source),
+            None => self.catalog.sources.remove(name),
+        };
+        match query {
+            Some(query) => {
+                self.catalog.queries.insert(id.to_string(), query);
+                let why = format!("stopped by a CREATE OR REPLACE that failed: {error}");
+                self.runners
+                    .insert(id.to_string(), QueryRunner::failed(why));
+            }
+            None => {
+                self.catalog.queries.remove(id);
+            }
+        }
+    }
+
+    /// The CREATE ... AS SELECT query that writes `sink`, if it still runs (not an INSERT
+    /// INTO query that also writes it).
     fn query_writing(&self, sink: &str) -> Option<String> {
+        let creates = |id: &str| ["CSAS_", "CTAS_"].iter().any(|p| id.starts_with(p));
         self.catalog
             .queries
             .values()
-            .find(|q| q.sink.as_deref() == Some(sink))
+            .find(|q| q.sink.as_deref() == Some(sink) && creates(&q.id))
             .map(|q| q.id.clone())
     }
 
@@ -276,7 +313,11 @@ impl Engine {
             self.replay.deferred.insert(id.to_string(), start);
             return Ok(());
         }
-        self.run_persistent(start)
+        let started = self.run_persistent(start);
+        if started.is_err() {
+            self.catalog.queries.remove(id);
+        }
+        started
     }
 
     /// Starts a persistent query's consumer, state and runner (a thread, or manual steps).

@@ -319,3 +319,27 @@ fn create_or_replace_keeps_the_query_and_its_id() {
     assert_eq!(brook.query_ids(), ids);
     brook.stop();
 }
+
+#[test]
+fn create_or_replace_never_takes_over_an_insert_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let brook = Running::start(dir.path());
+    brook.ksql(CREATE_PV);
+    brook.ksql("CREATE STREAM copied AS SELECT * FROM pv;");
+    brook.ksql("INSERT INTO copied SELECT * FROM pv;");
+    let ids = brook.query_ids();
+    let creator = ids
+        .iter()
+        .find(|id| id.starts_with("CSAS_"))
+        .expect("the CSAS");
+    let inserter = ids
+        .iter()
+        .find(|id| id.starts_with("INSERTQUERY_"))
+        .expect("the INSERT");
+    brook.ksql(&format!("TERMINATE {creator};"));
+    brook.ksql("CREATE OR REPLACE STREAM copied AS SELECT * FROM pv WHERE p = 'x';");
+    let after = brook.query_ids();
+    assert!(after.contains(inserter), "{after:?}");
+    assert_eq!(after.len(), 2, "{after:?}");
+    brook.stop();
+}

@@ -84,7 +84,10 @@ impl RunningQuery {
             self.deliver_rows();
             self.commit()
         });
-        step_log.errors.into_iter().for_each(|e| log.report(e));
+        // A step that fails otherwise is read again: its entries are reported then, once.
+        if matches!(committed, Ok(_) | Err(StepError::Fatal(_))) {
+            step_log.errors.into_iter().for_each(|e| log.report(e));
+        }
         match committed {
             Ok(outcomes) => {
                 self.counters.records_in.fetch_add(consumed as u64, Relaxed);
