@@ -23,7 +23,6 @@ impl Engine {
     /// `EXPLAIN statement`: plans a push query, CREATE ... AS SELECT or INSERT INTO ... SELECT
     /// as executing it would (same checks, same query ID), but runs nothing.
     pub(super) fn explain_statement(&self, statement: &Statement) -> EngineResult<StatementResult> {
-        let n = self.next_query_number;
         let (id, query_type, explanation) = match &statement.kind {
             StatementKind::Select(q) => {
                 let plan = self.plan(q, QueryKind::Transient)?;
@@ -37,7 +36,7 @@ impl Engine {
             StatementKind::CreateAsSelect(c) => {
                 let (plan, sink) = self.plan_create_as_select(c, &statement.text)?;
                 let prefix = super::queries::create_as_prefix(c.kind);
-                let id = format!("{prefix}_{}_{n}", c.name);
+                let id = self.next_query_id(&format!("{prefix}_{}", c.name));
                 let explanation = explain(&plan, &id, Some(&sink));
                 (id, "PERSISTENT", explanation)
             }
@@ -52,7 +51,7 @@ impl Engine {
                         plan.output_schema, sink.schema
                     ));
                 }
-                let id = format!("INSERTQUERY_{n}");
+                let id = self.next_query_id("INSERTQUERY");
                 let explanation = explain(&plan, &id, Some(sink));
                 (id, "PERSISTENT", explanation)
             }

@@ -41,6 +41,17 @@ impl Engine {
         }
     }
 
+    /// The id [`Engine::new_query_id`] would give a query created now (for EXPLAIN).
+    pub(super) fn next_query_id(&self, base: &str) -> String {
+        let artifacts = self.artifacts();
+        (self.next_query_number..)
+            .map(|n| format!("{base}_{n}"))
+            .find(|id| {
+                !self.catalog.queries.contains_key(id) && !self.owns_anything(id, &artifacts)
+            })
+            .unwrap_or_else(|| format!("{base}_{}", self.next_query_number))
+    }
+
     /// Makes later ids number past `id`'s.
     pub(super) fn count_past(&mut self, id: &str) {
         if let Some(n) = query_number(id) {
