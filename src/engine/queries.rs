@@ -78,7 +78,10 @@ impl Engine {
                 self.stop_query(existing);
                 existing.clone()
             }
-            None => self.new_query_id(&format!("{}_{}", create_as_prefix(c.kind), c.name)),
+            None => {
+                let base = format!("{}_{}", create_as_prefix(c.kind), c.name);
+                self.new_query_id(&base, &plan.source.topic)
+            }
         };
         let before = (
             self.catalog.sources.get(&c.name).cloned(),
@@ -280,7 +283,7 @@ impl Engine {
                 plan.output_schema, sink.schema
             ));
         }
-        let id = self.new_query_id("INSERTQUERY");
+        let id = self.new_query_id("INSERTQUERY", &plan.source.topic);
         self.start_persistent(&id, &plan, &sink, sql)?;
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),

@@ -21,16 +21,21 @@ struct Artifacts {
 }
 
 impl Engine {
-    /// The id of a persistent query being created: the one its command-log record names while
-    /// replaying, else a fresh one (`<base>_<n>`).
-    pub(super) fn new_query_id(&mut self, base: &str) -> String {
+    /// The id of a persistent query being created, reading `source_topic`: the one its
+    /// command-log record names while replaying, else a fresh one (`<base>_<n>`).
+    pub(super) fn new_query_id(&mut self, base: &str, source_topic: &str) -> String {
         if let Some(id) = self.replay.query_id.take() {
             self.count_past(&id);
             return id;
         }
         if self.replay.legacy {
-            return self.legacy_query_id(base);
+            return self.legacy_query_id(base, source_topic);
         }
+        self.fresh_query_id(base)
+    }
+
+    /// The next id that no query, consumer group, state directory or changelog uses.
+    fn fresh_query_id(&mut self, base: &str) -> String {
         let artifacts = self.artifacts();
         loop {
             let id = format!("{base}_{}", self.next_query_number);
@@ -60,10 +65,12 @@ impl Engine {
     }
 
     /// A query replayed from a bare statement (a command log from before ids were stored):
-    /// numbered by replay order, unless that id owns nothing and exactly one unclaimed id of
-    /// the same name owns offsets or state: then the query was renumbered by an earlier
-    /// version's restart, and gets its own id back.
-    fn legacy_query_id(&mut self, base: &str) -> String {
+    /// numbered by replay order when what that id owns can be this query's (its group
+    /// committed offsets of `topic`); else, when exactly one unclaimed id of the same name owns
+    /// what can be this query's, the query was renumbered by an earlier version's restart and
+    /// gets its own id back; else it starts afresh under an id that owns nothing. The caller
+    /// records the choice, so later starts repeat it whatever the artifacts become.
+    fn legacy_query_id(&mut self, base: &str, topic: &str) -> String {
         let mut counted = format!("{base}_{}", self.next_query_number);
         self.next_query_number += 1;
         while self.catalog.queries.contains_key(&counted) {
@@ -71,16 +78,21 @@ impl Engine {
             self.next_query_number += 1;
         }
         let artifacts = self.artifacts();
-        if self.owns_anything(&counted, &artifacts) {
+        if self.could_be_its(&counted, topic, &artifacts) {
             return counted;
         }
         let candidates: Vec<String> = self
             .ids_with_base(base, &artifacts)
             .into_iter()
             .filter(|id| !self.catalog.queries.contains_key(id))
+            .filter(|id| self.could_be_its(id, topic, &artifacts))
             .collect();
+        let afresh = match self.owns_anything(&counted, &artifacts) {
+            true => self.fresh_query_id(base),
+            false => counted.clone(),
+        };
         match candidates.as_slice() {
-            [] => counted,
+            [] => afresh,
             [only] => {
                 let only = only.clone();
                 self.count_past(&only);
@@ -91,12 +103,25 @@ impl Engine {
             }
             several => {
                 self.warn_on_recovery(format!(
-                    "query {counted} restored from an older command log: its original id is one of {}, which cannot be told apart; it starts afresh under {counted}",
+                    "query {counted} restored from an older command log: its original id is one of {}, which cannot be told apart; it starts afresh under {afresh}",
                     several.join(", ")
                 ));
-                counted
+                afresh
             }
         }
+    }
+
+    /// Whether what `id` owns can be a query's that reads `topic`: its consumer group has
+    /// committed offsets of that topic, or it has no group but state or changelogs.
+    fn could_be_its(&self, id: &str, topic: &str, artifacts: &Artifacts) -> bool {
+        let group = consumer_group(id);
+        if artifacts.groups.contains(&group) {
+            return self
+                .transport
+                .committed_offsets(&group, topic)
+                .is_ok_and(|offsets| !offsets.is_empty());
+        }
+        self.has_state(id, artifacts)
     }
 
     /// Checks, before a restored query starts, that its committed input offsets and (for a

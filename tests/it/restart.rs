@@ -343,3 +343,35 @@ fn create_or_replace_never_takes_over_an_insert_query() {
     assert_eq!(after.len(), 2, "{after:?}");
     brook.stop();
 }
+
+/// In an older command log, an id whose consumer group read another topic (left by an older
+/// query of the same name) is not this query's: it starts afresh under an unused id.
+#[test]
+fn an_older_command_log_never_adopts_offsets_of_another_topic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
+    drop(Engine::open(Arc::new(log.clone()), RunMode::Manual).expect("open"));
+    let mut producer = log.producer().expect("producer");
+    for statement in [CREATE_PV, "CREATE STREAM copied AS SELECT * FROM pv;"] {
+        let record = ProducerRecord::new(None::<Vec<u8>>, Some(statement));
+        producer
+            .send(brook::engine::COMMAND_TOPIC, Some(0), record)
+            .expect("send");
+    }
+    producer.flush().expect("flush");
+    log.create_topic("other", &brook::transport::TopicConfig::with_partitions(1))
+        .expect("topic");
+    log.commit_offsets(
+        "_brook_query_CSAS_COPIED_0",
+        &[(TopicPartition::new("other", 0), 7)],
+    )
+    .expect("commit");
+    log.close().expect("close");
+
+    let brook = Running::start(dir.path());
+    assert_eq!(brook.query_ids(), vec!["CSAS_COPIED_1".to_string()]);
+    brook.stop();
+    let brook = Running::start(dir.path());
+    assert_eq!(brook.query_ids(), vec!["CSAS_COPIED_1".to_string()]);
+    brook.stop();
+}
