@@ -118,6 +118,13 @@ impl Dialect for KsqlDialect {
             ))));
         }
         match parser.peek_token_ref().token {
+            Token::Arrow if field_access_depth(expr) >= MAX_FIELD_ACCESS_CHAIN => {
+                let at = parser.peek_token_ref().span.start;
+                Some(Err(ParserError::ParserError(format!(
+                    "more than {MAX_FIELD_ACCESS_CHAIN} '->' field accesses in a row at Line: {}, Column: {}",
+                    at.line, at.column
+                ))))
+            }
             Token::Arrow => {
                 parser.next_token();
                 Some(parse_field_access(parser, expr))
@@ -152,6 +159,20 @@ impl Dialect for KsqlDialect {
 
 /// `->field`, then any `[index]` subscripts that follow it (`s->tags[1]`); `->*` (all fields of
 /// a struct, only valid as a select item) becomes a `Dot(Wildcard)` access.
+/// The most `->` in a row: each copies the expression it applies to (the dialect sees it only
+/// by reference), so a long chain on a large expression would cost its length times its size.
+const MAX_FIELD_ACCESS_CHAIN: usize = 64;
+
+/// How many `->` accesses `e` already is, counting down its roots.
+fn field_access_depth(mut e: &Expr) -> usize {
+    let mut depth = 0;
+    while let Expr::CompoundFieldAccess { root, .. } = e {
+        depth += 1;
+        e = root;
+    }
+    depth
+}
+
 fn parse_field_access(parser: &mut Parser, root: &Expr) -> Result<Expr, ParserError> {
     if parser.peek_token_ref().token == Token::Mul {
         let star = parser.next_token();

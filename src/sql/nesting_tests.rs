@@ -128,3 +128,11 @@ fn select_items_and_values_deeper_than_the_limit_are_refused() {
         parse_statement(&format!("SELECT 1,\n  {deep} FROM s;"), &|_| None).expect_err("too deep");
     assert_eq!((e.location.line, e.location.column), (2, 3), "{e}");
 }
+
+#[test]
+fn field_access_chains_are_bounded_because_each_copies_its_operand() {
+    let path = |n: usize| format!("SELECT s{} FROM t;", "->f".repeat(n));
+    assert!(parse_statement(&path(64), &|_| None).is_ok());
+    let e = parse_statement(&path(65), &|_| None).expect_err("too long");
+    assert!(e.message.contains("more than 64 '->'"), "{e}");
+}
