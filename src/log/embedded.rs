@@ -175,17 +175,22 @@ impl LogInner {
         self.groups.lock().map_err(|_| poisoned("group offsets"))
     }
 
-    /// Commits offsets outside a transaction: checkpoints the redo log first, so that no older
-    /// transaction frame can override them on recovery, then writes the group's file.
+    /// Commits offsets outside a transaction, then writes the group's file.
     pub fn commit_group_offsets(
         &self,
         group: &str,
         offsets: &[(TopicPartition, i64)],
     ) -> Result<()> {
+        self.change_groups(|groups| groups.commit(group, offsets))
+    }
+
+    /// Changes group offsets outside a transaction: checkpoints the redo log first, so that no
+    /// older transaction frame can override (or bring back) the change on recovery.
+    pub fn change_groups<T>(&self, change: impl FnOnce(&mut GroupStore) -> Result<T>) -> Result<T> {
         let mut txn = self.txn.lock().map_err(|_| poisoned("transaction log"))?;
         let mut groups = self.groups()?;
         txn.checkpoint(&mut groups)?;
-        groups.commit(group, offsets)
+        change(&mut groups)
     }
 
     fn all_topics(&self) -> Result<Vec<Arc<Topic>>> {
@@ -431,15 +436,7 @@ impl Transport for EmbeddedLog {
 
     fn delete_group(&self, group: &str) -> Result<()> {
         self.inner.check_open()?;
-        // No redo frame may name the group once it is gone (as for a deleted topic).
-        let mut txn = self
-            .inner
-            .txn
-            .lock()
-            .map_err(|_| poisoned("transaction log"))?;
-        let mut groups = self.inner.groups()?;
-        txn.checkpoint(&mut groups)?;
-        groups.delete(group)
+        self.inner.change_groups(|groups| groups.delete(group))
     }
 
     fn producer(&self) -> Result<Box<dyn Producer>> {

@@ -4,45 +4,15 @@
 
 use super::support;
 use brook::engine::{Engine, RunMode};
-use brook::transport::{ProducerRecord, Record, Transport};
+use brook::transport::{Record, Transport};
 use std::sync::Arc;
+use support::{changes, pair, send_rows as send};
 
 fn setup(dir: &std::path::Path) -> (Engine, Arc<dyn Transport>) {
     let log: Arc<dyn Transport> = Arc::new(support::open(dir));
     let mut engine = Engine::new(log.clone(), RunMode::Manual);
     engine.set_property("auto.offset.reset", "earliest");
     (engine, log)
-}
-
-fn send(log: &dyn Transport, topic: &str, rows: &[(&str, Option<&str>, i64)]) {
-    let mut p = log.producer().expect("producer");
-    for (key, value, ts) in rows {
-        let record = ProducerRecord::new(
-            Some(key.as_bytes().to_vec()),
-            value.map(|v| v.as_bytes().to_vec()),
-        )
-        .with_timestamp(*ts);
-        p.send(topic, Some(0), record).expect("send");
-    }
-    p.flush().expect("flush");
-}
-
-/// (key, value) of each output record as text.
-fn changes(records: &[Record]) -> Vec<(String, Option<String>)> {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    records
-        .iter()
-        .map(|r| {
-            (
-                text(r.key.as_deref().unwrap_or_default()),
-                r.value.as_deref().map(text),
-            )
-        })
-        .collect()
-}
-
-fn pair(k: &str, v: Option<&str>) -> (String, Option<String>) {
-    (k.to_string(), v.map(str::to_string))
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //! together would keep too much is processed in smaller steps.
 
 use brook::engine::{Engine, RunMode};
+use brook::http::Server;
 use brook::http::client::{Reply, post_json};
-use brook::http::{HttpConfig, Server};
 use brook::log::{EmbeddedLog, LogConfig};
 use brook::sql::MAX_EXPRESSION_DEPTH;
 use std::sync::{Arc, Mutex};
@@ -19,12 +19,7 @@ fn start() -> (Server, Arc<Mutex<Engine>>, tempfile::TempDir) {
     let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
     let engine = Engine::open(Arc::new(log), RunMode::Threads).expect("engine");
     let engine = Arc::new(Mutex::new(engine));
-    let config = HttpConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..HttpConfig::default()
-    };
-    let server = brook::http::start(engine.clone(), config).expect("start");
-    server.set_ready();
+    let server = crate::support::serve(engine.clone());
     (server, engine, dir)
 }
 

@@ -201,15 +201,9 @@ fn a_consumer_returns_the_other_partitions_records_before_reporting_one_damaged(
 fn brook_consume_and_verify_show_the_records_before_a_bit_flip_and_where_it_is() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    ok(d, &["topic", "create", "t"], "");
     // Three batches of about 11 KB: the flip in the second is before the last index entry, in
     // what a clean open does not scan.
-    for batch in 0..3 {
-        let lines: String = (batch * 1000..batch * 1000 + 1000)
-            .map(|i| format!("{i}\n"))
-            .collect();
-        ok(d, &["produce", "t"], &lines);
-    }
+    produce_batches(d, 3, 1000, |i| i.to_string());
     let segment = &segment_files(d, "t", 0)[0];
     let size = std::fs::metadata(segment).expect("size").len();
     flip_bit(segment, size / 2);
@@ -240,13 +234,9 @@ fn brook_consume_and_verify_show_the_records_before_a_bit_flip_and_where_it_is()
 fn brook_refuses_a_log_whose_segment_was_truncated_and_warns_once_the_loss_is_accepted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    ok(d, &["topic", "create", "t"], "");
-    for batch in 0..4 {
-        let lines: String = (batch * 255..batch * 255 + 255)
-            .map(|i| format!("{{\"n\":{i},\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}}\n"))
-            .collect();
-        ok(d, &["produce", "t"], &lines);
-    }
+    produce_batches(d, 4, 255, |i| {
+        format!("{{\"n\":{i},\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}}")
+    });
     truncate(&segment_files(d, "t", 0)[0], 0);
     let refused = brook(d, &["topic", "describe", "t"], "");
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -265,4 +255,16 @@ fn brook_refuses_a_log_whose_segment_was_truncated_and_warns_once_the_loss_is_ac
             && stderr.contains("lost at least offsets 0.."),
         "{stderr}"
     );
+}
+
+/// Creates topic `t` and appends `batches` batches of `per_batch` lines (`line` of the record
+/// number) with `brook produce`.
+fn produce_batches(d: &Path, batches: usize, per_batch: usize, line: impl Fn(usize) -> String) {
+    ok(d, &["topic", "create", "t"], "");
+    for batch in 0..batches {
+        let lines: String = (batch * per_batch..(batch + 1) * per_batch)
+            .map(|i| format!("{}\n", line(i)))
+            .collect();
+        ok(d, &["produce", "t"], &lines);
+    }
 }

@@ -4,8 +4,8 @@
 //! restored query whose offsets are gone is reported by name.
 
 use brook::engine::{Engine, RunMode};
+use brook::http::Server;
 use brook::http::client::post_json;
-use brook::http::{HttpConfig, Server};
 use brook::log::{EmbeddedLog, LogConfig};
 use brook::transport::{ProducerRecord, TopicPartition, Transport};
 use std::path::Path;
@@ -29,12 +29,7 @@ impl Running {
             .recovered()
             .expect("recover");
         let engine = Arc::new(Mutex::new(engine));
-        let config = HttpConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..HttpConfig::default()
-        };
-        let server = brook::http::start(engine.clone(), config).expect("start");
-        server.set_ready();
+        let server = crate::support::serve(engine.clone());
         Running {
             server,
             engine,

@@ -117,3 +117,48 @@ pub fn push_rows(
     }
     q.rows.lock().expect("rows").clone()
 }
+
+/// Appends (key, value, timestamp) records to partition 0 of `topic`.
+pub fn send_rows(log: &dyn Transport, topic: &str, rows: &[(&str, Option<&str>, i64)]) {
+    let mut p = log.producer().expect("producer");
+    for (key, value, ts) in rows {
+        let record = ProducerRecord::new(
+            Some(key.as_bytes().to_vec()),
+            value.map(|v| v.as_bytes().to_vec()),
+        )
+        .with_timestamp(*ts);
+        p.send(topic, Some(0), record).expect("send");
+    }
+    p.flush().expect("flush");
+}
+
+/// (key, value) of each output record as text.
+pub fn changes(records: &[Record]) -> Vec<(String, Option<String>)> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    records
+        .iter()
+        .map(|r| {
+            (
+                text(r.key.as_deref().unwrap_or_default()),
+                r.value.as_deref().map(text),
+            )
+        })
+        .collect()
+}
+
+pub fn pair(k: &str, v: Option<&str>) -> (String, Option<String>) {
+    (k.to_string(), v.map(str::to_string))
+}
+
+/// Serves `engine` over the HTTP API on a free loopback port, ready for requests.
+pub fn serve(
+    engine: std::sync::Arc<std::sync::Mutex<brook::engine::Engine>>,
+) -> brook::http::Server {
+    let config = brook::http::HttpConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..brook::http::HttpConfig::default()
+    };
+    let server = brook::http::start(engine, config).expect("start");
+    server.set_ready();
+    server
+}

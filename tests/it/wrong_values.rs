@@ -3,10 +3,10 @@
 //! insert), and records whose value is the JSON text `null` (vanished from queries).
 
 use super::http_api::{json, post, start_server};
-use super::support;
+use super::support::{self, changes, pair};
 use brook::engine::{Engine, RunMode};
 use brook::http::HttpConfig;
-use brook::transport::{ProducerRecord, Record, Transport};
+use brook::transport::{Record, Transport};
 use std::sync::Arc;
 
 fn setup(dir: &std::path::Path) -> (Engine, Arc<dyn Transport>) {
@@ -17,35 +17,10 @@ fn setup(dir: &std::path::Path) -> (Engine, Arc<dyn Transport>) {
 }
 
 /// Appends (key, value) records to partition 0 of `topic`.
+/// Appends (key, value) records at timestamp 1000.
 fn send(log: &dyn Transport, topic: &str, rows: &[(&str, Option<&str>)]) {
-    let mut p = log.producer().expect("producer");
-    for (key, value) in rows {
-        let record = ProducerRecord::new(
-            Some(key.as_bytes().to_vec()),
-            value.map(|v| v.as_bytes().to_vec()),
-        )
-        .with_timestamp(1_000);
-        p.send(topic, Some(0), record).expect("send");
-    }
-    p.flush().expect("flush");
-}
-
-/// (key, value) of each record as text.
-fn changes(records: &[Record]) -> Vec<(String, Option<String>)> {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    records
-        .iter()
-        .map(|r| {
-            (
-                text(r.key.as_deref().unwrap_or_default()),
-                r.value.as_deref().map(text),
-            )
-        })
-        .collect()
-}
-
-fn pair(k: &str, v: Option<&str>) -> (String, Option<String>) {
-    (k.to_string(), v.map(str::to_string))
+    let timed: Vec<(&str, Option<&str>, i64)> = rows.iter().map(|(k, v)| (*k, *v, 1_000)).collect();
+    support::send_rows(log, topic, &timed);
 }
 
 /// Waits (generously) until `topic` holds `count` records, and returns them.

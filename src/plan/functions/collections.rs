@@ -219,16 +219,19 @@ pub fn elem(arg: &Option<SqlType>) -> Option<Option<&SqlType>> {
 mod tests {
     use super::*;
 
+    /// {a: 1, b: 2} with its entries in both orders.
+    fn same_map_in_two_orders() -> (Value, Value) {
+        let a = (Value::String("a".into()), Value::Int(1));
+        let b = (Value::String("b".into()), Value::Int(2));
+        (
+            Value::Map(vec![a.clone(), b.clone()]),
+            Value::Map(vec![b, a]),
+        )
+    }
+
     #[test]
     fn equal_values_hash_alike_and_a_set_keeps_one_of_each() {
-        let m1 = Value::Map(vec![
-            (Value::String("a".into()), Value::Int(1)),
-            (Value::String("b".into()), Value::Int(2)),
-        ]);
-        let m2 = Value::Map(vec![
-            (Value::String("b".into()), Value::Int(2)),
-            (Value::String("a".into()), Value::Int(1)),
-        ]);
+        let (m1, m2) = same_map_in_two_orders();
         assert_eq!(java_hash(&m1), java_hash(&m2));
         let d1 = Value::Decimal(100, 2);
         let d2 = Value::Decimal(1, 0);
@@ -246,14 +249,7 @@ mod tests {
 
     #[test]
     fn java_equality_and_order() {
-        let m1 = Value::Map(vec![
-            (Value::String("a".into()), Value::Int(1)),
-            (Value::String("b".into()), Value::Int(2)),
-        ]);
-        let m2 = Value::Map(vec![
-            (Value::String("b".into()), Value::Int(2)),
-            (Value::String("a".into()), Value::Int(1)),
-        ]);
+        let (m1, m2) = same_map_in_two_orders();
         assert!(java_eq(&m1, &m2), "map equality ignores order");
         assert!(!java_eq(&Value::Double(0.0), &Value::Double(-0.0)));
         assert_eq!(
