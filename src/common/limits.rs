@@ -4,7 +4,7 @@
 //! table function may make of one record. A function that would pass a bound fails for that
 //! row with a message saying which; the row goes to the processing log, the query goes on.
 //!
-//! Sizes are estimates of memory in use ([`Value::footprint`]): every value counts its own
+//! Sizes are estimates of memory in use ([`crate::common::Value::footprint`]): every value counts its own
 //! slot, strings and bytes their length, and collections their elements.
 //!
 //! The work budget is per evaluation scope ([`scoped`]): a row function opens one for each row,
@@ -17,7 +17,6 @@
 //! [`charge_step`]. Passing it does not fail rows: the query's driver rolls the step back and
 //! runs it again with fewer records (`exec::query`).
 
-use super::Value;
 use std::cell::Cell;
 
 /// The largest value a function may produce (64 MiB, as the log's largest record batch).
@@ -154,9 +153,13 @@ pub fn check_elements(count: u128, each: usize, what: &str) -> Result<(), String
     check_value_size(usize::try_from(bytes).unwrap_or(usize::MAX), what)
 }
 
-/// Checks a produced value against the size bound.
-pub fn check_value(value: &Value, what: &str) -> Result<(), String> {
-    check_value_size(value.footprint(), what)
+/// [`check_value_size`] for the result of `function`, of `bytes` (its message is built only
+/// when it fails: this runs for every call).
+pub fn check_result(bytes: usize, function: &str) -> Result<(), String> {
+    if bytes <= MAX_VALUE_BYTES {
+        return Ok(());
+    }
+    check_value_size(bytes, &format!("{function}'s result"))
 }
 
 /// Charges `bytes` to the open scope; fails once its work passes [`MAX_ROW_WORK_BYTES`]
@@ -169,10 +172,7 @@ pub fn charge(bytes: usize) -> Result<(), String> {
         let total = so_far.saturating_add(bytes);
         spent.set(Some(total));
         if total > MAX_ROW_WORK_BYTES {
-            return Err(format!(
-                "evaluating the expression for one row produced more than {} MiB of values",
-                MAX_ROW_WORK_BYTES >> 20
-            ));
+            return charge_error(total);
         }
         Ok(())
     })

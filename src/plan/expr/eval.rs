@@ -107,8 +107,9 @@ fn eval_node(e: &TExpr, row: &[Value], vars: &[Value]) -> EvalResult {
                 .collect::<Result<Vec<Value>, String>>()?;
             let value = function.invoke(&values)?;
             // Bounds (`common::limits`): past them the call fails like any function error.
-            limits::charge(value.footprint())?;
-            limits::check_value(&value, &format!("{}'s result", function.name()))?;
+            let bytes = value.footprint();
+            limits::charge(bytes)?;
+            limits::check_result(bytes, function.name())?;
             Ok(value)
         }
         Node::Subscript { expr, index } => {
