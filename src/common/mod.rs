@@ -3,6 +3,7 @@
 //!
 //! May import: nothing else in the crate.
 
+pub mod change;
 mod cell;
 pub mod codec;
 pub mod limits;

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod decode;
 pub mod encode;
 pub mod materialized;
+pub mod operator;
 pub mod pipeline;
 pub mod processing_log;
 pub mod query;
