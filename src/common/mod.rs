@@ -3,8 +3,8 @@
 //!
 //! May import: nothing else in the crate.
 
-pub mod change;
 mod cell;
+pub mod change;
 pub mod codec;
 pub mod limits;
 mod types;

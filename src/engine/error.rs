@@ -19,6 +19,9 @@ pub enum EngineError {
     /// A valid statement that cannot be applied to the current state (unknown source...).
     #[error("{0}")]
     Statement(String),
+    /// Brook failed (a batch it built did not fit its schema, ...).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Who is at fault: decides HTTP status and error codes.
@@ -37,6 +40,7 @@ impl EngineError {
             }
             EngineError::Transport(t) if t.is_user_error() => ErrorKind::User,
             EngineError::Transport(_) | EngineError::Start(_) => ErrorKind::External,
+            EngineError::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -34,7 +34,7 @@ pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
 pub use results::{Listing, Section, StatementResult};
 
-use crate::exec::RunningQuery;
+use crate::exec::QueryDriver;
 use crate::plan::functions::FunctionRegistry;
 use crate::sql::{self, Statement, StatementKind};
 use crate::transport::Transport;
@@ -53,7 +53,7 @@ pub enum RunMode {
 }
 
 enum QueryRunner {
-    Manual(Box<RunningQuery>),
+    Manual(Box<QueryDriver>),
     Thread {
         stop: Arc<AtomicBool>,
         handle: Option<std::thread::JoinHandle<()>>,
@@ -428,6 +428,7 @@ impl Engine {
                             crate::exec::StepError::State(e) => {
                                 EngineError::Statement(e.to_string())
                             }
+                            crate::exec::StepError::Internal(m) => EngineError::Internal(m),
                         })?;
                 }
             }

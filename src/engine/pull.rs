@@ -7,13 +7,12 @@
 //! query (`CREATE TABLE ... AS SELECT`: an aggregation, or a query over a table), dropped when
 //! its query ends.
 
-use super::error::{EngineResult, statement_err};
+use super::error::{EngineError, EngineResult, statement_err};
 use super::pull_keys;
 use super::results::PullResult;
 use super::{Engine, StatementResult};
 use crate::common::Value;
-use crate::exec::pipeline::StatelessPipeline;
-use crate::exec::{Materialization, MemoryProcessingLog, RunningQuery, topic_rows};
+use crate::exec::{Materialization, QueryDriver, topic_rows};
 use crate::plan::expr::{Node, TExpr};
 use crate::plan::schema::{ROWOFFSET, ROWPARTITION, WINDOWEND, WINDOWSTART};
 use crate::plan::{QueryKind, QueryPlan, SourceDef, plan_query};
@@ -47,7 +46,7 @@ impl Engine {
         }
         let keys = super::pull_lookup::exact_keys(&plan);
         let table = self.source_rows(&plan.source, keys.as_deref())?;
-        let rows = select_rows(table, &plan);
+        let rows = select_rows(table, &plan)?;
         Ok(StatementResult::PullQuery(PullResult {
             schema: header(&plan),
             column_names: plan.column_names(),
@@ -122,7 +121,7 @@ impl Engine {
         id: &str,
         plan: &QueryPlan,
         sink: &SourceDef,
-        query: &RunningQuery,
+        query: &QueryDriver,
     ) -> EngineResult<()> {
         let Some(rows) = query.committed_rows(plan) else {
             return Ok(());
@@ -144,27 +143,28 @@ impl Engine {
 }
 
 /// The source's rows through the pull query's WHERE and projection, up to its LIMIT.
-fn select_rows(table: Option<RecordBatch>, plan: &QueryPlan) -> Vec<Vec<Value>> {
+fn select_rows(table: Option<RecordBatch>, plan: &QueryPlan) -> EngineResult<Vec<Vec<Value>>> {
     let Some(mut table) = table else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     if let Some((column, keys)) = pull_keys::in_list_lookup(plan) {
         table = in_key_order(&table, column, &keys).unwrap_or(table);
     }
-    let pipeline = StatelessPipeline::new(plan, "pull_query");
-    let mut log = MemoryProcessingLog::default();
-    let Some(out) = pipeline.process(&table, &plan.source.topic, 0, &mut log) else {
-        return Vec::new();
-    };
+    let (selected, _log) = crate::exec::pull::select(plan, table)
+        .map_err(|e| EngineError::Internal(format!("selecting a pull query's rows: {e}")))?;
     let limit = plan.limit.map_or(usize::MAX, |l| l as usize);
     let width = plan.columns.len();
-    (0..out.num_rows().min(limit))
-        .map(|r| {
-            (0..width)
-                .map(|c| Value::from_array(out.column(c).as_ref(), r))
-                .collect()
+    Ok(selected
+        .iter()
+        .flat_map(|out| {
+            (0..out.num_rows()).map(move |r| {
+                (0..width)
+                    .map(|c| Value::from_array(out.column(c).as_ref(), r))
+                    .collect::<Vec<Value>>()
+            })
         })
-        .collect()
+        .take(limit)
+        .collect::<Vec<_>>())
 }
 
 /// The rows in the order of `keys` (an IN list: ksqlDB looks each key up in turn); rows of

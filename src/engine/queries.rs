@@ -4,7 +4,7 @@
 use super::error::{EngineError, EngineResult, statement_err};
 use super::results::PushQuery;
 use super::{Engine, QueryInfo, QueryRunner, RunMode, StatementResult};
-use crate::exec::{Output, QueryStart, RunningQuery, StateLocation};
+use crate::exec::{QueryDriver, QueryStart, StateLocation};
 use crate::format::FormatKind;
 use crate::plan::ddl::{check_properties, formats, validate_formats};
 use crate::plan::schema::ColumnRole;
@@ -335,7 +335,7 @@ impl Engine {
             fatal_timestamp_errors: start.fatal_timestamp_errors,
             state: self.state_location(id, &group),
         };
-        let query = RunningQuery::to_topic(self.transport.as_ref(), query_start, sink)?;
+        let query = QueryDriver::to_topic(self.transport.as_ref(), query_start, sink)?;
         self.register_materialization(id, plan, sink, &query)?;
         self.counters.insert(id.to_string(), query.counters());
         let runner = match self.mode {
@@ -421,7 +421,7 @@ impl Engine {
                 changelog_prefix: None,
             },
         };
-        let query = RunningQuery::new(self.transport.as_ref(), start, Output::Rows(subscriber))?;
+        let query = QueryDriver::to_subscriber(self.transport.as_ref(), start, subscriber)?;
         Ok(StatementResult::PushQuery(Box::new(PushQuery {
             id,
             column_names: plan.column_names(),
@@ -477,7 +477,7 @@ pub(super) fn consumer_group(id: &str) -> String {
 }
 
 fn spawn_query_thread(
-    mut query: RunningQuery,
+    mut query: QueryDriver,
     log: Arc<Mutex<super::processing_log::ErrorTally>>,
     transport: Arc<dyn crate::transport::Transport>,
 ) -> QueryRunner {
@@ -503,13 +503,17 @@ fn spawn_query_thread(
                         .cloned()
                         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                         .unwrap_or_default();
-                    Err(crate::exec::StepError::Fatal(format!(
-                        "internal error (a bug in Brook), the query stopped: {what}"
+                    Err(crate::exec::StepError::Internal(format!(
+                        "a bug in Brook stopped the query: {what}"
                     )))
                 });
                 match stepped {
                     Ok(_) => {}
-                    Err(crate::exec::StepError::Fatal(e)) => {
+                    Err(
+                        e
+                        @ (crate::exec::StepError::Fatal(_) | crate::exec::StepError::Internal(_)),
+                    ) => {
+                        let e = e.to_string();
                         tracing::error!(query = %query.id, "query stopped: {e}");
                         if let Ok(mut f) = failure.lock() {
                             *f = Some(e);

@@ -1,6 +1,6 @@
 //! What executing a statement returns, for the REPL and the HTTP API to render.
 
-use crate::exec::RunningQuery;
+use crate::exec::QueryDriver;
 
 /// A table of text: SHOW/LIST/DESCRIBE/EXPLAIN results. Shown as the title, the properties
 /// (`name : value` lines), the table (when it has columns), then the sections.
@@ -60,7 +60,7 @@ pub struct PushQuery {
     pub id: String,
     pub column_names: Vec<String>,
     pub column_types: Vec<String>,
-    pub query: RunningQuery,
+    pub query: QueryDriver,
     pub rows: super::push_rows::PushRows,
     pub limit: Option<u64>,
 }

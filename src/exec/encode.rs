@@ -9,8 +9,10 @@
 use super::processing_log::{ProcessingError, ProcessingLog};
 use crate::common::ArrayView;
 use crate::common::Value;
+use crate::common::change::{ChangeBatch, Op};
 use crate::format::{FormatSpec, Part, RowWriter, WindowBounds, WindowInfo};
-use crate::plan::{QueryPlan, SourceDef};
+use crate::plan::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
+use crate::plan::{OutputColumn, SourceDef};
 use crate::transport::ProducerRecord;
 use arrow::array::{Array, Int64Array};
 use arrow::record_batch::RecordBatch;
@@ -24,8 +26,8 @@ pub struct Encoder {
     timestamp: Option<(usize, Option<String>)>,
     /// The key columns are the source's (no PARTITION BY).
     source_keys: bool,
-    /// Windowed sink keys: the window, and where WINDOWSTART/WINDOWEND are in the batch.
-    window: Option<(WindowInfo, usize, usize)>,
+    /// Windowed sink keys: the window (its bounds are the batch's WINDOWSTART/WINDOWEND).
+    window: Option<WindowInfo>,
     query_id: String,
 }
 
@@ -46,10 +48,16 @@ struct Encoded {
 const BYTES_PER_ROW: usize = 64;
 
 impl Encoder {
-    pub fn new(plan: &QueryPlan, sink: &SourceDef, query_id: &str) -> Encoder {
+    /// The encoder of rows whose first columns are `columns` (then window bounds and ROWTIME,
+    /// found by name), written to `sink`; `source_keys`: the key columns are the source's.
+    pub fn new(
+        columns: &[OutputColumn],
+        source_keys: bool,
+        sink: &SourceDef,
+        query_id: &str,
+    ) -> Encoder {
         let pick = |want_key: bool, format: &FormatSpec, part: Part| {
-            let (indices, specs): (Vec<usize>, Vec<_>) = plan
-                .columns
+            let (indices, specs): (Vec<usize>, Vec<_>) = columns
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.is_key == want_key)
@@ -69,29 +77,28 @@ impl Encoder {
             }
         };
         let timestamp = sink.timestamp.as_ref().and_then(|t| {
-            let index = plan.columns.iter().position(|c| c.name == t.column)?;
+            let index = columns.iter().position(|c| c.name == t.column)?;
             Some((index, t.format.clone()))
         });
         Encoder {
             keys: pick(true, &sink.key_format, Part::Key),
             values: pick(false, &sink.value_format, Part::Value),
             timestamp,
-            source_keys: !plan.repartitioned,
-            window: sink
-                .window
-                .map(|w| (w, plan.columns.len(), plan.columns.len() + 1)),
+            source_keys,
+            window: sink.window,
             query_id: query_id.to_string(),
         }
     }
 
-    /// The records of a batch; rows marked in `deleted` become tombstones (key, null value).
+    /// The records of a batch's changes: an upsert (`+`, `U+`) is a record, a deletion a
+    /// tombstone (key, null value); `U-` rows are not written.
     pub fn encode(
         &self,
-        batch: &RecordBatch,
-        deleted: Option<&[bool]>,
+        changes: &ChangeBatch,
         topic: &str,
         log: &mut dyn ProcessingLog,
     ) -> Vec<ProducerRecord> {
+        let batch = changes.data();
         let views = |part: &Side| -> Vec<ArrayView<'_>> {
             part.indices
                 .iter()
@@ -101,14 +108,16 @@ impl Encoder {
         let (key_views, value_views) = (views(&self.keys), views(&self.values));
         let mut buffer = Vec::with_capacity(batch.num_rows() * BYTES_PER_ROW);
         let mut encoded = Vec::with_capacity(batch.num_rows());
-        let rowtimes = batch
-            .columns()
-            .last()
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+        let rowtimes = changes.int64(ROWTIME);
+        let bounds = (changes.int64(WINDOWSTART), changes.int64(WINDOWEND));
         for row in 0..batch.num_rows() {
+            let op = changes.op(row);
+            if op == Op::UpdateBefore {
+                continue;
+            }
             let start = buffer.len();
             let result = self
-                .timestamp_of(batch, rowtimes, row)
+                .timestamp_of(batch, rowtimes, row, op)
                 .and_then(|timestamp| {
                     // Keys copied from the source: several columns, all NULL, come from a record
                     // with a null key and are written as one, as ksqlDB does. (A key computed by
@@ -127,9 +136,9 @@ impl Encoder {
                             }
                             other => other,
                         };
-                        inner.map(|key| self.append_window(batch, row, key, &mut buffer))
+                        inner.map(|key| self.append_window(bounds, row, key, &mut buffer))
                     };
-                    let value = if deleted.is_some_and(|d| d.get(row) == Some(&true)) {
+                    let value = if op == Op::Delete {
                         None
                     } else {
                         write(&self.values.writer, &value_views, row, &mut buffer, "value")?
@@ -154,35 +163,41 @@ impl Encoder {
     /// A windowed sink's key: the inner key just written, then the row's window.
     fn append_window(
         &self,
-        batch: &RecordBatch,
+        (starts, ends): (Option<&Int64Array>, Option<&Int64Array>),
         row: usize,
         key: Range<usize>,
         buffer: &mut Vec<u8>,
     ) -> Range<usize> {
-        let Some((window, start, end)) = &self.window else {
+        let Some(window) = &self.window else {
             return key;
         };
-        let bound = |i: usize| {
-            let column = batch.column(i).as_any().downcast_ref::<Int64Array>()?;
+        let bound = |column: Option<&Int64Array>| {
+            let column = column?;
             column.is_valid(row).then(|| column.value(row))
         };
-        if let (Some(start), Some(end)) = (bound(*start), bound(*end)) {
+        if let (Some(start), Some(end)) = (bound(starts), bound(ends)) {
             window.append(WindowBounds { start, end }, buffer);
         }
         key.start..buffer.len()
     }
 
-    /// The record timestamp of `row`: ROWTIME, or the sink's TIMESTAMP column.
+    /// The record timestamp of `row`: ROWTIME, or the sink's TIMESTAMP column (ROWTIME for a
+    /// deletion without one: a record without a value has no TIMESTAMP column).
     fn timestamp_of(
         &self,
         batch: &RecordBatch,
         rowtimes: Option<&Int64Array>,
         row: usize,
+        op: Op,
     ) -> Result<Option<i64>, String> {
+        let rowtime = rowtimes.filter(|r| row < r.len()).map(|r| r.value(row));
         let Some((index, format)) = &self.timestamp else {
-            return Ok(rowtimes.map(|r| r.value(row)));
+            return Ok(rowtime);
         };
         let value = Value::from_array(batch.column(*index).as_ref(), row);
+        if op == Op::Delete && matches!(value, Value::Null) {
+            return Ok(rowtime);
+        }
         let ms = super::decode::extract_timestamp(&value, format.as_deref())?;
         if ms < 0 {
             return Err(format!(

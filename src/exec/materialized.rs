@@ -10,11 +10,12 @@
 //! Only committed state is read: a pull query never sees a step that might still roll back.
 
 use super::aggregate::GroupsSnapshot;
-use super::pipeline::{StatelessPipeline, evaluate};
-use super::processing_log::MemoryProcessingLog;
+use super::eval::evaluate;
+use super::ops::Projection;
 use super::table_rows::TableRowsSnapshot;
 use crate::common::Value;
 use crate::format::{ColumnSpec, FormatSpec, Part};
+use crate::plan::logical::{LogicalPlan, SinkTarget, logical_plan};
 use crate::plan::schema::{ColumnRole, ROWOFFSET, ROWPARTITION, WINDOWSTART};
 use crate::plan::{Compiled, QueryPlan, SourceDef};
 use crate::state::StateError;
@@ -48,7 +49,8 @@ pub enum CommittedRows {
     Groups {
         groups: GroupsSnapshot,
         having: Option<Compiled>,
-        projection: StatelessPipeline,
+        /// The query's projection over the groups; `None` if its tree has none.
+        projection: Option<Projection>,
         /// The table key column each GROUP BY expression becomes, in GROUP BY order (`None`
         /// when one is not projected as a key column as it is).
         group_key_names: Option<Vec<String>>,
@@ -59,11 +61,11 @@ pub enum CommittedRows {
 
 impl CommittedRows {
     /// The committed rows of aggregation `plan`.
-    pub fn groups(query_id: &str, plan: &QueryPlan, groups: GroupsSnapshot) -> CommittedRows {
+    pub fn groups(plan: &QueryPlan, groups: GroupsSnapshot) -> CommittedRows {
         CommittedRows::Groups {
             groups,
             having: plan.aggregation.as_ref().and_then(|a| a.having.clone()),
-            projection: StatelessPipeline::new(plan, query_id),
+            projection: aggregate_projection(plan),
             group_key_names: group_key_names(plan),
         }
     }
@@ -106,9 +108,28 @@ impl CommittedRows {
                 if visible.num_rows() == 0 {
                     return Ok(None);
                 }
-                let mut log = MemoryProcessingLog::default();
-                Ok(projection.process(&visible, "", 0, &mut log))
+                let Some(projection) = projection else {
+                    return Err(MaterializationError::Rows(
+                        "the query has no projection".into(),
+                    ));
+                };
+                let rows = projection
+                    .project_rows(&visible)
+                    .map_err(|e| MaterializationError::Rows(e.to_string()))?;
+                Ok(Some(rows))
             }
+        }
+    }
+}
+
+/// The projection of an aggregation's output (its intermediate layout) to the query's columns.
+fn aggregate_projection(plan: &QueryPlan) -> Option<Projection> {
+    let root = logical_plan(plan, SinkTarget::Subscriber);
+    let mut node = &root;
+    loop {
+        match node {
+            LogicalPlan::Project(p) => return Some(Projection::new(p)),
+            other => node = other.inputs().into_iter().next()?,
         }
     }
 }

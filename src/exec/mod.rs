@@ -1,28 +1,30 @@
-//! Execution: the operators that run a query over Arrow batches (decode, filter/project,
-//! encode) and the loop that drives them from a source topic to a sink topic or subscriber.
+//! Execution: a query's logical tree (`plan::logical`) planned into a graph of synchronous
+//! operators (`physical`, `graph`, `ops`, `aggregate`) over change batches, and the driver
+//! that runs the graph from its source topics to its sink topic or subscriber (`driver`).
 //!
-//! Operators are plain structs; the caller owns threads and timing (a production thread, or
-//! the conformance driver stepping queries one record at a time).
+//! Operators are plain structs; the driver owns the loop, and its caller owns threads and
+//! timing (a production thread, or the conformance runner stepping queries by hand).
 //!
 //! May import: `common`, `plan`, `format`, `state`, `transport`.
 
 pub mod aggregate;
 pub mod decode;
+pub mod driver;
 pub mod encode;
+pub mod eval;
+pub mod graph;
 pub mod materialized;
 pub mod operator;
-pub mod pipeline;
+pub mod ops;
+pub mod physical;
 pub mod processing_log;
-pub mod query;
+pub mod pull;
 pub mod query_state;
-mod table_changes;
+pub mod source;
 pub mod table_rows;
-pub mod tombstone;
 pub mod topic_rows;
 
+pub use driver::{QueryCounters, QueryDriver, QueryStart, RowSubscriber, StartError, StepError};
 pub use materialized::{CommittedRows, Materialization, MaterializationError};
 pub use processing_log::{ErrorKind, MemoryProcessingLog, ProcessingError, ProcessingLog};
-pub use query::{
-    Output, QueryCounters, QueryStart, RunningQuery, StartError, StepError, output_schema,
-};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

@@ -10,8 +10,9 @@
 //! [`Operator::stores`]; [`Operator::open`] re-reads what it keeps in memory after a restore
 //! or a rolled-back step.
 
-use super::materialized::CommittedRows;
+use super::aggregate::GroupsSnapshot;
 use super::processing_log::{ErrorKind, ProcessingError, ProcessingLog};
+use super::table_rows::TableRowsSnapshot;
 use crate::common::change::ChangeBatch;
 use crate::plan::schema::ROWOFFSET;
 use crate::state::StateError;
@@ -79,10 +80,18 @@ pub trait Operator: Send {
         Ok(())
     }
 
-    /// The committed rows the operator materializes, for pull queries.
-    fn materialized(&self) -> Option<CommittedRows> {
+    /// A read-only view of the committed rows the operator keeps, for pull queries.
+    fn materialized(&self) -> Option<Materialized> {
         None
     }
+}
+
+/// What an operator keeps that pull queries read.
+pub enum Materialized {
+    /// An aggregation's groups (in its intermediate layout).
+    Groups(GroupsSnapshot),
+    /// A table's written rows.
+    Rows(TableRowsSnapshot),
 }
 
 /// What a step produced for the outside: records for sink topics, and rows for a push

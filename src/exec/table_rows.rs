@@ -5,8 +5,8 @@
 //! `exec::query_state`). Readers see only committed rows.
 
 use super::query_state::{QueryState, QueryStateError};
+use crate::common::change::{ChangeBatch, Op};
 use crate::common::{SqlType, Value, codec, values_to_array};
-use crate::plan::QueryPlan;
 use crate::state::{StateError, Store};
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
@@ -40,47 +40,44 @@ struct RowLayout {
 }
 
 impl TableRows {
-    /// The table's store in `state` (created on first use); `output` is the schema of the
-    /// rows the query writes.
+    /// The table's store in `state` (created on first use): rows of `schema` (the query's
+    /// columns, then ROWTIME) keyed by the columns at `key_columns`.
     pub fn open(
         state: &mut QueryState,
-        plan: &QueryPlan,
-        output: SchemaRef,
+        key_columns: Vec<usize>,
+        schema: SchemaRef,
     ) -> Result<TableRows, QueryStateError> {
-        let mut types: Vec<SqlType> = plan.columns.iter().map(|c| c.output_type()).collect();
-        types.push(SqlType::Bigint);
-        let key_columns = (0..plan.columns.len())
-            .filter(|i| plan.columns[*i].is_key)
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
             .collect();
         Ok(TableRows {
             store: state.store(ROWS)?,
             key_columns,
-            layout: RowLayout {
-                schema: output,
-                types,
-            },
+            layout: RowLayout { schema, types },
         })
     }
 
-    /// Applies written rows: each row marked in `deleted` removes its key, the others
-    /// replace it.
-    pub fn apply(&mut self, rows: &RecordBatch, deleted: Option<&[bool]>) {
+    /// Applies written changes: an upsert (`+`, `U+`) replaces its key's row, a deletion
+    /// removes it; `U-` rows change nothing.
+    pub fn apply(&mut self, rows: &ChangeBatch) {
+        let data = rows.data();
         for row in 0..rows.num_rows() {
-            let value = |c: usize| Value::from_array(rows.column(c).as_ref(), row);
+            let op = rows.op(row);
+            if op == Op::UpdateBefore {
+                continue;
+            }
+            let value = |c: usize| Value::from_array(data.column(c).as_ref(), row);
             let key: Vec<Value> = self.key_columns.iter().map(|c| value(*c)).collect();
             let key = codec::encode(&key);
-            if deleted.is_some_and(|d| d.get(row).copied().unwrap_or(false)) {
+            if op == Op::Delete {
                 self.store.delete(&key);
             } else {
-                let values: Vec<Value> = (0..rows.num_columns()).map(value).collect();
+                let values: Vec<Value> = (0..data.num_columns()).map(value).collect();
                 self.store.put(&key, &codec::encode(&values));
             }
         }
-    }
-
-    /// Removes the row of the key with these values (a deletion that passed through).
-    pub fn delete_key(&mut self, key: &[Value]) {
-        self.store.delete(&codec::encode(key));
     }
 
     pub fn snapshot(&self) -> TableRowsSnapshot {
@@ -208,7 +205,11 @@ mod tests {
             },
         };
         let snapshot = rows.snapshot();
-        rows.apply(&batch(&schema, &["a", "b", "a"], &[1, 2, 3]), None);
+        rows.apply(&ChangeBatch::inserts(batch(
+            &schema,
+            &["a", "b", "a"],
+            &[1, 2, 3],
+        )));
         assert!(
             snapshot.read().expect("read").is_none(),
             "nothing committed yet"
@@ -228,7 +229,9 @@ mod tests {
         assert_eq!((ids.value(0), values.value(0)), ("a", 3));
         assert_eq!((ids.value(1), values.value(1)), ("b", 2));
 
-        rows.apply(&batch(&schema, &["a", "c"], &[0, 5]), Some(&[true, false]));
+        let changes = batch(&schema, &["a", "c"], &[0, 5]);
+        let changes = ChangeBatch::new(changes, vec![Op::Delete, Op::Insert]).expect("changes");
+        rows.apply(&changes);
         state.committed(&[]).expect("flush");
         let read = snapshot.read().expect("read").expect("rows");
         let ids = read

@@ -12,6 +12,8 @@ mod error;
 pub mod explain;
 pub mod expr;
 pub mod functions;
+pub mod logical;
+mod logical_build;
 mod partition;
 pub mod query;
 pub mod schema;

@@ -4,9 +4,13 @@
 
 use super::support;
 use brook::common::Value;
+use brook::common::change::ChangeBatch;
 use brook::engine::results::PullResult;
 use brook::engine::{Engine, RunMode, StatementResult};
-use brook::exec::{Materialization, MemoryProcessingLog, QueryState, StateLocation};
+use brook::exec::operator::{Ctx, Materialized, Origin, Outputs};
+use brook::exec::physical::PhysicalContext;
+use brook::exec::{Materialization, MemoryProcessingLog, StateLocation};
+use brook::plan::logical::{SinkTarget, logical_plan};
 use brook::plan::{QueryKind, plan_query};
 use brook::sql::{StatementKind, parse_statement};
 use brook::transport::Transport;
@@ -185,14 +189,21 @@ fn pull_queries_never_see_uncommitted_state() {
         QueryKind::Persistent,
     )
     .expect("plan");
-    let aggregation = plan.aggregation.clone().expect("aggregation");
     let location = StateLocation::Temporary {
         changelog_prefix: None,
     };
-    let mut state = QueryState::open(&location).expect("state");
-    let mut aggregator =
-        brook::exec::aggregate::Aggregator::new(&plan, &aggregation, "q", &mut state)
-            .expect("aggregator");
+    let root = logical_plan(&plan, SinkTarget::Subscriber);
+    let ctx = PhysicalContext {
+        query_id: "q",
+        fatal_timestamp_errors: false,
+        state: &location,
+    };
+    let physical = brook::exec::physical::plan(&root, &ctx).expect("graph");
+    let (mut graph, mut state) = (physical.graph, physical.state.expect("state"));
+    let Some(Materialized::Groups(groups)) = graph.operators().find_map(|op| op.materialized())
+    else {
+        panic!("the aggregation keeps no groups");
+    };
     let sink = brook::plan::SourceDef {
         name: "PER_USER".into(),
         kind: brook::sql::SourceKind::Table,
@@ -200,12 +211,14 @@ fn pull_queries_never_see_uncommitted_state() {
         window: None,
         ..plan.source.clone()
     };
-    let rows = brook::exec::CommittedRows::groups("q", &plan, aggregator.snapshot());
+    let rows = brook::exec::CommittedRows::groups(&plan, groups);
     let table = Materialization::new("q", &sink, rows, 1);
     let batch = clicks_batch(&plan.input_schema, &["a", "b", "a"]);
-    let mut log = MemoryProcessingLog::default();
-    aggregator
-        .process(&batch, "clicks", 0, &mut log)
+    let (mut log, mut outputs) = (MemoryProcessingLog::default(), Outputs::default());
+    let origin = Origin::default();
+    let mut ctx = Ctx::new("q", &origin, &mut log, &mut outputs);
+    graph
+        .push_source(0, ChangeBatch::inserts(batch), &mut ctx)
         .expect("process");
     assert!(
         table.rows().expect("rows").is_none(),

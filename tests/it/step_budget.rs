@@ -3,7 +3,7 @@
 //! keep what LPAD makes for the whole batch (as a column, or to compare it in WHERE).
 
 use brook::exec::{MemoryProcessingLog, StateLocation};
-use brook::exec::{Output, QueryStart, RunningQuery};
+use brook::exec::{QueryDriver, QueryStart};
 use brook::log::{EmbeddedLog, LogConfig};
 use brook::plan::ddl::{DdlDefaults, plan_create_source};
 use brook::plan::functions::FunctionRegistry;
@@ -78,20 +78,20 @@ fn start<'a>(plan: &'a QueryPlan) -> QueryStart<'a> {
     }
 }
 
-fn persistent(log: &EmbeddedLog, source: &Source, sql: &str) -> RunningQuery {
+fn persistent(log: &EmbeddedLog, source: &Source, sql: &str) -> QueryDriver {
     let plan = planned(source, sql, QueryKind::Persistent);
     let sink = SourceDef {
         name: "OUT".into(),
         topic: "out".into(),
         ..source.0.clone()
     };
-    RunningQuery::to_topic(log, start(&plan), &sink)
+    QueryDriver::to_topic(log, start(&plan), &sink)
         .expect("query starts")
         .with_step_budget(BUDGET)
 }
 
 /// Steps until the input is used up: the records each step consumed.
-fn run(query: &mut RunningQuery, errors: &mut MemoryProcessingLog) -> Vec<usize> {
+fn run(query: &mut QueryDriver, errors: &mut MemoryProcessingLog) -> Vec<usize> {
     let mut steps = Vec::new();
     loop {
         match query.step(10_000, Duration::ZERO, errors).expect("step") {
@@ -202,8 +202,9 @@ fn a_push_query_past_the_step_budget_hands_out_every_row_once() {
     let plan = planned(&source, sql, QueryKind::Transient);
     let seen: Arc<Mutex<Vec<i32>>> = Arc::default();
     let sink = seen.clone();
-    let subscriber = Box::new(move |rows: &arrow::record_batch::RecordBatch, _: &[bool]| {
+    let subscriber = Box::new(move |rows: &brook::common::change::ChangeBatch| {
         let ids = rows
+            .data()
             .column(0)
             .as_any()
             .downcast_ref::<arrow::array::Int32Array>();
@@ -211,7 +212,7 @@ fn a_push_query_past_the_step_budget_hands_out_every_row_once() {
         seen.extend(ids.expect("INT ids").values().iter().copied());
         true
     });
-    let mut query = RunningQuery::new(&log, start(&plan), Output::Rows(subscriber))
+    let mut query = QueryDriver::to_subscriber(&log, start(&plan), subscriber)
         .expect("query starts")
         .with_step_budget(BUDGET);
     let mut errors = MemoryProcessingLog::default();

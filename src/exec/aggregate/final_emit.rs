@@ -17,7 +17,8 @@
 
 use super::stores::Groups;
 use super::windows::windows_for;
-use super::{Aggregator, RowError, RowRole, Rows, decode_group};
+use super::{Aggregator, RowError, Rows, decode_group};
+use crate::common::change::Op;
 use crate::common::{Value, codec};
 use crate::format::WindowKind;
 use crate::plan::aggregate::WindowPlan;
@@ -131,7 +132,7 @@ impl Aggregator {
             let Ok(Some(group)) = decode_group(Some(&entry.value)) else {
                 continue;
             };
-            self.emit(&key, &group, bounds, group.timestamp, RowRole::New, rows);
+            self.emit(&key, &group, bounds, group.timestamp, Op::UpdateAfter, rows);
         }
         Ok(true)
     }
@@ -158,7 +159,7 @@ impl Aggregator {
                 continue;
             };
             let bounds = Some((session.start, session.end));
-            self.emit(&key, &group, bounds, session.end, RowRole::New, rows);
+            self.emit(&key, &group, bounds, session.end, Op::UpdateAfter, rows);
         }
         Ok(true)
     }

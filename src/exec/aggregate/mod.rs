@@ -1,31 +1,37 @@
-//! The aggregation operator: filters a source batch (WHERE), groups each row by its GROUP BY
-//! values (and its windows), updates each group's accumulators in the state store, and emits
-//! the group's new aggregate for every input row (EMIT CHANGES with caching off, as ksqlDB's
-//! tests run). Its output batches have the intermediate layout of `plan::aggregate`.
+//! The aggregation operator: groups each input row by its grouping columns (computed by the
+//! re-key before it) and its windows, updates each group's accumulators in the state store,
+//! and emits the group's new aggregate for every input row (EMIT CHANGES with caching off, as
+//! ksqlDB's tests run): `+` for a new group, a `U-`/`U+` pair (old and new aggregate) for an
+//! updated one, `-` for a session merged away. Its output batches have the intermediate layout
+//! of `plan::aggregate`. Over a table, a `-` input row (a deletion, or a row that stopped
+//! passing WHERE) undoes the row's earlier contribution (`table.rs`).
 //!
 //! As in Kafka Streams, an update's timestamp is the largest of the row's and the group's
 //! previous one. Rows with a NULL grouping value, and rows too late for a window (its end plus
 //! the grace period is at or before the stream time), are reported and skipped.
 
 mod final_emit;
+mod op;
 mod session;
 mod snapshot;
 mod stores;
 mod table;
 mod windows;
 
-use super::pipeline::{evaluate, int64_column, passing, reporter};
-use super::processing_log::{ErrorKind, ProcessingError, ProcessingLog};
+use super::eval::evaluate;
+use super::operator::{Ctx, OperatorError, offsets_of};
+use super::processing_log::ErrorKind;
 use super::query_state::{QueryState, QueryStateError};
+use crate::common::change::{ChangeBatch, Op};
 use crate::common::codec;
 use crate::common::{SqlType, Value, values_to_array};
 use crate::format::WindowKind;
-use crate::plan::aggregate::AggregatePlan;
-use crate::plan::schema::{ROWOFFSET, ROWTIME};
-use crate::plan::{Compiled, QueryPlan};
+use crate::plan::aggregate::{AggregateCall, WindowPlan};
+use crate::plan::logical::{AggregateNode, Emit};
+use crate::plan::schema::ROWTIME;
 use crate::state::StateError;
-use arrow::array::{ArrayRef, BooleanArray};
-use arrow::compute::filter_record_batch;
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 use stores::{Groups, Stores};
@@ -37,12 +43,11 @@ pub use snapshot::GroupsSnapshot;
 const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
 pub struct Aggregator {
-    filter: Option<Compiled>,
-    plan: AggregatePlan,
+    plan: Spec,
     /// Result types, in output order: keys, aggregates, window bounds, ROWTIME.
     types: Vec<SqlType>,
-    rowtime_index: usize,
-    offset_index: usize,
+    /// Input positions of the grouping columns.
+    group_columns: Vec<usize>,
     stores: Stores,
     /// Aggregating a table: the positions of its key columns in the input batch (each source
     /// row's contribution is remembered by its key, to remove when the row changes).
@@ -54,7 +59,16 @@ pub struct Aggregator {
     expired_before: i64,
     /// EMIT FINAL: where its emissions stand.
     final_state: Option<final_emit::FinalState>,
-    query_id: String,
+}
+
+/// What the aggregation computes.
+#[derive(Clone)]
+struct Spec {
+    calls: Vec<AggregateCall>,
+    window: Option<WindowPlan>,
+    emit_final: bool,
+    /// The intermediate layout of its output.
+    schema: SchemaRef,
 }
 
 /// Why a row could not be aggregated: its data (reported to the processing log, the row
@@ -83,65 +97,58 @@ struct GroupState {
     timestamp: i64,
 }
 
-/// What an output row of the aggregation is, as a change to the output table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RowRole {
-    /// A group's new aggregate.
-    New,
-    /// The group's previous aggregate, right before its `New` row (HAVING decides whether
-    /// the change deletes a row that was visible).
-    Old,
-    /// A session merged into a larger one: its row is deleted.
-    Deleted,
-}
-
-/// The rows of one output batch, column by column, and their roles; and notes about the
+/// The rows of one output batch, column by column, and their ops; and notes about the
 /// current input row for the processing log.
 struct Rows {
     columns: Vec<Vec<Value>>,
-    roles: Vec<RowRole>,
+    ops: Vec<Op>,
     /// Late records and windows lost to retention, for the processing log.
     notes: Vec<String>,
 }
 
 impl Rows {
-    fn push(&mut self, values: impl Iterator<Item = Value>, role: RowRole) {
+    /// Appends a row: `U-` for a group's old aggregate, `U+` for its new one (an insert when
+    /// no `U-` row is right before it), `-` for a session merged away.
+    fn push(&mut self, values: impl Iterator<Item = Value>, op: Op) {
         for (column, value) in self.columns.iter_mut().zip(values) {
             column.push(value);
         }
-        self.roles.push(role);
+        let op = match op {
+            Op::UpdateAfter if self.ops.last() != Some(&Op::UpdateBefore) => Op::Insert,
+            op => op,
+        };
+        self.ops.push(op);
     }
 }
 
 impl Aggregator {
-    /// The aggregation of `plan`, keeping its groups in stores of `state` (restore the state
+    /// The aggregation of `node`, keeping its groups in stores of `state` (restore the state
     /// and call [`Aggregator::reload`] before processing).
     pub fn new(
-        plan: &QueryPlan,
-        aggregation: &AggregatePlan,
-        query_id: &str,
+        node: &AggregateNode,
         state: &mut QueryState,
     ) -> Result<Aggregator, QueryStateError> {
-        let schema = &aggregation.intermediate_schema;
-        let types = schema
+        let types = node
+            .schema
             .fields()
             .iter()
             .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
             .collect();
-        let reads_table = plan.source.is_table();
+        let reads_table = node.table_keys.is_some();
         Ok(Aggregator {
-            filter: plan.filter.clone(),
-            plan: aggregation.clone(),
+            plan: Spec {
+                calls: node.calls.clone(),
+                window: node.window.clone(),
+                emit_final: node.emit == Emit::Final,
+                schema: node.schema.clone(),
+            },
             types,
-            rowtime_index: plan.input_schema.index_of(ROWTIME).unwrap_or(0),
-            offset_index: plan.input_schema.index_of(ROWOFFSET).unwrap_or(0),
-            stores: Stores::open(state, aggregation, reads_table)?,
-            table_keys: reads_table
-                .then(|| (0..plan.source.schema.key_columns().count()).collect()),
+            group_columns: node.group_columns.clone(),
+            stores: Stores::open(state, node.window.as_ref(), reads_table)?,
+            table_keys: node.table_keys.clone(),
             stream_times: BTreeMap::new(),
             expired_before: i64::MIN,
             final_state: None,
-            query_id: query_id.to_string(),
         })
     }
 
@@ -157,29 +164,24 @@ impl Aggregator {
         Ok(())
     }
 
-    /// Aggregates a batch of source rows: the updated groups, one `New` row per input row and
-    /// window, each after the group's `Old` row if it had one (with session windows, first a
-    /// `Deleted` row for each session merged away). Rows that cannot be aggregated go to the
-    /// processing log; a state store failure fails the batch.
+    /// Aggregates a batch of input rows (of source partition `ctx.origin.partition`): the
+    /// changes to the groups, one new aggregate per input row and window, each after the
+    /// group's old one if it had one (with session windows, first a deletion for each session
+    /// merged away). Rows that cannot be aggregated go to the processing log; a state store
+    /// failure fails the batch.
     pub fn process(
         &mut self,
-        input: &RecordBatch,
-        topic: &str,
-        partition: u32,
-        log: &mut dyn ProcessingLog,
-    ) -> Result<Option<(RecordBatch, Vec<RowRole>)>, StateError> {
-        let Some((batch, passes)) = self.filter(input, topic, partition, log) else {
-            return Ok(None);
+        batch: &ChangeBatch,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Option<ChangeBatch>, OperatorError> {
+        let partition = ctx.origin.partition;
+        let offsets = offsets_of(batch);
+        let mut report = |row: usize, message: String| {
+            if batch.op(row) != Op::Delete {
+                ctx.report(batch, row, message);
+            }
         };
-        let offsets = int64_column(&batch, self.offset_index);
-        let query_id = self.query_id.clone();
-        let mut report = reporter(log, &query_id, topic, partition, &offsets);
-        let keys: Vec<ArrayRef> = self
-            .plan
-            .group_by
-            .iter()
-            .map(|g| evaluate(g, &batch, &mut report, false))
-            .collect();
+        let data = batch.data();
         let args: Vec<Vec<ArrayRef>> = self
             .plan
             .calls
@@ -187,33 +189,42 @@ impl Aggregator {
             .map(|c| {
                 c.args
                     .iter()
-                    .map(|a| evaluate(a, &batch, &mut report, false))
+                    .map(|a| evaluate(a, data, &mut report, false))
                     .collect()
             })
             .collect();
-        let times = int64_column(&batch, self.rowtime_index);
+        let times = batch.int64(ROWTIME);
         let mut rows = self.rows();
         // Late records, reported after the batch's other errors.
         let mut late = Vec::new();
         for row in 0..batch.num_rows() {
-            let key: Vec<Value> = keys.iter().map(|k| Value::from_array(k, row)).collect();
-            let time = times.get(row).copied().unwrap_or(0);
-            let passed = passes.get(row).copied().unwrap_or(false);
+            let op = batch.op(row);
+            let time = times.map_or(0, |t| t.value(row));
+            let key: Vec<Value> = match op {
+                Op::Delete | Op::UpdateBefore => Vec::new(),
+                _ => self
+                    .group_columns
+                    .iter()
+                    .map(|i| Value::from_array(data.column(*i), row))
+                    .collect(),
+            };
+            let passed = op.is_upsert();
             if let Some(source_keys) = &self.table_keys {
                 let source_key: Vec<Value> = source_keys
                     .iter()
-                    .map(|i| Value::from_array(batch.column(*i), row))
+                    .map(|i| Value::from_array(data.column(*i), row))
                     .collect();
                 // A row that stays in its group updates it once (no intermediate retraction).
                 let stays = passed.then_some(key.as_slice());
                 let retracted = self.retract(&source_key, stays, time, &mut rows);
-                check(retracted, |m| report(row, m))?;
+                check(retracted, |m| ctx.report(batch, row, m))?;
             }
             if !passed {
                 continue;
             }
             if let Some(i) = key.iter().position(Value::is_null) {
-                report(
+                ctx.report(
+                    batch,
                     row,
                     format!(
                         "Group-by column with index {i} resolved to null. The source row will be excluded from the table."
@@ -232,9 +243,12 @@ impl Aggregator {
                 offset: offsets.get(row).copied().unwrap_or(0),
                 partition,
             };
-            if check(self.update(&update, &mut rows), |m| report(row, m))?.is_some() {
-                let remembered = self.remember(&batch, row, &key, &row_args);
-                check(remembered, |m| report(row, m))?;
+            let updated = check(self.update(&update, &mut rows), |m| {
+                ctx.report(batch, row, m)
+            })?;
+            if updated.is_some() {
+                let remembered = self.remember(data, row, &key, &row_args);
+                check(remembered, |m| ctx.report(batch, row, m))?;
             }
             late.extend(
                 std::mem::take(&mut rows.notes)
@@ -242,49 +256,18 @@ impl Aggregator {
                     .map(|n| (row, n)),
             );
         }
-        drop(report);
         for (row, message) in late {
-            log.report(ProcessingError {
-                query_id: query_id.clone(),
-                kind: ErrorKind::Late,
-                topic: topic.to_string(),
-                partition,
-                offset: offsets.get(row).copied().unwrap_or(-1),
-                message,
-            });
+            let offset = offsets.get(row).copied().unwrap_or(-1);
+            ctx.report_at(offset, ErrorKind::Late, message);
         }
         self.finish_batch(partition)?;
-        Ok(self.batch(rows))
-    }
-
-    /// WHERE: a table's rows that fail it are removed from the aggregation (they may have
-    /// passed before), so the batch is kept whole with a mask; a stream's are dropped.
-    fn filter(
-        &self,
-        input: &RecordBatch,
-        topic: &str,
-        partition: u32,
-        log: &mut dyn ProcessingLog,
-    ) -> Option<(RecordBatch, Vec<bool>)> {
-        let Some(f) = &self.filter else {
-            return Some((input.clone(), vec![true; input.num_rows()]));
-        };
-        let offsets = int64_column(input, self.offset_index);
-        let mut report = reporter(log, &self.query_id, topic, partition, &offsets);
-        let passes = passing(f, input, &mut report)?;
-        if self.table_keys.is_some() {
-            return Some((input.clone(), passes));
-        }
-        let mask = BooleanArray::from(passes);
-        let kept = filter_record_batch(input, &mask).ok()?;
-        let rows = kept.num_rows();
-        Some((kept, vec![true; rows]))
+        self.batch(rows)
     }
 
     fn rows(&self) -> Rows {
         Rows {
             columns: vec![Vec::new(); self.types.len()],
-            roles: Vec::new(),
+            ops: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -351,11 +334,25 @@ impl Aggregator {
         match (&old, self.final_state.is_some()) {
             (_, true) => self.final_written(window.map_or(0, |w| w.0)),
             (Some(old), false) => {
-                self.emit(row.key, old, window, old.timestamp, RowRole::Old, rows);
-                self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
+                self.emit(row.key, old, window, old.timestamp, Op::UpdateBefore, rows);
+                self.emit(
+                    row.key,
+                    &state,
+                    window,
+                    state.timestamp,
+                    Op::UpdateAfter,
+                    rows,
+                );
             }
             (None, false) => {
-                self.emit(row.key, &state, window, state.timestamp, RowRole::New, rows);
+                self.emit(
+                    row.key,
+                    &state,
+                    window,
+                    state.timestamp,
+                    Op::UpdateAfter,
+                    rows,
+                );
             }
         }
         self.put_group(&state_key, window, &state)?;
@@ -434,7 +431,7 @@ impl Aggregator {
         state: &GroupState,
         window: Option<(i64, i64)>,
         timestamp: i64,
-        role: RowRole,
+        op: Op,
         rows: &mut Rows,
     ) {
         let results = self
@@ -453,12 +450,12 @@ impl Aggregator {
             .chain(results)
             .chain(bounds)
             .chain([Value::Bigint(timestamp)]);
-        rows.push(values, role);
+        rows.push(values, op);
     }
 
-    fn batch(&self, rows: Rows) -> Option<(RecordBatch, Vec<RowRole>)> {
-        if rows.roles.is_empty() {
-            return None;
+    fn batch(&self, rows: Rows) -> Result<Option<ChangeBatch>, OperatorError> {
+        if rows.ops.is_empty() {
+            return Ok(None);
         }
         let arrays: Vec<ArrayRef> = rows
             .columns
@@ -466,8 +463,8 @@ impl Aggregator {
             .zip(&self.types)
             .map(|(values, t)| values_to_array(values, t))
             .collect();
-        let batch = RecordBatch::try_new(self.plan.intermediate_schema.clone(), arrays).ok()?;
-        Some((batch, rows.roles))
+        let batch = RecordBatch::try_new(self.plan.schema.clone(), arrays)?;
+        Ok(Some(ChangeBatch::new(batch, rows.ops)?))
     }
 }
 

@@ -3,7 +3,8 @@
 
 use super::final_emit::retention;
 use super::stores::Groups;
-use super::{Aggregator, GroupState, RowError, RowRole, RowUpdate, Rows, decode_group};
+use super::{Aggregator, GroupState, RowError, RowUpdate, Rows, decode_group};
+use crate::common::change::Op;
 use crate::common::codec;
 use crate::state::Session;
 
@@ -63,21 +64,28 @@ impl Aggregator {
             }
             if !emit_final {
                 let bounds = Some((session.start, session.end));
-                self.emit(row.key, &state, bounds, session.end, RowRole::Deleted, rows);
+                self.emit(row.key, &state, bounds, session.end, Op::Delete, rows);
             }
         }
         if emit_final {
             self.final_written(end);
         } else {
             if let Some(old) = same {
-                self.emit(row.key, &old, Some((start, end)), end, RowRole::Old, rows);
+                self.emit(
+                    row.key,
+                    &old,
+                    Some((start, end)),
+                    end,
+                    Op::UpdateBefore,
+                    rows,
+                );
             }
             self.emit(
                 row.key,
                 &merged,
                 Some((start, end)),
                 end,
-                RowRole::New,
+                Op::UpdateAfter,
                 rows,
             );
         }

@@ -3,9 +3,9 @@
 //! intermediate layout (keys, aggregate results, window bounds, ROWTIME), exactly as the
 //! aggregation emits it. Uncommitted writes (the store's cache) are never seen.
 
+use super::Spec;
 use super::{Aggregator, GroupState, stores::Groups};
 use crate::common::{SqlType, Value, codec, values_to_array};
-use crate::plan::aggregate::AggregatePlan;
 use crate::state::{StateError, Store, keys};
 use arrow::array::ArrayRef;
 use arrow::record_batch::RecordBatch;
@@ -30,7 +30,7 @@ enum Layout {
 pub struct GroupsSnapshot {
     store: Store,
     layout: Layout,
-    plan: AggregatePlan,
+    plan: Spec,
     types: Vec<SqlType>,
 }
 
@@ -103,7 +103,7 @@ impl GroupsSnapshot {
             .zip(&self.types)
             .map(|(values, t)| values_to_array(values, t))
             .collect();
-        RecordBatch::try_new(self.plan.intermediate_schema.clone(), arrays)
+        RecordBatch::try_new(self.plan.schema.clone(), arrays)
             .map(Some)
             .map_err(|e| self.malformed(e))
     }

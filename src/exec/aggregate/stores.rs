@@ -7,7 +7,7 @@ use super::final_emit::FinalState;
 use crate::common::codec;
 use crate::exec::query_state::{QueryState, QueryStateError};
 use crate::format::WindowKind;
-use crate::plan::aggregate::AggregatePlan;
+use crate::plan::aggregate::WindowPlan;
 use crate::state::{Result, SessionStore, Store, WindowStore};
 use std::collections::BTreeMap;
 
@@ -48,10 +48,10 @@ impl Stores {
     /// The aggregation's stores in `state` (created on first use).
     pub fn open(
         state: &mut QueryState,
-        plan: &AggregatePlan,
+        window: Option<&WindowPlan>,
         reads_table: bool,
     ) -> std::result::Result<Stores, QueryStateError> {
-        let groups = match plan.window.as_ref().map(|w| w.kind) {
+        let groups = match window.map(|w| w.kind) {
             None => Groups::Plain(state.store(GROUPS)?),
             Some(WindowKind::Session) => {
                 let store = state.store_with_layout(GROUPS, SessionStore::CHANGELOG)?;

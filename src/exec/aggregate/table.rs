@@ -2,10 +2,9 @@
 //! remembered by the row's key, and undone when the row changes, stops passing WHERE, or is
 //! deleted.
 
-use super::{Aggregator, GroupState, RowError, RowRole, Rows, check};
+use super::{Aggregator, GroupState, RowError, Rows};
+use crate::common::change::Op;
 use crate::common::{Value, codec};
-use crate::exec::processing_log::{ProcessingError, ProcessingLog};
-use crate::state::StateError;
 use arrow::record_batch::RecordBatch;
 
 /// A table row's contribution to the aggregation: its group and its aggregate arguments.
@@ -16,27 +15,6 @@ struct Contribution {
 }
 
 impl Aggregator {
-    /// Whether the source is a table (changes and deletions retract earlier rows).
-    pub fn reads_table(&self) -> bool {
-        self.table_keys.is_some()
-    }
-
-    /// A table row deleted (a tombstone for its key): its contribution is removed.
-    pub fn retract_row(
-        &mut self,
-        source_key: &[Value],
-        time: i64,
-        log: &mut dyn ProcessingLog,
-    ) -> Result<Option<(RecordBatch, Vec<RowRole>)>, StateError> {
-        let mut rows = self.rows();
-        let query_id = self.query_id.clone();
-        let retracted = self.retract(source_key, None, time, &mut rows);
-        check(retracted, |message| {
-            log.report(ProcessingError::bad(&query_id, "", 0, -1, message))
-        })?;
-        Ok(self.batch(rows))
-    }
-
     /// Records a table row's contribution under its key.
     pub(super) fn remember(
         &mut self,
@@ -96,8 +74,15 @@ impl Aggregator {
             timestamp: old.timestamp.max(time),
         };
         if stays_in != Some(c.group.as_slice()) {
-            self.emit(&c.group, &old, None, old.timestamp, RowRole::Old, rows);
-            self.emit(&c.group, &state, None, state.timestamp, RowRole::New, rows);
+            self.emit(&c.group, &old, None, old.timestamp, Op::UpdateBefore, rows);
+            self.emit(
+                &c.group,
+                &state,
+                None,
+                state.timestamp,
+                Op::UpdateAfter,
+                rows,
+            );
         }
         self.put_group(&state_key, None, &state)?;
         Ok(())

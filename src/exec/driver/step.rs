@@ -6,9 +6,9 @@
 //! twice. A single record that passes it is skipped: its offset is committed with no output and
 //! it goes to the processing log. Each retry takes fewer records, so a step ends.
 //!
-//! May import what `exec::query` does.
+//! May import what `exec::driver` does.
 
-use super::{Output, RunningQuery, StepError};
+use super::{QueryDriver, StepError};
 use crate::common::limits::StepBudget;
 use crate::exec::processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
 use crate::transport::{AppendOutcome, PartitionRecords, TopicPartition};
@@ -27,7 +27,7 @@ enum Attempt {
     },
 }
 
-impl RunningQuery {
+impl QueryDriver {
     /// Processes what the source has (up to `max_records`), waiting up to `timeout` for data,
     /// and commits. Returns how many input records were consumed. On an error before the
     /// commit, nothing of the step remains: its output is aborted, its state writes dropped,
@@ -69,7 +69,7 @@ impl RunningQuery {
         if consumed == 0 {
             return Ok(Attempt::Done(0));
         }
-        self.step_out = 0;
+        self.outputs = Default::default();
         let mut step_log = MemoryProcessingLog::default();
         let budget = StepBudget::open(self.step_budget);
         let processed = self.process_polled(&polled, &mut step_log);
@@ -89,9 +89,10 @@ impl RunningQuery {
             step_log.errors.into_iter().for_each(|e| log.report(e));
         }
         match committed {
-            Ok(outcomes) => {
+            Ok((outcomes, written)) => {
                 self.counters.records_in.fetch_add(consumed as u64, Relaxed);
-                self.counters.records_out.fetch_add(self.step_out, Relaxed);
+                self.counters.records_out.fetch_add(written, Relaxed);
+                self.committed_stream_time = self.stream_time;
                 self.flush_state(&outcomes)?;
                 if spent < self.step_budget / 2 {
                     self.step_cap = self.step_cap.saturating_mul(2);
@@ -123,7 +124,7 @@ impl RunningQuery {
             .and_then(|()| self.begin())
             .and_then(|()| self.commit());
         match committed {
-            Ok(outcomes) => {
+            Ok((outcomes, _)) => {
                 let message = format!(
                     "Evaluating the record would keep more than {} MiB of values, the limit for one step of a query",
                     self.step_budget >> 20
@@ -144,7 +145,7 @@ impl RunningQuery {
 
     /// Starts the step's transaction (a persistent query's).
     pub(super) fn begin(&mut self) -> Result<(), StepError> {
-        if let Output::Topic { producer, .. } = &mut self.output {
+        if let Some(producer) = &mut self.producer {
             producer.begin_transaction()?;
         }
         Ok(())
@@ -152,11 +153,12 @@ impl RunningQuery {
 
     /// Hands a push query's rows of the step to its subscriber, until it wants no more.
     fn deliver_rows(&mut self) {
-        let Output::Rows(subscriber) = &mut self.output else {
+        let rows = std::mem::take(&mut self.outputs.rows);
+        let Some(subscriber) = &mut self.subscriber else {
             return;
         };
-        for (rows, deleted) in self.pending_rows.drain(..) {
-            if !subscriber(&rows, &deleted) {
+        for batch in rows {
+            if !subscriber(&batch) {
                 self.finished = true;
                 break;
             }
@@ -171,17 +173,23 @@ impl RunningQuery {
             .collect()
     }
 
-    /// Commits the step's transaction: output, changelog records and input offsets.
-    fn commit(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>, StepError> {
+    /// Commits the step's transaction: output, changelog records and input offsets; and how
+    /// many output records it wrote.
+    fn commit(&mut self) -> Result<(Vec<(TopicPartition, AppendOutcome)>, u64), StepError> {
         let offsets = self.positions();
-        let Output::Topic { producer, .. } = &mut self.output else {
-            return Ok(Vec::new());
+        let records = std::mem::take(&mut self.outputs.records);
+        let Some(producer) = &mut self.producer else {
+            return Ok((Vec::new(), 0));
         };
+        let written = records.len() as u64;
+        for (topic, record) in records {
+            producer.send(&topic, None, record)?;
+        }
         if let Some(state) = &self.state {
             state.send_changes(producer.as_mut())?;
         }
         producer.send_offsets_to_transaction(&self.group, &offsets)?;
-        Ok(producer.commit_transaction()?)
+        Ok((producer.commit_transaction()?, written))
     }
 
     /// After the commit, the state's writes become durable with the changelog positions. A
@@ -202,8 +210,9 @@ impl RunningQuery {
     /// Undoes an uncommitted step: aborts its transaction, drops its state writes and a push
     /// query's undelivered rows, and moves the consumer back to where the step started.
     fn roll_back(&mut self, positions: &[(TopicPartition, i64)]) {
-        self.pending_rows.clear();
-        if let Output::Topic { producer, .. } = &mut self.output
+        self.outputs = Default::default();
+        self.stream_time = self.committed_stream_time;
+        if let Some(producer) = &mut self.producer
             && let Err(e) = producer.abort_transaction()
         {
             tracing::warn!(query = %self.id, "aborting a failed step's transaction: {e}");
@@ -211,9 +220,7 @@ impl RunningQuery {
         if let Some(state) = &mut self.state {
             state.discard();
         }
-        if let Some((aggregator, _)) = &mut self.aggregator
-            && let Err(e) = aggregator.reload()
-        {
+        if let Err(e) = self.graph.open() {
             tracing::warn!(query = %self.id, "reloading state after a failed step: {e}");
         }
         for (tp, offset) in positions {

@@ -1,0 +1,330 @@
+//! The query driver: owns a query's loop around its operator graph. It polls the source
+//! partitions, reads each partition's records into a change batch, routes it through the
+//! graph (`exec::graph`), tracks the stream time, and commits: a persistent query's sink
+//! records, its state's changelog records and the consumed offsets in one transaction (so a
+//! crash neither loses nor duplicates output), or a push query's rows handed to its
+//! subscriber. A step that fails before its commit is rolled back: its state writes are
+//! dropped, the operators re-read their state, and the input is read again; a step whose
+//! evaluation passes its budget is rolled back and run again with fewer records (`step`).
+//!
+//! The same driver runs a query on its own thread (production) and stepped by hand (the
+//! conformance runner and tests). It has no case for a particular operator.
+
+mod step;
+
+use super::graph::Graph;
+use super::materialized::CommittedRows;
+use super::operator::{Ctx, Materialized, OperatorError, Origin, Outputs};
+use super::physical::{self, PhysicalContext, PhysicalError};
+use super::processing_log::ProcessingLog;
+use super::query_state::{QueryState, QueryStateError, StateLocation};
+use crate::common::change::ChangeBatch;
+use crate::common::limits;
+use crate::plan::QueryPlan;
+use crate::plan::SourceDef;
+use crate::plan::logical::{LogicalPlan, SinkTarget, logical_plan};
+use crate::plan::schema::ROWTIME;
+use crate::transport::{
+    AutoOffsetReset, Consumer, PartitionRecords, StartFrom, TopicPartition, TransactionalProducer,
+    Transport,
+};
+use arrow::array::Array;
+
+/// Why a query step failed: the log (transient: the step is retried), the state store (the
+/// step is rolled back and retried), the data in a way the query's settings make fatal (the
+/// query stops, as ksqlDB's goes to ERROR), or Brook itself (the query stops).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("{0}")]
+    Fatal(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<OperatorError> for StepError {
+    fn from(e: OperatorError) -> Self {
+        match e {
+            OperatorError::State(e) => StepError::State(e),
+            OperatorError::Fatal(m) => StepError::Fatal(m),
+            OperatorError::Internal(m) => StepError::Internal(m),
+        }
+    }
+}
+
+/// Why a query could not start: its source or sink, its state (restored from its changelogs
+/// before the query runs), or a plan Brook cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    #[error(transparent)]
+    State(#[from] QueryStateError),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl From<crate::state::StateError> for StartError {
+    fn from(e: crate::state::StateError) -> Self {
+        StartError::State(e.into())
+    }
+}
+
+impl From<PhysicalError> for StartError {
+    fn from(e: PhysicalError) -> Self {
+        match e {
+            PhysicalError::State(e) => StartError::State(e),
+            PhysicalError::Unsupported(m) => StartError::Unsupported(m),
+        }
+    }
+}
+
+impl From<OperatorError> for StartError {
+    fn from(e: OperatorError) -> Self {
+        match e {
+            OperatorError::State(e) => e.into(),
+            other => StartError::Unsupported(other.to_string()),
+        }
+    }
+}
+
+/// Receives a push query's rows (a table's deletions as `-` rows); returns false to stop the
+/// query.
+pub type RowSubscriber = Box<dyn FnMut(&ChangeBatch) -> bool + Send>;
+
+/// A query's record counts since it started in this process, readable from other threads
+/// (`/metrics`). Counted at each commit, so a rolled-back step counts nothing.
+#[derive(Debug, Default)]
+pub struct QueryCounters {
+    /// Input records consumed.
+    pub records_in: std::sync::atomic::AtomicU64,
+    /// Output records written to the sink topic (tombstones included).
+    pub records_out: std::sync::atomic::AtomicU64,
+}
+
+/// Settings to start a query.
+pub struct QueryStart<'a> {
+    pub id: &'a str,
+    pub plan: &'a QueryPlan,
+    /// Consumer group that holds the committed input offsets (persistent queries).
+    pub group: &'a str,
+    pub reset: AutoOffsetReset,
+    /// `ksql.timestamp.throw.on.invalid`: a record without a valid event time stops the
+    /// query instead of going to the processing log.
+    pub fatal_timestamp_errors: bool,
+    /// Where the query's operators keep their state.
+    pub state: StateLocation,
+}
+
+pub struct QueryDriver {
+    pub id: String,
+    counters: std::sync::Arc<QueryCounters>,
+    group: String,
+    /// The query's logical tree (EXPLAIN).
+    root: LogicalPlan,
+    graph: Graph,
+    consumer: Box<dyn Consumer>,
+    /// A persistent query's transactional producer.
+    producer: Option<Box<dyn TransactionalProducer>>,
+    /// A push query's subscriber.
+    subscriber: Option<RowSubscriber>,
+    partitions: Vec<TopicPartition>,
+    state: Option<QueryState>,
+    /// The largest ROWTIME the query has taken from its inputs (Kafka Streams' stream time).
+    stream_time: i64,
+    /// The stream time at the last commit (where a rolled-back step puts it back).
+    committed_stream_time: i64,
+    finished: bool,
+    /// The step in progress: its sink records and a push query's rows.
+    outputs: Outputs,
+    /// The bytes of values one step may keep ([`limits::MAX_STEP_WORK_BYTES`]).
+    step_budget: usize,
+    /// The most records a step takes: lowered when a step passed its budget, raised again
+    /// while steps keep well within it.
+    step_cap: usize,
+}
+
+impl QueryDriver {
+    /// A persistent query writing to `sink`.
+    pub fn to_topic(
+        transport: &dyn Transport,
+        start: QueryStart<'_>,
+        sink: &SourceDef,
+    ) -> Result<QueryDriver, StartError> {
+        let producer = transport.transactional_producer(start.group)?;
+        let root = logical_plan(start.plan, SinkTarget::Topic(sink.clone()));
+        let mut query = Self::new(transport, start, root)?;
+        query.producer = Some(producer);
+        // Pin the start position now, so a restart before the first commit resumes here
+        // instead of re-resolving `latest` and skipping what arrived in between.
+        query.consumer.commit()?;
+        Ok(query)
+    }
+
+    /// A push query handing its rows to `subscriber`.
+    pub fn to_subscriber(
+        transport: &dyn Transport,
+        start: QueryStart<'_>,
+        subscriber: RowSubscriber,
+    ) -> Result<QueryDriver, StartError> {
+        let root = logical_plan(start.plan, SinkTarget::Subscriber);
+        let mut query = Self::new(transport, start, root)?;
+        query.subscriber = Some(subscriber);
+        Ok(query)
+    }
+
+    fn new(
+        transport: &dyn Transport,
+        start: QueryStart<'_>,
+        root: LogicalPlan,
+    ) -> Result<QueryDriver, StartError> {
+        let ctx = PhysicalContext {
+            query_id: start.id,
+            fatal_timestamp_errors: start.fatal_timestamp_errors,
+            state: &start.state,
+        };
+        let physical = physical::plan(&root, &ctx)?;
+        let mut graph = physical.graph;
+        let mut state = physical.state;
+        if let Some(state) = &mut state {
+            state.restore(transport)?;
+        }
+        graph.open()?;
+        let mut partitions = Vec::new();
+        for source in graph.sources() {
+            let count = transport.partition_count(&source.topic)?;
+            partitions.extend((0..count).map(|p| TopicPartition::new(&source.topic, p)));
+        }
+        let mut consumer = transport.consumer(Some(start.group))?;
+        let from = StartFrom::Committed {
+            fallback: start.reset,
+        };
+        let assignment: Vec<(TopicPartition, StartFrom)> =
+            partitions.iter().map(|tp| (tp.clone(), from)).collect();
+        consumer.assign(&assignment)?;
+        Ok(QueryDriver {
+            id: start.id.to_string(),
+            counters: Default::default(),
+            group: start.group.to_string(),
+            root,
+            graph,
+            consumer,
+            producer: None,
+            subscriber: None,
+            partitions,
+            state,
+            stream_time: i64::MIN,
+            committed_stream_time: i64::MIN,
+            finished: false,
+            outputs: Outputs::default(),
+            step_budget: limits::MAX_STEP_WORK_BYTES,
+            step_cap: usize::MAX,
+        })
+    }
+
+    /// The same query with another step budget than [`limits::MAX_STEP_WORK_BYTES`] (tests).
+    pub fn with_step_budget(mut self, bytes: usize) -> QueryDriver {
+        self.step_budget = bytes;
+        self
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Routes the polled records through the graph, partition by partition, until the step
+    /// passes its budget.
+    fn process_polled(
+        &mut self,
+        polled: &[PartitionRecords],
+        log: &mut dyn ProcessingLog,
+    ) -> Result<(), StepError> {
+        self.begin()?;
+        for part in polled {
+            let Some(source) = self.graph.source_of(&part.topic) else {
+                continue;
+            };
+            let origin = Origin {
+                topic: part.topic.to_string(),
+                partition: part.partition,
+            };
+            let reader = &self.graph.sources()[source].reader;
+            let batch = reader
+                .read(&part.topic, part.partition, &part.records, log)
+                .map_err(StepError::Fatal)?;
+            if let Some(batch) = batch {
+                let mut ctx = Ctx::new(&self.id, &origin, log, &mut self.outputs);
+                ctx.stream_time = self.stream_time;
+                let latest = latest_rowtime(&batch);
+                self.graph.push_source(source, batch, &mut ctx)?;
+                if latest > self.stream_time {
+                    self.stream_time = latest;
+                    ctx.stream_time = latest;
+                    self.graph.stream_time(latest, &mut ctx)?;
+                }
+            }
+            if limits::step_exceeded() {
+                return Ok(());
+            }
+        }
+        let origin = Origin::default();
+        let mut ctx = Ctx::new(&self.id, &origin, log, &mut self.outputs);
+        ctx.stream_time = self.stream_time;
+        self.graph.commit(&mut ctx)?;
+        Ok(())
+    }
+
+    /// The committed rows of the table the query writes, if it keeps them: an aggregation's
+    /// groups, or a table query's written rows (what pull queries read).
+    pub fn committed_rows(&self, plan: &QueryPlan) -> Option<CommittedRows> {
+        let materialized = self.graph.operators().find_map(|op| op.materialized())?;
+        Some(match materialized {
+            Materialized::Groups(groups) => CommittedRows::groups(plan, groups),
+            Materialized::Rows(rows) => CommittedRows::Written(rows),
+        })
+    }
+
+    /// The query's record counts (shared: they go on counting).
+    pub fn counters(&self) -> std::sync::Arc<QueryCounters> {
+        self.counters.clone()
+    }
+
+    /// The changelog topics of the query's state.
+    pub fn changelog_topics(&self) -> Vec<String> {
+        self.state
+            .as_ref()
+            .map(QueryState::changelog_topics)
+            .unwrap_or_default()
+    }
+
+    /// The logical tree and the operators, with the stores each owns (EXPLAIN).
+    pub fn describe(&self) -> (String, Vec<String>) {
+        let operators = self
+            .graph
+            .operators()
+            .map(|op| {
+                let stores: Vec<String> = op
+                    .stores()
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.layout))
+                    .collect();
+                match stores.is_empty() {
+                    true => op.describe(),
+                    false => format!("{} [stores: {}]", op.describe(), stores.join(", ")),
+                }
+            })
+            .collect();
+        (self.root.tree_text(), operators)
+    }
+}
+
+/// The largest ROWTIME of a batch (`i64::MIN` without one).
+fn latest_rowtime(batch: &ChangeBatch) -> i64 {
+    batch
+        .int64(ROWTIME)
+        .and_then(|times| arrow::compute::max(times).filter(|_| times.null_count() < times.len()))
+        .unwrap_or(i64::MIN)
+}

@@ -1,0 +1,52 @@
+//! The materialize operator: keeps the current row of each key of a table a query writes
+//! (`exec::table_rows`, a RocksDB store with a changelog), so pull queries can read it, and
+//! passes its input on unchanged.
+
+use crate::common::change::ChangeBatch;
+use crate::exec::operator::{Ctx, Materialized, Operator, OperatorError, StoreDecl};
+use crate::exec::query_state::{QueryState, QueryStateError};
+use crate::exec::table_rows::{ROWS, TableRows};
+use crate::plan::logical::MaterializeNode;
+
+pub struct MaterializeOp {
+    rows: TableRows,
+}
+
+impl MaterializeOp {
+    /// The operator over its store in `state`.
+    pub fn new(
+        node: &MaterializeNode,
+        state: &mut QueryState,
+    ) -> Result<MaterializeOp, QueryStateError> {
+        let rows = TableRows::open(state, node.key_columns.clone(), node.input.schema())?;
+        Ok(MaterializeOp { rows })
+    }
+}
+
+impl Operator for MaterializeOp {
+    fn describe(&self) -> String {
+        "Materialize (rows by key, for pull queries)".into()
+    }
+
+    fn stores(&self) -> Vec<StoreDecl> {
+        vec![StoreDecl {
+            name: ROWS,
+            layout: "key-value",
+        }]
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: ChangeBatch,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), OperatorError> {
+        self.rows.apply(&batch);
+        ctx.emit(batch);
+        Ok(())
+    }
+
+    fn materialized(&self) -> Option<Materialized> {
+        Some(Materialized::Rows(self.rows.snapshot()))
+    }
+}

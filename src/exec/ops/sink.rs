@@ -1,0 +1,93 @@
+//! The sinks: a persistent query's topic (rows encoded through the sink's formats; a deletion
+//! is a tombstone; `U-` rows are not written) and a push query's subscriber (rows handed to
+//! the driver, which gives them to the client once the step succeeds). Neither owns the
+//! producer or the client: records and rows go out through the operator's context.
+
+use crate::common::change::{ChangeBatch, Op};
+use crate::exec::encode::Encoder;
+use crate::exec::operator::{Ctx, Operator, OperatorError};
+use arrow::array::BooleanArray;
+
+pub struct TopicSinkOp {
+    topic: String,
+    encoder: Encoder,
+}
+
+impl TopicSinkOp {
+    pub fn new(topic: &str, encoder: Encoder) -> TopicSinkOp {
+        TopicSinkOp {
+            topic: topic.to_string(),
+            encoder,
+        }
+    }
+}
+
+impl Operator for TopicSinkOp {
+    fn describe(&self) -> String {
+        format!("Sink topic {}", self.topic)
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: ChangeBatch,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), OperatorError> {
+        let topic = self.topic.clone();
+        for record in self.encoder.encode(&batch, &topic, ctx.log()) {
+            ctx.send(&topic, record);
+        }
+        Ok(())
+    }
+}
+
+/// Which changes a push query shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// Over a table: its rows and its deletions (as tombstone rows).
+    TableChanges,
+    /// Over a stream, or an aggregation: rows and each group's new row (a group that stops
+    /// passing HAVING, or a merged-away session, is not shown).
+    Upserts,
+}
+
+pub struct SubscriberSinkOp {
+    shown: Shown,
+}
+
+impl SubscriberSinkOp {
+    pub fn new(shown: Shown) -> SubscriberSinkOp {
+        SubscriberSinkOp { shown }
+    }
+
+    fn keeps(&self, op: Op) -> bool {
+        match (self.shown, op) {
+            (_, Op::UpdateBefore) => false,
+            (Shown::TableChanges, _) => true,
+            (_, op) => op.is_upsert(),
+        }
+    }
+}
+
+impl Operator for SubscriberSinkOp {
+    fn describe(&self) -> String {
+        format!("Sink push query subscriber ({:?})", self.shown)
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: ChangeBatch,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), OperatorError> {
+        if batch.is_insert_only() {
+            ctx.deliver(batch);
+            return Ok(());
+        }
+        let keep: BooleanArray = (0..batch.num_rows())
+            .map(|r| Some(self.keeps(batch.op(r))))
+            .collect();
+        ctx.deliver(batch.filter(&keep)?);
+        Ok(())
+    }
+}
