@@ -17,6 +17,8 @@ pub mod query;
 pub mod query_state;
 mod table_changes;
 pub mod table_rows;
+#[cfg(test)]
+pub mod testing;
 pub mod tombstone;
 pub mod topic_rows;
 
