@@ -1,10 +1,12 @@
 //! Values and types shared by every layer: ksqlDB's SQL types and their Arrow representation,
-//! `Value`, one SQL value, and column-wise conversion between cells and Arrow arrays.
+//! `Value`, one SQL value, column-wise conversion between cells and Arrow arrays, and the change
+//! batch that flows between operators with its text form for tests (`change_pretty`).
 //!
 //! May import: nothing else in the crate.
 
 mod cell;
 pub mod change;
+pub mod change_pretty;
 pub mod codec;
 pub mod limits;
 mod types;

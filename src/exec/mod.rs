@@ -22,6 +22,8 @@ pub mod pull;
 pub mod query_state;
 pub mod source;
 pub mod table_rows;
+#[cfg(test)]
+pub mod testing;
 pub mod topic_rows;
 
 pub use driver::{QueryCounters, QueryDriver, QueryStart, RowSubscriber, StartError, StepError};
