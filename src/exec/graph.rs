@@ -1,12 +1,12 @@
-//! A query's operator graph: operator slots in topological order (every operator after its
-//! inputs), each with the edges to its consumers, and the source inputs that feed it. Routing
+//! One task's operator graph: operator slots in topological order (every operator after its
+//! inputs), each with the edges to its consumers, and the graph's inputs (a source's records,
+//! or rows exchanged from the previous stage) with the operators they feed. Routing
 //! is depth-first and synchronous: a batch an operator emits is delivered at once to each
 //! consumer in edge order, before the operator's next emission — the order in which Kafka
 //! Streams' record-at-a-time topology (and so ksqlDB's conformance tests) sees records. The
 //! graph knows no particular operator.
 
 use super::operator::{Ctx, Operator, OperatorError, StoreDecl};
-use super::source::SourceReader;
 use crate::common::change::ChangeBatch;
 
 /// Where a batch goes: an operator slot and which of its inputs it arrives on.
@@ -21,17 +21,11 @@ struct Slot {
     outputs: Vec<Edge>,
 }
 
-/// One source of the query: its reader and the operators its batches enter.
-pub struct SourceInput {
-    pub reader: SourceReader,
-    pub topic: String,
-    pub edges: Vec<Edge>,
-}
-
 #[derive(Default)]
 pub struct Graph {
     slots: Vec<Slot>,
-    sources: Vec<SourceInput>,
+    /// Per input, the operators its batches enter.
+    inputs: Vec<Vec<Edge>>,
 }
 
 impl Graph {
@@ -44,14 +38,10 @@ impl Graph {
         self.slots.len() - 1
     }
 
-    /// Adds a source; its index.
-    pub fn add_source(&mut self, reader: SourceReader, topic: &str) -> usize {
-        self.sources.push(SourceInput {
-            reader,
-            topic: topic.to_string(),
-            edges: Vec::new(),
-        });
-        self.sources.len() - 1
+    /// Adds an input; its index.
+    pub fn add_input(&mut self) -> usize {
+        self.inputs.push(Vec::new());
+        self.inputs.len() - 1
     }
 
     /// Connects operator `from`'s output to `edge`.
@@ -61,32 +51,26 @@ impl Graph {
         }
     }
 
-    /// Connects source `source` to `edge`.
-    pub fn connect_source(&mut self, source: usize, edge: Edge) {
-        if let Some(s) = self.sources.get_mut(source) {
-            s.edges.push(edge);
+    /// Connects input `input` to `edge`.
+    pub fn connect_input(&mut self, input: usize, edge: Edge) {
+        if let Some(edges) = self.inputs.get_mut(input) {
+            edges.push(edge);
         }
     }
 
-    pub fn sources(&self) -> &[SourceInput] {
-        &self.sources
-    }
-
-    /// The source reading `topic`, if any.
-    pub fn source_of(&self, topic: &str) -> Option<usize> {
-        self.sources.iter().position(|s| s.topic == topic)
-    }
-
-    /// Delivers a source's batch to the operators it feeds, and everything they emit on.
-    pub fn push_source(
+    /// Delivers a batch arriving on input `input` to the operators it feeds, and everything
+    /// they emit on.
+    pub fn push_input(
         &mut self,
-        source: usize,
+        input: usize,
         batch: ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
-        let edges = match self.sources.get(source) {
-            Some(s) => s.edges.clone(),
-            None => return Ok(()),
+        let Some(edges) = self.inputs.get(input).cloned() else {
+            return Err(OperatorError::Internal(format!(
+                "a batch for input {input} of a graph of {} inputs",
+                self.inputs.len()
+            )));
         };
         self.deliver(&edges, batch, ctx)
     }

@@ -45,9 +45,9 @@ pub struct Materialization {
 /// between variants is irrelevant.)
 #[allow(clippy::large_enum_variant)]
 pub enum CommittedRows {
-    /// An aggregation's groups, through its HAVING and projection.
+    /// An aggregation's groups (of each of its tasks), through its HAVING and projection.
     Groups {
-        groups: GroupsSnapshot,
+        groups: Vec<GroupsSnapshot>,
         having: Option<Compiled>,
         /// The query's projection over the groups; `None` if its tree has none.
         projection: Option<Projection>,
@@ -55,13 +55,13 @@ pub enum CommittedRows {
         /// when one is not projected as a key column as it is).
         group_key_names: Option<Vec<String>>,
     },
-    /// The rows a query over a table wrote.
-    Written(TableRowsSnapshot),
+    /// The rows a query over a table wrote (by each of its tasks).
+    Written(Vec<TableRowsSnapshot>),
 }
 
 impl CommittedRows {
     /// The committed rows of aggregation `plan`.
-    pub fn groups(plan: &QueryPlan, groups: GroupsSnapshot) -> CommittedRows {
+    pub fn groups(plan: &QueryPlan, groups: Vec<GroupsSnapshot>) -> CommittedRows {
         CommittedRows::Groups {
             groups,
             having: plan.aggregation.as_ref().and_then(|a| a.having.clone()),
@@ -77,12 +77,16 @@ impl CommittedRows {
         keys: Option<(&[Vec<Value>], &[String])>,
     ) -> Result<Option<RecordBatch>, MaterializationError> {
         match self {
-            CommittedRows::Written(rows) => {
-                let lookup = keys.and_then(|(k, names)| reorder(k, names, rows.key_names()));
-                Ok(match lookup {
-                    Some(keys) => rows.read_keys(&keys)?,
-                    None => rows.read()?,
-                })
+            CommittedRows::Written(tasks) => {
+                let mut batches = Vec::new();
+                for rows in tasks {
+                    let lookup = keys.and_then(|(k, names)| reorder(k, names, rows.key_names()));
+                    batches.extend(match lookup {
+                        Some(keys) => rows.read_keys(&keys)?,
+                        None => rows.read()?,
+                    });
+                }
+                concat(batches)
             }
             CommittedRows::Groups {
                 groups,
@@ -94,11 +98,14 @@ impl CommittedRows {
                 let lookup = keys
                     .zip(stored_order)
                     .and_then(|((k, names), stored)| reorder(k, names, stored));
-                let groups = match lookup {
-                    Some(keys) => groups.read_keys(&keys)?,
-                    None => groups.read()?,
-                };
-                let Some(groups) = groups else {
+                let mut batches = Vec::new();
+                for task in groups {
+                    batches.extend(match &lookup {
+                        Some(keys) => task.read_keys(keys)?,
+                        None => task.read()?,
+                    });
+                }
+                let Some(groups) = concat(batches)? else {
                     return Ok(None);
                 };
                 let visible = match having {
@@ -120,6 +127,19 @@ impl CommittedRows {
             }
         }
     }
+}
+
+/// Batches of one schema as one (none when there are none).
+fn concat(batches: Vec<RecordBatch>) -> Result<Option<RecordBatch>, MaterializationError> {
+    let Some(first) = batches.first() else {
+        return Ok(None);
+    };
+    if batches.len() == 1 {
+        return Ok(batches.into_iter().next());
+    }
+    arrow::compute::concat_batches(&first.schema(), &batches)
+        .map(Some)
+        .map_err(|e| MaterializationError::Rows(e.to_string()))
 }
 
 /// The projection of an aggregation's output (its intermediate layout) to the query's columns.

@@ -101,6 +101,15 @@ pub enum Materialized {
 pub struct Outputs {
     pub records: Vec<(String, ProducerRecord)>,
     pub rows: Vec<ChangeBatch>,
+    /// Rows for the next stage's tasks, delivered by the driver before the next batch.
+    pub exchanged: Vec<Exchanged>,
+}
+
+/// Rows bound for task `partition` of the next stage, on its input `input`.
+pub struct Exchanged {
+    pub input: usize,
+    pub partition: u32,
+    pub batch: ChangeBatch,
 }
 
 /// Where the batch being processed came from, for processing-log entries.
@@ -160,6 +169,17 @@ impl<'a> Ctx<'a> {
     pub fn deliver(&mut self, rows: ChangeBatch) {
         if !rows.is_empty() {
             self.outputs.rows.push(rows);
+        }
+    }
+
+    /// Rows for task `partition` of the next stage, arriving on its input `input`.
+    pub fn exchange(&mut self, input: usize, partition: u32, batch: ChangeBatch) {
+        if !batch.is_empty() {
+            self.outputs.exchanged.push(Exchanged {
+                input,
+                partition,
+                batch,
+            });
         }
     }
 

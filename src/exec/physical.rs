@@ -1,18 +1,30 @@
-//! Physical planning: a logical tree (`plan::logical`) becomes an operator graph
-//! (`exec::graph`), one rule per kind of node. Stateful operators open their stores in the
-//! query's state, which is created on first need (a stateless query has none).
+//! Physical planning: a logical tree (`plan::logical`) becomes stages of tasks, each task an
+//! operator graph (`exec::graph`) with its own operator instances and stores, one rule per
+//! kind of node.
+//!
+//! A stage ends where rows must be regrouped by a new key: an aggregation's GROUP BY re-key is
+//! followed by an exchange (`ops::ExchangeOp`) to the next stage, whose graph takes the
+//! exchanged rows as its input. Stage 0 reads the sources: its task *p* reads partition *p* of
+//! each source (partition *p* mod the task count, when there are fewer tasks). A stage has a
+//! task per source partition, except:
+//! - a stage whose stores already exist with another number of changelog partitions keeps
+//!   that number (state written before tasks existed has one), so it restarts with its state;
+//! - an aggregation over a table runs as one task: a table's deletions carry no old row, so
+//!   the group a deletion retracts from is known only where the row's contribution is kept.
+//!
+//! Stateful operators open their stores in the query's state, created on first need.
 
 use super::aggregate::Aggregator;
 use super::encode::Encoder;
 use super::graph::{Edge, Graph};
 use super::operator::Operator;
 use super::ops::{
-    FilterOp, MaterializeOp, ProjectOp, RekeyOp, Shown, SubscriberSinkOp, TableFunctionOp,
-    TopicSinkOp,
+    ExchangeOp, FilterOp, MaterializeOp, ProjectOp, RekeyOp, Shown, SubscriberSinkOp,
+    TableFunctionOp, TopicSinkOp,
 };
-use super::query_state::{QueryState, QueryStateError, StateLocation};
+use super::query_state::{QueryState, QueryStateError, StateLocation, TaskSlot, changelog_topic};
 use super::source::SourceReader;
-use crate::plan::logical::{LogicalPlan, SinkNode, SinkTarget};
+use crate::plan::logical::{AggregateNode, LogicalPlan, RekeyReason, SinkNode, SinkTarget};
 
 /// What physical planning needs besides the tree.
 pub struct PhysicalContext<'a> {
@@ -21,12 +33,24 @@ pub struct PhysicalContext<'a> {
     pub fatal_timestamp_errors: bool,
     /// Where the query keeps its state, if it has any.
     pub state: &'a StateLocation,
+    /// How many partitions the query's sources have.
+    pub source_partitions: u32,
+    /// How many partitions an existing changelog topic has (`None`: it does not exist).
+    pub changelog_partitions: &'a dyn Fn(&str) -> Option<u32>,
 }
 
-/// A planned query: its graph and, when an operator keeps state, the state it opened (to be
-/// restored before the graph runs).
+/// A source the query reads records from: its reader, and its topic.
+pub struct SourceInput {
+    pub reader: SourceReader,
+    pub topic: String,
+}
+
+/// A planned query: its sources (stage 0's graph inputs, in order), its stages' tasks, and
+/// the state its operators opened (to be restored before the graph runs).
 pub struct PhysicalPlan {
-    pub graph: Graph,
+    pub sources: Vec<SourceInput>,
+    /// Per stage, its tasks' graphs (task *p* at position *p*).
+    pub stages: Vec<Vec<Graph>>,
     pub state: Option<QueryState>,
 }
 
@@ -40,70 +64,221 @@ pub enum PhysicalError {
     Unsupported(String),
 }
 
-/// The operator graph of `root`.
+/// The stages and tasks of `root`.
 pub fn plan(root: &LogicalPlan, ctx: &PhysicalContext<'_>) -> Result<PhysicalPlan, PhysicalError> {
-    let mut builder = Builder {
-        ctx,
-        graph: Graph::default(),
-        state: None,
-    };
-    builder.build(root)?;
+    let mut state = None;
+    let mut sources = Vec::new();
+    let mut stages = Vec::new();
+    for stage in 0..=stage_of(root) {
+        let count = task_count(root, stage, ctx);
+        let mut tasks = Vec::with_capacity(count as usize);
+        for partition in 0..count {
+            let slot = TaskSlot {
+                partition,
+                partitions: count,
+            };
+            let mut builder = Builder::new(ctx, stage, slot, &mut state);
+            builder.next_tasks = task_count(root, stage + 1, ctx);
+            builder.visit(root)?;
+            if stage == 0 && partition == 0 {
+                sources = builder.sources;
+            }
+            tasks.push(builder.graph);
+        }
+        stages.push(tasks);
+    }
     Ok(PhysicalPlan {
-        graph: builder.graph,
-        state: builder.state,
+        sources,
+        stages,
+        state,
     })
 }
 
-/// What produces a node's rows: a source, or an operator.
+/// How many tasks stage `stage` runs (see the module header).
+fn task_count(root: &LogicalPlan, stage: usize, ctx: &PhysicalContext<'_>) -> u32 {
+    if stage > stage_of(root) {
+        return 1;
+    }
+    let mut stores = Vec::new();
+    let mut over_table = false;
+    stage_stores(root, stage, &mut stores, &mut over_table);
+    if over_table {
+        return 1;
+    }
+    let existing = ctx.state.changelog_prefix().and_then(|prefix| {
+        stores
+            .iter()
+            .map(|name| changelog_topic(prefix, name))
+            .find_map(|topic| (ctx.changelog_partitions)(&topic))
+    });
+    existing.unwrap_or(ctx.source_partitions).max(1)
+}
+
+/// The stage a node's rows are computed in: its inputs' (the largest), one more after an
+/// exchange.
+fn stage_of(node: &LogicalPlan) -> usize {
+    let inputs = node.inputs().into_iter().map(stage_of).max().unwrap_or(0);
+    match node {
+        LogicalPlan::Aggregate(n) if is_exchange(n) => inputs + 1,
+        _ => inputs,
+    }
+}
+
+/// Whether an aggregation's input is a GROUP BY re-key (rows reach it through an exchange).
+fn is_exchange(node: &AggregateNode) -> bool {
+    matches!(&*node.input, LogicalPlan::Rekey(r) if r.reason == RekeyReason::GroupBy)
+}
+
+/// The stores of the stateful nodes of stage `stage`, and whether it aggregates a table.
+fn stage_stores(
+    node: &LogicalPlan,
+    stage: usize,
+    stores: &mut Vec<&'static str>,
+    table: &mut bool,
+) {
+    if stage_of(node) == stage {
+        match node {
+            LogicalPlan::Aggregate(n) => {
+                stores.push(super::aggregate::GROUPS_STORE);
+                *table |= n.table_keys.is_some();
+            }
+            LogicalPlan::Materialize(_) => stores.push(super::table_rows::ROWS),
+            _ => {}
+        }
+    }
+    for input in node.inputs() {
+        stage_stores(input, stage, stores, table);
+    }
+}
+
+/// What produces a node's rows in the task being built: a graph input, or an operator.
 #[derive(Clone, Copy)]
 enum Producer {
-    Source(usize),
+    Input(usize),
     Operator(usize),
 }
 
+/// Builds one task of one stage.
 struct Builder<'a, 'b> {
     ctx: &'a PhysicalContext<'b>,
+    stage: usize,
+    slot: TaskSlot,
+    /// How many tasks the next stage has (where exchanges send rows).
+    next_tasks: u32,
     graph: Graph,
-    state: Option<QueryState>,
+    sources: Vec<SourceInput>,
+    state: &'a mut Option<QueryState>,
 }
 
-impl Builder<'_, '_> {
-    fn build(&mut self, node: &LogicalPlan) -> Result<Producer, PhysicalError> {
-        let op: Box<dyn Operator> = match node {
-            LogicalPlan::Source(n) => {
-                let reader =
-                    SourceReader::new(n, self.ctx.query_id, self.ctx.fatal_timestamp_errors);
-                return Ok(Producer::Source(
-                    self.graph.add_source(reader, &n.source.topic),
-                ));
+impl<'a, 'b> Builder<'a, 'b> {
+    fn new(
+        ctx: &'a PhysicalContext<'b>,
+        stage: usize,
+        slot: TaskSlot,
+        state: &'a mut Option<QueryState>,
+    ) -> Builder<'a, 'b> {
+        Builder {
+            ctx,
+            stage,
+            slot,
+            next_tasks: 1,
+            graph: Graph::default(),
+            sources: Vec::new(),
+            state,
+        }
+    }
+
+    /// Adds the operators of `node` that belong to this stage; the producer of its rows if
+    /// the node itself does.
+    fn visit(&mut self, node: &LogicalPlan) -> Result<Option<Producer>, PhysicalError> {
+        let stage = stage_of(node);
+        if let LogicalPlan::Aggregate(n) = node
+            && is_exchange(n)
+        {
+            return self.exchanged_aggregate(n, stage);
+        }
+        if let LogicalPlan::Source(n) = node {
+            if self.stage != 0 {
+                return Ok(None);
             }
+            let reader = SourceReader::new(n, self.ctx.query_id, self.ctx.fatal_timestamp_errors);
+            let topic = n.source.topic.clone();
+            self.sources.push(SourceInput { reader, topic });
+            return Ok(Some(Producer::Input(self.graph.add_input())));
+        }
+        let mut inputs = Vec::new();
+        for input in node.inputs() {
+            inputs.push(self.visit(input)?);
+        }
+        if stage != self.stage {
+            return Ok(None);
+        }
+        let op = self.operator(node)?;
+        let inputs: Option<Vec<Producer>> = inputs.into_iter().collect();
+        let Some(inputs) = inputs else {
+            return Err(PhysicalError::Unsupported(
+                "an operator whose inputs are in another stage".into(),
+            ));
+        };
+        Ok(Some(self.add(op, &inputs)))
+    }
+
+    /// An aggregation fed by an exchange: in its own stage, it reads the exchanged rows; in
+    /// the stage before, its input ends with the exchange.
+    fn exchanged_aggregate(
+        &mut self,
+        node: &AggregateNode,
+        stage: usize,
+    ) -> Result<Option<Producer>, PhysicalError> {
+        if stage == self.stage {
+            let input = Producer::Input(self.graph.add_input());
+            let slot = self.slot;
+            let op = Aggregator::new(node, self.state()?, slot)?;
+            return Ok(Some(self.add(Box::new(op), &[input])));
+        }
+        let keyed = self.visit(&node.input)?;
+        if let Some(keyed) = keyed
+            && stage == self.stage + 1
+        {
+            let exchange = ExchangeOp::new(node.group_columns.clone(), 0, self.next_tasks);
+            self.add(Box::new(exchange), &[keyed]);
+        }
+        Ok(None)
+    }
+
+    fn add(&mut self, op: Box<dyn Operator>, inputs: &[Producer]) -> Producer {
+        let at = self.graph.add(op);
+        for (input, producer) in inputs.iter().enumerate() {
+            let edge = Edge { to: at, input };
+            match producer {
+                Producer::Input(i) => self.graph.connect_input(*i, edge),
+                Producer::Operator(o) => self.graph.connect(*o, edge),
+            }
+        }
+        Producer::Operator(at)
+    }
+
+    fn operator(&mut self, node: &LogicalPlan) -> Result<Box<dyn Operator>, PhysicalError> {
+        Ok(match node {
             LogicalPlan::Filter(n) => Box::new(FilterOp::new(n)),
             LogicalPlan::Project(n) => Box::new(ProjectOp::new(n)),
             LogicalPlan::TableFunction(n) => Box::new(TableFunctionOp::new(n)),
             LogicalPlan::Rekey(n) => Box::new(RekeyOp::new(n)),
-            LogicalPlan::Aggregate(n) => Box::new(Aggregator::new(n, self.state()?)?),
-            LogicalPlan::Materialize(n) => Box::new(MaterializeOp::new(n, self.state()?)?),
+            LogicalPlan::Aggregate(n) => {
+                let slot = self.slot;
+                Box::new(Aggregator::new(n, self.state()?, slot)?)
+            }
+            LogicalPlan::Materialize(n) => {
+                let slot = self.slot;
+                Box::new(MaterializeOp::new(n, self.state()?, slot)?)
+            }
             LogicalPlan::Sink(n) => self.sink(n),
-            LogicalPlan::Join(_) => {
+            LogicalPlan::Source(_) | LogicalPlan::Join(_) => {
                 return Err(PhysicalError::Unsupported(
                     "Joins are not supported yet.".into(),
                 ));
             }
-        };
-        let inputs: Vec<Producer> = node
-            .inputs()
-            .into_iter()
-            .map(|input| self.build(input))
-            .collect::<Result<_, _>>()?;
-        let at = self.graph.add(op);
-        for (input, producer) in inputs.into_iter().enumerate() {
-            let edge = Edge { to: at, input };
-            match producer {
-                Producer::Source(s) => self.graph.connect_source(s, edge),
-                Producer::Operator(o) => self.graph.connect(o, edge),
-            }
-        }
-        Ok(Producer::Operator(at))
+        })
     }
 
     fn sink(&self, node: &SinkNode) -> Box<dyn Operator> {

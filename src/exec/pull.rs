@@ -34,8 +34,15 @@ pub fn select(
         query_id: "pull_query",
         fatal_timestamp_errors: false,
         state: &no_state,
+        source_partitions: 1,
+        changelog_partitions: &|_| None,
     };
-    let mut graph = physical::plan(&root, &ctx)?.graph;
+    let physical = physical::plan(&root, &ctx)?;
+    let Some(mut graph) = physical.stages.into_iter().flatten().next() else {
+        return Err(PullError::Plan(PhysicalError::Unsupported(
+            "a pull query without operators".into(),
+        )));
+    };
     let mut log = MemoryProcessingLog::default();
     let mut outputs = Outputs::default();
     let origin = Origin {
@@ -44,7 +51,7 @@ pub fn select(
     };
     let mut ctx = Ctx::new("pull_query", &origin, &mut log, &mut outputs);
     graph
-        .push_source(0, ChangeBatch::inserts(rows), &mut ctx)
+        .push_input(0, ChangeBatch::inserts(rows), &mut ctx)
         .map_err(StepError::from)?;
     let selected = outputs
         .rows

@@ -9,7 +9,13 @@
 //!    RocksDB with a checkpoint of the changelog end offsets; if it aborted, [`QueryState::discard`]
 //!    drops them;
 //! 3. on start, [`QueryState::restore`] replays each changelog from the checkpoint (from the
-//!    start when the directory is new, was deleted, or was unreadable) into the stores.
+//!    start when the directory is new, was deleted, or was unreadable) into the stores, up to
+//!    the end offset measured before it starts; a restore that cannot reach it fails.
+//!
+//! A query runs as tasks (`exec::driver`), each with its own stores: task *p* of *n* keeps
+//! store `<name>` as `<name>@<p>` (task 0 as `<name>`, which is also the layout of state
+//! written before tasks existed) and writes partition *p* of the store's changelog, which has
+//! *n* partitions.
 
 use crate::state::{ChangelogLayout, Checkpoint, StateDir, StateError, Store};
 use crate::transport::{
@@ -31,6 +37,23 @@ pub enum QueryStateError {
     },
     #[error("creating a temporary state directory: {0}")]
     Temporary(std::io::Error),
+    #[error(
+        "restoring state from {partition}: stopped at offset {position}, before its end {end} (nothing could be read for {seconds} s)"
+    )]
+    RestoreStalled {
+        partition: TopicPartition,
+        position: i64,
+        end: i64,
+        seconds: u64,
+    },
+    #[error(
+        "changelog topic '{topic}' has {count} partitions, fewer than the query's {tasks} tasks"
+    )]
+    TooFewChangelogPartitions {
+        topic: String,
+        count: u32,
+        tasks: u32,
+    },
 }
 
 /// Where a query keeps its state.
@@ -51,7 +74,47 @@ pub enum StateLocation {
 struct Backed {
     store: Store,
     changelog: Option<String>,
+    /// The task's changelog partition, and how many the changelog has.
+    slot: TaskSlot,
     layout: ChangelogLayout,
+}
+
+/// Which task of how many a store belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskSlot {
+    pub partition: u32,
+    pub partitions: u32,
+}
+
+impl TaskSlot {
+    /// The only task of a query (or stage) that runs as one.
+    pub const SINGLE: TaskSlot = TaskSlot {
+        partition: 0,
+        partitions: 1,
+    };
+
+    /// The name of store `name` of this task in the state directory.
+    pub fn store_name(&self, name: &str) -> String {
+        match self.partition {
+            0 => name.to_string(),
+            p => format!("{name}@{p}"),
+        }
+    }
+}
+
+/// How long a restore may go without reading anything before it fails.
+const RESTORE_STALL: Duration = Duration::from_secs(60);
+
+impl StateLocation {
+    /// The prefix of the state's changelog topics, if it has changelogs.
+    pub fn changelog_prefix(&self) -> Option<&str> {
+        match self {
+            StateLocation::Durable {
+                changelog_prefix, ..
+            } => Some(changelog_prefix),
+            StateLocation::Temporary { changelog_prefix } => changelog_prefix.as_deref(),
+        }
+    }
 }
 
 pub struct QueryState {
@@ -97,20 +160,22 @@ impl QueryState {
         }
     }
 
-    /// The store `name`, backed by the changelog `<prefix>-<name>-changelog` if the state has
-    /// changelogs. Call for every store before [`QueryState::restore`].
+    /// The store `name` of the query's only task, backed by the changelog
+    /// `<prefix>-<name>-changelog` if the state has changelogs. Call for every store before
+    /// [`QueryState::restore`].
     pub fn store(&mut self, name: &str) -> Result<Store, QueryStateError> {
-        self.store_with_layout(name, ChangelogLayout::PLAIN)
+        self.task_store(name, TaskSlot::SINGLE, ChangelogLayout::PLAIN)
     }
 
-    /// [`QueryState::store`] for a store whose changelog holds only some of its entries
-    /// (a window or session store's by-key entries; a restore derives the rest).
-    pub fn store_with_layout(
+    /// Task `slot`'s store `name`, whose changelog holds the entries `layout` says (a window
+    /// or session store logs only its by-key entries; a restore derives the rest).
+    pub fn task_store(
         &mut self,
         name: &str,
+        slot: TaskSlot,
         layout: ChangelogLayout,
     ) -> Result<Store, QueryStateError> {
-        let store = self.dir.store(name)?;
+        let store = self.dir.store(&slot.store_name(name))?;
         let changelog = self
             .changelog_prefix
             .as_ref()
@@ -118,6 +183,7 @@ impl QueryState {
         self.stores.push(Backed {
             store: store.clone(),
             changelog,
+            slot,
             layout,
         });
         Ok(store)
@@ -132,15 +198,11 @@ impl QueryState {
             let Some(topic) = &backed.changelog else {
                 continue;
             };
-            let wrap = |source| QueryStateError::Restore {
-                topic: topic.clone(),
-                source,
-            };
-            ensure_changelog(transport, topic).map_err(wrap)?;
-            let from = checkpoint.get(topic, 0);
-            let end = replay(transport, topic, from, &mut backed.store, backed.layout);
-            let end = end.map_err(wrap)?;
-            restored.set(topic.clone(), 0, end);
+            ensure_changelog(transport, topic, backed.slot.partitions)?;
+            let tp = TopicPartition::new(topic, backed.slot.partition);
+            let from = checkpoint.get(topic, tp.partition);
+            let end = replay(transport, &tp, from, &mut backed.store, backed.layout)?;
+            restored.set(topic.clone(), tp.partition, end);
         }
         self.dir.flush(&restored)?;
         self.checkpoint = restored;
@@ -157,9 +219,10 @@ impl QueryState {
             let Some(topic) = &backed.changelog else {
                 continue;
             };
+            let partition = Some(backed.slot.partition);
             for (key, value) in backed.store.pending() {
                 if (backed.layout.logged)(&key) {
-                    producer.send(topic, Some(0), ProducerRecord::new(Some(key), value))?;
+                    producer.send(topic, partition, ProducerRecord::new(Some(key), value))?;
                 }
             }
         }
@@ -195,12 +258,15 @@ impl QueryState {
         self.dir.dirty_len()
     }
 
-    /// The changelog topics of this state.
+    /// The changelog topics of this state (each once).
     pub fn changelog_topics(&self) -> Vec<String> {
-        self.stores
-            .iter()
-            .filter_map(|b| b.changelog.clone())
-            .collect()
+        let mut topics: Vec<String> = Vec::new();
+        for topic in self.stores.iter().filter_map(|b| b.changelog.clone()) {
+            if !topics.contains(&topic) {
+                topics.push(topic);
+            }
+        }
+        topics
     }
 }
 
@@ -222,32 +288,89 @@ fn open_or_rebuild(path: &Path) -> Result<StateDir, StateError> {
     }
 }
 
-/// Creates a changelog topic (one partition, compacted) unless it exists.
-fn ensure_changelog(transport: &dyn Transport, topic: &str) -> Result<(), TransportError> {
-    if transport.list_topics()?.iter().any(|t| t == topic) {
+/// Creates a changelog topic (compacted, with a partition per task) unless it exists; one that
+/// exists must have a partition for every task.
+fn ensure_changelog(
+    transport: &dyn Transport,
+    topic: &str,
+    partitions: u32,
+) -> Result<(), QueryStateError> {
+    let wrap = |source| QueryStateError::Restore {
+        topic: topic.to_string(),
+        source,
+    };
+    if transport
+        .list_topics()
+        .map_err(wrap)?
+        .iter()
+        .any(|t| t == topic)
+    {
+        let count = transport.partition_count(topic).map_err(wrap)?;
+        if count < partitions {
+            return Err(QueryStateError::TooFewChangelogPartitions {
+                topic: topic.to_string(),
+                count,
+                tasks: partitions,
+            });
+        }
         return Ok(());
     }
-    let mut config = TopicConfig::with_partitions(1);
+    let mut config = TopicConfig::with_partitions(partitions);
     config.cleanup_policy = CleanupPolicy::Compact;
     match transport.create_topic(topic, &config) {
-        Err(TransportError::TopicExists(_)) => Ok(()),
-        other => other,
+        Err(TransportError::TopicExists(_)) | Ok(()) => Ok(()),
+        Err(e) => Err(wrap(e)),
     }
 }
 
-/// Replays `topic` from `from` (its start when `None`, or when `from` lies outside the
-/// topic, which means the directory belongs to an older changelog) to its end into `store`,
-/// with the index entries `layout` derives; returns the end offset.
+/// Replays changelog partition `tp` from `from` (its start when `None`, or when `from` lies
+/// outside the partition, which means the directory belongs to an older changelog) to the end
+/// offset measured now into `store`, with the index entries `layout` derives; returns that
+/// end. Fails if the end cannot be reached (nothing read for [`RESTORE_STALL`]).
 fn replay(
     transport: &dyn Transport,
-    topic: &str,
+    tp: &TopicPartition,
     from: Option<i64>,
     store: &mut Store,
     layout: ChangelogLayout,
-) -> Result<i64, TransportError> {
-    let tp = TopicPartition::new(topic, 0);
-    let start = transport.list_offset(&tp, OffsetSpec::Earliest)?;
-    let end = transport.list_offset(&tp, OffsetSpec::Latest)?;
+) -> Result<i64, QueryStateError> {
+    let wrap = |source| QueryStateError::Restore {
+        topic: tp.topic.clone(),
+        source,
+    };
+    replay_records(transport, tp, from, store, layout).map_err(|e| match e {
+        Replay::Transport(source) => wrap(source),
+        Replay::Stalled { position, end } => QueryStateError::RestoreStalled {
+            partition: tp.clone(),
+            position,
+            end,
+            seconds: RESTORE_STALL.as_secs(),
+        },
+    })
+}
+
+/// Why a replay stopped short.
+enum Replay {
+    Transport(TransportError),
+    Stalled { position: i64, end: i64 },
+}
+
+impl From<TransportError> for Replay {
+    fn from(e: TransportError) -> Self {
+        Replay::Transport(e)
+    }
+}
+
+fn replay_records(
+    transport: &dyn Transport,
+    tp: &TopicPartition,
+    from: Option<i64>,
+    store: &mut Store,
+    layout: ChangelogLayout,
+) -> Result<i64, Replay> {
+    let topic = &tp.topic;
+    let start = transport.list_offset(tp, OffsetSpec::Earliest)?;
+    let end = transport.list_offset(tp, OffsetSpec::Latest)?;
     let from = match from {
         Some(offset) if (start..=end).contains(&offset) => StartFrom::Offset(offset),
         Some(offset) => {
@@ -261,10 +384,18 @@ fn replay(
     };
     let mut consumer = transport.consumer(None)?;
     consumer.assign(&[(tp.clone(), from)])?;
-    let mut idle = 0;
-    while consumer.position(&tp).is_some_and(|p| p < end) && idle < 50 {
+    let mut last_progress = std::time::Instant::now();
+    loop {
+        let position = consumer.position(tp).unwrap_or(end);
+        if position >= end {
+            break;
+        }
         let polled = consumer.poll(10_000, Duration::from_millis(100))?;
-        idle = if polled.is_empty() { idle + 1 } else { 0 };
+        if consumer.position(tp) != Some(position) {
+            last_progress = std::time::Instant::now();
+        } else if last_progress.elapsed() > RESTORE_STALL {
+            return Err(Replay::Stalled { position, end });
+        }
         for record in polled.iter().flat_map(|p| &p.records) {
             let key = record.key.as_deref().unwrap_or_default();
             let index = (layout.index_of)(key);

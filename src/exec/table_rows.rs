@@ -4,10 +4,10 @@
 //! it, and reaches the store's changelog and RocksDB with that step's commit (the protocol of
 //! `exec::query_state`). Readers see only committed rows.
 
-use super::query_state::{QueryState, QueryStateError};
+use super::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::{SqlType, Value, codec, values_to_array};
-use crate::state::{StateError, Store};
+use crate::state::{ChangelogLayout, StateError, Store};
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -40,10 +40,11 @@ struct RowLayout {
 }
 
 impl TableRows {
-    /// The table's store in `state` (created on first use): rows of `schema` (the query's
+    /// Task `slot`'s store in `state` (created on first use): rows of `schema` (the query's
     /// columns, then ROWTIME) keyed by the columns at `key_columns`.
     pub fn open(
         state: &mut QueryState,
+        slot: TaskSlot,
         key_columns: Vec<usize>,
         schema: SchemaRef,
     ) -> Result<TableRows, QueryStateError> {
@@ -53,7 +54,7 @@ impl TableRows {
             .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
             .collect();
         Ok(TableRows {
-            store: state.store(ROWS)?,
+            store: state.task_store(ROWS, slot, ChangelogLayout::PLAIN)?,
             key_columns,
             layout: RowLayout { schema, types },
         })

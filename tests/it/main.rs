@@ -23,5 +23,6 @@ mod restart;
 mod state_changelog;
 mod step_budget;
 mod support;
+mod tasks;
 mod windowed_source;
 mod wrong_values;

@@ -197,9 +197,16 @@ fn pull_queries_never_see_uncommitted_state() {
         query_id: "q",
         fatal_timestamp_errors: false,
         state: &location,
+        source_partitions: 1,
+        changelog_partitions: &|_| None,
     };
     let physical = brook::exec::physical::plan(&root, &ctx).expect("graph");
-    let (mut graph, mut state) = (physical.graph, physical.state.expect("state"));
+    let mut state = physical.state.expect("state");
+    let mut stages = physical.stages.into_iter().map(|mut tasks| tasks.remove(0));
+    let (mut keyed, mut graph) = (
+        stages.next().expect("stage 0"),
+        stages.next().expect("stage 1"),
+    );
     let Some(Materialized::Groups(groups)) = graph.operators().find_map(|op| op.materialized())
     else {
         panic!("the aggregation keeps no groups");
@@ -211,15 +218,21 @@ fn pull_queries_never_see_uncommitted_state() {
         window: None,
         ..plan.source.clone()
     };
-    let rows = brook::exec::CommittedRows::groups(&plan, groups);
+    let rows = brook::exec::CommittedRows::groups(&plan, vec![groups]);
     let table = Materialization::new("q", &sink, rows, 1);
     let batch = clicks_batch(&plan.input_schema, &["a", "b", "a"]);
     let (mut log, mut outputs) = (MemoryProcessingLog::default(), Outputs::default());
     let origin = Origin::default();
     let mut ctx = Ctx::new("q", &origin, &mut log, &mut outputs);
-    graph
-        .push_source(0, ChangeBatch::inserts(batch), &mut ctx)
-        .expect("process");
+    keyed
+        .push_input(0, ChangeBatch::inserts(batch), &mut ctx)
+        .expect("group by");
+    for exchanged in std::mem::take(&mut outputs.exchanged) {
+        let mut ctx = Ctx::new("q", &origin, &mut log, &mut outputs);
+        graph
+            .push_input(exchanged.input, exchanged.batch, &mut ctx)
+            .expect("aggregate");
+    }
     assert!(
         table.rows().expect("rows").is_none(),
         "uncommitted groups were visible"

@@ -1,7 +1,7 @@
 //! A window store's changelog through `QueryState`: one record per window change, and a
 //! restore into a new directory rebuilds both of its layouts.
 
-use brook::exec::query_state::{QueryState, StateLocation, changelog_topic};
+use brook::exec::query_state::{QueryState, StateLocation, TaskSlot, changelog_topic};
 use brook::log::{EmbeddedLog, LogConfig};
 use brook::state::WindowStore;
 use brook::transport::{OffsetSpec, TopicPartition, Transport};
@@ -18,7 +18,7 @@ fn a_window_store_logs_its_entries_once_and_restores_its_time_index() {
     let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
     let mut state = QueryState::open(&temporary("q")).expect("state");
     let store = state
-        .store_with_layout("groups", WindowStore::CHANGELOG)
+        .task_store("groups", TaskSlot::SINGLE, WindowStore::CHANGELOG)
         .expect("store");
     state.restore(&log).expect("restore");
     let mut windows = WindowStore::new(store);
@@ -39,7 +39,7 @@ fn a_window_store_logs_its_entries_once_and_restores_its_time_index() {
     // A new directory (as after losing the disk) rebuilds both layouts from the changelog.
     let mut again = QueryState::open(&temporary("q")).expect("state");
     let store = again
-        .store_with_layout("groups", WindowStore::CHANGELOG)
+        .task_store("groups", TaskSlot::SINGLE, WindowStore::CHANGELOG)
         .expect("store");
     again.restore(&log).expect("restore");
     let mut restored = WindowStore::new(store);

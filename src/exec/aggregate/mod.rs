@@ -21,7 +21,7 @@ mod windows;
 use super::eval::evaluate;
 use super::operator::{Ctx, OperatorError, offsets_of};
 use super::processing_log::ErrorKind;
-use super::query_state::{QueryState, QueryStateError};
+use super::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::codec;
 use crate::common::{SqlType, Value, values_to_array};
@@ -38,6 +38,7 @@ use stores::{Groups, Stores};
 use windows::windows_for;
 
 pub use snapshot::GroupsSnapshot;
+pub use stores::GROUPS as GROUPS_STORE;
 
 /// ksqlDB's default grace period for windows without GRACE PERIOD (Kafka Streams' 24 hours).
 const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -124,9 +125,11 @@ impl Rows {
 impl Aggregator {
     /// The aggregation of `node`, keeping its groups in stores of `state` (restore the state
     /// and call [`Aggregator::reload`] before processing).
+    /// Task `slot`'s aggregation.
     pub fn new(
         node: &AggregateNode,
         state: &mut QueryState,
+        slot: TaskSlot,
     ) -> Result<Aggregator, QueryStateError> {
         let types = node
             .schema
@@ -144,7 +147,7 @@ impl Aggregator {
             },
             types,
             group_columns: node.group_columns.clone(),
-            stores: Stores::open(state, node.window.as_ref(), reads_table)?,
+            stores: Stores::open(state, slot, node.window.as_ref(), reads_table)?,
             table_keys: node.table_keys.clone(),
             stream_times: BTreeMap::new(),
             expired_before: i64::MIN,

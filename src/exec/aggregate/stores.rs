@@ -5,10 +5,10 @@
 
 use super::final_emit::FinalState;
 use crate::common::codec;
-use crate::exec::query_state::{QueryState, QueryStateError};
+use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::format::WindowKind;
 use crate::plan::aggregate::WindowPlan;
-use crate::state::{Result, SessionStore, Store, WindowStore};
+use crate::state::{ChangelogLayout, Result, SessionStore, Store, WindowStore};
 use std::collections::BTreeMap;
 
 /// Store names (they name the changelog topics too).
@@ -48,25 +48,27 @@ impl Stores {
     /// The aggregation's stores in `state` (created on first use).
     pub fn open(
         state: &mut QueryState,
+        slot: TaskSlot,
         window: Option<&WindowPlan>,
         reads_table: bool,
     ) -> std::result::Result<Stores, QueryStateError> {
+        let plain = ChangelogLayout::PLAIN;
         let groups = match window.map(|w| w.kind) {
-            None => Groups::Plain(state.store(GROUPS)?),
+            None => Groups::Plain(state.task_store(GROUPS, slot, plain)?),
             Some(WindowKind::Session) => {
-                let store = state.store_with_layout(GROUPS, SessionStore::CHANGELOG)?;
+                let store = state.task_store(GROUPS, slot, SessionStore::CHANGELOG)?;
                 Groups::Sessions(SessionStore::new(store))
             }
             Some(_) => {
-                let store = state.store_with_layout(GROUPS, WindowStore::CHANGELOG)?;
+                let store = state.task_store(GROUPS, slot, WindowStore::CHANGELOG)?;
                 Groups::Windows(WindowStore::new(store))
             }
         };
         let contributions = match reads_table {
-            true => Some(state.store(CONTRIBUTIONS)?),
+            true => Some(state.task_store(CONTRIBUTIONS, slot, plain)?),
             false => None,
         };
-        let stream_time = state.store(STREAM_TIME)?;
+        let stream_time = state.task_store(STREAM_TIME, slot, plain)?;
         Ok(Stores {
             groups,
             contributions,

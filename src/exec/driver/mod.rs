@@ -1,6 +1,9 @@
-//! The query driver: owns a query's loop around its operator graph. It polls the source
-//! partitions, reads each partition's records into a change batch, routes it through the
-//! graph (`exec::graph`), tracks the stream time, and commits: a persistent query's sink
+//! The query driver: owns a query's loop around its tasks' operator graphs. It polls the
+//! source partitions, reads each partition's records into a change batch for the stage-0 task
+//! of that partition, takes each task's batches in timestamp order (`order`), routes them
+//! through the task's graph (`exec::graph`), delivers rows an exchange sends to the next
+//! stage's tasks before the next batch, tracks each task's stream time, and commits: a
+//! persistent query's sink
 //! records, its state's changelog records and the consumed offsets in one transaction (so a
 //! crash neither loses nor duplicates output), or a push query's rows handed to its
 //! subscriber. A step that fails before its commit is rolled back: its state writes are
@@ -10,12 +13,13 @@
 //! The same driver runs a query on its own thread (production) and stepped by hand (the
 //! conformance runner and tests). It has no case for a particular operator.
 
+mod order;
 mod step;
 
 use super::graph::Graph;
 use super::materialized::CommittedRows;
 use super::operator::{Ctx, Materialized, OperatorError, Origin, Outputs};
-use super::physical::{self, PhysicalContext, PhysicalError};
+use super::physical::{self, PhysicalContext, PhysicalError, SourceInput};
 use super::processing_log::ProcessingLog;
 use super::query_state::{QueryState, QueryStateError, StateLocation};
 use crate::common::change::ChangeBatch;
@@ -29,6 +33,7 @@ use crate::transport::{
     Transport,
 };
 use arrow::array::Array;
+use order::Queue;
 
 /// Why a query step failed: the log (transient: the step is retried), the state store (the
 /// step is rolled back and retried), the data in a way the query's settings make fatal (the
@@ -119,13 +124,25 @@ pub struct QueryStart<'a> {
     pub state: StateLocation,
 }
 
+/// One task: its operator graph and its stream time (the largest ROWTIME it has taken,
+/// Kafka Streams' task stream time).
+struct Task {
+    graph: Graph,
+    stream_time: i64,
+    /// The stream time at the last commit (where a rolled-back step puts it back).
+    committed_stream_time: i64,
+}
+
 pub struct QueryDriver {
     pub id: String,
     counters: std::sync::Arc<QueryCounters>,
     group: String,
     /// The query's logical tree (EXPLAIN).
     root: LogicalPlan,
-    graph: Graph,
+    /// The sources whose records stage 0's tasks read (its graphs' inputs, in order).
+    sources: Vec<SourceInput>,
+    /// Per stage, its tasks (task *p* at position *p*).
+    stages: Vec<Vec<Task>>,
     consumer: Box<dyn Consumer>,
     /// A persistent query's transactional producer.
     producer: Option<Box<dyn TransactionalProducer>>,
@@ -133,10 +150,6 @@ pub struct QueryDriver {
     subscriber: Option<RowSubscriber>,
     partitions: Vec<TopicPartition>,
     state: Option<QueryState>,
-    /// The largest ROWTIME the query has taken from its inputs (Kafka Streams' stream time).
-    stream_time: i64,
-    /// The stream time at the last commit (where a rolled-back step puts it back).
-    committed_stream_time: i64,
     finished: bool,
     /// The step in progress: its sink records and a push query's rows.
     outputs: Outputs,
@@ -181,20 +194,41 @@ impl QueryDriver {
         start: QueryStart<'_>,
         root: LogicalPlan,
     ) -> Result<QueryDriver, StartError> {
+        let topic = &start.plan.source.topic;
+        let source_partitions = transport.partition_count(topic)?;
+        let changelog_partitions = |topic: &str| -> Option<u32> {
+            let exists = transport.list_topics().ok()?.iter().any(|t| t == topic);
+            exists
+                .then(|| transport.partition_count(topic).ok())
+                .flatten()
+        };
         let ctx = PhysicalContext {
             query_id: start.id,
             fatal_timestamp_errors: start.fatal_timestamp_errors,
             state: &start.state,
+            source_partitions,
+            changelog_partitions: &changelog_partitions,
         };
         let physical = physical::plan(&root, &ctx)?;
-        let mut graph = physical.graph;
         let mut state = physical.state;
         if let Some(state) = &mut state {
             state.restore(transport)?;
         }
-        graph.open()?;
+        let mut stages = Vec::with_capacity(physical.stages.len());
+        for graphs in physical.stages {
+            let mut tasks = Vec::with_capacity(graphs.len());
+            for mut graph in graphs {
+                graph.open()?;
+                tasks.push(Task {
+                    graph,
+                    stream_time: i64::MIN,
+                    committed_stream_time: i64::MIN,
+                });
+            }
+            stages.push(tasks);
+        }
         let mut partitions = Vec::new();
-        for source in graph.sources() {
+        for source in &physical.sources {
             let count = transport.partition_count(&source.topic)?;
             partitions.extend((0..count).map(|p| TopicPartition::new(&source.topic, p)));
         }
@@ -210,14 +244,13 @@ impl QueryDriver {
             counters: Default::default(),
             group: start.group.to_string(),
             root,
-            graph,
+            sources: physical.sources,
+            stages,
             consumer,
             producer: None,
             subscriber: None,
             partitions,
             state,
-            stream_time: i64::MIN,
-            committed_stream_time: i64::MIN,
             finished: false,
             outputs: Outputs::default(),
             step_budget: limits::MAX_STEP_WORK_BYTES,
@@ -235,56 +268,144 @@ impl QueryDriver {
         self.finished
     }
 
-    /// Routes the polled records through the graph, partition by partition, until the step
-    /// passes its budget.
+    /// Routes the polled records through the tasks, until the step passes its budget; then
+    /// lets every operator flush before the commit.
     fn process_polled(
         &mut self,
         polled: &[PartitionRecords],
         log: &mut dyn ProcessingLog,
     ) -> Result<(), StepError> {
         self.begin()?;
+        let mut queues = self.read_polled(polled, log)?;
+        for (task, task_queues) in queues.iter_mut().enumerate() {
+            while let Some((q, slice)) = order::next_slice(task_queues) {
+                let queue = &task_queues[q];
+                let origin = Origin {
+                    topic: self.sources[queue.input].topic.clone(),
+                    partition: queue.partition,
+                };
+                self.run(0, task, queue.input, slice, &origin, log)?;
+                if limits::step_exceeded() {
+                    return Ok(());
+                }
+            }
+        }
+        self.commit_operators(log)
+    }
+
+    /// Each polled partition's records as a change batch, queued for its stage-0 task.
+    fn read_polled(
+        &self,
+        polled: &[PartitionRecords],
+        log: &mut dyn ProcessingLog,
+    ) -> Result<Vec<Vec<Queue>>, StepError> {
+        let tasks = self.stages.first().map_or(0, Vec::len);
+        let mut queues: Vec<Vec<Queue>> = (0..tasks).map(|_| Vec::new()).collect();
         for part in polled {
-            let Some(source) = self.graph.source_of(&part.topic) else {
+            let Some(input) = self.sources.iter().position(|s| *s.topic == *part.topic) else {
                 continue;
             };
-            let origin = Origin {
-                topic: part.topic.to_string(),
-                partition: part.partition,
-            };
-            let reader = &self.graph.sources()[source].reader;
+            let reader = &self.sources[input].reader;
             let batch = reader
                 .read(&part.topic, part.partition, &part.records, log)
                 .map_err(StepError::Fatal)?;
-            if let Some(batch) = batch {
-                let mut ctx = Ctx::new(&self.id, &origin, log, &mut self.outputs);
-                ctx.stream_time = self.stream_time;
-                let latest = latest_rowtime(&batch);
-                self.graph.push_source(source, batch, &mut ctx)?;
-                if latest > self.stream_time {
-                    self.stream_time = latest;
-                    ctx.stream_time = latest;
-                    self.graph.stream_time(latest, &mut ctx)?;
-                }
-            }
-            if limits::step_exceeded() {
-                return Ok(());
+            if let (Some(batch), Some(task)) = (batch, task_of(part.partition, tasks)) {
+                queues[task].push(Queue::new(input, part.partition, batch));
             }
         }
-        let origin = Origin::default();
-        let mut ctx = Ctx::new(&self.id, &origin, log, &mut self.outputs);
-        ctx.stream_time = self.stream_time;
-        self.graph.commit(&mut ctx)?;
+        Ok(queues)
+    }
+
+    /// Runs a batch through one task's graph (input `input`), moves the task's stream time,
+    /// and delivers what its exchanges sent to the next stage.
+    fn run(
+        &mut self,
+        stage: usize,
+        task: usize,
+        input: usize,
+        batch: ChangeBatch,
+        origin: &Origin,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<(), StepError> {
+        let Some(t) = self.stages.get_mut(stage).and_then(|s| s.get_mut(task)) else {
+            return Err(StepError::Internal(format!(
+                "no task {task} in stage {stage}"
+            )));
+        };
+        let latest = latest_rowtime(&batch);
+        let mut ctx = Ctx::new(&self.id, origin, log, &mut self.outputs);
+        ctx.stream_time = t.stream_time;
+        t.graph.push_input(input, batch, &mut ctx)?;
+        if latest > t.stream_time {
+            t.stream_time = latest;
+            ctx.stream_time = latest;
+            t.graph.stream_time(latest, &mut ctx)?;
+        }
+        self.deliver_exchanged(stage, origin, log)
+    }
+
+    /// Rows exchanged by stage `stage`'s operators, to their tasks in the next stage.
+    fn deliver_exchanged(
+        &mut self,
+        stage: usize,
+        origin: &Origin,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<(), StepError> {
+        let exchanged = std::mem::take(&mut self.outputs.exchanged);
+        let tasks = self.stages.get(stage + 1).map_or(0, Vec::len);
+        for e in exchanged {
+            let Some(task) = task_of(e.partition, tasks) else {
+                return Err(StepError::Internal(format!(
+                    "rows exchanged to stage {} of a query of {} stages",
+                    stage + 1,
+                    self.stages.len()
+                )));
+            };
+            self.run(stage + 1, task, e.input, e.batch, origin, log)?;
+        }
         Ok(())
+    }
+
+    /// Lets every task's operators, stage by stage, flush what they buffer before a commit.
+    fn commit_operators(&mut self, log: &mut dyn ProcessingLog) -> Result<(), StepError> {
+        let origin = Origin::default();
+        for stage in 0..self.stages.len() {
+            for task in 0..self.stages[stage].len() {
+                let t = &mut self.stages[stage][task];
+                let mut ctx = Ctx::new(&self.id, &origin, log, &mut self.outputs);
+                ctx.stream_time = t.stream_time;
+                t.graph.commit(&mut ctx)?;
+                self.deliver_exchanged(stage, &origin, log)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every task's graph.
+    fn graphs_mut(&mut self) -> impl Iterator<Item = &mut Task> {
+        self.stages.iter_mut().flatten()
     }
 
     /// The committed rows of the table the query writes, if it keeps them: an aggregation's
     /// groups, or a table query's written rows (what pull queries read).
     pub fn committed_rows(&self, plan: &QueryPlan) -> Option<CommittedRows> {
-        let materialized = self.graph.operators().find_map(|op| op.materialized())?;
-        Some(match materialized {
-            Materialized::Groups(groups) => CommittedRows::groups(plan, groups),
-            Materialized::Rows(rows) => CommittedRows::Written(rows),
-        })
+        let (mut groups, mut rows) = (Vec::new(), Vec::new());
+        let operators = self
+            .stages
+            .iter()
+            .flatten()
+            .flat_map(|t| t.graph.operators());
+        for materialized in operators.filter_map(|op| op.materialized()) {
+            match materialized {
+                Materialized::Groups(g) => groups.push(g),
+                Materialized::Rows(r) => rows.push(r),
+            }
+        }
+        match (groups.is_empty(), rows.is_empty()) {
+            (false, _) => Some(CommittedRows::groups(plan, groups)),
+            (true, false) => Some(CommittedRows::Written(rows)),
+            (true, true) => None,
+        }
     }
 
     /// The query's record counts (shared: they go on counting).
@@ -302,23 +423,31 @@ impl QueryDriver {
 
     /// The logical tree and the operators, with the stores each owns (EXPLAIN).
     pub fn describe(&self) -> (String, Vec<String>) {
-        let operators = self
-            .graph
-            .operators()
-            .map(|op| {
+        let mut operators = Vec::new();
+        for (stage, tasks) in self.stages.iter().enumerate() {
+            operators.push(format!("stage {stage}: {} task(s)", tasks.len()));
+            let Some(task) = tasks.first() else {
+                continue;
+            };
+            operators.extend(task.graph.operators().map(|op| {
                 let stores: Vec<String> = op
                     .stores()
                     .iter()
                     .map(|s| format!("{} ({})", s.name, s.layout))
                     .collect();
                 match stores.is_empty() {
-                    true => op.describe(),
-                    false => format!("{} [stores: {}]", op.describe(), stores.join(", ")),
+                    true => format!("  {}", op.describe()),
+                    false => format!("  {} [stores: {}]", op.describe(), stores.join(", ")),
                 }
-            })
-            .collect();
+            }));
+        }
         (self.root.tree_text(), operators)
     }
+}
+
+/// The task of a partition among `tasks` (partition mod the count; `None` without tasks).
+fn task_of(partition: u32, tasks: usize) -> Option<usize> {
+    (tasks > 0).then(|| partition as usize % tasks)
 }
 
 /// The largest ROWTIME of a batch (`i64::MIN` without one).

@@ -92,7 +92,9 @@ impl QueryDriver {
             Ok((outcomes, written)) => {
                 self.counters.records_in.fetch_add(consumed as u64, Relaxed);
                 self.counters.records_out.fetch_add(written, Relaxed);
-                self.committed_stream_time = self.stream_time;
+                for task in self.graphs_mut() {
+                    task.committed_stream_time = task.stream_time;
+                }
                 self.flush_state(&outcomes)?;
                 if spent < self.step_budget / 2 {
                     self.step_cap = self.step_cap.saturating_mul(2);
@@ -211,7 +213,6 @@ impl QueryDriver {
     /// query's undelivered rows, and moves the consumer back to where the step started.
     fn roll_back(&mut self, positions: &[(TopicPartition, i64)]) {
         self.outputs = Default::default();
-        self.stream_time = self.committed_stream_time;
         if let Some(producer) = &mut self.producer
             && let Err(e) = producer.abort_transaction()
         {
@@ -220,8 +221,12 @@ impl QueryDriver {
         if let Some(state) = &mut self.state {
             state.discard();
         }
-        if let Err(e) = self.graph.open() {
-            tracing::warn!(query = %self.id, "reloading state after a failed step: {e}");
+        let id = self.id.clone();
+        for task in self.graphs_mut() {
+            task.stream_time = task.committed_stream_time;
+            if let Err(e) = task.graph.open() {
+                tracing::warn!(query = %id, "reloading state after a failed step: {e}");
+            }
         }
         for (tp, offset) in positions {
             if let Err(e) = self.consumer.seek(tp, *offset) {

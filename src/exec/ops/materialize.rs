@@ -4,7 +4,7 @@
 
 use crate::common::change::ChangeBatch;
 use crate::exec::operator::{Ctx, Materialized, Operator, OperatorError, StoreDecl};
-use crate::exec::query_state::{QueryState, QueryStateError};
+use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::exec::table_rows::{ROWS, TableRows};
 use crate::plan::logical::MaterializeNode;
 
@@ -13,12 +13,14 @@ pub struct MaterializeOp {
 }
 
 impl MaterializeOp {
-    /// The operator over its store in `state`.
+    /// Task `slot`'s operator, over its store in `state`.
     pub fn new(
         node: &MaterializeNode,
         state: &mut QueryState,
+        slot: TaskSlot,
     ) -> Result<MaterializeOp, QueryStateError> {
-        let rows = TableRows::open(state, node.key_columns.clone(), node.input.schema())?;
+        let key_columns = node.key_columns.clone();
+        let rows = TableRows::open(state, slot, key_columns, node.input.schema())?;
         Ok(MaterializeOp { rows })
     }
 }

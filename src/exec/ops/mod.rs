@@ -1,10 +1,11 @@
 //! The operators of a query graph, one per kind of logical node (`plan::logical`): filter,
-//! project, table function, re-key, materialize and the two sinks (the aggregation's operator
+//! project, table function, re-key, exchange, materialize and the two sinks (the aggregation's operator
 //! is `exec::aggregate`). Each implements `exec::operator::Operator` and nothing else: no
 //! threads, consumers or producers; `exec::physical` builds them and `exec::driver` runs them.
 //!
 //! May import what `exec` does.
 
+mod exchange;
 mod filter;
 mod materialize;
 mod project;
@@ -12,6 +13,7 @@ mod rekey;
 mod sink;
 mod table_function;
 
+pub use exchange::ExchangeOp;
 pub use filter::FilterOp;
 pub use materialize::MaterializeOp;
 pub use project::{ProjectOp, Projection};

@@ -1,0 +1,133 @@
+//! The order in which a task takes its inputs' records, as a Kafka Streams task does
+//! (`PartitionGroup.nextRecord`): of the task's input partitions that have records buffered,
+//! the one whose next record has the smallest timestamp goes first (ties: the lower input,
+//! then the lower partition). Records are taken in slices, not one by one: from the chosen
+//! partition, every record up to the first that another partition's next record would go
+//! before — the same order record-at-a-time choice gives.
+//!
+//! The buffer is what the step polled: a partition with nothing polled in the step is taken
+//! as caught up (Kafka Streams' `max.task.idle.ms` of 0 with no lag), so it does not hold the
+//! others back.
+
+use crate::common::change::ChangeBatch;
+use crate::plan::schema::ROWTIME;
+
+/// One input partition's polled rows of a task, and how many of them were taken.
+pub struct Queue {
+    pub input: usize,
+    pub partition: u32,
+    pub batch: ChangeBatch,
+    taken: usize,
+}
+
+impl Queue {
+    pub fn new(input: usize, partition: u32, batch: ChangeBatch) -> Queue {
+        Queue {
+            input,
+            partition,
+            batch,
+            taken: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.taken >= self.batch.num_rows()
+    }
+
+    /// The rank of row `row`: its timestamp, then the queue's input and partition.
+    fn rank(&self, row: usize) -> (i64, usize, u32) {
+        let time = self
+            .batch
+            .int64(ROWTIME)
+            .filter(|t| row < t.len())
+            .map_or(i64::MIN, |t| t.value(row));
+        (time, self.input, self.partition)
+    }
+}
+
+/// The next slice to process: the position of its queue and its rows; `None` when every
+/// queue is empty.
+pub fn next_slice(queues: &mut [Queue]) -> Option<(usize, ChangeBatch)> {
+    let chosen = (0..queues.len())
+        .filter(|q| !queues[*q].is_empty())
+        .min_by_key(|q| queues[*q].rank(queues[*q].taken))?;
+    let bound = (0..queues.len())
+        .filter(|q| *q != chosen && !queues[*q].is_empty())
+        .map(|q| queues[q].rank(queues[q].taken))
+        .min();
+    let queue = &queues[chosen];
+    let start = queue.taken;
+    let mut end = start + 1;
+    while end < queue.batch.num_rows() && bound.is_none_or(|b| queue.rank(end) < b) {
+        end += 1;
+    }
+    let slice = queue.batch.slice(start, end - start);
+    queues[chosen].taken = end;
+    Some((chosen, slice))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::change_pretty::from_pretty;
+
+    fn queue(partition: u32, times: &[i64]) -> Queue {
+        let rows: Vec<String> = times.iter().map(|t| format!("| {t} |")).collect();
+        let text = format!("| ROWTIME:BIGINT |\n{}", rows.join("\n"));
+        Queue::new(0, partition, from_pretty(&text).expect("batch"))
+    }
+
+    /// The (partition, timestamps) of every slice, in order.
+    fn slices(mut queues: Vec<Queue>) -> Vec<(u32, Vec<i64>)> {
+        let mut out = Vec::new();
+        while let Some((q, slice)) = next_slice(&mut queues) {
+            let times = slice.int64(ROWTIME).expect("ROWTIME").values().to_vec();
+            out.push((queues[q].partition, times));
+        }
+        out
+    }
+
+    #[test]
+    fn the_smallest_next_timestamp_goes_first_in_slices() {
+        let order = slices(vec![queue(0, &[1, 2, 6, 7]), queue(1, &[3, 4, 8])]);
+        assert_eq!(
+            order,
+            vec![
+                (0, vec![1, 2]),
+                (1, vec![3, 4]),
+                (0, vec![6, 7]),
+                (1, vec![8])
+            ]
+        );
+    }
+
+    #[test]
+    fn slices_give_the_record_at_a_time_order() {
+        let (a, b) = ([5, 1, 9, 9, 2], [3, 9, 4]);
+        // Record at a time: the partition whose next record is smallest (ties: partition 0).
+        let (mut i, mut j, mut expected) = (0, 0, Vec::new());
+        while i < a.len() || j < b.len() {
+            let take_a = j >= b.len() || (i < a.len() && a[i] <= b[j]);
+            if take_a {
+                expected.push((0, a[i]));
+                i += 1;
+            } else {
+                expected.push((1, b[j]));
+                j += 1;
+            }
+        }
+        let got: Vec<(u32, i64)> = slices(vec![queue(0, &a), queue(1, &b)])
+            .into_iter()
+            .flat_map(|(p, times)| times.into_iter().map(move |t| (p, t)))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_partition_and_one_queue_is_one_slice() {
+        let order = slices(vec![queue(1, &[5, 5]), queue(0, &[5])]);
+        assert_eq!(order, vec![(0, vec![5]), (1, vec![5, 5])]);
+        assert_eq!(slices(vec![queue(3, &[9, 1, 4])]), vec![(3, vec![9, 1, 4])]);
+        assert!(slices(Vec::new()).is_empty());
+    }
+}

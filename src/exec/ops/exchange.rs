@@ -1,0 +1,77 @@
+//! The exchange operator: the end of a stage whose rows the next stage needs by a new key (a
+//! GROUP BY's re-key before the aggregation). Each row goes to the next stage's task of its
+//! key's partition — Kafka's partitioner (murmur2) over the key's encoded values, so a key
+//! always reaches the same task and its state — through the context; the driver delivers the
+//! rows to those tasks before the next batch. (Between servers this becomes ksqlDB's
+//! repartition topic; the operators around it do not change.)
+
+use crate::common::change::ChangeBatch;
+use crate::common::{Value, codec};
+use crate::exec::operator::{Ctx, Operator, OperatorError};
+use crate::transport::partition_for_key;
+use arrow::array::UInt32Array;
+
+pub struct ExchangeOp {
+    /// Input positions of the key columns.
+    key_columns: Vec<usize>,
+    /// The next stage's input the rows arrive on.
+    target_input: usize,
+    /// How many tasks the next stage has.
+    partitions: u32,
+}
+
+impl ExchangeOp {
+    pub fn new(key_columns: Vec<usize>, target_input: usize, partitions: u32) -> ExchangeOp {
+        ExchangeOp {
+            key_columns,
+            target_input,
+            partitions: partitions.max(1),
+        }
+    }
+
+    /// The task partition of each row.
+    fn partitions_of(&self, batch: &ChangeBatch) -> Vec<u32> {
+        let data = batch.data();
+        (0..batch.num_rows())
+            .map(|row| {
+                let key: Vec<Value> = self
+                    .key_columns
+                    .iter()
+                    .map(|c| Value::from_array(data.column(*c).as_ref(), row))
+                    .collect();
+                partition_for_key(&codec::encode_values(&key), self.partitions)
+            })
+            .collect()
+    }
+}
+
+impl Operator for ExchangeOp {
+    fn describe(&self) -> String {
+        format!(
+            "Exchange to {} task(s) by key (columns {:?})",
+            self.partitions, self.key_columns
+        )
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: ChangeBatch,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), OperatorError> {
+        if self.partitions == 1 {
+            ctx.exchange(self.target_input, 0, batch);
+            return Ok(());
+        }
+        let partitions = self.partitions_of(&batch);
+        for target in 0..self.partitions {
+            let rows: UInt32Array = (0..batch.num_rows() as u32)
+                .filter(|r| partitions[*r as usize] == target)
+                .collect();
+            if !rows.is_empty() {
+                ctx.exchange(self.target_input, target, batch.take(&rows)?);
+            }
+        }
+        Ok(())
+    }
+}
