@@ -6,11 +6,15 @@
 //! May import what `exec` does.
 
 mod filter;
+#[cfg(test)]
+pub(crate) mod fixture;
 mod materialize;
 mod project;
 mod rekey;
 mod sink;
 mod table_function;
+#[cfg(test)]
+mod tests;
 
 pub use filter::FilterOp;
 pub use materialize::MaterializeOp;
