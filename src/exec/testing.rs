@@ -141,11 +141,26 @@ fn pretty_batches(batches: &[ChangeBatch]) -> String {
     texts.join("\n")
 }
 
-/// Bytes as UTF-8 (lossy), `<null>` for none.
+/// Bytes as UTF-8 text, each control character and byte that is not UTF-8 written `\xNN`
+/// (a windowed key's bounds, say) and `\` as `\\`; `<null>` for none.
 fn bytes(b: Option<&[u8]>) -> String {
-    b.map_or("<null>".to_string(), |b| {
-        String::from_utf8_lossy(b).into_owned()
-    })
+    let Some(b) = b else {
+        return "<null>".to_string();
+    };
+    let mut text = String::new();
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => text.push_str("\\\\"),
+                c if c.is_control() => {
+                    text.extend(c.to_string().bytes().map(|x| format!("\\x{x:02x}")))
+                }
+                c => text.push(c),
+            }
+        }
+        text.extend(chunk.invalid().iter().map(|x| format!("\\x{x:02x}")));
+    }
+    text
 }
 
 /// `topic key=.. value=.. timestamp=..` and the headers.
@@ -248,6 +263,15 @@ mod tests {
             out,
             "processing log:\nbad offset=-1: V of row 0 is not even\n"
         );
+    }
+
+    #[test]
+    fn record_bytes_print_as_text_with_control_and_non_utf8_bytes_escaped() {
+        assert_eq!(
+            bytes(Some(b"k\x00\x03\xe8 \xc3\xa9\\")),
+            "k\\x00\\x03\\xe8 \u{e9}\\\\"
+        );
+        assert_eq!(bytes(None), "<null>");
     }
 
     #[test]

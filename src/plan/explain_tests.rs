@@ -1,42 +1,8 @@
 //! Plan text of stateless queries (insta snapshots of what EXPLAIN prints).
 
 use super::*;
-use crate::plan::ddl::{DdlDefaults, plan_create_source};
-use crate::plan::functions::FunctionRegistry;
-use crate::plan::{CatalogView, QueryKind, plan_query};
-use crate::sql::{Statement, StatementKind, parse_statement};
-
-struct Sources(Vec<SourceDef>);
-
-impl CatalogView for Sources {
-    fn source(&self, name: &str) -> Option<&SourceDef> {
-        self.0.iter().find(|s| s.name == name)
-    }
-
-    fn custom_type(&self, _name: &str) -> Option<SqlType> {
-        None
-    }
-}
-
-fn parse(sql: &str) -> Statement {
-    parse_statement(sql, &|_| None).expect("parses")
-}
-
-fn source(sql: &str) -> SourceDef {
-    let StatementKind::CreateSource(c) = parse(sql).kind else {
-        panic!("not a CREATE STREAM: {sql}");
-    };
-    plan_create_source(&c, &DdlDefaults::default(), sql).expect("source plans")
-}
-
-fn planned(sources: &Sources, select: &str, kind: QueryKind) -> QueryPlan {
-    let query = match parse(select).kind {
-        StatementKind::Select(q) => q,
-        StatementKind::CreateAsSelect(c) => c.query,
-        other => panic!("not a query: {other:?}"),
-    };
-    plan_query(&query, sources, &FunctionRegistry::standard(), kind).expect("query plans")
-}
+use crate::plan::QueryKind;
+use crate::plan::testing::{Sources, planned, source};
 
 fn orders() -> Sources {
     Sources(vec![source(

@@ -19,6 +19,8 @@ pub mod query;
 pub mod schema;
 mod source;
 mod table_functions;
+#[cfg(test)]
+pub mod testing;
 pub mod windowed_source;
 
 pub use error::{PlanError, PlanResult};

@@ -16,6 +16,8 @@ mod session;
 mod snapshot;
 mod stores;
 mod table;
+#[cfg(test)]
+mod tests;
 mod windows;
 
 use super::eval::evaluate;

@@ -7,11 +7,15 @@
 
 mod exchange;
 mod filter;
+#[cfg(test)]
+pub(crate) mod fixture;
 mod materialize;
 mod project;
 mod rekey;
 mod sink;
 mod table_function;
+#[cfg(test)]
+mod tests;
 
 pub use exchange::ExchangeOp;
 pub use filter::FilterOp;
