@@ -15,7 +15,7 @@ use crate::exec::ops::{
     FilterOp, MaterializeOp, ProjectOp, RekeyOp, Shown, SubscriberSinkOp, TableFunctionOp,
     TopicSinkOp,
 };
-use crate::exec::query_state::{QueryState, StateLocation};
+use crate::exec::query_state::{QueryState, StateLocation, TaskSlot};
 use crate::exec::testing::{OpHarness, QUERY_ID};
 use crate::plan::logical::{LogicalPlan, SinkTarget};
 use crate::plan::testing::tree;
@@ -173,10 +173,10 @@ fn build(node: &LogicalPlan, state: &mut Option<QueryState>) -> Box<dyn Operator
         LogicalPlan::TableFunction(n) => Box::new(TableFunctionOp::new(n)),
         LogicalPlan::Rekey(n) => Box::new(RekeyOp::new(n)),
         LogicalPlan::Aggregate(n) => {
-            Box::new(Aggregator::new(n, opened(state)).expect("aggregator"))
+            Box::new(Aggregator::new(n, opened(state), TaskSlot::SINGLE).expect("aggregator"))
         }
         LogicalPlan::Materialize(n) => {
-            Box::new(MaterializeOp::new(n, opened(state)).expect("materialize"))
+            Box::new(MaterializeOp::new(n, opened(state), TaskSlot::SINGLE).expect("materialize"))
         }
         LogicalPlan::Sink(n) => match &n.target {
             SinkTarget::Topic(sink) => {

@@ -137,9 +137,12 @@ fn push_queries_show_table_changes_only_over_tables() {
             query_id: "q",
             fatal_timestamp_errors: false,
             state: &location,
+            source_partitions: 1,
+            changelog_partitions: &|_| None,
         };
         let planned = plan(&tree(&[ddl], sql), &ctx).expect("plans");
-        let last = planned.graph.operators().last().map(|op| op.describe());
+        let last_stage = planned.stages.last().and_then(|tasks| tasks.first());
+        let last = last_stage.and_then(|g| g.operators().last().map(|op| op.describe()));
         last.expect("a sink")
     };
     let shown = [
