@@ -211,12 +211,12 @@ fn a_running_query_has_the_stores_and_changelog_topics_explain_named() {
     }
 }
 
+/// Each operator's text and stores, in run order.
+type Operators = Vec<(String, Vec<StoreDecl>)>;
+
 /// The operators EXPLAIN describes for `sql` (a CREATE ... AS SELECT run in `e`, or a push
-/// query) and those `exec::physical` builds: text and stores of each, in run order.
-fn described_and_built(
-    e: &mut Engine,
-    sql: &str,
-) -> (Vec<(String, Vec<StoreDecl>)>, Vec<(String, Vec<StoreDecl>)>) {
+/// query) and those `exec::physical` builds.
+fn described_and_built(e: &mut Engine, sql: &str) -> (Operators, Operators) {
     let statement = brook::sql::parse_statement(sql, &|_| None).expect("parses");
     let (query, kind, target) = match statement.kind {
         StatementKind::CreateAsSelect(c) => {
