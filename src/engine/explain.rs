@@ -1,44 +1,70 @@
 //! EXPLAIN: a statement's plan, planned against the catalog without running it or changing
-//! anything; or a persistent query's plan (kept from when it started) and its state. Shown as
-//! ksqlDB's CLI shows a query description.
+//! anything (no topic, state store or query is created); or a persistent query's plan (kept
+//! from when it started) and its state. Shown as ksqlDB's CLI shows a query description: its
+//! execution plan, then its processing topology, which in Brook is the logical tree and the
+//! operators that run it with their state stores and topics (`exec::describe`).
 
 use super::describe::field_rows;
 use super::error::{EngineResult, statement_err};
+use super::queries::{changelog_prefix, consumer_group, transient_group};
+use super::results::QueryDescription;
 use super::{Engine, Listing, Section, StatementResult};
-use crate::plan::QueryKind;
+use crate::exec::describe::{LogFacts, topology};
 use crate::plan::explain::{Explanation, explain};
+use crate::plan::logical::{SinkTarget, logical_plan};
+use crate::plan::{QueryKind, QueryPlan, SourceDef};
 use crate::sql::{Statement, StatementKind};
+use crate::transport::Transport;
 
-/// What heads a query description.
-struct Heading<'a> {
-    id: &'a str,
-    /// PERSISTENT or PUSH.
-    query_type: &'a str,
-    sql: &'a str,
-    /// A running query's state, and the error that stopped it.
-    state: Option<(&'a str, Option<String>)>,
+/// How `plan`, run as `id` and writing to `sink` (none: a push query), is explained: ksqlDB's
+/// execution plan, and the topology of the graph the query runs, with the changelog topics
+/// its state stores have (a persistent query's; a push query's state has none).
+/// The task counts come from `transport`: the source's partitions, and those of changelog
+/// topics that exist already.
+pub(super) fn explanation(
+    transport: &dyn Transport,
+    plan: &QueryPlan,
+    id: &str,
+    sink: Option<&SourceDef>,
+) -> Explanation {
+    let (target, prefix) = match sink {
+        Some(sink) => (SinkTarget::Topic(sink.clone()), Some(changelog_prefix(id))),
+        None => (SinkTarget::Subscriber, None),
+    };
+    let root = logical_plan(plan, target);
+    let changelog_partitions = |topic: &str| -> Option<u32> {
+        let exists = transport.list_topics().ok()?.iter().any(|t| t == topic);
+        exists
+            .then(|| transport.partition_count(topic).ok())
+            .flatten()
+    };
+    let facts = LogFacts {
+        source_partitions: transport.partition_count(&plan.source.topic).unwrap_or(1),
+        changelog_partitions: &changelog_partitions,
+    };
+    explain(plan, id, sink, topology(&root, prefix.as_deref(), &facts))
 }
 
 impl Engine {
     /// `EXPLAIN statement`: plans a push query, CREATE ... AS SELECT or INSERT INTO ... SELECT
     /// as executing it would (same checks, same query ID), but runs nothing.
     pub(super) fn explain_statement(&self, statement: &Statement) -> EngineResult<StatementResult> {
-        let (id, query_type, explanation) = match &statement.kind {
+        let (id, query_type, group, explanation) = match &statement.kind {
             StatementKind::Select(q) => {
                 let plan = self.plan(q, QueryKind::Transient)?;
                 let id = format!(
                     "transient_{}_{}",
                     plan.source.name, self.next_transient_number
                 );
-                let explanation = explain(&plan, &id, None);
-                (id, "PUSH", explanation)
+                let explanation = explanation(self.transport.as_ref(), &plan, &id, None);
+                (id.clone(), "PUSH", transient_group(&id), explanation)
             }
             StatementKind::CreateAsSelect(c) => {
                 let (plan, sink) = self.plan_create_as_select(c, &statement.text)?;
                 let prefix = super::queries::create_as_prefix(c.kind);
                 let id = self.next_query_id(&format!("{prefix}_{}", c.name));
-                let explanation = explain(&plan, &id, Some(&sink));
-                (id, "PERSISTENT", explanation)
+                let explanation = explanation(self.transport.as_ref(), &plan, &id, Some(&sink));
+                (id.clone(), "PERSISTENT", consumer_group(&id), explanation)
             }
             StatementKind::InsertSelect { target, query, .. } => {
                 let Some(sink) = self.catalog.sources.get(target) else {
@@ -52,20 +78,20 @@ impl Engine {
                     ));
                 }
                 let id = self.next_query_id("INSERTQUERY");
-                let explanation = explain(&plan, &id, Some(sink));
-                (id, "PERSISTENT", explanation)
+                let explanation = explanation(self.transport.as_ref(), &plan, &id, Some(sink));
+                (id.clone(), "PERSISTENT", consumer_group(&id), explanation)
             }
             _ => return statement_err("The provided statement does not run a ksql query"),
         };
-        let heading = Heading {
-            id: &id,
-            query_type,
-            sql: &statement.text,
-            state: None,
-        };
-        Ok(StatementResult::Listing(description(
-            &heading,
-            &explanation,
+        Ok(StatementResult::QueryDescription(Box::new(
+            QueryDescription {
+                id,
+                query_type,
+                sql: statement.text.clone(),
+                consumer_group: group,
+                state: None,
+                explanation,
+            },
         )))
     }
 
@@ -76,59 +102,65 @@ impl Engine {
                 "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries."
             ));
         };
-        let heading = Heading {
-            id: &query.id,
-            query_type: "PERSISTENT",
-            sql: &query.sql,
-            state: Some((self.query_state(&query.id), self.query_failure(&query.id))),
-        };
-        Ok(StatementResult::Listing(description(
-            &heading,
-            &query.explanation,
+        Ok(StatementResult::QueryDescription(Box::new(
+            QueryDescription {
+                id: query.id.clone(),
+                query_type: "PERSISTENT",
+                sql: query.sql.clone(),
+                consumer_group: consumer_group(&query.id),
+                state: Some((self.query_state(&query.id), self.query_failure(&query.id))),
+                explanation: query.explanation.clone(),
+            },
         )))
     }
 }
 
-/// A query description as the ksql CLI prints it: ID, type, SQL and state; the output fields;
-/// sources, sink and execution plan; then the operators Brook runs.
-fn description(heading: &Heading<'_>, e: &Explanation) -> Listing {
-    let mut properties = vec![
-        ("Query Type".to_string(), heading.query_type.to_string()),
-        ("SQL".to_string(), heading.sql.to_string()),
-    ];
-    if let Some((state, _)) = &heading.state {
-        properties.push(("State".to_string(), state.to_string()));
-    }
-    let mut sections = vec![Section::new(
-        "Sources that this query reads from:",
-        with_hint(
-            &e.sources,
-            "For source description please run: DESCRIBE [EXTENDED] <SourceId>",
-        ),
-    )];
-    if let Some(sink) = &e.sink {
-        sections.push(Section::new(
-            "Sinks that this query writes to:",
+impl QueryDescription {
+    /// The description as the ksql CLI prints it: ID, type, SQL and state; the output fields;
+    /// sources, sink, execution plan and processing topology; the error that stopped it.
+    pub fn listing(&self) -> Listing {
+        let e = &self.explanation;
+        let mut properties = vec![
+            ("Query Type".to_string(), self.query_type.to_string()),
+            ("SQL".to_string(), self.sql.clone()),
+        ];
+        if let Some((state, _)) = &self.state {
+            properties.push(("State".to_string(), state.to_string()));
+        }
+        let mut sections = vec![Section::new(
+            "Sources that this query reads from:",
             with_hint(
-                std::slice::from_ref(sink),
-                "For sink description please run: DESCRIBE [EXTENDED] <SinkId>",
+                &e.sources,
+                "For source description please run: DESCRIBE [EXTENDED] <SourceId>",
             ),
-        ));
+        )];
+        if let Some(sink) = &e.sink {
+            sections.push(Section::new(
+                "Sinks that this query writes to:",
+                with_hint(
+                    std::slice::from_ref(sink),
+                    "For sink description please run: DESCRIBE [EXTENDED] <SinkId>",
+                ),
+            ));
+        }
+        sections.push(Section::new("Execution plan", lines(&e.execution_plan)));
+        sections.push(Section::new("Processing topology", lines(&e.topology)));
+        if let Some((_, Some(error))) = &self.state {
+            let line = format!("{:<20} : {error}", "Error Details");
+            sections.push(Section::new("", vec![String::new(), line]));
+        }
+        Listing {
+            title: format!("{:<20} : {}", "ID", self.id),
+            properties,
+            columns: vec!["Field".into(), "Type".into()],
+            rows: field_rows(&e.output_schema, false, e.window.as_ref()),
+            sections,
+        }
     }
-    let plan_lines = e.execution_plan.lines().map(str::to_string).collect();
-    sections.push(Section::new("Execution plan", plan_lines));
-    sections.push(Section::new("Operators run by Brook", e.operators.clone()));
-    if let Some((_, Some(error))) = &heading.state {
-        let line = format!("{:<20} : {error}", "Error Details");
-        sections.push(Section::new("", vec![String::new(), line]));
-    }
-    Listing {
-        title: format!("{:<20} : {}", "ID", heading.id),
-        properties,
-        columns: vec!["Field".into(), "Type".into()],
-        rows: field_rows(&e.output_schema, false, e.window.as_ref()),
-        sections,
-    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
 }
 
 fn with_hint(names: &[String], hint: &str) -> Vec<String> {

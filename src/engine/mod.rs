@@ -32,7 +32,7 @@ pub use catalog::{Catalog, QueryInfo};
 pub use commands::COMMAND_TOPIC;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
-pub use results::{Listing, Section, StatementResult};
+pub use results::{Listing, QueryDescription, Section, StatementResult};
 
 use crate::exec::QueryDriver;
 use crate::plan::functions::FunctionRegistry;

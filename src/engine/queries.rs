@@ -298,9 +298,10 @@ impl Engine {
         sink: &SourceDef,
         sql: &str,
     ) -> EngineResult<()> {
-        self.catalog
-            .queries
-            .insert(id.to_string(), query_info(id, plan, sink, sql));
+        self.catalog.queries.insert(
+            id.to_string(),
+            query_info(self.transport.as_ref(), id, plan, sink, sql),
+        );
         if self.sandboxed {
             return Ok(());
         }
@@ -333,7 +334,7 @@ impl Engine {
             group: &group,
             reset: start.reset,
             fatal_timestamp_errors: start.fatal_timestamp_errors,
-            state: self.state_location(id, &group),
+            state: self.state_location(id),
         };
         let query = QueryDriver::to_topic(self.transport.as_ref(), query_start, sink)?;
         self.register_materialization(id, plan, sink, &query)?;
@@ -410,7 +411,7 @@ impl Engine {
         let rows: super::push_rows::PushRows = Arc::default();
         let limit = q.limit;
         let subscriber = super::push_rows::subscriber(&plan, limit, rows.clone());
-        let group = format!("_brook_transient_{id}");
+        let group = transient_group(&id);
         let start = QueryStart {
             id: &id,
             plan: &plan,
@@ -461,19 +462,36 @@ pub(super) struct PersistentStart {
 }
 
 /// How the catalog records a persistent query.
-fn query_info(id: &str, plan: &QueryPlan, sink: &SourceDef, sql: &str) -> QueryInfo {
+fn query_info(
+    transport: &dyn crate::transport::Transport,
+    id: &str,
+    plan: &QueryPlan,
+    sink: &SourceDef,
+    sql: &str,
+) -> QueryInfo {
     QueryInfo {
         id: id.to_string(),
         sql: sql.to_string(),
         sink: Some(sink.name.clone()),
         sources: vec![plan.source.name.clone()],
-        explanation: crate::plan::explain::explain(plan, id, Some(sink)),
+        explanation: super::explain::explanation(transport, plan, id, Some(sink)),
     }
 }
 
 /// The consumer group of a persistent query.
 pub(super) fn consumer_group(id: &str) -> String {
     format!("_brook_query_{id}")
+}
+
+/// The consumer group of a push query.
+pub(super) fn transient_group(id: &str) -> String {
+    format!("_brook_transient_{id}")
+}
+
+/// What a persistent query's changelog topics start with (`<prefix>-<store>-changelog`): its
+/// consumer group.
+pub(super) fn changelog_prefix(id: &str) -> String {
+    consumer_group(id)
 }
 
 fn spawn_query_thread(
@@ -563,8 +581,8 @@ fn spawn_query_thread(
 impl Engine {
     /// Where persistent query `id` keeps its state: `<state dir>/<id>`, or a temporary
     /// directory (rebuilt from the changelogs on restart) when the engine has no state dir.
-    fn state_location(&self, id: &str, group: &str) -> StateLocation {
-        let changelog_prefix = group.to_string();
+    fn state_location(&self, id: &str) -> StateLocation {
+        let changelog_prefix = changelog_prefix(id);
         match &self.state_root {
             Some(root) => StateLocation::Durable {
                 path: root.join(path_safe(id)),
@@ -584,7 +602,7 @@ impl Engine {
             crate::state::StateDir::delete(root.join(path_safe(id)))
                 .map_err(|e| EngineError::Statement(e.to_string()))?;
         }
-        let prefix = format!("{}-", consumer_group(id));
+        let prefix = format!("{}-", changelog_prefix(id));
         for topic in self.transport.list_topics()? {
             if topic.starts_with(&prefix) && topic.ends_with("-changelog") {
                 self.transport.delete_topic(&topic)?;

@@ -1,6 +1,7 @@
 //! What executing a statement returns, for the REPL and the HTTP API to render.
 
 use crate::exec::QueryDriver;
+use crate::plan::explain::Explanation;
 
 /// A table of text: SHOW/LIST/DESCRIBE/EXPLAIN results. Shown as the title, the properties
 /// (`name : value` lines), the table (when it has columns), then the sections.
@@ -38,10 +39,28 @@ pub enum StatementResult {
         message: String,
     },
     Listing(Listing),
+    /// EXPLAIN: a query's description.
+    QueryDescription(Box<QueryDescription>),
     /// A transient push query: rows arrive as the query is stepped.
     PushQuery(Box<PushQuery>),
     /// A pull query's rows, read at once from a table's committed state.
     PullQuery(PullResult),
+}
+
+/// What EXPLAIN says of a query (ksqlDB's `QueryDescription`); shown as its
+/// [`QueryDescription::listing`] by the shell, as ksqlDB's `queryDescription` entity by the
+/// HTTP API.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryDescription {
+    pub id: String,
+    /// PERSISTENT or PUSH.
+    pub query_type: &'static str,
+    pub sql: String,
+    /// The consumer group it reads with.
+    pub consumer_group: String,
+    /// A running query's state (RUNNING or ERROR), and the error that stopped it.
+    pub state: Option<(&'static str, Option<String>)>,
+    pub explanation: Explanation,
 }
 
 /// What a pull query returns: its header and all its rows.
@@ -71,6 +90,7 @@ impl std::fmt::Debug for StatementResult {
             StatementResult::Success(m) => write!(f, "Success({m:?})"),
             StatementResult::QueryStarted { id, .. } => write!(f, "QueryStarted({id})"),
             StatementResult::Listing(l) => write!(f, "Listing({l:?})"),
+            StatementResult::QueryDescription(d) => write!(f, "QueryDescription({})", d.id),
             StatementResult::PushQuery(q) => write!(f, "PushQuery({})", q.id),
             StatementResult::PullQuery(r) => write!(f, "PullQuery({} rows)", r.rows.len()),
         }
@@ -84,6 +104,7 @@ impl StatementResult {
             StatementResult::Success(m) => m.clone(),
             StatementResult::QueryStarted { message, .. } => message.clone(),
             StatementResult::Listing(l) => l.title.clone(),
+            StatementResult::QueryDescription(d) => format!("Query {}", d.id),
             StatementResult::PushQuery(q) => format!("Push query {}", q.id),
             StatementResult::PullQuery(r) => format!("{} rows", r.rows.len()),
         }

@@ -16,6 +16,13 @@ pub struct Edge {
     pub input: usize,
 }
 
+/// What feeds an operator's input: a graph input, or another operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feed {
+    Input(usize),
+    Operator(usize),
+}
+
 struct Slot {
     op: Box<dyn Operator>,
     outputs: Vec<Edge>,
@@ -101,6 +108,33 @@ impl Graph {
     /// The operators, in topological order.
     pub fn operators(&self) -> impl Iterator<Item = &dyn Operator> {
         self.slots.iter().map(|s| s.op.as_ref())
+    }
+
+    /// For each operator (in topological order), what feeds each of its inputs, in input
+    /// order.
+    pub fn feeds(&self) -> Vec<Vec<Feed>> {
+        let mut feeds: Vec<Vec<(usize, Feed)>> = vec![Vec::new(); self.slots.len()];
+        let edges = self
+            .inputs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, edges)| edges.iter().map(move |e| (Feed::Input(i), *e)));
+        let slots =
+            self.slots.iter().enumerate().flat_map(|(from, slot)| {
+                slot.outputs.iter().map(move |e| (Feed::Operator(from), *e))
+            });
+        for (feed, edge) in edges.chain(slots) {
+            if let Some(list) = feeds.get_mut(edge.to) {
+                list.push((edge.input, feed));
+            }
+        }
+        feeds
+            .into_iter()
+            .map(|mut list| {
+                list.sort_by_key(|(input, _)| *input);
+                list.into_iter().map(|(_, feed)| feed).collect()
+            })
+            .collect()
     }
 
     /// Every store the operators own.

@@ -1,6 +1,7 @@
 //! Execution: a query's logical tree (`plan::logical`) planned into a graph of synchronous
 //! operators (`physical`, `graph`, `ops`, `aggregate`) over change batches, and the driver
-//! that runs the graph from its source topics to its sink topic or subscriber (`driver`).
+//! that runs the graph from its source topics to its sink topic or subscriber (`driver`);
+//! `describe` says what graph a tree becomes, for EXPLAIN, without building it.
 //!
 //! Operators are plain structs; the driver owns the loop, and its caller owns threads and
 //! timing (a production thread, or the conformance runner stepping queries by hand).
@@ -9,6 +10,7 @@
 
 pub mod aggregate;
 pub mod decode;
+pub mod describe;
 pub mod driver;
 pub mod encode;
 pub mod eval;

@@ -15,6 +15,7 @@
 //! Stateful operators open their stores in the query's state, created on first need.
 
 use super::aggregate::Aggregator;
+use super::describe::Described;
 use super::encode::Encoder;
 use super::graph::{Edge, Graph};
 use super::operator::Operator;
@@ -37,6 +38,8 @@ pub struct PhysicalContext<'a> {
     pub source_partitions: u32,
     /// How many partitions an existing changelog topic has (`None`: it does not exist).
     pub changelog_partitions: &'a dyn Fn(&str) -> Option<u32>,
+    /// Plan only to describe (EXPLAIN): stateful operators are stand-ins that open nothing.
+    pub describe_only: bool,
 }
 
 /// A source the query reads records from: its reader, and its topic.
@@ -232,15 +235,21 @@ impl<'a, 'b> Builder<'a, 'b> {
     ) -> Result<Option<Producer>, PhysicalError> {
         if stage == self.stage {
             let input = Producer::Input(self.graph.add_input());
-            let slot = self.slot;
-            let op = Aggregator::new(node, self.state()?, slot)?;
-            return Ok(Some(self.add(Box::new(op), &[input])));
+            let aggregate = LogicalPlan::Aggregate(node.clone());
+            let op = self.operator(&aggregate)?;
+            return Ok(Some(self.add(op, &[input])));
         }
         let keyed = self.visit(&node.input)?;
         if let Some(keyed) = keyed
             && stage == self.stage + 1
         {
-            let exchange = ExchangeOp::new(node.group_columns.clone(), 0, self.next_tasks);
+            let schema = node.input.schema();
+            let names = node
+                .group_columns
+                .iter()
+                .filter_map(|c| schema.fields().get(*c).map(|f| f.name().clone()))
+                .collect();
+            let exchange = ExchangeOp::new(node.group_columns.clone(), names, 0, self.next_tasks);
             self.add(Box::new(exchange), &[keyed]);
         }
         Ok(None)
@@ -259,6 +268,11 @@ impl<'a, 'b> Builder<'a, 'b> {
     }
 
     fn operator(&mut self, node: &LogicalPlan) -> Result<Box<dyn Operator>, PhysicalError> {
+        if self.ctx.describe_only
+            && let Some(described) = Described::of(node)
+        {
+            return Ok(Box::new(described));
+        }
         Ok(match node {
             LogicalPlan::Filter(n) => Box::new(FilterOp::new(n)),
             LogicalPlan::Project(n) => Box::new(ProjectOp::new(n)),
@@ -288,15 +302,7 @@ impl<'a, 'b> Builder<'a, 'b> {
                     Encoder::new(&node.columns, node.source_keys, sink, self.ctx.query_id);
                 Box::new(TopicSinkOp::new(&sink.topic, encoder))
             }
-            SinkTarget::Subscriber => {
-                let table = node.input.is_changelog() && !node.input.aggregates();
-                let shown = if table {
-                    Shown::TableChanges
-                } else {
-                    Shown::Upserts
-                };
-                Box::new(SubscriberSinkOp::new(shown))
-            }
+            SinkTarget::Subscriber => Box::new(SubscriberSinkOp::new(Shown::of(&node.input))),
         }
     }
 

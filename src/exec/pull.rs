@@ -36,6 +36,7 @@ pub fn select(
         state: &no_state,
         source_partitions: 1,
         changelog_partitions: &|_| None,
+        describe_only: false,
     };
     let physical = physical::plan(&root, &ctx)?;
     let Some(mut graph) = physical.stages.into_iter().flatten().next() else {

@@ -1,12 +1,13 @@
 //! The JSON entities `/ksql` answers with, in ksqlDB's shapes (its `KsqlEntity` classes): each
 //! has `@type` first, the `statementText` and `warnings`. CREATE, DROP, TERMINATE and the like
-//! give `currentStatus`; SHOW and DESCRIBE give their listing types, built from the catalog.
-//! Listings ksqlDB's clients do not read (EXPLAIN, DESCRIBE FUNCTION, SHOW FUNCTIONS/TYPES/
-//! VARIABLES) come as Brook's `listing` entity: title, columns, rows and sections as text.
+//! give `currentStatus`; SHOW and DESCRIBE give their listing types, built from the catalog;
+//! EXPLAIN gives `queryDescription`. Listings ksqlDB's clients do not read (DESCRIBE FUNCTION,
+//! SHOW FUNCTIONS/TYPES/VARIABLES) come as Brook's `listing` entity: title, columns, rows and
+//! sections as text.
 
 use crate::common::SqlType;
 use crate::engine::Engine;
-use crate::engine::results::{Listing, StatementResult};
+use crate::engine::results::{Listing, QueryDescription, StatementResult};
 use crate::plan::SourceDef;
 use crate::plan::schema::ColumnRole;
 use crate::sql::{SourceKind, StatementKind};
@@ -43,6 +44,7 @@ pub fn entity(
         (_, StatementResult::QueryStarted { id, message }) => {
             current_status(kind, message, Some(id), sequence)
         }
+        (_, StatementResult::QueryDescription(d)) => query_description(d),
         _ => listing(result),
     };
     Some(tagged(&mut body, text))
@@ -240,6 +242,35 @@ fn describe(engine: &Engine, source: &SourceDef, extended: bool) -> Map<String, 
             "clusterStatistics": [],
             "clusterErrorStats": [],
         }
+    }))
+}
+
+/// ksqlDB's `queryDescription` entity (EXPLAIN): the execution plan, and as `topology` the
+/// graph the query runs. One server: `ksqlHostQueryStatus` stays empty and `state` says a
+/// running query's state (null for a statement). A stopped query's error message is not
+/// carried (`queryErrors` stays empty).
+fn query_description(d: &QueryDescription) -> Map<String, Json> {
+    let e = &d.explanation;
+    let fields: Vec<Json> = e.output_schema.columns.iter().map(field_info).collect();
+    object(json!({
+        "@type": "queryDescription",
+        "queryDescription": {
+            "id": d.id,
+            "statementText": d.sql,
+            "windowType": e.window.as_ref().map(|w| w.kind.name()),
+            "fields": fields,
+            "sources": e.sources,
+            "sinks": e.sink.iter().collect::<Vec<_>>(),
+            "topology": e.topology,
+            "executionPlan": e.execution_plan,
+            "overriddenProperties": {},
+            "ksqlHostQueryStatus": {},
+            "queryType": d.query_type,
+            "queryErrors": [],
+            "tasksMetadata": [],
+            "consumerGroupId": d.consumer_group,
+            "state": d.state.as_ref().map(|(state, _)| state),
+        },
     }))
 }
 

@@ -1,11 +1,11 @@
 //! EXPLAIN: a query plan as ksqlDB prints its execution plan (its `PlanSummary`), a tree of
 //! steps (SOURCE, FILTER, REKEY, FLAT_MAP, PROJECT, SINK), each with the schema it produces and
-//! its processing-logger name, nested by tabs; and the list of operators Brook runs for it.
+//! its processing-logger name, nested by tabs. The processing topology (the logical tree and
+//! the operators that run it, `exec::describe`) is made by the engine, which sees `exec`.
 //!
 //! Stateful steps (AGGREGATE, GROUP_BY, JOIN, windows) are added here as the planner learns them:
 //! build a [`PlanStep`] with the step's inputs as `sources`.
 
-use super::expr::Node;
 use super::query::{OutputColumn, QueryPlan};
 use super::schema::{
     ColumnRole, LogicalSchema, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART,
@@ -26,20 +26,27 @@ pub struct Explanation {
     pub sink: Option<String>,
     /// The execution plan text, as ksqlDB prints it.
     pub execution_plan: String,
-    /// The operators Brook runs, in order, one line each.
-    pub operators: Vec<String>,
+    /// The processing topology text (ksqlDB's `topology`): the logical tree and the operators
+    /// that run it, with their state stores and topics.
+    pub topology: String,
 }
 
-/// Explains `plan`, run as `query_id`, writing to `sink` (none for a push query).
-pub fn explain(plan: &QueryPlan, query_id: &str, sink: Option<&SourceDef>) -> Explanation {
+/// Explains `plan`, run as `query_id`, writing to `sink` (none for a push query), whose
+/// processing topology is `topology`.
+pub fn explain(
+    plan: &QueryPlan,
+    query_id: &str,
+    sink: Option<&SourceDef>,
+    topology: String,
+) -> Explanation {
     let sink_name = sink.map(|s| s.name.as_str());
     Explanation {
         output_schema: plan.output_schema.clone(),
-        window: plan.source.window,
+        window: plan.output_window(),
         sources: vec![plan.source.name.clone()],
         sink: sink.map(|s| s.name.clone()),
         execution_plan: plan_steps(plan, query_id, sink_name).summary(),
-        operators: operators(plan, sink),
+        topology,
     }
 }
 
@@ -297,65 +304,6 @@ const RESERVED: &[&str] = &[
     "WINDOW",
     "WITH",
 ];
-
-/// The operators Brook runs for `plan`, one line each.
-fn operators(plan: &QueryPlan, sink: Option<&SourceDef>) -> Vec<String> {
-    let source = &plan.source;
-    let mut out = vec![format!(
-        "source: read topic {} and decode (key {}, value {})",
-        source.topic,
-        source.key_format.kind.name(),
-        source.value_format.kind.name()
-    )];
-    if let Some(filter) = &plan.filter {
-        out.push(format!("filter: {}", filter.expr));
-    }
-    let projection = plan.columns.iter().map(projection_item);
-    let projection = projection.collect::<Vec<_>>().join(", ");
-    let explode = plan.columns.iter().any(|c| c.explode);
-    out.push(format!(
-        "{}: {projection}",
-        if explode {
-            "project/explode"
-        } else {
-            "project"
-        }
-    ));
-    if plan.repartitioned {
-        let keys = plan.keys().map(|k| k.name.clone()).collect::<Vec<_>>();
-        out.push(format!(
-            "re-key: PARTITION BY sets the key to {}; records are re-partitioned by it",
-            keys.join(", ")
-        ));
-    }
-    out.push(match sink {
-        Some(s) => format!(
-            "sink: encode (key {}, value {}) and write topic {}",
-            s.key_format.kind.name(),
-            s.value_format.kind.name(),
-            s.topic
-        ),
-        None => "output: rows to the client".to_string(),
-    });
-    out
-}
-
-fn projection_item(c: &OutputColumn) -> String {
-    let expr = c.compiled.expr.to_string();
-    // EXPLODE's compiled form is its array; other table functions are calls that return one.
-    let plain_array = !matches!(&c.compiled.expr.node, Node::Call { .. });
-    let expr = if c.explode && plain_array {
-        format!("EXPLODE({expr})")
-    } else {
-        expr
-    };
-    let key = if c.is_key { " (key)" } else { "" };
-    if expr == c.name {
-        format!("{}{key}", identifier(&c.name))
-    } else {
-        format!("{expr} AS {}{key}", identifier(&c.name))
-    }
-}
 
 #[cfg(test)]
 #[path = "explain_tests.rs"]

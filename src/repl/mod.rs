@@ -129,6 +129,7 @@ pub fn print_result(result: StatementResult) {
         StatementResult::Success(m) => println!("{m}"),
         StatementResult::QueryStarted { message, .. } => println!("{message}"),
         StatementResult::Listing(l) => print!("{}", render::listing(&l)),
+        StatementResult::QueryDescription(d) => print!("{}", render::listing(&d.listing())),
         StatementResult::PushQuery(q) => stream(*q),
         StatementResult::PullQuery(r) => print!("{}", render::pull(&r)),
     }

@@ -170,12 +170,6 @@ fn print_entity(e: &Json) {
         ),
         "sourceDescription" => {
             let d = &e["sourceDescription"];
-            let fields: Vec<Json> = d["fields"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|f| json!({"name": f["name"], "type": format!("{} {}", text(&f["schema"]["type"]), text(&f["type"])).trim()}))
-                .collect();
             let title = format!(
                 "Name: {}  ({}, topic {})",
                 text(&d["name"]),
@@ -185,9 +179,31 @@ fn print_entity(e: &Json) {
             table(
                 &title,
                 &["Field", "Type"],
-                &Json::Array(fields),
+                &field_rows(&d["fields"]),
                 &["name", "type"],
             );
+        }
+        "queryDescription" => {
+            let d = &e["queryDescription"];
+            let title = format!(
+                "ID: {}  ({}, {})",
+                text(&d["id"]),
+                text(&d["queryType"]),
+                text(&d["statementText"])
+            );
+            table(
+                &title,
+                &["Field", "Type"],
+                &field_rows(&d["fields"]),
+                &["name", "type"],
+            );
+            for (heading, key) in [
+                ("Execution plan", "executionPlan"),
+                ("Processing topology", "topology"),
+            ] {
+                let rule = "-".repeat(heading.len());
+                println!("\n{heading}\n{rule}\n{}", text(&d[key]));
+            }
         }
         "listing" => {
             let listing = crate::engine::Listing {
@@ -210,6 +226,16 @@ fn print_entity(e: &Json) {
         }
         _ => println!("{e}"),
     }
+}
+
+/// ksqlDB's `FieldInfo`s as `{name, type}` rows (`STRING KEY`).
+fn field_rows(fields: &Json) -> Json {
+    let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
+    let rows = fields.as_array().into_iter().flatten().map(|f| {
+        let kind = format!("{} {}", text(&f["schema"]["type"]), text(&f["type"]));
+        json!({"name": f["name"], "type": kind.trim()})
+    });
+    Json::Array(rows.collect())
 }
 
 /// A query on `/query-stream`: the header, then rows as they arrive until the stream ends or

@@ -1,10 +1,19 @@
 //! EXPLAIN (of a statement, and of a running query) and DESCRIBE [EXTENDED], as the shell
-//! prints them.
+//! prints them; EXPLAIN's processing topology (the logical tree and the operators with their
+//! stores and topics) against the graph the query really runs and the topics it creates.
 
 use super::support;
 use brook::engine::results::StatementResult;
 use brook::engine::{Engine, RunMode};
+use brook::exec::operator::StoreDecl;
+use brook::exec::physical::{self, PhysicalContext};
+use brook::exec::{StateLocation, describe};
+use brook::http::HttpConfig;
+use brook::plan::functions::FunctionRegistry;
+use brook::plan::logical::{SinkTarget, logical_plan};
+use brook::plan::{QueryKind, plan_query};
 use brook::repl::render;
+use brook::sql::StatementKind;
 use brook::transport::Transport;
 use std::sync::Arc;
 
@@ -25,6 +34,7 @@ fn setup(dir: &std::path::Path) -> (Engine, Arc<dyn Transport>) {
 fn shown(engine: &mut Engine, sql: &str) -> String {
     match engine.execute_text(sql) {
         Ok(StatementResult::Listing(l)) => render::listing(&l),
+        Ok(StatementResult::QueryDescription(d)) => render::listing(&d.listing()),
         other => panic!("expected a listing from {sql}, got {other:?}"),
     }
 }
@@ -117,4 +127,207 @@ fn windowed_sources_say_so() {
     .expect("windowed");
     insta::assert_snapshot!(shown(&mut e, "SHOW STREAMS;"));
     insta::assert_snapshot!(shown(&mut e, "DESCRIBE w EXTENDED;"));
+}
+
+/// A stateless stream: WHERE, PARTITION BY and EXPLODE.
+const STATELESS: &str = "CREATE STREAM exploded AS SELECT a, EXPLODE(tags) AS tag FROM s
+  WHERE a > 1 PARTITION BY a EMIT CHANGES;";
+
+/// A windowed aggregation with HAVING.
+const WINDOWED: &str = "CREATE TABLE counts AS SELECT a, COUNT(*) AS n FROM s
+  WINDOW TUMBLING (SIZE 1 SECOND) WHERE a > 0 GROUP BY a HAVING COUNT(*) > 1 EMIT CHANGES;";
+
+const TABLE: &str = "CREATE TABLE t (id STRING PRIMARY KEY, v INT)
+  WITH (kafka_topic='t', value_format='JSON', partitions=1);";
+
+/// A table from a table (its rows materialized for pull queries).
+const TABLE_FROM_TABLE: &str = "CREATE TABLE big AS SELECT id, v FROM t WHERE v > 0 EMIT CHANGES;";
+
+/// A push query that aggregates (its state has no changelog).
+const PUSH: &str = "SELECT a, COUNT(*) AS n FROM s GROUP BY a EMIT CHANGES;";
+
+#[test]
+fn explain_shows_the_operators_with_their_stores_and_topics_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let log: Arc<dyn Transport> = Arc::new(support::open(&dir.path().join("log")));
+    let mut e = Engine::new(log.clone(), RunMode::Manual).with_state_dir(&state);
+    e.execute_script(&format!("{SOURCE}\n{TABLE}"))
+        .expect("sources");
+    let topics_before = log.list_topics().expect("topics");
+    insta::assert_snapshot!("stateless", shown(&mut e, &format!("EXPLAIN {STATELESS}")));
+    insta::assert_snapshot!("windowed", shown(&mut e, &format!("EXPLAIN {WINDOWED}")));
+    insta::assert_snapshot!(
+        "table_from_table",
+        shown(&mut e, &format!("EXPLAIN {TABLE_FROM_TABLE}"))
+    );
+    insta::assert_snapshot!("push", shown(&mut e, &format!("EXPLAIN {PUSH}")));
+    assert_eq!(log.list_topics().expect("topics"), topics_before);
+    assert!(e.catalog().queries.is_empty(), "EXPLAIN started a query");
+    let opened = std::fs::read_dir(&state).map_or(0, |d| d.count());
+    assert_eq!(opened, 0, "EXPLAIN opened state in {}", state.display());
+}
+
+/// The changelog topics a topology text names.
+fn changelogs_named(topology: &str) -> Vec<String> {
+    let mut names: Vec<String> = topology
+        .lines()
+        .filter_map(|l| l.split("changelog topic ").nth(1))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_running_query_has_the_stores_and_changelog_topics_explain_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log: Arc<dyn Transport> = Arc::new(support::open(&dir.path().join("log")));
+    let mut e = Engine::new(log.clone(), RunMode::Manual).with_state_dir(dir.path().join("state"));
+    e.execute_script(&format!("{SOURCE}\n{TABLE}"))
+        .expect("sources");
+    for (sql, id) in [
+        (WINDOWED, "CTAS_COUNTS_0"),
+        (TABLE_FROM_TABLE, "CTAS_BIG_1"),
+    ] {
+        let before = shown(&mut e, &format!("EXPLAIN {sql}"));
+        let named = changelogs_named(&before);
+        assert!(!named.is_empty(), "no changelog in:\n{before}");
+        e.execute_text(sql).expect("create");
+        let query = &e.catalog().queries[id];
+        assert_eq!(changelogs_named(&query.explanation.topology), named);
+        let prefix = format!("_brook_query_{id}-");
+        let mut created: Vec<String> = log
+            .list_topics()
+            .expect("topics")
+            .into_iter()
+            .filter(|t| t.starts_with(&prefix) && t.ends_with("-changelog"))
+            .collect();
+        created.sort();
+        assert_eq!(created, named, "{id}");
+        let running = shown(&mut e, &format!("EXPLAIN {id};"));
+        let topology = |text: &str| text.split("Processing topology").nth(1).map(str::to_string);
+        assert_eq!(topology(&running), topology(&before), "{id}");
+    }
+}
+
+/// Each stage's task count, and each of its operators' text and stores, in run order.
+type Operators = Vec<(usize, Vec<(String, Vec<StoreDecl>)>)>;
+
+/// The stages EXPLAIN describes for `sql` (a CREATE ... AS SELECT run in `e`, or a push
+/// query) and those `exec::physical` builds to run it.
+fn described_and_built(e: &mut Engine, sql: &str) -> (Operators, Operators) {
+    let statement = brook::sql::parse_statement(sql, &|_| None).expect("parses");
+    let (query, kind, target) = match statement.kind {
+        StatementKind::CreateAsSelect(c) => {
+            e.execute_text(sql).expect("create");
+            let sink = e.catalog().sources[&c.name].clone();
+            (c.query, QueryKind::Persistent, SinkTarget::Topic(sink))
+        }
+        StatementKind::Select(q) => (q, QueryKind::Transient, SinkTarget::Subscriber),
+        other => panic!("not a query: {other:?}"),
+    };
+    let functions = FunctionRegistry::standard();
+    let plan = plan_query(&query, e.catalog(), &functions, kind).expect("plans");
+    let root = logical_plan(&plan, target);
+    let facts = describe::LogFacts {
+        source_partitions: 2,
+        changelog_partitions: &|_| None,
+    };
+    let described = describe::stages(&root, None, &facts)
+        .expect("describes")
+        .into_iter()
+        .map(|stage| {
+            let ops = stage.operators.into_iter().map(|op| (op.text, op.stores));
+            (stage.tasks, ops.collect())
+        })
+        .collect();
+    let location = StateLocation::Temporary {
+        changelog_prefix: None,
+    };
+    let ctx = PhysicalContext {
+        query_id: "Q",
+        fatal_timestamp_errors: false,
+        state: &location,
+        source_partitions: 2,
+        changelog_partitions: &|_| None,
+        describe_only: false,
+    };
+    let built = physical::plan(&root, &ctx).expect("builds");
+    let built = built
+        .stages
+        .iter()
+        .map(|tasks| {
+            let ops = tasks[0].operators().map(|op| (op.describe(), op.stores()));
+            (tasks.len(), ops.collect())
+        })
+        .collect();
+    (described, built)
+}
+
+#[test]
+fn explain_describes_the_operators_the_graph_is_built_of() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut e, _) = setup(dir.path());
+    e.execute_text(TABLE).expect("table");
+    let queries = [
+        STATELESS,
+        WINDOWED,
+        TABLE_FROM_TABLE,
+        PUSH,
+        "SELECT * FROM t WHERE v > 0 EMIT CHANGES;",
+        "CREATE TABLE sessions AS SELECT k, SUM(a) AS total FROM s WINDOW SESSION (10 SECONDS)
+           GROUP BY k EMIT FINAL;",
+        "CREATE TABLE hops AS SELECT k, MAX(a) AS top FROM s
+           WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 5 SECONDS) GROUP BY k EMIT CHANGES;",
+        "CREATE TABLE by_v AS SELECT v, COUNT(*) AS n FROM t GROUP BY v EMIT CHANGES;",
+    ];
+    for sql in queries {
+        let (described, built) = described_and_built(&mut e, sql);
+        assert!(!built.is_empty(), "{sql}");
+        assert_eq!(described, built, "{sql}");
+    }
+}
+
+#[test]
+fn the_http_api_gives_explain_as_ksqldbs_query_description_with_the_topology() {
+    let (server, _dir) = super::http_api::start_server(HttpConfig::default());
+    server.set_ready();
+    let port = server.local_addr.port();
+    let sql = format!("{SOURCE} EXPLAIN {WINDOWED}");
+    let body = serde_json::json!({ "ksql": sql }).to_string();
+    let reply = super::http_api::post(port, "/ksql", &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let entities = super::http_api::json(&reply.body);
+    let entity = &entities[1];
+    assert_eq!(entity["@type"], "queryDescription", "{entity}");
+    let d = &entity["queryDescription"];
+    assert_eq!(d["id"], "CTAS_COUNTS_0");
+    assert_eq!(d["queryType"], "PERSISTENT");
+    assert_eq!(d["windowType"], "TUMBLING");
+    assert_eq!(d["sources"], serde_json::json!(["S"]));
+    assert_eq!(d["sinks"], serde_json::json!(["COUNTS"]));
+    assert_eq!(d["consumerGroupId"], "_brook_query_CTAS_COUNTS_0");
+    let fields: Vec<&str> = d["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(fields, ["A", "N"]);
+    let topology = d["topology"].as_str().unwrap_or_default();
+    assert_eq!(
+        changelogs_named(topology),
+        [
+            "_brook_query_CTAS_COUNTS_0-Aggregate-Materialize-changelog",
+            "_brook_query_CTAS_COUNTS_0-Aggregate-StreamTime-changelog"
+        ],
+        "{topology}"
+    );
+    assert!(
+        d["executionPlan"]
+            .as_str()
+            .is_some_and(|p| p.contains("[ SINK ]")),
+        "{d}"
+    );
 }

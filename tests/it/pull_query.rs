@@ -199,6 +199,7 @@ fn pull_queries_never_see_uncommitted_state() {
         state: &location,
         source_partitions: 1,
         changelog_partitions: &|_| None,
+        describe_only: false,
     };
     let physical = brook::exec::physical::plan(&root, &ctx).expect("graph");
     let mut state = physical.state.expect("state");

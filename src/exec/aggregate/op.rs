@@ -1,55 +1,37 @@
 //! The aggregation as an operator of the query graph.
 
 use super::Aggregator;
-use super::stores::{CONTRIBUTIONS, GROUPS, STREAM_TIME};
+use super::stores;
 use crate::common::change::ChangeBatch;
 use crate::exec::operator::{Ctx, Materialized, Operator, OperatorError, StoreDecl};
-use crate::format::WindowKind;
+use crate::plan::aggregate::{AggregateCall, WindowPlan};
+use crate::plan::logical::{AggregateNode, Emit};
+
+impl Aggregator {
+    /// What the aggregation of `node` is, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_node(node: &AggregateNode) -> String {
+        text(&node.calls, node.window.as_ref(), node.emit == Emit::Final)
+    }
+
+    /// The stores the aggregation of `node` opens (its [`Operator::stores`]).
+    pub fn stores_of(node: &AggregateNode) -> Vec<StoreDecl> {
+        let window = node.window.as_ref().map(|w| w.kind);
+        stores::declared(window, node.table_keys.is_some())
+    }
+}
 
 impl Operator for Aggregator {
     fn describe(&self) -> String {
-        let calls: Vec<String> = self
-            .plan
-            .calls
-            .iter()
-            .map(|c| {
-                let args: Vec<String> = c.args.iter().map(|a| a.expr.to_string()).collect();
-                format!("{}({})", c.udaf.name, args.join(", "))
-            })
-            .collect();
-        let window = match &self.plan.window {
-            Some(w) => format!(" {} {} ms", w.kind.name(), w.size_ms),
-            None => String::new(),
-        };
-        let emit = if self.plan.emit_final {
-            "EMIT FINAL"
-        } else {
-            "EMIT CHANGES"
-        };
-        format!("Aggregate {}{window} {emit}", calls.join(", "))
+        text(
+            &self.plan.calls,
+            self.plan.window.as_ref(),
+            self.plan.emit_final,
+        )
     }
 
     fn stores(&self) -> Vec<StoreDecl> {
-        let layout = match self.plan.window.as_ref().map(|w| w.kind) {
-            None => "key-value",
-            Some(WindowKind::Session) => "session",
-            Some(_) => "window",
-        };
-        let mut stores = vec![StoreDecl {
-            name: GROUPS,
-            layout,
-        }];
-        if self.table_keys.is_some() {
-            stores.push(StoreDecl {
-                name: CONTRIBUTIONS,
-                layout: "key-value",
-            });
-        }
-        stores.push(StoreDecl {
-            name: STREAM_TIME,
-            layout: "key-value",
-        });
-        stores
+        let window = self.plan.window.as_ref().map(|w| w.kind);
+        stores::declared(window, self.table_keys.is_some())
     }
 
     fn open(&mut self) -> Result<(), OperatorError> {
@@ -71,4 +53,25 @@ impl Operator for Aggregator {
     fn materialized(&self) -> Option<Materialized> {
         Some(Materialized::Groups(self.snapshot()))
     }
+}
+
+/// `Aggregate COUNT(*) TUMBLING 1000 ms EMIT CHANGES`.
+fn text(calls: &[AggregateCall], window: Option<&WindowPlan>, emit_final: bool) -> String {
+    let calls: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            let args: Vec<String> = c.args.iter().map(|a| a.expr.to_string()).collect();
+            format!("{}({})", c.udaf.name, args.join(", "))
+        })
+        .collect();
+    let window = match window {
+        Some(w) => format!(" {} {} ms", w.kind.name(), w.size_ms),
+        None => String::new(),
+    };
+    let emit = if emit_final {
+        "EMIT FINAL"
+    } else {
+        "EMIT CHANGES"
+    };
+    format!("Aggregate {}{window} {emit}", calls.join(", "))
 }

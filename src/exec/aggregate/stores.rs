@@ -5,6 +5,7 @@
 
 use super::final_emit::FinalState;
 use crate::common::codec;
+use crate::exec::operator::StoreDecl;
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::format::WindowKind;
 use crate::plan::aggregate::WindowPlan;
@@ -17,6 +18,32 @@ pub const CONTRIBUTIONS: &str = "Aggregate-Contributions";
 pub const STREAM_TIME: &str = "Aggregate-StreamTime";
 /// The key of EMIT FINAL's state in the stream-time store (whose other keys are 4 bytes).
 const FINAL_KEY: &[u8] = b"emit-final";
+
+/// The stores [`Stores::open`] opens for an aggregation with windows of `window` (none:
+/// unwindowed), as its operator declares them: the groups, a table source's contributions,
+/// the stream times.
+pub fn declared(window: Option<WindowKind>, reads_table: bool) -> Vec<StoreDecl> {
+    let layout = match window {
+        None => "key-value",
+        Some(WindowKind::Session) => "session",
+        Some(_) => "window",
+    };
+    let mut stores = vec![StoreDecl {
+        name: GROUPS,
+        layout,
+    }];
+    if reads_table {
+        stores.push(StoreDecl {
+            name: CONTRIBUTIONS,
+            layout: "key-value",
+        });
+    }
+    stores.push(StoreDecl {
+        name: STREAM_TIME,
+        layout: "key-value",
+    });
+    stores
+}
 
 /// The groups' store, in the layout of the aggregation's window type.
 pub enum Groups {

@@ -208,6 +208,7 @@ impl QueryDriver {
             state: &start.state,
             source_partitions,
             changelog_partitions: &changelog_partitions,
+            describe_only: false,
         };
         let physical = physical::plan(&root, &ctx)?;
         let mut state = physical.state;

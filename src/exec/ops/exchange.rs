@@ -14,6 +14,8 @@ use arrow::array::UInt32Array;
 pub struct ExchangeOp {
     /// Input positions of the key columns.
     key_columns: Vec<usize>,
+    /// Their names (EXPLAIN).
+    key_names: Vec<String>,
     /// The next stage's input the rows arrive on.
     target_input: usize,
     /// How many tasks the next stage has.
@@ -21,9 +23,17 @@ pub struct ExchangeOp {
 }
 
 impl ExchangeOp {
-    pub fn new(key_columns: Vec<usize>, target_input: usize, partitions: u32) -> ExchangeOp {
+    /// Rows keyed by the input columns at `key_columns` (named `key_names`) to input
+    /// `target_input` of the next stage's `partitions` tasks.
+    pub fn new(
+        key_columns: Vec<usize>,
+        key_names: Vec<String>,
+        target_input: usize,
+        partitions: u32,
+    ) -> ExchangeOp {
         ExchangeOp {
             key_columns,
+            key_names,
             target_input,
             partitions: partitions.max(1),
         }
@@ -47,9 +57,13 @@ impl ExchangeOp {
 
 impl Operator for ExchangeOp {
     fn describe(&self) -> String {
+        let by = match self.key_names.is_empty() {
+            true => "(no key: one group)".to_string(),
+            false => self.key_names.join(", "),
+        };
         format!(
-            "Exchange to {} task(s) by key (columns {:?})",
-            self.partitions, self.key_columns
+            "Exchange by {by} to the next stage's {} task(s)",
+            self.partitions
         )
     }
 

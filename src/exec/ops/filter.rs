@@ -29,6 +29,11 @@ impl FilterOp {
         }
     }
 
+    /// What the filter of `node` is, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_node(node: &FilterNode) -> String {
+        text(node.clause, &node.predicate, node.rule)
+    }
+
     /// Per row: whether the predicate holds (failures reported, except on deletions).
     fn passes(&self, batch: &ChangeBatch, ctx: &mut Ctx<'_>) -> Result<Vec<bool>, OperatorError> {
         let mut report = |row: usize, message: String| {
@@ -87,10 +92,7 @@ impl FilterOp {
 
 impl Operator for FilterOp {
     fn describe(&self) -> String {
-        format!(
-            "Filter {} {} ({:?})",
-            self.clause, self.predicate.expr, self.rule
-        )
+        text(self.clause, &self.predicate, self.rule)
     }
 
     fn process(
@@ -114,4 +116,9 @@ impl Operator for FilterOp {
         ctx.emit(ChangeBatch::new(kept.into_data(), ops)?);
         Ok(())
     }
+}
+
+/// `Filter WHERE (A > 1) (Stream)`.
+fn text(clause: &str, predicate: &Compiled, rule: FilterRule) -> String {
+    format!("Filter {clause} {} ({rule:?})", predicate.expr)
 }

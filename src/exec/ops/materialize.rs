@@ -23,18 +23,26 @@ impl MaterializeOp {
         let rows = TableRows::open(state, slot, key_columns, node.input.schema())?;
         Ok(MaterializeOp { rows })
     }
-}
 
-impl Operator for MaterializeOp {
-    fn describe(&self) -> String {
-        "Materialize (rows by key, for pull queries)".into()
-    }
+    /// What the operator is, for EXPLAIN (its [`Operator::describe`]; the same for every node).
+    pub const DESCRIPTION: &str = "Materialize (rows by key, for pull queries)";
 
-    fn stores(&self) -> Vec<StoreDecl> {
+    /// The stores the operator opens (its [`Operator::stores`]).
+    pub fn store_decls() -> Vec<StoreDecl> {
         vec![StoreDecl {
             name: ROWS,
             layout: "key-value",
         }]
+    }
+}
+
+impl Operator for MaterializeOp {
+    fn describe(&self) -> String {
+        MaterializeOp::DESCRIPTION.into()
+    }
+
+    fn stores(&self) -> Vec<StoreDecl> {
+        MaterializeOp::store_decls()
     }
 
     fn process(

@@ -87,22 +87,16 @@ impl ProjectOp {
             projection: Projection::new(node),
         }
     }
+
+    /// What the projection of `node` is, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_node(node: &ProjectNode) -> String {
+        text(&node.columns)
+    }
 }
 
 impl Operator for ProjectOp {
     fn describe(&self) -> String {
-        let names: Vec<String> = self
-            .projection
-            .columns
-            .iter()
-            .map(|c| match &c.source {
-                ColumnSource::Expr(e) if e.expr.to_string() != c.name => {
-                    format!("{} AS {}", e.expr, c.name)
-                }
-                _ => c.name.clone(),
-            })
-            .collect();
-        format!("Project {}", names.join(", "))
+        text(&self.projection.columns)
     }
 
     fn process(
@@ -116,4 +110,18 @@ impl Operator for ProjectOp {
         ctx.emit(projected);
         Ok(())
     }
+}
+
+/// `Project K, (A * 2) AS DOUBLE_A`.
+fn text(columns: &[ProjectColumn]) -> String {
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| match &c.source {
+            ColumnSource::Expr(e) if e.expr.to_string() != c.name => {
+                format!("{} AS {}", e.expr, c.name)
+            }
+            _ => c.name.clone(),
+        })
+        .collect();
+    format!("Project {}", names.join(", "))
 }

@@ -29,16 +29,16 @@ impl RekeyOp {
             schema: node.schema.clone(),
         }
     }
+
+    /// What the re-key of `node` is, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_node(node: &RekeyNode) -> String {
+        text(&node.keys, node.reason)
+    }
 }
 
 impl Operator for RekeyOp {
     fn describe(&self) -> String {
-        let keys: Vec<String> = self.keys.iter().map(|k| k.expr.to_string()).collect();
-        let by = match self.reason {
-            RekeyReason::PartitionBy => "PARTITION BY",
-            RekeyReason::GroupBy => "GROUP BY",
-        };
-        format!("Rekey {by} {}", keys.join(", "))
+        text(&self.keys, self.reason)
     }
 
     fn process(
@@ -73,4 +73,14 @@ impl Operator for RekeyOp {
         ctx.emit(batch.with_data(data)?);
         Ok(())
     }
+}
+
+/// `Rekey PARTITION BY A`.
+fn text(keys: &[Compiled], reason: RekeyReason) -> String {
+    let keys: Vec<String> = keys.iter().map(|k| k.expr.to_string()).collect();
+    let by = match reason {
+        RekeyReason::PartitionBy => "PARTITION BY",
+        RekeyReason::GroupBy => "GROUP BY",
+    };
+    format!("Rekey {by} {}", keys.join(", "))
 }

@@ -6,6 +6,7 @@
 use crate::common::change::{ChangeBatch, Op};
 use crate::exec::encode::Encoder;
 use crate::exec::operator::{Ctx, Operator, OperatorError};
+use crate::plan::logical::LogicalPlan;
 use arrow::array::BooleanArray;
 
 pub struct TopicSinkOp {
@@ -20,11 +21,16 @@ impl TopicSinkOp {
             encoder,
         }
     }
+
+    /// What the sink writing `topic` is, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_topic(topic: &str) -> String {
+        format!("Sink topic {topic}")
+    }
 }
 
 impl Operator for TopicSinkOp {
     fn describe(&self) -> String {
-        format!("Sink topic {}", self.topic)
+        TopicSinkOp::describe_topic(&self.topic)
     }
 
     fn process(
@@ -51,6 +57,17 @@ pub enum Shown {
     Upserts,
 }
 
+impl Shown {
+    /// What a push query over `input` shows: a table's changes as they are; rows and new
+    /// aggregates otherwise.
+    pub fn of(input: &LogicalPlan) -> Shown {
+        match input.is_changelog() && !input.aggregates() {
+            true => Shown::TableChanges,
+            false => Shown::Upserts,
+        }
+    }
+}
+
 pub struct SubscriberSinkOp {
     shown: Shown,
 }
@@ -58,6 +75,11 @@ pub struct SubscriberSinkOp {
 impl SubscriberSinkOp {
     pub fn new(shown: Shown) -> SubscriberSinkOp {
         SubscriberSinkOp { shown }
+    }
+
+    /// What the subscriber sink showing `shown` is, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_shown(shown: Shown) -> String {
+        format!("Sink push query subscriber ({shown:?})")
     }
 
     fn keeps(&self, op: Op) -> bool {
@@ -71,7 +93,7 @@ impl SubscriberSinkOp {
 
 impl Operator for SubscriberSinkOp {
     fn describe(&self) -> String {
-        format!("Sink push query subscriber ({:?})", self.shown)
+        SubscriberSinkOp::describe_shown(self.shown)
     }
 
     fn process(

@@ -27,6 +27,11 @@ impl TableFunctionOp {
         }
     }
 
+    /// What the table functions of `node` are, for EXPLAIN (its [`Operator::describe`]).
+    pub fn describe_node(node: &TableFunctionNode) -> String {
+        text(&node.functions)
+    }
+
     /// The arrays of each row (one list array per function).
     fn lists(
         &self,
@@ -54,8 +59,7 @@ impl TableFunctionOp {
 
 impl Operator for TableFunctionOp {
     fn describe(&self) -> String {
-        let f: Vec<String> = self.functions.iter().map(|f| f.expr.to_string()).collect();
-        format!("TableFunction EXPLODE({})", f.join(", "))
+        text(&self.functions)
     }
 
     fn process(
@@ -100,6 +104,12 @@ impl Operator for TableFunctionOp {
         ctx.emit(expanded.with_data(data)?);
         Ok(())
     }
+}
+
+/// `TableFunction EXPLODE(TAGS)`.
+fn text(functions: &[Compiled]) -> String {
+    let f: Vec<String> = functions.iter().map(|f| f.expr.to_string()).collect();
+    format!("TableFunction EXPLODE({})", f.join(", "))
 }
 
 /// The length of a row's array (0 for NULL).

@@ -139,6 +139,7 @@ fn push_queries_show_table_changes_only_over_tables() {
             state: &location,
             source_partitions: 1,
             changelog_partitions: &|_| None,
+            describe_only: false,
         };
         let planned = plan(&tree(&[ddl], sql), &ctx).expect("plans");
         let last_stage = planned.stages.last().and_then(|tasks| tasks.first());
