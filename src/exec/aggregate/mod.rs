@@ -60,6 +60,9 @@ pub struct Aggregator {
     stream_times: BTreeMap<u32, i64>,
     /// Windows and sessions older than this were removed already.
     expired_before: i64,
+    /// A table row that stays in its group: the group's row before the row was retracted,
+    /// which the update that follows emits as its old row.
+    retracted_old: Option<GroupState>,
     /// EMIT FINAL: where its emissions stand.
     final_state: Option<final_emit::FinalState>,
 }
@@ -154,6 +157,7 @@ impl Aggregator {
             stream_times: BTreeMap::new(),
             expired_before: i64::MIN,
             final_state: None,
+            retracted_old: None,
         })
     }
 
@@ -203,6 +207,7 @@ impl Aggregator {
         // Late records, reported after the batch's other errors.
         let mut late = Vec::new();
         for row in 0..batch.num_rows() {
+            self.retracted_old = None;
             let op = batch.op(row);
             let time = times.map_or(0, |t| t.value(row));
             let key: Vec<Value> = match op {
@@ -339,7 +344,16 @@ impl Aggregator {
         match (&old, self.final_state.is_some()) {
             (_, true) => self.final_written(window.map_or(0, |w| w.0)),
             (Some(old), false) => {
-                self.emit(row.key, old, window, old.timestamp, Op::UpdateBefore, rows);
+                let shown = self.retracted_old.take();
+                let shown = shown.as_ref().unwrap_or(old);
+                self.emit(
+                    row.key,
+                    shown,
+                    window,
+                    shown.timestamp,
+                    Op::UpdateBefore,
+                    rows,
+                );
                 self.emit(
                     row.key,
                     &state,

@@ -13,7 +13,7 @@ impl Aggregator {
     /// starts no more than `gap` after it; those are merged into one session, each merged
     /// one is deleted from the output, and the merged session is emitted with its end as
     /// the timestamp. A merged session that ends before the stream time minus the grace
-    /// period is late, and the row is dropped.
+    /// period is late: the row is dropped and reported as late.
     pub(super) fn update_session(
         &mut self,
         row: &RowUpdate<'_>,
@@ -48,21 +48,23 @@ impl Aggregator {
             absorbed.push((session, state));
         }
         if end < close {
-            return Err(RowError::Data(format!(
+            rows.notes.push(format!(
                 "Record is late for its session ending at {end} (stream time {stream_time}, grace {grace} ms) and was dropped"
-            )));
+            ));
+            return Ok(());
         }
         let merged = self.add(merged, row)?;
-        let mut same = None;
+        // As Kafka Streams: unless the merged session is the row's own point in time, every
+        // session it absorbed is removed and deleted from the output (even one with the
+        // merged session's bounds), and the merged session is written anew.
+        let in_place = (start, end) == (row.time, row.time);
         for (session, state) in absorbed {
-            if (session.start, session.end) == (start, end) {
-                same = Some(state);
-                continue;
-            }
-            if let Groups::Sessions(sessions) = &mut self.stores.groups {
+            if (session.start, session.end) != (start, end)
+                && let Groups::Sessions(sessions) = &mut self.stores.groups
+            {
                 sessions.remove(&key, session.start, session.end)?;
             }
-            if !emit_final {
+            if !emit_final && !in_place {
                 let bounds = Some((session.start, session.end));
                 self.emit(row.key, &state, bounds, session.end, Op::Delete, rows);
             }
@@ -70,16 +72,6 @@ impl Aggregator {
         if emit_final {
             self.final_written(end);
         } else {
-            if let Some(old) = same {
-                self.emit(
-                    row.key,
-                    &old,
-                    Some((start, end)),
-                    end,
-                    Op::UpdateBefore,
-                    rows,
-                );
-            }
             self.emit(
                 row.key,
                 &merged,

@@ -83,6 +83,11 @@ impl Aggregator {
                 Op::UpdateAfter,
                 rows,
             );
+        } else {
+            // The row's new version updates the group once: its old row is the one before
+            // this retraction (Kafka Streams' KTableAggregate forwards the aggregate as it was
+            // before the subtractor ran).
+            self.retracted_old = Some(old);
         }
         self.put_group(&state_key, None, &state)?;
         Ok(())

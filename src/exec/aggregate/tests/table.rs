@@ -61,7 +61,6 @@ const SUM_BY_G: &str =
 /// row (Kafka Streams' `KTableAggregate` forwards the aggregate read before removing the
 /// row's old value), not the group with the row retracted.
 #[test]
-#[ignore = "bug: the U- of a table row staying in its group is the group with the row retracted (intermediate), not its last emitted row"]
 fn a_row_staying_in_its_group_updates_it_from_its_last_row() {
     let mut op = OpUnderTest::new(&[TABLE_U], SUM_BY_G, Kind::Aggregate);
     op.feed(
@@ -81,7 +80,6 @@ fn a_row_staying_in_its_group_updates_it_from_its_last_row() {
 /// (SUM 10 > 6) and no longer does (3): its row must be deleted, as ksqlDB's HAVING (a
 /// `KTable.filter` over old and new values) writes a tombstone.
 #[test]
-#[ignore = "bug: a table row staying in its group and making it fail HAVING deletes nothing (the intermediate U- fails HAVING too)"]
 fn having_deletes_a_group_that_a_row_staying_in_it_makes_fail() {
     let mut aggregate = OpUnderTest::new(&[TABLE_U], SUM_BY_G, Kind::Aggregate);
     let mut having = OpUnderTest::new(&[TABLE_U], SUM_BY_G, Kind::Filter);
