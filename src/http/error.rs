@@ -40,6 +40,16 @@ impl ApiError {
         ApiError::generic(BAD_REQUEST, message)
     }
 
+    /// A statement the engine failed: 40001 (a bad statement, with what ran before it), or
+    /// 50000 when Brook itself is at fault.
+    pub fn engine(e: &crate::engine::EngineError, text: &str, entities: Vec<Json>) -> ApiError {
+        let mut error = ApiError::statement(e.to_string(), text, entities);
+        if e.kind() == crate::engine::ErrorKind::Internal {
+            error.code = SERVER_ERROR;
+        }
+        error
+    }
+
     /// A statement that failed (40001), with what ran before it.
     pub fn statement(message: impl Into<String>, text: &str, entities: Vec<Json>) -> ApiError {
         ApiError {
@@ -94,6 +104,10 @@ mod tests {
         let e = ApiError::generic(NOT_FOUND, "gone");
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
         assert_eq!(e.to_json()["@type"], "generic_error");
+        let internal = crate::engine::EngineError::Internal("a batch did not fit".into());
+        let e = ApiError::engine(&internal, "SELECT 1;", vec![]);
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.to_json()["error_code"], 50000);
         let e = ApiError::statement("bad", "SELECT 1;", vec![]);
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         assert_eq!(e.to_json()["statementText"], "SELECT 1;");

@@ -126,7 +126,7 @@ fn run_statements(
         let statement_text = statement.text.clone();
         let result = match engine.execute(statement) {
             Ok(r) => r,
-            Err(e) => return Err(ApiError::statement(e.to_string(), &piece.text, entities)),
+            Err(e) => return Err(ApiError::engine(&e, &piece.text, entities)),
         };
         let number = sequence.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = entity(engine, &kind, &statement_text, &result, number) {

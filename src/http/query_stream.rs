@@ -124,7 +124,7 @@ fn run_select(
     }
     let result = engine
         .execute(statement)
-        .map_err(|e| ApiError::statement(e.to_string(), text, Vec::new()))?;
+        .map_err(|e| ApiError::engine(&e, text, Vec::new()))?;
     match result {
         StatementResult::PullQuery(r) => {
             let id = format!("pull_{}", uuid_like(app));
