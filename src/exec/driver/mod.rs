@@ -137,8 +137,6 @@ pub struct QueryDriver {
     pub id: String,
     counters: std::sync::Arc<QueryCounters>,
     group: String,
-    /// The query's logical tree (EXPLAIN).
-    root: LogicalPlan,
     /// The sources whose records stage 0's tasks read (its graphs' inputs, in order).
     sources: Vec<SourceInput>,
     /// Per stage, its tasks (task *p* at position *p*).
@@ -244,7 +242,6 @@ impl QueryDriver {
             id: start.id.to_string(),
             counters: Default::default(),
             group: start.group.to_string(),
-            root,
             sources: physical.sources,
             stages,
             consumer,
@@ -412,37 +409,6 @@ impl QueryDriver {
     /// The query's record counts (shared: they go on counting).
     pub fn counters(&self) -> std::sync::Arc<QueryCounters> {
         self.counters.clone()
-    }
-
-    /// The changelog topics of the query's state.
-    pub fn changelog_topics(&self) -> Vec<String> {
-        self.state
-            .as_ref()
-            .map(QueryState::changelog_topics)
-            .unwrap_or_default()
-    }
-
-    /// The logical tree and the operators, with the stores each owns (EXPLAIN).
-    pub fn describe(&self) -> (String, Vec<String>) {
-        let mut operators = Vec::new();
-        for (stage, tasks) in self.stages.iter().enumerate() {
-            operators.push(format!("stage {stage}: {} task(s)", tasks.len()));
-            let Some(task) = tasks.first() else {
-                continue;
-            };
-            operators.extend(task.graph.operators().map(|op| {
-                let stores: Vec<String> = op
-                    .stores()
-                    .iter()
-                    .map(|s| format!("{} ({})", s.name, s.layout))
-                    .collect();
-                match stores.is_empty() {
-                    true => format!("  {}", op.describe()),
-                    false => format!("  {} [stores: {}]", op.describe(), stores.join(", ")),
-                }
-            }));
-        }
-        (self.root.tree_text(), operators)
     }
 }
 
