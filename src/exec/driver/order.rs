@@ -11,12 +11,15 @@
 
 use crate::common::change::ChangeBatch;
 use crate::plan::schema::ROWTIME;
+use arrow::array::{Array, Int64Array};
 
 /// One input partition's polled rows of a task, and how many of them were taken.
 pub struct Queue {
     pub input: usize,
     pub partition: u32,
     pub batch: ChangeBatch,
+    /// The batch's ROWTIME column.
+    times: Option<Int64Array>,
     taken: usize,
 }
 
@@ -25,6 +28,7 @@ impl Queue {
         Queue {
             input,
             partition,
+            times: batch.int64(ROWTIME).cloned(),
             batch,
             taken: 0,
         }
@@ -37,8 +41,8 @@ impl Queue {
     /// The rank of row `row`: its timestamp, then the queue's input and partition.
     fn rank(&self, row: usize) -> (i64, usize, u32) {
         let time = self
-            .batch
-            .int64(ROWTIME)
+            .times
+            .as_ref()
             .filter(|t| row < t.len())
             .map_or(i64::MIN, |t| t.value(row));
         (time, self.input, self.partition)
