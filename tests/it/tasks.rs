@@ -111,16 +111,7 @@ fn state_with_one_partition_changelogs_keeps_running_as_one_task() {
         first
     };
     drop(first);
-    // What a query that ran before tasks existed left: its changelogs had one partition.
-    for topic in log.list_topics().expect("topics") {
-        if topic.ends_with("-changelog") {
-            log.delete_topic(&topic).expect("delete");
-            let mut config = TopicConfig::with_partitions(1);
-            config.cleanup_policy = CleanupPolicy::Compact;
-            log.create_topic(&topic, &config).expect("changelog");
-        }
-    }
-    std::fs::remove_dir_all(&state).expect("state dir");
+    as_written_before_tasks(log.as_ref(), &state);
     let mut engine = engine(&log, &state);
     for (partition, user) in [(0, "a"), (1, "b"), (3, "c")] {
         click(log.as_ref(), partition, user, "home");
@@ -130,4 +121,54 @@ fn state_with_one_partition_changelogs_keeps_running_as_one_task() {
     assert_eq!(log.partition_count(CHANGELOG).expect("changelog"), 1);
     let logged = support::read_all_from(log.as_ref(), CHANGELOG, 0);
     assert!(!logged.is_empty(), "the one task logs to partition 0");
+}
+
+/// Makes the query's changelogs look like those of a query that ran before tasks existed (one
+/// partition, nothing in them) and removes its state directory, so it restarts as one task.
+fn as_written_before_tasks(log: &dyn Transport, state: &std::path::Path) {
+    for topic in log.list_topics().expect("topics") {
+        if topic.ends_with("-changelog") {
+            log.delete_topic(&topic).expect("delete");
+            let mut config = TopicConfig::with_partitions(1);
+            config.cleanup_policy = CleanupPolicy::Compact;
+            log.create_topic(&topic, &config).expect("changelog");
+        }
+    }
+    std::fs::remove_dir_all(state).expect("state dir");
+}
+
+#[test]
+fn a_task_reading_two_partitions_takes_the_smallest_timestamp_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log: Arc<dyn Transport> = Arc::new(support::open(&dir.path().join("log")));
+    let state = dir.path().join("state");
+    drop({
+        let mut first = engine(&log, &state);
+        first
+            .execute_script(
+                "CREATE TABLE users (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='users', value_format='JSON', partitions=2);
+                 CREATE TABLE copy WITH (PARTITIONS=1) AS SELECT * FROM users;",
+            )
+            .expect("ctas");
+        first
+    });
+    as_written_before_tasks(log.as_ref(), &state);
+    let mut engine = engine(&log, &state);
+    let mut p = log.producer().expect("producer");
+    for (partition, id, time) in [(0, "a", 10), (0, "c", 30), (1, "b", 20), (1, "d", 40)] {
+        let value = format!(r#"{{"V":{time}}}"#);
+        let record = ProducerRecord::new(Some(id.as_bytes().to_vec()), Some(value.into_bytes()));
+        p.send("users", Some(partition), record.with_timestamp(time))
+            .expect("send");
+    }
+    p.flush().expect("flush");
+    // One step polls all four records (stepping one record at a time would leave nothing to
+    // order).
+    engine.run_until_idle_with(100).expect("run");
+    let keys: Vec<String> = support::changes(&support::read_all_from(log.as_ref(), "COPY", 0))
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    // One task reads both partitions: records in timestamp order, not partition by partition.
+    assert_eq!(keys, ["a", "b", "c", "d"]);
 }
