@@ -39,8 +39,10 @@ impl EngineError {
                 ErrorKind::User
             }
             EngineError::Transport(t) if t.is_user_error() => ErrorKind::User,
+            EngineError::Internal(_) | EngineError::Start(crate::exec::StartError::Internal(_)) => {
+                ErrorKind::Internal
+            }
             EngineError::Transport(_) | EngineError::Start(_) => ErrorKind::External,
-            EngineError::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -176,7 +176,11 @@ impl Decoder {
             return Ok(None);
         }
         let arrays: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
-        Ok(RecordBatch::try_new(self.schema.clone(), arrays).ok())
+        RecordBatch::try_new(self.schema.clone(), arrays)
+            .map(Some)
+            .map_err(|e| {
+                format!("internal error: decoded columns do not fit the source's schema: {e}")
+            })
     }
 
     /// Whether a record's value is null: no bytes, or bytes its format reads as a null row (a
@@ -266,7 +270,8 @@ impl Decoder {
             Some((i, fmt)) => extract_timestamp(&self.cell(*i, record, scratch), fmt.as_deref())
                 .map_err(RowError::Timestamp)?,
         };
-        if rowtime < 0 {
+        // (A deletion's timestamp is the record's, whatever it is: it passes as it came.)
+        if rowtime < 0 && values != Values::Null {
             return Err(RowError::Timestamp(format!(
                 "Record has an invalid (negative) timestamp {rowtime}; it is skipped"
             )));

@@ -235,13 +235,18 @@ impl<'a, 'b> Builder<'a, 'b> {
     ) -> Result<Option<Producer>, PhysicalError> {
         if stage == self.stage {
             let input = Producer::Input(self.graph.add_input());
-            let aggregate = LogicalPlan::Aggregate(node.clone());
-            let op = self.operator(&aggregate)?;
+            let op = self.stateful(&LogicalPlan::Aggregate(node.clone()))?;
             return Ok(Some(self.add(op, &[input])));
         }
         let keyed = self.visit(&node.input)?;
-        if let Some(keyed) = keyed
-            && stage == self.stage + 1
+        if stage != self.stage + 1 {
+            return Ok(None);
+        }
+        let Some(keyed) = keyed else {
+            return Err(PhysicalError::Unsupported(
+                "an aggregation whose re-key is not in the stage before it".into(),
+            ));
+        };
         {
             let schema = node.input.schema();
             let names = node
@@ -267,25 +272,34 @@ impl<'a, 'b> Builder<'a, 'b> {
         Producer::Operator(at)
     }
 
-    fn operator(&mut self, node: &LogicalPlan) -> Result<Box<dyn Operator>, PhysicalError> {
+    /// A stateful node's operator over its task's stores (a stand-in when only describing).
+    fn stateful(&mut self, node: &LogicalPlan) -> Result<Box<dyn Operator>, PhysicalError> {
         if self.ctx.describe_only
             && let Some(described) = Described::of(node)
         {
             return Ok(Box::new(described));
         }
+        let slot = self.slot;
+        Ok(match node {
+            LogicalPlan::Aggregate(n) => Box::new(Aggregator::new(n, self.state()?, slot)?),
+            LogicalPlan::Materialize(n) => Box::new(MaterializeOp::new(n, self.state()?, slot)?),
+            _ => return self.operator(node),
+        })
+    }
+
+    fn operator(&mut self, node: &LogicalPlan) -> Result<Box<dyn Operator>, PhysicalError> {
         Ok(match node {
             LogicalPlan::Filter(n) => Box::new(FilterOp::new(n)),
             LogicalPlan::Project(n) => Box::new(ProjectOp::new(n)),
             LogicalPlan::TableFunction(n) => Box::new(TableFunctionOp::new(n)),
             LogicalPlan::Rekey(n) => Box::new(RekeyOp::new(n)),
-            LogicalPlan::Aggregate(n) => {
-                let slot = self.slot;
-                Box::new(Aggregator::new(n, self.state()?, slot)?)
+            // Without an exchange before it, an aggregation sees every key only as one task.
+            LogicalPlan::Aggregate(_) if self.slot.partitions > 1 => {
+                return Err(PhysicalError::Unsupported(
+                    "an aggregation without a re-key before it cannot run as several tasks".into(),
+                ));
             }
-            LogicalPlan::Materialize(n) => {
-                let slot = self.slot;
-                Box::new(MaterializeOp::new(n, self.state()?, slot)?)
-            }
+            LogicalPlan::Aggregate(_) | LogicalPlan::Materialize(_) => self.stateful(node)?,
             LogicalPlan::Sink(n) => self.sink(n),
             LogicalPlan::Source(_) | LogicalPlan::Join(_) => {
                 return Err(PhysicalError::Unsupported(

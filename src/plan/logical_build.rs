@@ -55,6 +55,7 @@ pub fn logical_plan(plan: &QueryPlan, target: SinkTarget) -> LogicalPlan {
 fn stateless(plan: &QueryPlan, source: LogicalPlan, persistent: bool) -> LogicalPlan {
     let table = plan.source.is_table();
     let key_reads = source_key_reads(&plan.input_schema, &plan.source);
+    let judges_deletions = deletion_filter(&plan.input_schema, &plan.source);
     let mut node = source;
     if let Some(predicate) = &plan.filter {
         let rule = match (table, persistent) {
@@ -62,7 +63,7 @@ fn stateless(plan: &QueryPlan, source: LogicalPlan, persistent: bool) -> Logical
             (true, true) => FilterRule::Table,
             (true, false) => FilterRule::TableView,
         };
-        node = filter(node, predicate, rule, "WHERE", key_reads(predicate));
+        node = filter(node, predicate, rule, "WHERE", judges_deletions(predicate));
     }
     let mut inputs: Vec<Option<usize>> = vec![None; plan.columns.len()];
     if plan.repartitioned {
@@ -106,7 +107,7 @@ fn stateless(plan: &QueryPlan, source: LogicalPlan, persistent: bool) -> Logical
             schema,
         });
     }
-    project(plan, node, &inputs, &key_reads)
+    project(plan, node, &inputs, &|c| reads_some(c) && key_reads(c))
 }
 
 /// WHERE, re-key (GROUP BY), aggregate, HAVING, projection.
@@ -116,6 +117,7 @@ fn aggregation(plan: &QueryPlan, source: LogicalPlan) -> LogicalPlan {
     };
     let table = plan.source.is_table();
     let key_reads = source_key_reads(&plan.input_schema, &plan.source);
+    let judges_deletions = deletion_filter(&plan.input_schema, &plan.source);
     let mut node = source;
     if let Some(predicate) = &plan.filter {
         let rule = if table {
@@ -123,7 +125,7 @@ fn aggregation(plan: &QueryPlan, source: LogicalPlan) -> LogicalPlan {
         } else {
             FilterRule::Stream
         };
-        node = filter(node, predicate, rule, "WHERE", key_reads(predicate));
+        node = filter(node, predicate, rule, "WHERE", judges_deletions(predicate));
     }
     let width = node.schema().fields().len();
     let group_columns = (width..width + a.group_by.len()).collect();
@@ -165,7 +167,7 @@ fn aggregation(plan: &QueryPlan, source: LogicalPlan) -> LogicalPlan {
         node = filter(node, having, FilterRule::Updates, "HAVING", reads_keys_only);
     }
     let inputs = vec![None; plan.columns.len()];
-    project(plan, node, &inputs, &group_reads)
+    project(plan, node, &inputs, &|c| reads_some(c) && group_reads(c))
 }
 
 /// The projection of `plan`'s columns over `input` (a column with `Some` position in
@@ -258,6 +260,30 @@ fn rekey(
         keys,
         reason,
     })
+}
+
+/// Whether an expression reads any column (a constant column of a deletion is NULL, as
+/// ksqlDB shows a push query's tombstone rows).
+fn reads_some(c: &Compiled) -> bool {
+    !c.expr.column_indices().is_empty()
+}
+
+/// Whether a predicate over a source's batches can judge a deletion, which has its key,
+/// window bounds and pseudo-columns (ROWTIME, ROWPARTITION, ROWOFFSET) but no values.
+fn deletion_filter(schema: &SchemaRef, source: &SourceDef) -> impl Fn(&Compiled) -> bool {
+    let values: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            source
+                .schema
+                .find(f.name())
+                .is_some_and(|c| c.role != ColumnRole::Key)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    move |c: &Compiled| c.expr.column_indices().iter().all(|i| !values.contains(i))
 }
 
 /// Whether an expression over a source's batches reads only its key columns and window

@@ -172,3 +172,40 @@ fn a_task_reading_two_partitions_takes_the_smallest_timestamp_first() {
     // One task reads both partitions: records in timestamp order, not partition by partition.
     assert_eq!(keys, ["a", "b", "c", "d"]);
 }
+
+#[test]
+fn window_lateness_follows_the_stream_time_of_the_aggregations_task() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log: Arc<dyn Transport> = Arc::new(support::open(&dir.path().join("log")));
+    let mut engine = engine(&log, &dir.path().join("state"));
+    engine
+        .execute_script(
+            "CREATE STREAM visits (user STRING KEY, page STRING) WITH (kafka_topic='visits', value_format='JSON', partitions=2);
+             CREATE TABLE per_second AS SELECT page, COUNT(*) AS n FROM visits
+               WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 SECONDS) GROUP BY page;",
+        )
+        .expect("ctas");
+    let visit = |partition: u32, user: &str, time: i64| {
+        let mut p = log.producer().expect("producer");
+        let record = ProducerRecord::new(
+            Some(user.as_bytes().to_vec()),
+            Some(br#"{"PAGE":"home"}"#.to_vec()),
+        );
+        p.send("visits", Some(partition), record.with_timestamp(time))
+            .expect("send");
+        p.flush().expect("flush");
+    };
+    visit(0, "a", 5_000);
+    engine.run_until_idle().expect("run");
+    // From the other source partition, but the same page, so the same task: its stream time
+    // is 5,000, and the window [0, 1,000) has closed (Kafka Streams' rule after a re-key).
+    visit(1, "b", 100);
+    engine.run_until_idle().expect("run");
+    let late = engine.processing_error_count("CTAS_PER_SECOND_0", brook::exec::ErrorKind::Late);
+    assert_eq!(late, 1);
+    let partitions = log.partition_count("PER_SECOND").expect("sink");
+    let written: usize = (0..partitions)
+        .map(|p| support::read_all_from(log.as_ref(), "PER_SECOND", p).len())
+        .sum();
+    assert_eq!(written, 1, "only the 5,000 row is counted");
+}

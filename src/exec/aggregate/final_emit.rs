@@ -129,7 +129,7 @@ impl Aggregator {
                 rows.notes.push(skipped_note(&key, bounds, visible_from));
                 continue;
             }
-            let Ok(Some(group)) = decode_group(Some(&entry.value)) else {
+            let Some(group) = self.stored_group(&entry.value)? else {
                 continue;
             };
             self.emit(&key, &group, bounds, group.timestamp, Op::UpdateAfter, rows);
@@ -155,7 +155,7 @@ impl Aggregator {
         for session in store.sessions_ending(lower, upper)? {
             let key = codec::decode::<Vec<Value>>(&session.key)
                 .map_err(|e| self.malformed(e.to_string()))?;
-            let Ok(Some(group)) = decode_group(Some(&session.value)) else {
+            let Some(group) = self.stored_group(&session.value)? else {
                 continue;
             };
             let bounds = Some((session.start, session.end));
@@ -172,6 +172,15 @@ impl Aggregator {
             (last, WindowKind::Session) => last.max(0),
             (last, _) => last.saturating_sub(w.size_ms).max(0) + 1,
         })
+    }
+
+    /// A group read from the store (a value that does not decode is a damaged store).
+    fn stored_group(&self, value: &[u8]) -> Result<Option<super::GroupState>, StateError> {
+        match decode_group(Some(value)) {
+            Ok(group) => Ok(group),
+            Err(RowError::State(e)) => Err(e),
+            Err(RowError::Data(reason)) => Err(self.malformed(reason)),
+        }
     }
 
     fn malformed(&self, reason: String) -> StateError {

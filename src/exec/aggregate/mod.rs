@@ -35,7 +35,6 @@ use crate::state::StateError;
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use std::collections::BTreeMap;
 use stores::{Groups, Stores};
 use windows::windows_for;
 
@@ -55,9 +54,10 @@ pub struct Aggregator {
     /// Aggregating a table: the positions of its key columns in the input batch (each source
     /// row's contribution is remembered by its key, to remove when the row changes).
     table_keys: Option<Vec<usize>>,
-    /// The largest timestamp seen per input partition (Kafka Streams' stream time), for
-    /// window lateness; a copy of the stream-time store.
-    stream_times: BTreeMap<u32, i64>,
+    /// The largest timestamp of the rows that reached the aggregation in its task (Kafka
+    /// Streams' `observedStreamTime`), for window lateness, closing and expiry; a copy of the
+    /// stream-time store.
+    stream_time: i64,
     /// Windows and sessions older than this were removed already.
     expired_before: i64,
     /// A table row that stays in its group: the group's row before the row was retracted,
@@ -154,7 +154,7 @@ impl Aggregator {
             group_columns: node.group_columns.clone(),
             stores: Stores::open(state, slot, node.window.as_ref(), reads_table)?,
             table_keys: node.table_keys.clone(),
-            stream_times: BTreeMap::new(),
+            stream_time: i64::MIN,
             expired_before: i64::MIN,
             final_state: None,
             retracted_old: None,
@@ -164,7 +164,7 @@ impl Aggregator {
     /// Reads what the aggregation keeps in memory back from its stores: after a restore, and
     /// after a step's writes were discarded.
     pub fn reload(&mut self) -> Result<(), StateError> {
-        self.stream_times = self.stores.stream_times()?;
+        self.stream_time = self.stores.stream_time()?;
         self.expired_before = i64::MIN;
         self.final_state = match self.plan.emit_final && self.plan.window.is_some() {
             true => Some(self.stores.final_state()?),
@@ -173,7 +173,7 @@ impl Aggregator {
         Ok(())
     }
 
-    /// Aggregates a batch of input rows (of source partition `ctx.origin.partition`): the
+    /// Aggregates a batch of input rows: the
     /// changes to the groups, one new aggregate per input row and window, each after the
     /// group's old one if it had one (with session windows, first a deletion for each session
     /// merged away). Rows that cannot be aggregated go to the processing log; a state store
@@ -183,7 +183,6 @@ impl Aggregator {
         batch: &ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<Option<ChangeBatch>, OperatorError> {
-        let partition = ctx.origin.partition;
         let offsets = offsets_of(batch);
         let mut report = |row: usize, message: String| {
             if batch.op(row) != Op::Delete {
@@ -230,6 +229,10 @@ impl Aggregator {
                 check(retracted, |m| ctx.report(batch, row, m))?;
             }
             if !passed {
+                if self.table_keys.is_none() && op == Op::Delete {
+                    let why = "an aggregation over a stream skips records without values";
+                    ctx.report(batch, row, super::ops::null_value_dropped(why));
+                }
                 continue;
             }
             if let Some(i) = key.iter().position(Value::is_null) {
@@ -251,7 +254,6 @@ impl Aggregator {
                 args: &row_args,
                 time,
                 offset: offsets.get(row).copied().unwrap_or(0),
-                partition,
             };
             let updated = check(self.update(&update, &mut rows), |m| {
                 ctx.report(batch, row, m)
@@ -270,7 +272,7 @@ impl Aggregator {
             let offset = offsets.get(row).copied().unwrap_or(-1);
             ctx.report_at(offset, ErrorKind::Late, message);
         }
-        self.finish_batch(partition)?;
+        self.finish_batch()?;
         self.batch(rows)
     }
 
@@ -284,9 +286,8 @@ impl Aggregator {
 
     /// Applies one row to each of its windows (or its group), appending the results.
     fn update(&mut self, row: &RowUpdate<'_>, rows: &mut Rows) -> Result<(), RowError> {
-        let stream_time = self.stream_times.entry(row.partition).or_insert(i64::MIN);
-        *stream_time = (*stream_time).max(row.time);
-        let stream_time = *stream_time;
+        self.stream_time = self.stream_time.max(row.time);
+        let stream_time = self.stream_time;
         let grace = self
             .plan
             .window
@@ -493,7 +494,6 @@ struct RowUpdate<'a> {
     args: &'a [Vec<Value>],
     time: i64,
     offset: i64,
-    partition: u32,
 }
 
 /// A stored group state (none when the bytes are absent).

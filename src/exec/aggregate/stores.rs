@@ -1,7 +1,7 @@
 //! Where an aggregation keeps its state, in the query's RocksDB stores: its groups (a
 //! key-value store, or a window or session store when windowed), a table source's row
-//! contributions, and the stream time of each input partition (with EMIT FINAL's state). Each store has a changelog
-//! (see `exec::query_state`).
+//! contributions, and the task's stream time (with EMIT FINAL's state). Each store has a
+//! changelog (see `exec::query_state`).
 
 use super::final_emit::FinalState;
 use crate::common::codec;
@@ -10,7 +10,6 @@ use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::format::WindowKind;
 use crate::plan::aggregate::WindowPlan;
 use crate::state::{ChangelogLayout, Result, SessionStore, Store, WindowStore};
-use std::collections::BTreeMap;
 
 /// Store names (they name the changelog topics too).
 pub const GROUPS: &str = "Aggregate-Materialize";
@@ -67,7 +66,8 @@ pub struct Stores {
     pub groups: Groups,
     /// Aggregating a table: each source row's current contribution, by the row's key.
     pub contributions: Option<Store>,
-    /// The largest timestamp seen per input partition (Kafka Streams' stream time).
+    /// The task's stream time (the largest timestamp that reached the aggregation), and EMIT
+    /// FINAL's position.
     stream_time: Store,
 }
 
@@ -103,35 +103,47 @@ impl Stores {
         })
     }
 
-    /// The stream time of every partition that has one.
-    pub fn stream_times(&self) -> Result<BTreeMap<u32, i64>> {
-        let mut times = BTreeMap::new();
+    /// The task's stream time (`i64::MIN` before any row): the largest stored. (State written
+    /// before tasks existed holds one per source partition, under the partition's 4-byte
+    /// number; the task's is stored under partition 0's.)
+    pub fn stream_time(&self) -> Result<i64> {
+        let mut latest = i64::MIN;
         for (key, value) in self.stream_time.scan(&[], None)? {
-            let (Ok(partition), Ok(time)) =
-                (key.as_slice().try_into(), value.as_slice().try_into())
-            else {
+            if key.as_slice() == FINAL_KEY {
                 continue;
-            };
-            times.insert(u32::from_be_bytes(partition), i64::from_be_bytes(time));
+            }
+            let time: [u8; 8] = value.as_slice().try_into().map_err(|_| {
+                self.malformed("stream time", format!("{} bytes, not 8", value.len()))
+            })?;
+            latest = latest.max(i64::from_be_bytes(time));
         }
-        Ok(times)
+        Ok(latest)
     }
 
     /// Where EMIT FINAL stands (its default before the first row).
     pub fn final_state(&self) -> Result<FinalState> {
-        let stored = self.stream_time.get(FINAL_KEY)?;
-        Ok(stored
-            .and_then(|bytes| codec::decode(&bytes).ok())
-            .unwrap_or_default())
+        match self.stream_time.get(FINAL_KEY)? {
+            Some(bytes) => codec::decode(&bytes)
+                .map_err(|e| self.malformed("EMIT FINAL position", e.to_string())),
+            None => Ok(FinalState::default()),
+        }
+    }
+
+    fn malformed(&self, what: &'static str, reason: String) -> crate::state::StateError {
+        crate::state::StateError::Malformed {
+            path: self.stream_time.path().to_path_buf(),
+            what,
+            reason,
+        }
     }
 
     pub fn set_final_state(&mut self, state: &FinalState) {
         self.stream_time.put(FINAL_KEY, &codec::encode(state));
     }
 
-    /// Records a partition's stream time.
-    pub fn set_stream_time(&mut self, partition: u32, time: i64) {
+    /// Records the task's stream time.
+    pub fn set_stream_time(&mut self, time: i64) {
         self.stream_time
-            .put(&partition.to_be_bytes(), &time.to_be_bytes());
+            .put(&0u32.to_be_bytes(), &time.to_be_bytes());
     }
 }

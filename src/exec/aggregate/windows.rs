@@ -28,10 +28,10 @@ pub(super) fn windows_for(w: &WindowPlan, time: i64) -> Vec<Option<(i64, i64)>> 
 }
 
 impl Aggregator {
-    /// After a batch: stores the partition's stream time and removes windows past retention.
-    pub(super) fn finish_batch(&mut self, partition: u32) -> Result<(), StateError> {
-        if let Some(time) = self.stream_times.get(&partition).copied() {
-            self.stores.set_stream_time(partition, time);
+    /// After a batch: stores the stream time and removes windows past retention.
+    pub(super) fn finish_batch(&mut self) -> Result<(), StateError> {
+        if self.stream_time != i64::MIN {
+            self.stores.set_stream_time(self.stream_time);
         }
         if let Some(state) = self.final_state {
             self.stores.set_final_state(&state);
@@ -39,15 +39,16 @@ impl Aggregator {
         self.expire()
     }
 
-    /// Removes the windows (sessions) that every partition's stream time has moved past by
+    /// Removes the windows (sessions) that the stream time has moved past by
     /// more than the retention: no record can update them any more.
     fn expire(&mut self) -> Result<(), StateError> {
         let Some(window) = &self.plan.window else {
             return Ok(());
         };
-        let Some(oldest) = self.stream_times.values().min().copied() else {
+        if self.stream_time == i64::MIN {
             return Ok(());
-        };
+        }
+        let oldest = self.stream_time;
         let grace = window.grace_ms.unwrap_or(DEFAULT_GRACE_MS);
         let kept = window.size_ms.saturating_add(grace);
         let retention = window.retention_ms.unwrap_or(0).max(kept);

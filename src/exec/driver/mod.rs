@@ -70,6 +70,9 @@ pub enum StartError {
     State(#[from] QueryStateError),
     #[error("{0}")]
     Unsupported(String),
+    /// Brook failed building or opening the query's operators.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<crate::state::StateError> for StartError {
@@ -91,7 +94,8 @@ impl From<OperatorError> for StartError {
     fn from(e: OperatorError) -> Self {
         match e {
             OperatorError::State(e) => e.into(),
-            other => StartError::Unsupported(other.to_string()),
+            OperatorError::Fatal(m) => StartError::Unsupported(m),
+            OperatorError::Internal(m) => StartError::Internal(m),
         }
     }
 }
@@ -301,14 +305,28 @@ impl QueryDriver {
         let mut queues: Vec<Vec<Queue>> = (0..tasks).map(|_| Vec::new()).collect();
         for part in polled {
             let Some(input) = self.sources.iter().position(|s| *s.topic == *part.topic) else {
-                continue;
+                return Err(StepError::Internal(format!(
+                    "polled records of topic {}, which the query does not read",
+                    part.topic
+                )));
             };
             let reader = &self.sources[input].reader;
             let batch = reader
                 .read(&part.topic, part.partition, &part.records, log)
                 .map_err(StepError::Fatal)?;
-            if let (Some(batch), Some(task)) = (batch, task_of(part.partition, tasks)) {
-                queues[task].push(Queue::new(input, part.partition, batch));
+            let (Some(batch), Some(task)) = (batch, task_of(part.partition, tasks)) else {
+                continue;
+            };
+            let queues = &mut queues[task];
+            // Records of one partition stay one queue, in offset order.
+            match queues
+                .iter_mut()
+                .find(|q| (q.input, q.partition) == (input, part.partition))
+            {
+                Some(queue) => queue
+                    .append(batch)
+                    .map_err(|e| StepError::Internal(e.to_string()))?,
+                None => queues.push(Queue::new(input, part.partition, batch)),
             }
         }
         Ok(queues)

@@ -34,6 +34,14 @@ impl Queue {
         }
     }
 
+    /// More polled rows of the queue's partition, after those it has.
+    pub fn append(&mut self, more: ChangeBatch) -> Result<(), arrow::error::ArrowError> {
+        let schema = self.batch.schema();
+        self.batch = ChangeBatch::concat(&schema, &[self.batch.clone(), more])?;
+        self.times = self.batch.int64(ROWTIME).cloned();
+        Ok(())
+    }
+
     fn is_empty(&self) -> bool {
         self.taken >= self.batch.num_rows()
     }
