@@ -137,6 +137,17 @@ impl ChangeBatch {
             .is_some_and(|ops| ops.contains(&Op::Delete))
     }
 
+    /// `array` (a column computed for these rows) with the deletions' values NULL.
+    pub fn null_on_deletes(&self, array: ArrayRef) -> Result<ArrayRef, ArrowError> {
+        if !self.has_deletes() {
+            return Ok(array);
+        }
+        let deleted: BooleanArray = (0..self.num_rows())
+            .map(|r| Some(self.op(r) == Op::Delete))
+            .collect();
+        arrow::compute::nullif(&array, &deleted)
+    }
+
     /// The same rows and ops over other columns (as many rows).
     pub fn with_data(&self, data: RecordBatch) -> Result<ChangeBatch, ArrowError> {
         if data.num_rows() != self.num_rows() {

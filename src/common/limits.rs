@@ -15,7 +15,7 @@
 //! ([`StepBudget`], [`MAX_STEP_WORK_BYTES`]): what evaluation keeps for the whole batch (each
 //! row function's results, the copies a table function makes) is charged to it with
 //! [`charge_step`]. Passing it does not fail rows: the query's driver rolls the step back and
-//! runs it again with fewer records (`exec::query`).
+//! runs it again with fewer records (`exec::driver`).
 
 use std::cell::Cell;
 

@@ -6,6 +6,7 @@
 
 mod cell;
 pub mod change;
+#[cfg(test)]
 pub mod change_pretty;
 pub mod codec;
 pub mod limits;

@@ -32,12 +32,8 @@ pub(super) fn explanation(
         None => (SinkTarget::Subscriber, None),
     };
     let root = logical_plan(plan, target);
-    let changelog_partitions = |topic: &str| -> Option<u32> {
-        let exists = transport.list_topics().ok()?.iter().any(|t| t == topic);
-        exists
-            .then(|| transport.partition_count(topic).ok())
-            .flatten()
-    };
+    let changelog_partitions =
+        |topic: &str| crate::exec::physical::existing_partitions(transport, topic);
     let facts = LogFacts {
         source_partitions: transport.partition_count(&plan.source.topic).unwrap_or(1),
         changelog_partitions: &changelog_partitions,

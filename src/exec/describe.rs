@@ -124,7 +124,7 @@ pub fn topology(
     for (s, stage) in stages.iter().enumerate() {
         let tasks = match stage.tasks {
             1 => "1 task".to_string(),
-            n => format!("{n} tasks, one per partition"),
+            n => format!("{n} tasks"),
         };
         out.push_str(&format!("Stage {s} ({tasks}):\n"));
         for (i, op) in stage.operators.iter().enumerate() {

@@ -22,6 +22,7 @@ pub mod physical;
 pub mod processing_log;
 pub mod pull;
 pub mod query_state;
+mod restore;
 pub mod source;
 pub mod table_rows;
 #[cfg(test)]

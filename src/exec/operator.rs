@@ -189,6 +189,14 @@ impl<'a> Ctx<'a> {
         self.report_at(offset, ErrorKind::Bad, message);
     }
 
+    /// Reports a row of `batch` that went wrong, unless it is a deletion: its value columns
+    /// are NULL, so a failure computing from them says nothing about the data.
+    pub fn report_unless_deleted(&mut self, batch: &ChangeBatch, row: usize, message: String) {
+        if batch.op(row) != crate::common::change::Op::Delete {
+            self.report(batch, row, message);
+        }
+    }
+
     /// Reports a row at a known offset (-1: none), of the given kind.
     pub fn report_at(&mut self, offset: i64, kind: ErrorKind, message: String) {
         self.log.report(ProcessingError {

@@ -26,6 +26,7 @@ use super::ops::{
 use super::query_state::{QueryState, QueryStateError, StateLocation, TaskSlot, changelog_topic};
 use super::source::SourceReader;
 use crate::plan::logical::{AggregateNode, LogicalPlan, RekeyReason, SinkNode, SinkTarget};
+use crate::transport::Transport;
 
 /// What physical planning needs besides the tree.
 pub struct PhysicalContext<'a> {
@@ -40,6 +41,15 @@ pub struct PhysicalContext<'a> {
     pub changelog_partitions: &'a dyn Fn(&str) -> Option<u32>,
     /// Plan only to describe (EXPLAIN): stateful operators are stand-ins that open nothing.
     pub describe_only: bool,
+}
+
+/// How many partitions topic `topic` has in `transport`, if it exists (for
+/// [`PhysicalContext::changelog_partitions`]).
+pub fn existing_partitions(transport: &dyn Transport, topic: &str) -> Option<u32> {
+    let exists = transport.list_topics().ok()?.iter().any(|t| t == topic);
+    exists
+        .then(|| transport.partition_count(topic).ok())
+        .flatten()
 }
 
 /// A source the query reads records from: its reader, and its topic.

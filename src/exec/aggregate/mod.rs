@@ -12,6 +12,7 @@
 
 mod final_emit;
 mod op;
+mod process;
 mod session;
 mod snapshot;
 mod stores;
@@ -20,9 +21,7 @@ mod table;
 mod tests;
 mod windows;
 
-use super::eval::evaluate;
-use super::operator::{Ctx, OperatorError, offsets_of};
-use super::processing_log::ErrorKind;
+use super::operator::OperatorError;
 use super::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::codec;
@@ -30,7 +29,6 @@ use crate::common::{SqlType, Value, values_to_array};
 use crate::format::WindowKind;
 use crate::plan::aggregate::{AggregateCall, WindowPlan};
 use crate::plan::logical::{AggregateNode, Emit};
-use crate::plan::schema::ROWTIME;
 use crate::state::StateError;
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
@@ -128,9 +126,8 @@ impl Rows {
 }
 
 impl Aggregator {
-    /// The aggregation of `node`, keeping its groups in stores of `state` (restore the state
-    /// and call [`Aggregator::reload`] before processing).
-    /// Task `slot`'s aggregation.
+    /// Task `slot`'s aggregation of `node`, keeping its groups in stores of `state` (restore
+    /// the state and call [`Aggregator::reload`] before processing).
     pub fn new(
         node: &AggregateNode,
         state: &mut QueryState,
@@ -171,117 +168,6 @@ impl Aggregator {
             false => None,
         };
         Ok(())
-    }
-
-    /// Aggregates a batch of input rows: the
-    /// changes to the groups, one new aggregate per input row and window, each after the
-    /// group's old one if it had one (with session windows, first a deletion for each session
-    /// merged away). Rows that cannot be aggregated go to the processing log; a state store
-    /// failure fails the batch.
-    pub fn process(
-        &mut self,
-        batch: &ChangeBatch,
-        ctx: &mut Ctx<'_>,
-    ) -> Result<Option<ChangeBatch>, OperatorError> {
-        let offsets = offsets_of(batch);
-        let mut report = |row: usize, message: String| {
-            if batch.op(row) != Op::Delete {
-                ctx.report(batch, row, message);
-            }
-        };
-        let data = batch.data();
-        let args: Vec<Vec<ArrayRef>> = self
-            .plan
-            .calls
-            .iter()
-            .map(|c| {
-                c.args
-                    .iter()
-                    .map(|a| evaluate(a, data, &mut report, false))
-                    .collect()
-            })
-            .collect();
-        let times = batch.int64(ROWTIME);
-        let mut rows = self.rows();
-        // Late records, reported after the batch's other errors.
-        let mut late = Vec::new();
-        for row in 0..batch.num_rows() {
-            self.retracted_old = None;
-            let op = batch.op(row);
-            let time = times.map_or(0, |t| t.value(row));
-            let key: Vec<Value> = match op {
-                Op::Delete | Op::UpdateBefore => Vec::new(),
-                _ => self
-                    .group_columns
-                    .iter()
-                    .map(|i| Value::from_array(data.column(*i), row))
-                    .collect(),
-            };
-            let passed = op.is_upsert();
-            if let Some(source_keys) = &self.table_keys {
-                let source_key: Vec<Value> = source_keys
-                    .iter()
-                    .map(|i| Value::from_array(data.column(*i), row))
-                    .collect();
-                // A row that stays in its group updates it once (no intermediate retraction).
-                let stays = passed.then_some(key.as_slice());
-                let retracted = self.retract(&source_key, stays, time, &mut rows);
-                check(retracted, |m| ctx.report(batch, row, m))?;
-            }
-            if !passed {
-                if self.table_keys.is_none() && op == Op::Delete {
-                    let why = "an aggregation over a stream skips records without values";
-                    ctx.report(batch, row, super::ops::null_value_dropped(why));
-                }
-                continue;
-            }
-            if let Some(i) = key.iter().position(Value::is_null) {
-                ctx.report(
-                    batch,
-                    row,
-                    format!(
-                        "Group-by column with index {i} resolved to null. The source row will be excluded from the table."
-                    ),
-                );
-                continue;
-            }
-            let row_args: Vec<Vec<Value>> = args
-                .iter()
-                .map(|call| call.iter().map(|a| Value::from_array(a, row)).collect())
-                .collect();
-            let update = RowUpdate {
-                key: &key,
-                args: &row_args,
-                time,
-                offset: offsets.get(row).copied().unwrap_or(0),
-            };
-            let updated = check(self.update(&update, &mut rows), |m| {
-                ctx.report(batch, row, m)
-            })?;
-            if updated.is_some() {
-                let remembered = self.remember(data, row, &key, &row_args);
-                check(remembered, |m| ctx.report(batch, row, m))?;
-            }
-            late.extend(
-                std::mem::take(&mut rows.notes)
-                    .into_iter()
-                    .map(|n| (row, n)),
-            );
-        }
-        for (row, message) in late {
-            let offset = offsets.get(row).copied().unwrap_or(-1);
-            ctx.report_at(offset, ErrorKind::Late, message);
-        }
-        self.finish_batch()?;
-        self.batch(rows)
-    }
-
-    fn rows(&self) -> Rows {
-        Rows {
-            columns: vec![Vec::new(); self.types.len()],
-            ops: Vec::new(),
-            notes: Vec::new(),
-        }
     }
 
     /// Applies one row to each of its windows (or its group), appending the results.

@@ -15,13 +15,16 @@
 
 mod order;
 mod step;
+mod types;
+
+pub use types::{QueryCounters, QueryStart, RowSubscriber, StartError, StepError};
 
 use super::graph::Graph;
 use super::materialized::CommittedRows;
-use super::operator::{Ctx, Materialized, OperatorError, Origin, Outputs};
-use super::physical::{self, PhysicalContext, PhysicalError, SourceInput};
+use super::operator::{Ctx, Materialized, Origin, Outputs};
+use super::physical::{self, PhysicalContext, SourceInput};
 use super::processing_log::ProcessingLog;
-use super::query_state::{QueryState, QueryStateError, StateLocation};
+use super::query_state::QueryState;
 use crate::common::change::ChangeBatch;
 use crate::common::limits;
 use crate::plan::QueryPlan;
@@ -29,104 +32,10 @@ use crate::plan::SourceDef;
 use crate::plan::logical::{LogicalPlan, SinkTarget, logical_plan};
 use crate::plan::schema::ROWTIME;
 use crate::transport::{
-    AutoOffsetReset, Consumer, PartitionRecords, StartFrom, TopicPartition, TransactionalProducer,
-    Transport,
+    Consumer, PartitionRecords, StartFrom, TopicPartition, TransactionalProducer, Transport,
 };
 use arrow::array::Array;
 use order::Queue;
-
-/// Why a query step failed: the log (transient: the step is retried), the state store (the
-/// step is rolled back and retried), the data in a way the query's settings make fatal (the
-/// query stops, as ksqlDB's goes to ERROR), or Brook itself (the query stops).
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error(transparent)]
-    Transport(#[from] crate::transport::TransportError),
-    #[error(transparent)]
-    State(#[from] crate::state::StateError),
-    #[error("{0}")]
-    Fatal(String),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<OperatorError> for StepError {
-    fn from(e: OperatorError) -> Self {
-        match e {
-            OperatorError::State(e) => StepError::State(e),
-            OperatorError::Fatal(m) => StepError::Fatal(m),
-            OperatorError::Internal(m) => StepError::Internal(m),
-        }
-    }
-}
-
-/// Why a query could not start: its source or sink, its state (restored from its changelogs
-/// before the query runs), or a plan Brook cannot run.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Transport(#[from] crate::transport::TransportError),
-    #[error(transparent)]
-    State(#[from] QueryStateError),
-    #[error("{0}")]
-    Unsupported(String),
-    /// Brook failed building or opening the query's operators.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<crate::state::StateError> for StartError {
-    fn from(e: crate::state::StateError) -> Self {
-        StartError::State(e.into())
-    }
-}
-
-impl From<PhysicalError> for StartError {
-    fn from(e: PhysicalError) -> Self {
-        match e {
-            PhysicalError::State(e) => StartError::State(e),
-            PhysicalError::Unsupported(m) => StartError::Unsupported(m),
-        }
-    }
-}
-
-impl From<OperatorError> for StartError {
-    fn from(e: OperatorError) -> Self {
-        match e {
-            OperatorError::State(e) => e.into(),
-            OperatorError::Fatal(m) => StartError::Unsupported(m),
-            OperatorError::Internal(m) => StartError::Internal(m),
-        }
-    }
-}
-
-/// Receives a push query's rows (a table's deletions as `-` rows); returns false to stop the
-/// query.
-pub type RowSubscriber = Box<dyn FnMut(&ChangeBatch) -> bool + Send>;
-
-/// A query's record counts since it started in this process, readable from other threads
-/// (`/metrics`). Counted at each commit, so a rolled-back step counts nothing.
-#[derive(Debug, Default)]
-pub struct QueryCounters {
-    /// Input records consumed.
-    pub records_in: std::sync::atomic::AtomicU64,
-    /// Output records written to the sink topic (tombstones included).
-    pub records_out: std::sync::atomic::AtomicU64,
-}
-
-/// Settings to start a query.
-pub struct QueryStart<'a> {
-    pub id: &'a str,
-    pub plan: &'a QueryPlan,
-    /// Consumer group that holds the committed input offsets (persistent queries).
-    pub group: &'a str,
-    pub reset: AutoOffsetReset,
-    /// `ksql.timestamp.throw.on.invalid`: a record without a valid event time stops the
-    /// query instead of going to the processing log.
-    pub fatal_timestamp_errors: bool,
-    /// Where the query's operators keep their state.
-    pub state: StateLocation,
-}
 
 /// One task: its operator graph and its stream time (the largest ROWTIME it has taken,
 /// Kafka Streams' task stream time).
@@ -198,12 +107,7 @@ impl QueryDriver {
     ) -> Result<QueryDriver, StartError> {
         let topic = &start.plan.source.topic;
         let source_partitions = transport.partition_count(topic)?;
-        let changelog_partitions = |topic: &str| -> Option<u32> {
-            let exists = transport.list_topics().ok()?.iter().any(|t| t == topic);
-            exists
-                .then(|| transport.partition_count(topic).ok())
-                .flatten()
-        };
+        let changelog_partitions = |topic: &str| physical::existing_partitions(transport, topic);
         let ctx = PhysicalContext {
             query_id: start.id,
             fatal_timestamp_errors: start.fatal_timestamp_errors,

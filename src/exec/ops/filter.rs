@@ -29,17 +29,10 @@ impl FilterOp {
         }
     }
 
-    /// What the filter of `node` is, for EXPLAIN (its [`Operator::describe`]).
-    pub fn describe_node(node: &FilterNode) -> String {
-        text(node.clause, &node.predicate, node.rule)
-    }
-
     /// Per row: whether the predicate holds (failures reported, except on deletions).
     fn passes(&self, batch: &ChangeBatch, ctx: &mut Ctx<'_>) -> Result<Vec<bool>, OperatorError> {
         let mut report = |row: usize, message: String| {
-            if batch.op(row) != Op::Delete {
-                ctx.report(batch, row, message);
-            }
+            ctx.report_unless_deleted(batch, row, message);
         };
         passing(&self.predicate, batch.data(), &mut report).ok_or_else(|| {
             OperatorError::Internal(format!("{} is not a boolean predicate", self.clause))

@@ -9,7 +9,7 @@ use crate::common::change::{ChangeBatch, Op};
 use crate::exec::eval::evaluate;
 use crate::exec::operator::{Ctx, Operator, OperatorError};
 use crate::plan::logical::{ColumnSource, ProjectColumn, ProjectNode};
-use arrow::array::{ArrayRef, BooleanArray};
+use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
@@ -42,11 +42,6 @@ impl Projection {
         report: &mut dyn FnMut(usize, String),
     ) -> Result<ChangeBatch, ArrowError> {
         let data = batch.data();
-        let deletions: Option<BooleanArray> = batch.has_deletes().then(|| {
-            (0..batch.num_rows())
-                .map(|r| Some(batch.op(r) == Op::Delete))
-                .collect()
-        });
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         for column in &self.columns {
             let array = match &column.source {
@@ -60,9 +55,9 @@ impl Projection {
                     evaluate(e, data, &mut reported, false)
                 }
             };
-            arrays.push(match (&deletions, column.on_deletions) {
-                (Some(deleted), false) => arrow::compute::nullif(&array, deleted)?,
-                _ => array,
+            arrays.push(match column.on_deletions {
+                true => array,
+                false => batch.null_on_deletes(array)?,
             });
         }
         arrays.extend(self.carried.iter().map(|i| data.column(*i).clone()));
@@ -86,11 +81,6 @@ impl ProjectOp {
         ProjectOp {
             projection: Projection::new(node),
         }
-    }
-
-    /// What the projection of `node` is, for EXPLAIN (its [`Operator::describe`]).
-    pub fn describe_node(node: &ProjectNode) -> String {
-        text(&node.columns)
     }
 }
 

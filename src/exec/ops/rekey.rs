@@ -4,12 +4,12 @@
 //! only) gets a new key only from expressions that read nothing but its key; the others are
 //! NULL, there being no value to compute them from.
 
-use crate::common::change::{ChangeBatch, Op};
+use crate::common::change::ChangeBatch;
 use crate::exec::eval::evaluate;
 use crate::exec::operator::{Ctx, Operator, OperatorError};
 use crate::plan::Compiled;
 use crate::plan::logical::{RekeyNode, RekeyReason};
-use arrow::array::{ArrayRef, BooleanArray};
+use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -29,11 +29,6 @@ impl RekeyOp {
             schema: node.schema.clone(),
         }
     }
-
-    /// What the re-key of `node` is, for EXPLAIN (its [`Operator::describe`]).
-    pub fn describe_node(node: &RekeyNode) -> String {
-        text(&node.keys, node.reason)
-    }
 }
 
 impl Operator for RekeyOp {
@@ -51,22 +46,15 @@ impl Operator for RekeyOp {
             ctx.emit(batch);
             return Ok(());
         }
-        let deletions: Option<BooleanArray> = batch.has_deletes().then(|| {
-            (0..batch.num_rows())
-                .map(|r| Some(batch.op(r) == Op::Delete))
-                .collect()
-        });
         let mut columns: Vec<ArrayRef> = batch.data().columns().to_vec();
         for (key, on_deletions) in self.keys.iter().zip(&self.keys_on_deletions) {
             let mut report = |row: usize, message: String| {
-                if batch.op(row) != Op::Delete {
-                    ctx.report(&batch, row, message);
-                }
+                ctx.report_unless_deleted(&batch, row, message);
             };
             let array = evaluate(key, batch.data(), &mut report, false);
-            columns.push(match (&deletions, on_deletions) {
-                (Some(deleted), false) => arrow::compute::nullif(&array, deleted)?,
-                _ => array,
+            columns.push(match on_deletions {
+                true => array,
+                false => batch.null_on_deletes(array)?,
             });
         }
         let data = RecordBatch::try_new(self.schema.clone(), columns)?;

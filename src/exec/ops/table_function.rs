@@ -27,11 +27,6 @@ impl TableFunctionOp {
         }
     }
 
-    /// What the table functions of `node` are, for EXPLAIN (its [`Operator::describe`]).
-    pub fn describe_node(node: &TableFunctionNode) -> String {
-        text(&node.functions)
-    }
-
     /// The arrays of each row (one list array per function).
     fn lists(
         &self,
@@ -39,9 +34,7 @@ impl TableFunctionOp {
         ctx: &mut Ctx<'_>,
     ) -> Result<Vec<ListArray>, OperatorError> {
         let mut report = |row: usize, message: String| {
-            if batch.op(row) != Op::Delete {
-                ctx.report(batch, row, message);
-            }
+            ctx.report_unless_deleted(batch, row, message);
         };
         self.functions
             .iter()

@@ -1,0 +1,156 @@
+//! Restoring a query's stores from their changelogs (`exec::query_state`): a changelog topic
+//! is created with a partition per task unless it exists, and a task's store is replayed from
+//! its partition of it up to the end offset measured when the replay starts.
+//!
+//! May import what `exec` does.
+
+use super::query_state::QueryStateError;
+use crate::state::{ChangelogLayout, Store};
+use crate::transport::{
+    CleanupPolicy, OffsetSpec, StartFrom, TopicConfig, TopicPartition, Transport, TransportError,
+};
+use std::time::Duration;
+
+/// How long a restore may go without reading anything before it fails.
+const RESTORE_STALL: Duration = Duration::from_secs(60);
+
+/// Creates a changelog topic (compacted, with a partition per task) unless it exists; one that
+/// exists must have a partition for every task.
+pub(super) fn ensure_changelog(
+    transport: &dyn Transport,
+    topic: &str,
+    partitions: u32,
+) -> Result<(), QueryStateError> {
+    let wrap = |source| QueryStateError::Restore {
+        topic: topic.to_string(),
+        source,
+    };
+    if transport
+        .list_topics()
+        .map_err(wrap)?
+        .iter()
+        .any(|t| t == topic)
+    {
+        let count = transport.partition_count(topic).map_err(wrap)?;
+        if count < partitions {
+            return Err(QueryStateError::TooFewChangelogPartitions {
+                topic: topic.to_string(),
+                count,
+                tasks: partitions,
+            });
+        }
+        return Ok(());
+    }
+    let mut config = TopicConfig::with_partitions(partitions);
+    config.cleanup_policy = CleanupPolicy::Compact;
+    match transport.create_topic(topic, &config) {
+        Err(TransportError::TopicExists(_)) | Ok(()) => Ok(()),
+        Err(e) => Err(wrap(e)),
+    }
+}
+
+/// Replays changelog partition `tp` from `from` (its start when `None`, or when `from` lies
+/// outside the partition, which means the directory belongs to an older changelog) to the end
+/// offset measured now into `store`, with the index entries `layout` derives; returns that
+/// end. Fails if the end cannot be reached (nothing read for [`RESTORE_STALL`]).
+pub(super) fn replay(
+    transport: &dyn Transport,
+    tp: &TopicPartition,
+    from: Option<i64>,
+    store: &mut Store,
+    layout: ChangelogLayout,
+) -> Result<i64, QueryStateError> {
+    let wrap = |source| QueryStateError::Restore {
+        topic: tp.topic.clone(),
+        source,
+    };
+    replay_records(transport, tp, from, store, layout).map_err(|e| match e {
+        Replay::Transport(source) => wrap(source),
+        Replay::Stalled { position, end } => QueryStateError::RestoreStalled {
+            partition: tp.clone(),
+            position,
+            end,
+            seconds: RESTORE_STALL.as_secs(),
+        },
+    })
+}
+
+/// Why a replay stopped short.
+enum Replay {
+    Transport(TransportError),
+    Stalled { position: i64, end: i64 },
+}
+
+impl From<TransportError> for Replay {
+    fn from(e: TransportError) -> Self {
+        Replay::Transport(e)
+    }
+}
+
+fn replay_records(
+    transport: &dyn Transport,
+    tp: &TopicPartition,
+    from: Option<i64>,
+    store: &mut Store,
+    layout: ChangelogLayout,
+) -> Result<i64, Replay> {
+    let topic = &tp.topic;
+    let start = transport.list_offset(tp, OffsetSpec::Earliest)?;
+    let end = transport.list_offset(tp, OffsetSpec::Latest)?;
+    let from = match from {
+        Some(offset) if (start..=end).contains(&offset) => StartFrom::Offset(offset),
+        Some(offset) => {
+            tracing::warn!(
+                "state checkpoint offset {offset} of {topic} is outside [{start}, {end}]; replaying it all"
+            );
+            clear(store)?;
+            StartFrom::Earliest
+        }
+        None => StartFrom::Earliest,
+    };
+    let mut consumer = transport.consumer(None)?;
+    consumer.assign(&[(tp.clone(), from)])?;
+    let mut last_progress = std::time::Instant::now();
+    loop {
+        let position = consumer.position(tp).unwrap_or(end);
+        if position >= end {
+            break;
+        }
+        let polled = consumer.poll(10_000, Duration::from_millis(100))?;
+        if consumer.position(tp) != Some(position) {
+            last_progress = std::time::Instant::now();
+        } else if last_progress.elapsed() > RESTORE_STALL {
+            return Err(Replay::Stalled { position, end });
+        }
+        for record in polled.iter().flat_map(|p| &p.records) {
+            let key = record.key.as_deref().unwrap_or_default();
+            let index = (layout.index_of)(key);
+            match &record.value {
+                Some(value) => {
+                    store.put(key, value);
+                    if let Some(index) = index {
+                        store.put(&index, &[]);
+                    }
+                }
+                None => {
+                    store.delete(key);
+                    if let Some(index) = index {
+                        store.delete(&index);
+                    }
+                }
+            }
+        }
+    }
+    Ok(end)
+}
+
+/// Deletes every entry of `store` (in its cache; the next flush makes it durable).
+fn clear(store: &mut Store) -> Result<(), TransportError> {
+    let entries = store
+        .scan(&[], None)
+        .map_err(|e| TransportError::InvalidArgument(e.to_string()))?;
+    for (key, _) in entries {
+        store.delete(&key);
+    }
+    Ok(())
+}
