@@ -32,7 +32,8 @@ impl CatalogView for Source {
     }
 }
 
-/// A log whose topic `s` holds records `(id, n)` (KAFKA int key, JSON value).
+/// A log whose topic `s` holds records `(id, n)` (KAFKA int key, JSON value), the i-th at
+/// time 1,000 × (i + 1).
 fn log_with(records: &[(i32, i64)]) -> (tempfile::TempDir, EmbeddedLog, Source) {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
@@ -47,10 +48,13 @@ fn log_with(records: &[(i32, i64)]) -> (tempfile::TempDir, EmbeddedLog, Source) 
             .expect("topic");
     }
     let mut producer = log.producer().expect("producer");
-    for (id, n) in records {
+    for (i, (id, n)) in records.iter().enumerate() {
         let value = format!("{{\"N\": {n}}}");
         let record = ProducerRecord::new(Some(id.to_be_bytes().to_vec()), Some(value.into_bytes()));
-        producer.send("s", Some(0), record).expect("send");
+        let time = 1_000 * (i as i64 + 1);
+        producer
+            .send("s", Some(0), record.with_timestamp(time))
+            .expect("send");
     }
     producer.flush().expect("flush");
     (dir, log, Source(source))
@@ -219,4 +223,22 @@ fn a_push_query_past_the_step_budget_hands_out_every_row_once() {
     let steps = run(&mut query, &mut errors);
     assert!(steps.iter().all(|n| *n <= 3), "{steps:?}");
     assert_eq!(*seen.lock().expect("rows"), (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_rolled_back_step_puts_the_task_stream_time_back() {
+    let input: Vec<(i32, i64)> = (0..4).map(|id| (id, PADDED)).collect();
+    let (_dir, log, source) = log_with(&input);
+    let sql = "CREATE STREAM OUT AS SELECT ID, LPAD('', N, 'a') AS PAD FROM S;";
+    let mut query = persistent(&log, &source, sql);
+    let mut errors = MemoryProcessingLog::default();
+    // Four records pass the budget: the step is rolled back (after its task took all four,
+    // up to time 4,000) and run again with two.
+    let consumed = query
+        .step(10_000, Duration::ZERO, &mut errors)
+        .expect("step");
+    assert_eq!(consumed, 2);
+    assert_eq!(query.stream_times(), vec![vec![2_000]]);
+    run(&mut query, &mut errors);
+    assert_eq!(query.stream_times(), vec![vec![4_000]]);
 }

@@ -328,6 +328,12 @@ impl QueryDriver {
         }
     }
 
+    /// Each stage's tasks' stream times (`i64::MIN` for a task that has taken nothing).
+    pub fn stream_times(&self) -> Vec<Vec<i64>> {
+        let times = |tasks: &Vec<Task>| tasks.iter().map(|t| t.stream_time).collect();
+        self.stages.iter().map(times).collect()
+    }
+
     /// The query's record counts (shared: they go on counting).
     pub fn counters(&self) -> std::sync::Arc<QueryCounters> {
         self.counters.clone()
