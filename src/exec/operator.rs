@@ -17,6 +17,7 @@ use crate::common::change::ChangeBatch;
 use crate::plan::schema::ROWOFFSET;
 use crate::state::StateError;
 use crate::transport::ProducerRecord;
+use std::sync::Arc;
 
 /// Why an operator failed a batch: its state store (the step is rolled back and retried), or
 /// the data in a way the query's settings make fatal (the query stops).
@@ -99,7 +100,7 @@ pub enum Materialized {
 /// rows over once the step succeeded.
 #[derive(Default)]
 pub struct Outputs {
-    pub records: Vec<(String, ProducerRecord)>,
+    pub records: Vec<(Arc<str>, ProducerRecord)>,
     pub rows: Vec<ChangeBatch>,
     /// Rows for the next stage's tasks, delivered by the driver before the next batch.
     pub exchanged: Vec<Exchanged>,
@@ -161,8 +162,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// A record for a sink topic, sent in the step's transaction.
-    pub fn send(&mut self, topic: &str, record: ProducerRecord) {
-        self.outputs.records.push((topic.to_string(), record));
+    pub fn send(&mut self, topic: &Arc<str>, record: ProducerRecord) {
+        self.outputs.records.push((topic.clone(), record));
     }
 
     /// Rows for the push query's subscriber, handed over when the step succeeds.

@@ -229,8 +229,9 @@ mod tests {
             let count: usize = self.kept.iter().map(ChangeBatch::num_rows).sum();
             let mut record = ProducerRecord::new(Some("kept"), Some(count.to_string()));
             record.timestamp = Some(ctx.stream_time);
-            ctx.send("evens", record);
-            ctx.send("evens", ProducerRecord::new(None::<&str>, None::<&str>));
+            let topic: std::sync::Arc<str> = "evens".into();
+            ctx.send(&topic, record);
+            ctx.send(&topic, ProducerRecord::new(None::<&str>, None::<&str>));
             for batch in self.kept.drain(..) {
                 ctx.deliver(batch);
             }

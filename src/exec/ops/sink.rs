@@ -10,14 +10,14 @@ use crate::plan::logical::LogicalPlan;
 use arrow::array::BooleanArray;
 
 pub struct TopicSinkOp {
-    topic: String,
+    topic: std::sync::Arc<str>,
     encoder: Encoder,
 }
 
 impl TopicSinkOp {
     pub fn new(topic: &str, encoder: Encoder) -> TopicSinkOp {
         TopicSinkOp {
-            topic: topic.to_string(),
+            topic: topic.into(),
             encoder,
         }
     }
@@ -39,9 +39,8 @@ impl Operator for TopicSinkOp {
         batch: ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
-        let topic = self.topic.clone();
-        for record in self.encoder.encode(&batch, &topic, ctx.log()) {
-            ctx.send(&topic, record);
+        for record in self.encoder.encode(&batch, &self.topic, ctx.log()) {
+            ctx.send(&self.topic, record);
         }
         Ok(())
     }
