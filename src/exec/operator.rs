@@ -100,7 +100,8 @@ pub enum Materialized {
 /// rows over once the step succeeded.
 #[derive(Default)]
 pub struct Outputs {
-    pub records: Vec<(Arc<str>, ProducerRecord)>,
+    /// Records for sink topics, a batch's at a time.
+    pub records: Vec<(Arc<str>, Vec<ProducerRecord>)>,
     pub rows: Vec<ChangeBatch>,
     /// Rows for the next stage's tasks, delivered by the driver before the next batch.
     pub exchanged: Vec<Exchanged>,
@@ -161,9 +162,11 @@ impl<'a> Ctx<'a> {
         std::mem::take(&mut self.emitted)
     }
 
-    /// A record for a sink topic, sent in the step's transaction.
-    pub fn send(&mut self, topic: &Arc<str>, record: ProducerRecord) {
-        self.outputs.records.push((topic.clone(), record));
+    /// Records for a sink topic, sent in the step's transaction.
+    pub fn send(&mut self, topic: &Arc<str>, records: Vec<ProducerRecord>) {
+        if !records.is_empty() {
+            self.outputs.records.push((topic.clone(), records));
+        }
     }
 
     /// Rows for the push query's subscriber, handed over when the step succeeds.

@@ -100,7 +100,10 @@ impl OpHarness {
         }
         let records = std::mem::take(&mut self.outputs.records);
         if !records.is_empty() {
-            let lines: String = records.iter().map(|(t, r)| record_line(t, r)).collect();
+            let lines: String = records
+                .iter()
+                .flat_map(|(t, batch)| batch.iter().map(move |r| record_line(t, r)))
+                .collect();
             sections.push(format!("records:\n{lines}"));
         }
         let rows = std::mem::take(&mut self.outputs.rows);
@@ -230,8 +233,8 @@ mod tests {
             let mut record = ProducerRecord::new(Some("kept"), Some(count.to_string()));
             record.timestamp = Some(ctx.stream_time);
             let topic: std::sync::Arc<str> = "evens".into();
-            ctx.send(&topic, record);
-            ctx.send(&topic, ProducerRecord::new(None::<&str>, None::<&str>));
+            let tombstone = ProducerRecord::new(None::<&str>, None::<&str>);
+            ctx.send(&topic, vec![record, tombstone]);
             for batch in self.kept.drain(..) {
                 ctx.deliver(batch);
             }

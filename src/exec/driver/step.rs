@@ -183,9 +183,12 @@ impl QueryDriver {
         let Some(producer) = &mut self.producer else {
             return Ok((Vec::new(), 0));
         };
-        let written = records.len() as u64;
-        for (topic, record) in records {
-            producer.send(&topic, None, record)?;
+        let mut written = 0;
+        for (topic, batch) in records {
+            written += batch.len() as u64;
+            for record in batch {
+                producer.send(&topic, None, record)?;
+            }
         }
         if let Some(state) = &self.state {
             state.send_changes(producer.as_mut())?;

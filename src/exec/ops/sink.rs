@@ -39,9 +39,8 @@ impl Operator for TopicSinkOp {
         batch: ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
-        for record in self.encoder.encode(&batch, &self.topic, ctx.log()) {
-            ctx.send(&self.topic, record);
-        }
+        let records = self.encoder.encode(&batch, &self.topic, ctx.log());
+        ctx.send(&self.topic, records);
         Ok(())
     }
 }
