@@ -394,6 +394,7 @@ fn decode_group(bytes: Option<&[u8]>) -> Result<Option<GroupState>, RowError> {
 
 /// A row's outcome: reported with `report` if the row's data was at fault (`Ok(None)`), an
 /// error if the state store failed.
+#[inline]
 fn check<T>(
     result: Result<T, RowError>,
     report: impl FnOnce(String),

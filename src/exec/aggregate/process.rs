@@ -70,6 +70,7 @@ impl Aggregator {
 
     /// One input row: over a table, its earlier contribution undone; then, for an upsert, its
     /// group updated and (over a table) its contribution remembered.
+    #[inline]
     fn aggregate_row(
         &mut self,
         input: &Input<'_>,
