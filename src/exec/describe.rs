@@ -138,7 +138,7 @@ pub fn topology(
             for store in &op.stores {
                 let changelog = match changelog_prefix {
                     Some(prefix) => {
-                        format!("changelog topic {}", changelog_topic(prefix, store.name))
+                        format!("changelog topic {}", changelog_topic(prefix, &store.name))
                     }
                     None => "no changelog (temporary state)".to_string(),
                 };

@@ -42,9 +42,18 @@ impl From<arrow::error::ArrowError> for OperatorError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreDecl {
     /// The store's name (its changelog topic is `<prefix>-<name>-changelog`).
-    pub name: &'static str,
+    pub name: String,
     /// `key-value`, `window` or `session`.
     pub layout: &'static str,
+}
+
+impl StoreDecl {
+    pub fn new(name: impl Into<String>, layout: &'static str) -> StoreDecl {
+        StoreDecl {
+            name: name.into(),
+            layout,
+        }
+    }
 }
 
 /// One step of a query.
@@ -107,8 +116,9 @@ pub struct Outputs {
     pub exchanged: Vec<Exchanged>,
 }
 
-/// Rows bound for task `partition` of the next stage, on its input `input`.
+/// Rows bound for task `partition` of stage `stage` (a later one), on its input `input`.
 pub struct Exchanged {
+    pub stage: usize,
     pub input: usize,
     pub partition: u32,
     pub batch: ChangeBatch,
@@ -176,10 +186,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Rows for task `partition` of the next stage, arriving on its input `input`.
-    pub fn exchange(&mut self, input: usize, partition: u32, batch: ChangeBatch) {
+    /// Rows for task `partition` of stage `stage`, arriving on its input `input`.
+    pub fn exchange(&mut self, stage: usize, input: usize, partition: u32, batch: ChangeBatch) {
         if !batch.is_empty() {
             self.outputs.exchanged.push(Exchanged {
+                stage,
                 input,
                 partition,
                 batch,

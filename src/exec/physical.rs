@@ -264,7 +264,9 @@ impl<'a, 'b> Builder<'a, 'b> {
                 .iter()
                 .filter_map(|c| schema.fields().get(*c).map(|f| f.name().clone()))
                 .collect();
-            let exchange = ExchangeOp::new(node.group_columns.clone(), names, 0, self.next_tasks);
+            let target = (stage, 0);
+            let exchange =
+                ExchangeOp::new(node.group_columns.clone(), names, target, self.next_tasks);
             self.add(Box::new(exchange), &[keyed]);
         }
         Ok(None)

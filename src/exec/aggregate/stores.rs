@@ -27,20 +27,11 @@ pub fn declared(window: Option<WindowKind>, reads_table: bool) -> Vec<StoreDecl>
         Some(WindowKind::Session) => "session",
         Some(_) => "window",
     };
-    let mut stores = vec![StoreDecl {
-        name: GROUPS,
-        layout,
-    }];
+    let mut stores = vec![StoreDecl::new(GROUPS, layout)];
     if reads_table {
-        stores.push(StoreDecl {
-            name: CONTRIBUTIONS,
-            layout: "key-value",
-        });
+        stores.push(StoreDecl::new(CONTRIBUTIONS, "key-value"));
     }
-    stores.push(StoreDecl {
-        name: STREAM_TIME,
-        layout: "key-value",
-    });
+    stores.push(StoreDecl::new(STREAM_TIME, "key-value"));
     stores
 }
 

@@ -272,16 +272,17 @@ impl QueryDriver {
         log: &mut dyn ProcessingLog,
     ) -> Result<(), StepError> {
         let exchanged = std::mem::take(&mut self.outputs.exchanged);
-        let tasks = self.stages.get(stage + 1).map_or(0, Vec::len);
         for e in exchanged {
-            let Some(task) = task_of(e.partition, tasks) else {
+            let tasks = self.stages.get(e.stage).map_or(0, Vec::len);
+            let task = task_of(e.partition, tasks).filter(|_| e.stage > stage);
+            let Some(task) = task else {
                 return Err(StepError::Internal(format!(
-                    "rows exchanged to stage {} of a query of {} stages",
-                    stage + 1,
+                    "rows exchanged from stage {stage} to stage {} of a query of {} stages",
+                    e.stage,
                     self.stages.len()
                 )));
             };
-            self.run(stage + 1, task, e.input, e.batch, origin, log)?;
+            self.run(e.stage, task, e.input, e.batch, origin, log)?;
         }
         Ok(())
     }

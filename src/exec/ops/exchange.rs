@@ -16,24 +16,26 @@ pub struct ExchangeOp {
     key_columns: Vec<usize>,
     /// Their names (EXPLAIN).
     key_names: Vec<String>,
-    /// The next stage's input the rows arrive on.
+    /// The stage the rows go to, and its input they arrive on.
+    target_stage: usize,
     target_input: usize,
-    /// How many tasks the next stage has.
+    /// How many tasks that stage has.
     partitions: u32,
 }
 
 impl ExchangeOp {
     /// Rows keyed by the input columns at `key_columns` (named `key_names`) to input
-    /// `target_input` of the next stage's `partitions` tasks.
+    /// `target_input` of the `partitions` tasks of stage `target_stage`.
     pub fn new(
         key_columns: Vec<usize>,
         key_names: Vec<String>,
-        target_input: usize,
+        (target_stage, target_input): (usize, usize),
         partitions: u32,
     ) -> ExchangeOp {
         ExchangeOp {
             key_columns,
             key_names,
+            target_stage,
             target_input,
             partitions: partitions.max(1),
         }
@@ -61,10 +63,8 @@ impl Operator for ExchangeOp {
             true => "(no key: one group)".to_string(),
             false => self.key_names.join(", "),
         };
-        format!(
-            "Exchange by {by} to the next stage's {} task(s)",
-            self.partitions
-        )
+        let (stage, tasks) = (self.target_stage, self.partitions);
+        format!("Exchange by {by} to stage {stage}'s {tasks} task(s)")
     }
 
     fn process(
@@ -74,7 +74,7 @@ impl Operator for ExchangeOp {
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
         if self.partitions == 1 {
-            ctx.exchange(self.target_input, 0, batch);
+            ctx.exchange(self.target_stage, self.target_input, 0, batch);
             return Ok(());
         }
         let partitions = self.partitions_of(&batch);
@@ -83,7 +83,8 @@ impl Operator for ExchangeOp {
                 .filter(|r| partitions[*r as usize] == target)
                 .collect();
             if !rows.is_empty() {
-                ctx.exchange(self.target_input, target, batch.take(&rows)?);
+                let rows = batch.take(&rows)?;
+                ctx.exchange(self.target_stage, self.target_input, target, rows);
             }
         }
         Ok(())
@@ -108,8 +109,9 @@ mod tests {
              | null     | null     | null      | null      | null     |",
         )
         .expect("batch");
-        let by_column = |c: usize| ExchangeOp::new(vec![c], vec![], 0, 8).partitions_of(&batch);
-        let all = ExchangeOp::new(vec![0, 1, 2, 3, 4], vec![], 0, 8).partitions_of(&batch);
+        let op = |columns: Vec<usize>| ExchangeOp::new(columns, vec![], (1, 0), 8);
+        let by_column = |c: usize| op(vec![c]).partitions_of(&batch);
+        let all = op(vec![0, 1, 2, 3, 4]).partitions_of(&batch);
         let got: Vec<Vec<u32>> = (0..5).map(by_column).chain([all]).collect();
         insta::assert_debug_snapshot!(got);
     }

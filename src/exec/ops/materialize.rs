@@ -29,10 +29,7 @@ impl MaterializeOp {
 
     /// The stores the operator opens (its [`Operator::stores`]).
     pub fn store_decls() -> Vec<StoreDecl> {
-        vec![StoreDecl {
-            name: ROWS,
-            layout: "key-value",
-        }]
+        vec![StoreDecl::new(ROWS, "key-value")]
     }
 }
 
