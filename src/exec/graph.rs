@@ -187,3 +187,106 @@ impl Graph {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::change_pretty::{from_pretty, to_pretty};
+    use crate::exec::operator::{Origin, Outputs};
+    use crate::exec::processing_log::MemoryProcessingLog;
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::{Arc, Mutex};
+
+    /// A two-input test operator: each batch it gets comes out as one row `(input, rows)`.
+    struct Tags;
+
+    impl Operator for Tags {
+        fn describe(&self) -> String {
+            "Tags".into()
+        }
+
+        fn process(
+            &mut self,
+            input: usize,
+            batch: ChangeBatch,
+            ctx: &mut Ctx<'_>,
+        ) -> Result<(), OperatorError> {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("INPUT", DataType::Int64, false),
+                Field::new("ROWS", DataType::Int64, false),
+            ]));
+            let columns: Vec<arrow::array::ArrayRef> = vec![
+                Arc::new(Int64Array::from(vec![input as i64])),
+                Arc::new(Int64Array::from(vec![batch.num_rows() as i64])),
+            ];
+            ctx.emit(ChangeBatch::inserts(RecordBatch::try_new(schema, columns)?));
+            Ok(())
+        }
+    }
+
+    /// A sink that keeps what reaches it, in order.
+    struct Keep(Arc<Mutex<Vec<String>>>);
+
+    impl Operator for Keep {
+        fn describe(&self) -> String {
+            "Keep".into()
+        }
+
+        fn process(
+            &mut self,
+            input: usize,
+            batch: ChangeBatch,
+            _ctx: &mut Ctx<'_>,
+        ) -> Result<(), OperatorError> {
+            if let Ok(mut kept) = self.0.lock() {
+                kept.push(format!("input {input}:\n{}", to_pretty(&batch).trim_end()));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_two_input_operator_gets_each_input_on_its_index_and_its_output_goes_on_at_once() {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let mut graph = Graph::default();
+        let (left, right) = (graph.add_input(), graph.add_input());
+        let tags = graph.add(Box::new(Tags));
+        let keep = graph.add(Box::new(Keep(kept.clone())));
+        graph.connect_input(left, Edge { to: tags, input: 0 });
+        graph.connect_input(right, Edge { to: tags, input: 1 });
+        graph.connect(tags, Edge { to: keep, input: 0 });
+        assert_eq!(
+            graph.feeds(),
+            vec![
+                vec![Feed::Input(left), Feed::Input(right)],
+                vec![Feed::Operator(tags)]
+            ]
+        );
+        let (mut log, mut outputs) = (MemoryProcessingLog::default(), Outputs::default());
+        let origin = Origin::default();
+        let mut ctx = Ctx::new("q", &origin, &mut log, &mut outputs);
+        let batch = |text: &str| from_pretty(text).expect("batch");
+        graph
+            .push_input(right, batch("| V:BIGINT |\n| 1 |\n| 2 |"), &mut ctx)
+            .expect("right");
+        graph
+            .push_input(left, batch("| V:BIGINT |\n| 3 |"), &mut ctx)
+            .expect("left");
+        assert!(
+            graph
+                .push_input(2, batch("| V:BIGINT |"), &mut ctx)
+                .is_err()
+        );
+        let kept = kept.lock().expect("kept").join("\n");
+        insta::assert_snapshot!(kept, @r"
+        input 0:
+        | op | INPUT:BIGINT | ROWS:BIGINT |
+        | +  | 1            | 2           |
+        input 0:
+        | op | INPUT:BIGINT | ROWS:BIGINT |
+        | +  | 0            | 1           |
+        ");
+    }
+}
