@@ -134,8 +134,12 @@ impl QueryDriver {
             }
             stages.push(tasks);
         }
-        let mut partitions = Vec::new();
+        // Each topic once, though several inputs may read it (a self-join).
+        let mut partitions: Vec<TopicPartition> = Vec::new();
         for source in &physical.sources {
+            if partitions.iter().any(|tp| *tp.topic == *source.topic) {
+                continue;
+            }
             let count = transport.partition_count(&source.topic)?;
             partitions.extend((0..count).map(|p| TopicPartition::new(&source.topic, p)));
         }
@@ -208,29 +212,24 @@ impl QueryDriver {
         let tasks = self.stages.first().map_or(0, Vec::len);
         let mut queues: Vec<Vec<Queue>> = (0..tasks).map(|_| Vec::new()).collect();
         for part in polled {
-            let Some(input) = self.sources.iter().position(|s| *s.topic == *part.topic) else {
+            // Every input that reads the topic gets its records (a self-join reads one twice).
+            let inputs: Vec<usize> = (0..self.sources.len())
+                .filter(|i| *self.sources[*i].topic == *part.topic)
+                .collect();
+            if inputs.is_empty() {
                 return Err(StepError::Internal(format!(
                     "polled records of topic {}, which the query does not read",
                     part.topic
                 )));
-            };
-            let reader = &self.sources[input].reader;
-            let batch = reader
-                .read(&part.topic, part.partition, &part.records, log)
-                .map_err(StepError::Fatal)?;
-            let (Some(batch), Some(task)) = (batch, task_of(part.partition, tasks)) else {
-                continue;
-            };
-            let queues = &mut queues[task];
-            // Records of one partition stay one queue, in offset order.
-            match queues
-                .iter_mut()
-                .find(|q| (q.input, q.partition) == (input, part.partition))
-            {
-                Some(queue) => queue
-                    .append(batch)
-                    .map_err(|e| StepError::Internal(e.to_string()))?,
-                None => queues.push(Queue::new(input, part.partition, batch)),
+            }
+            for input in inputs {
+                let reader = &self.sources[input].reader;
+                let batch = reader
+                    .read(&part.topic, part.partition, &part.records, log)
+                    .map_err(StepError::Fatal)?;
+                if let (Some(batch), Some(task)) = (batch, task_of(part.partition, tasks)) {
+                    queue(&mut queues[task], input, part.partition, batch)?;
+                }
             }
         }
         Ok(queues)
@@ -338,6 +337,28 @@ impl QueryDriver {
     /// The query's record counts (shared: they go on counting).
     pub fn counters(&self) -> std::sync::Arc<QueryCounters> {
         self.counters.clone()
+    }
+}
+
+/// Queues a partition's batch for its task: records of one partition and input stay one
+/// queue, in offset order.
+fn queue(
+    queues: &mut Vec<Queue>,
+    input: usize,
+    partition: u32,
+    batch: ChangeBatch,
+) -> Result<(), StepError> {
+    match queues
+        .iter_mut()
+        .find(|q| (q.input, q.partition) == (input, partition))
+    {
+        Some(queue) => queue
+            .append(batch)
+            .map_err(|e| StepError::Internal(e.to_string())),
+        None => {
+            queues.push(Queue::new(input, partition, batch));
+            Ok(())
+        }
     }
 }
 
