@@ -231,19 +231,8 @@ impl Engine {
             return statement_err(format!("{e}\nStatement: {statement}"));
         }
         let timestamp = crate::plan::ddl::timestamp_spec(&c.properties, &plan.output_schema)?;
-        Ok(SourceDef {
-            name: c.name.clone(),
-            kind: c.kind,
-            schema: plan.output_schema.clone(),
-            topic,
-            key_format,
-            value_format,
-            timestamp,
-            read_only: false,
-            from_query: true,
-            window: plan.output_window(),
-            sql: sql.to_string(),
-        })
+        let formats = (key_format, value_format);
+        Ok(plan.sink((&c.name, c.kind), topic, formats, timestamp, sql))
     }
 
     pub(super) fn insert_select(

@@ -16,6 +16,13 @@ pub struct Edge {
     pub input: usize,
 }
 
+/// What edges leave: a graph input, or an operator.
+#[derive(Clone, Copy)]
+enum Leaving {
+    Input(usize),
+    Operator(usize),
+}
+
 /// What feeds an operator's input: a graph input, or another operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Feed {
@@ -73,13 +80,13 @@ impl Graph {
         batch: ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
-        let Some(edges) = self.inputs.get(input).cloned() else {
+        if input >= self.inputs.len() {
             return Err(OperatorError::Internal(format!(
                 "a batch for input {input} of a graph of {} inputs",
                 self.inputs.len()
             )));
-        };
-        self.deliver(&edges, batch, ctx)
+        }
+        self.deliver(Leaving::Input(input), batch, ctx)
     }
 
     /// Tells every operator, in topological order, that stream time moved to `time`.
@@ -142,19 +149,28 @@ impl Graph {
         self.operators().flat_map(|op| op.stores()).collect()
     }
 
+    /// The edges leaving a graph input or an operator.
+    fn edges(&self, from: Leaving) -> &[Edge] {
+        let edges = match from {
+            Leaving::Input(i) => self.inputs.get(i),
+            Leaving::Operator(o) => self.slots.get(o).map(|s| &s.outputs),
+        };
+        edges.map_or(&[], Vec::as_slice)
+    }
+
+    /// Delivers a batch along every edge leaving `from` (a clone shares its columns).
     fn deliver(
         &mut self,
-        edges: &[Edge],
+        from: Leaving,
         batch: ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
-        let Some((last, rest)) = edges.split_last() else {
-            return Ok(());
-        };
-        for edge in rest {
-            self.process(*edge, batch.clone(), ctx)?;
+        let count = self.edges(from).len();
+        for k in 0..count {
+            let edge = self.edges(from)[k];
+            self.process(edge, batch.clone(), ctx)?;
         }
-        self.process(*last, batch, ctx)
+        Ok(())
     }
 
     fn process(
@@ -180,9 +196,8 @@ impl Graph {
         if emitted.is_empty() {
             return Ok(());
         }
-        let edges = self.slots[from].outputs.clone();
         for batch in emitted {
-            self.deliver(&edges, batch, ctx)?;
+            self.deliver(Leaving::Operator(from), batch, ctx)?;
         }
         Ok(())
     }

@@ -91,6 +91,31 @@ impl QueryPlan {
         }
     }
 
+    /// The sink a `CREATE ... AS SELECT` named `name` writes with this plan: its columns and
+    /// window, on `topic` with the formats and TIMESTAMP column given.
+    pub fn sink(
+        &self,
+        (name, kind): (&str, crate::sql::SourceKind),
+        topic: String,
+        (key_format, value_format): (crate::format::FormatSpec, crate::format::FormatSpec),
+        timestamp: Option<super::TimestampSpec>,
+        sql: &str,
+    ) -> SourceDef {
+        SourceDef {
+            name: name.to_string(),
+            kind,
+            schema: self.output_schema.clone(),
+            topic,
+            key_format,
+            value_format,
+            timestamp,
+            read_only: false,
+            from_query: true,
+            window: self.output_window(),
+            sql: sql.to_string(),
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {
         self.columns.iter().filter(|c| c.is_key)
     }

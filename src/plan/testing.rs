@@ -88,17 +88,6 @@ fn sink_of(c: &CreateAsSelect, plan: &QueryPlan, sql: &str) -> SourceDef {
     }
     let timestamp =
         timestamp_spec(&c.properties, &plan.output_schema).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    SourceDef {
-        name: c.name.clone(),
-        kind: c.kind,
-        schema: plan.output_schema.clone(),
-        topic: c.name.clone(),
-        key_format,
-        value_format,
-        timestamp,
-        read_only: false,
-        from_query: true,
-        window: plan.output_window(),
-        sql: sql.to_string(),
-    }
+    let formats = (key_format, value_format);
+    plan.sink((&c.name, c.kind), c.name.clone(), formats, timestamp, sql)
 }
