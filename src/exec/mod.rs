@@ -15,6 +15,7 @@ pub mod driver;
 pub mod encode;
 pub mod eval;
 pub mod graph;
+pub mod join;
 pub mod materialized;
 pub mod operator;
 pub mod ops;

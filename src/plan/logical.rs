@@ -186,17 +186,55 @@ pub enum JoinKind {
     Outer,
 }
 
-/// A join of two inputs on key expressions (planned by the joins issue).
+/// A join of two inputs on equal keys (ADR 0006). Input 0 is the left side, input 1 the
+/// right; the output has the key columns (`KSQL_JOIN_KEY_<i>`), the left side's contributed
+/// columns, the right side's, then ROWTIME, ROWPARTITION and ROWOFFSET.
 #[derive(Clone)]
 pub struct JoinNode {
     pub left: Box<LogicalPlan>,
     pub right: Box<LogicalPlan>,
     pub kind: JoinKind,
-    pub left_keys: Vec<Compiled>,
-    pub right_keys: Vec<Compiled>,
-    /// `WITHIN (before, after)` in milliseconds, for stream-stream joins.
-    pub within: Option<(i64, i64)>,
+    pub shape: JoinShape,
+    /// Positions of the key columns in the left input (one per key component).
+    pub left_keys: Vec<usize>,
+    /// Positions of the key columns in the right input (same count and types).
+    pub right_keys: Vec<usize>,
+    /// Positions of the columns the left input contributes, in output order.
+    pub left_columns: Vec<usize>,
+    /// Positions of the columns the right input contributes, in output order.
+    pub right_columns: Vec<usize>,
+    /// ksqlDB's query context (`Join`, `L_Join`, ...), which names the join's stores.
+    pub context: String,
+    /// The join criteria as written (`O.CUSTOMER_ID = C.CUSTOMER_ID`), for EXPLAIN.
+    pub criteria: String,
     pub schema: SchemaRef,
+}
+
+/// What the two inputs of a join are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinShape {
+    /// Two streams, rows `before` ms earlier to `after` ms later than each other; `grace`:
+    /// how long after a window closes late rows still join (`None`: ksqlDB's legacy form, which
+    /// emits unmatched outer rows at once).
+    StreamStream {
+        before_ms: i64,
+        after_ms: i64,
+        grace_ms: Option<i64>,
+    },
+    /// A stream (left) enriched with a table's current rows (right).
+    StreamTable,
+    /// Two tables joined on their primary keys.
+    TableTable,
+}
+
+impl JoinShape {
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinShape::StreamStream { .. } => "stream-stream",
+            JoinShape::StreamTable => "stream-table",
+            JoinShape::TableTable => "table-table",
+        }
+    }
 }
 
 impl LogicalPlan {
@@ -235,7 +273,7 @@ impl LogicalPlan {
         match self {
             LogicalPlan::Source(n) => n.source.is_table(),
             LogicalPlan::Aggregate(_) => true,
-            LogicalPlan::Join(n) => n.left.is_changelog() && n.right.is_changelog(),
+            LogicalPlan::Join(n) => n.shape == JoinShape::TableTable,
             other => other.inputs().iter().all(|i| i.is_changelog()),
         }
     }
@@ -284,7 +322,9 @@ impl LogicalPlan {
                 SinkTarget::Topic(sink) => format!("Sink {} (topic {})", sink.name, sink.topic),
                 SinkTarget::Subscriber => "Sink (push query subscriber)".into(),
             },
-            LogicalPlan::Join(n) => format!("Join {:?}", n.kind),
+            LogicalPlan::Join(n) => {
+                format!("Join {:?} {} ON {}", n.kind, n.shape.name(), n.criteria)
+            }
         }
     }
 

@@ -1,0 +1,268 @@
+//! Join operators (ADR 0006, §3): two-input operators over RocksDB stores that join the rows of
+//! their left input (input 0) and right input (input 1) on equal keys: stream-stream
+//! (`stream_stream`), stream-table (`stream_table`), table-table (`table_table`). What they
+//! share lives here: the [`JoinSpec`] a planner hands them, reading a side's key and columns
+//! from a batch, stored side rows, and the [`JoinOutput`] builder of joined rows.
+//!
+//! Output layout (`JoinSpec::schema`): the key columns (`KSQL_JOIN_KEY_<i>`, one per key
+//! component, taken from whichever side has the row), the left side's contributed columns, the
+//! right side's, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET` of the joined row. A side that
+//! has no row contributes NULLs.
+//!
+//! May import what `exec` does.
+
+use crate::common::change::{ChangeBatch, Op};
+use crate::common::{SqlType, Value, codec, values_to_array};
+use crate::exec::operator::OperatorError;
+use crate::plan::logical::JoinKind;
+use crate::plan::schema::{ROWOFFSET, ROWPARTITION, ROWTIME};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
+
+/// What a join operator needs to know about its inputs and output.
+#[derive(Clone, Debug)]
+pub struct JoinSpec {
+    pub kind: JoinKind,
+    /// Positions of the key columns in left input batches (one per key component).
+    pub left_keys: Vec<usize>,
+    /// Positions of the key columns in right input batches (same count and types).
+    pub right_keys: Vec<usize>,
+    /// Positions of the columns the left side contributes to the output, in output order.
+    pub left_columns: Vec<usize>,
+    /// Positions of the columns the right side contributes, in output order.
+    pub right_columns: Vec<usize>,
+    /// ksqlDB's query context (`Join`, `L_Join`, ...): stores are named `<context>-<store>`.
+    pub context: String,
+    /// The output schema: keys, left columns, right columns, ROWTIME, ROWPARTITION, ROWOFFSET.
+    pub schema: SchemaRef,
+}
+
+impl JoinSpec {
+    /// A store name in this join's context (`Join-Right-Rows`).
+    pub fn store_name(&self, store: &str) -> String {
+        format!("{}-{store}", self.context)
+    }
+
+    /// Whether rows of the left side without a match are emitted (LEFT, FULL).
+    pub fn keeps_left(&self) -> bool {
+        matches!(self.kind, JoinKind::Left | JoinKind::Outer)
+    }
+
+    /// Whether rows of the right side without a match are emitted (RIGHT, FULL).
+    pub fn keeps_right(&self) -> bool {
+        matches!(self.kind, JoinKind::Right | JoinKind::Outer)
+    }
+}
+
+/// Which input a row came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    /// The side of input `input` (0: left, anything else: right).
+    pub fn of_input(input: usize) -> Side {
+        if input == 0 { Side::Left } else { Side::Right }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+}
+
+/// A side's row as a join store keeps it: its contributed columns' values and its ROWTIME.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredRow {
+    pub values: Vec<Value>,
+    pub ts: i64,
+}
+
+impl StoredRow {
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<StoredRow, OperatorError> {
+        codec::decode(bytes)
+            .map_err(|e| OperatorError::Internal(format!("a stored join row is unreadable: {e}")))
+    }
+}
+
+/// Reads one side's rows out of its input batches.
+pub struct SideReader<'a> {
+    batch: &'a RecordBatch,
+    keys: &'a [usize],
+    columns: &'a [usize],
+    rowtime: Option<&'a arrow::array::Int64Array>,
+    partition: Option<&'a arrow::array::Int32Array>,
+    offset: Option<&'a arrow::array::Int64Array>,
+}
+
+impl<'a> SideReader<'a> {
+    /// Left (`side`) or right rows of `batch`, as `spec` lays them out.
+    pub fn new(spec: &'a JoinSpec, side: Side, batch: &'a ChangeBatch) -> SideReader<'a> {
+        let (keys, columns) = match side {
+            Side::Left => (&spec.left_keys, &spec.left_columns),
+            Side::Right => (&spec.right_keys, &spec.right_columns),
+        };
+        SideReader {
+            batch: batch.data(),
+            keys,
+            columns,
+            rowtime: batch.int64(ROWTIME),
+            partition: batch.int32(ROWPARTITION),
+            offset: batch.int64(ROWOFFSET),
+        }
+    }
+
+    /// The key of `row`, or `None` when a component is NULL (a NULL key joins nothing).
+    pub fn key(&self, row: usize) -> Option<Vec<Value>> {
+        let key: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|c| Value::from_array(self.batch.column(*c).as_ref(), row))
+            .collect();
+        if key.iter().any(|v| matches!(v, Value::Null)) {
+            return None;
+        }
+        Some(key)
+    }
+
+    /// The key of `row` encoded for a store key (order-preserving is not needed: keys are
+    /// looked up, not ranged over).
+    pub fn encoded_key(&self, row: usize) -> Option<Vec<u8>> {
+        self.key(row).map(|k| codec::encode_values(&k))
+    }
+
+    /// The row as a store keeps it.
+    pub fn stored(&self, row: usize) -> StoredRow {
+        StoredRow {
+            values: self
+                .columns
+                .iter()
+                .map(|c| Value::from_array(self.batch.column(*c).as_ref(), row))
+                .collect(),
+            ts: self.rowtime(row),
+        }
+    }
+
+    pub fn rowtime(&self, row: usize) -> i64 {
+        self.rowtime.map_or(0, |a| a.value(row))
+    }
+
+    /// The row's ROWPARTITION and ROWOFFSET (what a joined row it triggers carries).
+    pub fn position(&self, row: usize) -> (i32, i64) {
+        (
+            self.partition.map_or(0, |a| a.value(row)),
+            self.offset.map_or(0, |a| a.value(row)),
+        )
+    }
+}
+
+/// Joined rows being built into one output batch.
+pub struct JoinOutput<'a> {
+    spec: &'a JoinSpec,
+    ops: Vec<Op>,
+    columns: Vec<Vec<Value>>,
+}
+
+/// One joined row: its key, the rows of the two sides (`None`: NULLs), its ROWTIME and the
+/// ROWPARTITION and ROWOFFSET it carries.
+pub struct Joined<'r> {
+    pub key: &'r [Value],
+    pub left: Option<&'r [Value]>,
+    pub right: Option<&'r [Value]>,
+    pub ts: i64,
+    pub position: (i32, i64),
+}
+
+impl<'a> JoinOutput<'a> {
+    pub fn new(spec: &'a JoinSpec) -> JoinOutput<'a> {
+        JoinOutput {
+            spec,
+            ops: Vec::new(),
+            columns: vec![Vec::new(); spec.schema.fields().len()],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, op: Op, row: Joined<'_>) {
+        let spec = self.spec;
+        let widths = [
+            row.key.len(),
+            spec.left_columns.len(),
+            spec.right_columns.len(),
+        ];
+        let mut out = self.columns.iter_mut();
+        for v in row.key.iter().take(widths[0]) {
+            if let Some(c) = out.next() {
+                c.push(v.clone());
+            }
+        }
+        for (side, width) in [(row.left, widths[1]), (row.right, widths[2])] {
+            for i in 0..width {
+                let v = side.and_then(|s| s.get(i)).cloned().unwrap_or(Value::Null);
+                if let Some(c) = out.next() {
+                    c.push(v);
+                }
+            }
+        }
+        let tail = [
+            Value::Bigint(row.ts),
+            Value::Int(row.position.0),
+            Value::Bigint(row.position.1),
+        ];
+        for (c, v) in out.zip(tail) {
+            c.push(v);
+        }
+        self.ops.push(op);
+    }
+
+    /// The batch of the rows added (empty when none were).
+    pub fn finish(self) -> Result<ChangeBatch, OperatorError> {
+        let schema = self.spec.schema.clone();
+        if self.ops.is_empty() {
+            return Ok(ChangeBatch::empty(schema));
+        }
+        let arrays = schema
+            .fields()
+            .iter()
+            .zip(&self.columns)
+            .map(|(f, values)| {
+                let ty = SqlType::from_arrow(f.data_type()).ok_or_else(|| {
+                    OperatorError::Internal(format!(
+                        "join output column {} has no SQL type",
+                        f.name()
+                    ))
+                })?;
+                Ok(values_to_array(values, &ty))
+            })
+            .collect::<Result<Vec<_>, OperatorError>>()?;
+        let data = RecordBatch::try_new(schema, arrays)?;
+        Ok(ChangeBatch::new(data, self.ops)?)
+    }
+}
+
+impl From<&crate::plan::logical::JoinNode> for JoinSpec {
+    fn from(node: &crate::plan::logical::JoinNode) -> JoinSpec {
+        JoinSpec {
+            kind: node.kind,
+            left_keys: node.left_keys.clone(),
+            right_keys: node.right_keys.clone(),
+            left_columns: node.left_columns.clone(),
+            right_columns: node.right_columns.clone(),
+            context: node.context.clone(),
+            schema: node.schema.clone(),
+        }
+    }
+}
