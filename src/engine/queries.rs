@@ -16,6 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 impl Engine {
+    /// A join's inputs must have as many partitions as each other (ksqlDB's rule).
+    pub(super) fn check_join_partitions(&self, plan: &QueryPlan) -> EngineResult<()> {
+        let Some(joined) = &plan.join else {
+            return Ok(());
+        };
+        let partitions = |s: &SourceDef| self.transport.partition_count(&s.topic).ok();
+        crate::plan::join::check_partitions(&joined.tree, &partitions)
+            .map_err(|e| EngineError::Statement(e.to_string()))
+    }
     pub(super) fn plan(&self, q: &Query, kind: QueryKind) -> EngineResult<QueryPlan> {
         Ok(plan_query(q, &self.catalog, &self.functions, kind)?)
     }
@@ -68,6 +77,7 @@ impl Engine {
         }
         check_properties(&c.properties)?;
         let (plan, sink) = self.plan_create_as_select(c, sql)?;
+        self.check_join_partitions(&plan)?;
         let partitions = self.transport.partition_count(&plan.source.topic)?;
         self.ensure_topic(&sink.topic, &c.properties, Some(partitions))?;
         let replaced = self.query_writing(&c.name).filter(|_| c.or_replace);
@@ -266,6 +276,7 @@ impl Engine {
             ));
         }
         let plan = self.plan(q, QueryKind::Persistent)?;
+        self.check_join_partitions(&plan)?;
         if !same_columns(&plan, &sink) {
             return statement_err(format!(
                 "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
@@ -392,6 +403,7 @@ impl Engine {
         _sql: &str,
     ) -> EngineResult<StatementResult> {
         let plan = self.plan(q, QueryKind::Transient)?;
+        self.check_join_partitions(&plan)?;
         let id = format!(
             "transient_{}_{}",
             plan.source.name, self.next_transient_number
@@ -462,7 +474,7 @@ fn query_info(
         id: id.to_string(),
         sql: sql.to_string(),
         sink: Some(sink.name.clone()),
-        sources: vec![plan.source.name.clone()],
+        sources: crate::plan::explain::source_names(plan),
         explanation: super::explain::explanation(transport, plan, id, Some(sink)),
     }
 }

@@ -25,7 +25,10 @@ use super::ops::{
 };
 use super::query_state::{QueryState, QueryStateError, StateLocation, TaskSlot, changelog_topic};
 use super::source::SourceReader;
-use crate::plan::logical::{AggregateNode, LogicalPlan, RekeyReason, SinkNode, SinkTarget};
+use super::join::{JoinSpec, StreamStreamJoinOp, StreamTableJoinOp, TableTableJoinOp};
+use crate::plan::logical::{
+    AggregateNode, JoinNode, JoinShape, LogicalPlan, RekeyReason, SinkNode, SinkTarget,
+};
 use crate::transport::Transport;
 
 /// What physical planning needs besides the tree.
@@ -82,8 +85,10 @@ pub fn plan(root: &LogicalPlan, ctx: &PhysicalContext<'_>) -> Result<PhysicalPla
     let mut state = None;
     let mut sources = Vec::new();
     let mut stages = Vec::new();
-    for stage in 0..=stage_of(root) {
-        let count = task_count(root, stage, ctx);
+    let counts: Vec<u32> = (0..=stage_of(root))
+        .map(|stage| task_count(root, stage, ctx))
+        .collect();
+    for (stage, count) in counts.iter().copied().enumerate() {
         let mut tasks = Vec::with_capacity(count as usize);
         for partition in 0..count {
             let slot = TaskSlot {
@@ -91,7 +96,8 @@ pub fn plan(root: &LogicalPlan, ctx: &PhysicalContext<'_>) -> Result<PhysicalPla
                 partitions: count,
             };
             let mut builder = Builder::new(ctx, stage, slot, &mut state);
-            builder.next_tasks = task_count(root, stage + 1, ctx);
+            builder.next_tasks = counts.get(stage + 1).copied().unwrap_or(1);
+            builder.task_counts = counts.clone();
             builder.visit(root)?;
             if stage == 0 && partition == 0 {
                 sources = builder.sources;
@@ -128,11 +134,13 @@ fn task_count(root: &LogicalPlan, stage: usize, ctx: &PhysicalContext<'_>) -> u3
 }
 
 /// The stage a node's rows are computed in: its inputs' (the largest), one more after an
-/// exchange.
+/// exchange. A join's inputs are both exchanged by its key into its stage (so the two sides
+/// of a key meet in one task, however their producers partitioned them).
 fn stage_of(node: &LogicalPlan) -> usize {
     let inputs = node.inputs().into_iter().map(stage_of).max().unwrap_or(0);
     match node {
         LogicalPlan::Aggregate(n) if is_exchange(n) => inputs + 1,
+        LogicalPlan::Join(_) => inputs + 1,
         _ => inputs,
     }
 }
@@ -178,6 +186,8 @@ struct Builder<'a, 'b> {
     slot: TaskSlot,
     /// How many tasks the next stage has (where exchanges send rows).
     next_tasks: u32,
+    /// How many tasks each stage has.
+    task_counts: Vec<u32>,
     graph: Graph,
     sources: Vec<SourceInput>,
     state: &'a mut Option<QueryState>,
@@ -195,6 +205,7 @@ impl<'a, 'b> Builder<'a, 'b> {
             stage,
             slot,
             next_tasks: 1,
+            task_counts: Vec::new(),
             graph: Graph::default(),
             sources: Vec::new(),
             state,
@@ -209,6 +220,9 @@ impl<'a, 'b> Builder<'a, 'b> {
             && is_exchange(n)
         {
             return self.exchanged_aggregate(n, stage);
+        }
+        if let LogicalPlan::Join(n) = node {
+            return self.join(n, stage);
         }
         if let LogicalPlan::Source(n) = node {
             if self.stage != 0 {
@@ -272,6 +286,39 @@ impl<'a, 'b> Builder<'a, 'b> {
         Ok(None)
     }
 
+    /// A join: in its own stage, it reads its two sides' exchanged rows (graph inputs 0 and 1:
+    /// no other node of that stage reads an exchange); in a side's stage, that side ends with
+    /// an exchange by its join key.
+    fn join(&mut self, node: &JoinNode, stage: usize) -> Result<Option<Producer>, PhysicalError> {
+        if stage == self.stage {
+            let left = Producer::Input(self.graph.add_input());
+            let right = Producer::Input(self.graph.add_input());
+            let op = self.stateful(&LogicalPlan::Join(node.clone()))?;
+            return Ok(Some(self.add(op, &[left, right])));
+        }
+        let tasks = self.task_counts.get(stage).copied().unwrap_or(1);
+        let sides = [(&node.left, &node.left_keys), (&node.right, &node.right_keys)];
+        for (input, (side, keys)) in sides.into_iter().enumerate() {
+            let produced = self.visit(side)?;
+            if stage_of(side) != self.stage {
+                continue;
+            }
+            let Some(produced) = produced else {
+                return Err(PhysicalError::Unsupported(
+                    "a join side that is not produced in its stage".into(),
+                ));
+            };
+            let schema = side.schema();
+            let names = keys
+                .iter()
+                .filter_map(|c| schema.fields().get(*c).map(|f| f.name().clone()))
+                .collect();
+            let exchange = ExchangeOp::new(keys.clone(), names, (stage, input), tasks);
+            self.add(Box::new(exchange), &[produced]);
+        }
+        Ok(None)
+    }
+
     fn add(&mut self, op: Box<dyn Operator>, inputs: &[Producer]) -> Producer {
         let at = self.graph.add(op);
         for (input, producer) in inputs.iter().enumerate() {
@@ -295,6 +342,24 @@ impl<'a, 'b> Builder<'a, 'b> {
         Ok(match node {
             LogicalPlan::Aggregate(n) => Box::new(Aggregator::new(n, self.state()?, slot)?),
             LogicalPlan::Materialize(n) => Box::new(MaterializeOp::new(n, self.state()?, slot)?),
+            LogicalPlan::Join(n) => {
+                let spec = JoinSpec::from(n);
+                let state = self.state()?;
+                match n.shape {
+                    JoinShape::StreamTable => Box::new(StreamTableJoinOp::new(spec, state, slot)?),
+                    JoinShape::TableTable => Box::new(TableTableJoinOp::new(spec, state, slot)?),
+                    JoinShape::StreamStream {
+                        before_ms,
+                        after_ms,
+                        grace_ms,
+                    } => Box::new(StreamStreamJoinOp::new(
+                        spec,
+                        (before_ms, after_ms, grace_ms),
+                        state,
+                        slot,
+                    )?),
+                }
+            }
             _ => return self.operator(node),
         })
     }
@@ -313,9 +378,10 @@ impl<'a, 'b> Builder<'a, 'b> {
             }
             LogicalPlan::Aggregate(_) | LogicalPlan::Materialize(_) => self.stateful(node)?,
             LogicalPlan::Sink(n) => self.sink(n),
-            LogicalPlan::Source(_) | LogicalPlan::Join(_) => {
+            LogicalPlan::Join(_) => self.stateful(node)?,
+            LogicalPlan::Source(_) => {
                 return Err(PhysicalError::Unsupported(
-                    "Joins are not supported yet.".into(),
+                    "a source below another node's stage".into(),
                 ));
             }
         })

@@ -43,7 +43,7 @@ pub fn explain(
     Explanation {
         output_schema: plan.output_schema.clone(),
         window: plan.output_window(),
-        sources: vec![plan.source.name.clone()],
+        sources: source_names(plan),
         sink: sink.map(|s| s.name.clone()),
         execution_plan: plan_steps(plan, query_id, sink_name).summary(),
         topology,
@@ -308,3 +308,14 @@ const RESERVED: &[&str] = &[
 #[cfg(test)]
 #[path = "explain_tests.rs"]
 mod tests;
+
+/// The names of the sources a query reads, each once (a self-join reads one twice).
+pub fn source_names(plan: &QueryPlan) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in plan.sources() {
+        if !names.contains(&s.name) {
+            names.push(s.name.clone());
+        }
+    }
+    names
+}

@@ -121,6 +121,8 @@ pub struct TableFunctionNode {
 pub enum RekeyReason {
     PartitionBy,
     GroupBy,
+    /// A join side keyed by its join criteria.
+    Join,
 }
 
 /// Computes new key columns from the input row and appends them. On a deletion, a key that
@@ -312,6 +314,7 @@ impl LogicalPlan {
                 let keys: Vec<String> = n.keys.iter().map(|k| k.expr.to_string()).collect();
                 let by = match n.reason {
                     RekeyReason::PartitionBy => "PARTITION BY",
+                    RekeyReason::Join => "JOIN",
                     RekeyReason::GroupBy => "GROUP BY",
                 };
                 format!("Rekey {by} {}", keys.join(", "))

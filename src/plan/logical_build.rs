@@ -27,11 +27,14 @@ pub fn logical_plan(plan: &QueryPlan, target: SinkTarget) -> LogicalPlan {
         (false, None, false) => Some("a push query over a stream shows only rows with values"),
         (false, None, true) => None,
     };
-    let source = LogicalPlan::Source(SourceNode {
-        source: plan.source.clone(),
-        schema: plan.input_schema.clone(),
-        drops_null_values,
-    });
+    let source = match &plan.join {
+        Some(joined) => joined.tree.clone(),
+        None => LogicalPlan::Source(SourceNode {
+            source: plan.source.clone(),
+            schema: plan.input_schema.clone(),
+            drops_null_values,
+        }),
+    };
     let body = match &plan.aggregation {
         Some(_) => aggregation(plan, source),
         None => stateless(plan, source, persistent),
@@ -238,7 +241,7 @@ fn filter(
     })
 }
 
-fn rekey(
+pub(super) fn rekey(
     input: LogicalPlan,
     keys: Vec<Compiled>,
     reason: RekeyReason,
@@ -247,6 +250,7 @@ fn rekey(
     let prefix = match reason {
         RekeyReason::PartitionBy => "KSQL_PARTITION_KEY",
         RekeyReason::GroupBy => "KSQL_GROUP_KEY",
+        RekeyReason::Join => "KSQL_JOIN_KEY",
     };
     let fields = keys
         .iter()

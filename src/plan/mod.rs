@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod aggregates;
 pub mod ddl;
 mod error;
+pub mod join;
 pub mod explain;
 pub mod expr;
 pub mod functions;

@@ -5,6 +5,7 @@ use super::aggregate::{AggregateInput, AggregatePlan, plan_aggregate};
 use super::expr::{Binder, Node, Scope, TExpr, ident_name, to_physical};
 use super::functions::FunctionRegistry;
 use super::partition::PartitionKeys;
+use super::join::{JoinedInput, KeyComponent};
 use super::schema::{Column, ColumnRole, LogicalSchema};
 use super::{CatalogView, PlanError, PlanResult, SourceDef};
 use crate::common::SqlType;
@@ -57,6 +58,12 @@ pub struct QueryPlan {
     /// GROUP BY: the aggregation, whose output `columns` are computed from.
     pub aggregation: Option<AggregatePlan>,
     pub limit: Option<u64>,
+    /// A join query: the joined sources and their tree, which `source` stands for.
+    pub join: Option<Arc<JoinedInput>>,
+    /// A join query's key components that the projection does not include.
+    pub unprojected_join_keys: Vec<KeyComponent>,
+    /// A join key column projected more than once: its name and the output names.
+    pub repeated_join_key: Option<(String, Vec<String>)>,
 }
 
 impl OutputColumn {
@@ -116,6 +123,14 @@ impl QueryPlan {
         }
     }
 
+    /// The sources the query reads: the joined ones, or its one source.
+    pub fn sources(&self) -> Vec<&SourceDef> {
+        match &self.join {
+            Some(j) => j.leaves.iter().map(|(_, s)| s).collect(),
+            None => vec![&self.source],
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &OutputColumn> {
         self.columns.iter().filter(|c| c.is_key)
     }
@@ -140,22 +155,34 @@ pub fn plan_query(
     functions: &FunctionRegistry,
     kind: QueryKind,
 ) -> PlanResult<QueryPlan> {
-    if !q.joins.is_empty() {
-        return plan_err!("Joins are not supported yet.");
-    }
-    let Some(source) = catalog.source(&q.from.name) else {
-        return Err(PlanError::at(
-            format!("{} does not exist.", q.from.name),
-            q.from.location,
-        ));
+    let joined = match q.joins.is_empty() {
+        true => None,
+        false => Some(Arc::new(super::join::plan_from(q, catalog, functions)?)),
+    };
+    let source = match &joined {
+        Some(j) => &j.source,
+        None => match catalog.source(&q.from.name) {
+            Some(source) => source,
+            None => {
+                return Err(PlanError::at(
+                    format!("{} does not exist.", q.from.name),
+                    q.from.location,
+                ));
+            }
+        },
     };
     let aggregating = is_aggregation(q, functions);
     if source.kind == SourceKind::Table && !aggregating && kind != QueryKind::Pull {
         check_table_query(q, source, functions, kind)?;
     }
     let qualifier = q.from.alias.clone().unwrap_or_else(|| source.name.clone());
-    let mut scope = Scope::for_source(&qualifier, &source.schema, source.window.is_some());
-    let scope_has_virtual_bounds = q.window.is_some() && source.window.is_none();
+    let mut scope = match &joined {
+        Some(j) => j.scope.clone(),
+        None => Scope::for_source(&qualifier, &source.schema, source.window.is_some()),
+    };
+    // ksqlDB resolves no window bounds in the SELECT of a windowed aggregation over a join.
+    let scope_has_virtual_bounds =
+        q.window.is_some() && source.window.is_none() && joined.is_none();
     if scope_has_virtual_bounds {
         // A windowed aggregation's SELECT may read its window bounds (rewritten onto the
         // aggregation's output; anywhere else they are refused).
@@ -193,8 +220,14 @@ pub fn plan_query(
         }
         None => None,
     };
-    let items = expand_select(q, source, &qualifier, &mut binder, kind)?;
-    let mut names = Namer::new(&items, &source.schema);
+    let items = match &joined {
+        Some(j) => super::join::expand_select(q, j, &mut binder)?,
+        None => expand_select(q, source, &qualifier, &mut binder, kind)?,
+    };
+    let mut names = match &joined {
+        Some(j) => Namer::for_join(&items, j),
+        None => Namer::new(&items, &source.schema),
+    };
     if aggregating {
         let input = AggregateInput {
             query: q,
@@ -207,7 +240,9 @@ pub fn plan_query(
             transient: kind == QueryKind::Transient,
         };
         let (aggregation, columns) = plan_aggregate(input)?;
-        return finish(q, source, filter, columns, Some(aggregation));
+        let mut plan = finish(q, source, filter, columns, Some(aggregation))?;
+        plan.join = joined;
+        return Ok(plan);
     }
     let mut columns = Vec::with_capacity(items.len());
     for (expr, alias) in &items {
@@ -238,13 +273,22 @@ pub fn plan_query(
             items: &items,
         };
         unprojected_partition_by = keys.apply(&mut columns, &mut binder, &mut names)?;
-    } else {
-        mark_source_keys(&mut columns, source);
+    }
+    let mut join_keys = None;
+    match &joined {
+        _ if repartitioned => {}
+        Some(j) => join_keys = Some(super::join::mark_keys(&mut columns, j)?),
+        None => mark_source_keys(&mut columns, source),
     }
     check_duplicates(&columns, kind)?;
     let mut plan = finish(q, source, filter, columns, None)?;
     plan.repartitioned = repartitioned;
     plan.unprojected_partition_by = unprojected_partition_by;
+    plan.join = joined;
+    if let Some(keys) = join_keys {
+        plan.unprojected_join_keys = keys.missing;
+        plan.repeated_join_key = keys.repeated;
+    }
     Ok(plan)
 }
 
@@ -315,6 +359,9 @@ fn finish(
         unprojected_partition_by: None,
         aggregation,
         limit: q.limit,
+        join: None,
+        unprojected_join_keys: Vec::new(),
+        repeated_join_key: None,
     })
 }
 
@@ -348,7 +395,7 @@ fn expand_select(
 }
 
 /// `root->*`: one item per field of the struct `root`, named after the field.
-fn struct_fields(
+pub(super) fn struct_fields(
     root: &Expr,
     binder: &mut Binder<'_>,
     out: &mut Vec<(Expr, Option<String>)>,
@@ -466,6 +513,8 @@ fn check_duplicates(columns: &[OutputColumn], kind: QueryKind) -> PlanResult<()>
 pub(super) struct Namer {
     taken: HashSet<String>,
     next: usize,
+    /// In a join: column names several sources have (`A.COL` of one is named `A_COL`).
+    clashing: HashSet<String>,
 }
 
 impl Namer {
@@ -477,16 +526,30 @@ impl Namer {
                 .chain(source.columns.iter().map(|c| c.name.clone()))
                 .collect(),
             next: 0,
+            clashing: HashSet::new(),
         }
+    }
+
+    /// The names of a join query's columns: as for one source, and `A.COL` named `A_COL` when
+    /// another source has a column `COL` too.
+    pub(super) fn for_join(items: &[(Expr, Option<String>)], joined: &JoinedInput) -> Namer {
+        let mut namer = Namer::new(items, &joined.source.schema);
+        for (_, source) in &joined.leaves {
+            namer.taken.extend(source.schema.columns.iter().map(|c| c.name.clone()));
+        }
+        namer.clashing = joined.clashing_names();
+        namer
     }
 
     pub(super) fn name_for(&mut self, expr: &Expr) -> String {
         match expr {
             Expr::Identifier(i) => return ident_name(i),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                if let Some(last) = parts.last() {
-                    return ident_name(last);
+                let name = ident_name(&parts[1]);
+                if self.clashing.contains(&name) {
+                    return format!("{}_{name}", ident_name(&parts[0]));
                 }
+                return name;
             }
             _ => {}
         }
@@ -534,7 +597,18 @@ pub fn check_projection(plan: &QueryPlan, sink: &str, allow_missing_key: bool) -
             exprs.join(", ")
         );
     }
-    if !plan.repartitioned {
+    if let Some((key, names)) = &plan.repeated_join_key {
+        return plan_err!(
+            "The projection contains a key column (`{key}`) more than once, aliased as: {}.",
+            names.join(" and ")
+        );
+    }
+    if let Some(missing) = plan.unprojected_join_keys.first()
+        && !allow_missing_key
+    {
+        return Err(PlanError::Invalid(super::join::missing_key_message(sink, missing)));
+    }
+    if !plan.repartitioned && plan.join.is_none() {
         for key in plan.source.schema.key_columns() {
             let refs: Vec<&OutputColumn> = plan.columns.iter().filter(|c| matches!(&c.compiled.expr.node, Node::Column { name, .. } if name == &key.name)).collect();
             if refs.len() > 1 {

@@ -69,6 +69,7 @@ fn text(keys: &[Compiled], reason: RekeyReason) -> String {
     let by = match reason {
         RekeyReason::PartitionBy => "PARTITION BY",
         RekeyReason::GroupBy => "GROUP BY",
+        RekeyReason::Join => "JOIN",
     };
     format!("Rekey {by} {}", keys.join(", "))
 }

@@ -209,6 +209,17 @@ impl<'a> Binder<'a> {
             ));
         }
         let qualifier = qualifier.map(ident_name);
+        if let Some(message) = self.scope.ambiguity(qualifier.as_deref(), &name) {
+            if qualifier.is_some() {
+                return Err(PlanError::Invalid(message));
+            }
+            let start = ident.span.start;
+            return plan_err!(
+                "Exception while preparing statement: Line: {}, Col: {}: {message}",
+                start.line,
+                start.column
+            );
+        }
         let (index, column) = self.scope.resolve(qualifier.as_deref(), &name)?;
         Ok(TExpr::new(
             Node::Column {

@@ -15,6 +15,9 @@ pub struct ScopeColumn {
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     pub columns: Vec<ScopeColumn>,
+    /// The columns of several sources (a join): a name two of them have must be qualified,
+    /// and an unknown qualifier is an error of its own.
+    pub joined: bool,
 }
 
 impl Scope {
@@ -37,7 +40,10 @@ impl Scope {
                 sql_type,
             });
         }
-        Scope { columns }
+        Scope {
+            columns,
+            joined: false,
+        }
     }
 
     /// Appends WINDOWSTART and WINDOWEND after the source's columns: the bounds of the windows
@@ -55,7 +61,39 @@ impl Scope {
         }
     }
 
-    /// Finds a column by name (and qualifier, if given).
+    /// Why a reference to `name` (with `qualifier`) names no one column of a join's scope:
+    /// an unknown qualifier, or a name several sources have (ksqlDB's texts).
+    pub fn ambiguity(&self, qualifier: Option<&str>, name: &str) -> Option<String> {
+        if !self.joined {
+            return None;
+        }
+        if let Some(q) = qualifier {
+            let known = self.columns.iter().any(|c| c.qualifier.as_deref() == Some(q));
+            return (!known).then(|| {
+                format!("Failed to prepare statement: '{q}' is not a valid stream/table name or alias.")
+            });
+        }
+        let named: Vec<&ScopeColumn> = self.columns.iter().filter(|c| c.name == name).collect();
+        if named.iter().any(|c| c.qualifier.is_none()) {
+            return None;
+        }
+        let owners: Vec<String> = named
+            .iter()
+            .filter_map(|c| c.qualifier.as_deref())
+            .map(|q| format!("{q}.{name}"))
+            .collect();
+        if owners.len() < 2 {
+            return None;
+        }
+        let (last, rest) = owners.split_last()?;
+        Some(format!(
+            "Column '{name}' is ambiguous. Could be {} or {last}.",
+            rest.join(", ")
+        ))
+    }
+
+    /// Finds a column by name (and qualifier, if given). Unqualified, a column of the joined
+    /// row itself (no qualifier: ROWTIME, a synthetic key) comes before sources' columns.
     pub fn resolve(
         &self,
         qualifier: Option<&str>,
@@ -64,10 +102,15 @@ impl Scope {
         let matches = |c: &ScopeColumn| {
             c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
         };
-        self.columns
-            .iter()
-            .enumerate()
-            .find(|(_, c)| matches(c))
+        let own = (qualifier.is_none() && self.joined)
+            .then(|| {
+                self.columns
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.name == name && c.qualifier.is_none())
+            })
+            .flatten();
+        own.or_else(|| self.columns.iter().enumerate().find(|(_, c)| matches(c)))
             .ok_or_else(|| {
                 PlanError::UnknownColumn(match qualifier {
                     Some(q) => format!("{q}.{name}"),
