@@ -6,8 +6,9 @@
 //! May import what `exec` does.
 
 use super::{JoinSpec, Side, SideReader, StoredRow};
+use crate::common::Value;
 use crate::common::change::{ChangeBatch, Op};
-use crate::exec::operator::{OperatorError, StoreDecl};
+use crate::exec::operator::{Ctx, OperatorError, StoreDecl};
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::state::{ChangelogLayout, Store};
 
@@ -33,6 +34,35 @@ impl TableChange {
             Op::UpdateBefore => TableChange::Ignored,
             Op::Delete => TableChange::Delete,
             Op::Insert | Op::UpdateAfter => TableChange::Upsert(side.stored(row)),
+        }
+    }
+
+    /// The change in `row` of `batch` with its key, or `None` when it changes nothing: a `U-`,
+    /// or a row with a NULL key component (reported: no row can join it, Kafka's
+    /// `KTableSource` skips it too).
+    pub fn keyed(
+        batch: &ChangeBatch,
+        side: &SideReader<'_>,
+        row: usize,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<(Vec<Value>, TableChange)> {
+        let change = TableChange::of(batch, side, row);
+        if matches!(change, TableChange::Ignored) {
+            return None;
+        }
+        let Some(key) = side.key(row) else {
+            let message = "A table row with a NULL key is skipped: it cannot be joined";
+            ctx.report(batch, row, message.to_string());
+            return None;
+        };
+        Some((key, change))
+    }
+
+    /// The key's row after the change (`None` after a deletion, and for `U-`).
+    pub fn row(&self) -> Option<&StoredRow> {
+        match self {
+            TableChange::Upsert(row) => Some(row),
+            TableChange::Delete | TableChange::Ignored => None,
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use super::{JoinOutput, JoinSpec, Joined, Side, SideReader, SideRows, StoredRow, TableChange};
 use crate::common::change::{ChangeBatch, Op};
-use crate::common::codec;
+use crate::common::{Value, codec};
 use crate::exec::operator::{Ctx, Operator, OperatorError, StoreDecl};
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use std::collections::HashMap;
@@ -55,17 +55,8 @@ impl StreamTableJoinOp {
     fn apply_table(&mut self, batch: &ChangeBatch, ctx: &mut Ctx<'_>) {
         let table = SideReader::new(&self.spec, Side::Right, batch);
         for row in 0..batch.num_rows() {
-            let change = TableChange::of(batch, &table, row);
-            if matches!(change, TableChange::Ignored) {
-                continue;
-            }
-            match table.encoded_key(row) {
-                Some(key) => self.table.write(&key, &change),
-                None => ctx.report(
-                    batch,
-                    row,
-                    "A table row with a NULL key is skipped: it cannot be joined".to_string(),
-                ),
+            if let Some((key, change)) = TableChange::keyed(batch, &table, row, ctx) {
+                self.table.write(&codec::encode_values(&key), &change);
             }
         }
     }
@@ -78,21 +69,12 @@ impl StreamTableJoinOp {
     ) -> Result<ChangeBatch, OperatorError> {
         let stream = SideReader::new(&self.spec, Side::Left, batch);
         let mut out = JoinOutput::new(&self.spec);
-        // One lookup per distinct key: the table does not change during a stream batch.
-        let mut found: HashMap<Vec<u8>, Option<StoredRow>> = HashMap::new();
+        let mut lookups = Lookups::new(&self.table);
         for row in 0..batch.num_rows() {
             let left = stream.stored(row);
             let (key, right) = match stream.key(row) {
                 Some(key) => {
-                    let encoded = codec::encode_values(&key);
-                    let right = match found.get(&encoded) {
-                        Some(right) => right.clone(),
-                        None => {
-                            let right = self.table.get(&encoded)?;
-                            found.insert(encoded, right.clone());
-                            right
-                        }
-                    };
+                    let right = lookups.row(&key)?;
                     (key, right)
                 }
                 None if self.spec.keeps_left() => (stream.key_values(row), None),
@@ -116,6 +98,33 @@ impl StreamTableJoinOp {
             out.push(Op::Insert, joined);
         }
         out.finish()
+    }
+}
+
+/// The table's rows of a stream batch's keys, each looked up once (the table does not change
+/// during a stream batch).
+struct Lookups<'t> {
+    table: &'t SideRows,
+    found: HashMap<Vec<u8>, Option<StoredRow>>,
+}
+
+impl<'t> Lookups<'t> {
+    fn new(table: &'t SideRows) -> Lookups<'t> {
+        Lookups {
+            table,
+            found: HashMap::new(),
+        }
+    }
+
+    /// The table's row of `key`.
+    fn row(&mut self, key: &[Value]) -> Result<Option<StoredRow>, OperatorError> {
+        let encoded = codec::encode_values(key);
+        if let Some(found) = self.found.get(&encoded) {
+            return Ok(found.clone());
+        }
+        let row = self.table.get(&encoded)?;
+        self.found.insert(encoded, row.clone());
+        Ok(row)
     }
 }
 

@@ -26,6 +26,11 @@ use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 
 pub struct TableTableJoinOp {
     spec: JoinSpec,
+    sides: Sides,
+}
+
+/// Both sides' rows by key.
+struct Sides {
     left: SideRows,
     right: SideRows,
 }
@@ -40,6 +45,9 @@ struct Around<'r> {
     other: Option<&'r StoredRow>,
 }
 
+/// An emitted row's op, left row and right row (`None`: NULLs).
+type Emitted<'r> = (Op, Option<&'r StoredRow>, Option<&'r StoredRow>);
+
 impl TableTableJoinOp {
     /// Task `slot`'s operator, over its stores in `state`.
     pub fn new(
@@ -49,7 +57,8 @@ impl TableTableJoinOp {
     ) -> Result<TableTableJoinOp, QueryStateError> {
         let left = SideRows::open(&spec, Side::Left, state, slot)?;
         let right = SideRows::open(&spec, Side::Right, state, slot)?;
-        Ok(TableTableJoinOp { spec, left, right })
+        let sides = Sides { left, right };
+        Ok(TableTableJoinOp { spec, sides })
     }
 
     /// What the operator of `spec` is, for EXPLAIN (its [`Operator::describe`]).
@@ -78,70 +87,71 @@ impl TableTableJoinOp {
         let reader = SideReader::new(&self.spec, side, batch);
         let mut out = JoinOutput::new(&self.spec);
         for row in 0..batch.num_rows() {
-            let change = TableChange::of(batch, &reader, row);
-            if matches!(change, TableChange::Ignored) {
-                continue;
-            }
-            let Some(key) = reader.key(row) else {
-                let message = "A table row with a NULL key is skipped: it cannot be joined";
-                ctx.report(batch, row, message.to_string());
+            let Some((key, change)) = TableChange::keyed(batch, &reader, row, ctx) else {
                 continue;
             };
             let encoded = codec::encode_values(&key);
-            let (own, other) = match side {
-                Side::Left => (&mut self.left, &self.right),
-                Side::Right => (&mut self.right, &self.left),
-            };
-            let old = own.get(&encoded)?;
-            own.write(&encoded, &change);
-            let other = other.get(&encoded)?;
-            let new = match &change {
-                TableChange::Upsert(new) => Some(new),
-                TableChange::Delete | TableChange::Ignored => None,
-            };
+            let (old, other) = self.sides.change(side, &encoded, &change)?;
             let around = Around {
                 old: old.as_ref(),
-                new,
+                new: change.row(),
                 other: other.as_ref(),
             };
-            let Some((op, shown)) = emission(&self.spec, side, &around) else {
-                continue;
-            };
-            let t = reader.rowtime(row);
-            let (left, right) = match side {
-                Side::Left => (shown, around.other),
-                Side::Right => (around.other, shown),
-            };
-            let joined = Joined {
-                key: &key,
-                left: left.map(|r| r.values.as_slice()),
-                right: right.map(|r| r.values.as_slice()),
-                ts: around.other.map_or(t, |o| o.ts.max(t)),
-                position: reader.position(row),
-            };
-            out.push(op, joined);
+            if let Some((op, left, right)) = emission(&self.spec, side, &around) {
+                let t = reader.rowtime(row);
+                let joined = Joined {
+                    key: &key,
+                    left: left.map(|r| r.values.as_slice()),
+                    right: right.map(|r| r.values.as_slice()),
+                    ts: around.other.map_or(t, |o| o.ts.max(t)),
+                    position: reader.position(row),
+                };
+                out.push(op, joined);
+            }
         }
         out.finish()
     }
 }
 
-/// What a change on `side` emits (module docs): its op and *S*'s row it shows (`None`:
-/// NULLs), or `None` when it emits nothing.
-fn emission<'r>(
-    spec: &JoinSpec,
-    side: Side,
-    around: &Around<'r>,
-) -> Option<(Op, Option<&'r StoredRow>)> {
-    match (around.new, around.other) {
-        (Some(new), Some(_)) => Some((Op::Insert, Some(new))),
-        (Some(new), None) => spec.keeps(side).then_some((Op::Insert, Some(new))),
-        (None, Some(_)) if spec.keeps(side.other()) => Some((Op::Insert, None)),
-        (None, Some(_)) => Some((Op::Delete, around.old)),
+impl Sides {
+    /// Applies `change` to `side`'s row of the encoded key `key`; that row before the change,
+    /// and the other side's row of the key.
+    fn change(
+        &mut self,
+        side: Side,
+        key: &[u8],
+        change: &TableChange,
+    ) -> Result<(Option<StoredRow>, Option<StoredRow>), OperatorError> {
+        let (own, other) = match side {
+            Side::Left => (&mut self.left, &self.right),
+            Side::Right => (&mut self.right, &self.left),
+        };
+        let old = own.get(key)?;
+        own.write(key, change);
+        Ok((old, other.get(key)?))
+    }
+}
+
+/// What a change on `side` emits (module docs): its op and the left and right rows it shows
+/// (`None`: NULLs), or `None` when it emits nothing.
+fn emission<'r>(spec: &JoinSpec, side: Side, around: &Around<'r>) -> Option<Emitted<'r>> {
+    let (op, own) = match (around.new, around.other) {
+        (Some(new), Some(_)) => (Op::Insert, Some(new)),
+        (Some(new), None) => (spec.keeps(side).then_some(Op::Insert)?, Some(new)),
+        (None, Some(_)) if spec.keeps(side.other()) => (Op::Insert, None),
+        (None, Some(_)) => (Op::Delete, around.old),
         (None, None) => {
             let existed = around.old.is_some();
-            (spec.keeps(side) && existed).then_some((Op::Delete, around.old))
+            (
+                (spec.keeps(side) && existed).then_some(Op::Delete)?,
+                around.old,
+            )
         }
-    }
+    };
+    Some(match side {
+        Side::Left => (op, own, around.other),
+        Side::Right => (op, around.other, own),
+    })
 }
 
 impl Operator for TableTableJoinOp {
