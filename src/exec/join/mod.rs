@@ -20,6 +20,16 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
+mod side_rows;
+mod stream_table;
+mod table_table;
+#[cfg(test)]
+mod tests;
+
+pub use side_rows::{SideRows, TableChange};
+pub use stream_table::StreamTableJoinOp;
+pub use table_table::TableTableJoinOp;
+
 /// What a join operator needs to know about its inputs and output.
 #[derive(Clone, Debug)]
 pub struct JoinSpec {
@@ -52,6 +62,24 @@ impl JoinSpec {
     /// Whether rows of the right side without a match are emitted (RIGHT, FULL).
     pub fn keeps_right(&self) -> bool {
         matches!(self.kind, JoinKind::Right | JoinKind::Outer)
+    }
+
+    /// Whether rows of `side` without a match are emitted.
+    pub fn keeps(&self, side: Side) -> bool {
+        match side {
+            Side::Left => self.keeps_left(),
+            Side::Right => self.keeps_right(),
+        }
+    }
+
+    /// The join's kind as SQL writes it (`INNER`, `LEFT`, `RIGHT`, `FULL OUTER`), for EXPLAIN.
+    pub fn kind_sql(&self) -> &'static str {
+        match self.kind {
+            JoinKind::Inner => "INNER",
+            JoinKind::Left => "LEFT",
+            JoinKind::Right => "RIGHT",
+            JoinKind::Outer => "FULL OUTER",
+        }
     }
 }
 
@@ -123,15 +151,20 @@ impl<'a> SideReader<'a> {
 
     /// The key of `row`, or `None` when a component is NULL (a NULL key joins nothing).
     pub fn key(&self, row: usize) -> Option<Vec<Value>> {
-        let key: Vec<Value> = self
-            .keys
-            .iter()
-            .map(|c| Value::from_array(self.batch.column(*c).as_ref(), row))
-            .collect();
+        let key = self.key_values(row);
         if key.iter().any(|v| matches!(v, Value::Null)) {
             return None;
         }
         Some(key)
+    }
+
+    /// The key columns' values of `row`, NULLs included (what a joined row of a row without
+    /// a key carries).
+    pub fn key_values(&self, row: usize) -> Vec<Value> {
+        self.keys
+            .iter()
+            .map(|c| Value::from_array(self.batch.column(*c).as_ref(), row))
+            .collect()
     }
 
     /// The key of `row` encoded for a store key (order-preserving is not needed: keys are
