@@ -176,6 +176,7 @@ impl Described {
                 MaterializeOp::DESCRIPTION.to_string(),
                 MaterializeOp::store_decls(),
             ),
+            LogicalPlan::Join(n) => super::join::describe_node(n),
             _ => return None,
         };
         Some(Described { text, stores })

@@ -18,6 +18,7 @@ use super::aggregate::Aggregator;
 use super::describe::Described;
 use super::encode::Encoder;
 use super::graph::{Edge, Graph};
+use super::join::{JoinSpec, StreamTableJoinOp, TableTableJoinOp};
 use super::operator::Operator;
 use super::ops::{
     ExchangeOp, FilterOp, MaterializeOp, ProjectOp, RekeyOp, Shown, SubscriberSinkOp,
@@ -25,7 +26,6 @@ use super::ops::{
 };
 use super::query_state::{QueryState, QueryStateError, StateLocation, TaskSlot, changelog_topic};
 use super::source::SourceReader;
-use super::join::{JoinSpec, StreamStreamJoinOp, StreamTableJoinOp, TableTableJoinOp};
 use crate::plan::logical::{
     AggregateNode, JoinNode, JoinShape, LogicalPlan, RekeyReason, SinkNode, SinkTarget,
 };
@@ -297,7 +297,10 @@ impl<'a, 'b> Builder<'a, 'b> {
             return Ok(Some(self.add(op, &[left, right])));
         }
         let tasks = self.task_counts.get(stage).copied().unwrap_or(1);
-        let sides = [(&node.left, &node.left_keys), (&node.right, &node.right_keys)];
+        let sides = [
+            (&node.left, &node.left_keys),
+            (&node.right, &node.right_keys),
+        ];
         for (input, (side, keys)) in sides.into_iter().enumerate() {
             let produced = self.visit(side)?;
             if stage_of(side) != self.stage {
@@ -348,16 +351,11 @@ impl<'a, 'b> Builder<'a, 'b> {
                 match n.shape {
                     JoinShape::StreamTable => Box::new(StreamTableJoinOp::new(spec, state, slot)?),
                     JoinShape::TableTable => Box::new(TableTableJoinOp::new(spec, state, slot)?),
-                    JoinShape::StreamStream {
-                        before_ms,
-                        after_ms,
-                        grace_ms,
-                    } => Box::new(StreamStreamJoinOp::new(
-                        spec,
-                        (before_ms, after_ms, grace_ms),
-                        state,
-                        slot,
-                    )?),
+                    JoinShape::StreamStream { .. } => {
+                        return Err(PhysicalError::Unsupported(
+                            "stream-stream joins: TODO".into(),
+                        ));
+                    }
                 }
             }
             _ => return self.operator(node),

@@ -4,8 +4,8 @@
 use super::aggregate::{AggregateInput, AggregatePlan, plan_aggregate};
 use super::expr::{Binder, Node, Scope, TExpr, ident_name, to_physical};
 use super::functions::FunctionRegistry;
-use super::partition::PartitionKeys;
 use super::join::{JoinedInput, KeyComponent};
+use super::partition::PartitionKeys;
 use super::schema::{Column, ColumnRole, LogicalSchema};
 use super::{CatalogView, PlanError, PlanResult, SourceDef};
 use crate::common::SqlType;
@@ -535,7 +535,9 @@ impl Namer {
     pub(super) fn for_join(items: &[(Expr, Option<String>)], joined: &JoinedInput) -> Namer {
         let mut namer = Namer::new(items, &joined.source.schema);
         for (_, source) in &joined.leaves {
-            namer.taken.extend(source.schema.columns.iter().map(|c| c.name.clone()));
+            namer
+                .taken
+                .extend(source.schema.columns.iter().map(|c| c.name.clone()));
         }
         namer.clashing = joined.clashing_names();
         namer
@@ -606,7 +608,9 @@ pub fn check_projection(plan: &QueryPlan, sink: &str, allow_missing_key: bool) -
     if let Some(missing) = plan.unprojected_join_keys.first()
         && !allow_missing_key
     {
-        return Err(PlanError::Invalid(super::join::missing_key_message(sink, missing)));
+        return Err(PlanError::Invalid(super::join::missing_key_message(
+            sink, missing,
+        )));
     }
     if !plan.repartitioned && plan.join.is_none() {
         for key in plan.source.schema.key_columns() {

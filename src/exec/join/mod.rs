@@ -299,3 +299,24 @@ impl From<&crate::plan::logical::JoinNode> for JoinSpec {
         }
     }
 }
+
+/// What EXPLAIN shows of a join node's operator, and its stores, without building it.
+pub fn describe_node(
+    node: &crate::plan::logical::JoinNode,
+) -> (String, Vec<crate::exec::operator::StoreDecl>) {
+    use crate::plan::logical::JoinShape;
+    let spec = JoinSpec::from(node);
+    match node.shape {
+        JoinShape::StreamTable => (
+            StreamTableJoinOp::describe_for(&spec),
+            StreamTableJoinOp::store_decls(&spec),
+        ),
+        JoinShape::TableTable => (
+            TableTableJoinOp::describe_for(&spec),
+            TableTableJoinOp::store_decls(&spec),
+        ),
+        JoinShape::StreamStream { .. } => {
+            (format!("Join {:?} stream-stream", node.kind), Vec::new())
+        }
+    }
+}

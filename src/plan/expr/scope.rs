@@ -68,9 +68,14 @@ impl Scope {
             return None;
         }
         if let Some(q) = qualifier {
-            let known = self.columns.iter().any(|c| c.qualifier.as_deref() == Some(q));
+            let known = self
+                .columns
+                .iter()
+                .any(|c| c.qualifier.as_deref() == Some(q));
             return (!known).then(|| {
-                format!("Failed to prepare statement: '{q}' is not a valid stream/table name or alias.")
+                format!(
+                    "Failed to prepare statement: '{q}' is not a valid stream/table name or alias."
+                )
             });
         }
         let named: Vec<&ScopeColumn> = self.columns.iter().filter(|c| c.name == name).collect();

@@ -75,7 +75,11 @@ pub(super) fn shape(
                 );
             }
             if matches!(join.kind, sql::JoinKind::Full | sql::JoinKind::Right) {
-                let which = if join.kind == sql::JoinKind::Full { "full" } else { "right" };
+                let which = if join.kind == sql::JoinKind::Full {
+                    "full"
+                } else {
+                    "right"
+                };
                 return plan_err!(
                     "Invalid join type: {which}-outer join not supported for stream-table join. Got {got}.\nA stream-table join keeps every stream row (LEFT) or the matched ones (INNER)."
                 );
@@ -124,9 +128,11 @@ fn on_primary_key(side: &Side, keys: &[TExpr]) -> bool {
         let Node::Column { index, .. } = &e.node else {
             return false;
         };
-        let Some(k) = side.key.iter().position(|k| {
-            k.position == *index || k.viable.iter().any(|v| v.scope_index == *index)
-        }) else {
+        let Some(k) = side
+            .key
+            .iter()
+            .position(|k| k.position == *index || k.viable.iter().any(|v| v.scope_index == *index))
+        else {
             return false;
         };
         if found.contains(&k) {

@@ -6,13 +6,13 @@
 use super::on::{Criterion, criteria};
 use super::{JoinedInput, KeyComponent, Viable, checks};
 use crate::common::SqlType;
+use crate::plan::PlanResult;
 use crate::plan::expr::{Binder, Node, Scope, ScopeColumn, TExpr};
 use crate::plan::functions::FunctionRegistry;
 use crate::plan::logical::{JoinKind, JoinNode, JoinShape, LogicalPlan, RekeyReason, SourceNode};
 use crate::plan::query::Compiled;
 use crate::plan::schema::{Column, ColumnRole, LogicalSchema, pseudo_columns};
 use crate::plan::source::SourceDef;
-use crate::plan::PlanResult;
 use crate::sql::{self, Query, SourceKind};
 
 /// One key component of a join input (ksqlDB's equivalence set of a join node).
@@ -101,7 +101,11 @@ fn joined_source(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let role = if i < keys { ColumnRole::Key } else { ColumnRole::Value };
+            let role = if i < keys {
+                ColumnRole::Key
+            } else {
+                ColumnRole::Value
+            };
             let ty = SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String);
             Column::new(f.name().clone(), ty, role)
         })
@@ -174,7 +178,14 @@ fn join_node(
     let left_keys = bind_all(&criteria, |c| &c.left, &left.scope, functions)?;
     let right_keys = bind_all(&criteria, |c| &c.right, &right.scope, functions)?;
     let kind = join_kind(join.kind);
-    let shape = checks::shape(&left, &right, join, &criteria, (&left_keys, &right_keys), nested)?;
+    let shape = checks::shape(
+        &left,
+        &right,
+        join,
+        &criteria,
+        (&left_keys, &right_keys),
+        nested,
+    )?;
     checks::key_types(shape, &criteria, &left_keys, &right_keys, &combined)?;
     let viable = viable_columns(&left, &right, &criteria, (&left_keys, &right_keys), kind);
     let left_texts: Vec<&str> = criteria.iter().map(|c| c.left_text.as_str()).collect();
@@ -200,7 +211,13 @@ fn join_node(
     }
     let keys = scope.columns.len();
     let mut fields: Vec<Column> = (0..keys)
-        .map(|i| Column::new(format!("KSQL_JOIN_KEY_{i}"), left_keys[i].ty.clone(), ColumnRole::Key))
+        .map(|i| {
+            Column::new(
+                format!("KSQL_JOIN_KEY_{i}"),
+                left_keys[i].ty.clone(),
+                ColumnRole::Key,
+            )
+        })
         .collect();
     let mut moved = Vec::new();
     for (side, offset) in [(&left, 0), (&right, 1)] {
@@ -208,7 +225,11 @@ fn join_node(
             let c = &side.scope.columns[*p];
             let alias = c.qualifier.clone().unwrap_or_default();
             moved.push((offset, *p, scope.columns.len()));
-            fields.push(Column::new(format!("{alias}_{}", c.name), c.sql_type.clone(), ColumnRole::Value));
+            fields.push(Column::new(
+                format!("{alias}_{}", c.name),
+                c.sql_type.clone(),
+                ColumnRole::Value,
+            ));
             scope.columns.push(c.clone());
         }
     }
@@ -222,7 +243,10 @@ fn join_node(
     let schema = LogicalSchema::new(fields).batch_schema(false);
     // The viable columns' positions in this join's output.
     let position_in_output = |side: usize, p: usize| {
-        moved.iter().find(|(s, q, _)| *s == side && *q == p).map(|(_, _, out)| *out)
+        moved
+            .iter()
+            .find(|(s, q, _)| *s == side && *q == p)
+            .map(|(_, _, out)| *out)
     };
     let key = viable
         .into_iter()
@@ -251,7 +275,11 @@ fn join_node(
         left_columns: left.contributed.clone(),
         right_columns: right.contributed.clone(),
         context: context.to_string(),
-        criteria: criteria.iter().map(|c| c.written.clone()).collect::<Vec<_>>().join(" AND "),
+        criteria: criteria
+            .iter()
+            .map(|c| c.written.clone())
+            .collect::<Vec<_>>()
+            .join(" AND "),
         schema,
     };
     let kind = match shape {
@@ -338,6 +366,10 @@ fn column_of(e: &TExpr) -> Option<usize> {
     }
 }
 
+/// What is equal to one key component: source columns (`(side, viable)`, side 0 the left),
+/// and expressions as qualified texts.
+type Equal = (Vec<(usize, Viable)>, Vec<String>);
+
 /// Per key component: the source columns equal to it (`(side, position in the side)`), left
 /// subtree first, and the expressions equal to it; none for FULL OUTER (either side may be
 /// missing).
@@ -347,7 +379,7 @@ fn viable_columns(
     criteria: &[Criterion],
     (left_keys, right_keys): (&[TExpr], &[TExpr]),
     kind: JoinKind,
-) -> Vec<(Vec<(usize, Viable)>, Vec<String>)> {
+) -> Vec<Equal> {
     let column = |side: &Side, e: &TExpr| {
         let index = column_of(e)?;
         let c = &side.scope.columns[index];
@@ -405,8 +437,8 @@ impl<'a> KeyNames<'a> {
     }
 
     fn next(&mut self) -> String {
-        let candidates = std::iter::once("ROWKEY".to_string())
-            .chain((1..).map(|n| format!("ROWKEY_{n}")));
+        let candidates =
+            std::iter::once("ROWKEY".to_string()).chain((1..).map(|n| format!("ROWKEY_{n}")));
         for c in candidates {
             if !self.taken.contains(&c) && !self.used.contains(&c) {
                 self.used.push(c.clone());

@@ -12,10 +12,10 @@ mod on;
 mod project;
 
 use super::expr::Scope;
+use super::functions::FunctionRegistry;
 use super::logical::LogicalPlan;
 use super::source::SourceDef;
 use super::{CatalogView, PlanError, PlanResult};
-use super::functions::FunctionRegistry;
 use crate::sql::Query;
 
 pub use checks::{check_partitions, missing_key_message};
@@ -110,8 +110,8 @@ fn bind_sources(q: &Query, catalog: &dyn CatalogView) -> PlanResult<Vec<(String,
             // ambiguous, refused with ksqlDB's texts.
             return Err(PlanError::Invalid(if leaves.len() == 1 {
                 format!(
-                    "Can not join '{alias}' to '{alias}': self joins are not yet supported. Give each occurrence its own alias: FROM {} A JOIN {} B."
-                    , source.name, source.name
+                    "Can not join '{alias}' to '{alias}': self joins are not yet supported. Give each occurrence its own alias: FROM {} A JOIN {} B.",
+                    source.name, source.name
                 )
             } else {
                 format!(

@@ -46,8 +46,16 @@ pub fn expand_select(
 }
 
 fn star(alias: &str, source: &SourceDef, out: &mut Vec<(Expr, Option<String>)>) {
-    let keys = source.schema.columns.iter().filter(|c| c.role == ColumnRole::Key);
-    let values = source.schema.columns.iter().filter(|c| c.role != ColumnRole::Key);
+    let keys = source
+        .schema
+        .columns
+        .iter()
+        .filter(|c| c.role == ColumnRole::Key);
+    let values = source
+        .schema
+        .columns
+        .iter()
+        .filter(|c| c.role != ColumnRole::Key);
     for c in keys.chain(values) {
         let parts = vec![
             Ident::with_quote('`', alias),
