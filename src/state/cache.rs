@@ -13,15 +13,30 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 /// Merges ordered durable entries with the ordered cache entries of the same range: a cached put
 /// replaces or adds to what RocksDB holds, a cached delete hides it.
 pub fn merge<'a>(
+    durable: impl Iterator<Item = Result<Entry>>,
+    cached: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+) -> Result<Vec<Entry>> {
+    merge_up_to(durable, cached, usize::MAX)
+}
+
+/// The first `limit` entries of [`merge`] (reading no further than it needs to).
+pub fn merge_up_to<'a>(
     mut durable: impl Iterator<Item = Result<Entry>>,
     cached: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+    limit: usize,
 ) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut next_durable = durable.next().transpose()?;
     for (key, value) in cached {
         while let Some(entry) = next_durable.take_if(|entry| entry.0 < *key) {
+            if out.len() >= limit {
+                return Ok(out);
+            }
             out.push(entry);
             next_durable = durable.next().transpose()?;
+        }
+        if out.len() >= limit {
+            return Ok(out);
         }
         if next_durable.as_ref().is_some_and(|(k, _)| k == key) {
             next_durable = durable.next().transpose()?;
@@ -30,8 +45,10 @@ pub fn merge<'a>(
             out.push((key.clone(), value.clone()));
         }
     }
-    out.extend(next_durable);
-    for entry in durable {
+    for entry in next_durable.into_iter().map(Ok).chain(durable) {
+        if out.len() >= limit {
+            break;
+        }
         out.push(entry?);
     }
     Ok(out)
@@ -60,6 +77,20 @@ mod tests {
                 (k, String::from_utf8(v).expect("utf8"))
             })
             .collect()
+    }
+
+    #[test]
+    fn a_limited_merge_stops_at_the_limit_skipping_hidden_entries() {
+        let durable = || vec![entry("a", "1"), entry("b", "2"), entry("d", "4")].into_iter();
+        let cached = cache(&[("a", None), ("b", None), ("c", Some("3"))]);
+        let first = merge_up_to(durable(), cached.iter(), 1).expect("merge");
+        assert_eq!(strings(first), [("c".to_string(), "3".to_string())]);
+        let two = merge_up_to(durable(), cached.iter(), 2).expect("merge");
+        assert_eq!(strings(two).len(), 2);
+        let none = merge_up_to(durable(), cache(&[]).iter(), 0).expect("merge");
+        assert!(none.is_empty());
+        let durable_only = merge_up_to(durable(), cache(&[]).iter(), 2).expect("merge");
+        assert_eq!(strings(durable_only)[1], ("b".to_string(), "2".to_string()));
     }
 
     #[test]
