@@ -11,16 +11,9 @@ pub type Cache = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 pub type Entry = (Vec<u8>, Vec<u8>);
 
 /// Merges ordered durable entries with the ordered cache entries of the same range: a cached put
-/// replaces or adds to what RocksDB holds, a cached delete hides it.
+/// replaces or adds to what RocksDB holds, a cached delete hides it. Stops after `limit` entries
+/// (reading no further).
 pub fn merge<'a>(
-    durable: impl Iterator<Item = Result<Entry>>,
-    cached: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
-) -> Result<Vec<Entry>> {
-    merge_up_to(durable, cached, usize::MAX)
-}
-
-/// The first `limit` entries of [`merge`] (reading no further than it needs to).
-pub fn merge_up_to<'a>(
     mut durable: impl Iterator<Item = Result<Entry>>,
     cached: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
     limit: usize,
@@ -83,13 +76,13 @@ mod tests {
     fn a_limited_merge_stops_at_the_limit_skipping_hidden_entries() {
         let durable = || vec![entry("a", "1"), entry("b", "2"), entry("d", "4")].into_iter();
         let cached = cache(&[("a", None), ("b", None), ("c", Some("3"))]);
-        let first = merge_up_to(durable(), cached.iter(), 1).expect("merge");
+        let first = merge(durable(), cached.iter(), 1).expect("merge");
         assert_eq!(strings(first), [("c".to_string(), "3".to_string())]);
-        let two = merge_up_to(durable(), cached.iter(), 2).expect("merge");
+        let two = merge(durable(), cached.iter(), 2).expect("merge");
         assert_eq!(strings(two).len(), 2);
-        let none = merge_up_to(durable(), cache(&[]).iter(), 0).expect("merge");
+        let none = merge(durable(), cache(&[]).iter(), 0).expect("merge");
         assert!(none.is_empty());
-        let durable_only = merge_up_to(durable(), cache(&[]).iter(), 2).expect("merge");
+        let durable_only = merge(durable(), cache(&[]).iter(), 2).expect("merge");
         assert_eq!(strings(durable_only)[1], ("b".to_string(), "2".to_string()));
     }
 
@@ -102,7 +95,7 @@ mod tests {
             ("d", None),
             ("e", Some("5")),
         ]);
-        let merged = merge(durable.into_iter(), cached.iter()).expect("merge");
+        let merged = merge(durable.into_iter(), cached.iter(), usize::MAX).expect("merge");
         let expected = [("a", "1"), ("b", "20"), ("c", "3"), ("e", "5")];
         let expected: Vec<_> = expected
             .iter()
@@ -113,10 +106,15 @@ mod tests {
 
     #[test]
     fn either_side_alone() {
-        let merged = merge(vec![entry("a", "1")].into_iter(), cache(&[]).iter()).expect("merge");
+        let merged = merge(
+            vec![entry("a", "1")].into_iter(),
+            cache(&[]).iter(),
+            usize::MAX,
+        )
+        .expect("merge");
         assert_eq!(strings(merged), vec![("a".into(), "1".into())]);
         let cached = cache(&[("a", None), ("b", Some("2"))]);
-        let merged = merge(std::iter::empty(), cached.iter()).expect("merge");
+        let merged = merge(std::iter::empty(), cached.iter(), usize::MAX).expect("merge");
         assert_eq!(strings(merged), vec![("b".into(), "2".into())]);
     }
 
@@ -126,6 +124,6 @@ mod tests {
             entry("a", "1"),
             Err(super::super::StateError::Locked { path: "/x".into() }),
         ];
-        assert!(merge(durable.into_iter(), cache(&[]).iter()).is_err());
+        assert!(merge(durable.into_iter(), cache(&[]).iter(), usize::MAX).is_err());
     }
 }

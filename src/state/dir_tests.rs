@@ -37,7 +37,10 @@ fn first_seeks_past_deleted_entries_to_the_first_live_one() {
     assert_eq!(store.first(b"", None).expect("first"), entry(b"b", b"2"));
     store.delete(b"b");
     assert_eq!(store.first(b"", None).expect("first"), entry(b"c", b"3"));
-    assert_eq!(store.first(b"c\x00", None).expect("first"), entry(b"d", b"4"));
+    assert_eq!(
+        store.first(b"c\x00", None).expect("first"),
+        entry(b"d", b"4")
+    );
     assert_eq!(store.first(b"", Some(b"c")).expect("first"), None);
     assert_eq!(store.first(b"e", None).expect("first"), None);
 }

@@ -125,7 +125,9 @@ fn decode_by_key(bytes: &[u8]) -> std::result::Result<(Vec<u8>, i64, u64), KeyEr
         .ok_or(KeyError("not a by-key join buffer entry"))?;
     let (key, rest) = keys::split_escaped(body)?;
     if rest.len() != TS_LEN + SEQ_LEN {
-        return Err(KeyError("join buffer key must end with a timestamp and a seq"));
+        return Err(KeyError(
+            "join buffer key must end with a timestamp and a seq",
+        ));
     }
     let (ts, seq) = rest.split_at(TS_LEN);
     Ok((key, keys::decode_ts(ts)?, decode_seq(seq)?))
@@ -137,7 +139,9 @@ fn decode_by_time(bytes: &[u8]) -> std::result::Result<(Vec<u8>, i64, u64), KeyE
         .strip_prefix(&[BY_TIME])
         .ok_or(KeyError("not a by-time join buffer entry"))?;
     if body.len() < TS_LEN + SEQ_LEN {
-        return Err(KeyError("join buffer time key shorter than a timestamp and a seq"));
+        return Err(KeyError(
+            "join buffer time key shorter than a timestamp and a seq",
+        ));
     }
     let (ts, rest) = body.split_at(TS_LEN);
     let (key, seq) = rest.split_at(rest.len() - SEQ_LEN);

@@ -61,17 +61,28 @@ fn fetch_returns_one_keys_rows_in_ts_then_seq_order_with_duplicates() {
 fn expiry_removes_older_rows_of_every_key_from_both_layouts() {
     let tmp = TempDir::new().expect("tempdir");
     let (mut state, mut buffer) = setup(&tmp);
-    for (key, ts, seq) in [(&b"a"[..], -20, 1), (b"b", -10, 2), (b"a", 0, 3), (b"b", 10, 4)] {
+    for (key, ts, seq) in [
+        (&b"a"[..], -20, 1),
+        (b"b", -10, 2),
+        (b"a", 0, 3),
+        (b"b", 10, 4),
+    ] {
         buffer.put(key, ts, seq, b"v");
     }
     state.flush(&Checkpoint::new()).expect("flush");
     buffer.put(b"c", -5, 5, b"v"); // only in the cache
     buffer.put(b"a\x00", -1, 6, b"v");
     assert_eq!(buffer.expire_before(0).expect("expire"), 4);
-    assert_eq!(rows(buffer.fetch(b"a", i64::MIN, i64::MAX).expect("fetch")), vec![
-        row(0, 3, "v")
-    ]);
-    assert!(buffer.fetch(b"c", i64::MIN, i64::MAX).expect("fetch").is_empty());
+    assert_eq!(
+        rows(buffer.fetch(b"a", i64::MIN, i64::MAX).expect("fetch")),
+        vec![row(0, 3, "v")]
+    );
+    assert!(
+        buffer
+            .fetch(b"c", i64::MIN, i64::MAX)
+            .expect("fetch")
+            .is_empty()
+    );
     state.flush(&Checkpoint::new()).expect("flush");
     let raw = buffer.store().prefix(b"").expect("scan");
     assert_eq!(raw.len(), 4, "two rows, each in two layouts");
@@ -88,7 +99,11 @@ fn the_changelog_logs_by_key_entries_and_derives_their_index() {
     let index = by_time(b"k", 5, 1);
     assert!(!(layout.logged)(&index));
     assert_eq!((layout.index_of)(&index), None);
-    assert_eq!((layout.index_of)(b"\x01k\x00\x01short"), None, "malformed: no index");
+    assert_eq!(
+        (layout.index_of)(b"\x01k\x00\x01short"),
+        None,
+        "malformed: no index"
+    );
 }
 
 #[test]

@@ -135,7 +135,7 @@ impl Store {
             None => std::ops::Bound::Unbounded,
         };
         let bounds = (std::ops::Bound::Included(from), upper);
-        cache::merge_up_to(durable, cache.range::<[u8], _>(bounds), limit)
+        cache::merge(durable, cache.range::<[u8], _>(bounds), limit)
     }
 
     /// The uncommitted writes, in key order: `Some(value)` a put, `None` a delete. (What a
