@@ -23,6 +23,29 @@ fn open(dir: &TempDir) -> StateDir {
 }
 
 #[test]
+fn first_seeks_past_deleted_entries_to_the_first_live_one() {
+    let tmp = TempDir::new().expect("tempdir");
+    let mut state = open(&tmp);
+    let mut store = state.store("agg").expect("store");
+    store.put(b"a", b"1");
+    store.put(b"b", b"2");
+    store.put(b"d", b"4");
+    state.flush(&Checkpoint::new()).expect("flush");
+    store.delete(b"a");
+    store.put(b"c", b"3");
+    let entry = |k: &[u8], v: &[u8]| Some((k.to_vec(), v.to_vec()));
+    assert_eq!(store.first(b"", None).expect("first"), entry(b"b", b"2"));
+    store.delete(b"b");
+    assert_eq!(store.first(b"", None).expect("first"), entry(b"c", b"3"));
+    assert_eq!(
+        store.first(b"c\x00", None).expect("first"),
+        entry(b"d", b"4")
+    );
+    assert_eq!(store.first(b"", Some(b"c")).expect("first"), None);
+    assert_eq!(store.first(b"e", None).expect("first"), None);
+}
+
+#[test]
 fn reads_see_the_cache_over_the_database() {
     let tmp = TempDir::new().expect("tempdir");
     let mut state = open(&tmp);

@@ -116,6 +116,17 @@ impl Store {
 
     /// Entries with `from <= key`, up to `to` (exclusive) or to the end.
     pub fn scan(&self, from: &[u8], to: Option<&[u8]>) -> Result<Vec<Entry>> {
+        self.scan_up_to(from, to, usize::MAX)
+    }
+
+    /// The first entry with `from <= key`, up to `to` (exclusive) or to the end (a seek: it
+    /// reads no further).
+    pub fn first(&self, from: &[u8], to: Option<&[u8]>) -> Result<Option<Entry>> {
+        Ok(self.scan_up_to(from, to, 1)?.pop())
+    }
+
+    /// The first `limit` entries of [`Store::scan`].
+    fn scan_up_to(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>> {
         let cf = self.shared.cf(&self.state.name)?;
         let durable = self.durable(&cf, from, to);
         let cache = self.state.cache();
@@ -124,7 +135,7 @@ impl Store {
             None => std::ops::Bound::Unbounded,
         };
         let bounds = (std::ops::Bound::Included(from), upper);
-        cache::merge(durable, cache.range::<[u8], _>(bounds))
+        cache::merge(durable, cache.range::<[u8], _>(bounds), limit)
     }
 
     /// The uncommitted writes, in key order: `Some(value)` a put, `None` a delete. (What a

@@ -11,6 +11,8 @@
 //!
 //! May import what `exec` does.
 
+pub mod stream_stream;
+
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::{SqlType, Value, codec, values_to_array};
 use crate::exec::operator::OperatorError;
