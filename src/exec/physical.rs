@@ -18,7 +18,7 @@ use super::aggregate::Aggregator;
 use super::describe::Described;
 use super::encode::Encoder;
 use super::graph::{Edge, Graph};
-use super::join::{JoinSpec, StreamTableJoinOp, TableTableJoinOp};
+use super::join::{JoinSpec, StreamStreamJoinOp, StreamTableJoinOp, TableTableJoinOp};
 use super::operator::Operator;
 use super::ops::{
     ExchangeOp, FilterOp, MaterializeOp, ProjectOp, RekeyOp, Shown, SubscriberSinkOp,
@@ -351,11 +351,16 @@ impl<'a, 'b> Builder<'a, 'b> {
                 match n.shape {
                     JoinShape::StreamTable => Box::new(StreamTableJoinOp::new(spec, state, slot)?),
                     JoinShape::TableTable => Box::new(TableTableJoinOp::new(spec, state, slot)?),
-                    JoinShape::StreamStream { .. } => {
-                        return Err(PhysicalError::Unsupported(
-                            "stream-stream joins: TODO".into(),
-                        ));
-                    }
+                    JoinShape::StreamStream {
+                        before_ms,
+                        after_ms,
+                        grace_ms,
+                    } => Box::new(StreamStreamJoinOp::new(
+                        spec,
+                        (before_ms, after_ms, grace_ms),
+                        state,
+                        slot,
+                    )?),
                 }
             }
             _ => return self.operator(node),

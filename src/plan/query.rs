@@ -483,7 +483,14 @@ fn check_duplicates(columns: &[OutputColumn], kind: QueryKind) -> PlanResult<()>
             ]
             .contains(&c.name.as_str())
         {
-            if matches!(&c.compiled.expr.node, Node::Column { name, .. } if name == &c.name) {
+            // Selecting the pseudo-column itself (`ROWTIME`, or a joined source's `L_ROWTIME`).
+            let selects_itself = |name: &str| {
+                name == c.name
+                    || name
+                        .strip_suffix(c.name.as_str())
+                        .is_some_and(|p| p.ends_with('_'))
+            };
+            if matches!(&c.compiled.expr.node, Node::Column { name, .. } if selects_itself(name)) {
                 return plan_err!(
                     "Reserved column name in select: `{}`. Please remove or alias the column.",
                     c.name

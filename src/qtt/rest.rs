@@ -86,10 +86,6 @@ fn skip_reason(case: &RestCase, variant: &Variant) -> Option<String> {
     if let Some(reason) = case.case.skip_reason(variant) {
         return Some(reason);
     }
-    let text = variant.statements.join(" ").to_ascii_uppercase();
-    if text.contains(" JOIN ") {
-        return Some("needs joins".into());
-    }
     let proto = case.responses.iter().any(|r| r.get("queryProto").is_some());
     if proto {
         return Some("protobuf-encoded query responses (Brook answers JSON only)".into());

@@ -29,6 +29,7 @@ mod table_table;
 mod tests;
 
 pub use side_rows::{SideRows, TableChange};
+pub use stream_stream::StreamStreamJoinOp;
 pub use stream_table::StreamTableJoinOp;
 pub use table_table::TableTableJoinOp;
 
@@ -54,6 +55,13 @@ impl JoinSpec {
     /// A store name in this join's context (`Join-Right-Rows`).
     pub fn store_name(&self, store: &str) -> String {
         format!("{}-{store}", self.context)
+    }
+
+    /// Whether the joined rows are windowed: the output has WINDOWSTART and WINDOWEND before
+    /// ROWTIME, filled from the key's last two components (both sides' window bounds).
+    pub fn windowed(&self) -> bool {
+        let fields = self.schema.fields();
+        fields.len() >= 5 && fields[fields.len() - 5].name() == crate::plan::schema::WINDOWSTART
     }
 
     /// Whether rows of the left side without a match are emitted (LEFT, FULL).
@@ -233,32 +241,27 @@ impl<'a> JoinOutput<'a> {
     /// Adds a row.
     pub fn push(&mut self, op: Op, row: Joined<'_>) {
         let spec = self.spec;
-        let widths = [
-            row.key.len(),
-            spec.left_columns.len(),
-            spec.right_columns.len(),
-        ];
-        let mut out = self.columns.iter_mut();
-        for v in row.key.iter().take(widths[0]) {
-            if let Some(c) = out.next() {
-                c.push(v.clone());
-            }
-        }
-        for (side, width) in [(row.left, widths[1]), (row.right, widths[2])] {
-            for i in 0..width {
-                let v = side.and_then(|s| s.get(i)).cloned().unwrap_or(Value::Null);
-                if let Some(c) = out.next() {
-                    c.push(v);
-                }
-            }
-        }
-        let tail = [
-            Value::Bigint(row.ts),
-            Value::Int(row.position.0),
-            Value::Bigint(row.position.1),
-        ];
-        for (c, v) in out.zip(tail) {
-            c.push(v);
+        let windowed = spec.windowed();
+        let tail = if windowed { 5 } else { 3 };
+        let width = self.columns.len();
+        let keys = width.saturating_sub(spec.left_columns.len() + spec.right_columns.len() + tail);
+        let key = |i: usize| row.key.get(i).cloned().unwrap_or(Value::Null);
+        let side = |s: Option<&[Value]>, i: usize| {
+            s.and_then(|s| s.get(i)).cloned().unwrap_or(Value::Null)
+        };
+        let values = (0..keys)
+            .map(key)
+            .chain((0..spec.left_columns.len()).map(|i| side(row.left, i)))
+            .chain((0..spec.right_columns.len()).map(|i| side(row.right, i)))
+            // A windowed join's key ends with the window's bounds.
+            .chain((keys..keys + 2).filter(|_| windowed).map(key))
+            .chain([
+                Value::Bigint(row.ts),
+                Value::Int(row.position.0),
+                Value::Bigint(row.position.1),
+            ]);
+        for (column, value) in self.columns.iter_mut().zip(values) {
+            column.push(value);
         }
         self.ops.push(op);
     }

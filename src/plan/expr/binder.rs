@@ -177,8 +177,16 @@ impl<'a> Binder<'a> {
             Expr::Function(f) => self.function(f),
             Expr::Array(array) => self.array(&array.elem),
             Expr::CompoundFieldAccess { root, access_chain } => {
-                let mut expr = self.bind(root)?;
-                for access in access_chain {
+                // `alias.column[1]`: a qualified column, then the rest of the chain.
+                let (mut expr, chain) = match (&**root, access_chain.first()) {
+                    (Expr::Identifier(q), Some(AccessExpr::Dot(Expr::Identifier(column))))
+                        if self.scope.is_qualifier(&ident_name(q)) =>
+                    {
+                        (self.name(Some(q), column)?, &access_chain[1..])
+                    }
+                    _ => (self.bind(root)?, &access_chain[..]),
+                };
+                for access in chain {
                     expr = match access {
                         AccessExpr::Dot(Expr::Identifier(field)) => {
                             self.field(expr, &ident_name(field))?
@@ -221,11 +229,14 @@ impl<'a> Binder<'a> {
             );
         }
         let (index, column) = self.scope.resolve(qualifier.as_deref(), &name)?;
+        // A joined row's column is named as the row has it, `<ALIAS>_<COLUMN>` (as ksqlDB
+        // prints it), so columns of two sources never look alike.
+        let name = match (&column.qualifier, self.scope.joined) {
+            (Some(q), true) => format!("{q}_{}", column.name),
+            _ => column.name.clone(),
+        };
         Ok(TExpr::new(
-            Node::Column {
-                index,
-                name: column.name.clone(),
-            },
+            Node::Column { index, name },
             column.sql_type.clone(),
         ))
     }

@@ -61,6 +61,15 @@ impl Scope {
         }
     }
 
+    /// Whether `name` qualifies columns here (a source's name or alias) and is not itself a
+    /// column's name.
+    pub fn is_qualifier(&self, name: &str) -> bool {
+        self.columns
+            .iter()
+            .any(|c| c.qualifier.as_deref() == Some(name))
+            && !self.columns.iter().any(|c| c.name == name)
+    }
+
     /// Why a reference to `name` (with `qualifier`) names no one column of a join's scope:
     /// an unknown qualifier, or a name several sources have (ksqlDB's texts).
     pub fn ambiguity(&self, qualifier: Option<&str>, name: &str) -> Option<String> {

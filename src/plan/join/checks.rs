@@ -255,3 +255,32 @@ pub(super) fn no_map_in_key(ty: &crate::common::SqlType, text: &str) -> PlanResu
         "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {ty}. See https://github.com/confluentinc/ksql/issues/6621 for more."
     )
 }
+
+/// Windowed rows join windowed rows of the same kind of window (ksqlDB's
+/// `Analyzer.visitJoinedSource`).
+pub(super) fn windows(left: &Side, right: &Side) -> PlanResult<()> {
+    let describe = |s: &Side| match &s.window {
+        Some((w, _)) => format!("{} is {} windowed", s.name, w.kind.name()),
+        None => format!("{} is not windowed", s.name),
+    };
+    match (&left.window, &right.window) {
+        (None, None) => Ok(()),
+        (Some((l, _)), Some((r, _))) => {
+            let session =
+                |w: &crate::format::WindowInfo| w.kind == crate::format::WindowKind::Session;
+            if session(l) == session(r) {
+                return Ok(());
+            }
+            plan_err!(
+                "Incompatible windowed sources.\n{}\n{}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for the join to work\nHopping and tumbling windowed sources can only be joined to other hopping and tumbling windowed sources",
+                describe(left),
+                describe(right)
+            )
+        }
+        _ => plan_err!(
+            "Can not join windowed source to non-windowed source.\n{}\n{}",
+            describe(left),
+            describe(right)
+        ),
+    }
+}

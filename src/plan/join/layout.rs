@@ -6,6 +6,7 @@
 use super::on::{Criterion, criteria};
 use super::{JoinedInput, KeyComponent, Viable, checks};
 use crate::common::SqlType;
+use crate::format::WindowInfo;
 use crate::plan::PlanResult;
 use crate::plan::expr::{Binder, Node, Scope, ScopeColumn, TExpr};
 use crate::plan::functions::FunctionRegistry;
@@ -48,6 +49,8 @@ pub(super) struct Side {
     pub kind: SourceKind,
     /// The alias a message names the side by.
     pub name: String,
+    /// Windowed rows: the window, and the positions of WINDOWSTART and WINDOWEND.
+    pub window: Option<(WindowInfo, [usize; 2])>,
 }
 
 pub(super) fn build(
@@ -96,7 +99,8 @@ fn joined_source(
     schema: &arrow::datatypes::SchemaRef,
 ) -> SourceDef {
     let keys = side.key.len();
-    let width = schema.fields().len() - 3;
+    let tail = if side.window.is_some() { 5 } else { 3 };
+    let width = schema.fields().len() - tail;
     let columns = schema.fields()[..width]
         .iter()
         .enumerate()
@@ -115,7 +119,7 @@ fn joined_source(
         name: first.name.clone(),
         kind: side.kind,
         schema: LogicalSchema::new(columns),
-        window: None,
+        window: side.window.map(|(w, _)| w),
         timestamp: None,
         read_only: false,
         from_query: false,
@@ -160,6 +164,10 @@ fn leaf((alias, source): &(String, SourceDef)) -> Side {
         key,
         kind: source.kind,
         name: alias.clone(),
+        window: source.window.map(|w| {
+            let n = source.schema.columns.len();
+            (w, [n, n + 1])
+        }),
     }
 }
 
@@ -187,12 +195,20 @@ fn join_node(
         nested,
     )?;
     checks::key_types(shape, &criteria, &left_keys, &right_keys, &combined)?;
+    checks::windows(&left, &right)?;
     let viable = viable_columns(&left, &right, &criteria, (&left_keys, &right_keys), kind);
     let left_texts: Vec<&str> = criteria.iter().map(|c| c.left_text.as_str()).collect();
     let right_texts: Vec<&str> = criteria.iter().map(|c| c.right_text.as_str()).collect();
-    let (left_plan, left_positions) = keyed(left.plan.clone(), &left.key, &left_keys, &left_texts)?;
-    let (right_plan, right_positions) =
+    let (left_plan, mut left_positions) =
+        keyed(left.plan.clone(), &left.key, &left_keys, &left_texts)?;
+    let (right_plan, mut right_positions) =
         keyed(right.plan.clone(), &right.key, &right_keys, &right_texts)?;
+    // Windowed rows join only rows of the same window: its bounds end the key.
+    let window = left.window.map(|(w, _)| w);
+    if let (Some((_, l)), Some((_, r))) = (left.window, right.window) {
+        left_positions.extend(l);
+        right_positions.extend(r);
+    }
     let mut names = KeyNames::new(all_names);
     let mut scope = Scope {
         columns: Vec::new(),
@@ -233,14 +249,14 @@ fn join_node(
             scope.columns.push(c.clone());
         }
     }
-    for (name, ty) in pseudo_columns(false) {
+    for (name, ty) in pseudo_columns(window.is_some()) {
         scope.columns.push(ScopeColumn {
             name: name.to_string(),
             qualifier: None,
             sql_type: ty,
         });
     }
-    let schema = LogicalSchema::new(fields).batch_schema(false);
+    let schema = LogicalSchema::new(fields).batch_schema(window.is_some());
     // The viable columns' positions in this join's output.
     let position_in_output = |side: usize, p: usize| {
         moved
@@ -286,13 +302,16 @@ fn join_node(
         JoinShape::TableTable => SourceKind::Table,
         _ => SourceKind::Stream,
     };
+    let width = scope.columns.len();
+    let tail = if window.is_some() { 5 } else { 3 };
     Ok(Side {
-        contributed: (keys..scope.columns.len() - 3).collect(),
+        contributed: (keys..width - tail).collect(),
         plan: LogicalPlan::Join(node),
         scope,
         key,
         kind,
         name: left.name,
+        window: window.map(|w| (w, [width - 5, width - 4])),
     })
 }
 

@@ -73,13 +73,6 @@ impl JoinedInput {
             .map(|(name, _)| name.to_string())
             .collect()
     }
-
-    /// The scope index of the key component a column (by scope index) is viable for.
-    pub fn component_of(&self, scope_index: usize) -> Option<usize> {
-        self.key.iter().position(|k| {
-            k.column == scope_index || k.viable.iter().any(|v| v.scope_index == scope_index)
-        })
-    }
 }
 
 /// Plans the FROM clause of `q`, which has joins.

@@ -4,7 +4,7 @@
 use super::JoinedInput;
 use crate::plan::expr::{Binder, Node};
 use crate::plan::query::{Compiled, OutputColumn};
-use crate::plan::schema::ColumnRole;
+use crate::plan::schema::{ColumnRole, pseudo_columns};
 use crate::plan::{PlanResult, SourceDef};
 use crate::plan_err;
 use crate::sql::{Expr, Query, SelectItem};
@@ -27,14 +27,14 @@ pub fn expand_select(
                     }
                 }
                 for (alias, source) in &joined.leaves {
-                    star(alias, source, &mut out);
+                    star(alias, source, !q.partition_by.is_empty(), &mut out);
                 }
             }
-            SelectItem::QualifiedWildcard(q) => {
-                let Some((alias, source)) = joined.leaves.iter().find(|(a, _)| a == q) else {
-                    return plan_err!("'{q}' is not a valid stream/table name or alias.");
+            SelectItem::QualifiedWildcard(name) => {
+                let Some((alias, source)) = joined.leaves.iter().find(|(a, _)| a == name) else {
+                    return plan_err!("'{name}' is not a valid stream/table name or alias.");
                 };
-                star(alias, source, &mut out);
+                star(alias, source, !q.partition_by.is_empty(), &mut out);
             }
             SelectItem::StructFields(root) => {
                 crate::plan::query::struct_fields(root, binder, &mut out)?
@@ -45,25 +45,33 @@ pub fn expand_select(
     Ok(out)
 }
 
-fn star(alias: &str, source: &SourceDef, out: &mut Vec<(Expr, Option<String>)>) {
-    let keys = source
-        .schema
-        .columns
-        .iter()
-        .filter(|c| c.role == ColumnRole::Key);
-    let values = source
-        .schema
-        .columns
-        .iter()
-        .filter(|c| c.role != ColumnRole::Key);
-    for c in keys.chain(values) {
+/// One source's columns for `*`. Re-partitioned (PARTITION BY), ksqlDB lists its value
+/// columns, then its ROWTIME, ROWPARTITION and ROWOFFSET, then its key columns.
+fn star(
+    alias: &str,
+    source: &SourceDef,
+    repartitioned: bool,
+    out: &mut Vec<(Expr, Option<String>)>,
+) {
+    let columns = &source.schema.columns;
+    let keys = columns.iter().filter(|c| c.role == ColumnRole::Key);
+    let values = columns.iter().filter(|c| c.role != ColumnRole::Key);
+    let names: Vec<&str> = match repartitioned {
+        false => keys.chain(values).map(|c| c.name.as_str()).collect(),
+        true => values
+            .map(|c| c.name.as_str())
+            .chain(pseudo_columns(false).into_iter().map(|(n, _)| n))
+            .chain(keys.map(|c| c.name.as_str()))
+            .collect(),
+    };
+    for name in names {
         let parts = vec![
             Ident::with_quote('`', alias),
-            Ident::with_quote('`', c.name.clone()),
+            Ident::with_quote('`', name.to_string()),
         ];
         out.push((
             Expr::CompoundIdentifier(parts),
-            Some(format!("{alias}_{}", c.name)),
+            Some(format!("{alias}_{name}")),
         ));
     }
 }
@@ -80,30 +88,40 @@ pub struct MarkedKeys {
 /// the synthetic key), which then reads the join's key column: a RIGHT or FULL join's row
 /// has its key there even when the column's own source has no row.
 pub fn mark_keys(columns: &mut [OutputColumn], joined: &JoinedInput) -> PlanResult<MarkedKeys> {
+    let reads = |c: &OutputColumn| match &c.compiled.expr.node {
+        Node::Column { index, .. } => Some(*index),
+        _ => None,
+    };
+    // Per component, the key's source: the first viable column (in the join's order) that is
+    // projected, or the synthetic key; then the columns projecting it.
     let mut chosen: Vec<Option<(usize, Vec<String>)>> = vec![None; joined.key.len()];
-    for c in columns.iter_mut() {
-        let Node::Column { index, .. } = &c.compiled.expr.node else {
-            continue;
-        };
-        let index = *index;
-        let Some(k) = joined.component_of(index) else {
-            continue;
-        };
-        match &mut chosen[k] {
-            Some((first, names)) if *first == index => names.push(c.name.clone()),
-            Some(_) => {}
-            slot @ None => {
-                *slot = Some((index, vec![c.name.clone()]));
-                let component = &joined.key[k];
-                let column = &joined.scope.columns[component.column];
-                let node = Node::Column {
-                    index: component.column,
-                    name: column.name.clone(),
-                };
-                let expr = crate::plan::expr::TExpr::new(node, column.sql_type.clone());
-                c.compiled = Compiled::new(expr)?;
-                c.is_key = true;
-            }
+    for (k, component) in joined.key.iter().enumerate() {
+        let candidates = component
+            .viable
+            .iter()
+            .map(|v| v.scope_index)
+            .chain(std::iter::once(component.column));
+        for index in candidates {
+            let projecting: Vec<usize> = (0..columns.len())
+                .filter(|i| reads(&columns[*i]) == Some(index))
+                .collect();
+            let Some(first) = projecting.first() else {
+                continue;
+            };
+            let names = projecting
+                .iter()
+                .map(|i| columns[*i].name.clone())
+                .collect();
+            chosen[k] = Some((index, names));
+            let column = &joined.scope.columns[component.column];
+            let node = Node::Column {
+                index: component.column,
+                name: column.name.clone(),
+            };
+            let expr = crate::plan::expr::TExpr::new(node, column.sql_type.clone());
+            columns[*first].compiled = Compiled::new(expr)?;
+            columns[*first].is_key = true;
+            break;
         }
     }
     let mut repeated = None;
