@@ -22,12 +22,14 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
+mod foreign_key;
 mod side_rows;
 mod stream_table;
 mod table_table;
 #[cfg(test)]
 mod tests;
 
+pub use foreign_key::{FkSpec, FkSubscribeOp, ForeignKeyJoinOp, Instruction};
 pub use side_rows::{SideRows, TableChange};
 pub use stream_stream::StreamStreamJoinOp;
 pub use stream_table::StreamTableJoinOp;
