@@ -168,6 +168,11 @@ pub(super) struct Described {
 }
 
 impl Described {
+    /// The stand-in of an operator described as `text` with `stores`.
+    pub(super) fn new(text: String, stores: Vec<StoreDecl>) -> Described {
+        Described { text, stores }
+    }
+
     /// The stand-in of a stateful node (`None` for a stateless one).
     pub(super) fn of(node: &LogicalPlan) -> Option<Described> {
         let (text, stores) = match node {

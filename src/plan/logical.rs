@@ -197,8 +197,12 @@ pub struct JoinNode {
     pub right: Box<LogicalPlan>,
     pub kind: JoinKind,
     pub shape: JoinShape,
-    /// Positions of the key columns in the left input (one per key component).
+    /// Positions of the key columns in the left input (one per key component; a foreign-key
+    /// join's: the left table's primary key).
     pub left_keys: Vec<usize>,
+    /// A foreign-key join's foreign-key values in the left input (one per right key column);
+    /// empty for the other shapes.
+    pub foreign_key: Vec<usize>,
     /// Positions of the key columns in the right input (same count and types).
     pub right_keys: Vec<usize>,
     /// Positions of the columns the left input contributes, in output order.
@@ -227,14 +231,23 @@ pub enum JoinShape {
     StreamTable,
     /// Two tables joined on their primary keys.
     TableTable,
+    /// Two tables, the left's foreign key (an expression over its row) equal to the right's
+    /// primary key; the output is keyed by the left table's primary key.
+    ForeignKey,
 }
 
 impl JoinShape {
+    /// Whether both inputs, and so the output, are tables.
+    pub fn joins_tables(self) -> bool {
+        matches!(self, JoinShape::TableTable | JoinShape::ForeignKey)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             JoinShape::StreamStream { .. } => "stream-stream",
             JoinShape::StreamTable => "stream-table",
             JoinShape::TableTable => "table-table",
+            JoinShape::ForeignKey => "foreign-key table-table",
         }
     }
 }
@@ -275,7 +288,7 @@ impl LogicalPlan {
         match self {
             LogicalPlan::Source(n) => n.source.is_table(),
             LogicalPlan::Aggregate(_) => true,
-            LogicalPlan::Join(n) => n.shape == JoinShape::TableTable,
+            LogicalPlan::Join(n) => n.shape.joins_tables(),
             other => other.inputs().iter().all(|i| i.is_changelog()),
         }
     }

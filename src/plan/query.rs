@@ -612,6 +612,20 @@ pub fn check_projection(plan: &QueryPlan, sink: &str, allow_missing_key: bool) -
             names.join(" and ")
         );
     }
+    if let Some(join) = &plan.join
+        && let Some(left) = &join.foreign_key_left
+        && !plan.unprojected_join_keys.is_empty()
+        && !allow_missing_key
+    {
+        let missing: Vec<String> = plan
+            .unprojected_join_keys
+            .iter()
+            .filter_map(|k| k.viable.first())
+            .map(|v| join.scope.columns[v.scope_index].name.clone())
+            .collect();
+        let message = super::join::missing_foreign_key_message(left, &missing);
+        return Err(PlanError::Invalid(message));
+    }
     if let Some(missing) = plan.unprojected_join_keys.first()
         && !allow_missing_key
     {

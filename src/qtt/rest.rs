@@ -174,7 +174,12 @@ fn run(case: &RestCase, variant: &Variant) -> Result<Outcome, String> {
             for input in &inputs_by_topic(&case.case) {
                 produce(&engine, transport.as_ref(), input)?;
             }
-            Ok(engine.run_until_idle().err().map(|e| e.to_string()))
+            // All of them are there before the queries poll, so each step polls every input
+            // partition and takes records in timestamp order across them (Kafka Streams'
+            // `PartitionGroup`), not partition by partition.
+            let all_at_once = case.case.inputs.len().max(1);
+            let run = engine.run_until_idle_with(all_at_once);
+            Ok(run.err().map(|e| e.to_string()))
         };
         let ordered = case
             .output_conditions

@@ -293,6 +293,18 @@ impl<'a> JoinOutput<'a> {
     }
 }
 
+impl From<&crate::plan::logical::JoinNode> for FkSpec {
+    /// A foreign-key join node's spec: its left keys are the left table's primary key, its
+    /// foreign key the columns the re-key below it appended.
+    fn from(node: &crate::plan::logical::JoinNode) -> FkSpec {
+        FkSpec {
+            join: JoinSpec::from(node),
+            fk_columns: node.foreign_key.clone(),
+            left_schema: node.left.schema(),
+        }
+    }
+}
+
 impl From<&crate::plan::logical::JoinNode> for JoinSpec {
     fn from(node: &crate::plan::logical::JoinNode) -> JoinSpec {
         JoinSpec {
@@ -322,8 +334,20 @@ pub fn describe_node(
             TableTableJoinOp::describe_for(&spec),
             TableTableJoinOp::store_decls(&spec),
         ),
-        JoinShape::StreamStream { .. } => {
-            (format!("Join {:?} stream-stream", node.kind), Vec::new())
+        JoinShape::ForeignKey => {
+            let spec = FkSpec::from(node);
+            (
+                ForeignKeyJoinOp::describe_for(&spec),
+                ForeignKeyJoinOp::store_decls(&spec),
+            )
         }
+        JoinShape::StreamStream {
+            before_ms,
+            after_ms,
+            grace_ms,
+        } => (
+            StreamStreamJoinOp::description(&spec, (before_ms, after_ms, grace_ms)),
+            StreamStreamJoinOp::store_decls(&spec, grace_ms),
+        ),
     }
 }

@@ -4,10 +4,10 @@
 
 use super::layout::Side;
 use super::on::{Criterion, qualified};
+use crate::plan::PlanResult;
 use crate::plan::expr::{Node, Scope, TExpr};
 use crate::plan::logical::{JoinShape, LogicalPlan};
 use crate::plan::source::SourceDef;
-use crate::plan::{PlanError, PlanResult};
 use crate::plan_err;
 use crate::sql::{self, SourceKind};
 
@@ -102,20 +102,39 @@ pub(super) fn shape(
                     "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {written}."
                 );
             }
-            if !on_primary_key(left, left_keys) {
-                if nested {
-                    return plan_err!(
-                        "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {written}."
-                    );
-                }
-                return Err(PlanError::Invalid(format!(
-                    "Foreign-key table-table joins are not supported yet. Got {written}.\nJoin {} on its primary key, or join a stream to the table.",
-                    left.name
-                )));
+            if on_primary_key(left, left_keys) {
+                return Ok(JoinShape::TableTable);
             }
-            Ok(JoinShape::TableTable)
+            if join.kind == sql::JoinKind::Full {
+                return plan_err!(
+                    "Invalid join type: full-outer join not supported for foreign-key table-table join. Got {got}.\nA foreign-key join keeps every row of the left table (LEFT) or the matched ones (INNER)."
+                );
+            }
+            if nested {
+                return plan_err!(
+                    "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {written}.\nA foreign-key join can only be the first join of an n-way join."
+                );
+            }
+            Ok(JoinShape::ForeignKey)
         }
     }
+}
+
+/// What a foreign-key join refuses once its types are checked: a windowed right table, and
+/// RIGHT OUTER (the output is keyed by the left table's rows).
+pub(super) fn foreign_key(shape: JoinShape, right: &Side, kind: sql::JoinKind) -> PlanResult<()> {
+    if shape != JoinShape::ForeignKey {
+        return Ok(());
+    }
+    if right.window.is_some() {
+        return plan_err!("Foreign-key table-table joins are not supported on windowed tables.");
+    }
+    if kind == sql::JoinKind::Right {
+        return plan_err!(
+            "RIGHT OUTER JOIN on a foreign key is not supported\nA foreign-key join's rows are keyed by the left table's rows: use INNER or LEFT."
+        );
+    }
+    Ok(())
 }
 
 /// Whether `keys` are all of the side's key columns, each once.
@@ -155,7 +174,7 @@ pub(super) fn key_types(
         if l.ty == r.ty {
             continue;
         }
-        if shape == JoinShape::TableTable {
+        if shape.joins_tables() {
             return plan_err!(
                 "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
                 qualified(&c.left, combined),
@@ -193,6 +212,16 @@ pub fn missing_key_message(sink: &str, component: &super::KeyComponent) -> Strin
     format!(
         "Key missing from projection (ie, SELECT). \nThe query used to build `{sink}` must include the join expression{plural} {listed} in its projection (eg, SELECT {}...).",
         texts.first().copied().unwrap_or_default()
+    )
+}
+
+/// The message for a persistent foreign-key join query whose projection lacks key columns of
+/// the left table `left` (ksqlDB's `JoinNode.validateKeyPresent`): `missing` names them.
+pub fn missing_foreign_key_message(left: &str, missing: &[String]) -> String {
+    let listed: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+    format!(
+        "Primary key columns missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{left}`). Missing columns: {}.",
+        listed.join(", ")
     )
 }
 

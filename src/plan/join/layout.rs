@@ -83,7 +83,12 @@ pub(super) fn build(
         .collect();
     let schema = left.plan.schema();
     let source = joined_source(&leaves, &left, &schema);
+    let foreign_key_left = match &left.plan {
+        LogicalPlan::Join(n) if n.shape == JoinShape::ForeignKey => Some(leaves[0].0.clone()),
+        _ => None,
+    };
     Ok(JoinedInput {
+        foreign_key_left,
         source,
         scope: left.scope,
         tree: left.plan,
@@ -195,8 +200,17 @@ fn join_node(
         nested,
     )?;
     checks::key_types(shape, &criteria, &left_keys, &right_keys, &combined)?;
+    checks::foreign_key(shape, &right, join.kind)?;
     checks::windows(&left, &right)?;
-    let viable = viable_columns(&left, &right, &criteria, (&left_keys, &right_keys), kind);
+    let foreign_key = shape == JoinShape::ForeignKey;
+    // A foreign-key join's rows are keyed by the left table's primary key.
+    let (viable, key_types) = match foreign_key {
+        true => left_primary_key(&left),
+        false => (
+            viable_columns(&left, &right, &criteria, (&left_keys, &right_keys), kind),
+            left_keys.iter().map(|k| k.ty.clone()).collect(),
+        ),
+    };
     let left_texts: Vec<&str> = criteria.iter().map(|c| c.left_text.as_str()).collect();
     let right_texts: Vec<&str> = criteria.iter().map(|c| c.right_text.as_str()).collect();
     let (left_plan, mut left_positions) =
@@ -214,7 +228,7 @@ fn join_node(
         columns: Vec::new(),
         joined: true,
     };
-    for (i, (k, (v, _))) in left_keys.iter().zip(&viable).enumerate() {
+    for (i, (ty, (v, _))) in key_types.iter().zip(&viable).enumerate() {
         let name = match v.is_empty() {
             true => names.next(),
             false => format!("KSQL_JOIN_KEY_{i}"),
@@ -222,7 +236,7 @@ fn join_node(
         scope.columns.push(ScopeColumn {
             name,
             qualifier: None,
-            sql_type: k.ty.clone(),
+            sql_type: ty.clone(),
         });
     }
     let keys = scope.columns.len();
@@ -230,7 +244,7 @@ fn join_node(
         .map(|i| {
             Column::new(
                 format!("KSQL_JOIN_KEY_{i}"),
-                left_keys[i].ty.clone(),
+                key_types[i].clone(),
                 ColumnRole::Key,
             )
         })
@@ -286,7 +300,14 @@ fn join_node(
         right: Box::new(right_plan),
         kind,
         shape,
-        left_keys: left_positions,
+        left_keys: match foreign_key {
+            true => left.key.iter().map(|k| k.position).collect(),
+            false => left_positions.clone(),
+        },
+        foreign_key: match foreign_key {
+            true => left_positions,
+            false => Vec::new(),
+        },
         right_keys: right_positions,
         left_columns: left.contributed.clone(),
         right_columns: right.contributed.clone(),
@@ -299,7 +320,7 @@ fn join_node(
         schema,
     };
     let kind = match shape {
-        JoinShape::TableTable => SourceKind::Table,
+        JoinShape::TableTable | JoinShape::ForeignKey => SourceKind::Table,
         _ => SourceKind::Stream,
     };
     let width = scope.columns.len();
@@ -438,6 +459,19 @@ fn viable_columns(
         out.push((viable, exprs));
     }
     out
+}
+
+/// A foreign-key join's key components (the left table's primary key, with what is equal to
+/// each) and their types.
+fn left_primary_key(left: &Side) -> (Vec<Equal>, Vec<SqlType>) {
+    left.key
+        .iter()
+        .map(|k| {
+            let viable = k.viable.iter().cloned().map(|v| (0, v)).collect();
+            let ty = left.scope.columns[k.position].sql_type.clone();
+            ((viable, k.exprs.clone()), ty)
+        })
+        .unzip()
 }
 
 /// ksqlDB's synthetic key names: `ROWKEY`, then `ROWKEY_1`, `ROWKEY_2`, ..., each the first

@@ -18,7 +18,7 @@ use super::source::SourceDef;
 use super::{CatalogView, PlanError, PlanResult};
 use crate::sql::Query;
 
-pub use checks::{check_partitions, missing_key_message};
+pub use checks::{check_partitions, missing_foreign_key_message, missing_key_message};
 pub use project::{MarkedKeys, expand_select, mark_keys};
 
 /// The rows a join query's FROM clause produces, as the rest of the planner sees them.
@@ -33,8 +33,12 @@ pub struct JoinedInput {
     pub tree: LogicalPlan,
     /// The sources joined, in tree order, with their aliases.
     pub leaves: Vec<(String, SourceDef)>,
-    /// The output key: one component per equality of the outermost join.
+    /// The output key: one component per equality of the outermost join (a foreign-key
+    /// join's: one per primary-key column of its left table).
     pub key: Vec<KeyComponent>,
+    /// The left table's alias when the outermost join is a foreign-key join (its projection
+    /// must hold every key column: ksqlDB's `JoinNode.validateKeyPresent`).
+    pub foreign_key_left: Option<String>,
 }
 
 /// One component of the join's key.

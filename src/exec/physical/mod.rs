@@ -19,6 +19,8 @@ use super::describe::Described;
 use super::encode::Encoder;
 use super::graph::{Edge, Graph};
 use super::join::{JoinSpec, StreamStreamJoinOp, StreamTableJoinOp, TableTableJoinOp};
+
+mod join;
 use super::operator::Operator;
 use super::ops::{
     ExchangeOp, FilterOp, MaterializeOp, ProjectOp, RekeyOp, Shown, SubscriberSinkOp,
@@ -27,7 +29,7 @@ use super::ops::{
 use super::query_state::{QueryState, QueryStateError, StateLocation, TaskSlot, changelog_topic};
 use super::source::SourceReader;
 use crate::plan::logical::{
-    AggregateNode, JoinNode, JoinShape, LogicalPlan, RekeyReason, SinkNode, SinkTarget,
+    AggregateNode, JoinShape, LogicalPlan, RekeyReason, SinkNode, SinkTarget,
 };
 use crate::transport::Transport;
 
@@ -140,6 +142,9 @@ fn stage_of(node: &LogicalPlan) -> usize {
     let inputs = node.inputs().into_iter().map(stage_of).max().unwrap_or(0);
     match node {
         LogicalPlan::Aggregate(n) if is_exchange(n) => inputs + 1,
+        // A foreign-key join's subscriptions meet the right table in one stage, and its rows
+        // are regrouped by the left key into the next.
+        LogicalPlan::Join(n) if n.shape == JoinShape::ForeignKey => inputs + 2,
         LogicalPlan::Join(_) => inputs + 1,
         _ => inputs,
     }
@@ -286,42 +291,6 @@ impl<'a, 'b> Builder<'a, 'b> {
         Ok(None)
     }
 
-    /// A join: in its own stage, it reads its two sides' exchanged rows (graph inputs 0 and 1:
-    /// no other node of that stage reads an exchange); in a side's stage, that side ends with
-    /// an exchange by its join key.
-    fn join(&mut self, node: &JoinNode, stage: usize) -> Result<Option<Producer>, PhysicalError> {
-        if stage == self.stage {
-            let left = Producer::Input(self.graph.add_input());
-            let right = Producer::Input(self.graph.add_input());
-            let op = self.stateful(&LogicalPlan::Join(node.clone()))?;
-            return Ok(Some(self.add(op, &[left, right])));
-        }
-        let tasks = self.task_counts.get(stage).copied().unwrap_or(1);
-        let sides = [
-            (&node.left, &node.left_keys),
-            (&node.right, &node.right_keys),
-        ];
-        for (input, (side, keys)) in sides.into_iter().enumerate() {
-            let produced = self.visit(side)?;
-            if stage_of(side) != self.stage {
-                continue;
-            }
-            let Some(produced) = produced else {
-                return Err(PhysicalError::Unsupported(
-                    "a join side that is not produced in its stage".into(),
-                ));
-            };
-            let schema = side.schema();
-            let names = keys
-                .iter()
-                .filter_map(|c| schema.fields().get(*c).map(|f| f.name().clone()))
-                .collect();
-            let exchange = ExchangeOp::new(keys.clone(), names, (stage, input), tasks);
-            self.add(Box::new(exchange), &[produced]);
-        }
-        Ok(None)
-    }
-
     fn add(&mut self, op: Box<dyn Operator>, inputs: &[Producer]) -> Producer {
         let at = self.graph.add(op);
         for (input, producer) in inputs.iter().enumerate() {
@@ -351,6 +320,12 @@ impl<'a, 'b> Builder<'a, 'b> {
                 match n.shape {
                     JoinShape::StreamTable => Box::new(StreamTableJoinOp::new(spec, state, slot)?),
                     JoinShape::TableTable => Box::new(TableTableJoinOp::new(spec, state, slot)?),
+                    JoinShape::ForeignKey => {
+                        return Err(PhysicalError::Unsupported(
+                            "a foreign-key join as one operator (it is two, planned by join())"
+                                .into(),
+                        ));
+                    }
                     JoinShape::StreamStream {
                         before_ms,
                         after_ms,
