@@ -41,7 +41,7 @@ SELECT item, quantity / 10 AS size_band, SUM(price) AS revenue, COLLECT_LIST(ord
   HAVING SUM(price) > 100.0 AND COUNT(*) >= 2
   EMIT CHANGES;
 
--- Joins (parsed, not run).
+-- Joins.
 SELECT pv.pageid, u.gender FROM pageviews pv JOIN users u ON pv.userid = u.id EMIT CHANGES;
 SELECT pv.pageid, u.gender FROM pageviews pv INNER JOIN users u ON pv.userid = u.id EMIT CHANGES;
 SELECT * FROM pageviews pv LEFT JOIN users u ON pv.userid = u.id EMIT CHANGES;
@@ -56,6 +56,9 @@ SELECT o.order_id, a.entry
   FROM orders o
   LEFT JOIN audit_log a WITHIN (10 SECONDS, 2 MINUTES) GRACE PERIOD 5 SECONDS ON CAST(o.order_id AS STRING) = a.entry
   EMIT CHANGES;
+-- Temporal stream-table join (Brook's): the table row valid at each order's ROWTIME.
+SELECT o.id, c.tier FROM orders o JOIN customers FOR SYSTEM_TIME AS OF o.ROWTIME AS c ON o.customer_id = c.id EMIT CHANGES;
+SELECT o.id, c.tier FROM orders o LEFT JOIN customers c FOR SYSTEM_TIME AS OF o.ROWTIME WITHIN 7 DAYS ON o.customer_id = c.id EMIT CHANGES;
 -- Multi-way join.
 SELECT o.order_id, a.entry, u.gender
   FROM orders o

@@ -229,6 +229,10 @@ pub enum JoinShape {
     },
     /// A stream (left) enriched with a table's current rows (right).
     StreamTable,
+    /// A stream (left) enriched with the table row (right) valid at each stream row's
+    /// ROWTIME (`FOR SYSTEM_TIME AS OF`, Brook's); the table's versions are kept for
+    /// `history_ms` behind its newest change.
+    Temporal { history_ms: i64 },
     /// Two tables joined on their primary keys.
     TableTable,
     /// Two tables, the left's foreign key (an expression over its row) equal to the right's
@@ -246,6 +250,7 @@ impl JoinShape {
         match self {
             JoinShape::StreamStream { .. } => "stream-stream",
             JoinShape::StreamTable => "stream-table",
+            JoinShape::Temporal { .. } => "temporal stream-table",
             JoinShape::TableTable => "table-table",
             JoinShape::ForeignKey => "foreign-key table-table",
         }

@@ -165,6 +165,8 @@ pub struct Join {
     /// `WITHIN n unit` or `WITHIN (before, after)`, in milliseconds.
     pub within: Option<(i64, i64)>,
     pub grace_ms: Option<i64>,
+    /// `FOR SYSTEM_TIME AS OF expr` after the right source (a temporal join, Brook's).
+    pub as_of: Option<Expr>,
     pub on: Expr,
 }
 

@@ -26,6 +26,7 @@ const CLAUSE_WORDS: &[&str] = &[
     "ON",
     "WITHIN",
     "GRACE",
+    "FOR",
 ];
 
 impl StatementParser<'_> {
@@ -211,23 +212,28 @@ impl StatementParser<'_> {
     fn aliased_source(&mut self) -> Result<AliasedSource, SqlError> {
         let location = self.location();
         let name = self.name()?;
-        let explicit = self.word("AS");
-        let alias = match &self.p.peek_token_ref().token {
-            Token::Word(w)
-                if explicit
-                    || w.quote_style.is_some()
-                    || !CLAUSE_WORDS.iter().any(|c| w.value.eq_ignore_ascii_case(c)) =>
-            {
-                Some(self.name()?)
-            }
-            _ if explicit => return self.err("expected an alias after AS"),
-            _ => None,
-        };
+        let alias = self.alias()?;
         Ok(AliasedSource {
             name,
             alias,
             location,
         })
+    }
+
+    /// A source's alias (`[AS] alias`), if one follows.
+    fn alias(&mut self) -> Result<Option<String>, SqlError> {
+        let explicit = self.word("AS");
+        match &self.p.peek_token_ref().token {
+            Token::Word(w)
+                if explicit
+                    || w.quote_style.is_some()
+                    || !CLAUSE_WORDS.iter().any(|c| w.value.eq_ignore_ascii_case(c)) =>
+            {
+                Ok(Some(self.name()?))
+            }
+            _ if explicit => self.err("expected an alias after AS"),
+            _ => Ok(None),
+        }
     }
 
     fn join_kind(&mut self) -> Option<JoinKind> {
@@ -247,7 +253,16 @@ impl StatementParser<'_> {
     }
 
     fn join(&mut self, kind: JoinKind) -> Result<Join, SqlError> {
-        let right = self.aliased_source()?;
+        let mut right = self.aliased_source()?;
+        // Brook's temporal join: `JOIN t FOR SYSTEM_TIME AS OF s.ROWTIME [AS] alias` (Flink's
+        // form: the alias after the clause), or with the alias before it.
+        let mut as_of = None;
+        if self.words(&["FOR", "SYSTEM_TIME", "AS", "OF"]) {
+            as_of = Some(self.value_expr()?);
+            if right.alias.is_none() {
+                right.alias = self.alias()?;
+            }
+        }
         let mut within = None;
         let mut grace_ms = None;
         if self.word("WITHIN") {
@@ -272,6 +287,7 @@ impl StatementParser<'_> {
             right,
             within,
             grace_ms,
+            as_of,
             on,
         })
     }

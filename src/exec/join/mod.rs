@@ -26,6 +26,7 @@ mod foreign_key;
 mod side_rows;
 mod stream_table;
 mod table_table;
+mod temporal;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,7 @@ pub use side_rows::{SideRows, TableChange};
 pub use stream_stream::StreamStreamJoinOp;
 pub use stream_table::StreamTableJoinOp;
 pub use table_table::TableTableJoinOp;
+pub use temporal::TemporalJoinOp;
 
 /// What a join operator needs to know about its inputs and output.
 #[derive(Clone, Debug)]
@@ -333,6 +335,10 @@ pub fn describe_node(
         JoinShape::TableTable => (
             TableTableJoinOp::describe_for(&spec),
             TableTableJoinOp::store_decls(&spec),
+        ),
+        JoinShape::Temporal { history_ms } => (
+            TemporalJoinOp::describe_for(&spec, history_ms),
+            TemporalJoinOp::store_decls(&spec),
         ),
         JoinShape::ForeignKey => {
             let spec = FkSpec::from(node);

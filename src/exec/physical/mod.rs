@@ -18,7 +18,9 @@ use super::aggregate::Aggregator;
 use super::describe::Described;
 use super::encode::Encoder;
 use super::graph::{Edge, Graph};
-use super::join::{JoinSpec, StreamStreamJoinOp, StreamTableJoinOp, TableTableJoinOp};
+use super::join::{
+    JoinSpec, StreamStreamJoinOp, StreamTableJoinOp, TableTableJoinOp, TemporalJoinOp,
+};
 
 mod join;
 use super::operator::Operator;
@@ -320,6 +322,9 @@ impl<'a, 'b> Builder<'a, 'b> {
                 match n.shape {
                     JoinShape::StreamTable => Box::new(StreamTableJoinOp::new(spec, state, slot)?),
                     JoinShape::TableTable => Box::new(TableTableJoinOp::new(spec, state, slot)?),
+                    JoinShape::Temporal { history_ms } => {
+                        Box::new(TemporalJoinOp::new(spec, history_ms, state, slot)?)
+                    }
                     JoinShape::ForeignKey => {
                         return Err(PhysicalError::Unsupported(
                             "a foreign-key join as one operator (it is two, planned by join())"

@@ -11,6 +11,23 @@ use crate::plan::source::SourceDef;
 use crate::plan_err;
 use crate::sql::{self, SourceKind};
 
+/// How long a temporal join keeps the table's versions without WITHIN: a day.
+const TEMPORAL_HISTORY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A temporal join's `FOR SYSTEM_TIME AS OF` must name the stream's ROWTIME (`bound`, over the
+/// left input's scope; `written` as the query has it).
+pub(super) fn as_of(bound: &TExpr, left: &Side, written: &str) -> PlanResult<()> {
+    let is_rowtime = matches!(&bound.node, Node::Column { index, .. }
+        if left.scope.columns.get(*index).is_some_and(|c| c.name == crate::plan::schema::ROWTIME));
+    if is_rowtime {
+        return Ok(());
+    }
+    plan_err!(
+        "FOR SYSTEM_TIME AS OF takes the stream's ROWTIME, got {written}.\nWrite FOR SYSTEM_TIME AS OF {}.ROWTIME (use a TIMESTAMP column as the stream's ROWTIME with WITH (TIMESTAMP='column')).",
+        left.name
+    )
+}
+
 /// ksqlDB cannot join sources whose values are in the KAFKA format.
 pub(super) fn check_formats(leaves: &[(String, SourceDef)]) -> PlanResult<()> {
     let kafka: Vec<&str> = leaves
@@ -68,8 +85,15 @@ pub(super) fn shape(
                 "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select"
             ),
         },
+        _ if join.as_of.is_some()
+            && (left.kind, right.kind) != (SourceKind::Stream, SourceKind::Table) =>
+        {
+            plan_err!(
+                "FOR SYSTEM_TIME AS OF makes a stream-table join temporal, and {got} does not join a stream to a table.\nPut the stream first and the table after JOIN: FROM s JOIN t FOR SYSTEM_TIME AS OF s.ROWTIME ON ..."
+            )
+        }
         (SourceKind::Stream, SourceKind::Table) => {
-            if join.within.is_some() {
+            if join.within.is_some() && join.as_of.is_none() {
                 return plan_err!(
                     "A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to execute your join again."
                 );
@@ -89,7 +113,14 @@ pub(super) fn shape(
                     "Invalid join condition: stream-table joins require to join on the table's primary key. Got {written}."
                 );
             }
-            Ok(JoinShape::StreamTable)
+            Ok(match join.as_of {
+                Some(_) => JoinShape::Temporal {
+                    history_ms: join
+                        .within
+                        .map_or(TEMPORAL_HISTORY_MS, |(before, _)| before),
+                },
+                None => JoinShape::StreamTable,
+            })
         }
         (SourceKind::Table, SourceKind::Table) => {
             if join.within.is_some() {

@@ -199,6 +199,12 @@ fn join_node(
         (&left_keys, &right_keys),
         nested,
     )?;
+    if let Some(as_of) = &join.as_of {
+        let bound = Binder::new(&left.scope, functions)
+            .bind(as_of)
+            .map_err(|e| e.in_clause("FOR SYSTEM_TIME AS OF"))?;
+        checks::as_of(&bound, &left, &as_of.to_string())?;
+    }
     checks::key_types(shape, &criteria, &left_keys, &right_keys, &combined)?;
     checks::foreign_key(shape, &right, join.kind)?;
     checks::windows(&left, &right)?;

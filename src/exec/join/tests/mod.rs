@@ -8,6 +8,7 @@
 
 mod stream_table;
 mod table_table;
+mod temporal;
 
 use super::JoinSpec;
 use crate::common::change::ChangeBatch;
