@@ -143,6 +143,30 @@ const TABLE: &str = "CREATE TABLE t (id STRING PRIMARY KEY, v INT)
 /// A table from a table (its rows materialized for pull queries).
 const TABLE_FROM_TABLE: &str = "CREATE TABLE big AS SELECT id, v FROM t WHERE v > 0 EMIT CHANGES;";
 
+/// Sources for joins, co-partitioned with `s`.
+const JOIN_SOURCES: &str = "CREATE STREAM s2 (k STRING KEY, b INT)
+  WITH (kafka_topic='s2', value_format='JSON', partitions=2);
+CREATE TABLE t2 (id STRING PRIMARY KEY, w INT, ref STRING)
+  WITH (kafka_topic='t2', value_format='JSON', partitions=2);
+CREATE TABLE t3 (id STRING PRIMARY KEY, x INT)
+  WITH (kafka_topic='t3', value_format='JSON', partitions=2);";
+
+/// A stream-table join whose stream is re-keyed.
+const STREAM_TABLE: &str = "CREATE STREAM enriched AS SELECT t2.id, s.k, t2.w FROM s
+  JOIN t2 ON CAST(s.a AS STRING) = t2.id EMIT CHANGES;";
+
+/// A stream-stream LEFT join with a grace period.
+const STREAM_STREAM: &str = "SELECT s.k, s.a, s2.b FROM s LEFT JOIN s2
+  WITHIN 1 MINUTE GRACE PERIOD 10 SECONDS ON s.k = s2.k EMIT CHANGES;";
+
+/// A foreign-key table-table join.
+const FOREIGN_KEY: &str =
+    "CREATE TABLE by_ref AS SELECT t2.id, t2.w, t3.x FROM t2 LEFT JOIN t3 ON t2.ref = t3.id;";
+
+/// A temporal stream-table join.
+const TEMPORAL: &str = "SELECT s.k, t2.w FROM s JOIN t2 FOR SYSTEM_TIME AS OF s.ROWTIME
+  ON s.k = t2.id EMIT CHANGES;";
+
 /// A push query that aggregates (its state has no changelog).
 const PUSH: &str = "SELECT a, COUNT(*) AS n FROM s GROUP BY a EMIT CHANGES;";
 
@@ -152,9 +176,17 @@ fn explain_shows_the_operators_with_their_stores_and_topics_and_creates_nothing(
     let state = dir.path().join("state");
     let log: Arc<dyn Transport> = Arc::new(support::open(&dir.path().join("log")));
     let mut e = Engine::new(log.clone(), RunMode::Manual).with_state_dir(&state);
-    e.execute_script(&format!("{SOURCE}\n{TABLE}"))
+    e.execute_script(&format!("{SOURCE}\n{TABLE}\n{JOIN_SOURCES}"))
         .expect("sources");
     let topics_before = log.list_topics().expect("topics");
+    for (name, sql) in [
+        ("stream_table", STREAM_TABLE),
+        ("stream_stream", STREAM_STREAM),
+        ("foreign_key", FOREIGN_KEY),
+        ("temporal", TEMPORAL),
+    ] {
+        insta::assert_snapshot!(name, shown(&mut e, &format!("EXPLAIN {sql}")));
+    }
     insta::assert_snapshot!("stateless", shown(&mut e, &format!("EXPLAIN {STATELESS}")));
     insta::assert_snapshot!("windowed", shown(&mut e, &format!("EXPLAIN {WINDOWED}")));
     insta::assert_snapshot!(
@@ -269,8 +301,13 @@ fn described_and_built(e: &mut Engine, sql: &str) -> (Operators, Operators) {
 fn explain_describes_the_operators_the_graph_is_built_of() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut e, _) = setup(dir.path());
-    e.execute_text(TABLE).expect("table");
+    e.execute_script(&format!("{TABLE}\n{JOIN_SOURCES}"))
+        .expect("tables");
     let queries = [
+        STREAM_TABLE,
+        STREAM_STREAM,
+        FOREIGN_KEY,
+        TEMPORAL,
         STATELESS,
         WINDOWED,
         TABLE_FROM_TABLE,
