@@ -187,17 +187,19 @@ impl QueryDriver {
     ) -> Result<(), StepError> {
         self.begin()?;
         let mut queues = self.read_polled(polled, log)?;
-        for (task, task_queues) in queues.iter_mut().enumerate() {
-            while let Some((q, slice)) = order::next_slice(task_queues) {
-                let queue = &task_queues[q];
-                let origin = Origin {
-                    topic: self.sources[queue.input].topic.clone(),
-                    partition: queue.partition,
-                };
-                self.run(0, task, queue.input, slice, &origin, log)?;
-                if limits::step_exceeded() {
-                    return Ok(());
-                }
+        // One timestamp order over every stage-0 task (driver/order.rs).
+        let mut tasks: Vec<order::QueuesOf<'_>> =
+            queues.iter_mut().map(|q| order::QueuesOf(q)).collect();
+        while let Some((task, q, slice)) = order::next_slice_of_tasks(&mut tasks) {
+            let queue = &tasks[task].0[q];
+            let (input, partition) = (queue.input, queue.partition);
+            let origin = Origin {
+                topic: self.sources[input].topic.clone(),
+                partition,
+            };
+            self.run(0, task, input, slice, &origin, log)?;
+            if limits::step_exceeded() {
+                return Ok(());
             }
         }
         self.commit_operators(log)

@@ -5,6 +5,10 @@
 //! partition, every record up to the first that another partition's next record would go
 //! before — the same order record-at-a-time choice gives.
 //!
+//! Over several stage-0 tasks the same rule picks across all their partitions
+//! ([`next_slice_of_tasks`]), so rows exchanged into a later stage (a join's, an aggregation's)
+//! arrive there in timestamp order whichever source partitions they came from.
+//!
 //! The buffer is what the step polled: a partition with nothing polled in the step is taken
 //! as caught up (Kafka Streams' `max.task.idle.ms` of 0 with no lag), so it does not hold the
 //! others back.
@@ -57,25 +61,49 @@ impl Queue {
     }
 }
 
-/// The next slice to process: the position of its queue and its rows; `None` when every
-/// queue is empty.
+/// The next slice of one task's queues: the position of its queue and its rows; `None` when
+/// every queue is empty.
+#[cfg(test)]
 pub fn next_slice(queues: &mut [Queue]) -> Option<(usize, ChangeBatch)> {
-    let chosen = (0..queues.len())
-        .filter(|q| !queues[*q].is_empty())
-        .min_by_key(|q| queues[*q].rank(queues[*q].taken))?;
-    let bound = (0..queues.len())
-        .filter(|q| *q != chosen && !queues[*q].is_empty())
-        .map(|q| queues[q].rank(queues[q].taken))
+    next_slice_of_tasks(std::slice::from_mut(&mut QueuesOf(queues))).map(|(_, q, slice)| (q, slice))
+}
+
+/// One task's queues, for [`next_slice_of_tasks`].
+pub struct QueuesOf<'a>(pub &'a mut [Queue]);
+
+/// The next slice over several tasks' queues, as if they were one task's (the smallest next
+/// timestamp first; ties: the lower input, partition, then task): its task, the position of
+/// its queue in the task and its rows. Rows reach the tasks of a later stage in one timestamp
+/// order however many tasks read the sources.
+pub fn next_slice_of_tasks(tasks: &mut [QueuesOf<'_>]) -> Option<(usize, usize, ChangeBatch)> {
+    let rank = |t: usize, q: &Queue, row: usize| {
+        let (time, input, partition) = q.rank(row);
+        (time, input, partition, t)
+    };
+    let heads = || {
+        tasks.iter().enumerate().flat_map(|(t, queues)| {
+            queues
+                .0
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| !q.is_empty())
+                .map(move |(i, q)| (t, i, rank(t, q, q.taken)))
+        })
+    };
+    let (task, chosen, _) = heads().min_by_key(|(_, _, r)| *r)?;
+    let bound = heads()
+        .filter(|(t, i, _)| (*t, *i) != (task, chosen))
+        .map(|(_, _, r)| r)
         .min();
-    let queue = &queues[chosen];
+    let queue = &tasks[task].0[chosen];
     let start = queue.taken;
     let mut end = start + 1;
-    while end < queue.batch.num_rows() && bound.is_none_or(|b| queue.rank(end) < b) {
+    while end < queue.batch.num_rows() && bound.is_none_or(|b| rank(task, queue, end) < b) {
         end += 1;
     }
     let slice = queue.batch.slice(start, end - start);
-    queues[chosen].taken = end;
-    Some((chosen, slice))
+    tasks[task].0[chosen].taken = end;
+    Some((task, chosen, slice))
 }
 
 #[cfg(test)]
@@ -97,6 +125,23 @@ mod tests {
             out.push((queues[q].partition, times));
         }
         out
+    }
+
+    /// Two tasks' queues are taken in one timestamp order, as one task's would be.
+    #[test]
+    fn slices_of_several_tasks_interleave_by_timestamp() {
+        let mut a = vec![queue(0, &[1, 5, 6])];
+        let mut b = vec![queue(1, &[2, 3, 9])];
+        let mut tasks = vec![QueuesOf(&mut a), QueuesOf(&mut b)];
+        let mut order = Vec::new();
+        while let Some((task, _, slice)) = next_slice_of_tasks(&mut tasks) {
+            let times = slice.int64(ROWTIME).expect("ROWTIME").values().to_vec();
+            order.push((task, times));
+        }
+        assert_eq!(
+            order,
+            vec![(0, vec![1]), (1, vec![2, 3]), (0, vec![5, 6]), (1, vec![9])]
+        );
     }
 
     #[test]
