@@ -120,3 +120,5 @@ fn bind_sources(q: &Query, catalog: &dyn CatalogView) -> PlanResult<Vec<(String,
     }
     Ok(leaves)
 }
+#[cfg(test)]
+mod tests;
