@@ -242,8 +242,14 @@ impl<'a> JoinOutput<'a> {
         self.ops.is_empty()
     }
 
-    /// Adds a row.
+    /// Adds a row. Its values are charged to the step's budget (`common::limits`): a key that
+    /// joins a great many rows cannot exhaust memory. Once the budget is passed no more rows
+    /// are added: the driver rolls the step back and runs it again with fewer records (one
+    /// record alone is skipped with a processing-log entry).
     pub fn push(&mut self, op: Op, row: Joined<'_>) {
+        if crate::common::limits::step_exceeded() {
+            return;
+        }
         let spec = self.spec;
         let windowed = spec.windowed();
         let tail = if windowed { 5 } else { 3 };
@@ -264,10 +270,14 @@ impl<'a> JoinOutput<'a> {
                 Value::Int(row.position.0),
                 Value::Bigint(row.position.1),
             ]);
+        let mut bytes = 0;
         for (column, value) in self.columns.iter_mut().zip(values) {
+            bytes += value.footprint();
             column.push(value);
         }
         self.ops.push(op);
+        // Passing the budget is acted on above and by the driver.
+        let _ = crate::common::limits::charge_step(bytes);
     }
 
     /// The batch of the rows added (empty when none were).

@@ -68,3 +68,32 @@ fn emitted_rows(h: &mut OpHarness) -> String {
     let all = ChangeBatch::concat(&first.schema(), &batches).expect("batches concatenate");
     to_pretty(&all)
 }
+
+/// A key that joins a great many rows cannot exhaust memory: rows stop being added once the
+/// step's budget is passed (the driver then runs the step again with fewer records).
+#[test]
+fn joined_rows_stop_at_the_step_budget() {
+    use super::{JoinOutput, Joined};
+    use crate::common::Value;
+    use crate::common::change::Op;
+    use crate::common::limits::{StepBudget, step_exceeded};
+    let spec = spec(JoinKind::Inner);
+    let budget = StepBudget::open(10_000);
+    let mut out = JoinOutput::new(&spec);
+    let key = [Value::String("k".into())];
+    for _ in 0..10_000 {
+        let joined = Joined {
+            key: &key,
+            left: Some(&[Value::Bigint(1)]),
+            right: Some(&[Value::Bigint(2)]),
+            ts: 0,
+            position: (0, 0),
+        };
+        out.push(Op::Insert, joined);
+    }
+    assert!(step_exceeded(), "the budget was passed");
+    let rows = out.finish().expect("batch").num_rows();
+    assert!(rows > 0 && rows < 200, "{rows} rows kept");
+    drop(budget);
+    assert!(!step_exceeded(), "no step open");
+}
