@@ -29,8 +29,9 @@ pub fn customer_row(c: &Customer) -> Json {
     json!({"CUSTOMER_ID": c.id, "NAME": c.name, "TIER": c.tier})
 }
 
-/// One order: `quantity` (1 to 10) of a product at `price` (5.00 to 200.00), so that its
-/// total (up to 2,000) is above 1,000 for about one order in five.
+/// One order: `quantity` (1 to 10) of a product at `price` (5.00 to 200.00, in quarters, so
+/// that every total and sum is exact in a DOUBLE), so that its total (up to 2,000) is above
+/// 1,000 for about one order in five.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
     pub order_id: String,
@@ -57,7 +58,7 @@ impl Order {
     }
 }
 
-/// Random orders, numbered from 1 after a prefix that tells runs apart.
+/// Random orders, numbered from 1 after a prefix that tells runs apart (`k3x9qa-1`, ...).
 pub struct Orders {
     rng: fastrand::Rng,
     prefix: String,
@@ -75,13 +76,13 @@ impl Orders {
 
     pub fn next_order(&mut self) -> Order {
         let customer = &CUSTOMERS[self.rng.usize(..CUSTOMERS.len())];
-        let cents = self.rng.u32(500..=20_000);
+        let quarters = self.rng.u32(20..=800);
         let order = Order {
-            order_id: format!("{}-{:06}", self.prefix, self.next),
+            order_id: format!("{}-{}", self.prefix, self.next),
             customer_id: customer.id,
             product_id: format!("p{:02}", self.rng.u32(1..=20)),
             quantity: self.rng.i32(1..=10),
-            price: f64::from(cents) / 100.0,
+            price: f64::from(quarters) / 4.0,
         };
         self.next += 1;
         order

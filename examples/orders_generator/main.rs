@@ -107,7 +107,7 @@ pub fn run(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let seed = args.seed.unwrap_or(now.as_nanos() as u64);
-    let mut orders = Orders::new(seed, format!("o{}", now.as_secs()));
+    let mut orders = Orders::new(seed, base36(now.as_secs()));
     let start = Instant::now();
     let mut last_report = Instant::now();
     while !stopped() && args.count.is_none_or(|c| summary.orders < c) {
@@ -122,7 +122,11 @@ pub fn run(
             .map(|_| orders.next_order())
             .collect();
         let rows: Vec<_> = batch.iter().map(|o| o.row()).collect();
-        api.insert("ORDERS_STREAM", &rows)?;
+        match insert_retrying(&api, &rows, &stopped) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(e),
+        }
         summary.orders += batch.len() as u64;
         summary.large += batch.iter().filter(|o| o.total() > 1000.0).count() as u64;
         if args.progress > 0 && last_report.elapsed() >= Duration::from_secs(args.progress) {
@@ -131,6 +135,41 @@ pub fn run(
         }
     }
     Ok(summary)
+}
+
+/// Inserts orders; a server that does not answer is asked again every 200 ms for up to 5
+/// seconds (a restart), unless `stopped` says to stop (`Ok(false)`: nothing inserted).
+fn insert_retrying(
+    api: &Api,
+    rows: &[serde_json::Value],
+    stopped: &dyn Fn() -> bool,
+) -> Result<bool, ApiError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match api.insert("ORDERS_STREAM", rows) {
+            Ok(()) => return Ok(true),
+            Err(ApiError::Unreachable { .. }) if stopped() => return Ok(false),
+            Err(ApiError::Unreachable { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `n` in base 36 (lower case): a short prefix that tells runs apart.
+pub fn base36(mut n: u64) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,7 @@
 
 use super::api::{Api, ApiError};
 use super::data::{CUSTOMERS, Orders, customer};
-use super::{Args, due, parse_rate, run};
+use super::{Args, base36, due, parse_rate, run};
 use brook::common::Value;
 use brook::engine::{Engine, RunMode, StatementResult};
 use brook::log::{EmbeddedLog, LogConfig};
@@ -23,6 +23,14 @@ fn orders_are_due_one_every_period_from_the_start_up_to_the_count() {
     assert_eq!(due(at(10_000), 5.0, None), 51);
     assert_eq!(due(at(10_000), 5.0, Some(7)), 7);
     assert_eq!(due(at(1_500), 0.5, None), 1);
+}
+
+#[test]
+fn run_prefixes_are_short() {
+    assert_eq!(base36(0), "0");
+    assert_eq!(base36(35), "z");
+    assert_eq!(base36(36), "10");
+    assert_eq!(base36(1_796_647_027), "tpodpv");
 }
 
 #[test]
@@ -52,11 +60,15 @@ fn rates_and_urls_are_checked() {
 fn orders_vary_within_their_ranges_and_some_are_large() {
     let mut orders = Orders::new(42, "o1".into());
     let batch: Vec<_> = (0..1_000).map(|_| orders.next_order()).collect();
-    assert_eq!(batch[0].order_id, "o1-000001");
+    assert_eq!(batch[0].order_id, "o1-1");
     let ids: BTreeSet<&str> = batch.iter().map(|o| o.order_id.as_str()).collect();
     assert_eq!(ids.len(), batch.len(), "order ids are unique");
     assert!(batch.iter().all(|o| (1..=10).contains(&o.quantity)));
     assert!(batch.iter().all(|o| (5.0..=200.0).contains(&o.price)));
+    assert!(
+        batch.iter().all(|o| (o.price * 4.0).fract() == 0.0),
+        "prices in quarters, so totals are exact"
+    );
     assert!(batch.iter().all(|o| customer(o.customer_id).is_some()));
     let large = batch.iter().filter(|o| o.total() > 1000.0).count();
     assert!((120..280).contains(&large), "{large} of 1000 above 1,000");
