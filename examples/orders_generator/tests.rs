@@ -5,7 +5,7 @@
 
 use super::api::{Api, ApiError};
 use super::data::{CUSTOMERS, Orders, customer};
-use super::{Args, base36, due, parse_rate, run};
+use super::{Args, base36, due, insert_retrying, parse_rate, run};
 use brook::common::Value;
 use brook::engine::{Engine, RunMode, StatementResult};
 use brook::log::{EmbeddedLog, LogConfig};
@@ -100,6 +100,9 @@ fn a_server_that_never_answers_is_reported_and_a_stop_ends_the_wait() {
         .insert("ORDERS_STREAM", &[])
         .expect_err("nothing listens");
     assert!(matches!(err, ApiError::Unreachable { .. }), "{err}");
+    // Brook gone while the generator is told to stop (scripts/start, leaving the shell): a
+    // clean stop.
+    assert!(matches!(insert_retrying(&api, &[], &|| true), Ok(false)));
 }
 
 /// An engine on a fresh embedded log running the seed pipeline, served on a free port.
