@@ -3,7 +3,7 @@
 //! `enriched_orders` with its customer's name and tier and its total, and
 //! `high_value_orders` holds exactly the large orders of non-premium customers.
 
-use super::api::{Api, ApiError};
+use super::api::{Api, ApiError, is_healthy};
 use super::data::{CUSTOMERS, Orders, customer};
 use super::{Args, base36, due, insert_retrying, parse_rate, run};
 use brook::common::Value;
@@ -23,6 +23,16 @@ fn orders_are_due_one_every_period_from_the_start_up_to_the_count() {
     assert_eq!(due(at(10_000), 5.0, None), 51);
     assert_eq!(due(at(10_000), 5.0, Some(7)), 7);
     assert_eq!(due(at(1_500), 0.5, None), 1);
+}
+
+#[test]
+fn a_starting_server_is_not_healthy() {
+    let starting = r#"{"isHealthy":false,"details":{"metastore":{"isHealthy":false},"kafka":{"isHealthy":true},"commandRunner":{"isHealthy":false}},"serverState":"STARTING"}"#;
+    assert!(!is_healthy(starting));
+    assert!(is_healthy(
+        &starting.replace(r#"{"isHealthy":false,"d"#, r#"{"isHealthy":true,"d"#)
+    ));
+    assert!(!is_healthy("not JSON"));
 }
 
 #[test]
@@ -105,7 +115,8 @@ fn a_server_that_never_answers_is_reported_and_a_stop_ends_the_wait() {
     assert!(matches!(insert_retrying(&api, &[], &|| true), Ok(false)));
 }
 
-/// An engine on a fresh embedded log running the seed pipeline, served on a free port.
+/// An engine on a fresh embedded log running the seed pipeline, served on a free port (ready
+/// at once, or when the test says so).
 struct Brook {
     engine: Arc<Mutex<Engine>>,
     server: Option<brook::http::Server>,
@@ -113,7 +124,7 @@ struct Brook {
 }
 
 impl Brook {
-    fn start() -> Brook {
+    fn start(ready: bool) -> Brook {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = EmbeddedLog::open(dir.path().join("data"), LogConfig::default()).expect("log");
         let engine = Engine::new(Arc::new(log), RunMode::Threads)
@@ -131,7 +142,9 @@ impl Brook {
             ..brook::http::HttpConfig::default()
         };
         let server = brook::http::start(engine.clone(), config).expect("serve");
-        server.set_ready();
+        if ready {
+            server.set_ready();
+        }
         Brook {
             engine,
             server: Some(server),
@@ -185,7 +198,7 @@ impl Drop for Brook {
 
 #[test]
 fn a_run_fills_enriched_and_high_value_orders() {
-    let brook = Brook::start();
+    let brook = Brook::start(false);
     let args = Args {
         server: brook.url(),
         rate: 1_000.0,
@@ -195,7 +208,15 @@ fn a_run_fills_enriched_and_high_value_orders() {
         progress: 0,
     };
     let mut lines = Vec::new();
-    let summary = run(&args, &AtomicBool::new(false), &mut |l| lines.push(l)).expect("run");
+    // The generator waits while the server runs its startup files (503 to inserts).
+    let summary = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(500));
+            brook.server.as_ref().expect("serving").set_ready();
+        });
+        run(&args, &AtomicBool::new(false), &mut |l| lines.push(l))
+    })
+    .expect("run");
     assert_eq!((summary.customers, summary.orders), (CUSTOMERS.len(), 60));
     assert!(
         lines[0].ends_with("inserted 8 customers into CUSTOMERS_TABLE"),
@@ -256,7 +277,7 @@ fn a_run_fills_enriched_and_high_value_orders() {
 
 #[test]
 fn an_unknown_target_is_rejected_with_the_servers_message() {
-    let brook = Brook::start();
+    let brook = Brook::start(true);
     let api = Api::new(&brook.url()).expect("url");
     let err = api
         .insert("NO_SUCH_STREAM", &[serde_json::json!({"A": 1})])

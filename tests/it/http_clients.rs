@@ -64,7 +64,7 @@ fn start_server() -> Server {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if super::http_api::get(port, "/healthcheck")
-            .is_some_and(|b| b.contains("\"isHealthy\":true"))
+            .is_some_and(|b| b.contains("\"serverState\":\"READY\""))
         {
             return server;
         }
