@@ -20,6 +20,11 @@ use crate::plan_err;
 use crate::sql::{Expr, Query, WindowSpec};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use std::sync::Arc;
+use window_only::groups_by_window_only;
+
+#[cfg(test)]
+mod tests;
+mod window_only;
 
 /// One aggregate call: its function and its arguments over the source batch.
 #[derive(Clone)]
@@ -125,7 +130,10 @@ pub(super) fn plan_aggregate(
         true => Vec::new(),
         false => bind_group_by(q, input.binder)?,
     };
-    group_by.iter().try_for_each(bounds_check)?;
+    group_by
+        .iter()
+        .try_for_each(bounds_check)
+        .map_err(|e| window_only::with_hint(e, q, input.items, input.binder.functions()))?;
     input.binder.collect_aggregates();
     let mut selected = Vec::with_capacity(input.items.len());
     for (expr, alias) in input.items {
@@ -241,10 +249,6 @@ pub(super) fn plan_aggregate(
     Ok((plan, columns))
 }
 
-/// A windowed aggregation grouped by nothing but its window (`GROUP BY WINDOWSTART,
-/// WINDOWEND`, or no GROUP BY): one group per window, whose table is keyed by the window
-/// alone. ksqlDB refuses this; Brook runs it when every non-aggregate SELECT expression reads
-/// only the window bounds (otherwise ksqlDB's errors stand).
 /// What ksqlDB refuses in an aggregation's SELECT before resolving anything: table functions,
 /// and (in a persistent query without WINDOW) a bare WINDOWSTART or WINDOWEND.
 fn check_select_items(input: &AggregateInput<'_, '_>) -> PlanResult<()> {
@@ -274,39 +278,6 @@ fn check_select_items(input: &AggregateInput<'_, '_>) -> PlanResult<()> {
         }
     }
     Ok(())
-}
-
-fn groups_by_window_only(
-    q: &Query,
-    items: &[(Expr, Option<String>)],
-    functions: &FunctionRegistry,
-) -> bool {
-    let is_bound = |name: &str| {
-        [WINDOWSTART, WINDOWEND]
-            .iter()
-            .any(|b| name.eq_ignore_ascii_case(b))
-    };
-    let bare_bound = |e: &Expr| matches!(e, Expr::Identifier(i) if is_bound(&i.value));
-    let window_keys = q.group_by.iter().all(bare_bound);
-    let reads_only_bounds = |e: &Expr| {
-        let mut only = true;
-        let _ = sqlparser::ast::visit_expressions(e, |x| {
-            match x {
-                Expr::Identifier(i) if !is_bound(&i.value) => only = false,
-                Expr::CompoundIdentifier(parts) => {
-                    only &= parts.last().is_some_and(|i| is_bound(&i.value));
-                }
-                _ => {}
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-        only
-    };
-    q.window.is_some()
-        && window_keys
-        && items
-            .iter()
-            .all(|(e, _)| aggregate_in(e, functions).is_some() || reads_only_bounds(e))
 }
 
 /// Binds the GROUP BY expressions (no aggregates, no duplicates).
@@ -378,7 +349,6 @@ fn aggregate_calls_text(items: &[(Expr, Option<String>)], functions: &FunctionRe
     calls.join(", ")
 }
 
-/// WINDOWSTART or WINDOWEND (in that order of preference), if the expression reads one.
 /// The first window bound column an unbound expression names (WHERE is checked before it is
 /// bound, as ksqlDB reports them before anything else in it).
 pub(super) fn window_bound_named(e: &Expr) -> Option<&'static str> {
@@ -402,6 +372,7 @@ pub(super) fn window_bound_named(e: &Expr) -> Option<&'static str> {
     found
 }
 
+/// WINDOWSTART or WINDOWEND (in that order of preference), if the expression reads one.
 pub(super) fn window_bound_in(e: &TExpr) -> Option<&'static str> {
     [WINDOWSTART, WINDOWEND]
         .into_iter()

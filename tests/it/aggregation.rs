@@ -198,6 +198,19 @@ fn grouping_by_the_window_alone_counts_each_window() {
         message.contains("Window bounds column WINDOWSTART"),
         "{message}"
     );
+    assert!(
+        message.contains("to group by ID within each window, write GROUP BY ID."),
+        "says what to write instead: {message}"
+    );
+    // A window bound beside another key: ksqlDB's error, and what to write.
+    let refused = engine.execute_script(
+        "CREATE TABLE bad AS SELECT id, COUNT(*) AS n FROM orders_stream WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY WINDOWSTART, id;",
+    );
+    let message = refused.expect_err("refused").to_string();
+    assert!(
+        message.contains("grouped by its window already: write GROUP BY ID."),
+        "{message}"
+    );
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! ksqlDB's own Python clients (`ksql-python-ng` and `ksqldb`, from PyPI, installed by
 //! `.ci/install-deps` into a virtualenv) driven against `brook server`: each script in
 //! `tests/clients/` creates a stream, inserts rows, receives them through a push query while
-//! they are produced (HTTP/2 cleartext), runs a pull query on a table and closes a query.
+//! they are produced (HTTP/2 cleartext), runs a pull query on a table and closes a query;
+//! `seed_pipeline.py` creates, feeds and reads the seed pipeline (a stream-table join, a filter
+//! over it, an aggregation grouped by the window alone).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -62,7 +64,7 @@ fn start_server() -> Server {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if super::http_api::get(port, "/healthcheck")
-            .is_some_and(|b| b.contains("\"isHealthy\":true"))
+            .is_some_and(|b| b.contains("\"serverState\":\"READY\""))
         {
             return server;
         }
@@ -114,6 +116,12 @@ fn ksql_python_ng_client() {
 #[test]
 fn ksqldb_python_client() {
     run_client("ksqldb_client.py");
+}
+
+/// The seed pipeline (queries/01-orders.sql) created, fed and read over the API.
+#[test]
+fn the_seed_pipeline_with_the_ksqldb_python_client() {
+    run_client("seed_pipeline.py");
 }
 
 /// `brook shell --server`: statements typed into the shell run on the server; SET is kept by

@@ -21,6 +21,7 @@ mod push_query;
 mod qtt;
 mod qtt_rest;
 mod restart;
+mod seed;
 mod state_changelog;
 mod step_budget;
 mod support;
