@@ -239,7 +239,9 @@ pub fn plan_query(
             delimited_source: source.value_format.kind == crate::format::FormatKind::Delimited,
             transient: kind == QueryKind::Transient,
         };
-        let (aggregation, columns) = plan_aggregate(input)?;
+        let over_join = joined.is_some();
+        let (aggregation, columns) =
+            super::expr::with_joined_names(over_join, || plan_aggregate(input))?;
         let mut plan = finish(q, source, filter, columns, Some(aggregation))?;
         plan.join = joined;
         return Ok(plan);

@@ -10,12 +10,35 @@ use sqlparser::ast::{
     FunctionArguments, Subscript, UnaryOperator, Value,
 };
 
+thread_local! {
+    /// Whether `alias.column` prints as `ALIAS_COLUMN` ([`with_joined_names`]).
+    static JOINED_NAMES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with `alias.column` printed as `ALIAS_COLUMN` in messages when `joined`: ksqlDB
+/// plans an aggregation over a join with its column references rewritten to the joined row's
+/// names (`LogicalPlanner`'s `ColumnReferenceRewriter`), so its messages name `I1_BAR`.
+pub fn with_joined_names<T>(joined: bool, f: impl FnOnce() -> T) -> T {
+    let outer = JOINED_NAMES.with(|j| j.replace(joined));
+    let result = f();
+    JOINED_NAMES.with(|j| j.set(outer));
+    result
+}
+
 /// The text of `e` as ksqlDB shows it in messages (`Expression.toString()`).
 pub fn ksql_text(e: &Expr) -> String {
     match e {
         Expr::Identifier(i) => ident_name(i),
         Expr::CompoundIdentifier(parts) => {
-            parts.iter().map(ident_name).collect::<Vec<_>>().join(".")
+            let separator = match parts.len() == 2 && JOINED_NAMES.with(|j| j.get()) {
+                true => "_",
+                false => ".",
+            };
+            parts
+                .iter()
+                .map(ident_name)
+                .collect::<Vec<_>>()
+                .join(separator)
         }
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),

@@ -7,6 +7,7 @@ mod coercion;
 pub mod decimal;
 mod eval;
 mod format;
+pub use format::with_joined_names;
 mod ir;
 mod lambda;
 mod lambda_bind;
