@@ -21,6 +21,9 @@ pub struct ExchangeOp {
     target_input: usize,
     /// How many tasks that stage has.
     partitions: u32,
+    /// The repartition topic ksqlDB would write these rows to (EXPLAIN; between servers the
+    /// exchange becomes it).
+    topic: Option<String>,
 }
 
 impl ExchangeOp {
@@ -38,7 +41,14 @@ impl ExchangeOp {
             target_stage,
             target_input,
             partitions: partitions.max(1),
+            topic: None,
         }
+    }
+
+    /// The exchange, named after the repartition topic ksqlDB would use for it.
+    pub fn through(mut self, topic: String) -> ExchangeOp {
+        self.topic = Some(topic);
+        self
     }
 
     /// The task partition of each row.
@@ -64,7 +74,11 @@ impl Operator for ExchangeOp {
             false => self.key_names.join(", "),
         };
         let (stage, tasks) = (self.target_stage, self.partitions);
-        format!("Exchange by {by} to stage {stage}'s {tasks} task(s)")
+        let exchange = format!("Exchange by {by} to stage {stage}'s {tasks} task(s)");
+        match &self.topic {
+            Some(topic) => format!("{exchange} in process (ksqlDB: repartition topic {topic})"),
+            None => exchange,
+        }
     }
 
     fn process(

@@ -16,7 +16,7 @@ use crate::exec::describe::Described;
 use crate::exec::join::{FkSpec, FkSubscribeOp, ForeignKeyJoinOp};
 use crate::exec::operator::Operator;
 use crate::exec::ops::ExchangeOp;
-use crate::plan::logical::{JoinNode, JoinShape, LogicalPlan};
+use crate::plan::logical::{JoinNode, JoinShape, LogicalPlan, RekeyReason};
 use arrow::datatypes::SchemaRef;
 
 impl Builder<'_, '_> {
@@ -43,7 +43,12 @@ impl Builder<'_, '_> {
         ];
         for (input, (side, keys)) in sides.into_iter().enumerate() {
             if let Some(produced) = self.side_in_this_stage(side)? {
-                self.exchange_by(keys.clone(), &side.schema(), (stage, input), produced);
+                let exchange = self.exchange(keys.clone(), &side.schema(), (stage, input));
+                let exchange = match repartition_suffix(node, input) {
+                    Some(suffix) => exchange.through(self.repartition_topic(&suffix)),
+                    None => exchange,
+                };
+                self.add(Box::new(exchange), &[produced]);
             }
         }
         Ok(None)
@@ -137,12 +142,43 @@ impl Builder<'_, '_> {
         target: (usize, usize),
         from: Producer,
     ) {
+        let exchange = self.exchange(keys, schema, target);
+        self.add(Box::new(exchange), &[from]);
+    }
+
+    /// An exchange of rows (of `schema`) by the columns `keys` to `target` (stage, input).
+    fn exchange(&self, keys: Vec<usize>, schema: &SchemaRef, target: (usize, usize)) -> ExchangeOp {
         let tasks = self.task_counts.get(target.0).copied().unwrap_or(1);
         let names = keys
             .iter()
             .filter_map(|c| schema.fields().get(*c).map(|f| f.name().clone()))
             .collect();
-        let exchange = ExchangeOp::new(keys, names, target, tasks);
-        self.add(Box::new(exchange), &[from]);
+        ExchangeOp::new(keys, names, target, tasks)
     }
+
+    /// A repartition topic's name: the query's topic prefix (`_brook_query_<id>`), then
+    /// ksqlDB's suffix; the suffix alone for a query without one.
+    pub(super) fn repartition_topic(&self, suffix: &str) -> String {
+        match self.ctx.state.changelog_prefix() {
+            Some(prefix) => format!("{prefix}-{suffix}"),
+            None => suffix.to_string(),
+        }
+    }
+}
+
+/// ksqlDB's repartition topic suffix for input `input` (0 left, 1 right) of a join, when that
+/// side is re-keyed for it (`StreamStreamJoinBuilder`, `StreamTableJoinBuilder`): none for a
+/// side already keyed by the join key.
+fn repartition_suffix(node: &JoinNode, input: usize) -> Option<String> {
+    let side = if input == 0 { &node.left } else { &node.right };
+    let rekeyed = matches!(&**side, LogicalPlan::Rekey(r) if r.reason == RekeyReason::Join);
+    if !rekeyed {
+        return None;
+    }
+    let ctx = &node.context;
+    Some(match (node.shape, input) {
+        (JoinShape::StreamStream { .. }, 0) => format!("{ctx}-left-repartition"),
+        (JoinShape::StreamStream { .. }, _) => format!("{ctx}-right-repartition"),
+        _ => format!("{ctx}-repartition"),
+    })
 }

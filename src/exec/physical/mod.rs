@@ -287,7 +287,8 @@ impl<'a, 'b> Builder<'a, 'b> {
                 .collect();
             let target = (stage, 0);
             let exchange =
-                ExchangeOp::new(node.group_columns.clone(), names, target, self.next_tasks);
+                ExchangeOp::new(node.group_columns.clone(), names, target, self.next_tasks)
+                    .through(self.repartition_topic("Aggregate-GroupBy-repartition"));
             self.add(Box::new(exchange), &[keyed]);
         }
         Ok(None)
