@@ -10,13 +10,14 @@
 //!   PERIOD 10 SECONDS`), the clicks re-keyed by impression id. The output's row count and
 //!   checksum must equal those computed from the input.
 //!
-//! Throughput is input records (both topics) per second, with the process's CPU time.
+//! Throughput is input records (both topics) per second, with the process's CPU time;
+//! `--join stream-table` or `--join stream-stream` runs one of the two.
 
 use super::join_input::{self, Enriched, Input, row_hash};
 use super::measure::{
     changelog_records, dir_size, for_each_record, mib, print_header, thousands, topic_records,
 };
-use super::{BenchArgs, QueryRun, run_query};
+use super::{BenchArgs, BenchJoin, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, ensure};
 use brook::engine::{Engine, RunMode};
@@ -49,11 +50,20 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
     let mut out = std::io::stdout().lock();
     let title =
         "joins, JSON -> JSON, RocksDB state + changelogs, embedded log, manual mode on one thread";
-    let queries = "a stream-table join, then a stream-stream join (below)";
+    let queries = match args.join {
+        BenchJoin::Both => "a stream-table join, then a stream-stream join (below)",
+        BenchJoin::StreamTable => "a stream-table join (below)",
+        BenchJoin::StreamStream => "a stream-stream join (below)",
+    };
     print_header(&mut out, title, dir, cli.flush, queries)?;
     writeln!(out)?;
-    stream_table(args, log, dir, &mut out)?;
-    stream_stream(args, log, dir, &mut out)
+    if args.join != BenchJoin::StreamStream {
+        stream_table(args, log, dir, &mut out)?;
+    }
+    if args.join != BenchJoin::StreamTable {
+        stream_stream(args, log, dir, &mut out)?;
+    }
+    Ok(())
 }
 
 fn stream_table(

@@ -41,6 +41,9 @@ pub struct BenchArgs {
     /// customers of the stream-table join (`--query join`).
     #[arg(long, default_value_t = 100_000)]
     pub keys: usize,
+    /// Which joins `--query join` runs.
+    #[arg(long, value_enum, default_value_t = BenchJoin::Both)]
+    pub join: BenchJoin,
     /// Input records per engine step (one poll, one output transaction).
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
@@ -72,6 +75,17 @@ pub enum BenchQuery {
     /// Push queries over the HTTP API: latency from append to client at a steady rate, and
     /// how many push queries one server holds open, with its memory.
     Push,
+}
+
+/// The joins of `--query join`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchJoin {
+    /// The stream-table join, then the stream-stream join.
+    Both,
+    /// Orders LEFT JOIN a changing customers table.
+    StreamTable,
+    /// Impressions LEFT JOIN clicks WITHIN 1 MINUTE GRACE PERIOD 10 SECONDS.
+    StreamStream,
 }
 
 pub fn run(args: &BenchArgs, cli: &Cli) -> anyhow::Result<()> {
