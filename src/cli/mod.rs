@@ -105,7 +105,7 @@ pub enum Command {
     Server,
     /// Execute a SQL file and exit; non-persistent statements print their results.
     Run { file: PathBuf },
-    /// Measure a query: a stateless filter+projection on one core (default), a windowed aggregation with RocksDB state (--query windowed), or push queries over the HTTP API (--query push).
+    /// Measure a query: a stateless filter+projection on one core (default), a windowed aggregation with RocksDB state (--query windowed), a stream-table and a stream-stream join (--query join), or push queries over the HTTP API (--query push).
     Bench(bench::BenchArgs),
 }
 

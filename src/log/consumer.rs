@@ -224,6 +224,11 @@ impl Consumer for EmbeddedConsumer {
             .map(|a| a.position)
     }
 
+    fn end_offset(&self, tp: &TopicPartition) -> Option<i64> {
+        let a = self.assigned.iter().find(|a| &a.tp == tp)?;
+        Some(a.topic.partition(tp.partition).ok()?.end_offset())
+    }
+
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
         let a = self
             .assigned

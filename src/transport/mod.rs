@@ -84,6 +84,9 @@ pub trait Consumer: Send {
     fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<PartitionRecords>>;
     /// The next offset this consumer will read from `tp`.
     fn position(&self, tp: &TopicPartition) -> Option<i64>;
+    /// The offset the next append to assigned partition `tp` will get (its high watermark):
+    /// `tp` has records this consumer has not read while its position is below it.
+    fn end_offset(&self, tp: &TopicPartition) -> Option<i64>;
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()>;
     /// Commits the current positions of all assigned partitions to the consumer's group.
     fn commit(&mut self) -> Result<()>;

@@ -11,6 +11,8 @@ mod grammar;
 mod http_api;
 mod http_clients;
 mod http_hostile;
+mod join_crash;
+mod join_order;
 mod joins;
 mod log_api;
 mod log_crash;

@@ -1,8 +1,9 @@
 //! What the benchmarks measure and print: wall-clock and CPU time of a phase, record counts
-//! of topics, and number formatting.
+//! of topics and changelogs, a topic's records, the size of a directory, and number formatting.
 
 use brook::log::{EmbeddedLog, FlushPolicy};
-use brook::transport::{OffsetSpec, TopicPartition, Transport};
+use brook::transport::{OffsetSpec, Record, StartFrom, TopicPartition, Transport};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Records in a topic (end minus start offsets: the log writes no control records).
@@ -14,6 +15,51 @@ pub fn topic_records(log: &EmbeddedLog, topic: &str) -> anyhow::Result<usize> {
             - log.list_offset(&tp, OffsetSpec::Earliest)?;
     }
     Ok(total as usize)
+}
+
+/// Records in the changelog topics whose name contains `containing`.
+pub fn changelog_records(log: &EmbeddedLog, containing: &str) -> anyhow::Result<usize> {
+    let mut total = 0;
+    for topic in log.list_topics()? {
+        if topic.ends_with("-changelog") && topic.contains(containing) {
+            total += topic_records(log, &topic)?;
+        }
+    }
+    Ok(total)
+}
+
+/// Calls `f` with every record of partition 0 of `topic`, in offset order.
+pub fn for_each_record(
+    log: &EmbeddedLog,
+    topic: &str,
+    mut f: impl FnMut(&Record) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut consumer = log.consumer(None)?;
+    consumer.assign(&[(TopicPartition::new(topic, 0), StartFrom::Earliest)])?;
+    loop {
+        let polled = consumer.poll(100_000, Duration::from_millis(200))?;
+        if polled.is_empty() {
+            return Ok(());
+        }
+        for record in polled.iter().flat_map(|p| &p.records) {
+            f(record)?;
+        }
+    }
+}
+
+/// Bytes of the files under `dir`.
+pub fn dir_size(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len() as usize,
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Wall-clock and CPU time of one phase.

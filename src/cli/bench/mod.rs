@@ -9,9 +9,13 @@
 //! explicit. Each query's output is checked against what the generated input must give: a
 //! mismatch is an error. `--query filter` (filter.rs) is a stateless filter + projection;
 //! `--query windowed` (windowed.rs) a tumbling-window aggregation with RocksDB state;
-//! `--query push` (push.rs) push queries over the HTTP API: latency and concurrency.
+//! `--query join` (join.rs, input in join_input.rs) a stream-table join, then a stream-stream
+//! join, each with RocksDB state and changelogs; `--query push` (push.rs) push queries over
+//! the HTTP API: latency and concurrency.
 
 mod filter;
+mod join;
+mod join_input;
 mod measure;
 mod push;
 mod windowed;
@@ -29,12 +33,17 @@ pub struct BenchArgs {
     /// Which query to measure.
     #[arg(long, value_enum, default_value_t = BenchQuery::Filter)]
     pub query: BenchQuery,
-    /// Input records to generate and run through the query.
+    /// Input records to generate and run through the query (`--query join`: orders of the
+    /// stream-table join, and events of the stream-stream join's timeline).
     #[arg(long, default_value_t = 1_000_000)]
     pub records: usize,
-    /// Distinct keys of the windowed aggregation's input (`--query windowed`).
+    /// Distinct keys: of the windowed aggregation's input (`--query windowed`), or the
+    /// customers of the stream-table join (`--query join`).
     #[arg(long, default_value_t = 100_000)]
     pub keys: usize,
+    /// Which joins `--query join` runs.
+    #[arg(long, value_enum, default_value_t = BenchJoin::Both)]
+    pub join: BenchJoin,
     /// Input records per engine step (one poll, one output transaction).
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
@@ -59,9 +68,24 @@ pub enum BenchQuery {
     Filter,
     /// Tumbling-window COUNT and SUM per key into a table, with RocksDB state and changelogs.
     Windowed,
+    /// A stream-table join (orders LEFT JOIN a changing customers table), then a stream-stream
+    /// join (impressions LEFT JOIN clicks WITHIN 1 MINUTE GRACE PERIOD 10 SECONDS), each with
+    /// RocksDB state and changelogs, their output checked against the input.
+    Join,
     /// Push queries over the HTTP API: latency from append to client at a steady rate, and
     /// how many push queries one server holds open, with its memory.
     Push,
+}
+
+/// The joins of `--query join`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchJoin {
+    /// The stream-table join, then the stream-stream join.
+    Both,
+    /// Orders LEFT JOIN a changing customers table.
+    StreamTable,
+    /// Impressions LEFT JOIN clicks WITHIN 1 MINUTE GRACE PERIOD 10 SECONDS.
+    StreamStream,
 }
 
 pub fn run(args: &BenchArgs, cli: &Cli) -> anyhow::Result<()> {
@@ -119,6 +143,7 @@ fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
     let result = match args.query {
         BenchQuery::Filter => filter::bench_on(args, cli, &log, dir),
         BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir),
+        BenchQuery::Join => join::bench_on(args, cli, &log, dir),
         BenchQuery::Push => push::bench_on(args, &log),
     };
     let closed = log.close().context("closing the log");
@@ -143,7 +168,7 @@ fn run_query(
     engine.set_property("auto.offset.reset", "earliest");
     engine
         .execute_script(source)
-        .context("creating the source stream")?;
+        .context("creating the source streams")?;
     engine.execute_script(query).context("starting the query")?;
     let mut consumed = 0;
     let phase = Phase::measure(|| {

@@ -6,7 +6,7 @@
 //! and the last update of every (customer, window) must equal the count and revenue computed
 //! here from the generated input.
 
-use super::measure::{mib, print_header, thousands, topic_records};
+use super::measure::{changelog_records, dir_size, mib, print_header, thousands, topic_records};
 use super::{BenchArgs, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, ensure};
@@ -71,7 +71,7 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
         errors,
     } = run_query(engine, CREATE_SOURCE, CREATE_QUERY, args.batch)?;
     let output = topic_records(log, OUTPUT_TOPIC)?;
-    let changelog = changelog_records(log)?;
+    let changelog = changelog_records(log, "")?;
     writeln!(
         out,
         "query ({INPUT_TOPIC} -> {OUTPUT_TOPIC}, {} records per step)",
@@ -189,30 +189,4 @@ fn split_windowed_key(key: &[u8]) -> anyhow::Result<(String, i64)> {
     let start: [u8; 8] = key[split..].try_into()?;
     let customer = String::from_utf8(key[..split].to_vec())?;
     Ok((customer, i64::from_be_bytes(start)))
-}
-
-/// Records in the query's changelog topics.
-fn changelog_records(log: &EmbeddedLog) -> anyhow::Result<usize> {
-    let mut total = 0;
-    for topic in log.list_topics()? {
-        if topic.ends_with("-changelog") {
-            total += topic_records(log, &topic)?;
-        }
-    }
-    Ok(total)
-}
-
-/// Bytes of the files under `dir`.
-fn dir_size(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len() as usize,
-            Err(_) => 0,
-        })
-        .sum()
 }

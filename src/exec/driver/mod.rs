@@ -1,6 +1,7 @@
 //! The query driver: owns a query's loop around its tasks' operator graphs. It polls the
 //! source partitions, reads each partition's records into a change batch for the stage-0 task
-//! of that partition, takes each task's batches in timestamp order (`order`), routes them
+//! of that partition, takes each task's batches in timestamp order (`order`; records a task
+//! must hold back for that order are read again by the next step, `resume`), routes them
 //! through the task's graph (`exec::graph`), delivers rows an exchange sends to the next
 //! stage's tasks before the next batch, tracks each task's stream time, and commits: a
 //! persistent query's sink
@@ -14,6 +15,7 @@
 //! conformance runner and tests). It has no case for a particular operator.
 
 mod order;
+mod resume;
 mod step;
 mod types;
 
@@ -179,36 +181,57 @@ impl QueryDriver {
     }
 
     /// Routes the polled records through the tasks, until the step passes its budget; then
-    /// lets every operator flush before the commit.
+    /// lets every operator flush before the commit. With `hold_back`, a task stops where a
+    /// partition with unpolled records runs out (`order`) and the consumer goes back to what
+    /// the tasks did not take: returns where each such partition resumes.
     fn process_polled(
         &mut self,
         polled: &[PartitionRecords],
+        hold_back: bool,
         log: &mut dyn ProcessingLog,
-    ) -> Result<(), StepError> {
+    ) -> Result<Vec<(TopicPartition, i64)>, StepError> {
         self.begin()?;
-        let mut queues = self.read_polled(polled, log)?;
+        let mut queues = self.read_polled(polled, hold_back, log)?;
         // One timestamp order over every stage-0 task (driver/order.rs).
-        let mut tasks: Vec<order::QueuesOf<'_>> =
-            queues.iter_mut().map(|q| order::QueuesOf(q)).collect();
-        while let Some((task, q, slice)) = order::next_slice_of_tasks(&mut tasks) {
-            let queue = &tasks[task].0[q];
-            let (input, partition) = (queue.input, queue.partition);
-            let origin = Origin {
-                topic: self.sources[input].topic.clone(),
-                partition,
-            };
-            self.run(0, task, input, slice, &origin, log)?;
-            if limits::step_exceeded() {
-                return Ok(());
+        {
+            let mut tasks: Vec<order::QueuesOf<'_>> =
+                queues.iter_mut().map(|q| order::QueuesOf(q)).collect();
+            while let Some((task, q, slice)) = order::next_slice_of_tasks(&mut tasks) {
+                let (input, partition) = (tasks[task].0[q].input, tasks[task].0[q].partition);
+                self.run_source_slice(task, input, partition, slice, log)?;
+                if limits::step_exceeded() {
+                    return Ok(Vec::new());
+                }
             }
         }
-        self.commit_operators(log)
+        let resumed = self.resume(&mut queues, log)?;
+        self.commit_operators(log)?;
+        Ok(resumed)
     }
 
-    /// Each polled partition's records as a change batch, queued for its stage-0 task.
+    /// Runs rows of source input `input`, partition `partition`, through stage-0 task `task`.
+    fn run_source_slice(
+        &mut self,
+        task: usize,
+        input: usize,
+        partition: u32,
+        slice: ChangeBatch,
+        log: &mut dyn ProcessingLog,
+    ) -> Result<(), StepError> {
+        let origin = Origin {
+            topic: self.sources[input].topic.clone(),
+            partition,
+        };
+        self.run(0, task, input, slice, &origin, log)
+    }
+
+    /// Each polled partition's records as a change batch, queued for its stage-0 task. With
+    /// `hold_back`, a queue is marked when its partition has records beyond those polled (an
+    /// empty queue then holds the task back, even if none of its records decoded).
     fn read_polled(
         &self,
         polled: &[PartitionRecords],
+        hold_back: bool,
         log: &mut dyn ProcessingLog,
     ) -> Result<Vec<Vec<Queue>>, StepError> {
         let tasks = self.stages.first().map_or(0, Vec::len);
@@ -224,13 +247,19 @@ impl QueryDriver {
                     part.topic
                 )));
             }
+            let more = hold_back && self.has_more(&part.topic, part.partition);
             for input in inputs {
                 let reader = &self.sources[input].reader;
                 let batch = reader
                     .read(&part.topic, part.partition, &part.records, log)
                     .map_err(StepError::Fatal)?;
-                if let (Some(batch), Some(task)) = (batch, task_of(part.partition, tasks)) {
-                    queue(&mut queues[task], input, part.partition, batch)?;
+                let batch = match batch {
+                    Some(batch) => batch,
+                    None if more => ChangeBatch::empty(reader.schema()),
+                    None => continue,
+                };
+                if let Some(task) = task_of(part.partition, tasks) {
+                    queue(&mut queues[task], input, part.partition, batch, more)?;
                 }
             }
         }
@@ -349,16 +378,22 @@ fn queue(
     input: usize,
     partition: u32,
     batch: ChangeBatch,
+    more: bool,
 ) -> Result<(), StepError> {
     match queues
         .iter_mut()
         .find(|q| (q.input, q.partition) == (input, partition))
     {
-        Some(queue) => queue
-            .append(batch)
-            .map_err(|e| StepError::Internal(e.to_string())),
+        Some(queue) => {
+            queue.more = more;
+            queue
+                .append(batch)
+                .map_err(|e| StepError::Internal(e.to_string()))
+        }
         None => {
-            queues.push(Queue::new(input, partition, batch));
+            let mut queue = Queue::new(input, partition, batch);
+            queue.more = more;
+            queues.push(queue);
             Ok(())
         }
     }

@@ -5,16 +5,21 @@
 //! partition, every record up to the first that another partition's next record would go
 //! before — the same order record-at-a-time choice gives.
 //!
+//! The buffer is what the step polled. A partition with records left in the log beyond them
+//! (`Queue::more`) holds the others back once its buffer is empty: its next record, unknown,
+//! could go first (Kafka Streams waits for such a partition, `max.task.idle.ms`, when it knows
+//! its lag), so the task stops there and the rest is read again by the next step. The order
+//! therefore depends only on the records, not on how many a poll returned: a restarted query
+//! takes them in the order an uninterrupted one did. A partition with nothing left beyond its
+//! buffer is caught up and holds nothing back.
+//!
 //! Over several stage-0 tasks the same rule picks across all their partitions
 //! ([`next_slice_of_tasks`]), so rows exchanged into a later stage (a join's, an aggregation's)
-//! arrive there in timestamp order whichever source partitions they came from.
-//!
-//! The buffer is what the step polled: a partition with nothing polled in the step is taken
-//! as caught up (Kafka Streams' `max.task.idle.ms` of 0 with no lag), so it does not hold the
-//! others back.
+//! arrive there in timestamp order whichever source partitions they came from; a partition of
+//! any task that holds back holds back all of them.
 
 use crate::common::change::ChangeBatch;
-use crate::plan::schema::ROWTIME;
+use crate::plan::schema::{ROWOFFSET, ROWTIME};
 use arrow::array::{Array, Int64Array};
 
 /// One input partition's polled rows of a task, and how many of them were taken.
@@ -24,7 +29,12 @@ pub struct Queue {
     pub batch: ChangeBatch,
     /// The batch's ROWTIME column.
     times: Option<Int64Array>,
+    /// The batch's ROWOFFSET column (the records' offsets).
+    offsets: Option<Int64Array>,
     taken: usize,
+    /// The partition has records beyond the batch, not polled yet: an empty queue with more
+    /// holds the task's other queues back.
+    pub more: bool,
 }
 
 impl Queue {
@@ -33,8 +43,10 @@ impl Queue {
             input,
             partition,
             times: batch.int64(ROWTIME).cloned(),
+            offsets: batch.int64(ROWOFFSET).cloned(),
             batch,
             taken: 0,
+            more: false,
         }
     }
 
@@ -43,11 +55,36 @@ impl Queue {
         let schema = self.batch.schema();
         self.batch = ChangeBatch::concat(&schema, &[self.batch.clone(), more])?;
         self.times = self.batch.int64(ROWTIME).cloned();
+        self.offsets = self.batch.int64(ROWOFFSET).cloned();
         Ok(())
     }
 
     fn is_empty(&self) -> bool {
         self.taken >= self.batch.num_rows()
+    }
+
+    /// The offset of the first row not taken; `None` when every row was taken.
+    pub fn resume_offset(&self) -> Result<Option<i64>, String> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        match &self.offsets {
+            Some(offsets) if self.taken < offsets.len() => Ok(Some(offsets.value(self.taken))),
+            _ => Err(format!("source rows without their {ROWOFFSET}")),
+        }
+    }
+
+    /// Takes the rows not taken yet whose offset is below `offset` (records another input of
+    /// the same partition has taken already); `None` when there are none.
+    pub fn take_below(&mut self, offset: i64) -> Option<ChangeBatch> {
+        let offsets = self.offsets.as_ref()?;
+        let start = self.taken;
+        let mut end = start;
+        while end < offsets.len() && offsets.value(end) < offset {
+            end += 1;
+        }
+        self.taken = end;
+        (end > start).then(|| self.batch.slice(start, end - start))
     }
 
     /// The rank of row `row`: its timestamp, then the queue's input and partition.
@@ -62,7 +99,8 @@ impl Queue {
 }
 
 /// The next slice of one task's queues: the position of its queue and its rows; `None` when
-/// every queue is empty.
+/// every queue is empty, or when an empty queue has more records in the log (its next record
+/// is not known).
 #[cfg(test)]
 pub fn next_slice(queues: &mut [Queue]) -> Option<(usize, ChangeBatch)> {
     next_slice_of_tasks(std::slice::from_mut(&mut QueuesOf(queues))).map(|(_, q, slice)| (q, slice))
@@ -76,6 +114,10 @@ pub struct QueuesOf<'a>(pub &'a mut [Queue]);
 /// its queue in the task and its rows. Rows reach the tasks of a later stage in one timestamp
 /// order however many tasks read the sources.
 pub fn next_slice_of_tasks(tasks: &mut [QueuesOf<'_>]) -> Option<(usize, usize, ChangeBatch)> {
+    let held_back = |t: &QueuesOf<'_>| t.0.iter().any(|q| q.more && q.is_empty());
+    if tasks.iter().any(held_back) {
+        return None;
+    }
     let rank = |t: usize, q: &Queue, row: usize| {
         let (time, input, partition) = q.rank(row);
         (time, input, partition, t)
@@ -178,6 +220,50 @@ mod tests {
             .flat_map(|(p, times)| times.into_iter().map(move |t| (p, t)))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    /// A queue of rows (timestamp, offset).
+    fn queue_at(partition: u32, rows: &[(i64, i64)], more: bool) -> Queue {
+        let rows: Vec<String> = rows.iter().map(|(t, o)| format!("| {t} | {o} |")).collect();
+        let text = format!("| ROWTIME:BIGINT | ROWOFFSET:BIGINT |\n{}", rows.join("\n"));
+        let mut queue = Queue::new(0, partition, from_pretty(&text).expect("batch"));
+        queue.more = more;
+        queue
+    }
+
+    #[test]
+    fn an_empty_queue_with_records_left_in_the_log_holds_the_others_back() {
+        let mut queues = vec![
+            queue_at(0, &[(1, 10), (5, 11)], true),
+            queue_at(1, &[(2, 20), (3, 21), (8, 22)], false),
+        ];
+        let mut order = Vec::new();
+        while let Some((q, slice)) = next_slice(&mut queues) {
+            let times = slice.int64(ROWTIME).expect("ROWTIME").values().to_vec();
+            order.push((queues[q].partition, times));
+        }
+        // Partition 0's next record, not polled, could go before 8.
+        assert_eq!(order, vec![(0, vec![1]), (1, vec![2, 3]), (0, vec![5])]);
+        assert_eq!(queues[0].resume_offset(), Ok(None));
+        assert_eq!(queues[1].resume_offset(), Ok(Some(22)));
+        // Caught up, partition 0 holds nothing back.
+        queues[0].more = false;
+        assert!(next_slice(&mut queues).is_some());
+        assert_eq!(queues[1].resume_offset(), Ok(None));
+    }
+
+    #[test]
+    fn rows_below_an_offset_are_taken_once() {
+        let mut q = queue_at(0, &[(1, 3), (2, 5), (3, 9)], false);
+        assert!(q.take_below(3).is_none());
+        let taken = q.take_below(9).expect("rows");
+        assert_eq!(taken.int64(ROWOFFSET).expect("offsets").values(), &[3, 5]);
+        assert_eq!(q.resume_offset(), Ok(Some(9)));
+        assert!(q.take_below(9).is_none());
+        assert_eq!(q.take_below(i64::MAX).map(|b| b.num_rows()), Some(1));
+        assert_eq!(q.resume_offset(), Ok(None));
+        let without_offsets = queue(0, &[1]);
+        assert!(without_offsets.resume_offset().is_err());
     }
 
     #[test]

@@ -42,51 +42,68 @@ impl QueryDriver {
             return Ok(0);
         }
         let mut limit = max_records.min(self.step_cap).max(1);
+        // Records held back for the order across partitions (`resume`), except in a last try
+        // at one record alone, which is skipped if it passes the budget by itself.
+        let mut hold_back = true;
         loop {
-            match self.attempt(limit, timeout, log)? {
+            match self.attempt(limit, timeout, hold_back, log)? {
                 Attempt::Done(consumed) => return Ok(consumed),
                 Attempt::OverBudget { consumed, .. } if consumed > 1 => {
                     limit = consumed / 2;
                     self.step_cap = limit;
                     tracing::debug!(query = %self.id, "a step of {consumed} records passed its budget; retrying with {limit}");
                 }
+                Attempt::OverBudget { .. } if hold_back => hold_back = false,
                 Attempt::OverBudget { first, .. } => return self.skip_record(first, log),
             }
         }
     }
 
-    /// One try at a step of up to `max_records`; its processing-log entries reach `log` only
-    /// if it is not run again.
+    /// One try at a step of up to `max_records` (more with `hold_back`: see `resume`); its
+    /// processing-log entries reach `log` only if it is not run again.
     fn attempt(
         &mut self,
         max_records: usize,
         timeout: Duration,
+        hold_back: bool,
         log: &mut dyn ProcessingLog,
     ) -> Result<Attempt, StepError> {
         let positions = self.positions();
-        let polled = self.consumer.poll(max_records, timeout)?;
-        let consumed: usize = polled.iter().map(|p| p.records.len()).sum();
-        if consumed == 0 {
+        let (polled, first_poll) = self.poll_step(max_records, timeout, hold_back)?;
+        if first_poll == 0 {
             return Ok(Attempt::Done(0));
         }
         self.outputs = Default::default();
         let mut step_log = MemoryProcessingLog::default();
         let budget = StepBudget::open(self.step_budget);
-        let processed = self.process_polled(&polled, &mut step_log);
+        let processed = self.process_polled(&polled, hold_back, &mut step_log);
         let (spent, over_budget) = (budget.spent(), budget.exceeded());
         drop(budget);
         if over_budget {
             self.roll_back(&positions);
             let first = first_record(&polled);
+            let consumed = first_poll;
             return Ok(Attempt::OverBudget { consumed, first });
         }
+        let (resumed, processed) = match processed {
+            Ok(resumed) => (resumed, Ok(())),
+            Err(e) => (Vec::new(), Err(e)),
+        };
+        let consumed = super::resume::consumed(&polled, &resumed);
         let committed = processed.and_then(|()| {
             self.deliver_rows();
             self.commit()
         });
-        // A step that fails otherwise is read again: its entries are reported then, once.
+        // A step that fails otherwise is read again: its entries are reported then, once; so
+        // are those of records held back for the next step.
         if matches!(committed, Ok(_) | Err(StepError::Fatal(_))) {
-            step_log.errors.into_iter().for_each(|e| log.report(e));
+            let read_again = |e: &ProcessingError| {
+                resumed.iter().any(|(tp, offset)| {
+                    *tp.topic == *e.topic && tp.partition == e.partition && e.offset >= *offset
+                })
+            };
+            let errors = step_log.errors.into_iter().filter(|e| !read_again(e));
+            errors.for_each(|e| log.report(e));
         }
         match committed {
             Ok((outcomes, written)) => {
