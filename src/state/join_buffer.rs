@@ -77,10 +77,11 @@ impl JoinBuffer {
             .collect()
     }
 
-    /// Removes every row older than `cutoff` (`ts < cutoff`), from both layouts; returns how
-    /// many.
-    pub fn expire_before(&mut self, cutoff: i64) -> Result<usize> {
-        let start = [BY_TIME];
+    /// Removes every row with `from <= ts < cutoff`, from both layouts; returns how many. The
+    /// caller passes the previous cutoff as `from` (`i64::MIN` when it does not know it), so the
+    /// rows removed before, still there as RocksDB tombstones, are not walked again.
+    pub fn expire_before(&mut self, from: i64, cutoff: i64) -> Result<usize> {
+        let start = [&[BY_TIME][..], &keys::encode_ts(from)].concat();
         let end = [&[BY_TIME][..], &keys::encode_ts(cutoff)].concat();
         let expired = self.store.range(&start, &end)?;
         for (index, _) in &expired {

@@ -72,7 +72,7 @@ fn expiry_removes_older_rows_of_every_key_from_both_layouts() {
     state.flush(&Checkpoint::new()).expect("flush");
     buffer.put(b"c", -5, 5, b"v"); // only in the cache
     buffer.put(b"a\x00", -1, 6, b"v");
-    assert_eq!(buffer.expire_before(0).expect("expire"), 4);
+    assert_eq!(buffer.expire_before(i64::MIN, 0).expect("expire"), 4);
     assert_eq!(
         rows(buffer.fetch(b"a", i64::MIN, i64::MAX).expect("fetch")),
         vec![row(0, 3, "v")]
@@ -86,8 +86,23 @@ fn expiry_removes_older_rows_of_every_key_from_both_layouts() {
     state.flush(&Checkpoint::new()).expect("flush");
     let raw = buffer.store().prefix(b"").expect("scan");
     assert_eq!(raw.len(), 4, "two rows, each in two layouts");
-    assert_eq!(buffer.expire_before(0).expect("expire"), 0);
-    assert_eq!(buffer.expire_before(i64::MIN).expect("expire"), 0);
+    assert_eq!(buffer.expire_before(i64::MIN, 0).expect("expire"), 0);
+    assert_eq!(buffer.expire_before(i64::MIN, i64::MIN).expect("expire"), 0);
+}
+
+/// Expiry starts at `from`: rows below it (the caller's previous cutoff) are not looked at.
+#[test]
+fn expiry_starts_at_the_previous_cutoff() {
+    let tmp = TempDir::new().expect("tempdir");
+    let (_state, mut buffer) = setup(&tmp);
+    for (ts, seq) in [(-20, 1), (-10, 2), (0, 3), (10, 4)] {
+        buffer.put(b"a", ts, seq, b"v");
+    }
+    assert_eq!(buffer.expire_before(-15, 5).expect("expire"), 2);
+    assert_eq!(
+        rows(buffer.fetch(b"a", i64::MIN, i64::MAX).expect("fetch")),
+        vec![row(-20, 1, "v"), row(10, 4, "v")]
+    );
 }
 
 #[test]
@@ -112,6 +127,8 @@ fn a_malformed_index_entry_is_an_error_not_a_panic() {
     let (_state, mut buffer) = setup(&tmp);
     let mut store = buffer.store().clone();
     store.put(b"\x02short", &[]);
-    let err = buffer.expire_before(i64::MAX).expect_err("malformed");
+    let err = buffer
+        .expire_before(i64::MIN, i64::MAX)
+        .expect_err("malformed");
     assert!(err.to_string().contains("join buffer key"), "{err}");
 }

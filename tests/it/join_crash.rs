@@ -59,9 +59,9 @@ const INPUT_TOPICS: [&str; 4] = ["orders", "customers", "impressions", "clicks"]
 
 fn event_count() -> usize {
     let default = if cfg!(debug_assertions) {
-        5_000
+        20_000
     } else {
-        50_000
+        200_000
     };
     std::env::var(RECORDS_ENV)
         .ok()

@@ -245,6 +245,9 @@ impl StreamStreamJoinOp {
     fn reload(&mut self) -> Result<(), OperatorError> {
         self.times = Times::load(&self.time_store)?;
         self.expired = [i64::MIN; 2];
+        if let Some(unmatched) = &mut self.unmatched {
+            unmatched.reset();
+        }
         Ok(())
     }
 }
@@ -286,7 +289,9 @@ impl Operator for StreamStreamJoinOp {
         for (i, side) in [Side::Left, Side::Right].into_iter().enumerate() {
             let cutoff = self.window.visible_from(self.times.buffer(side));
             if cutoff > self.expired[i] {
-                self.buffer_mut(side).expire_before(cutoff)?;
+                // Rows older than the last cutoff are gone (none older is put): start there.
+                let from = self.expired[i];
+                self.buffer_mut(side).expire_before(from, cutoff)?;
                 self.expired[i] = cutoff;
             }
         }

@@ -81,19 +81,41 @@ pub struct Closed {
 
 /// Rows of preserved sides that found no match yet, by `ts ++ side ++ key* ++ seq` (Kafka's
 /// `TimestampedKeyAndJoinSide` order, then arrival): the order they are emitted in.
+///
+/// Scans start at `floor` (no row is older), so the rows taken out before, deleted in RocksDB
+/// but still there as tombstones, are not walked again; the earliest row's timestamp is kept
+/// in memory once known (Kafka's `minTime`). Both are forgotten by [`Unmatched::reset`] (after
+/// a rollback the store may hold other rows).
 pub struct Unmatched {
     store: Store,
+    floor: i64,
+    /// The earliest row's timestamp (`Some(None)`: empty) when known.
+    earliest: Option<Option<i64>>,
 }
 
 impl Unmatched {
     pub fn new(store: Store) -> Unmatched {
-        Unmatched { store }
+        Unmatched {
+            store,
+            floor: i64::MIN,
+            earliest: None,
+        }
+    }
+
+    /// Forgets what is known of the store's rows beyond the store itself.
+    pub fn reset(&mut self) {
+        self.floor = i64::MIN;
+        self.earliest = None;
     }
 
     pub fn put(&mut self, side_byte: u8, key: &[u8], seq: u64, row: &StoredRow) {
         let mut k = prefix(row.ts, side_byte, key);
         k.extend_from_slice(&seq.to_be_bytes());
         self.store.put(&k, &row.encode());
+        self.floor = self.floor.min(row.ts);
+        if let Some(earliest) = &mut self.earliest {
+            *earliest = Some(earliest.map_or(row.ts, |e| e.min(row.ts)));
+        }
     }
 
     /// Deletes the rows of `key` at `ts` of the side `side_byte` (a row of the other side
@@ -107,18 +129,28 @@ impl Unmatched {
         for (k, _) in self.store.prefix(&prefix(ts, side_byte, key))? {
             self.store.delete(&k);
         }
+        if self.earliest == Some(Some(ts)) {
+            self.earliest = None;
+        }
         Ok(())
     }
 
     /// The timestamp of the earliest row (Kafka's `minTime`, exact), `None` when empty.
-    pub fn earliest(&self) -> Result<Option<i64>, OperatorError> {
-        let Some((k, _)) = self.store.first(&[], None)? else {
-            return Ok(None);
+    pub fn earliest(&mut self) -> Result<Option<i64>, OperatorError> {
+        if let Some(known) = self.earliest {
+            return Ok(known);
+        }
+        let found = match self.store.first(&keys::encode_ts(self.floor), None)? {
+            None => None,
+            Some((k, _)) => {
+                let ts = k
+                    .get(..keys::TS_LEN)
+                    .ok_or_else(|| self.bad("shorter than a timestamp"))?;
+                Some(keys::decode_ts(ts).map_err(|e| self.bad(e))?)
+            }
         };
-        let ts = k
-            .get(..keys::TS_LEN)
-            .ok_or_else(|| self.bad("shorter than a timestamp"))?;
-        Ok(Some(keys::decode_ts(ts).map_err(|e| self.bad(e))?))
+        self.earliest = Some(found);
+        Ok(found)
     }
 
     /// Removes and returns the rows older than `cutoff`, in store order.
@@ -127,7 +159,11 @@ impl Unmatched {
         cutoff: i64,
         window: &JoinWindow,
     ) -> Result<Vec<Closed>, OperatorError> {
-        let entries = self.store.range(&[], &keys::encode_ts(cutoff))?;
+        let entries = self
+            .store
+            .range(&keys::encode_ts(self.floor), &keys::encode_ts(cutoff))?;
+        self.floor = self.floor.max(cutoff);
+        self.earliest = None;
         let mut closed = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let rest = k
