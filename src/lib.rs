@@ -13,6 +13,7 @@ pub mod engine;
 pub mod exec;
 pub mod format;
 pub mod http;
+pub mod kafka_wire;
 pub mod log;
 pub mod plan;
 pub mod qtt;

@@ -36,6 +36,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             &["common", "sql", "plan", "engine", "exec", "http"][..],
         ),
         ("http", &["common", "sql", "plan", "engine", "exec"][..]),
+        ("kafka_wire", &["common", "transport", "log"][..]),
     ])
 }
 
