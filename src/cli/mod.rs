@@ -78,6 +78,28 @@ pub struct Cli {
     #[arg(long, global = true, default_value_t = 4096,
         value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Address of the Kafka-protocol listener on the embedded log (Kafka clients produce and
+    /// consume there), served by `brook` and `brook server`; 'off' serves none.
+    #[arg(
+        long,
+        global = true,
+        env = "BROOK_KAFKA_LISTEN",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub kafka_listen: String,
+    /// The host:port Kafka clients are told to connect to (Metadata), when it is not the
+    /// address they connected to (behind NAT or a container's port mapping).
+    #[arg(
+        long,
+        global = true,
+        env = "BROOK_KAFKA_ADVERTISED",
+        value_name = "HOST:PORT"
+    )]
+    pub kafka_advertised: Option<String>,
+    /// Let Kafka clients create a topic by asking for its metadata (Kafka's
+    /// auto.create.topics.enable); off, so that a typo in a producer's topic is an error.
+    #[arg(long, global = true, env = "BROOK_KAFKA_AUTO_CREATE_TOPICS")]
+    pub kafka_auto_create_topics: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -1,9 +1,11 @@
 //! Starting the engine: `brook` (startup files, then the shell or `--headless`), `brook shell`,
-//! and `brook run FILE.sql`.
+//! and `brook run FILE.sql`; `brook` and `brook server` serve the HTTP API and the Kafka
+//! protocol beside it.
 
 use super::Cli;
 use anyhow::Context;
 use brook::engine::{Engine, RunMode};
+use brook::kafka_wire::{KafkaConfig, KafkaServer};
 use brook::log::EmbeddedLog;
 use brook::repl::{self, ReplOptions};
 use std::path::{Path, PathBuf};
@@ -84,6 +86,50 @@ fn start_http(
     Ok(Some(server))
 }
 
+/// Starts the Kafka-protocol listener on `--kafka-listen` (none for 'off').
+fn start_kafka(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<Option<KafkaServer>> {
+    if cli.kafka_listen.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let listen = cli.kafka_listen.parse().with_context(|| {
+        format!(
+            "--kafka-listen {}: not an address such as 127.0.0.1:9092 (or 'off')",
+            cli.kafka_listen
+        )
+    })?;
+    let advertised = match &cli.kafka_advertised {
+        None => None,
+        Some(text) => Some(parse_host_port(text).with_context(|| {
+            format!("--kafka-advertised {text}: not a host:port such as broker.example.com:9092")
+        })?),
+    };
+    let config = KafkaConfig {
+        listen,
+        advertised,
+        max_connections: cli.max_connections as usize,
+        idle: Duration::from_secs(cli.idle_timeout),
+        auto_create_topics: cli.kafka_auto_create_topics,
+        ..KafkaConfig::default()
+    };
+    let server = brook::kafka_wire::start(log.clone(), config).with_context(|| {
+        format!(
+            "serving the Kafka protocol on {} (another Brook or Kafka there? choose another \
+             address with --kafka-listen, or 'off')",
+            cli.kafka_listen
+        )
+    })?;
+    eprintln!("Kafka protocol on {}", server.local_addr);
+    Ok(Some(server))
+}
+
+fn parse_host_port(text: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("no ':port'"))?;
+    anyhow::ensure!(!host.is_empty(), "no host");
+    Ok((host.to_string(), port.parse()?))
+}
+
 /// Waits for Ctrl-C or SIGTERM (what a service manager sends).
 fn wait_for_stop() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -103,6 +149,7 @@ fn wait_for_stop() -> anyhow::Result<()> {
 pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
     let engine = open_engine(log)?;
     let http = start_http(&engine, cli)?;
+    let kafka = start_kafka(log, cli)?;
     run_startup_files(&engine, &startup_files(cli)?)?;
     if let Some(server) = &http {
         server.set_ready();
@@ -121,6 +168,9 @@ pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
     if let Some(server) = http {
         server.stop();
     }
+    if let Some(server) = kafka {
+        server.stop();
+    }
     shutdown(engine)
 }
 
@@ -130,11 +180,15 @@ pub fn server(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
     let Some(http) = start_http(&engine, cli)? else {
         anyhow::bail!("brook server needs an HTTP address: --listen is 'off'");
     };
+    let kafka = start_kafka(log, cli)?;
     run_startup_files(&engine, &startup_files(cli)?)?;
     http.set_ready();
     eprintln!("Brook is serving. Ctrl-C stops it.");
     wait_for_stop()?;
     http.stop();
+    if let Some(server) = kafka {
+        server.stop();
+    }
     shutdown(engine)
 }
 

@@ -14,6 +14,9 @@ pub const MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;
 /// The smallest request: API key, API version and correlation id.
 const MIN_REQUEST_BYTES: usize = 8;
 
+/// The buffer first allocated for a frame; larger ones grow as their bytes arrive.
+const FIRST_CHUNK: usize = 64 * 1024;
+
 /// Why a frame could not be read or written; each closes the connection.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -52,13 +55,15 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if !(MIN_REQUEST_BYTES..=max).contains(&size) {
         return Err(refused());
     }
-    let mut body = vec![0u8; size];
-    let mut read = 0;
-    while read < size {
-        match reader.read(&mut body[read..]).await? {
-            0 => return Err(FrameError::Truncated { read, size }),
-            n => read += n,
-        }
+    // The buffer grows as bytes arrive: a client that announces 100 MiB and sends nothing
+    // holds no more than a first chunk.
+    let mut body = Vec::with_capacity(size.min(FIRST_CHUNK));
+    let read = (&mut *reader)
+        .take(size as u64)
+        .read_to_end(&mut body)
+        .await?;
+    if read < size {
+        return Err(FrameError::Truncated { read, size });
     }
     Ok(Some(Bytes::from(body)))
 }

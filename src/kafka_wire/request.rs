@@ -75,17 +75,22 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, WireError> {
     let header = RequestHeader::decode(&mut frame, api.request_header_version(version))
         .map_err(malformed)?;
     let body = RequestKind::decode(api, &mut frame, version).map_err(malformed)?;
+    // Kafka ignores bytes after a request's fields, and clients rely on it (librdkafka sends
+    // Metadata v12 with fields of other versions).
     if !frame.is_empty() {
-        let reason = format!("{} bytes after the request", frame.len());
-        return Err(malformed(anyhow::Error::msg(reason)));
+        tracing::trace!("{} bytes after a {api:?} v{version} request", frame.len());
     }
     Ok(Request { api, header, body })
 }
 
-/// The frame body of `response` to `request`: a response header with its correlation id, in
+/// The frame body of `response` to the request with header `request`: a response header with its correlation id, in
 /// the header version of the request's API and version, then the response.
-pub fn encode_response(request: &Request, response: &ResponseKind) -> Result<Bytes, WireError> {
-    let (api, version) = (request.api, request.header.request_api_version);
+pub fn encode_response(
+    api: ApiKey,
+    request: &RequestHeader,
+    response: &ResponseKind,
+) -> Result<Bytes, WireError> {
+    let version = request.request_api_version;
     let failed = |e: anyhow::Error| WireError::Encode {
         api,
         version,
@@ -93,7 +98,7 @@ pub fn encode_response(request: &Request, response: &ResponseKind) -> Result<Byt
     };
     let mut out = BytesMut::new();
     ResponseHeader::default()
-        .with_correlation_id(request.header.correlation_id)
+        .with_correlation_id(request.correlation_id)
         .encode(&mut out, api.response_header_version(version))
         .map_err(failed)?;
     response.encode(&mut out, version).map_err(failed)?;
@@ -137,7 +142,8 @@ mod tests {
             assert_eq!(request.api, ApiKey::ApiVersions);
             assert_eq!(request.header.correlation_id, 42);
             let response = ResponseKind::ApiVersions(ApiVersionsResponse::default());
-            let mut bytes = encode_response(&request, &response).expect("encodes");
+            let mut bytes =
+                encode_response(request.api, &request.header, &response).expect("encodes");
             let header = ResponseHeader::decode(
                 &mut bytes,
                 ApiKey::ApiVersions.response_header_version(version),

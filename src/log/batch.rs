@@ -8,7 +8,9 @@
 //!         keyLength varint | key | valueLength varint | value | headerCount varint | headers...
 //! ```
 //! `batchLength` counts the bytes after itself; the CRC-32C covers `attributes` to the end.
-//! Lengths of -1 encode null keys, values and header values. Only uncompressed batches are written.
+//! Lengths of -1 encode null keys, values and header values. Brook writes uncompressed batches;
+//! batches Kafka clients produce may be compressed (attributes bits 0-2, `codec.rs`): the
+//! records section is then compressed as a whole and is decompressed to be read.
 
 use super::varint::{Cursor, put_varint, put_varlong, varint_len, varlong_len};
 use crate::transport::{Header, Record};
@@ -35,8 +37,8 @@ pub enum BatchError {
     BadMagic(i8),
     #[error("CRC mismatch: stored {stored:#010x}, computed {computed:#010x}")]
     BadCrc { stored: u32, computed: u32 },
-    #[error("compressed batches (codec {0}) are not supported")]
-    Compressed(i16),
+    #[error("unknown compression codec {0}")]
+    UnknownCodec(i16),
     #[error("malformed record: {0}")]
     BadRecord(String),
 }
@@ -66,6 +68,21 @@ impl BatchHeader {
 
     pub fn next_offset(&self) -> i64 {
         self.last_offset() + 1
+    }
+
+    /// A transaction's commit or abort marker (attributes bit 5).
+    pub fn is_control(&self) -> bool {
+        self.attributes & 0x20 != 0
+    }
+
+    /// Written inside a Kafka transaction (attributes bit 4).
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & 0x10 != 0
+    }
+
+    /// The compression codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
+    pub fn codec(&self) -> i16 {
+        self.attributes & 0x7
     }
 
     /// Parses the header fields without checking the CRC; needs `HEADER_LEN` bytes.
@@ -134,9 +151,8 @@ pub fn check_batch(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     if stored != computed {
         return Err(BatchError::BadCrc { stored, computed });
     }
-    let codec = header.attributes & 0x7;
-    if codec != 0 {
-        return Err(BatchError::Compressed(codec));
+    if header.codec() > super::codec::MAX_CODEC {
+        return Err(BatchError::UnknownCodec(header.codec()));
     }
     Ok(header)
 }
@@ -144,7 +160,7 @@ pub fn check_batch(buf: &[u8]) -> Result<BatchHeader, BatchError> {
 /// Decodes the records of a batch already validated by `check_batch`. `batch` holds exactly the
 /// batch; keys and values share its memory.
 pub fn decode_records(batch: &Bytes, header: &BatchHeader) -> Result<Vec<Record>, BatchError> {
-    let mut records = Vec::with_capacity(header.record_count as usize);
+    let mut records = Vec::new();
     decode_records_into(batch, header, i64::MIN, &mut records)?;
     Ok(records)
 }
@@ -157,8 +173,15 @@ pub fn decode_records_into(
     from: i64,
     records: &mut Vec<Record>,
 ) -> Result<(), BatchError> {
-    records.reserve(header.record_count as usize);
-    let mut cur = Cursor::new(batch, HEADER_LEN);
+    records.reserve((header.record_count as usize).min(1 << 16));
+    let plain;
+    let mut cur = if header.codec() == 0 {
+        Cursor::new(batch, HEADER_LEN)
+    } else {
+        let end = header.total_len().min(batch.len());
+        plain = super::codec::decompress(header.codec(), &batch[HEADER_LEN..end], MAX_BATCH_LEN)?;
+        Cursor::new(&plain, 0)
+    };
     for _ in 0..header.record_count {
         let len = cur.varint()?;
         if len < 0 {

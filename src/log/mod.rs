@@ -5,11 +5,13 @@
 //! missing. Recovery cuts torn tails and says what it dropped, and refuses to open a log whose
 //! fsynced records are gone; reads deliver the records before a damaged batch; retention deletes
 //! old segments; compaction keeps the latest record per key; consumer-group offsets are durable;
-//! transactions make appends and offset commits atomic. See `docs/log.md` for the on-disk format and durability guarantees.
+//! transactions make appends and offset commits atomic; record sets are appended and read as Kafka
+//! clients send and fetch them (`wire.rs`, for the Kafka listener). See `docs/log.md` for the on-disk format and durability guarantees.
 //!
 //! May import: `transport` only.
 
 mod batch;
+mod codec;
 mod compaction;
 mod config;
 mod consumer;
@@ -32,6 +34,8 @@ mod signal;
 mod topic;
 mod txn;
 mod varint;
+mod wire;
 
 pub use config::{FlushPolicy, LogConfig, now_ms};
 pub use embedded::{EmbeddedLog, MaintenanceReport, Verified};
+pub use wire::{PartitionOffsets, RecordSetError, StoredBatches};

@@ -193,8 +193,9 @@ impl Partition {
         self.append_checked(batches, now_ms, batch::check_batch)
     }
 
-    /// Like [`Partition::append_encoded`], for batches [`Partition::encode`] just made (a
-    /// transaction's commit): their CRCs are not computed again.
+    /// Like [`Partition::append_encoded`], for batches already checked (made by
+    /// [`Partition::encode`] for a transaction's commit, or checked by `wire.rs`): their CRCs
+    /// are not computed again.
     pub fn append_own(&mut self, batches: &[Vec<u8>], now_ms: i64) -> Result<AppendOutcome> {
         self.append_checked(batches, now_ms, own_header)
     }
@@ -302,16 +303,8 @@ impl Partition {
     /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments (and gaps
     /// left by compaction) until it finds some or reaches the end.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
-        let (start, end) = (self.start_offset(), self.end_offset());
-        if offset < start || offset > end {
-            return Err(TransportError::OffsetOutOfRange {
-                topic: self.topic.to_string(),
-                partition: self.id,
-                offset,
-                start,
-                end,
-            });
-        }
+        self.check_readable(offset)?;
+        let end = self.end_offset();
         let mut offset = offset;
         let first = self
             .segments
@@ -334,6 +327,21 @@ impl Partition {
         })
     }
 
+    /// An `OffsetOutOfRange` error unless `offset` is between the start and the end offsets.
+    pub fn check_readable(&self, offset: i64) -> Result<()> {
+        let (start, end) = (self.start_offset(), self.end_offset());
+        if offset < start || offset > end {
+            return Err(TransportError::OffsetOutOfRange {
+                topic: self.topic.to_string(),
+                partition: self.id,
+                offset,
+                start,
+                end,
+            });
+        }
+        Ok(())
+    }
+
     /// Reads one segment; a damaged batch with no record before it is a `CorruptBatch` error
     /// (with records before it, the next read reports it).
     fn read_segment(&self, segment: &Segment, offset: i64, max_bytes: usize) -> Result<Fetched> {
@@ -348,6 +356,13 @@ impl Partition {
 
     /// The first offset with a timestamp at or after `timestamp`, else the end offset.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<i64> {
+        Ok(self
+            .first_at_or_after(timestamp)?
+            .map_or(self.end_offset(), |(offset, _)| offset))
+    }
+
+    /// The offset and timestamp of the first record with a timestamp at or after `timestamp`.
+    pub fn first_at_or_after(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         for segment in &self.segments {
             let Some(mut from) = segment.timestamp_scan_start(timestamp) else {
                 continue;
@@ -355,12 +370,21 @@ impl Partition {
             while from < segment.next_offset() {
                 let fetched = self.read_segment(segment, from, 1 << 20)?;
                 if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
-                    return Ok(r.offset);
+                    return Ok(Some((r.offset, r.timestamp)));
                 }
                 from = fetched.next_offset;
             }
         }
-        Ok(self.end_offset())
+        Ok(None)
+    }
+
+    /// The largest record timestamp of the partition (`i64::MIN` when it is empty).
+    pub fn max_timestamp(&self) -> i64 {
+        self.segments
+            .iter()
+            .map(Segment::max_timestamp)
+            .max()
+            .unwrap_or(i64::MIN)
     }
 
     /// Deletes whole old segments past `retention.ms` (by their newest record timestamp) or

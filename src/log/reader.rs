@@ -154,3 +154,66 @@ impl ChunkReader<'_> {
         Ok(Ok(header))
     }
 }
+
+/// Whole stored batches, as bytes: what Kafka's Fetch returns.
+impl ChunkReader<'_> {
+    /// The batches from the one holding `offset` (or the first after it) on, about `max_bytes`
+    /// of them but at least one, unparsed beyond their headers. `Ok(None)` when the file has
+    /// no batch at or after `offset`; `Err(damage)` inside when the first such batch is damaged
+    /// (a damaged batch after others ends the bytes before it).
+    pub fn stored_batches(
+        &mut self,
+        start: ReadStart,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<std::result::Result<Option<Bytes>, Damage>> {
+        let mut position = start.position;
+        let first = loop {
+            if position >= self.size {
+                return Ok(Ok(None));
+            }
+            match self.header_at(position)? {
+                Ok(h) if h.next_offset() <= offset => position += h.total_len() as u64,
+                Ok(h) => break h,
+                Err(reason) => return Ok(Err(self.damage(position, offset, reason))),
+            }
+        };
+        let begin = position;
+        let mut end = position + first.total_len() as u64;
+        if end > self.size {
+            let reason = format!("a batch of {} bytes is cut short", first.total_len());
+            return Ok(Err(self.damage(begin, offset, reason)));
+        }
+        while end < self.size {
+            match self.header_at(end)? {
+                Ok(h)
+                    if (end - begin) as usize + h.total_len() <= max_bytes
+                        && end + h.total_len() as u64 <= self.size =>
+                {
+                    end += h.total_len() as u64
+                }
+                _ => break,
+            }
+        }
+        Ok(Ok(self.get(begin, (end - begin) as usize)?))
+    }
+
+    fn header_at(&mut self, position: u64) -> Result<std::result::Result<BatchHeader, String>> {
+        Ok(match self.get(position, HEADER_LEN)? {
+            Some(head) => BatchHeader::parse(&head).map_err(|e| e.to_string()),
+            None => Err(format!(
+                "{} bytes at the end of the file are not a whole batch header",
+                self.size - position
+            )),
+        })
+    }
+
+    fn damage(&self, position: u64, offset: i64, reason: String) -> Damage {
+        Damage {
+            offset,
+            path: self.path.to_path_buf(),
+            position,
+            reason,
+        }
+    }
+}

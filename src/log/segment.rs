@@ -9,10 +9,11 @@
 //! Reads (see `reader.rs`) return the records before a damaged batch and report the damage.
 
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN};
-use super::damage::Indexed;
+use super::damage::{Damage, Indexed};
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
 use super::reader::{ChunkReader, Fetched, ReadStart};
 use crate::transport::{IoContext, Result, TransportError};
+use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -210,6 +211,26 @@ impl Segment {
     /// no record at its end. Reading stops at a damaged batch, returning the records before it
     /// and the damage.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
+        let start = self.read_start(offset);
+        let log = &self.log;
+        let mut reader = ChunkReader::new(&log.file, &log.path, log.size);
+        reader.read_records(start, offset, max_bytes, self.tail.next_offset)
+    }
+
+    /// Stored batches from the one holding `offset` on, about `max_bytes` (at least one), as
+    /// bytes (`ChunkReader::stored_batches`).
+    pub fn stored_batches(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<std::result::Result<Option<Bytes>, Damage>> {
+        let start = self.read_start(offset);
+        let log = &self.log;
+        ChunkReader::new(&log.file, &log.path, log.size).stored_batches(start, offset, max_bytes)
+    }
+
+    /// The indexed batch boundary at or before `offset`.
+    fn read_start(&self, offset: i64) -> ReadStart {
         let from = if offset <= self.base_offset {
             OffsetEntry {
                 relative: 0,
@@ -219,13 +240,10 @@ impl Segment {
             self.offset_index
                 .floor(self.relative(offset.min(self.tail.next_offset)))
         };
-        let start = ReadStart {
+        ReadStart {
             position: u64::from(from.position),
             offset: self.base_offset + i64::from(from.relative),
-        };
-        let log = &self.log;
-        let mut reader = ChunkReader::new(&log.file, &log.path, log.size);
-        reader.read_records(start, offset, max_bytes, self.tail.next_offset)
+        }
     }
 
     /// Where to start looking for the first record with a timestamp >= `timestamp`; `None` when

@@ -1,13 +1,24 @@
-//! Wakes consumers waiting for new data (long poll) without busy looping.
+//! Wakes consumers waiting for new data (long poll) without busy looping: threads wait on a
+//! condition variable, async tasks (the Kafka listener's Fetch) on a watch channel.
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// A generation counter bumped on every append; waiters sleep until it moves.
-#[derive(Default)]
 pub struct AppendSignal {
     generation: Mutex<u64>,
     changed: Condvar,
+    watch: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for AppendSignal {
+    fn default() -> Self {
+        AppendSignal {
+            generation: Mutex::new(0),
+            changed: Condvar::new(),
+            watch: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 impl AppendSignal {
@@ -20,6 +31,12 @@ impl AppendSignal {
             *g += 1;
         }
         self.changed.notify_all();
+        self.watch.send_modify(|g| *g += 1);
+    }
+
+    /// A receiver whose `changed()` resolves after the next append.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.watch.subscribe()
     }
 
     /// Sleeps until the generation differs from `seen` or `deadline` passes.

@@ -5,107 +5,13 @@
 //! `seed_pipeline.py` creates, feeds and reads the seed pipeline (a stream-table join, a filter
 //! over it, an aggregation grouped by the window alone).
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The virtualenv's Python: `BROOK_PYTHON`, or that of `.ci/install-deps`'s virtualenv
-/// (`BROOK_PY_VENV`, by default ~/.cache/brook-py).
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("BROOK_PYTHON") {
-        return PathBuf::from(p);
-    }
-    if let Ok(venv) = std::env::var("BROOK_PY_VENV") {
-        return PathBuf::from(venv).join("bin/python");
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/brook-py/bin/python")
-}
-
-/// `brook server` on a free port, with an empty data dir and no startup files.
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--queries-dir")
-        .arg(dir.path().join("no-queries"))
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("server")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn brook server");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if super::http_api::get(port, "/healthcheck")
-            .is_some_and(|b| b.contains("\"serverState\":\"READY\""))
-        {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("brook server did not become healthy");
-}
+use super::server::BrookServer;
 
 fn run_client(script: &str) {
-    let python = python();
-    assert!(
-        python.exists(),
-        "{} is missing: run .ci/install-deps (it installs tests/clients/requirements.txt)",
-        python.display()
-    );
-    let server = start_server();
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/clients")
-        .join(script);
-    let mut child = Command::new(&python)
-        .arg(&path)
-        .env("KSQL_URL", &server.url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the client script");
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{script} did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().expect("output");
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    BrookServer::start().run_python(script);
 }
 
 #[test]
@@ -129,9 +35,9 @@ fn the_seed_pipeline_with_the_ksqldb_python_client() {
 #[test]
 fn the_shell_of_a_server() {
     use std::io::Write;
-    let server = start_server();
+    let server = BrookServer::start();
     let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(["shell", "--server", &server.url])
+        .args(["shell", "--server", &server.url()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,146 @@
+//! `brook server` as a child process on free loopback ports (HTTP API and Kafka listener), with
+//! its own data directory, and client scripts (Python in `.ci/install-deps`'s virtualenv)
+//! driven against it. Used by the client tests (`http_clients.rs`, `kafka_clients.rs`).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `brook server`; killed when dropped (its data directory then removed).
+pub struct BrookServer {
+    child: Child,
+    pub http_port: u16,
+    pub kafka_port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl BrookServer {
+    /// Starts a server on an empty data directory with no startup files, ready for requests.
+    pub fn start() -> BrookServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (http_port, kafka_port) = (free_port(), free_port());
+        let server = BrookServer {
+            child: spawn(dir.path(), http_port, kafka_port),
+            http_port,
+            kafka_port,
+            dir,
+        };
+        wait_ready(http_port);
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.kafka_port)
+    }
+
+    /// Stops the server with SIGTERM (a clean shutdown) and starts it again on the same data
+    /// directory and ports.
+    pub fn restart(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), self.http_port, self.kafka_port);
+        wait_ready(self.http_port);
+    }
+
+    /// Runs `tests/clients/<script>` with the virtualenv's Python, `KSQL_URL` and
+    /// `KAFKA_BOOTSTRAP` set to this server; panics with its output unless it succeeds.
+    pub fn run_python(&self, script: &str) {
+        let python = python();
+        assert!(
+            python.exists(),
+            "{} is missing: run .ci/install-deps (it installs tests/clients/requirements.txt)",
+            python.display()
+        );
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/clients")
+            .join(script);
+        let mut child = Command::new(&python)
+            .arg(&path)
+            .env("KSQL_URL", self.url())
+            .env("KAFKA_BOOTSTRAP", self.bootstrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the client script");
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("output");
+                panic!(
+                    "{script} did not finish:\n{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = child.wait_with_output().expect("output");
+        assert!(
+            out.status.success(),
+            "{script} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for BrookServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The virtualenv's Python: `BROOK_PYTHON`, or that of `.ci/install-deps`'s virtualenv
+/// (`BROOK_PY_VENV`, by default ~/.cache/brook-py).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("BROOK_PYTHON") {
+        return PathBuf::from(p);
+    }
+    if let Ok(venv) = std::env::var("BROOK_PY_VENV") {
+        return PathBuf::from(venv).join("bin/python");
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/brook-py/bin/python")
+}
+
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn spawn(dir: &std::path::Path, http_port: u16, kafka_port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_brook"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--queries-dir")
+        .arg(dir.join("no-queries"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{http_port}"))
+        .arg("--kafka-listen")
+        .arg(format!("127.0.0.1:{kafka_port}"))
+        .arg("server")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn brook server")
+}
+
+fn wait_ready(http_port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if super::http_api::get(http_port, "/healthcheck")
+            .is_some_and(|b| b.contains("\"serverState\":\"READY\""))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("brook server did not become healthy");
+}
