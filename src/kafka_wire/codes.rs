@@ -2,7 +2,7 @@
 //!
 //! May import what `kafka_wire` does.
 
-use crate::log::RecordSetError;
+use crate::log::{RecordSetError, SequenceError};
 use crate::transport::TransportError;
 use kafka_protocol::ResponseError;
 
@@ -32,6 +32,12 @@ pub fn for_record_set(e: &RecordSetError) -> i16 {
         RecordSetError::Corrupt(_) => ResponseError::CorruptMessage.code(),
         RecordSetError::Invalid(_) => ResponseError::InvalidRecord.code(),
         RecordSetError::TooLarge { .. } => ResponseError::MessageTooLarge.code(),
+        RecordSetError::Sequence(SequenceError::InvalidProducerEpoch { .. }) => {
+            ResponseError::InvalidProducerEpoch.code()
+        }
+        RecordSetError::Sequence(SequenceError::OutOfOrderSequence { .. }) => {
+            ResponseError::OutOfOrderSequenceNumber.code()
+        }
         RecordSetError::Log(e) => for_transport(e),
     }
 }

@@ -5,7 +5,7 @@
 //! May import what `kafka_wire` does.
 
 use super::request::Request;
-use super::{Broker, fetch, groups, metadata, produce};
+use super::{Broker, fetch, groups, metadata, produce, producer_ids};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, RequestKind, ResponseKind};
@@ -30,6 +30,7 @@ pub const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetFetch, 1, 8),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::InitProducerId, 0, 4),
 ];
 
 /// The served version range of `api`, if it is served.
@@ -129,6 +130,18 @@ pub async fn handle(broker: &Broker, connection: &Connection, request: Request) 
         }
         RequestKind::DescribeGroups(body) => {
             Outcome::respond(ResponseKind::DescribeGroups(broker.groups.describe(body)))
+        }
+        RequestKind::InitProducerId(body) => {
+            let response = if body.transactional_id.is_some() {
+                // Transactions through the listener are not served yet.
+                kafka_protocol::messages::InitProducerIdResponse::default()
+                    .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code())
+            } else {
+                tokio::task::block_in_place(|| {
+                    producer_ids::init_idempotent(&broker.producer_ids, &body)
+                })
+            };
+            Outcome::respond(ResponseKind::InitProducerId(response))
         }
         _ => Outcome::Close(format!("{:?} is not served", request.api)),
     }

@@ -7,6 +7,7 @@
 
 use super::dispatch::{self, Connection, Outcome};
 use super::frame::{read_frame, write_frame};
+use super::producer_ids::ProducerIds;
 use super::request::{WireError, decode_request};
 use super::{Broker, KafkaConfig};
 use crate::log::EmbeddedLog;
@@ -64,11 +65,13 @@ pub fn start(log: EmbeddedLog, config: KafkaConfig) -> std::io::Result<KafkaServ
     let listener = runtime.block_on(TcpListener::bind(config.listen))?;
     let local_addr = listener.local_addr()?;
     let cluster_id = cluster_id(log.data_dir())?;
+    let producer_ids = ProducerIds::open(&log.data_dir().join("kafka"))?;
     let broker = Arc::new(Broker {
         log,
         config,
         cluster_id,
         groups: Default::default(),
+        producer_ids,
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

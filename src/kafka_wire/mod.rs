@@ -18,6 +18,7 @@ mod groups;
 mod listener;
 mod metadata;
 mod produce;
+mod producer_ids;
 pub mod request;
 
 pub use dispatch::SERVED;
@@ -71,6 +72,7 @@ pub(crate) struct Broker {
     pub config: KafkaConfig,
     pub cluster_id: String,
     pub groups: groups::Coordinator,
+    pub producer_ids: producer_ids::ProducerIds,
 }
 
 impl Broker {

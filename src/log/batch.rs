@@ -53,6 +53,11 @@ pub struct BatchHeader {
     pub last_offset_delta: i32,
     pub base_timestamp: i64,
     pub max_timestamp: i64,
+    /// -1 for batches of producers that are not idempotent.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// -1 without a producer id.
+    pub base_sequence: i32,
     pub record_count: i32,
 }
 
@@ -68,6 +73,16 @@ impl BatchHeader {
 
     pub fn next_offset(&self) -> i64 {
         self.last_offset() + 1
+    }
+
+    /// The sequence of the batch's last record (sequences wrap from `i32::MAX` to 0).
+    pub fn last_sequence(&self) -> i32 {
+        let last = i64::from(self.base_sequence) + i64::from(self.last_offset_delta);
+        if last > i64::from(i32::MAX) {
+            (last - i64::from(i32::MAX) - 1) as i32
+        } else {
+            last as i32
+        }
     }
 
     /// A transaction's commit or abort marker (attributes bit 5).
@@ -125,6 +140,9 @@ impl BatchHeader {
             last_offset_delta,
             base_timestamp: i64::from_be_bytes(arr(buf, 27)),
             max_timestamp: i64::from_be_bytes(arr(buf, 35)),
+            producer_id: i64::from_be_bytes(arr(buf, 43)),
+            producer_epoch: i16::from_be_bytes(arr(buf, 51)),
+            base_sequence: i32::from_be_bytes(arr(buf, 53)),
             record_count,
         })
     }

@@ -22,6 +22,7 @@ mod index;
 mod maintenance;
 mod partition;
 mod producer;
+mod producer_state;
 mod reader;
 #[cfg(test)]
 mod recovery_tests;
@@ -38,4 +39,5 @@ mod wire;
 
 pub use config::{FlushPolicy, LogConfig, now_ms};
 pub use embedded::{EmbeddedLog, MaintenanceReport, Verified};
+pub use producer_state::SequenceError;
 pub use wire::{PartitionOffsets, RecordSetError, StoredBatches};

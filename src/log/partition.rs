@@ -7,6 +7,7 @@
 use super::batch::{self, BatchHeader, RecordRef};
 use super::config::FlushPolicy;
 use super::damage::check_adjacent;
+use super::producer_state::ProducerStates;
 use super::reader::Fetched;
 use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
@@ -36,6 +37,9 @@ pub struct Partition {
     dirty: bool,
     /// Set by a clean close: the sizes recorded in the shutdown checkpoint must stay true.
     closed: bool,
+    /// Idempotent producers' recent batches (`producer_state.rs`), kept up to date by every
+    /// append and snapshotted at each roll and at close.
+    pub(super) producers: ProducerStates,
 }
 
 impl Partition {
@@ -61,6 +65,7 @@ impl Partition {
             failed: None,
             dirty: false,
             closed: false,
+            producers: ProducerStates::default(),
         })
     }
 
@@ -95,6 +100,7 @@ impl Partition {
             segments.push(Segment::create(dir, 0, options, now_ms)?);
             sync_dir(dir)?;
         }
+        let producers = rebuild_producers(dir, &segments, now_ms)?;
         Ok(Partition {
             topic,
             id,
@@ -105,6 +111,7 @@ impl Partition {
             failed: None,
             dirty: false,
             closed: false,
+            producers,
         })
     }
 
@@ -234,7 +241,9 @@ impl Partition {
         }
         let result = self.active_mut().append(encoded, header);
         self.dirty = true;
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.fail(e))?;
+        self.producers.record(header, now_ms);
+        Ok(())
     }
 
     fn after_append(&mut self) -> Result<()> {
@@ -273,6 +282,7 @@ impl Partition {
         match result {
             Ok(segment) => {
                 self.segments.push(segment);
+                self.save_producers(now_ms);
                 Ok(())
             }
             Err(e) => Err(self.fail(e)),
@@ -427,8 +437,17 @@ impl Partition {
         }
         let result = self.active_mut().flush(true);
         result.map_err(|e| self.fail(e))?;
+        self.save_producers(super::config::now_ms());
         self.closed = true;
         Ok(())
+    }
+
+    /// Snapshots producer state; a failure only costs a longer rebuild at the next open.
+    fn save_producers(&mut self, now_ms: i64) {
+        self.producers.expire(now_ms);
+        if let Err(e) = self.producers.save(&self.dir) {
+            tracing::warn!(topic = %self.topic, partition = self.id, "producer state not saved: {e}");
+        }
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -506,6 +525,22 @@ fn chunk_by_size(records: &[ProducerRecord]) -> Vec<&[ProducerRecord]> {
 }
 
 /// Base offsets of the segments in `dir`, sorted; removes leftovers of interrupted operations.
+/// Producer state at open: the snapshot, then the batches after it (in the last segment at
+/// most; older segments were snapshotted when they rolled).
+fn rebuild_producers(dir: &Path, segments: &[Segment], now_ms: i64) -> Result<ProducerStates> {
+    let Some(last) = segments.last() else {
+        return Ok(ProducerStates::default());
+    };
+    let mut states = ProducerStates::load(dir)?.unwrap_or_default();
+    let from = states.next_offset.max(last.base_offset);
+    // Appended at an unknown time: kept as if appended now.
+    for header in last.headers_from(from)? {
+        states.record(&header, now_ms);
+    }
+    states.expire(now_ms);
+    Ok(states)
+}
+
 fn list_segment_bases(dir: &Path) -> Result<Vec<i64>> {
     let mut bases = Vec::new();
     let mut index_files = Vec::new();

@@ -198,6 +198,23 @@ impl ChunkReader<'_> {
         Ok(Ok(self.get(begin, (end - begin) as usize)?))
     }
 
+    /// The headers of the batches from `start` to the end of the file (or its first batch
+    /// whose header does not parse), for rebuilding producer state.
+    pub fn headers_from(&mut self, start: ReadStart) -> Result<Vec<BatchHeader>> {
+        let mut headers = Vec::new();
+        let mut position = start.position;
+        while position < self.size {
+            match self.header_at(position)? {
+                Ok(h) => {
+                    position += h.total_len() as u64;
+                    headers.push(h);
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(headers)
+    }
+
     fn header_at(&mut self, position: u64) -> Result<std::result::Result<BatchHeader, String>> {
         Ok(match self.get(position, HEADER_LEN)? {
             Some(head) => BatchHeader::parse(&head).map_err(|e| e.to_string()),

@@ -229,6 +229,17 @@ impl Segment {
         ChunkReader::new(&log.file, &log.path, log.size).stored_batches(start, offset, max_bytes)
     }
 
+    /// Headers of the batches holding offsets at or after `offset`.
+    pub fn headers_from(&self, offset: i64) -> Result<Vec<BatchHeader>> {
+        let start = self.read_start(offset);
+        let log = &self.log;
+        let headers = ChunkReader::new(&log.file, &log.path, log.size).headers_from(start)?;
+        Ok(headers
+            .into_iter()
+            .filter(|h| h.next_offset() > offset)
+            .collect())
+    }
+
     /// The indexed batch boundary at or before `offset`.
     fn read_start(&self, offset: i64) -> ReadStart {
         let from = if offset <= self.base_offset {

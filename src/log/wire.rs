@@ -6,6 +6,7 @@ use super::batch::{self, BatchHeader, LOG_OVERHEAD};
 use super::config::now_ms;
 use super::embedded::EmbeddedLog;
 use super::partition::Partition;
+use super::producer_state::{SequenceCheck, SequenceError};
 use crate::transport::{AppendOutcome, CleanupPolicy, Result, TransportError};
 use bytes::Bytes;
 
@@ -21,6 +22,9 @@ pub enum RecordSetError {
     /// The client's fault, Kafka's `MESSAGE_TOO_LARGE`.
     #[error("a record batch of {size} bytes is larger than the {max} bytes accepted")]
     TooLarge { size: usize, max: usize },
+    /// The client's fault: an idempotent producer's sequence or epoch does not follow on.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
     /// The topic, the partition or the log refused it (unknown topic, failed partition, ...).
     #[error(transparent)]
     Log(#[from] TransportError),
@@ -60,7 +64,17 @@ impl EmbeddedLog {
         }
         let topic_handle = self.inner.topic(topic)?;
         let mut guard = topic_handle.partition(partition)?;
-        let batch = check_produced(record_set.to_vec(), &guard)?;
+        let (batch, header) = check_produced(record_set.to_vec(), &guard)?;
+        if header.producer_id >= 0
+            && let SequenceCheck::Duplicate(base_offset) = guard.producers.check(&header)?
+        {
+            // A retry of a batch already appended: its offsets, nothing appended.
+            return Ok(AppendOutcome {
+                partition,
+                base_offset,
+                last_offset: base_offset + i64::from(header.last_offset_delta),
+            });
+        }
         let outcome = guard.append_own(&[batch], now_ms())?;
         drop(guard);
         self.inner.signal.notify();
@@ -109,7 +123,7 @@ fn offsets_of(partition: &Partition) -> PartitionOffsets {
 fn check_produced(
     mut batch: Vec<u8>,
     partition: &Partition,
-) -> std::result::Result<Vec<u8>, RecordSetError> {
+) -> std::result::Result<(Vec<u8>, BatchHeader), RecordSetError> {
     let corrupt = |reason: String| RecordSetError::Corrupt(reason);
     let invalid = |reason: String| RecordSetError::Invalid(reason);
     let declared = batch
@@ -134,7 +148,7 @@ fn check_produced(
     let header = batch::check_batch(&batch).map_err(|e| corrupt(e.to_string()))?;
     let batch = Bytes::from(batch);
     check_records(&batch, &header, partition).map_err(invalid)?;
-    Ok(Vec::from(batch))
+    Ok((Vec::from(batch), header))
 }
 
 /// Kafka's rules for a client's batch: not a control batch, not transactional (the listener
@@ -146,6 +160,12 @@ fn check_records(
 ) -> std::result::Result<(), String> {
     if header.is_control() {
         return Err("clients may not write control records".into());
+    }
+    if header.producer_id >= 0 && header.base_sequence < 0 {
+        return Err(format!(
+            "producer {} sent base sequence {}",
+            header.producer_id, header.base_sequence
+        ));
     }
     if header.is_transactional() {
         return Err("transactional batches need a transaction (InitProducerId), which this listener does not serve".into());

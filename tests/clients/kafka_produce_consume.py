@@ -1,7 +1,7 @@
 """Kafka clients against Brook's Kafka listener (tests/it/kafka_clients.rs runs this).
 
 confluent-kafka (librdkafka) creates and deletes topics, produces keyed records with headers in
-every compression codec, and reads them back by partition; a persistent query and a push query
+every compression codec with idempotence on, and reads them back by partition; a persistent query and a push query
 of Brook's see the produced records, and kafka-python reads the query's output topic as a
 ksqlDB user's consumer would. ListOffsets by timestamp must be exact. Any failure exits non-zero.
 """
@@ -51,7 +51,12 @@ def produce_every_codec():
     n = 0
     for codec in CODECS:
         producer = Producer(
-            {"bootstrap.servers": BOOT, "compression.type": codec, "linger.ms": 20}
+            {
+                "bootstrap.servers": BOOT,
+                "compression.type": codec,
+                "linger.ms": 20,
+                "enable.idempotence": True,
+            }
         )
         for _ in range(PER_CODEC):
             producer.produce(
@@ -133,9 +138,8 @@ def produce_with_kafka_python_and_long_poll():
     consumer.assign([tp])
     consumer.seek_to_end(tp)
     check(consumer.position(tp) == 0, "ck_late is empty")
-    producer = kafka.KafkaProducer(
-        bootstrap_servers=BOOT, compression_type="gzip", enable_idempotence=False
-    )
+    # kafka-python's producers are idempotent by default (InitProducerId, sequences).
+    producer = kafka.KafkaProducer(bootstrap_servers=BOOT, compression_type="gzip")
     producer.send("ck_late", key=b"k", value=b"late").get(timeout=30)
     producer.close()
     got = []

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 struct Fixture {
     log: EmbeddedLog,
     server: Option<KafkaServer>,
-    _dir: tempfile::TempDir,
+    config: KafkaConfig,
+    dir: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -38,12 +39,36 @@ impl Fixture {
             listen: "127.0.0.1:0".parse().expect("addr"),
             ..config
         };
-        let server = kafka_wire::start(log.clone(), config).expect("listener");
+        let server = kafka_wire::start(log.clone(), config.clone()).expect("listener");
         Fixture {
             log,
             server: Some(server),
-            _dir: dir,
+            config,
+            dir,
         }
+    }
+
+    /// Stops the listener, closes the log cleanly or not, and opens both again.
+    fn reopen(&mut self, clean: bool) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        self.log.close().expect("close");
+        if !clean {
+            // As after a crash: no clean-shutdown marker, no producer-state snapshot.
+            super::support::forget_clean_shutdown(self.dir.path());
+            for p in 0..2 {
+                let dir = super::support::partition_dir(self.dir.path(), "t", p);
+                std::fs::remove_file(dir.join("producer-state.json")).expect("snapshot written");
+            }
+        }
+        self.log = EmbeddedLog::open(self.dir.path(), LogConfig::default()).expect("reopen");
+        self.start();
+    }
+
+    fn start(&mut self) {
+        let server = kafka_wire::start(self.log.clone(), self.config.clone()).expect("listener");
+        self.server = Some(server);
     }
 
     fn connect(&self) -> TcpStream {
@@ -116,6 +141,15 @@ fn closed(stream: &mut TcpStream) -> bool {
 }
 
 fn batch(values: &[&str], compression: Compression) -> Bytes {
+    idempotent_batch(values, compression, (-1, -1, 0))
+}
+
+/// A batch of producer `id` at `epoch`, its first record at sequence `first_seq`.
+fn idempotent_batch(
+    values: &[&str],
+    compression: Compression,
+    (id, epoch, first_seq): (i64, i16, i32),
+) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -124,12 +158,12 @@ fn batch(values: &[&str], compression: Compression) -> Bytes {
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: id,
+            producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             // The encoder starts a new batch where sequence and offset stop moving together.
-            sequence: i as i32,
+            sequence: first_seq + i as i32,
             timestamp: 1_000 + i as i64,
             key: Some(Bytes::from(format!("k{i}"))),
             value: Some(Bytes::from(v.to_string())),
@@ -302,6 +336,43 @@ fn batches_kafka_refuses_get_its_error_codes_and_leave_the_log_unchanged() {
     );
     let (code, _, _) = fetched(&mut stream, 0, 99);
     assert_eq!(code, 1, "offset out of range");
+}
+
+/// Idempotent producers: a retried batch is answered with its first offset and not appended
+/// again, also after a clean restart and after a crash (state rebuilt from the segment); a gap
+/// in the sequence and an old epoch are refused.
+#[test]
+fn idempotent_retries_are_appended_once_across_restarts() {
+    let mut fixture = Fixture::new(KafkaConfig::default());
+    let mut stream = fixture.connect();
+    let first = idempotent_batch(&["a", "b", "c"], Compression::None, (7, 0, 0));
+    assert_eq!(produced(&mut stream, 0, first.clone()), (0, 0));
+    assert_eq!(produced(&mut stream, 0, first.clone()), (0, 0), "retry");
+    let second = idempotent_batch(&["d"], Compression::Lz4, (7, 0, 3));
+    assert_eq!(produced(&mut stream, 0, second.clone()), (0, 3));
+    assert_eq!(fixture.end_offset(0), 4);
+    for clean in [true, false] {
+        fixture.reopen(clean);
+        let mut stream = fixture.connect();
+        assert_eq!(
+            produced(&mut stream, 0, second.clone()),
+            (0, 3),
+            "clean {clean}"
+        );
+        assert_eq!(fixture.end_offset(0), 4, "clean {clean}");
+    }
+    let mut stream = fixture.connect();
+    let gap = idempotent_batch(&["x"], Compression::None, (7, 0, 9));
+    assert_eq!(produced(&mut stream, 0, gap).0, 45, "out of order sequence");
+    let bumped = idempotent_batch(&["e"], Compression::None, (7, 1, 0));
+    assert_eq!(produced(&mut stream, 0, bumped), (0, 4));
+    let stale = idempotent_batch(&["y"], Compression::None, (7, 0, 4));
+    assert_eq!(
+        produced(&mut stream, 0, stale).0,
+        47,
+        "invalid producer epoch"
+    );
+    assert_eq!(fixture.end_offset(0), 5);
 }
 
 /// A small batch that decompresses past the 64 MiB a batch may hold is refused, not allocated.
