@@ -5,7 +5,7 @@
 //! May import what `kafka_wire` does.
 
 use super::request::Request;
-use super::{Broker, fetch, groups, metadata, produce, producer_ids};
+use super::{Broker, fetch, groups, metadata, produce, transactions};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, RequestKind, ResponseKind};
@@ -31,6 +31,10 @@ pub const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::TxnOffsetCommit, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
 ];
 
 /// The served version range of `api`, if it is served.
@@ -97,7 +101,8 @@ pub async fn handle(broker: &Broker, connection: &Connection, request: Request) 
             Outcome::respond(ResponseKind::Fetch(fetch::fetch(broker, body).await))
         }
         RequestKind::ListOffsets(body) => {
-            let response = tokio::task::block_in_place(|| fetch::list_offsets(broker, body));
+            let response =
+                tokio::task::block_in_place(|| fetch::list_offsets(broker, body, version));
             Outcome::respond(ResponseKind::ListOffsets(response))
         }
         RequestKind::FindCoordinator(body) => Outcome::respond(ResponseKind::FindCoordinator(
@@ -131,17 +136,24 @@ pub async fn handle(broker: &Broker, connection: &Connection, request: Request) 
         RequestKind::DescribeGroups(body) => {
             Outcome::respond(ResponseKind::DescribeGroups(broker.groups.describe(body)))
         }
-        RequestKind::InitProducerId(body) => {
-            let response = if body.transactional_id.is_some() {
-                // Transactions through the listener are not served yet.
-                kafka_protocol::messages::InitProducerIdResponse::default()
-                    .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code())
-            } else {
-                tokio::task::block_in_place(|| {
-                    producer_ids::init_idempotent(&broker.producer_ids, &body)
-                })
-            };
-            Outcome::respond(ResponseKind::InitProducerId(response))
+        RequestKind::InitProducerId(body) => Outcome::respond(ResponseKind::InitProducerId(
+            tokio::task::block_in_place(|| transactions::init_producer_id(broker, &body)),
+        )),
+        RequestKind::AddPartitionsToTxn(body) => {
+            Outcome::respond(ResponseKind::AddPartitionsToTxn(
+                tokio::task::block_in_place(|| transactions::add_partitions(broker, body)),
+            ))
+        }
+        RequestKind::AddOffsetsToTxn(body) => Outcome::respond(ResponseKind::AddOffsetsToTxn(
+            tokio::task::block_in_place(|| transactions::add_offsets(broker, &body)),
+        )),
+        RequestKind::TxnOffsetCommit(body) => Outcome::respond(ResponseKind::TxnOffsetCommit(
+            tokio::task::block_in_place(|| transactions::commit_offsets(broker, body)),
+        )),
+        RequestKind::EndTxn(body) => {
+            Outcome::respond(ResponseKind::EndTxn(tokio::task::block_in_place(|| {
+                transactions::end(broker, &body)
+            })))
         }
         _ => Outcome::Close(format!("{:?} is not served", request.api)),
     }

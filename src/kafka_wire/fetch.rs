@@ -2,19 +2,23 @@
 //! (`EmbeddedLog::read_batches`: no record is decoded or re-encoded), whole batches from the
 //! one holding the fetch offset, within `partition_max_bytes` and the request's `max_bytes`
 //! (the first batch even if larger, as Kafka does). With fewer than `min_bytes` available it
-//! waits for appends, up to `max_wait_ms`. No fetch sessions are made (`session_id` 0, KIP-227:
-//! clients send full requests).
+//! waits for appends, up to `max_wait_ms`. A read_committed Fetch gets batches before the last
+//! stable offset only, with the aborted transactions among them (clients drop those records);
+//! markers are returned as stored, as Kafka does. No fetch sessions are made (`session_id` 0,
+//! KIP-227: clients send full requests).
 //!
 //! May import what `kafka_wire` does.
 
 use super::{Broker, codes};
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{
-    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
+    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, ProducerId,
 };
 use std::time::Duration;
 use tokio::time::Instant;
@@ -59,7 +63,14 @@ fn read(broker: &Broker, request: &FetchRequest) -> (FetchResponse, usize, bool)
                     if total > 0 && limit == 0 {
                         return offsets_only(broker, name, p.partition, data);
                     }
-                    let data = partition(broker, name, p.partition, p.fetch_offset, limit, data);
+                    let read = Read {
+                        topic: name,
+                        index: p.partition,
+                        offset: p.fetch_offset,
+                        max_bytes: limit,
+                        committed: request.isolation_level == 1,
+                    };
+                    let data = partition(broker, &read, data);
                     let size = data.records.as_ref().map_or(0, |r| r.len());
                     failed |= data.error_code != 0;
                     total += size;
@@ -80,27 +91,46 @@ fn read(broker: &Broker, request: &FetchRequest) -> (FetchResponse, usize, bool)
     )
 }
 
-fn partition(
-    broker: &Broker,
-    topic: &str,
+/// One partition's part of a Fetch.
+struct Read<'a> {
+    topic: &'a str,
     index: i32,
     offset: i64,
     max_bytes: usize,
-    data: PartitionData,
-) -> PartitionData {
-    let Ok(partition) = u32::try_from(index) else {
+    committed: bool,
+}
+
+fn partition(broker: &Broker, read: &Read<'_>, data: PartitionData) -> PartitionData {
+    let Ok(partition) = u32::try_from(read.index) else {
         return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
     };
-    match broker
-        .log
-        .read_batches(topic, partition, offset, max_bytes.max(1))
-    {
-        Ok(stored) => data
-            .with_high_watermark(stored.offsets.high_watermark)
-            .with_last_stable_offset(stored.offsets.high_watermark)
-            .with_log_start_offset(stored.offsets.log_start)
-            .with_records(Some(stored.bytes)),
-        Err(e) => failed(broker, topic, partition, data, &e),
+    let stored = broker.log.read_batches(
+        read.topic,
+        partition,
+        read.offset,
+        read.max_bytes.max(1),
+        read.committed,
+    );
+    match stored {
+        Ok(stored) => {
+            let aborted = read.committed.then(|| {
+                stored
+                    .aborted
+                    .iter()
+                    .map(|a| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(a.producer_id))
+                            .with_first_offset(a.first_offset)
+                    })
+                    .collect()
+            });
+            data.with_high_watermark(stored.offsets.high_watermark)
+                .with_last_stable_offset(stored.offsets.last_stable)
+                .with_log_start_offset(stored.offsets.log_start)
+                .with_aborted_transactions(aborted)
+                .with_records(Some(stored.bytes))
+        }
+        Err(e) => failed(broker, read.topic, partition, data, &e),
     }
 }
 
@@ -112,7 +142,7 @@ fn offsets_only(broker: &Broker, topic: &str, index: i32, data: PartitionData) -
     match broker.log.partition_offsets(topic, partition) {
         Ok(offsets) => data
             .with_high_watermark(offsets.high_watermark)
-            .with_last_stable_offset(offsets.high_watermark)
+            .with_last_stable_offset(offsets.last_stable)
             .with_log_start_offset(offsets.log_start),
         Err(e) => failed(broker, topic, partition, data, &e),
     }
@@ -131,7 +161,7 @@ fn failed(
     match broker.log.partition_offsets(topic, partition) {
         Ok(offsets) => data
             .with_high_watermark(offsets.high_watermark)
-            .with_last_stable_offset(offsets.high_watermark)
+            .with_last_stable_offset(offsets.last_stable)
             .with_log_start_offset(offsets.log_start),
         Err(_) => data.with_high_watermark(-1),
     }
@@ -142,7 +172,13 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub fn list_offsets(broker: &Broker, request: ListOffsetsRequest) -> ListOffsetsResponse {
+/// ListOffsets; the leader epoch is answered from v4 on (older versions have no such field).
+pub fn list_offsets(
+    broker: &Broker,
+    request: ListOffsetsRequest,
+    version: i16,
+) -> ListOffsetsResponse {
+    let leader_epoch = if version >= 4 { 0 } else { -1 };
     let topics = request
         .topics
         .into_iter()
@@ -154,11 +190,12 @@ pub fn list_offsets(broker: &Broker, request: ListOffsetsRequest) -> ListOffsets
                 .map(|p| {
                     let response = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
-                    match list_offset(broker, &name, p.partition_index, p.timestamp) {
+                    let committed = request.isolation_level == 1;
+                    match list_offset(broker, &name, p.partition_index, p.timestamp, committed) {
                         Ok((offset, timestamp)) => response
                             .with_offset(offset)
                             .with_timestamp(timestamp)
-                            .with_leader_epoch(0),
+                            .with_leader_epoch(leader_epoch),
                         Err(code) => response.with_error_code(code),
                     }
                 })
@@ -178,6 +215,7 @@ fn list_offset(
     topic: &str,
     index: i32,
     timestamp: i64,
+    committed: bool,
 ) -> Result<(i64, i64), i16> {
     let partition =
         u32::try_from(index).map_err(|_| ResponseError::UnknownTopicOrPartition.code())?;
@@ -185,12 +223,12 @@ fn list_offset(
     let code = |e: crate::transport::TransportError| codes::for_transport(&e);
     let found = match timestamp {
         LATEST => {
-            return Ok((
-                log.partition_offsets(topic, partition)
-                    .map_err(code)?
-                    .high_watermark,
-                -1,
-            ));
+            let offsets = log.partition_offsets(topic, partition).map_err(code)?;
+            let latest = match committed {
+                true => offsets.last_stable,
+                false => offsets.high_watermark,
+            };
+            return Ok((latest, -1));
         }
         EARLIEST => {
             return Ok((

@@ -9,6 +9,7 @@ use super::dispatch::{self, Connection, Outcome};
 use super::frame::{read_frame, write_frame};
 use super::producer_ids::ProducerIds;
 use super::request::{WireError, decode_request};
+use super::txn::Transactions;
 use super::{Broker, KafkaConfig};
 use crate::log::EmbeddedLog;
 use bytes::{Bytes, BytesMut};
@@ -66,12 +67,15 @@ pub fn start(log: EmbeddedLog, config: KafkaConfig) -> std::io::Result<KafkaServ
     let local_addr = listener.local_addr()?;
     let cluster_id = cluster_id(log.data_dir())?;
     let producer_ids = ProducerIds::open(&log.data_dir().join("kafka"))?;
+    let transactions = Transactions::open(&log.data_dir().join("kafka"))?;
+    transactions.recover(&log).map_err(std::io::Error::other)?;
     let broker = Arc::new(Broker {
         log,
         config,
         cluster_id,
         groups: Default::default(),
         producer_ids,
+        transactions,
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -131,7 +135,12 @@ async fn serve(
                 }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = ticker.tick() => broker.groups.tick(std::time::Instant::now()),
+            _ = ticker.tick() => {
+                broker.groups.tick(std::time::Instant::now());
+                tokio::task::block_in_place(|| {
+                    broker.transactions.abort_expired(&broker.log, crate::log::now_ms())
+                });
+            }
             () = &mut stop => break,
         }
     }

@@ -6,7 +6,7 @@
 //! connections (limited in number and idle time) and answers each connection's requests in
 //! order; `dispatch.rs` routes a request to its API's handler and answers ApiVersions with the
 //! APIs served (`SERVED`; nothing else is advertised); `metadata.rs`, `produce.rs` and
-//! `fetch.rs` are the handlers, `groups/` the group coordinator and offsets; `codes.rs` maps the log's errors to Kafka's error codes.
+//! `fetch.rs` are the handlers, `groups/` the group coordinator and offsets, `txn/` the transaction coordinator; `codes.rs` maps the log's errors to Kafka's error codes.
 //!
 //! May import: `log`, `transport`, `common`; never `exec`, `engine`, `plan` or `http`.
 
@@ -20,6 +20,8 @@ mod metadata;
 mod produce;
 mod producer_ids;
 pub mod request;
+mod transactions;
+mod txn;
 
 pub use dispatch::SERVED;
 pub use frame::{FrameError, MAX_REQUEST_BYTES, read_frame, write_frame};
@@ -73,6 +75,7 @@ pub(crate) struct Broker {
     pub cluster_id: String,
     pub groups: groups::Coordinator,
     pub producer_ids: producer_ids::ProducerIds,
+    pub transactions: txn::Transactions,
 }
 
 impl Broker {

@@ -1,13 +1,16 @@
 //! Produce: each partition's record set checked by Kafka's rules and appended as sent
 //! (`EmbeddedLog::append_record_set`). `acks=1` and `acks=all` are answered after the append
-//! (one node: every appended record is in sync; durability follows `--flush`); `acks=0` gets
+//! (one node: every appended record is in sync; durability follows `--flush`). A transactional
+//! batch is appended only within its producer's ongoing transaction (`txn/`). `acks=0` gets
 //! no response, and a refused record set then closes the connection, as Kafka does, so that
 //! the producer notices.
 //!
 //! May import what `kafka_wire` does.
 
 use super::dispatch::Outcome;
+use super::txn::{AppendRefused, Producer};
 use super::{Broker, codes};
+use crate::transport::TopicPartition;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
@@ -75,10 +78,29 @@ fn append(
     let Ok(partition) = u32::try_from(index) else {
         return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
     };
-    let appended =
-        broker
-            .log
-            .append_record_set(topic, partition, records, broker.config.max_batch_bytes);
+    let max = broker.config.max_batch_bytes;
+    let appended = match crate::log::batch_producer(records) {
+        Some((id, epoch, true)) => {
+            let tp = TopicPartition::new(topic, partition);
+            let producer = Producer { id, epoch };
+            match broker
+                .transactions
+                .append(&broker.log, &tp, producer, records, max)
+            {
+                Ok(outcome) => Ok(outcome),
+                Err(AppendRefused::Log(e)) => Err(e),
+                Err(AppendRefused::Code(code)) => {
+                    tracing::debug!(
+                        topic,
+                        partition,
+                        "transactional produce refused (error {code})"
+                    );
+                    return response.with_error_code(code);
+                }
+            }
+        }
+        _ => broker.log.append_record_set(topic, partition, records, max),
+    };
     match appended {
         Ok(outcome) => {
             let start = broker

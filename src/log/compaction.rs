@@ -13,6 +13,7 @@
 
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN, RecordRef};
 use super::partition::{Partition, remove_segment_files, segment_options, sync_dir};
+use super::reader::ReadView;
 use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{CleanupPolicy, IoContext, Record, Result, TransportError};
 use bytes::Bytes;
@@ -45,14 +46,25 @@ impl Partition {
             bytes_before: self.size_bytes(),
             ..CompactionStats::default()
         };
-        let rolled = &self.segments[..self.segments.len() - 1];
+        // Never past the last stable offset: an open transaction may still be aborted.
+        let stable = self.last_stable_offset();
+        let cleanable = self.segments[..self.segments.len() - 1]
+            .iter()
+            .take_while(|s| s.next_offset() <= stable)
+            .count();
+        let rolled = &self.segments[..cleanable];
+        let states = self.producers.clone();
+        let view = ReadView {
+            stable_offset: stable,
+            states: &states,
+        };
         let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
         let mtimes = rolled
             .iter()
             .map(|s| modified(s.log_path()))
             .collect::<Result<Vec<_>>>()?;
         let expired: Vec<bool> = mtimes.iter().map(|&t| millis(t) < horizon).collect();
-        let scan = KeyScan::of(rolled)?;
+        let scan = KeyScan::of(rolled, &view)?;
         let options = segment_options(&self.config, self.env);
         let mut at = 0; // index in `self.segments` of rolled segment `i`
         for (i, kept) in scan.survivors(&expired).into_iter().enumerate() {
@@ -70,7 +82,7 @@ impl Partition {
                     self.dir(),
                     &self.segments[at],
                     options,
-                    keep,
+                    (keep, &view),
                     mtimes[i],
                     now_ms,
                     &format!("{}-{}", self.topic, self.id),
@@ -111,15 +123,17 @@ struct KeyScan {
 }
 
 impl KeyScan {
-    fn of(rolled: &[Segment]) -> Result<KeyScan> {
+    fn of(rolled: &[Segment], view: &ReadView<'_>) -> Result<KeyScan> {
         let mut scan = KeyScan {
             latest: HashMap::new(),
             records: vec![0; rolled.len()],
             keyless: vec![0; rolled.len()],
         };
         for (i, segment) in rolled.iter().enumerate() {
-            for_each_batch(segment, |_, _, records| {
-                records.iter().for_each(|r| scan.note(i, r));
+            for_each_batch(segment, |_, header, records| {
+                if !view.hides(header) {
+                    records.iter().for_each(|r| scan.note(i, r));
+                }
                 Ok(())
             })?;
         }
@@ -169,7 +183,7 @@ fn rewrite(
     dir: &Path,
     segment: &Segment,
     options: SegmentOptions,
-    keep: impl Fn(&Record) -> bool,
+    keep: (impl Fn(&Record) -> bool, &ReadView<'_>),
     mtime: SystemTime,
     now_ms: i64,
     owner: &str,
@@ -186,17 +200,21 @@ fn rewrite(
 }
 
 /// Writes the kept records of `segment` to `to`, batch by batch, fsynced and with the original
-/// modification time (which dates its tombstones).
+/// modification time (which dates its tombstones). Markers and aborted transactions' batches
+/// (those `view` hides) are dropped: no reader sees them.
 fn write_survivors(
     segment: &Segment,
     to: &Path,
-    keep: impl Fn(&Record) -> bool,
+    (keep, view): (impl Fn(&Record) -> bool, &ReadView<'_>),
     mtime: SystemTime,
 ) -> Result<()> {
     let file = File::create(to).at(to)?;
     let mut out = BufWriter::new(&file);
     let mut encoded = Vec::new();
     for_each_batch(segment, |bytes, header, records| {
+        if view.hides(header) {
+            return Ok(());
+        }
         let kept: Vec<&Record> = records.iter().filter(|r| keep(r)).collect();
         if kept.len() == records.len() {
             return out.write_all(bytes).at(to);

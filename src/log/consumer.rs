@@ -1,5 +1,6 @@
 //! The embedded consumer: reads assigned partitions from tracked positions, long-polls when
-//! there is nothing new, and commits positions to its group.
+//! there is nothing new, and commits positions to its group. It reads committed data only
+//! (Kafka's read_committed): up to the last stable offset, no aborted transaction's records.
 
 use super::embedded::LogInner;
 use super::topic::Topic;
@@ -81,11 +82,11 @@ impl EmbeddedConsumer {
         let partition = topic.partition(tp.partition)?;
         let reset = |r: AutoOffsetReset| match r {
             AutoOffsetReset::Earliest => partition.start_offset(),
-            AutoOffsetReset::Latest => partition.end_offset(),
+            AutoOffsetReset::Latest => partition.last_stable_offset(),
         };
         Ok(match start {
             StartFrom::Earliest => partition.start_offset(),
-            StartFrom::Latest => partition.end_offset(),
+            StartFrom::Latest => partition.last_stable_offset(),
             StartFrom::Offset(o) => o,
             StartFrom::Committed { fallback } => {
                 let group = self.group.as_deref().ok_or_else(|| {
@@ -147,18 +148,19 @@ impl EmbeddedConsumer {
             );
             a.position = partition.start_offset();
         }
-        let end = partition.end_offset();
-        if a.position > end {
+        if a.position > partition.end_offset() {
             let (topic, start) = (a.tp.topic.clone(), partition.start_offset());
             return Err(TransportError::OffsetOutOfRange {
                 topic,
                 partition: a.tp.partition,
                 offset: a.position,
                 start,
-                end,
+                end: partition.end_offset(),
             });
         }
-        if a.position == end {
+        // Read committed: nothing at or after the first open transaction.
+        let end = partition.last_stable_offset();
+        if a.position >= end {
             return Ok(None);
         }
         let mut records = Vec::new();
@@ -180,7 +182,7 @@ impl EmbeddedConsumer {
             topic: a.name.clone(),
             partition: a.tp.partition,
             records,
-            high_watermark: partition.end_offset(),
+            high_watermark: partition.last_stable_offset(),
         }))
     }
 }
@@ -226,7 +228,7 @@ impl Consumer for EmbeddedConsumer {
 
     fn end_offset(&self, tp: &TopicPartition) -> Option<i64> {
         let a = self.assigned.iter().find(|a| &a.tp == tp)?;
-        Some(a.topic.partition(tp.partition).ok()?.end_offset())
+        Some(a.topic.partition(tp.partition).ok()?.last_stable_offset())
     }
 
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {

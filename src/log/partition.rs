@@ -8,7 +8,7 @@ use super::batch::{self, BatchHeader, RecordRef};
 use super::config::FlushPolicy;
 use super::damage::check_adjacent;
 use super::producer_state::ProducerStates;
-use super::reader::Fetched;
+use super::reader::{Fetched, ReadView};
 use super::segment::{OpenMode, Segment, SegmentOptions, segment_paths};
 use crate::transport::{
     AppendOutcome, CleanupPolicy, IoContext, ProducerRecord, Result, TopicConfig, TransportError,
@@ -242,7 +242,11 @@ impl Partition {
         let result = self.active_mut().append(encoded, header);
         self.dirty = true;
         result.map_err(|e| self.fail(e))?;
-        self.producers.record(header, now_ms);
+        let marker = match header.is_control() {
+            true => super::markers::commits(&bytes::Bytes::copy_from_slice(encoded), header),
+            false => None,
+        };
+        self.producers.record(header, now_ms, marker);
         Ok(())
     }
 
@@ -311,16 +315,21 @@ impl Partition {
     }
 
     /// Reads records at or after `offset`, about `max_bytes` worth, crossing segments (and gaps
-    /// left by compaction) until it finds some or reaches the end.
+    /// left by compaction) until it finds some or reaches the end. Reads are read_committed:
+    /// only records before the last stable offset, none of aborted transactions, no markers.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
         self.check_readable(offset)?;
-        let end = self.end_offset();
+        let requested = offset;
+        let stable = self.last_stable_offset();
         let mut offset = offset;
         let first = self
             .segments
             .partition_point(|s| s.base_offset <= offset)
             .saturating_sub(1);
         for segment in &self.segments[first..] {
+            if offset >= stable {
+                break;
+            }
             if segment.next_offset() <= offset {
                 continue;
             }
@@ -332,9 +341,26 @@ impl Partition {
         }
         Ok(Fetched {
             records: Vec::new(),
-            next_offset: end,
+            next_offset: self.end_offset().min(stable).max(requested),
             damage: None,
         })
+    }
+
+    /// The first offset of the earliest open transaction, else the end offset: what
+    /// read_committed readers may read up to (Kafka's last stable offset).
+    pub fn last_stable_offset(&self) -> i64 {
+        let end = self.end_offset();
+        self.producers
+            .first_open_offset()
+            .map_or(end, |o| o.min(end))
+    }
+
+    /// What readers see of this partition's transactions.
+    pub fn view(&self) -> ReadView<'_> {
+        ReadView {
+            stable_offset: self.last_stable_offset(),
+            states: &self.producers,
+        }
     }
 
     /// An `OffsetOutOfRange` error unless `offset` is between the start and the end offsets.
@@ -355,7 +381,7 @@ impl Partition {
     /// Reads one segment; a damaged batch with no record before it is a `CorruptBatch` error
     /// (with records before it, the next read reports it).
     fn read_segment(&self, segment: &Segment, offset: i64, max_bytes: usize) -> Result<Fetched> {
-        let mut fetched = segment.read(offset, max_bytes)?;
+        let mut fetched = segment.read(offset, max_bytes, self.view())?;
         if fetched.records.is_empty()
             && let Some(damage) = fetched.damage.take()
         {
@@ -419,6 +445,9 @@ impl Partition {
             }
             self.delete_oldest_segment()?;
             removed += 1;
+        }
+        if removed > 0 {
+            self.producers.prune(self.start_offset());
         }
         Ok(removed)
     }
@@ -534,8 +563,8 @@ fn rebuild_producers(dir: &Path, segments: &[Segment], now_ms: i64) -> Result<Pr
     let mut states = ProducerStates::load(dir)?.unwrap_or_default();
     let from = states.next_offset.max(last.base_offset);
     // Appended at an unknown time: kept as if appended now.
-    for header in last.headers_from(from)? {
-        states.record(&header, now_ms);
+    for (header, marker) in last.headers_from(from)? {
+        states.record(&header, now_ms, marker);
     }
     states.expire(now_ms);
     Ok(states)

@@ -34,6 +34,18 @@ struct ProducerEntry {
     epoch: i16,
     batches: VecDeque<BatchMeta>,
     last_timestamp: i64,
+    /// The first offset of the producer's open transaction in this partition.
+    #[serde(default)]
+    open_txn: Option<i64>,
+}
+
+/// An aborted transaction in a partition: its producer's records from `first_offset` up to the
+/// abort marker at `last_offset` are not to be read (Kafka's `.txnindex` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
 }
 
 /// What to do with a producer's batch.
@@ -66,6 +78,9 @@ pub struct ProducerStates {
     producers: BTreeMap<i64, ProducerEntry>,
     /// Every batch before this offset is reflected.
     pub next_offset: i64,
+    /// Aborted transactions, by first offset, until retention removes their records.
+    #[serde(default)]
+    aborted: Vec<AbortedTxn>,
 }
 
 /// The sequence after `seq` (sequences wrap from `i32::MAX` to 0).
@@ -119,8 +134,9 @@ impl ProducerStates {
         }
     }
 
-    /// Records a batch appended at `now_ms` (its header carries the offset it was given).
-    pub fn record(&mut self, header: &BatchHeader, now_ms: i64) {
+    /// Records a batch appended at `now_ms` (its header carries the offset it was given);
+    /// `marker` is what a control batch does (`markers::commits`).
+    pub fn record(&mut self, header: &BatchHeader, now_ms: i64, marker: Option<bool>) {
         self.next_offset = self.next_offset.max(header.next_offset());
         if header.producer_id < 0 {
             return;
@@ -132,6 +148,7 @@ impl ProducerStates {
                 epoch: header.producer_epoch,
                 batches: VecDeque::new(),
                 last_timestamp: now_ms,
+                open_txn: None,
             });
         if header.producer_epoch != entry.epoch {
             entry.epoch = header.producer_epoch;
@@ -148,12 +165,63 @@ impl ProducerStates {
             }
         }
         entry.last_timestamp = entry.last_timestamp.max(now_ms);
+        if header.is_control() {
+            if let Some(first_offset) = entry.open_txn.take()
+                && marker == Some(false)
+            {
+                self.aborted.push(AbortedTxn {
+                    producer_id: header.producer_id,
+                    first_offset,
+                    last_offset: header.base_offset,
+                });
+            }
+        } else if header.is_transactional() && entry.open_txn.is_none() {
+            entry.open_txn = Some(header.base_offset);
+        }
     }
 
-    /// Forgets producers silent since `now_ms - EXPIRE_MS`.
-    pub fn expire(&mut self, now_ms: i64) {
+    /// The first offset of the earliest open transaction: the last stable offset.
+    pub fn first_open_offset(&self) -> Option<i64> {
+        self.producers.values().filter_map(|e| e.open_txn).min()
+    }
+
+    /// Producers with a transaction open here, and its first offset.
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
         self.producers
-            .retain(|_, e| e.last_timestamp >= now_ms.saturating_sub(EXPIRE_MS));
+            .iter()
+            .filter_map(|(id, e)| e.open_txn.map(|first| (*id, first)))
+            .collect()
+    }
+
+    /// Whether the batch of `header` belongs to an aborted transaction.
+    pub fn is_aborted(&self, header: &BatchHeader) -> bool {
+        header.is_transactional()
+            && self.aborted.iter().any(|a| {
+                a.producer_id == header.producer_id
+                    && a.first_offset <= header.base_offset
+                    && header.base_offset <= a.last_offset
+            })
+    }
+
+    /// Aborted transactions with records between `from` and `to` (inclusive).
+    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.aborted
+            .iter()
+            .filter(|a| a.last_offset >= from && a.first_offset <= to)
+            .copied()
+            .collect()
+    }
+
+    /// Forgets aborted transactions whose records retention removed.
+    pub fn prune(&mut self, log_start: i64) {
+        self.aborted.retain(|a| a.last_offset >= log_start);
+    }
+
+    /// Forgets producers silent since `now_ms - EXPIRE_MS` (not those with an open transaction).
+    pub fn expire(&mut self, now_ms: i64) {
+        self.producers.retain(|_, e| {
+            e.open_txn.is_some() || e.last_timestamp >= now_ms.saturating_sub(EXPIRE_MS)
+        });
     }
 
     /// The snapshot in a partition directory, if one was written.
@@ -212,21 +280,21 @@ mod tests {
         let mut states = ProducerStates::default();
         let first = header(7, 0, 0, 3, 0);
         assert_eq!(states.check(&first), Ok(SequenceCheck::Append));
-        states.record(&first, 0);
+        states.record(&first, 0, None);
         assert_eq!(
             states.check(&header(7, 0, 0, 3, 99)),
             Ok(SequenceCheck::Duplicate(0))
         );
         let second = header(7, 0, 3, 2, 3);
         assert_eq!(states.check(&second), Ok(SequenceCheck::Append));
-        states.record(&second, 0);
+        states.record(&second, 0, None);
         assert!(matches!(
             states.check(&header(7, 0, 9, 1, 5)),
             Err(SequenceError::OutOfOrderSequence { got: 9, .. })
         ));
         let bumped = header(7, 1, 0, 1, 5);
         assert_eq!(states.check(&bumped), Ok(SequenceCheck::Append));
-        states.record(&bumped, 0);
+        states.record(&bumped, 0, None);
         assert!(matches!(
             states.check(&header(7, 0, 5, 1, 6)),
             Err(SequenceError::InvalidProducerEpoch {
@@ -243,7 +311,7 @@ mod tests {
         for (seq, base) in (1..).zip(6..12) {
             let h = header(7, 1, seq, 1, base);
             assert_eq!(states.check(&h), Ok(SequenceCheck::Append));
-            states.record(&h, 0);
+            states.record(&h, 0, None);
         }
         assert!(matches!(
             states.check(&header(7, 1, 1, 1, 20)),
@@ -258,7 +326,7 @@ mod tests {
     #[test]
     fn sequences_wrap_and_snapshots_round_trip() {
         let mut states = ProducerStates::default();
-        states.record(&header(1, 0, i32::MAX - 1, 2, 0), 0);
+        states.record(&header(1, 0, i32::MAX - 1, 2, 0), 0, None);
         assert_eq!(
             states.check(&header(1, 0, 0, 1, 2)),
             Ok(SequenceCheck::Append)

@@ -3,6 +3,7 @@
 
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN, MAX_BATCH_LEN};
 use super::damage::Damage;
+use super::producer_state::ProducerStates;
 use crate::transport::{IoContext, Record, Result};
 use bytes::Bytes;
 use std::fs::File;
@@ -16,6 +17,21 @@ pub struct Fetched {
     pub next_offset: i64,
     /// The damaged batch reading stopped at (`next_offset` is then its first offset).
     pub damage: Option<Damage>,
+}
+
+/// What a reader may see of a partition's transactions: records before the last stable
+/// offset, none of aborted transactions, no transaction markers (Kafka's read_committed).
+#[derive(Clone, Copy)]
+pub struct ReadView<'a> {
+    pub stable_offset: i64,
+    pub states: &'a ProducerStates,
+}
+
+impl ReadView<'_> {
+    /// Whether the batch's records are not to be read (a marker, or an aborted transaction's).
+    pub fn hides(&self, header: &BatchHeader) -> bool {
+        header.is_control() || self.states.is_aborted(header)
+    }
 }
 
 /// Where a read starts: a batch boundary and the first offset of that batch.
@@ -88,6 +104,7 @@ impl ChunkReader<'_> {
         offset: i64,
         max_bytes: usize,
         end_offset: i64,
+        view: ReadView<'_>,
     ) -> Result<Fetched> {
         let mut fetched = Fetched {
             records: Vec::new(),
@@ -99,7 +116,14 @@ impl ChunkReader<'_> {
         let mut reached = start.offset;
         let mut consumed = 0usize;
         while position < self.size && (fetched.records.is_empty() || consumed < max_bytes) {
-            let header = match self.records_at(position, offset, &mut fetched.records)? {
+            if let Ok(h) = self.header_at(position)?
+                && h.base_offset >= view.stable_offset
+            {
+                // The first batch of an open transaction: nothing from here is readable yet.
+                fetched.next_offset = reached.max(offset);
+                return Ok(fetched);
+            }
+            let header = match self.records_at(position, offset, &mut fetched.records, view)? {
                 Ok(header) => header,
                 Err(error) => {
                     let first_unread = reached.max(offset);
@@ -133,6 +157,7 @@ impl ChunkReader<'_> {
         position: u64,
         offset: i64,
         out: &mut Vec<Record>,
+        view: ReadView<'_>,
     ) -> Result<Result<BatchHeader, BatchError>> {
         let Some(bytes) = self.batch_bytes_at(position)? else {
             return Ok(Err(BatchError::Truncated {
@@ -144,7 +169,7 @@ impl ChunkReader<'_> {
             Ok(h) => h,
             Err(e) => return Ok(Err(e)),
         };
-        if header.last_offset() >= offset {
+        if header.last_offset() >= offset && !view.hides(&header) {
             let before = out.len();
             if let Err(e) = batch::decode_records_into(&bytes, &header, offset, out) {
                 out.truncate(before);
@@ -158,14 +183,15 @@ impl ChunkReader<'_> {
 /// Whole stored batches, as bytes: what Kafka's Fetch returns.
 impl ChunkReader<'_> {
     /// The batches from the one holding `offset` (or the first after it) on, about `max_bytes`
-    /// of them but at least one, unparsed beyond their headers. `Ok(None)` when the file has
-    /// no batch at or after `offset`; `Err(damage)` inside when the first such batch is damaged
-    /// (a damaged batch after others ends the bytes before it).
+    /// of them but at least one, none starting at or after `limit`, unparsed beyond their
+    /// headers. `Ok(None)` when the file has no such batch; `Err(damage)` inside when the
+    /// first one is damaged (a damaged batch after others ends the bytes before it).
     pub fn stored_batches(
         &mut self,
         start: ReadStart,
         offset: i64,
         max_bytes: usize,
+        limit: i64,
     ) -> Result<std::result::Result<Option<Bytes>, Damage>> {
         let mut position = start.position;
         let first = loop {
@@ -174,6 +200,7 @@ impl ChunkReader<'_> {
             }
             match self.header_at(position)? {
                 Ok(h) if h.next_offset() <= offset => position += h.total_len() as u64,
+                Ok(h) if h.base_offset >= limit => return Ok(Ok(None)),
                 Ok(h) => break h,
                 Err(reason) => return Ok(Err(self.damage(position, offset, reason))),
             }
@@ -188,7 +215,8 @@ impl ChunkReader<'_> {
             match self.header_at(end)? {
                 Ok(h)
                     if (end - begin) as usize + h.total_len() <= max_bytes
-                        && end + h.total_len() as u64 <= self.size =>
+                        && end + h.total_len() as u64 <= self.size
+                        && h.base_offset < limit =>
                 {
                     end += h.total_len() as u64
                 }
@@ -199,18 +227,22 @@ impl ChunkReader<'_> {
     }
 
     /// The headers of the batches from `start` to the end of the file (or its first batch
-    /// whose header does not parse), for rebuilding producer state.
-    pub fn headers_from(&mut self, start: ReadStart) -> Result<Vec<BatchHeader>> {
+    /// whose header does not parse), with what each marker does, for rebuilding producer state.
+    pub fn headers_from(&mut self, start: ReadStart) -> Result<Vec<(BatchHeader, Option<bool>)>> {
         let mut headers = Vec::new();
         let mut position = start.position;
         while position < self.size {
-            match self.header_at(position)? {
-                Ok(h) => {
-                    position += h.total_len() as u64;
-                    headers.push(h);
-                }
-                Err(_) => break,
-            }
+            let Ok(h) = self.header_at(position)? else {
+                break;
+            };
+            let marker = match h.is_control() {
+                true => self
+                    .batch_bytes_at(position)?
+                    .and_then(|bytes| super::markers::commits(&bytes, &h)),
+                false => None,
+            };
+            position += h.total_len() as u64;
+            headers.push((h, marker));
         }
         Ok(headers)
     }

@@ -11,7 +11,7 @@
 use super::batch::{self, BatchError, BatchHeader, HEADER_LEN};
 use super::damage::{Damage, Indexed};
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
-use super::reader::{ChunkReader, Fetched, ReadStart};
+use super::reader::{ChunkReader, Fetched, ReadStart, ReadView};
 use crate::transport::{IoContext, Result, TransportError};
 use bytes::Bytes;
 use std::fs::{File, OpenOptions};
@@ -210,11 +210,11 @@ impl Segment {
     /// `next_offset` says where to continue: past the last batch read, even when compaction left
     /// no record at its end. Reading stops at a damaged batch, returning the records before it
     /// and the damage.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Fetched> {
+    pub fn read(&self, offset: i64, max_bytes: usize, view: ReadView<'_>) -> Result<Fetched> {
         let start = self.read_start(offset);
         let log = &self.log;
         let mut reader = ChunkReader::new(&log.file, &log.path, log.size);
-        reader.read_records(start, offset, max_bytes, self.tail.next_offset)
+        reader.read_records(start, offset, max_bytes, self.tail.next_offset, view)
     }
 
     /// Stored batches from the one holding `offset` on, about `max_bytes` (at least one), as
@@ -223,20 +223,22 @@ impl Segment {
         &self,
         offset: i64,
         max_bytes: usize,
+        limit: i64,
     ) -> Result<std::result::Result<Option<Bytes>, Damage>> {
         let start = self.read_start(offset);
         let log = &self.log;
-        ChunkReader::new(&log.file, &log.path, log.size).stored_batches(start, offset, max_bytes)
+        ChunkReader::new(&log.file, &log.path, log.size)
+            .stored_batches(start, offset, max_bytes, limit)
     }
 
-    /// Headers of the batches holding offsets at or after `offset`.
-    pub fn headers_from(&self, offset: i64) -> Result<Vec<BatchHeader>> {
+    /// Headers of the batches holding offsets at or after `offset`, with what each marker does.
+    pub fn headers_from(&self, offset: i64) -> Result<Vec<(BatchHeader, Option<bool>)>> {
         let start = self.read_start(offset);
         let log = &self.log;
         let headers = ChunkReader::new(&log.file, &log.path, log.size).headers_from(start)?;
         Ok(headers
             .into_iter()
-            .filter(|h| h.next_offset() > offset)
+            .filter(|(h, _)| h.next_offset() > offset)
             .collect())
     }
 

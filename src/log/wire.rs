@@ -6,7 +6,7 @@ use super::batch::{self, BatchHeader, LOG_OVERHEAD};
 use super::config::now_ms;
 use super::embedded::EmbeddedLog;
 use super::partition::Partition;
-use super::producer_state::{SequenceCheck, SequenceError};
+use super::producer_state::{AbortedTxn, SequenceCheck, SequenceError};
 use crate::transport::{AppendOutcome, CleanupPolicy, Result, TransportError};
 use bytes::Bytes;
 
@@ -30,19 +30,23 @@ pub enum RecordSetError {
     Log(#[from] TransportError),
 }
 
-/// A partition's bounds as Kafka reports them: the first offset kept and the end (the high
-/// watermark: every appended record is committed on a single node).
+/// A partition's bounds as Kafka reports them: the first offset kept, the end (the high
+/// watermark: every appended record is committed on a single node) and the last stable offset
+/// (the first offset of the earliest open transaction, else the end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionOffsets {
     pub log_start: i64,
     pub high_watermark: i64,
+    pub last_stable: i64,
 }
 
-/// Stored batches and the partition's bounds when they were read.
+/// Stored batches, the partition's bounds when they were read, and (read_committed) the
+/// aborted transactions with records among them.
 #[derive(Debug, Clone)]
 pub struct StoredBatches {
     pub bytes: Bytes,
     pub offsets: PartitionOffsets,
+    pub aborted: Vec<AbortedTxn>,
 }
 
 impl EmbeddedLog {
@@ -82,21 +86,67 @@ impl EmbeddedLog {
     }
 
     /// Stored batches of a partition from the one holding `offset` on, about `max_bytes` of them
-    /// (at least one whole batch when there is one), read from the segment as bytes.
+    /// (at least one whole batch when there is one), read from the segment as bytes; with
+    /// `committed`, only batches before the last stable offset, and the aborted transactions
+    /// among them (Kafka's read_committed Fetch).
     pub fn read_batches(
         &self,
         topic: &str,
         partition: u32,
         offset: i64,
         max_bytes: usize,
+        committed: bool,
     ) -> Result<StoredBatches> {
         let topic_handle = self.inner.topic(topic)?;
         let guard = topic_handle.partition(partition)?;
-        let bytes = guard.stored_batches(offset, max_bytes)?;
+        let offsets = offsets_of(&guard);
+        let limit = match committed {
+            true => offsets.last_stable,
+            false => offsets.high_watermark,
+        };
+        let bytes = guard.stored_batches(offset, max_bytes, limit)?;
+        let aborted = match committed && !bytes.is_empty() {
+            true => guard.producers.aborted_between(offset, limit - 1),
+            false => Vec::new(),
+        };
         Ok(StoredBatches {
             bytes,
-            offsets: offsets_of(&guard),
+            offsets,
+            aborted,
         })
+    }
+
+    /// Ends `producer_id`'s transaction in a partition with a commit or abort marker (written
+    /// even when no transaction is open there, as Kafka does); returns the marker's offset.
+    pub fn write_marker(
+        &self,
+        topic: &str,
+        partition: u32,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> Result<i64> {
+        let topic_handle = self.inner.topic(topic)?;
+        let mut guard = topic_handle.partition(partition)?;
+        let now = now_ms();
+        let marker =
+            super::markers::encode(guard.end_offset(), producer_id, producer_epoch, commit, now);
+        let outcome = guard.append_own(&[marker], now)?;
+        drop(guard);
+        self.inner.signal.notify();
+        Ok(outcome.base_offset)
+    }
+
+    /// Every partition's open transactions: (topic, partition, producer id, first offset).
+    pub fn open_transactions(&self) -> Result<Vec<(String, u32, i64, i64)>> {
+        let mut open = Vec::new();
+        self.inner.for_each_partition(|p| {
+            for (producer_id, first) in p.producers.open_transactions() {
+                open.push((p.topic.to_string(), p.id, producer_id, first));
+            }
+            Ok(())
+        })?;
+        Ok(open)
     }
 
     pub fn partition_offsets(&self, topic: &str, partition: u32) -> Result<PartitionOffsets> {
@@ -111,10 +161,25 @@ impl EmbeddedLog {
     }
 }
 
+/// The producer of a produced record set as its first batch header names it: (producer id,
+/// epoch, whether it is transactional); `None` when the bytes are too short to say.
+pub fn batch_producer(record_set: &[u8]) -> Option<(i64, i16, bool)> {
+    // Producers send leader epoch -1, which stored batches never have.
+    let mut head = record_set.get(..batch::HEADER_LEN)?.to_vec();
+    head[12..16].copy_from_slice(&0i32.to_be_bytes());
+    let header = BatchHeader::parse(&head).ok()?;
+    Some((
+        header.producer_id,
+        header.producer_epoch,
+        header.is_transactional(),
+    ))
+}
+
 fn offsets_of(partition: &Partition) -> PartitionOffsets {
     PartitionOffsets {
         log_start: partition.start_offset(),
         high_watermark: partition.end_offset(),
+        last_stable: partition.last_stable_offset(),
     }
 }
 
@@ -151,8 +216,9 @@ fn check_produced(
     Ok((Vec::from(batch), header))
 }
 
-/// Kafka's rules for a client's batch: not a control batch, not transactional (the listener
-/// serves no transactions yet), offsets 0..n, and keys on a compacted topic.
+/// Kafka's rules for a client's batch: not a control batch, offsets 0..n, a sequence with a
+/// producer id, and keys on a compacted topic. (Whether a transactional batch belongs to an
+/// ongoing transaction is the listener's transaction coordinator's to check.)
 fn check_records(
     batch: &Bytes,
     header: &BatchHeader,
@@ -166,9 +232,6 @@ fn check_records(
             "producer {} sent base sequence {}",
             header.producer_id, header.base_sequence
         ));
-    }
-    if header.is_transactional() {
-        return Err("transactional batches need a transaction (InitProducerId), which this listener does not serve".into());
     }
     if header.record_count == 0
         || i64::from(header.last_offset_delta) + 1 != i64::from(header.record_count)
@@ -198,19 +261,23 @@ fn check_records(
 }
 
 impl Partition {
-    /// Stored batches from the one holding `offset` on (`EmbeddedLog::read_batches`); empty at
-    /// the end. A damaged first batch is a `CorruptBatch` error.
-    pub fn stored_batches(&self, offset: i64, max_bytes: usize) -> Result<Bytes> {
+    /// Stored batches from the one holding `offset` on, none starting at or after `limit`
+    /// (`EmbeddedLog::read_batches`); empty at the end. A damaged first batch is a
+    /// `CorruptBatch` error.
+    pub fn stored_batches(&self, offset: i64, max_bytes: usize, limit: i64) -> Result<Bytes> {
         self.check_readable(offset)?;
         let first = self
             .segments
             .partition_point(|s| s.base_offset <= offset)
             .saturating_sub(1);
         for segment in &self.segments[first..] {
+            if offset >= limit || segment.base_offset >= limit {
+                break;
+            }
             if segment.next_offset() <= offset {
                 continue;
             }
-            match segment.stored_batches(offset, max_bytes)? {
+            match segment.stored_batches(offset, max_bytes, limit)? {
                 Ok(Some(bytes)) => return Ok(bytes),
                 Ok(None) => continue,
                 Err(damage) => return Err(damage.into_error(&self.topic, self.id)),

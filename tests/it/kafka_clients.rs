@@ -1,6 +1,6 @@
-//! Kafka clients (confluent-kafka over librdkafka, and kafka-python; from PyPI, installed by
-//! `.ci/install-deps`) against `brook server`'s Kafka listener, each script in
-//! `tests/clients/`:
+//! Kafka clients (confluent-kafka over librdkafka, kafka-python and aiokafka from PyPI; kafkajs
+//! from npm; all installed by `.ci/install-deps`) against `brook server`'s Kafka listener, each
+//! script in `tests/clients/`:
 //! - `kafka_produce_consume.py`: topics created and deleted, records produced in every codec
 //!   and fetched back, Brook's persistent and push queries reading what clients produced, a
 //!   client reading a query's output, long polls, offsets by timestamp; after a restart,
@@ -9,7 +9,12 @@
 //!   one leaves, committed offsets seen by kafka-python's group consumer, the group listed and
 //!   described; after a restart, `kafka_groups_after_restart.py`: the offsets survived;
 //! - `kafka_seed_pipeline.py`: the demo's queries fed by a keyed producer, `enriched_orders`
-//!   read by a consumer group.
+//!   read by a consumer group;
+//! - `kafka_aiokafka.py` and `node/kafka_kafkajs.js`: each client on its own: topics created
+//!   by its admin client, keyed records (with headers, plain and gzip) produced and read back
+//!   where they were acknowledged, a group of two splitting four partitions and the member
+//!   left behind given all four, its committed offsets read back (producers not idempotent
+//!   until Brook serves InitProducerId).
 
 use super::server::BrookServer;
 
@@ -32,4 +37,14 @@ fn a_consumer_group_splits_partitions_rebalances_and_keeps_its_offsets() {
 #[test]
 fn the_seed_pipeline_fed_and_read_by_kafka_clients() {
     BrookServer::start().run_python("kafka_seed_pipeline.py");
+}
+
+#[test]
+fn aiokafka_produces_consumes_and_splits_a_group() {
+    BrookServer::start().run_python("kafka_aiokafka.py");
+}
+
+#[test]
+fn kafkajs_produces_consumes_and_splits_a_group() {
+    BrookServer::start().run_node("kafka_kafkajs.js");
 }

@@ -1,6 +1,7 @@
 //! `brook server` as a child process on free loopback ports (HTTP API and Kafka listener), with
-//! its own data directory, and client scripts (Python in `.ci/install-deps`'s virtualenv)
-//! driven against it. Used by the client tests (`http_clients.rs`, `kafka_clients.rs`).
+//! its own data directory, and client scripts (Python in `.ci/install-deps`'s virtualenv, Node
+//! with the packages it installs with npm) driven against it. Used by the client tests
+//! (`http_clients.rs`, `kafka_clients.rs`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -56,38 +57,80 @@ impl BrookServer {
             "{} is missing: run .ci/install-deps (it installs tests/clients/requirements.txt)",
             python.display()
         );
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/clients")
-            .join(script);
-        let mut child = Command::new(&python)
-            .arg(&path)
+        let mut command = Command::new(&python);
+        command.arg(clients_dir().join(script));
+        self.run_client(script, command);
+    }
+
+    /// Runs `tests/clients/node/<script>` with `node`, its packages (kafkajs) resolved from
+    /// `.ci/install-deps`'s node directory through `NODE_PATH`, `KSQL_URL` and
+    /// `KAFKA_BOOTSTRAP` set to this server; panics with its output unless it succeeds.
+    pub fn run_node(&self, script: &str) {
+        let modules = node_dir().join("node_modules");
+        assert!(
+            modules.join("kafkajs").is_dir(),
+            "{} has no kafkajs: run .ci/install-deps (it installs tests/clients/node with npm ci)",
+            modules.display()
+        );
+        let mut command = Command::new("node");
+        command
+            .arg(clients_dir().join("node").join(script))
+            .env("NODE_PATH", &modules);
+        self.run_client(script, command);
+    }
+
+    /// Runs a client script's `command` against this server, up to 240 s. Its output goes to
+    /// files rather than pipes, so a script that writes much is never blocked on a full pipe.
+    fn run_client(&self, script: &str, mut command: Command) {
+        let (stdout, stderr) = (output_file(), output_file());
+        let mut child = command
             .env("KSQL_URL", self.url())
             .env("KAFKA_BOOTSTRAP", self.bootstrap())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(stdout.try_clone().expect("dup"))
+            .stderr(stderr.try_clone().expect("dup"))
             .spawn()
-            .expect("spawn the client script");
+            .unwrap_or_else(|e| {
+                panic!("cannot run {script} ({command:?}): {e}; .ci/install-deps installs what it needs")
+            });
         let deadline = Instant::now() + Duration::from_secs(240);
-        while child.try_wait().expect("wait").is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("output");
-                panic!(
-                    "{script} did not finish:\n{}\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+        let mut finished = None;
+        while Instant::now() < deadline {
+            finished = child.try_wait().expect("wait");
+            if finished.is_some() {
+                break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let out = child.wait_with_output().expect("output");
+        let Some(status) = finished else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{script} did not finish in 240 s:\n{}\n{}",
+                read_output(stdout),
+                read_output(stderr)
+            );
+        };
         assert!(
-            out.status.success(),
-            "{script} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            status.success(),
+            "{script} failed ({status}):\n{}\n{}",
+            read_output(stdout),
+            read_output(stderr)
         );
     }
+}
+
+/// An anonymous temporary file for a client's output.
+fn output_file() -> std::fs::File {
+    tempfile::tempfile().expect("a temporary file for a client's output")
+}
+
+fn read_output(mut file: std::fs::File) -> String {
+    use std::io::{Read, Seek};
+    let mut bytes = Vec::new();
+    file.rewind().expect("rewind");
+    file.read_to_end(&mut bytes)
+        .expect("read a client's output");
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 impl Drop for BrookServer {
@@ -108,6 +151,20 @@ pub fn python() -> PathBuf {
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     PathBuf::from(home).join(".cache/brook-py/bin/python")
+}
+
+/// `.ci/install-deps`'s directory for the Node packages of `tests/clients/node`:
+/// `BROOK_NODE_DIR`, by default ~/.cache/brook-node.
+pub fn node_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("BROOK_NODE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/brook-node")
+}
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
 pub fn free_port() -> u16 {
