@@ -48,3 +48,11 @@ fn aiokafka_produces_consumes_and_splits_a_group() {
 fn kafkajs_produces_consumes_and_splits_a_group() {
     BrookServer::start().run_node("kafka_kafkajs.js");
 }
+
+/// `kafka_transactions.py`: a consume-transform-produce loop with send_offsets_to_transaction
+/// and an aborted batch, read_committed and read_uncommitted consumers, a fenced zombie, a
+/// transaction aborted by its timeout, and kafka-python's transactions.
+#[test]
+fn transactions_of_confluent_kafka_and_kafka_python() {
+    BrookServer::start().run_python("kafka_transactions.py");
+}

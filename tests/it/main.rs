@@ -15,6 +15,8 @@ mod join_crash;
 mod join_order;
 mod joins;
 mod kafka_clients;
+mod kafka_support;
+mod kafka_txn;
 mod kafka_wire;
 mod log_api;
 mod log_crash;
