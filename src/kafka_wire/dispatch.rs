@@ -5,7 +5,7 @@
 //! May import what `kafka_wire` does.
 
 use super::request::Request;
-use super::{Broker, fetch, groups, metadata, produce, transactions};
+use super::{Broker, configs, fetch, groups, metadata, produce, transactions};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, RequestKind, ResponseKind};
@@ -30,11 +30,14 @@ pub const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetFetch, 1, 8),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::AddPartitionsToTxn, 0, 3),
     (ApiKey::AddOffsetsToTxn, 0, 3),
     (ApiKey::TxnOffsetCommit, 0, 3),
     (ApiKey::EndTxn, 0, 3),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::DescribeCluster, 0, 1),
 ];
 
 /// The served version range of `api`, if it is served.
@@ -155,6 +158,15 @@ pub async fn handle(broker: &Broker, connection: &Connection, request: Request) 
                 transactions::end(broker, &body)
             })))
         }
+        RequestKind::DeleteGroups(body) => Outcome::respond(ResponseKind::DeleteGroups(
+            tokio::task::block_in_place(|| broker.groups.delete(broker, body)),
+        )),
+        RequestKind::DescribeConfigs(body) => Outcome::respond(ResponseKind::DescribeConfigs(
+            tokio::task::block_in_place(|| configs::describe_configs(broker, body)),
+        )),
+        RequestKind::DescribeCluster(_) => Outcome::respond(ResponseKind::DescribeCluster(
+            configs::describe_cluster(broker, connection),
+        )),
         _ => Outcome::Close(format!("{:?} is not served", request.api)),
     }
 }

@@ -6,11 +6,12 @@
 //! connections (limited in number and idle time) and answers each connection's requests in
 //! order; `dispatch.rs` routes a request to its API's handler and answers ApiVersions with the
 //! APIs served (`SERVED`; nothing else is advertised); `metadata.rs`, `produce.rs` and
-//! `fetch.rs` are the handlers, `groups/` the group coordinator and offsets, `txn/` the transaction coordinator; `codes.rs` maps the log's errors to Kafka's error codes.
+//! `fetch.rs` are the handlers, `configs.rs` DescribeConfigs and DescribeCluster, `groups/` the group coordinator and offsets, `txn/` the transaction coordinator; `codes.rs` maps the log's errors to Kafka's error codes.
 //!
 //! May import: `log`, `transport`, `common`; never `exec`, `engine`, `plan` or `http`.
 
 mod codes;
+mod configs;
 mod dispatch;
 mod fetch;
 pub mod frame;

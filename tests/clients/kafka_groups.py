@@ -3,7 +3,7 @@ restarts Brook and runs kafka_groups_after_restart.py).
 
 Two confluent-kafka consumers in one group split a topic's four partitions; when one leaves,
 the other is given all four; committed offsets are what OffsetFetch returns to kafka-python's
-consumer in the same group; the admin client lists and describes the group.
+consumer in the same group; the admin client lists, describes and deletes groups.
 """
 
 import os
@@ -11,7 +11,7 @@ import sys
 import time
 
 import kafka
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 BOOT = os.environ["KAFKA_BOOTSTRAP"]
@@ -98,7 +98,20 @@ def main():
     described = admin.describe_consumer_groups(["g1"])["g1"].result(30)
     check(len(described.members) == 1, f"g1's members: {described.members}")
     check(described.members[0].client_id == "a", f"g1's member: {described.members[0]}")
+    try:
+        admin.delete_consumer_groups(["g1"])["g1"].result(30)
+        check(False, "a group with a member was deleted")
+    except KafkaException as e:
+        check("NON_EMPTY_GROUP" in str(e), f"deleting g1 with a member: {e}")
     a.consumer.close()
+
+    # A group with offsets and no members is deleted with its offsets.
+    temp = Consumer({"bootstrap.servers": BOOT, "group.id": "g-temp"})
+    temp.commit(offsets=[TopicPartition("grp", 0, 3)], asynchronous=False)
+    temp.close()
+    admin.delete_consumer_groups(["g-temp"])["g-temp"].result(30)
+    groups = [g.group_id for g in admin.list_consumer_groups().result(30).valid]
+    check("g-temp" not in groups and "g1" in groups, f"groups after deleting g-temp: {groups}")
 
     # kafka-python, in the same group, starts from the committed offsets: nothing left.
     reader = kafka.KafkaConsumer(

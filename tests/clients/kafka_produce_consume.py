@@ -1,6 +1,6 @@
 """Kafka clients against Brook's Kafka listener (tests/it/kafka_clients.rs runs this).
 
-confluent-kafka (librdkafka) creates and deletes topics, produces keyed records with headers in
+confluent-kafka (librdkafka) creates, describes and deletes topics, describes the cluster, produces keyed records with headers in
 every compression codec with idempotence on, and reads them back by partition; a persistent query and a push query
 of Brook's see the produced records, and kafka-python reads the query's output topic as a
 ksqlDB user's consumer would. ListOffsets by timestamp must be exact. Any failure exits non-zero.
@@ -14,7 +14,7 @@ import time
 import httpx
 import kafka
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 BOOT = os.environ["KAFKA_BOOTSTRAP"]
 KSQL = os.environ["KSQL_URL"]
@@ -194,6 +194,12 @@ def main():
         check("TOPIC_ALREADY_EXISTS" in str(e), f"second create: {e}")
     topics = admin.list_topics(timeout=10).topics
     check(len(topics["ck_orders"].partitions) == 3, f"ck_orders: {topics['ck_orders']}")
+    resource = ConfigResource(ResourceType.TOPIC, "ck_orders")
+    configs = admin.describe_configs([resource])[resource].result(30)
+    check(configs["cleanup.policy"].value == "delete", f"ck_orders' configs: {configs}")
+    check(configs["retention.ms"].value == "604800000", f"retention.ms: {configs['retention.ms']}")
+    cluster = admin.describe_cluster().result(30)
+    check(len(cluster.nodes) == 1 and cluster.cluster_id, f"the cluster: {cluster}")
     admin.delete_topics(["ck_temp"])["ck_temp"].result(30)
     check("ck_temp" not in admin.list_topics(timeout=10).topics, "ck_temp still listed")
 

@@ -1,3 +1,5 @@
+//! Tests of `group.rs`: every transition of a group, driven with explicit times.
+
 use super::*;
 use kafka_protocol::messages::{JoinGroupResponse, SyncGroupResponse};
 use tokio::sync::oneshot::{self, Receiver};

@@ -11,18 +11,20 @@ pub mod offsets;
 
 use super::dispatch::Connection;
 use super::{Broker, NODE_ID};
+use crate::transport::Transport;
 use bytes::Bytes;
 use group::{Group, JoinRequest};
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::find_coordinator_response::Coordinator as CoordinatorEntry;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{
-    DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse,
-    GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
-    LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest, ListGroupsResponse, SyncGroupRequest,
-    SyncGroupResponse,
+    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, GroupId, HeartbeatRequest, HeartbeatResponse,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
+    ListGroupsResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use std::collections::BTreeMap;
@@ -276,6 +278,38 @@ impl Coordinator {
             })
             .collect();
         DescribeGroupsResponse::default().with_groups(described)
+    }
+}
+
+impl Coordinator {
+    /// DeleteGroups: a group with members is not deleted (GROUP_NOT_EMPTY), one unknown here
+    /// and in the log is GROUP_ID_NOT_FOUND; otherwise its committed offsets go.
+    pub fn delete(&self, broker: &Broker, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+        let known = broker.log_groups();
+        let results = request
+            .groups_names
+            .into_iter()
+            .map(|id| {
+                let name = id.0.to_string();
+                let mut groups = self.groups();
+                let code = match groups.get(&name) {
+                    Some(g) if !g.members.is_empty() => ResponseError::NonEmptyGroup.code(),
+                    None if !known.contains(&name) => ResponseError::GroupIdNotFound.code(),
+                    _ => {
+                        groups.remove(&name);
+                        drop(groups);
+                        match broker.log.delete_group(&name) {
+                            Ok(()) => 0,
+                            Err(e) => super::codes::for_transport(&e),
+                        }
+                    }
+                };
+                DeletableGroupResult::default()
+                    .with_group_id(id)
+                    .with_error_code(code)
+            })
+            .collect();
+        DeleteGroupsResponse::default().with_results(results)
     }
 }
 
