@@ -4,6 +4,8 @@
 //! Layers, bottom up (see `docs/architecture.md`):
 //! - [`transport`]: the log interface (topics, partitions, offsets, groups, transactions);
 //! - [`log`]: the embedded log engine, Brook's default backend;
+//! - [`kafka`]: Kafka through rdkafka (so far what the CLI needs against a running server);
+//! - [`kafka_wire`]: the embedded log served over Kafka's protocol;
 //! - [`common`]: SQL types and values;
 //! - [`sql`]: parsing the dialect;
 //! - [`state`]: RocksDB state stores for stateful queries.
@@ -13,6 +15,7 @@ pub mod engine;
 pub mod exec;
 pub mod format;
 pub mod http;
+pub mod kafka;
 pub mod kafka_wire;
 pub mod log;
 pub mod plan;

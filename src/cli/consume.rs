@@ -2,7 +2,6 @@
 //! partitions had when it started; with `--group` it resumes from and commits the group's offsets.
 
 use super::format::RecordFormat;
-use brook::log::EmbeddedLog;
 use brook::transport::{AutoOffsetReset, OffsetSpec, StartFrom, TopicPartition, Transport};
 use clap::Args;
 use std::collections::HashMap;
@@ -51,7 +50,7 @@ impl ConsumeArgs {
     }
 }
 
-pub fn run(log: &EmbeddedLog, args: ConsumeArgs) -> anyhow::Result<()> {
+pub fn run(log: &dyn Transport, args: ConsumeArgs) -> anyhow::Result<()> {
     let format = RecordFormat::parse(&args.format)?;
     let count = log.partition_count(&args.topic)?;
     let partitions: Vec<u32> = match args.partition {

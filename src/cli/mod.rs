@@ -7,6 +7,7 @@ mod consume;
 mod format;
 mod produce;
 mod qtt;
+mod remote;
 mod start;
 mod topic;
 
@@ -157,11 +158,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return brook::repl::run_remote(url, brook::repl::ReplOptions { history })
             .with_context(|| format!("the shell of {url}"));
     }
+    // The log commands work on a data directory a running server owns, through its listener.
+    if matches!(
+        cli.command,
+        Some(Command::Topic(_) | Command::Produce(_) | Command::Consume(_))
+    ) {
+        let target = remote::open(&cli)?;
+        let result = match cli.command {
+            Some(Command::Topic(cmd)) => topic::run(&target, cmd),
+            Some(Command::Produce(args)) => produce::run(target.transport(), args),
+            Some(Command::Consume(args)) => consume::run(target.transport(), args),
+            _ => Ok(()),
+        };
+        return result.and(target.close());
+    }
     let log = open_log(&cli)?;
     let result = match cli.command {
-        Some(Command::Topic(cmd)) => topic::run(&log, cmd),
-        Some(Command::Produce(args)) => produce::run(&log, args),
-        Some(Command::Consume(args)) => consume::run(&log, args),
+        Some(Command::Topic(_) | Command::Produce(_) | Command::Consume(_)) => Ok(()),
         Some(Command::Qtt(_) | Command::Bench(_)) => Ok(()),
         Some(Command::Shell { server: None }) => start::shell(&log, &cli.data_dir),
         Some(Command::Shell { server: Some(_) }) => Ok(()),
@@ -173,7 +186,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     result.and(closed)
 }
 
-fn open_log(cli: &Cli) -> anyhow::Result<EmbeddedLog> {
+pub(crate) fn open_log(cli: &Cli) -> anyhow::Result<EmbeddedLog> {
     let config = LogConfig {
         flush: cli.flush,
         ..LogConfig::default()

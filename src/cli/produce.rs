@@ -5,7 +5,6 @@
 //! batch is appended at once, so each typed line is acknowledged immediately.
 
 use anyhow::{Context, bail};
-use brook::log::EmbeddedLog;
 use brook::transport::{Header, ProducerRecord, Transport};
 use bytes::Bytes;
 use clap::Args;
@@ -31,7 +30,7 @@ pub struct ProduceArgs {
     pub empty_is_null: bool,
 }
 
-pub fn run(log: &EmbeddedLog, args: ProduceArgs) -> anyhow::Result<()> {
+pub fn run(log: &dyn Transport, args: ProduceArgs) -> anyhow::Result<()> {
     log.partition_count(&args.topic).with_context(|| {
         format!(
             "cannot produce to '{}' (create it with `brook topic create {}`)",

@@ -1,6 +1,6 @@
 //! `brook topic create|list|describe|verify|delete`.
 
-use brook::log::EmbeddedLog;
+use super::remote::Target;
 use brook::transport::{CleanupPolicy, TopicConfig, Transport};
 use clap::{Args, Subcommand};
 use std::io::Write;
@@ -62,7 +62,8 @@ impl CreateArgs {
     }
 }
 
-pub fn run(log: &EmbeddedLog, cmd: TopicCommand) -> anyhow::Result<()> {
+pub fn run(target: &Target, cmd: TopicCommand) -> anyhow::Result<()> {
+    let log = target.transport();
     let mut out = std::io::stdout().lock();
     match cmd {
         TopicCommand::Create(args) => {
@@ -80,7 +81,12 @@ pub fn run(log: &EmbeddedLog, cmd: TopicCommand) -> anyhow::Result<()> {
         }
         TopicCommand::Describe { name } => describe(log, &name, &mut out)?,
         TopicCommand::Verify { name } => {
-            let verified = log.verify_topic(&name)?;
+            let Target::Local(local) = target else {
+                anyhow::bail!(
+                    "topic verify reads the segment files, which the running server owns: stop it first"
+                );
+            };
+            let verified = local.verify_topic(&name)?;
             if verified.damage.is_empty() {
                 writeln!(
                     out,
@@ -110,7 +116,7 @@ pub fn run(log: &EmbeddedLog, cmd: TopicCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn describe(log: &EmbeddedLog, name: &str, out: &mut impl Write) -> anyhow::Result<()> {
+fn describe(log: &dyn Transport, name: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let d = log.describe_topic(name)?;
     let c = &d.config;
     let policy = match c.cleanup_policy {
@@ -142,7 +148,11 @@ fn describe(log: &EmbeddedLog, name: &str, out: &mut impl Write) -> anyhow::Resu
         writeln!(
             out,
             "{:>9} {:>14} {:>14} {:>14} {:>8}",
-            p.partition, p.start_offset, p.end_offset, p.size_bytes, p.segments
+            p.partition,
+            p.start_offset,
+            p.end_offset,
+            p.size_bytes.map_or("-".into(), |b| b.to_string()),
+            p.segments.map_or("-".into(), |s| s.to_string())
         )?;
     }
     Ok(())

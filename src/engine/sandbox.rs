@@ -115,8 +115,8 @@ impl Transport for SandboxTransport {
                 partition,
                 start_offset: 0,
                 end_offset: 0,
-                size_bytes: 0,
-                segments: 0,
+                size_bytes: None,
+                segments: None,
             })
             .collect();
         Ok(TopicDescription {

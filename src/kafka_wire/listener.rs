@@ -16,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::Encodable;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
@@ -31,6 +32,9 @@ pub struct KafkaServer {
     pub local_addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// `<data-dir>/kafka-listener`: this address, for `brook` commands run while the server
+    /// owns the data directory; removed when the listener stops.
+    address_file: PathBuf,
 }
 
 impl KafkaServer {
@@ -45,8 +49,14 @@ impl KafkaServer {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+            let _ = std::fs::remove_file(&self.address_file);
         }
     }
+}
+
+/// The file a running server's Kafka listener address is in.
+pub fn address_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("kafka-listener")
 }
 
 impl Drop for KafkaServer {
@@ -65,7 +75,8 @@ pub fn start(log: EmbeddedLog, config: KafkaConfig) -> std::io::Result<KafkaServ
         .build()?;
     let listener = runtime.block_on(TcpListener::bind(config.listen))?;
     let local_addr = listener.local_addr()?;
-    let cluster_id = cluster_id(log.data_dir())?;
+    let data_dir = log.data_dir().to_path_buf();
+    let cluster_id = cluster_id(&data_dir)?;
     let producer_ids = ProducerIds::open(&log.data_dir().join("kafka"))?;
     let transactions = Transactions::open(&log.data_dir().join("kafka"))?;
     transactions.recover(&log).map_err(std::io::Error::other)?;
@@ -85,16 +96,19 @@ pub fn start(log: EmbeddedLog, config: KafkaConfig) -> std::io::Result<KafkaServ
                 let _ = rx.await;
             }));
         })?;
+    let address_file = address_file(&data_dir);
+    std::fs::write(&address_file, local_addr.to_string())?;
     Ok(KafkaServer {
         local_addr,
         shutdown: Some(tx),
         thread: Some(thread),
+        address_file,
     })
 }
 
 /// The cluster id Metadata reports: made once per data directory and kept in
 /// `<data-dir>/kafka/cluster-id` (22 characters of URL-safe base64, as Kafka's).
-fn cluster_id(data_dir: &std::path::Path) -> std::io::Result<String> {
+fn cluster_id(data_dir: &Path) -> std::io::Result<String> {
     use base64::Engine;
     let dir = data_dir.join("kafka");
     let path = dir.join("cluster-id");

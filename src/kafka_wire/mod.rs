@@ -26,7 +26,7 @@ mod txn;
 
 pub use dispatch::SERVED;
 pub use frame::{FrameError, MAX_REQUEST_BYTES, read_frame, write_frame};
-pub use listener::{KafkaServer, start};
+pub use listener::{KafkaServer, address_file, start};
 pub use request::{Request, WireError, decode_request, encode_response};
 
 use crate::log::EmbeddedLog;

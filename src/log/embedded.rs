@@ -391,8 +391,8 @@ impl Transport for EmbeddedLog {
                 partition: p.id,
                 start_offset: p.start_offset(),
                 end_offset: p.end_offset(),
-                size_bytes: p.size_bytes(),
-                segments: p.segment_count(),
+                size_bytes: Some(p.size_bytes()),
+                segments: Some(p.segment_count()),
             });
             Ok(())
         })?;

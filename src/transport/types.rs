@@ -160,8 +160,9 @@ pub struct PartitionInfo {
     pub start_offset: i64,
     /// Offset the next append gets.
     pub end_offset: i64,
-    pub size_bytes: u64,
-    pub segments: usize,
+    /// Bytes and segment files on disk; `None` where the backend does not say (Kafka).
+    pub size_bytes: Option<u64>,
+    pub segments: Option<usize>,
 }
 
 /// What `describe_topic` answers.

@@ -37,6 +37,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ),
         ("http", &["common", "sql", "plan", "engine", "exec"][..]),
         ("kafka_wire", &["common", "transport", "log"][..]),
+        ("kafka", &["transport"][..]),
     ])
 }
 

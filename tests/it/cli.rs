@@ -238,3 +238,58 @@ fn sql_files_run_and_queries_resume_after_restart() {
         "{out}"
     );
 }
+
+/// `brook topic`, `produce` and `consume` on a data directory a running server owns go through
+/// its Kafka listener (the address it wrote to `<data-dir>/kafka-listener`); `topic verify`,
+/// which reads segment files, says to stop the server.
+#[test]
+fn log_commands_go_through_a_running_servers_listener() {
+    let server = super::server::BrookServer::start();
+    let d = &server.data_dir();
+    let created = ok(d, &["topic", "create", "busy", "--partitions", "2"], "");
+    assert!(created.contains("created topic busy"), "{created}");
+    let appended = ok(
+        d,
+        &["produce", "busy", "-K", ":", "--header", "h=v"],
+        "k1:one\nk2:two\nk3:three\n",
+    );
+    assert!(appended.contains("appended 3 record(s)"), "{appended}");
+    let listed = ok(d, &["topic", "list"], "");
+    assert!(listed.lines().any(|l| l == "busy"), "{listed}");
+    let described = ok(d, &["topic", "describe", "busy"], "");
+    assert!(described.contains("partitions: 2"), "{described}");
+    let mut read: Vec<String> = ok(
+        d,
+        &[
+            "consume",
+            "busy",
+            "--from-beginning",
+            "--format",
+            "%k=%v %h\n",
+        ],
+        "",
+    )
+    .lines()
+    .map(str::to_string)
+    .collect();
+    read.sort();
+    assert_eq!(read, vec!["k1=one h=v", "k2=two h=v", "k3=three h=v"]);
+    // A group resumes where it committed.
+    let first = ok(
+        d,
+        &["consume", "busy", "--group", "g", "--from-beginning"],
+        "",
+    );
+    assert_eq!(first.lines().count(), 3, "{first}");
+    ok(d, &["produce", "busy"], "four\n");
+    let second = ok(d, &["consume", "busy", "--group", "g"], "");
+    assert_eq!(second.trim(), "four");
+    let verify = brook(d, &["topic", "verify", "busy"], "");
+    let err = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        !verify.status.success() && err.contains("stop it first"),
+        "{err}"
+    );
+    ok(d, &["topic", "delete", "busy"], "");
+    assert!(!ok(d, &["topic", "list"], "").lines().any(|l| l == "busy"));
+}

@@ -91,7 +91,8 @@ fn log_with_a_flip_in_the_second_batch(dir: &Path) -> u64 {
             .expect("send");
         }
         p.flush().expect("flush");
-        ends.push(log.describe_topic("t").expect("describe").partitions[0].size_bytes);
+        let size = log.describe_topic("t").expect("describe").partitions[0].size_bytes;
+        ends.push(size.expect("the embedded log says its size"));
     }
     log.close().expect("close");
     flip_bit(&segment_files(dir, "t", 0)[0], (ends[0] + ends[1]) / 2);

@@ -20,9 +20,13 @@ fn log_with_batches(dir: &std::path::Path, n: usize) -> (u64, u64) {
         .expect("create");
     let vals = numbered(n);
     append_each(&log, "t", &vals[..n - 1]);
-    let before = log.describe_topic("t").expect("describe").partitions[0].size_bytes;
+    let before = log.describe_topic("t").expect("describe").partitions[0]
+        .size_bytes
+        .expect("size");
     append_each(&log, "t", &vals[n - 1..]);
-    let after = log.describe_topic("t").expect("describe").partitions[0].size_bytes;
+    let after = log.describe_topic("t").expect("describe").partitions[0]
+        .size_bytes
+        .expect("size");
     log.close().expect("close");
     (before, after)
 }

@@ -1,7 +1,7 @@
 //! `brook server` as a child process on free loopback ports (HTTP API and Kafka listener), with
 //! its own data directory, and client scripts (Python in `.ci/install-deps`'s virtualenv, Node
-//! with the packages it installs with npm) driven against it. Used by the client tests
-//! (`http_clients.rs`, `kafka_clients.rs`).
+//! with the packages it installs with npm, bash over command-line clients such as kcat) driven
+//! against it. Used by the client tests (`http_clients.rs`, `kafka_clients.rs`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -28,6 +28,11 @@ impl BrookServer {
         };
         wait_ready(http_port);
         server
+    }
+
+    /// The server's data directory (`--data-dir`).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
     }
 
     pub fn url(&self) -> String {
@@ -76,6 +81,17 @@ impl BrookServer {
         command
             .arg(clients_dir().join("node").join(script))
             .env("NODE_PATH", &modules);
+        self.run_client(script, command);
+    }
+
+    /// Runs `tests/clients/<script>` with `bash`, `KSQL_URL` and `KAFKA_BOOTSTRAP` set to this
+    /// server and `BROOK_PYTHON` to the virtualenv's Python (for calls to the HTTP API); panics
+    /// with its output unless it succeeds. The commands it runs are the caller's to check.
+    pub fn run_shell(&self, script: &str) {
+        let mut command = Command::new("bash");
+        command
+            .arg(clients_dir().join(script))
+            .env("BROOK_PYTHON", python());
         self.run_client(script, command);
     }
 

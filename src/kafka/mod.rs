@@ -1,0 +1,120 @@
+//! Kafka through rdkafka (vendored librdkafka): `transport::Transport` over a Kafka cluster or
+//! a Brook server's Kafka listener. Today it holds topics' administration, producers and
+//! consumers (assignment, group offsets), which the CLI uses to work on a data directory a
+//! running server owns (`brook produce`, `consume`, `topic` through its listener). Issue 17
+//! completes it as Brook's second backend: transactional producers (until then
+//! `transactional_producer` says they are not available here), group membership, and the
+//! engine running on it.
+//!
+//! May import: `transport` only.
+
+mod admin;
+mod consumer;
+mod producer;
+
+use crate::transport::{
+    Consumer, OffsetSpec, Producer, Result, TopicConfig, TopicDescription, TopicPartition,
+    TransactionalProducer, Transport, TransportError,
+};
+use rdkafka::ClientConfig;
+use std::time::Duration;
+
+/// How long an administrative request may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Kafka cluster (or a Brook listener) at `bootstrap`.
+pub struct KafkaTransport {
+    bootstrap: String,
+    admin: admin::Admin,
+}
+
+impl KafkaTransport {
+    /// Connects to `bootstrap` (host:port[,host:port...]), checking that it answers.
+    pub fn connect(bootstrap: &str) -> Result<KafkaTransport> {
+        let admin = admin::Admin::new(bootstrap)?;
+        admin.topics()?;
+        Ok(KafkaTransport {
+            bootstrap: bootstrap.to_string(),
+            admin,
+        })
+    }
+
+    fn config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap);
+        config
+    }
+}
+
+/// An rdkafka error, as the outside world's fault.
+fn backend(what: &str, e: impl std::fmt::Display) -> TransportError {
+    TransportError::Backend(format!("{what}: {e}"))
+}
+
+impl Transport for KafkaTransport {
+    fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()> {
+        self.admin.create_topic(name, config)
+    }
+
+    fn delete_topic(&self, name: &str) -> Result<()> {
+        self.admin.delete_topic(name)
+    }
+
+    fn list_topics(&self) -> Result<Vec<String>> {
+        Ok(self.admin.topics()?.into_keys().collect())
+    }
+
+    fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        self.admin.describe_topic(name)
+    }
+
+    fn partition_count(&self, topic: &str) -> Result<u32> {
+        self.admin
+            .topics()?
+            .get(topic)
+            .copied()
+            .ok_or_else(|| TransportError::UnknownTopic(topic.to_string()))
+    }
+
+    fn list_offset(&self, tp: &TopicPartition, spec: OffsetSpec) -> Result<i64> {
+        self.admin.list_offset(tp, spec)
+    }
+
+    fn commit_offsets(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        self.admin.commit_offsets(group, offsets)
+    }
+
+    fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<(u32, i64)>> {
+        let count = self.partition_count(topic)?;
+        self.admin.committed_offsets(group, topic, count)
+    }
+
+    fn list_groups(&self) -> Result<Vec<String>> {
+        self.admin.groups()
+    }
+
+    fn delete_group(&self, group: &str) -> Result<()> {
+        self.admin.delete_group(group)
+    }
+
+    fn producer(&self) -> Result<Box<dyn Producer>> {
+        Ok(Box::new(producer::KafkaProducer::new(self.config(), self)?))
+    }
+
+    fn transactional_producer(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Box<dyn TransactionalProducer>> {
+        Err(TransportError::InvalidArgument(format!(
+            "transactional producer '{transactional_id}': transactions through rdkafka come \
+             with the Kafka backend (issue 17); the embedded log has them"
+        )))
+    }
+
+    fn consumer(&self, group: Option<&str>) -> Result<Box<dyn Consumer>> {
+        Ok(Box::new(consumer::KafkaConsumer::new(
+            self.config(),
+            group,
+        )?))
+    }
+}
