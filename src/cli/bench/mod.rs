@@ -11,11 +11,13 @@
 //! `--query windowed` (windowed.rs) a tumbling-window aggregation with RocksDB state;
 //! `--query join` (join.rs, input in join_input.rs) a stream-table join, then a stream-stream
 //! join, each with RocksDB state and changelogs; `--query push` (push.rs) push queries over
-//! the HTTP API: latency and concurrency.
+//! the HTTP API: latency and concurrency; `--query kafka` (kafka.rs) produce and fetch through
+//! the Kafka listener against a peer broker.
 
 mod filter;
 mod join;
 mod join_input;
+mod kafka;
 mod measure;
 mod push;
 mod windowed;
@@ -56,6 +58,18 @@ pub struct BenchArgs {
     /// Push queries held open at once in the concurrency run (`--query push`).
     #[arg(long, default_value_t = 1_000)]
     pub clients: usize,
+    /// Runs per target, alternating between Brook and the peer broker (`--query kafka`).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Bytes of each record's value (`--query kafka`).
+    #[arg(long, default_value_t = 100)]
+    pub value_bytes: usize,
+    /// The script that starts the peer broker (`--query kafka`): the Kafka-protocol test broker.
+    #[arg(long, default_value = "../shared/tools/kafka-broker")]
+    pub peer_broker_script: String,
+    /// A running peer broker to measure instead of starting one (`--query kafka`).
+    #[arg(long)]
+    pub peer_bootstrap: Option<String>,
     /// Keep the benchmark's log directory afterwards (its path is printed).
     #[arg(long)]
     pub keep: bool,
@@ -75,6 +89,9 @@ pub enum BenchQuery {
     /// Push queries over the HTTP API: latency from append to client at a steady rate, and
     /// how many push queries one server holds open, with its memory.
     Push,
+    /// Produce and fetch throughput through the Kafka listener with librdkafka, against a
+    /// peer broker (the Kafka-protocol test broker) in the same run.
+    Kafka,
 }
 
 /// The joins of `--query join`.
@@ -145,6 +162,7 @@ fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
         BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir),
         BenchQuery::Join => join::bench_on(args, cli, &log, dir),
         BenchQuery::Push => push::bench_on(args, &log),
+        BenchQuery::Kafka => kafka::bench_on(args, &log, dir),
     };
     let closed = log.close().context("closing the log");
     result.and(closed)
