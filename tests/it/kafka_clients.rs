@@ -14,7 +14,13 @@
 //!   by its admin client, keyed records (with headers, plain and gzip) produced and read back
 //!   where they were acknowledged, a group of two splitting four partitions and the member
 //!   left behind given all four, its committed offsets read back (producers not idempotent
-//!   until Brook serves InitProducerId).
+//!   until Brook serves InitProducerId);
+//! - `kafka_kcat.sh`: kcat (Debian's, over librdkafka 2.x): metadata, keyed records with
+//!   headers in every codec, idempotent, transactional and tombstones read back exactly,
+//!   offsets by timestamp, a consumer group resuming from its committed offsets, a query's
+//!   output.
+
+use std::process::Command;
 
 use super::server::BrookServer;
 
@@ -55,4 +61,14 @@ fn kafkajs_produces_consumes_and_splits_a_group() {
 #[test]
 fn transactions_of_confluent_kafka_and_kafka_python() {
     BrookServer::start().run_python("kafka_transactions.py");
+}
+
+#[test]
+fn kcat_lists_produces_consumes_and_queries_offsets() {
+    let kcat = Command::new("kcat").arg("-V").output();
+    assert!(
+        kcat.as_ref().is_ok_and(|o| o.status.success()),
+        "kcat is not installed ({kcat:?}): run .ci/install-deps (it installs Debian's kcat)"
+    );
+    BrookServer::start().run_shell("kafka_kcat.sh");
 }

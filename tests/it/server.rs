@@ -87,11 +87,19 @@ impl BrookServer {
     /// Runs `tests/clients/<script>` with `bash`, `KSQL_URL` and `KAFKA_BOOTSTRAP` set to this
     /// server and `BROOK_PYTHON` to the virtualenv's Python (for calls to the HTTP API); panics
     /// with its output unless it succeeds. The commands it runs are the caller's to check.
+    ///
+    /// `cargo test` puts the build's native library directories first in `LD_LIBRARY_PATH`;
+    /// among them rdkafka-sys's own librdkafka.so.1, which kcat would load instead of the
+    /// system's (one built without zstd). The script gets `LD_LIBRARY_PATH` without them.
     pub fn run_shell(&self, script: &str) {
         let mut command = Command::new("bash");
         command
             .arg(clients_dir().join(script))
             .env("BROOK_PYTHON", python());
+        match library_path_outside_target() {
+            Some(path) => command.env("LD_LIBRARY_PATH", path),
+            None => command.env_remove("LD_LIBRARY_PATH"),
+        };
         self.run_client(script, command);
     }
 
@@ -177,6 +185,20 @@ pub fn node_dir() -> PathBuf {
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     PathBuf::from(home).join(".cache/brook-node")
+}
+
+/// `LD_LIBRARY_PATH` without the directories under the build's profile directory (that of the
+/// brook binary, e.g. `target/debug`), or `None` when nothing is left.
+fn library_path_outside_target() -> Option<std::ffi::OsString> {
+    let profile = std::path::Path::new(env!("CARGO_BIN_EXE_brook")).parent()?;
+    let path = std::env::var_os("LD_LIBRARY_PATH")?;
+    let kept: Vec<PathBuf> = std::env::split_paths(&path)
+        .filter(|dir| !dir.starts_with(profile))
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    std::env::join_paths(kept).ok()
 }
 
 fn clients_dir() -> PathBuf {
