@@ -71,7 +71,7 @@ pub fn metadata(
 fn describe(broker: &Broker, name: &str, create: bool) -> MetadataResponseTopic {
     let topic = MetadataResponseTopic::default()
         .with_name(Some(topic_name(name)))
-        .with_is_internal(name.starts_with("__"));
+        .with_is_internal(super::is_internal(name));
     let mut count = broker.log.partition_count(name);
     if matches!(count, Err(TransportError::UnknownTopic(_)))
         && create
@@ -231,6 +231,13 @@ pub fn delete_topics(broker: &Broker, request: DeleteTopicsRequest) -> DeleteTop
                     .with_error_code(ResponseError::UnknownTopicId.code());
             };
             let result = DeletableTopicResult::default().with_name(Some(name.clone()));
+            if super::is_internal(name.0.as_str()) {
+                return result
+                    .with_error_code(ResponseError::PolicyViolation.code())
+                    .with_error_message(Some(StrBytes::from_static_str(
+                        "Brook's own topics are not deleted by clients",
+                    )));
+            }
             match broker.log.delete_topic(name.0.as_str()) {
                 Ok(()) => result,
                 Err(e) => result

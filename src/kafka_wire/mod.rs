@@ -98,5 +98,11 @@ impl Broker {
     }
 }
 
+/// Whether `topic` is one of Brook's own (its command log `_brook_commands`, ...): clients may
+/// read it but not write to or delete it, as Kafka treats its internal topics.
+pub(crate) fn is_internal(topic: &str) -> bool {
+    topic.starts_with("_brook") || topic.starts_with("__")
+}
+
 /// This node's id: the one broker of its cluster, leader of every partition.
 pub(crate) const NODE_ID: i32 = 1;

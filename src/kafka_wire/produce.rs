@@ -78,6 +78,13 @@ fn append(
     let Ok(partition) = u32::try_from(index) else {
         return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
     };
+    if super::is_internal(topic) {
+        return response
+            .with_error_code(ResponseError::InvalidTopicException.code())
+            .with_error_message(Some(StrBytes::from_string(format!(
+                "{topic} is Brook's own topic: clients may read it, not write to it"
+            ))));
+    }
     let max = broker.config.max_batch_bytes;
     let appended = match crate::log::batch_producer(records) {
         Some((id, epoch, true)) => {

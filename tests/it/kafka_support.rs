@@ -188,11 +188,15 @@ pub fn producer_batch(
 }
 
 pub fn produce(partition: i32, records: Bytes, acks: i16) -> RequestKind {
+    produce_to("t", partition, records, acks)
+}
+
+pub fn produce_to(topic: &'static str, partition: i32, records: Bytes, acks: i16) -> RequestKind {
     let data = PartitionProduceData::default()
         .with_index(partition)
         .with_records(Some(records));
     let topic = TopicProduceData::default()
-        .with_name(TopicName(StrBytes::from_static_str("t")))
+        .with_name(TopicName(StrBytes::from_static_str(topic)))
         .with_partition_data(vec![data]);
     RequestKind::Produce(
         ProduceRequest::default()

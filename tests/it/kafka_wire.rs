@@ -6,7 +6,7 @@
 
 use super::kafka_support::*;
 use brook::kafka_wire::{self, KafkaConfig};
-use brook::transport::{StartFrom, TopicPartition, Transport};
+use brook::transport::{StartFrom, TopicConfig, TopicPartition, Transport};
 use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, RequestKind, ResponseHeader, ResponseKind,
@@ -106,6 +106,16 @@ fn batches_kafka_refuses_get_its_error_codes_and_leave_the_log_unchanged() {
     assert_eq!(fixture.end_offset(0), 0, "nothing appended");
     let (got, _) = produced(&mut stream, 5, good.clone());
     assert_eq!(got, 3, "unknown partition");
+    fixture
+        .log
+        .create_topic("_brook_commands", &TopicConfig::with_partitions(1))
+        .expect("topic");
+    let command_log = produce_to("_brook_commands", 0, good.clone(), 1);
+    let ResponseKind::Produce(response) = call(&mut stream, ApiKey::Produce, 9, command_log) else {
+        panic!("not a produce response");
+    };
+    let code = response.responses[0].partition_responses[0].error_code;
+    assert_eq!(code, 17, "Brook's command log is not written by clients");
     assert_eq!(
         produced(&mut stream, 0, good.clone()),
         (0, 0),
