@@ -249,6 +249,7 @@ fn topic_settings(config: &TopicConfig) -> Vec<(&'static str, String)> {
             config.retention_bytes.map_or(-1, |b| b as i64).to_string(),
         ),
         ("segment.bytes", config.segment_bytes.to_string()),
+        ("segment.ms", config.segment_ms.unwrap_or(-1).to_string()),
         (
             "delete.retention.ms",
             config.delete_retention_ms.to_string(),
