@@ -238,7 +238,7 @@ fn topic_settings(config: &TopicConfig) -> Vec<(&'static str, String)> {
         CleanupPolicy::Delete => "delete",
         CleanupPolicy::Compact => "compact",
     };
-    vec![
+    let mut settings = vec![
         ("cleanup.policy", policy.to_string()),
         (
             "retention.ms",
@@ -249,12 +249,16 @@ fn topic_settings(config: &TopicConfig) -> Vec<(&'static str, String)> {
             config.retention_bytes.map_or(-1, |b| b as i64).to_string(),
         ),
         ("segment.bytes", config.segment_bytes.to_string()),
-        ("segment.ms", config.segment_ms.unwrap_or(-1).to_string()),
         (
             "delete.retention.ms",
             config.delete_retention_ms.to_string(),
         ),
-    ]
+    ];
+    // Kafka has no "never" for segment.ms: without one, its default applies.
+    if let Some(ms) = config.segment_ms {
+        settings.push(("segment.ms", ms.to_string()));
+    }
+    settings
 }
 
 /// One of Kafka's topic configs read back into Brook's settings (others are ignored).
