@@ -11,10 +11,14 @@
 //! - `kafka_seed_pipeline.py`: the demo's queries fed by a keyed producer, `enriched_orders`
 //!   read by a consumer group;
 //! - `kafka_aiokafka.py` and `node/kafka_kafkajs.js`: each client on its own: topics created
-//!   by its admin client, keyed records (with headers, plain and gzip) produced and read back
-//!   where they were acknowledged, a group of two splitting four partitions and the member
-//!   left behind given all four, its committed offsets read back (producers not idempotent
-//!   until Brook serves InitProducerId);
+//!   by its admin client, keyed records (with headers, plain and gzip) produced by idempotent
+//!   producers and read back once each where they were acknowledged, a group of two splitting
+//!   four partitions and the member left behind given all four, its committed offsets read
+//!   back; a consume-transform-produce loop (a read_committed group consumer, a transactional
+//!   producer sending each batch's input offsets to the transaction, one transaction aborted
+//!   after its records reached the broker and its input redone), then read_committed
+//!   consumers seeing every output once, read_uncommitted ones the aborted records too, and the
+//!   group's committed offsets at the input's end;
 //! - `kafka_kcat.sh`: kcat (Debian's, over librdkafka 2.x): metadata, keyed records with
 //!   headers in every codec, idempotent, transactional and tombstones read back exactly,
 //!   offsets by timestamp, a consumer group resuming from its committed offsets, a query's
