@@ -10,13 +10,13 @@
 //! keep CI's run short: `cargo test --release --test it aggregation_crash` runs the million). The child is this test binary, re-run with `BROOK_AGG_CRASH_CHILD_DIR`
 //! set, executing the ignored `crash_child_aggregator` test.
 
+use crate::crash_support::{KillCycles, same_record};
 use brook::engine::{Engine, RunMode};
 use brook::log::{EmbeddedLog, FlushPolicy};
 use brook::transport::{ProducerRecord, Record, TopicConfig, Transport};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const CHILD_ENV: &str = "BROOK_AGG_CRASH_CHILD_DIR";
 const RECORDS_ENV: &str = "BROOK_AGG_CRASH_RECORDS";
@@ -131,10 +131,6 @@ fn output(dir: &Path) -> Vec<Record> {
     records
 }
 
-fn same(a: &Record, b: &Record) -> bool {
-    (a.offset, a.timestamp, &a.key, &a.value) == (b.offset, b.timestamp, &b.key, &b.value)
-}
-
 /// The crashed run's output must be the reference's first records, exactly.
 fn check_prefix(got: &[Record], reference: &[Record], cycle: usize) {
     assert!(
@@ -143,7 +139,7 @@ fn check_prefix(got: &[Record], reference: &[Record], cycle: usize) {
         got.len(),
         reference.len()
     );
-    if let Some(i) = (0..got.len()).find(|&i| !same(&got[i], &reference[i])) {
+    if let Some(i) = (0..got.len()).find(|&i| !same_record(&got[i], &reference[i])) {
         panic!(
             "cycle {cycle}: output record {i} is {:?}, the uninterrupted run wrote {:?}",
             got[i], reference[i]
@@ -172,32 +168,20 @@ fn sigkill_during_a_windowed_aggregation_loses_and_duplicates_nothing() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     prepare(dir.path(), n);
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     // Kill delays average 1.5 uninterrupted runs over all cycles, so most kills land mid-run.
     let max_delay_ms = (3 * full_run.as_millis() as u64 / CYCLES as u64).max(200);
+    let kills = KillCycles {
+        child_test: "aggregation_crash::crash_child_aggregator",
+        child_env: CHILD_ENV,
+        dir: dir.path(),
+        cycles: CYCLES,
+        // Before every sixth start the state is lost: the child rebuilds it from the changelog.
+        state_lost_every: 6,
+        delay_ms: 50..50 + max_delay_ms,
+        seed: 0x2545_f491_4f6c_dd1d,
+    };
     let mut progress = Vec::new();
-    for cycle in 0..CYCLES {
-        if cycle % 6 == 5 {
-            // The state is lost: the restart rebuilds it from the changelog.
-            let _ = std::fs::remove_dir_all(dir.path().join("state"));
-        }
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args([
-                "--exact",
-                "aggregation_crash::crash_child_aggregator",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        let delay = 50 + crate::log_crash::xorshift(&mut rng) % max_delay_ms;
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
+    kills.run(|cycle, delay| {
         let got = output(dir.path());
         check_prefix(&got, &reference, cycle);
         eprintln!(
@@ -205,7 +189,7 @@ fn sigkill_during_a_windowed_aggregation_loses_and_duplicates_nothing() {
             got.len()
         );
         progress.push(got.len());
-    }
+    });
     run_to_end(dir.path());
     let got = output(dir.path());
     check_prefix(&got, &reference, CYCLES);

@@ -17,13 +17,13 @@
 //! join_crash`). The child is this test binary, re-run with `BROOK_JOIN_CRASH_CHILD_DIR` set,
 //! executing the ignored `crash_child_joiner` test.
 
+use crate::crash_support::{KillCycles, same_record};
 use brook::engine::{Engine, RunMode};
 use brook::log::{EmbeddedLog, FlushPolicy};
 use brook::transport::{ProducerRecord, Record, TopicConfig, Transport};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const CHILD_ENV: &str = "BROOK_JOIN_CRASH_CHILD_DIR";
 const RECORDS_ENV: &str = "BROOK_JOIN_CRASH_RECORDS";
@@ -208,10 +208,6 @@ fn outputs(dir: &Path) -> Vec<Vec<Record>> {
     outputs
 }
 
-fn same(a: &Record, b: &Record) -> bool {
-    (a.offset, a.timestamp, &a.key, &a.value) == (b.offset, b.timestamp, &b.key, &b.value)
-}
-
 /// A crashed run's outputs must be the reference's first records, exactly.
 fn check_prefix(got: &[Vec<Record>], reference: &[Vec<Record>], cycle: usize) {
     for ((got, reference), (output, _)) in got.iter().zip(reference).zip(QUERIES) {
@@ -221,7 +217,7 @@ fn check_prefix(got: &[Vec<Record>], reference: &[Vec<Record>], cycle: usize) {
             got.len(),
             reference.len()
         );
-        if let Some(i) = (0..got.len()).find(|&i| !same(&got[i], &reference[i])) {
+        if let Some(i) = (0..got.len()).find(|&i| !same_record(&got[i], &reference[i])) {
             panic!(
                 "cycle {cycle}: {output} record {i} is {:?}, the uninterrupted run wrote {:?}",
                 got[i], reference[i]
@@ -277,39 +273,28 @@ fn sigkill_during_joins_loses_and_duplicates_nothing() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     prepare(dir.path(), n);
-    let mut rng = 0x5851_f42d_4c95_7f2d_u64;
     // Past the child's start-up, kill delays add up to two uninterrupted runs on average over
     // all cycles, so most kills land mid-run.
     let max_delay_ms = (4 * full_run.as_millis() as u64 / CYCLES as u64).max(200);
+    let kills = KillCycles {
+        child_test: "join_crash::crash_child_joiner",
+        child_env: CHILD_ENV,
+        dir: dir.path(),
+        cycles: CYCLES,
+        // Before every fifth start the state is lost: the child rebuilds the join stores from
+        // their changelogs.
+        state_lost_every: 5,
+        delay_ms: 200..200 + max_delay_ms,
+        seed: 0x5851_f42d_4c95_7f2d,
+    };
     let mut progress = Vec::new();
-    for cycle in 0..CYCLES {
-        if cycle % 5 == 4 {
-            // The state is lost: the restart rebuilds the join stores from their changelogs.
-            let _ = std::fs::remove_dir_all(dir.path().join("state"));
-        }
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args([
-                "--exact",
-                "join_crash::crash_child_joiner",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        let delay = 200 + crate::log_crash::xorshift(&mut rng) % max_delay_ms;
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
+    kills.run(|cycle, delay| {
         let got = outputs(dir.path());
         check_prefix(&got, &reference, cycle);
         let sizes: Vec<usize> = got.iter().map(Vec::len).collect();
         eprintln!("cycle {cycle}: killed after {delay} ms, output rows {sizes:?}");
         progress.push(sizes);
-    }
+    });
     run_to_end(dir.path());
     let got = outputs(dir.path());
     check_prefix(&got, &reference, CYCLES);

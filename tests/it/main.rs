@@ -5,6 +5,7 @@ mod aggregation_crash;
 mod architecture;
 mod bounds;
 mod cli;
+mod crash_support;
 mod engine_admin;
 mod explain;
 mod grammar;

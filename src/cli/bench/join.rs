@@ -28,22 +28,36 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-const STREAM_TABLE_SOURCES: &str = "\
-    CREATE STREAM orders (order_id VARCHAR KEY, customer_id VARCHAR, quantity INT, price DOUBLE) \
-        WITH (KAFKA_TOPIC='bench_orders', VALUE_FORMAT='JSON'); \
-    CREATE TABLE customers (id VARCHAR PRIMARY KEY, name VARCHAR, tier INT) \
-        WITH (KAFKA_TOPIC='bench_customers', VALUE_FORMAT='JSON');";
-const STREAM_TABLE_QUERY: &str = "CREATE STREAM enriched AS SELECT o.customer_id, o.order_id, \
-    c.name, c.tier, o.quantity * o.price AS total \
-    FROM orders o LEFT JOIN customers c ON o.customer_id = c.id EMIT CHANGES;";
-const STREAM_STREAM_SOURCES: &str = "\
-    CREATE STREAM impressions (id VARCHAR KEY, ad VARCHAR) \
-        WITH (KAFKA_TOPIC='bench_impressions', VALUE_FORMAT='JSON'); \
-    CREATE STREAM clicks (id VARCHAR KEY, impression_id VARCHAR, cost INT) \
-        WITH (KAFKA_TOPIC='bench_clicks', VALUE_FORMAT='JSON');";
-const STREAM_STREAM_QUERY: &str = "CREATE STREAM clicked AS SELECT i.id, i.ad, c.id AS click, \
-    c.cost FROM impressions i LEFT JOIN clicks c WITHIN 1 MINUTE GRACE PERIOD 10 SECONDS \
-    ON i.id = c.impression_id EMIT CHANGES;";
+/// One benchmarked join: the statements creating its sources, its query, and the topic it
+/// writes.
+struct BenchedJoin {
+    sources: &'static str,
+    query: &'static str,
+    output: &'static str,
+}
+
+const STREAM_TABLE: BenchedJoin = BenchedJoin {
+    sources: "\
+        CREATE STREAM orders (order_id VARCHAR KEY, customer_id VARCHAR, quantity INT, price DOUBLE) \
+            WITH (KAFKA_TOPIC='bench_orders', VALUE_FORMAT='JSON'); \
+        CREATE TABLE customers (id VARCHAR PRIMARY KEY, name VARCHAR, tier INT) \
+            WITH (KAFKA_TOPIC='bench_customers', VALUE_FORMAT='JSON');",
+    query: "CREATE STREAM enriched AS SELECT o.customer_id, o.order_id, \
+        c.name, c.tier, o.quantity * o.price AS total \
+        FROM orders o LEFT JOIN customers c ON o.customer_id = c.id EMIT CHANGES;",
+    output: "ENRICHED",
+};
+const STREAM_STREAM: BenchedJoin = BenchedJoin {
+    sources: "\
+        CREATE STREAM impressions (id VARCHAR KEY, ad VARCHAR) \
+            WITH (KAFKA_TOPIC='bench_impressions', VALUE_FORMAT='JSON'); \
+        CREATE STREAM clicks (id VARCHAR KEY, impression_id VARCHAR, cost INT) \
+            WITH (KAFKA_TOPIC='bench_clicks', VALUE_FORMAT='JSON');",
+    query: "CREATE STREAM clicked AS SELECT i.id, i.ad, c.id AS click, \
+        c.cost FROM impressions i LEFT JOIN clicks c WITHIN 1 MINUTE GRACE PERIOD 10 SECONDS \
+        ON i.id = c.impression_id EMIT CHANGES;",
+    output: "CLICKED",
+};
 
 pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
     ensure!(args.keys > 0, "--keys must be at least 1");
@@ -75,7 +89,7 @@ fn stream_table(
     let generated = Instant::now();
     let input = join_input::stream_table(args.records, args.keys);
     writeln!(out, "stream-table join")?;
-    writeln!(out, "  query           {STREAM_TABLE_QUERY}")?;
+    writeln!(out, "  query           {}", STREAM_TABLE.query)?;
     writeln!(
         out,
         "  input           {} orders over {} customers; {} customer rows ({} deletions), {:.1} MiB of keys+values (generated in {:.2} s, not timed)",
@@ -86,22 +100,11 @@ fn stream_table(
         mib(bytes(&input.orders) + bytes(&input.customers)),
         generated.elapsed().as_secs_f64()
     )?;
-    append(log, "bench_orders", &input.orders)?;
-    append(log, "bench_customers", &input.customers)?;
-    let total = input.orders.len() + input.customers.len();
-    let run = run(
-        log,
-        dir,
-        STREAM_TABLE_SOURCES,
-        STREAM_TABLE_QUERY,
-        args.batch,
-    )?;
-    report(out, log, dir, "ENRICHED", &run, args.batch)?;
-    ensure!(
-        run.consumed == total,
-        "the query consumed {} of {total} records",
-        run.consumed
-    );
+    let inputs = [
+        ("bench_orders", input.orders.as_slice()),
+        ("bench_customers", input.customers.as_slice()),
+    ];
+    run_and_report(&STREAM_TABLE, &inputs, args, log, dir, out)?;
     check_enriched(log, &input.expected)?;
     writeln!(
         out,
@@ -127,7 +130,7 @@ fn stream_stream(
     let generated = Instant::now();
     let input = join_input::stream_stream(args.records);
     writeln!(out, "stream-stream join")?;
-    writeln!(out, "  query           {STREAM_STREAM_QUERY}")?;
+    writeln!(out, "  query           {}", STREAM_STREAM.query)?;
     writeln!(
         out,
         "  input           {} impressions and {} clicks, {:.1} MiB of keys+values (generated in {:.2} s, not timed)",
@@ -136,22 +139,11 @@ fn stream_stream(
         mib(bytes(&input.impressions) + bytes(&input.clicks)),
         generated.elapsed().as_secs_f64()
     )?;
-    append(log, "bench_impressions", &input.impressions)?;
-    append(log, "bench_clicks", &input.clicks)?;
-    let total = input.impressions.len() + input.clicks.len();
-    let run = run(
-        log,
-        dir,
-        STREAM_STREAM_SOURCES,
-        STREAM_STREAM_QUERY,
-        args.batch,
-    )?;
-    report(out, log, dir, "CLICKED", &run, args.batch)?;
-    ensure!(
-        run.consumed == total,
-        "the query consumed {} of {total} records",
-        run.consumed
-    );
+    let inputs = [
+        ("bench_impressions", input.impressions.as_slice()),
+        ("bench_clicks", input.clicks.as_slice()),
+    ];
+    run_and_report(&STREAM_STREAM, &inputs, args, log, dir, out)?;
     let (rows, checksum) = clicked_checksum(log)?;
     ensure!(
         (rows, checksum) == (input.rows, input.checksum),
@@ -189,17 +181,40 @@ fn append(log: &EmbeddedLog, topic: &str, records: &[Input]) -> anyhow::Result<(
     Ok(())
 }
 
+/// Appends `inputs` (topic, records) to new topics (not timed), runs `join` until it has
+/// consumed them all, and reports the run.
+fn run_and_report(
+    join: &BenchedJoin,
+    inputs: &[(&str, &[Input])],
+    args: &BenchArgs,
+    log: &EmbeddedLog,
+    dir: &Path,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    for (topic, records) in inputs {
+        append(log, topic, records)?;
+    }
+    let total: usize = inputs.iter().map(|(_, records)| records.len()).sum();
+    let run = run(log, dir, join, args.batch)?;
+    report(out, log, dir, join.output, &run, args.batch)?;
+    ensure!(
+        run.consumed == total,
+        "the query consumed {} of {total} records",
+        run.consumed
+    );
+    Ok(())
+}
+
 /// Creates the sources and runs the query in an engine of its own until its input is consumed.
 fn run(
     log: &EmbeddedLog,
     dir: &Path,
-    sources: &str,
-    query: &str,
+    join: &BenchedJoin,
     batch: usize,
 ) -> anyhow::Result<QueryRun> {
     let engine =
         Engine::new(Arc::new(log.clone()), RunMode::Manual).with_state_dir(dir.join("state"));
-    run_query(engine, sources, query, batch)
+    run_query(engine, join.sources, join.query, batch)
 }
 
 fn report(

@@ -2,7 +2,9 @@
 //! their left input (input 0) and right input (input 1) on equal keys: stream-stream
 //! (`stream_stream`), stream-table (`stream_table`), table-table (`table_table`). What they
 //! share lives here: the [`JoinSpec`] a planner hands them, reading a side's key and columns
-//! from a batch, stored side rows, and the [`JoinOutput`] builder of joined rows.
+//! from a batch, stored side rows, the [`JoinOutput`] builder of joined rows, the stream rows'
+//! loop of the stream-table joins ([`join_stream_rows`], used by `stream_table` and `temporal`)
+//! and the error of an input a join does not have ([`no_input`]).
 //!
 //! Output layout (`JoinSpec::schema`): the key columns (`KSQL_JOIN_KEY_<i>`, one per key
 //! component, taken from whichever side has the row), the left side's contributed columns, the
@@ -15,7 +17,7 @@ pub mod stream_stream;
 
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::{SqlType, Value, codec, values_to_array};
-use crate::exec::operator::OperatorError;
+use crate::exec::operator::{Ctx, OperatorError};
 use crate::plan::logical::JoinKind;
 use crate::plan::schema::{ROWOFFSET, ROWPARTITION, ROWTIME};
 use arrow::datatypes::SchemaRef;
@@ -116,6 +118,12 @@ impl Side {
             Side::Right => Side::Left,
         }
     }
+}
+
+/// The internal error of a batch on input `input`, which `operator` (`a temporal join`) does
+/// not have.
+pub fn no_input(operator: &str, input: usize) -> OperatorError {
+    OperatorError::Internal(format!("{operator} has no input {input}"))
 }
 
 /// A side's row as a join store keeps it: its contributed columns' values and its ROWTIME.
@@ -303,6 +311,55 @@ impl<'a> JoinOutput<'a> {
         let data = RecordBatch::try_new(schema, arrays)?;
         Ok(ChangeBatch::new(data, self.ops)?)
     }
+}
+
+/// The joined rows of a stream-table join's stream rows (the left side of `batch`), in their
+/// order. A stream row with a key joins the table row `table_row` finds for its key and row;
+/// one with a NULL key component joins nothing: LEFT emits it with NULLs, INNER drops it with a
+/// processing-log entry. Without a table row, LEFT emits the stream row with NULLs, INNER
+/// nothing. Each stream row not dropped for its key gets the processing-log entry `note` gives
+/// it, if any, after its lookup. A joined row carries the stream row's key, ROWTIME,
+/// ROWPARTITION and ROWOFFSET.
+pub fn join_stream_rows(
+    spec: &JoinSpec,
+    batch: &ChangeBatch,
+    ctx: &mut Ctx<'_>,
+    mut table_row: impl FnMut(&[Value], &StoredRow) -> Result<Option<StoredRow>, OperatorError>,
+    note: impl Fn(&StoredRow) -> Option<String>,
+) -> Result<ChangeBatch, OperatorError> {
+    let stream = SideReader::new(spec, Side::Left, batch);
+    let mut out = JoinOutput::new(spec);
+    for row in 0..batch.num_rows() {
+        let left = stream.stored(row);
+        let (key, right) = match stream.key(row) {
+            Some(key) => {
+                let right = table_row(&key, &left)?;
+                (key, right)
+            }
+            None if spec.keeps_left() => (stream.key_values(row), None),
+            None => {
+                let message = "A stream row with a NULL join key is dropped: an inner join \
+                               cannot join it";
+                ctx.report(batch, row, message.to_string());
+                continue;
+            }
+        };
+        if let Some(message) = note(&left) {
+            ctx.report(batch, row, message);
+        }
+        if right.is_none() && !spec.keeps_left() {
+            continue;
+        }
+        let joined = Joined {
+            key: &key,
+            left: Some(&left.values),
+            right: right.as_ref().map(|r| r.values.as_slice()),
+            ts: left.ts,
+            position: stream.position(row),
+        };
+        out.push(Op::Insert, joined);
+    }
+    out.finish()
 }
 
 impl From<&crate::plan::logical::JoinNode> for FkSpec {

@@ -10,8 +10,10 @@
 //!
 //! May import what `exec` does.
 
-use super::{JoinOutput, JoinSpec, Joined, Side, SideReader, SideRows, StoredRow, TableChange};
-use crate::common::change::{ChangeBatch, Op};
+use super::{
+    JoinSpec, Side, SideReader, SideRows, StoredRow, TableChange, join_stream_rows, no_input,
+};
+use crate::common::change::ChangeBatch;
 use crate::common::{Value, codec};
 use crate::exec::operator::{Ctx, Operator, OperatorError, StoreDecl};
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
@@ -61,43 +63,15 @@ impl StreamTableJoinOp {
         }
     }
 
-    /// The joined rows of the stream's rows, in their order.
+    /// The joined rows of the stream's rows, in their order (module docs).
     fn join_stream(
         &self,
         batch: &ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<ChangeBatch, OperatorError> {
-        let stream = SideReader::new(&self.spec, Side::Left, batch);
-        let mut out = JoinOutput::new(&self.spec);
         let mut lookups = Lookups::new(&self.table);
-        for row in 0..batch.num_rows() {
-            let left = stream.stored(row);
-            let (key, right) = match stream.key(row) {
-                Some(key) => {
-                    let right = lookups.row(&key)?;
-                    (key, right)
-                }
-                None if self.spec.keeps_left() => (stream.key_values(row), None),
-                None => {
-                    let message = "A stream row with a NULL join key is dropped: an inner join \
-                                   cannot join it";
-                    ctx.report(batch, row, message.to_string());
-                    continue;
-                }
-            };
-            if right.is_none() && !self.spec.keeps_left() {
-                continue;
-            }
-            let joined = Joined {
-                key: &key,
-                left: Some(&left.values),
-                right: right.as_ref().map(|r| r.values.as_slice()),
-                ts: left.ts,
-                position: stream.position(row),
-            };
-            out.push(Op::Insert, joined);
-        }
-        out.finish()
+        let current_row = |key: &[Value], _: &StoredRow| lookups.row(key);
+        join_stream_rows(&self.spec, batch, ctx, current_row, |_| None)
     }
 }
 
@@ -149,11 +123,7 @@ impl Operator for StreamTableJoinOp {
                 ctx.emit(joined);
             }
             TABLE => self.apply_table(&batch, ctx),
-            other => {
-                return Err(OperatorError::Internal(format!(
-                    "a stream-table join has no input {other}"
-                )));
-            }
+            other => return Err(no_input("a stream-table join", other)),
         }
         Ok(())
     }

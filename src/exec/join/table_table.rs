@@ -18,7 +18,9 @@
 //!
 //! May import what `exec` does.
 
-use super::{JoinOutput, JoinSpec, Joined, Side, SideReader, SideRows, StoredRow, TableChange};
+use super::{
+    JoinOutput, JoinSpec, Joined, Side, SideReader, SideRows, StoredRow, TableChange, no_input,
+};
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::codec;
 use crate::exec::operator::{Ctx, Operator, OperatorError, StoreDecl};
@@ -172,11 +174,7 @@ impl Operator for TableTableJoinOp {
         let side = match input {
             0 => Side::Left,
             1 => Side::Right,
-            other => {
-                return Err(OperatorError::Internal(format!(
-                    "a table-table join has no input {other}"
-                )));
-            }
+            other => return Err(no_input("a table-table join", other)),
         };
         let joined = self.apply(side, &batch, ctx)?;
         ctx.emit(joined);

@@ -19,14 +19,15 @@
 //! reported in the processing log. `newest` is not persisted: after a restart the history
 //! grows back to `history` before anything more is deleted.
 //!
-//! Output as the stream-table join's (`stream_table.rs`): `+` joined, or with NULL table
-//! columns for LEFT when no version is valid; the stream row's key, ROWTIME and position.
+//! Output as the stream-table join's (`stream_table.rs`, the same loop over the stream rows:
+//! `join_stream_rows`): `+` joined, or with NULL table columns for LEFT when no version is
+//! valid; the stream row's key, ROWTIME and position.
 //!
 //! May import what `exec` does.
 
-use super::{JoinOutput, JoinSpec, Joined, Side, SideReader, StoredRow, TableChange};
-use crate::common::change::{ChangeBatch, Op};
-use crate::common::codec;
+use super::{JoinSpec, Side, SideReader, StoredRow, TableChange, join_stream_rows, no_input};
+use crate::common::change::ChangeBatch;
+use crate::common::{Value, codec};
 use crate::exec::operator::{Ctx, Operator, OperatorError, StoreDecl};
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::state::keys::{key_prefix, prefix_end, window_key};
@@ -111,50 +112,27 @@ impl TemporalJoinOp {
         })
     }
 
-    /// The joined rows of the stream's rows, in their order.
+    /// What the processing log hears of a stream row at `ts` older than the history kept.
+    fn history_note(&self, ts: i64) -> Option<String> {
+        (ts < self.cutoff()).then(|| {
+            format!(
+                "A stream row at {ts} is older than the temporal join's table history (kept from {}): it joins the oldest version kept, or none",
+                self.cutoff()
+            )
+        })
+    }
+
+    /// The joined rows of the stream's rows, in their order (module docs).
     fn join_stream(
         &self,
         batch: &ChangeBatch,
         ctx: &mut Ctx<'_>,
     ) -> Result<ChangeBatch, OperatorError> {
-        let stream = SideReader::new(&self.spec, Side::Left, batch);
-        let mut out = JoinOutput::new(&self.spec);
-        for row in 0..batch.num_rows() {
-            let left = stream.stored(row);
-            let (key, right) = match stream.key(row) {
-                Some(key) => {
-                    let right = self.valid_at(&codec::encode_values(&key), left.ts)?;
-                    (key, right)
-                }
-                None if self.spec.keeps_left() => (stream.key_values(row), None),
-                None => {
-                    let message = "A stream row with a NULL join key is dropped: an inner join \
-                                   cannot join it";
-                    ctx.report(batch, row, message.to_string());
-                    continue;
-                }
-            };
-            if left.ts < self.cutoff() {
-                let message = format!(
-                    "A stream row at {} is older than the temporal join's table history (kept from {}): it joins the oldest version kept, or none",
-                    left.ts,
-                    self.cutoff()
-                );
-                ctx.report(batch, row, message);
-            }
-            if right.is_none() && !self.spec.keeps_left() {
-                continue;
-            }
-            let joined = Joined {
-                key: &key,
-                left: Some(&left.values),
-                right: right.as_ref().map(|r| r.values.as_slice()),
-                ts: left.ts,
-                position: stream.position(row),
-            };
-            out.push(Op::Insert, joined);
-        }
-        out.finish()
+        let valid_version = |key: &[Value], stream: &StoredRow| {
+            self.valid_at(&codec::encode_values(key), stream.ts)
+        };
+        let too_old = |stream: &StoredRow| self.history_note(stream.ts);
+        join_stream_rows(&self.spec, batch, ctx, valid_version, too_old)
     }
 }
 
@@ -191,11 +169,7 @@ impl Operator for TemporalJoinOp {
                 ctx.emit(joined);
             }
             TABLE => self.apply_table(&batch, ctx)?,
-            other => {
-                return Err(OperatorError::Internal(format!(
-                    "a temporal join has no input {other}"
-                )));
-            }
+            other => return Err(no_input("a temporal join", other)),
         }
         Ok(())
     }

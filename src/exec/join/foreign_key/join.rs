@@ -32,7 +32,9 @@
 use super::{FkSpec, Instruction};
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::{Value, codec};
-use crate::exec::join::{JoinOutput, Joined, Side, SideReader, SideRows, StoredRow, TableChange};
+use crate::exec::join::{
+    JoinOutput, Joined, Side, SideReader, SideRows, StoredRow, TableChange, no_input,
+};
 use crate::exec::operator::{Ctx, Operator, OperatorError, StoreDecl};
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::state::keys::{key_prefix, split_escaped};
@@ -323,11 +325,7 @@ impl Operator for ForeignKeyJoinOp {
         let joined = match input {
             SUBSCRIPTIONS => self.subscribe(&batch)?,
             RIGHT => self.apply_right(&batch, ctx)?,
-            other => {
-                return Err(OperatorError::Internal(format!(
-                    "a foreign-key join has no input {other}"
-                )));
-            }
+            other => return Err(no_input("a foreign-key join", other)),
         };
         ctx.emit(joined);
         Ok(())

@@ -31,7 +31,7 @@
 use super::{FkSpec, Instruction};
 use crate::common::change::{ChangeBatch, Op};
 use crate::common::{SqlType, Value, codec, values_to_array};
-use crate::exec::join::{Side, SideReader, TableChange};
+use crate::exec::join::{Side, SideReader, TableChange, no_input};
 use crate::exec::operator::{Ctx, Operator, OperatorError, StoreDecl};
 use crate::exec::query_state::{QueryState, QueryStateError, TaskSlot};
 use crate::plan::logical::JoinKind;
@@ -318,9 +318,7 @@ impl Operator for FkSubscribeOp {
         ctx: &mut Ctx<'_>,
     ) -> Result<(), OperatorError> {
         if input != 0 {
-            return Err(OperatorError::Internal(format!(
-                "a foreign-key subscription has no input {input}"
-            )));
+            return Err(no_input("a foreign-key subscription", input));
         }
         let subscriptions = self.subscriptions(&batch, ctx)?;
         ctx.emit(subscriptions);

@@ -289,12 +289,10 @@ fn subscription_batches_have_the_fk_then_the_left_key_instruction_and_row() {
     assert_eq!(FkSubscribeOp::fk_positions(&spec), [0]);
 }
 
-/// fk-join.json, "Should support inner join with left value-column expression": both
-/// tombstones at 17000 (the right row's deletion), and the second one for key 1 at 18000 (its
-/// deletion, although it no longer joined).
-#[test]
-fn qtt_inner_join_with_left_value_column_expression() {
-    let (mut p, _state) = pipeline(JoinKind::Inner);
+/// The input of fk-join.json, "Should support inner join with left value-column expression",
+/// through an INNER pipeline.
+fn qtt_inner_join_case() -> (Pipeline, QueryState) {
+    let (mut p, state) = pipeline(JoinKind::Inner);
     p.right("| + | 0 | blah | 0 | 1 | 1 |")
         .left("| + | 1 | zero | 0 | 10000 | 0 | 2 |")
         .left("| + | 0 | foo | 100 | 13000 | 0 | 3 |")
@@ -302,6 +300,15 @@ fn qtt_inner_join_with_left_value_column_expression() {
         .left("| + | 10 | bar | 0 | 16000 | 0 | 5 |")
         .right("| - | 0 | null | 17000 | 1 | 6 |")
         .left("| - | 1 | null | null | 18000 | 0 | 7 |");
+    (p, state)
+}
+
+/// fk-join.json, "Should support inner join with left value-column expression": both
+/// tombstones at 17000 (the right row's deletion), and the second one for key 1 at 18000 (its
+/// deletion, although it no longer joined).
+#[test]
+fn qtt_inner_join_with_left_value_column_expression() {
+    let (mut p, _state) = qtt_inner_join_case();
     let expected = [
         "1 {\"R_ID\": 0, \"NAME\": \"zero\", \"F1\": \"blah\"} 10000",
         "1 {\"R_ID\": 0, \"NAME\": \"zero\", \"F1\": \"a\"} 15000",
@@ -316,14 +323,7 @@ fn qtt_inner_join_with_left_value_column_expression() {
 /// The same case as batches: what each `-` carries besides its key.
 #[test]
 fn qtt_inner_join_rows_as_emitted() {
-    let (mut p, _state) = pipeline(JoinKind::Inner);
-    p.right("| + | 0 | blah | 0 | 1 | 1 |")
-        .left("| + | 1 | zero | 0 | 10000 | 0 | 2 |")
-        .left("| + | 0 | foo | 100 | 13000 | 0 | 3 |")
-        .right("| + | 0 | a | 15000 | 1 | 4 |")
-        .left("| + | 10 | bar | 0 | 16000 | 0 | 5 |")
-        .right("| - | 0 | null | 17000 | 1 | 6 |")
-        .left("| - | 1 | null | null | 18000 | 0 | 7 |");
+    let (mut p, _state) = qtt_inner_join_case();
     insta::assert_snapshot!(p.output(), @r"
     | op | L_ID:BIGINT | NAME:STRING | R_ID:BIGINT | F1:STRING | ROWTIME:BIGINT | ROWPARTITION:INTEGER | ROWOFFSET:BIGINT |
     | +  | 1           | zero        | 0           | blah      | 10000          | 0                    | 2                |
