@@ -89,6 +89,14 @@ impl OpHarness {
         std::mem::take(&mut self.emitted)
     }
 
+    /// The rows exchanged since the last call, in the order they were sent: (task, row count).
+    pub fn take_exchanged(&mut self) -> Vec<(u32, usize)> {
+        std::mem::take(&mut self.outputs.exchanged)
+            .into_iter()
+            .map(|e| (e.partition, e.batch.num_rows()))
+            .collect()
+    }
+
     /// Everything produced since the last call, as text: each emitted batch pretty-printed
     /// (blank lines between), then under their headings the sink records, the rows delivered
     /// to a subscriber and the processing-log entries; `(no output)` when there was nothing.

@@ -24,6 +24,9 @@ pub struct ExchangeOp {
     /// The repartition topic ksqlDB would write these rows to (EXPLAIN; between servers the
     /// exchange becomes it).
     topic: Option<String>,
+    /// Whether rows reach the next stage in the batch's row order across tasks, not task by
+    /// task (`in_row_order`).
+    row_order: bool,
 }
 
 impl ExchangeOp {
@@ -42,7 +45,18 @@ impl ExchangeOp {
             target_input,
             partitions: partitions.max(1),
             topic: None,
+            row_order: false,
         }
+    }
+
+    /// Delivers a batch's rows in their order across tasks: each run of consecutive rows bound
+    /// for one task is delivered (and run through the next stages) before the next run. For
+    /// rows of one key that fan out to several tasks whose answers meet again downstream (a
+    /// foreign-key join's subscriptions): task by task, a later row's answer could overtake an
+    /// earlier one's.
+    pub fn in_row_order(mut self) -> ExchangeOp {
+        self.row_order = true;
+        self
     }
 
     /// The exchange, named after the repartition topic ksqlDB would use for it.
@@ -92,6 +106,24 @@ impl Operator for ExchangeOp {
             return Ok(());
         }
         let partitions = self.partitions_of(&batch);
+        if self.row_order {
+            let mut start = 0;
+            while start < partitions.len() {
+                let target = partitions[start];
+                let end = (start..partitions.len())
+                    .find(|r| partitions[*r] != target)
+                    .unwrap_or(partitions.len());
+                let rows: UInt32Array = (start as u32..end as u32).collect();
+                ctx.exchange(
+                    self.target_stage,
+                    self.target_input,
+                    target,
+                    batch.take(&rows)?,
+                );
+                start = end;
+            }
+            return Ok(());
+        }
         for target in 0..self.partitions {
             let rows: UInt32Array = (0..batch.num_rows() as u32)
                 .filter(|r| partitions[*r as usize] == target)
@@ -128,5 +160,36 @@ mod tests {
         let all = op(vec![0, 1, 2, 3, 4]).partitions_of(&batch);
         let got: Vec<Vec<u32>> = (0..5).map(by_column).chain([all]).collect();
         insta::assert_debug_snapshot!(got);
+    }
+
+    /// Rows of keys bound for two tasks, alternating: task by task, or run by run in row order.
+    #[test]
+    fn rows_go_task_by_task_or_in_row_order() {
+        use crate::exec::testing::OpHarness;
+        let probe = ExchangeOp::new(vec![0], vec![], (1, 0), 8);
+        let one = from_pretty("| K:STRING |\n| a |").expect("batch");
+        let task_a = probe.partitions_of(&one)[0];
+        let other = ('b'..='z')
+            .map(|c| c.to_string())
+            .find(|k| {
+                let batch = from_pretty(&format!("| K:STRING |\n| {k} |")).expect("batch");
+                probe.partitions_of(&batch)[0] != task_a
+            })
+            .expect("a key of another task");
+        let rows = format!("| K:STRING |\n| a |\n| a |\n| {other} |\n| a |");
+        let task_b = probe
+            .partitions_of(&from_pretty(&format!("| K:STRING |\n| {other} |")).expect("batch"))[0];
+        let mut grouped = OpHarness::new(ExchangeOp::new(vec![0], vec![], (1, 0), 8));
+        grouped.process(0, &rows);
+        let mut by_task = vec![(task_a, 3), (task_b, 1)];
+        by_task.sort();
+        assert_eq!(grouped.take_exchanged(), by_task);
+        let mut ordered =
+            OpHarness::new(ExchangeOp::new(vec![0], vec![], (1, 0), 8).in_row_order());
+        ordered.process(0, &rows);
+        assert_eq!(
+            ordered.take_exchanged(),
+            vec![(task_a, 2), (task_b, 1), (task_a, 1)]
+        );
     }
 }

@@ -80,7 +80,10 @@ impl Builder<'_, '_> {
             let subscriptions = self.add(op, &[left]);
             let schema = FkSubscribeOp::subscription_schema(&spec);
             let fk = FkSubscribeOp::fk_positions(&spec);
-            self.exchange_by(fk, &schema, (join_stage, 0), subscriptions);
+            // A left key's subscriptions go to the tasks of its old and new foreign keys; their
+            // answers meet again at the left key, so they must be made in the rows' order.
+            let exchange = self.exchange(fk, &schema, (join_stage, 0)).in_row_order();
+            self.add(Box::new(exchange), &[subscriptions]);
         }
         if let Some(right) = self.side_in_this_stage(&node.right)? {
             let keys = node.right_keys.clone();
