@@ -22,7 +22,7 @@ use std::path::PathBuf;
     name = "brook",
     version,
     about,
-    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, serves the HTTP API on --listen, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C)."
+    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, serves the HTTP API on --listen and the Kafka protocol on --kafka-listen, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C)."
 )]
 pub struct Cli {
     /// Directory of the embedded log (topics, offsets, state).
@@ -107,7 +107,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Create, list, describe, verify and delete topics of the embedded log.
+    /// Create, list, describe, verify and delete topics of the embedded log (through a running
+    /// server's Kafka listener when it owns the data directory).
     #[command(subcommand)]
     Topic(topic::TopicCommand),
     /// Append one record per line of standard input to a topic.
@@ -123,12 +124,12 @@ pub enum Command {
         #[arg(long)]
         server: Option<String>,
     },
-    /// The engine and the HTTP API without the shell (what a service manager runs): runs the
-    /// startup query files, then serves until Ctrl-C or SIGTERM.
+    /// The engine, the HTTP API and the Kafka protocol without the shell (what a service manager
+    /// runs): runs the startup query files, then serves until Ctrl-C or SIGTERM.
     Server,
     /// Execute a SQL file and exit; non-persistent statements print their results.
     Run { file: PathBuf },
-    /// Measure a query: a stateless filter+projection on one core (default), a windowed aggregation with RocksDB state (--query windowed), a stream-table and a stream-stream join (--query join), or push queries over the HTTP API (--query push).
+    /// Measure a query: a stateless filter+projection on one core (default), a windowed aggregation with RocksDB state (--query windowed), a stream-table and a stream-stream join (--query join), push queries over the HTTP API (--query push), or produce and fetch through the Kafka listener against the test broker (--query kafka).
     Bench(bench::BenchArgs),
 }
 
