@@ -36,6 +36,18 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
     max: usize,
 ) -> Result<Option<Bytes>, FrameError> {
+    match read_frame_size(reader, max).await? {
+        Some(size) => read_frame_body(reader, size).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The size of the next frame, checked against `max`; `None` when the connection closed
+/// between frames.
+pub async fn read_frame_size<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> Result<Option<usize>, FrameError> {
     let mut size = [0u8; 4];
     let mut got = 0;
     while got < size.len() {
@@ -55,6 +67,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if !(MIN_REQUEST_BYTES..=max).contains(&size) {
         return Err(refused());
     }
+    Ok(Some(size))
+}
+
+/// A frame's `size` bytes after its size.
+pub async fn read_frame_body<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    size: usize,
+) -> Result<Bytes, FrameError> {
     // The buffer grows as bytes arrive: a client that announces 100 MiB and sends nothing
     // holds no more than a first chunk.
     let mut body = Vec::with_capacity(size.min(FIRST_CHUNK));
@@ -65,7 +85,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if read < size {
         return Err(FrameError::Truncated { read, size });
     }
-    Ok(Some(Bytes::from(body)))
+    Ok(Bytes::from(body))
 }
 
 /// Writes `body` as one frame.

@@ -6,7 +6,7 @@
 //! May import what `kafka_wire` does.
 
 use super::dispatch::{self, Connection, Outcome};
-use super::frame::{read_frame, write_frame};
+use super::frame::{read_frame_body, read_frame_size, write_frame};
 use super::producer_ids::ProducerIds;
 use super::request::{WireError, decode_request};
 use super::txn::Transactions;
@@ -80,6 +80,7 @@ pub fn start(log: EmbeddedLog, config: KafkaConfig) -> std::io::Result<KafkaServ
     let producer_ids = ProducerIds::open(&log.data_dir().join("kafka"))?;
     let transactions = Transactions::open(&log.data_dir().join("kafka"))?;
     transactions.recover(&log).map_err(std::io::Error::other)?;
+    let in_flight = tokio::sync::Semaphore::new(config.max_in_flight_bytes.max(1));
     let broker = Arc::new(Broker {
         log,
         config,
@@ -87,6 +88,7 @@ pub fn start(log: EmbeddedLog, config: KafkaConfig) -> std::io::Result<KafkaServ
         groups: Default::default(),
         producer_ids,
         transactions,
+        in_flight,
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -190,11 +192,24 @@ async fn serve_connection(
     let mut writer = BufWriter::new(writer);
     let config = &broker.config;
     loop {
+        let request = async {
+            let Some(size) = read_frame_size(&mut reader, config.max_request_bytes).await? else {
+                return Ok(None);
+            };
+            // Held until the request is answered: all connections' requests stay within
+            // `max_in_flight_bytes` (a request larger than it takes the whole budget).
+            let permits = size.min(config.max_in_flight_bytes).max(1) as u32;
+            let Ok(held) = broker.in_flight.acquire_many(permits).await else {
+                return Ok(None);
+            };
+            let body = read_frame_body(&mut reader, size).await?;
+            Ok::<_, super::FrameError>(Some((body, held)))
+        };
         let frame = tokio::select! {
-            frame = tokio::time::timeout(config.idle, read_frame(&mut reader, config.max_request_bytes)) => frame,
+            frame = tokio::time::timeout(config.idle, request) => frame,
             _ = stopping.changed() => return,
         };
-        let frame = match frame {
+        let (frame, _held) = match frame {
             Ok(Ok(Some(frame))) => frame,
             Ok(Ok(None)) => return,
             Ok(Err(e)) => return tracing::debug!(%peer, "Kafka connection closed: {e}"),

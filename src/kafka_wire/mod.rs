@@ -46,6 +46,9 @@ pub struct KafkaConfig {
     pub idle: Duration,
     /// The largest request (Kafka's `socket.request.max.bytes`).
     pub max_request_bytes: usize,
+    /// Bytes of requests held at once over all connections (being read or answered; Kafka's
+    /// `queued.max.request.bytes`): past it, connections wait to read their next request.
+    pub max_in_flight_bytes: usize,
     /// The largest record batch a producer may send (Kafka's `message.max.bytes`).
     pub max_batch_bytes: usize,
     /// Whether Metadata creates a topic a client asks for (Kafka's `auto.create.topics.enable`).
@@ -62,6 +65,7 @@ impl Default for KafkaConfig {
             max_connections: 4096,
             idle: Duration::from_secs(600),
             max_request_bytes: MAX_REQUEST_BYTES,
+            max_in_flight_bytes: 2 * MAX_REQUEST_BYTES,
             max_batch_bytes: 1_048_588,
             auto_create_topics: false,
             default_partitions: 1,
@@ -76,6 +80,8 @@ pub(crate) struct Broker {
     pub cluster_id: String,
     pub groups: groups::Coordinator,
     pub producer_ids: producer_ids::ProducerIds,
+    /// Permits for `max_in_flight_bytes`, one per byte of the requests held.
+    pub in_flight: tokio::sync::Semaphore,
     pub transactions: txn::Transactions,
 }
 

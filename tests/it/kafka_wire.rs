@@ -345,3 +345,41 @@ fn connections_past_the_limit_wait_until_one_closes() {
         "served once one closed"
     );
 }
+
+/// Requests held over all connections stay within `max_in_flight_bytes`: a second request waits
+/// while a first one, half sent, holds most of the budget, and is answered once it is done.
+#[test]
+fn requests_in_flight_over_all_connections_are_bounded() {
+    let fixture = Fixture::new(KafkaConfig {
+        max_in_flight_bytes: 1_000,
+        ..KafkaConfig::default()
+    });
+    // ApiVersions requests padded to a size (Kafka ignores bytes after a request's fields).
+    let padded = |size: usize| {
+        let body = RequestKind::ApiVersions(ApiVersionsRequest::default());
+        let mut bytes = request(ApiKey::ApiVersions, 3, &body);
+        bytes.resize(size + 4, 0);
+        bytes[0..4].copy_from_slice(&(size as i32).to_be_bytes());
+        bytes
+    };
+    let big = padded(800);
+    let mut first = fixture.connect();
+    first.write_all(&big[..400]).expect("half of the first");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut second = fixture.connect();
+    second
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    second.write_all(&padded(300)).expect("the second");
+    let mut byte = [0u8; 1];
+    assert!(
+        second.read(&mut byte).is_err(),
+        "the second request was read past the in-flight budget"
+    );
+    first.write_all(&big[400..]).expect("the rest of the first");
+    assert!(read_response(&mut first).is_some(), "the first is answered");
+    second
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    assert!(read_response(&mut second).is_some(), "then the second");
+}
