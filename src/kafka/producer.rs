@@ -7,7 +7,7 @@
 use super::{KafkaTransport, TIMEOUT, backend};
 use crate::transport::{
     AppendOutcome, Producer, ProducerRecord, Result, TopicPartition, TransportError,
-    partition_for_key,
+    choose_partition,
 };
 use rdkafka::ClientConfig;
 use rdkafka::ClientContext;
@@ -61,32 +61,16 @@ impl KafkaProducer {
             round_robin: HashMap::new(),
         })
     }
-
-    fn choose(&mut self, topic: &str, partition: Option<u32>, key: Option<&[u8]>) -> Result<u32> {
-        let count = *self
-            .counts
-            .get(topic)
-            .ok_or_else(|| TransportError::UnknownTopic(topic.to_string()))?;
-        match (partition, key) {
-            (Some(p), _) if p >= count => Err(TransportError::UnknownPartition {
-                topic: topic.to_string(),
-                partition: p,
-                count,
-            }),
-            (Some(p), _) => Ok(p),
-            (None, Some(key)) => Ok(partition_for_key(key, count)),
-            (None, None) => {
-                let next = self.round_robin.entry(topic.to_string()).or_insert(0);
-                *next = next.wrapping_add(1);
-                Ok(*next % count)
-            }
-        }
-    }
 }
 
 impl Producer for KafkaProducer {
     fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
-        let p = self.choose(topic, partition, record.key.as_deref())?;
+        let count = *self
+            .counts
+            .get(topic)
+            .ok_or_else(|| TransportError::UnknownTopic(topic.to_string()))?;
+        let key = record.key.as_deref();
+        let p = choose_partition(&mut self.round_robin, topic, count, partition, key)?;
         let mut headers = OwnedHeaders::new();
         for h in &record.headers {
             headers = headers.insert(Header {

@@ -4,8 +4,7 @@
 use super::config::now_ms;
 use super::embedded::LogInner;
 use crate::transport::{
-    AppendOutcome, Producer, ProducerRecord, Result, TopicPartition, TransportError,
-    partition_for_key,
+    AppendOutcome, Producer, ProducerRecord, Result, TopicPartition, choose_partition,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -43,32 +42,6 @@ impl EmbeddedProducer {
             self.inner.signal.notify();
         }
         Ok(())
-    }
-}
-
-/// Picks the partition of a record: explicit, by key hash, or round-robin for null keys.
-/// `count` is the topic's partition count.
-pub(super) fn choose_partition(
-    round_robin: &mut HashMap<String, u32>,
-    topic: &str,
-    count: u32,
-    partition: Option<u32>,
-    key: Option<&[u8]>,
-) -> Result<u32> {
-    match (partition, key) {
-        (Some(p), _) if p >= count => Err(TransportError::UnknownPartition {
-            topic: topic.to_string(),
-            partition: p,
-            count,
-        }),
-        (Some(p), _) => Ok(p),
-        (None, Some(key)) => Ok(partition_for_key(key, count)),
-        (None, None) => {
-            let next = round_robin.entry(topic.to_string()).or_insert(0);
-            let p = *next % count;
-            *next = next.wrapping_add(1);
-            Ok(p)
-        }
     }
 }
 

@@ -14,11 +14,11 @@
 use super::config::now_ms;
 use super::embedded::LogInner;
 use super::partition::Partition;
-use super::producer::choose_partition;
 use super::redo::{FrameHeader, FrameOffsets, FramePart, TxnLog};
 use crate::log::batch::check_batch;
 use crate::transport::{
     AppendOutcome, ProducerRecord, Result, TopicPartition, TransactionalProducer, TransportError,
+    choose_partition,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

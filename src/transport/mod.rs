@@ -13,7 +13,7 @@ mod partitioner;
 mod types;
 
 pub use error::{IoContext, Result, TransportError};
-pub use partitioner::{murmur2, partition_for_key};
+pub use partitioner::{choose_partition, murmur2, partition_for_key};
 pub use types::*;
 
 use std::time::Duration;

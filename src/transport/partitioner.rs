@@ -40,6 +40,32 @@ pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
     positive % partitions.max(1)
 }
 
+/// Picks the partition of a record: explicit, by key hash, or round-robin for null keys.
+/// `count` is the topic's partition count.
+pub fn choose_partition(
+    round_robin: &mut std::collections::HashMap<String, u32>,
+    topic: &str,
+    count: u32,
+    partition: Option<u32>,
+    key: Option<&[u8]>,
+) -> crate::transport::Result<u32> {
+    match (partition, key) {
+        (Some(p), _) if p >= count => Err(crate::transport::TransportError::UnknownPartition {
+            topic: topic.to_string(),
+            partition: p,
+            count,
+        }),
+        (Some(p), _) => Ok(p),
+        (None, Some(key)) => Ok(partition_for_key(key, count)),
+        (None, None) => {
+            let next = round_robin.entry(topic.to_string()).or_insert(0);
+            let p = *next % count;
+            *next = next.wrapping_add(1);
+            Ok(p)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
