@@ -201,7 +201,7 @@ impl TransactionalProducer for DiscardingProducer {
 
     fn send_offsets_to_transaction(
         &mut self,
-        _group: &str,
+        _group: &crate::transport::GroupMetadata,
         _offsets: &[(TopicPartition, i64)],
     ) -> Result<()> {
         Ok(())

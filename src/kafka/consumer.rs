@@ -1,13 +1,13 @@
 //! A consumer through rdkafka: partitions assigned (no group membership), read_committed,
-//! positions tracked per partition as `transport::Consumer` reports them, and commits of those
-//! positions to the group.
+//! positions as librdkafka reports them (the next offset to read, past transaction markers), and
+//! commits of those positions to the group.
 //!
 //! May import what `kafka` does.
 
 use super::{TIMEOUT, backend};
 use crate::transport::{
-    AutoOffsetReset, Consumer, Header, PartitionRecords, Record, Result, StartFrom, TopicPartition,
-    TransportError,
+    AutoOffsetReset, Consumer, GroupMetadata, Header, PartitionRecords, Record, Result, StartFrom,
+    TopicPartition, TransportError,
 };
 use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 pub struct KafkaConsumer {
     config: ClientConfig,
+    group: Option<String>,
     consumer: Option<BaseConsumer>,
     positions: BTreeMap<TopicPartition, i64>,
 }
@@ -28,13 +29,16 @@ impl KafkaConsumer {
         config
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("isolation.level", "read_committed");
+            .set("isolation.level", "read_committed")
+            // A seek (a step rolled back) waits out the fetch in flight: keep it short.
+            .set("fetch.wait.max.ms", "100");
         // librdkafka wants a group even to assign partitions; without one, a private group
         // that is never committed to.
         let private = format!("brook-{}-{}", std::process::id(), fastrand::u32(..));
         config.set("group.id", group.unwrap_or(&private));
         Ok(KafkaConsumer {
             config,
+            group: group.map(str::to_string),
             consumer: None,
             positions: BTreeMap::new(),
         })
@@ -72,6 +76,27 @@ impl KafkaConsumer {
                 }
             }
         })
+    }
+}
+
+impl KafkaConsumer {
+    /// Takes each partition's position from librdkafka: the next offset to read, past the
+    /// transaction markers it has skipped (not the last record's offset + 1). Right after an
+    /// assignment or a seek it has none, and the one set then stands.
+    fn refresh_positions(&mut self) -> Result<()> {
+        let Some(consumer) = &self.consumer else {
+            return Ok(());
+        };
+        let list = consumer
+            .position()
+            .map_err(|e| backend("reading positions", e))?;
+        for e in list.elements() {
+            if let Offset::Offset(offset) = e.offset() {
+                let tp = TopicPartition::new(e.topic(), e.partition() as u32);
+                self.positions.insert(tp, offset);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -128,7 +153,6 @@ impl Consumer for KafkaConsumer {
             };
             let message = polled.map_err(|e| backend("consuming", e))?;
             let tp = TopicPartition::new(message.topic(), message.partition() as u32);
-            self.positions.insert(tp.clone(), message.offset() + 1);
             by_partition
                 .entry(tp)
                 .or_default()
@@ -138,6 +162,7 @@ impl Consumer for KafkaConsumer {
                 break;
             }
         }
+        self.refresh_positions()?;
         Ok(by_partition
             .into_iter()
             .map(|(tp, records)| {
@@ -156,12 +181,19 @@ impl Consumer for KafkaConsumer {
         self.positions.get(tp).copied()
     }
 
+    /// The high watermark of the last fetch (no request), or asked of the broker before one.
     fn end_offset(&self, tp: &TopicPartition) -> Option<i64> {
         let consumer = self.consumer.as_ref()?;
-        let (_, high) = consumer
-            .fetch_watermarks(&tp.topic, tp.partition as i32, TIMEOUT)
-            .ok()?;
-        Some(high)
+        let partition = tp.partition as i32;
+        match cached_high_watermark(consumer, &tp.topic, partition) {
+            Some(high) => Some(high),
+            None => {
+                let (_, high) = consumer
+                    .fetch_watermarks(&tp.topic, partition, TIMEOUT)
+                    .ok()?;
+                Some(high)
+            }
+        }
     }
 
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
@@ -187,4 +219,33 @@ impl Consumer for KafkaConsumer {
             .commit(&list, CommitMode::Sync)
             .map_err(|e| backend("committing offsets", e))
     }
+
+    fn group_metadata(&self) -> Option<GroupMetadata> {
+        let group = self.group.clone()?;
+        let native = self.consumer.as_ref().and_then(|c| c.group_metadata());
+        Some(GroupMetadata {
+            group,
+            native: native.map(|n| Arc::new(n) as Arc<dyn std::any::Any + Send + Sync>),
+        })
+    }
+}
+
+/// The high watermark librdkafka kept from its last fetch of the partition (no request; rust
+/// rdkafka does not wrap this call). `None` before a fetch.
+fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client handle is alive for the borrow of `consumer`; the topic is a
+    // NUL-terminated string that outlives the call; `low` and `high` are valid for writes.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+        .then_some(high)
 }

@@ -11,6 +11,7 @@
 mod admin;
 mod consumer;
 mod producer;
+mod transactional;
 
 use crate::transport::{
     Consumer, OffsetSpec, Producer, Result, TopicConfig, TopicDescription, TopicPartition,
@@ -98,17 +99,17 @@ impl Transport for KafkaTransport {
     }
 
     fn producer(&self) -> Result<Box<dyn Producer>> {
-        Ok(Box::new(producer::KafkaProducer::new(self.config(), self)?))
+        Ok(Box::new(producer::KafkaProducer::new(self.config())?))
     }
 
     fn transactional_producer(
         &self,
         transactional_id: &str,
     ) -> Result<Box<dyn TransactionalProducer>> {
-        Err(TransportError::InvalidArgument(format!(
-            "transactional producer '{transactional_id}': transactions through rdkafka come \
-             with the Kafka backend (issue 17); the embedded log has them"
-        )))
+        Ok(Box::new(transactional::KafkaTransactionalProducer::new(
+            self.config(),
+            transactional_id,
+        )?))
     }
 
     fn consumer(&self, group: Option<&str>) -> Result<Box<dyn Consumer>> {

@@ -1,10 +1,11 @@
-//! A producer through rdkafka: partitions chosen as Kafka's Java client and Brook's embedded
+//! Producers through rdkafka: partitions chosen as Kafka's Java client and Brook's embedded
 //! producer choose them (murmur2 of the key, round-robin without one), delivery reports
-//! gathered into the appended offsets `flush` returns.
+//! gathered into the appended offsets `flush` (or a transaction's commit) returns. `Sender` is
+//! what the plain and the transactional producer share.
 //!
 //! May import what `kafka` does.
 
-use super::{KafkaTransport, TIMEOUT, backend};
+use super::{TIMEOUT, backend};
 use crate::transport::{
     AppendOutcome, Producer, ProducerRecord, Result, TopicPartition, TransportError,
     choose_partition,
@@ -17,10 +18,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _, ProducerContext
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// Delivery reports: (topic, partition, offset), or what failed.
-type Delivered = Arc<Mutex<Vec<std::result::Result<(String, u32, i64), String>>>>;
+/// A delivery report: (topic, partition, offset), or what failed.
+type Report = std::result::Result<(String, u32, i64), String>;
+type Delivered = Arc<Mutex<Vec<Report>>>;
 
-struct Deliveries(Delivered);
+pub(super) struct Deliveries(Delivered);
 
 impl ClientContext for Deliveries {}
 
@@ -38,37 +40,58 @@ impl ProducerContext for Deliveries {
     }
 }
 
-pub struct KafkaProducer {
-    producer: BaseProducer<Deliveries>,
+/// An rdkafka producer with Kafka's partitioning and its delivery reports.
+pub(super) struct Sender {
+    pub(super) producer: BaseProducer<Deliveries>,
     delivered: Delivered,
+    /// Partition counts of the topics sent to so far.
     counts: HashMap<String, u32>,
     round_robin: HashMap<String, u32>,
 }
 
-impl KafkaProducer {
-    pub fn new(mut config: ClientConfig, transport: &KafkaTransport) -> Result<KafkaProducer> {
+impl Sender {
+    pub(super) fn new(config: &ClientConfig) -> Result<Sender> {
         let delivered = Delivered::default();
         let producer = config
-            .set("enable.idempotence", "true")
-            .set("linger.ms", "5")
             .create_with_context(Deliveries(delivered.clone()))
-            .map_err(|e| backend("producer", e))?;
-        let counts = transport.admin.topics()?.into_iter().collect();
-        Ok(KafkaProducer {
+            .map_err(|e| backend("creating a producer", e))?;
+        Ok(Sender {
             producer,
             delivered,
-            counts,
+            counts: HashMap::new(),
             round_robin: HashMap::new(),
         })
     }
-}
 
-impl Producer for KafkaProducer {
-    fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
-        let count = *self
-            .counts
-            .get(topic)
+    /// The partition count of `topic`, asked of the cluster the first time.
+    fn partition_count(&mut self, topic: &str) -> Result<u32> {
+        if let Some(count) = self.counts.get(topic) {
+            return Ok(*count);
+        }
+        let metadata = self
+            .producer
+            .client()
+            .fetch_metadata(Some(topic), TIMEOUT)
+            .map_err(|e| backend(&format!("reading the metadata of topic {topic}"), e))?;
+        let count = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map(|t| t.partitions().len() as u32)
+            .filter(|n| *n > 0)
             .ok_or_else(|| TransportError::UnknownTopic(topic.to_string()))?;
+        self.counts.insert(topic.to_string(), count);
+        Ok(count)
+    }
+
+    /// Queues a record; returns its partition.
+    pub(super) fn send(
+        &mut self,
+        topic: &str,
+        partition: Option<u32>,
+        record: &ProducerRecord,
+    ) -> Result<u32> {
+        let count = self.partition_count(topic)?;
         let key = record.key.as_deref();
         let p = choose_partition(&mut self.round_robin, topic, count, partition, key)?;
         let mut headers = OwnedHeaders::new();
@@ -101,13 +124,10 @@ impl Producer for KafkaProducer {
         }
     }
 
-    fn flush(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
-        self.producer
-            .flush(TIMEOUT)
-            .map_err(|e| backend("flushing the producer", e))?;
-        let reports = std::mem::take(&mut *self.delivered.lock().map_err(|_| {
-            TransportError::Backend("the producer's delivery reports are poisoned".into())
-        })?);
+    /// The delivery reports since the last call, as the offsets appended per partition; an
+    /// error if a record was not delivered.
+    pub(super) fn take_outcomes(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
+        let reports = self.take_reports()?;
         let mut ranges: BTreeMap<(String, u32), (i64, i64)> = BTreeMap::new();
         for report in reports {
             let (topic, partition, offset) = report
@@ -128,10 +148,47 @@ impl Producer for KafkaProducer {
             })
             .collect())
     }
+
+    /// Forgets the delivery reports so far (an aborted transaction's).
+    pub(super) fn take_reports(&mut self) -> Result<Vec<Report>> {
+        Ok(std::mem::take(&mut *self.delivered.lock().map_err(
+            |_| TransportError::Backend("the producer's delivery reports are poisoned".into()),
+        )?))
+    }
+}
+
+/// A plain (idempotent) producer.
+pub struct KafkaProducer {
+    sender: Sender,
+}
+
+impl KafkaProducer {
+    pub fn new(mut config: ClientConfig) -> Result<KafkaProducer> {
+        config
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5");
+        Ok(KafkaProducer {
+            sender: Sender::new(&config)?,
+        })
+    }
+}
+
+impl Producer for KafkaProducer {
+    fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32> {
+        self.sender.send(topic, partition, &record)
+    }
+
+    fn flush(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
+        self.sender
+            .producer
+            .flush(TIMEOUT)
+            .map_err(|e| backend("flushing the producer", e))?;
+        self.sender.take_outcomes()
+    }
 }
 
 impl Drop for KafkaProducer {
     fn drop(&mut self) {
-        let _ = self.producer.flush(TIMEOUT);
+        let _ = self.sender.producer.flush(TIMEOUT);
     }
 }

@@ -5,8 +5,8 @@
 use super::embedded::LogInner;
 use super::topic::Topic;
 use crate::transport::{
-    AutoOffsetReset, Consumer, PartitionRecords, Record, Result, StartFrom, TopicPartition,
-    TransportError,
+    AutoOffsetReset, Consumer, GroupMetadata, PartitionRecords, Record, Result, StartFrom,
+    TopicPartition, TransportError,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -255,6 +255,10 @@ impl Consumer for EmbeddedConsumer {
             .map(|a| (a.tp.clone(), a.position))
             .collect();
         self.inner.commit_group_offsets(group, &offsets)
+    }
+
+    fn group_metadata(&self) -> Option<GroupMetadata> {
+        self.group.as_deref().map(GroupMetadata::named)
     }
 }
 

@@ -5,7 +5,9 @@
 //! leaves: everything written, no clean-shutdown marker), opened as a log of its own.
 
 use crate::log::{EmbeddedLog, FlushPolicy, LogConfig};
-use crate::transport::{ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport};
+use crate::transport::{
+    GroupMetadata, ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -46,8 +48,11 @@ fn step(log: &EmbeddedLog, p: &mut dyn crate::transport::TransactionalProducer, 
     p.begin_transaction().expect("begin");
     let record = ProducerRecord::new(None::<Vec<u8>>, Some(format!("s{n}")));
     p.send("out", Some(0), record).expect("send");
-    p.send_offsets_to_transaction("g", &[(TopicPartition::new("in", 0), n * 10)])
-        .expect("offsets");
+    p.send_offsets_to_transaction(
+        &GroupMetadata::named("g"),
+        &[(TopicPartition::new("in", 0), n * 10)],
+    )
+    .expect("offsets");
     p.commit_transaction().expect("commit");
     assert_eq!(
         log.committed_offsets("g", "in").expect("offsets"),

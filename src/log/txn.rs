@@ -17,8 +17,8 @@ use super::partition::Partition;
 use super::redo::{FrameHeader, FrameOffsets, FramePart, TxnLog};
 use crate::log::batch::check_batch;
 use crate::transport::{
-    AppendOutcome, ProducerRecord, Result, TopicPartition, TransactionalProducer, TransportError,
-    choose_partition,
+    AppendOutcome, GroupMetadata, ProducerRecord, Result, TopicPartition, TransactionalProducer,
+    TransportError, choose_partition,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -289,10 +289,11 @@ impl TransactionalProducer for EmbeddedTxnProducer {
 
     fn send_offsets_to_transaction(
         &mut self,
-        group: &str,
+        group: &GroupMetadata,
         offsets: &[(TopicPartition, i64)],
     ) -> Result<()> {
         self.require_open()?;
+        let group = group.group.as_str();
         if group.is_empty() {
             return Err(TransportError::InvalidArgument(
                 "a consumer group needs a non-empty name".into(),

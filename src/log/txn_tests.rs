@@ -65,8 +65,11 @@ fn crash_and_recover(applied: usize) {
         ProducerRecord::new(None::<Vec<u8>>, Some("b1")),
     )
     .expect("send");
-    p.send_offsets_to_transaction("g", &[(TopicPartition::new("in", 0), 7)])
-        .expect("offsets");
+    p.send_offsets_to_transaction(
+        &GroupMetadata::named("g"),
+        &[(TopicPartition::new("in", 0), 7)],
+    )
+    .expect("offsets");
     *CRASH.lock().expect("lock") = Some((id.clone(), applied));
     assert!(
         p.commit_transaction().is_err(),

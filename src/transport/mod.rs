@@ -1,10 +1,15 @@
 //! The log interface both backends implement: the embedded log (`crate::log`) and Kafka
 //! (`crate::kafka`, through rdkafka).
 //!
-//! It speaks Kafka's model: topics of numbered partitions, dense `i64` offsets, millisecond
+//! It speaks Kafka's model: topics of numbered partitions, `i64` offsets, millisecond
 //! timestamps, nullable keys and values (a null value is a tombstone), headers, consumer-group
 //! offset commits, and transactions that make output appends and offset commits atomic
 //! (what exactly-once processing needs).
+//!
+//! Offsets are not dense: on Kafka a transaction's commit or abort marker takes an offset that
+//! no consumer sees. So a position is always "the next offset to read", as the backend says it
+//! (`Consumer::position`), never the last record's offset + 1; and what a commit appended is
+//! known only from the records' acknowledgements.
 //!
 //! May import: nothing else in the crate (this is the bottom layer with `common`).
 
@@ -65,10 +70,11 @@ pub trait Producer: Send {
 pub trait TransactionalProducer: Send {
     fn begin_transaction(&mut self) -> Result<()>;
     fn send(&mut self, topic: &str, partition: Option<u32>, record: ProducerRecord) -> Result<u32>;
-    /// Adds group offset commits to the open transaction.
+    /// Adds group offset commits to the open transaction, as the group member `group` names
+    /// (on Kafka its generation fences a member that lost its partitions: KIP-447).
     fn send_offsets_to_transaction(
         &mut self,
-        group: &str,
+        group: &GroupMetadata,
         offsets: &[(TopicPartition, i64)],
     ) -> Result<()>;
     fn commit_transaction(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>>;
@@ -90,4 +96,7 @@ pub trait Consumer: Send {
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()>;
     /// Commits the current positions of all assigned partitions to the consumer's group.
     fn commit(&mut self) -> Result<()>;
+    /// The consumer's group and its membership, for `send_offsets_to_transaction` (`None`
+    /// without a group).
+    fn group_metadata(&self) -> Option<GroupMetadata>;
 }

@@ -200,3 +200,28 @@ pub enum AutoOffsetReset {
     Earliest,
     Latest,
 }
+
+/// A consumer group as a transaction's offset commit names it: the group's name, and what the
+/// backend knows of the member's place in it (on Kafka, the generation and member id that let
+/// the coordinator refuse a member that was replaced; opaque here).
+#[derive(Clone)]
+pub struct GroupMetadata {
+    pub group: String,
+    pub native: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl GroupMetadata {
+    /// A group known only by name (no membership: nothing to fence with).
+    pub fn named(group: impl Into<String>) -> GroupMetadata {
+        GroupMetadata {
+            group: group.into(),
+            native: None,
+        }
+    }
+}
+
+impl fmt::Debug for GroupMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GroupMetadata({})", self.group)
+    }
+}

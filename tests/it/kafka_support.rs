@@ -78,6 +78,11 @@ impl Fixture {
         stream
     }
 
+    /// The listener's address, as Kafka clients' `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        self.server.as_ref().expect("server").local_addr.to_string()
+    }
+
     pub fn end_offset(&self, partition: u32) -> i64 {
         self.log
             .list_offset(&TopicPartition::new("t", partition), OffsetSpec::Latest)

@@ -319,8 +319,11 @@ fn transactions_commit_records_and_offsets_together_or_not_at_all() {
         ProducerRecord::new(None::<Vec<u8>>, Some("b")),
     )
     .expect("send");
-    txp.send_offsets_to_transaction("g", &[(TopicPartition::new("in", 0), 42)])
-        .expect("offsets");
+    txp.send_offsets_to_transaction(
+        &GroupMetadata::named("g"),
+        &[(TopicPartition::new("in", 0), 42)],
+    )
+    .expect("offsets");
     assert!(
         reader.poll(10, Duration::ZERO).expect("poll").is_empty(),
         "open transaction is invisible"
@@ -352,8 +355,11 @@ fn transactions_commit_records_and_offsets_together_or_not_at_all() {
         ProducerRecord::new(None::<Vec<u8>>, Some("never")),
     )
     .expect("send");
-    txp.send_offsets_to_transaction("g", &[(TopicPartition::new("in", 0), 99)])
-        .expect("offsets");
+    txp.send_offsets_to_transaction(
+        &GroupMetadata::named("g"),
+        &[(TopicPartition::new("in", 0), 99)],
+    )
+    .expect("offsets");
     txp.abort_transaction().expect("abort");
     assert!(reader.poll(10, Duration::ZERO).expect("poll").is_empty());
     assert_eq!(

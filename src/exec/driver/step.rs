@@ -11,7 +11,7 @@
 use super::{QueryDriver, StepError};
 use crate::common::limits::StepBudget;
 use crate::exec::processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
-use crate::transport::{AppendOutcome, PartitionRecords, TopicPartition};
+use crate::transport::{AppendOutcome, GroupMetadata, PartitionRecords, TopicPartition};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -210,7 +210,11 @@ impl QueryDriver {
         if let Some(state) = &self.state {
             state.send_changes(producer.as_mut())?;
         }
-        producer.send_offsets_to_transaction(&self.group, &offsets)?;
+        let group = self
+            .consumer
+            .group_metadata()
+            .unwrap_or_else(|| GroupMetadata::named(&self.group));
+        producer.send_offsets_to_transaction(&group, &offsets)?;
         Ok((producer.commit_transaction()?, written))
     }
 

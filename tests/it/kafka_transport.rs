@@ -1,0 +1,119 @@
+//! `transport::Transport` over Kafka (rdkafka, `brook::kafka`) keeps the contract the engine
+//! relies on. Each check runs on the embedded log and on Kafka, with Brook's own Kafka listener
+//! as the cluster (the test broker does not hide aborted records, see its notes).
+
+use crate::kafka_support::Fixture;
+use brook::kafka::KafkaTransport;
+use brook::kafka_wire::KafkaConfig;
+use brook::transport::*;
+use std::time::{Duration, Instant};
+
+fn record(value: &str) -> ProducerRecord {
+    ProducerRecord::new(None::<Vec<u8>>, Some(value.to_string()))
+}
+
+/// Every value of partition `tp` a read_committed consumer sees, and its position after them.
+fn read_to_end(transport: &dyn Transport, tp: &TopicPartition) -> (Vec<String>, i64) {
+    let end = transport.list_offset(tp, OffsetSpec::Latest).expect("end");
+    let mut consumer = transport.consumer(None).expect("consumer");
+    consumer
+        .assign(&[(tp.clone(), StartFrom::Earliest)])
+        .expect("assign");
+    let mut values = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while consumer.position(tp).is_none_or(|p| p < end) {
+        assert!(
+            Instant::now() < deadline,
+            "position stuck at {:?} before {end}",
+            consumer.position(tp)
+        );
+        for part in consumer
+            .poll(100, Duration::from_millis(200))
+            .expect("poll")
+        {
+            for r in part.records {
+                values.push(
+                    String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned(),
+                );
+            }
+        }
+    }
+    (values, consumer.position(tp).expect("position"))
+}
+
+/// Commits records and offsets together, aborts both together, reads past the markers to the
+/// end, and fences an older producer with the same transactional id.
+fn transactions_keep_their_contract(transport: &dyn Transport) {
+    for topic in ["in", "out"] {
+        transport
+            .create_topic(topic, &TopicConfig::with_partitions(2))
+            .expect("create");
+    }
+    let tp = TopicPartition::new("out", 0);
+    let group = GroupMetadata::named("g");
+    let input = TopicPartition::new("in", 0);
+    let mut txp = transport.transactional_producer("app-1").expect("producer");
+
+    txp.begin_transaction().expect("begin");
+    txp.send("out", Some(0), record("a")).expect("send");
+    txp.send("out", Some(0), record("b")).expect("send");
+    txp.send_offsets_to_transaction(&group, &[(input.clone(), 42)])
+        .expect("offsets");
+    let outcomes = txp.commit_transaction().expect("commit");
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let (appended_tp, outcome) = &outcomes[0];
+    assert_eq!(
+        (appended_tp, outcome.last_offset - outcome.base_offset),
+        (&tp, 1)
+    );
+    assert_eq!(
+        transport.committed_offsets("g", "in").expect("committed"),
+        vec![(0, 42)]
+    );
+
+    txp.begin_transaction().expect("begin");
+    txp.send("out", Some(0), record("never")).expect("send");
+    txp.send_offsets_to_transaction(&group, &[(input.clone(), 99)])
+        .expect("offsets");
+    txp.abort_transaction().expect("abort");
+    assert_eq!(
+        transport.committed_offsets("g", "in").expect("committed"),
+        vec![(0, 42)]
+    );
+
+    txp.begin_transaction().expect("begin");
+    txp.send("out", Some(0), record("c")).expect("send");
+    txp.commit_transaction().expect("commit");
+
+    let (values, position) = read_to_end(transport, &tp);
+    assert_eq!(values, ["a", "b", "c"]);
+    let end = transport.list_offset(&tp, OffsetSpec::Latest).expect("end");
+    assert_eq!(position, end, "the position passes the markers to the end");
+
+    let mut newer = transport.transactional_producer("app-1").expect("newer");
+    let zombie = txp
+        .begin_transaction()
+        .and_then(|()| txp.send("out", Some(0), record("zombie")).map(drop))
+        .and_then(|()| txp.commit_transaction().map(drop));
+    assert!(
+        matches!(zombie, Err(TransportError::Fenced(_))),
+        "{zombie:?}"
+    );
+    newer.begin_transaction().expect("begin");
+    newer.send("out", Some(0), record("d")).expect("send");
+    newer.commit_transaction().expect("commit");
+    assert_eq!(read_to_end(transport, &tp).0, ["a", "b", "c", "d"]);
+}
+
+#[test]
+fn transactions_keep_their_contract_on_the_embedded_log() {
+    let fixture = Fixture::new(KafkaConfig::default());
+    transactions_keep_their_contract(&fixture.log);
+}
+
+#[test]
+fn transactions_keep_their_contract_on_kafka() {
+    let fixture = Fixture::new(KafkaConfig::default());
+    let kafka = KafkaTransport::connect(&fixture.bootstrap()).expect("connect");
+    transactions_keep_their_contract(&kafka);
+}
