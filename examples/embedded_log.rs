@@ -4,7 +4,8 @@
 
 use brook::log::{EmbeddedLog, LogConfig};
 use brook::transport::{
-    AutoOffsetReset, ProducerRecord, StartFrom, TopicConfig, TopicPartition, Transport,
+    AutoOffsetReset, GroupMetadata, ProducerRecord, StartFrom, TopicConfig, TopicPartition,
+    Transport,
 };
 use std::time::Duration;
 
@@ -47,7 +48,7 @@ fn main() -> anyhow::Result<()> {
         let tp = TopicPartition::new(batch.topic.as_ref(), batch.partition);
         positions.push((tp.clone(), consumer.position(&tp).unwrap_or_default()));
     }
-    txn.send_offsets_to_transaction("filter-app", &positions)?;
+    txn.send_offsets_to_transaction(&GroupMetadata::named("filter-app"), &positions)?;
     txn.commit_transaction()?;
 
     println!(
