@@ -2,6 +2,7 @@
 //!
 //! May import: everything in the library (this is the outermost layer).
 
+mod backend;
 mod bench;
 mod consume;
 mod format;
@@ -101,6 +102,21 @@ pub struct Cli {
     /// auto.create.topics.enable); off, so that a typo in a producer's topic is an error.
     #[arg(long, global = true, env = "BROOK_KAFKA_AUTO_CREATE_TOPICS")]
     pub kafka_auto_create_topics: bool,
+    /// Run on a Kafka cluster instead of the embedded log (host:port[,host:port...]): topics,
+    /// the catalog (a command topic), offsets and state changelogs live in Kafka, and servers
+    /// with the same --service-id share the catalog and split the queries' work (docs/kafka.md).
+    #[arg(
+        long,
+        global = true,
+        env = "BROOK_BOOTSTRAP_SERVERS",
+        value_name = "HOST:PORT"
+    )]
+    pub bootstrap_servers: Option<String>,
+    /// On Kafka, what servers sharing the work have in common (ksqlDB's ksql.service.id): it
+    /// names the command topic (_confluent-ksql-<id>_command_topic) and the queries' consumer
+    /// groups and internal topics (_confluent-ksql-<id>query_<query id>...).
+    #[arg(long, global = true, env = "BROOK_SERVICE_ID", default_value = brook::engine::DEFAULT_SERVICE_ID)]
+    pub service_id: String,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -173,18 +189,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         };
         return result.and(target.close());
     }
-    let log = open_log(&cli)?;
+    let backend = backend::Backend::open(&cli)?;
     let result = match cli.command {
         Some(Command::Topic(_) | Command::Produce(_) | Command::Consume(_)) => Ok(()),
         Some(Command::Qtt(_) | Command::Bench(_)) => Ok(()),
-        Some(Command::Shell { server: None }) => start::shell(&log, &cli.data_dir),
+        Some(Command::Shell { server: None }) => start::shell(&backend),
         Some(Command::Shell { server: Some(_) }) => Ok(()),
-        Some(Command::Server) => start::server(&log, &cli),
-        Some(Command::Run { ref file }) => start::run_file(&log, file),
-        None => start::start(&log, &cli),
+        Some(Command::Server) => start::server(&backend, &cli),
+        Some(Command::Run { ref file }) => start::run_file(&backend, file),
+        None => start::start(&backend, &cli),
     };
-    let closed = log.close().context("closing the log");
-    result.and(closed)
+    result.and(backend.close())
 }
 
 pub(crate) fn open_log(cli: &Cli) -> anyhow::Result<EmbeddedLog> {

@@ -1,5 +1,6 @@
-//! Where `brook topic`, `produce` and `consume` act: the data directory's log when no process
-//! holds it, else the running server's Kafka listener (its address is in
+//! Where `brook topic`, `produce` and `consume` act: the Kafka cluster of
+//! `--bootstrap-servers`; else the data directory's log when no process holds it, else the
+//! running server's Kafka listener (its address is in
 //! `<data-dir>/kafka-listener`), through rdkafka.
 
 use super::Cli;
@@ -30,8 +31,13 @@ impl Target {
     }
 }
 
-/// The log, or the server that owns it.
+/// The Kafka cluster of `--bootstrap-servers`, else the log, or the server that owns it.
 pub fn open(cli: &Cli) -> anyhow::Result<Target> {
+    if let Some(bootstrap) = &cli.bootstrap_servers {
+        let kafka = KafkaTransport::connect(bootstrap)
+            .with_context(|| format!("connecting to the Kafka cluster at {bootstrap}"))?;
+        return Ok(Target::Server(Box::new(kafka)));
+    }
     let config = LogConfig {
         flush: cli.flush,
         ..LogConfig::default()

@@ -3,18 +3,18 @@
 //! protocol beside it.
 
 use super::Cli;
+use super::backend::Backend;
 use anyhow::Context;
-use brook::engine::{Engine, RunMode};
+use brook::engine::Engine;
 use brook::kafka_wire::{KafkaConfig, KafkaServer};
-use brook::log::EmbeddedLog;
 use brook::repl::{self, ReplOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn open_engine(log: &EmbeddedLog) -> anyhow::Result<Arc<Mutex<Engine>>> {
-    let engine = Engine::new(Arc::new(log.clone()), RunMode::Threads)
-        .with_state_dir(log.data_dir().join("state"))
+fn open_engine(backend: &Backend) -> anyhow::Result<Arc<Mutex<Engine>>> {
+    let engine = backend
+        .engine()
         .recovered()
         .context("restoring the catalog from the command log")?;
     for warning in engine.recovery_warnings() {
@@ -86,8 +86,11 @@ fn start_http(
     Ok(Some(server))
 }
 
-/// Starts the Kafka-protocol listener on `--kafka-listen` (none for 'off').
-fn start_kafka(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<Option<KafkaServer>> {
+/// Starts the Kafka-protocol listener on `--kafka-listen` (none for 'off', or on Kafka).
+fn start_kafka(backend: &Backend, cli: &Cli) -> anyhow::Result<Option<KafkaServer>> {
+    let Some(log) = backend.embedded() else {
+        return Ok(None);
+    };
     if cli.kafka_listen.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
@@ -146,10 +149,10 @@ fn wait_for_stop() -> anyhow::Result<()> {
     })
 }
 
-pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
-    let engine = open_engine(log)?;
+pub fn start(backend: &Backend, cli: &Cli) -> anyhow::Result<()> {
+    let engine = open_engine(backend)?;
     let http = start_http(&engine, cli)?;
-    let kafka = start_kafka(log, cli)?;
+    let kafka = start_kafka(backend, cli)?;
     run_startup_files(&engine, &startup_files(cli)?)?;
     if let Some(server) = &http {
         server.set_ready();
@@ -161,7 +164,7 @@ pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
         repl::run(
             engine.clone(),
             ReplOptions {
-                history: Some(cli.data_dir.join(".brook_history")),
+                history: Some(backend.data_dir().join(".brook_history")),
             },
         )?;
     }
@@ -175,12 +178,12 @@ pub fn start(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
 }
 
 /// `brook server`: the engine and the HTTP API, no shell.
-pub fn server(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
-    let engine = open_engine(log)?;
+pub fn server(backend: &Backend, cli: &Cli) -> anyhow::Result<()> {
+    let engine = open_engine(backend)?;
     let Some(http) = start_http(&engine, cli)? else {
         anyhow::bail!("brook server needs an HTTP address: --listen is 'off'");
     };
-    let kafka = start_kafka(log, cli)?;
+    let kafka = start_kafka(backend, cli)?;
     run_startup_files(&engine, &startup_files(cli)?)?;
     http.set_ready();
     eprintln!("Brook is serving. Ctrl-C stops it.");
@@ -192,19 +195,19 @@ pub fn server(log: &EmbeddedLog, cli: &Cli) -> anyhow::Result<()> {
     shutdown(engine)
 }
 
-pub fn shell(log: &EmbeddedLog, data_dir: &Path) -> anyhow::Result<()> {
-    let engine = open_engine(log)?;
+pub fn shell(backend: &Backend) -> anyhow::Result<()> {
+    let engine = open_engine(backend)?;
     repl::run(
         engine.clone(),
         ReplOptions {
-            history: Some(data_dir.join(".brook_history")),
+            history: Some(backend.data_dir().join(".brook_history")),
         },
     )?;
     shutdown(engine)
 }
 
-pub fn run_file(log: &EmbeddedLog, file: &Path) -> anyhow::Result<()> {
-    let engine = open_engine(log)?;
+pub fn run_file(backend: &Backend, file: &Path) -> anyhow::Result<()> {
+    let engine = open_engine(backend)?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let ok = repl::run_text(&engine, &text);

@@ -14,13 +14,17 @@ use super::error::EngineResult;
 use super::{Engine, Session, StatementResult};
 use crate::sql::StatementKind;
 use crate::transport::{
-    OffsetSpec, ProducerRecord, StartFrom, TopicConfig, TopicPartition, TransportError,
+    ProducerRecord, StartFrom, TopicConfig, TopicPartition, TransportError, read_to_end,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The command log's topic on the embedded log (on Kafka: `InternalNames::command_topic`).
 pub const COMMAND_TOPIC: &str = "_brook_commands";
+
+/// How long reading the command log may go without progress before the start fails.
+const COMMAND_LOG_STALL: Duration = Duration::from_secs(60);
 
 /// Whether a statement changes what must be rebuilt after a restart. (`SET` and `UNSET` are
 /// not: the properties a statement ran with are recorded with it.)
@@ -143,12 +147,13 @@ impl Engine {
     /// Every record of the command log, by offset, parsed.
     #[allow(clippy::type_complexity)]
     fn read_command_log(&self) -> EngineResult<Vec<(i64, Result<Recorded, serde_json::Error>)>> {
-        let tp = TopicPartition::new(COMMAND_TOPIC, 0);
-        match self.transport.partition_count(COMMAND_TOPIC) {
+        let command_topic = self.names.command_topic();
+        let tp = TopicPartition::new(command_topic, 0);
+        match self.transport.partition_count(command_topic) {
             Ok(_) => {}
             Err(TransportError::UnknownTopic(_)) => {
                 self.transport.create_topic(
-                    COMMAND_TOPIC,
+                    command_topic,
                     &TopicConfig {
                         retention_ms: None,
                         ..TopicConfig::with_partitions(1)
@@ -157,22 +162,20 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         }
-        let end = self.transport.list_offset(&tp, OffsetSpec::Latest)?;
-        let mut consumer = self.transport.consumer(None)?;
-        consumer.assign(&[(tp.clone(), StartFrom::Earliest)])?;
         let mut records = Vec::new();
-        while consumer.position(&tp).is_some_and(|p| p < end) {
-            let batches = consumer.poll(1000, Duration::ZERO)?;
-            if batches.is_empty() {
-                break;
-            }
-            for record in batches.iter().flat_map(|b| &b.records) {
+        read_to_end(
+            self.transport.as_ref(),
+            &tp,
+            StartFrom::Earliest,
+            COMMAND_LOG_STALL,
+            |record| {
                 if let Some(value) = record.value.as_deref() {
                     let text = String::from_utf8_lossy(value);
                     records.push((record.offset, Recorded::parse(&text)));
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
         Ok(records)
     }
 
@@ -242,7 +245,7 @@ impl Engine {
             .map_err(|e| super::EngineError::Statement(format!("recording a command: {e}")))?;
         let mut producer = self.transport.producer()?;
         producer.send(
-            COMMAND_TOPIC,
+            self.names.command_topic(),
             Some(0),
             ProducerRecord::new(None::<Vec<u8>>, Some(value)),
         )?;

@@ -130,7 +130,7 @@ impl Engine {
         }
         let mut lines = Vec::new();
         for query in readers {
-            let group = super::queries::consumer_group(&query.id);
+            let group = self.names.query_group(&query.id);
             let committed = self.transport.committed_offsets(&group, topic)?;
             let mut rows = Vec::new();
             for partition in 0..self.transport.partition_count(topic)? {

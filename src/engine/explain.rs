@@ -4,9 +4,9 @@
 //! execution plan, then its processing topology, which in Brook is the logical tree and the
 //! operators that run it with their state stores and topics (`exec::describe`).
 
+use super::InternalNames;
 use super::describe::field_rows;
 use super::error::{EngineResult, statement_err};
-use super::queries::{changelog_prefix, consumer_group, transient_group};
 use super::results::QueryDescription;
 use super::{Engine, Listing, Section, StatementResult};
 use crate::exec::describe::{LogFacts, topology};
@@ -23,12 +23,13 @@ use crate::transport::Transport;
 /// topics that exist already.
 pub(super) fn explanation(
     transport: &dyn Transport,
+    names: &InternalNames,
     plan: &QueryPlan,
     id: &str,
     sink: Option<&SourceDef>,
 ) -> Explanation {
     let (target, prefix) = match sink {
-        Some(sink) => (SinkTarget::Topic(sink.clone()), Some(changelog_prefix(id))),
+        Some(sink) => (SinkTarget::Topic(sink.clone()), Some(names.query_group(id))),
         None => (SinkTarget::Subscriber, None),
     };
     let root = logical_plan(plan, target);
@@ -52,15 +53,32 @@ impl Engine {
                     "transient_{}_{}",
                     plan.source.name, self.next_transient_number
                 );
-                let explanation = explanation(self.transport.as_ref(), &plan, &id, None);
-                (id.clone(), "PUSH", transient_group(&id), explanation)
+                let explanation =
+                    explanation(self.transport.as_ref(), &self.names, &plan, &id, None);
+                (
+                    id.clone(),
+                    "PUSH",
+                    self.names.transient_group(&id),
+                    explanation,
+                )
             }
             StatementKind::CreateAsSelect(c) => {
                 let (plan, sink) = self.plan_create_as_select(c, &statement.text)?;
                 let prefix = super::queries::create_as_prefix(c.kind);
                 let id = self.next_query_id(&format!("{prefix}_{}", c.name));
-                let explanation = explanation(self.transport.as_ref(), &plan, &id, Some(&sink));
-                (id.clone(), "PERSISTENT", consumer_group(&id), explanation)
+                let explanation = explanation(
+                    self.transport.as_ref(),
+                    &self.names,
+                    &plan,
+                    &id,
+                    Some(&sink),
+                );
+                (
+                    id.clone(),
+                    "PERSISTENT",
+                    self.names.query_group(&id),
+                    explanation,
+                )
             }
             StatementKind::InsertSelect { target, query, .. } => {
                 let Some(sink) = self.catalog.sources.get(target) else {
@@ -74,8 +92,14 @@ impl Engine {
                     ));
                 }
                 let id = self.next_query_id("INSERTQUERY");
-                let explanation = explanation(self.transport.as_ref(), &plan, &id, Some(sink));
-                (id.clone(), "PERSISTENT", consumer_group(&id), explanation)
+                let explanation =
+                    explanation(self.transport.as_ref(), &self.names, &plan, &id, Some(sink));
+                (
+                    id.clone(),
+                    "PERSISTENT",
+                    self.names.query_group(&id),
+                    explanation,
+                )
             }
             _ => return statement_err("The provided statement does not run a ksql query"),
         };
@@ -103,7 +127,7 @@ impl Engine {
                 id: query.id.clone(),
                 query_type: "PERSISTENT",
                 sql: query.sql.clone(),
-                consumer_group: consumer_group(&query.id),
+                consumer_group: self.names.query_group(&query.id),
                 state: Some((self.query_state(&query.id), self.query_failure(&query.id))),
                 explanation: query.explanation.clone(),
             },

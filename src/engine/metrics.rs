@@ -54,7 +54,7 @@ impl Engine {
 
     /// End offsets minus the query's committed offsets, over its sources' partitions.
     fn lag(&self, id: &str, sources: &[String]) -> Option<i64> {
-        let group = super::queries::consumer_group(id);
+        let group = self.names.query_group(id);
         let mut lag = 0;
         for name in sources {
             let topic = &self.catalog.sources.get(name)?.topic;

@@ -16,6 +16,7 @@ mod insert_coercion;
 mod insert_values;
 mod listing;
 mod metrics;
+mod names;
 pub mod processing_log;
 mod pull;
 mod pull_keys;
@@ -32,6 +33,7 @@ pub use catalog::{Catalog, QueryInfo};
 pub use commands::COMMAND_TOPIC;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
+pub use names::{DEFAULT_SERVICE_ID, InternalNames};
 pub use results::{Listing, QueryDescription, Section, StatementResult};
 
 use crate::exec::QueryDriver;
@@ -112,6 +114,8 @@ pub struct Engine {
     counters: BTreeMap<String, Arc<crate::exec::QueryCounters>>,
     /// A sandbox (`sandbox.rs`): persistent queries are planned and catalogued, not started.
     sandboxed: bool,
+    /// The names of the command log and of queries' groups and internal topics.
+    names: InternalNames,
 }
 
 impl Engine {
@@ -143,7 +147,20 @@ impl Engine {
             materializations: BTreeMap::new(),
             counters: BTreeMap::new(),
             sandboxed: false,
+            names: InternalNames::embedded(),
         }
+    }
+
+    /// An engine whose command log and queries' groups and internal topics have these names
+    /// (ksqlDB's, on Kafka).
+    pub fn with_names(mut self, names: InternalNames) -> Engine {
+        self.names = names;
+        self
+    }
+
+    /// The names of the command log and of queries' groups and internal topics.
+    pub fn names(&self) -> &InternalNames {
+        &self.names
     }
 
     /// Persistent queries keep their state in `<root>/<query id>`.

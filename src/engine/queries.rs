@@ -300,7 +300,7 @@ impl Engine {
     ) -> EngineResult<()> {
         self.catalog.queries.insert(
             id.to_string(),
-            query_info(self.transport.as_ref(), id, plan, sink, sql),
+            query_info(self.transport.as_ref(), &self.names, id, plan, sink, sql),
         );
         if self.sandboxed {
             return Ok(());
@@ -327,7 +327,7 @@ impl Engine {
     /// Starts a persistent query's consumer, state and runner (a thread, or manual steps).
     pub(super) fn run_persistent(&mut self, start: PersistentStart) -> EngineResult<()> {
         let PersistentStart { id, plan, sink, .. } = &start;
-        let group = consumer_group(id);
+        let group = self.names.query_group(id);
         let query_start = QueryStart {
             id,
             plan,
@@ -412,7 +412,7 @@ impl Engine {
         let rows: super::push_rows::PushRows = Arc::default();
         let limit = q.limit;
         let subscriber = super::push_rows::subscriber(&plan, limit, rows.clone());
-        let group = transient_group(&id);
+        let group = self.names.transient_group(&id);
         let start = QueryStart {
             id: &id,
             plan: &plan,
@@ -465,6 +465,7 @@ pub(super) struct PersistentStart {
 /// How the catalog records a persistent query.
 fn query_info(
     transport: &dyn crate::transport::Transport,
+    names: &super::InternalNames,
     id: &str,
     plan: &QueryPlan,
     sink: &SourceDef,
@@ -475,24 +476,8 @@ fn query_info(
         sql: sql.to_string(),
         sink: Some(sink.name.clone()),
         sources: crate::plan::explain::source_names(plan),
-        explanation: super::explain::explanation(transport, plan, id, Some(sink)),
+        explanation: super::explain::explanation(transport, names, plan, id, Some(sink)),
     }
-}
-
-/// The consumer group of a persistent query.
-pub(super) fn consumer_group(id: &str) -> String {
-    format!("_brook_query_{id}")
-}
-
-/// The consumer group of a push query.
-pub(super) fn transient_group(id: &str) -> String {
-    format!("_brook_transient_{id}")
-}
-
-/// What a persistent query's changelog topics start with (`<prefix>-<store>-changelog`): its
-/// consumer group.
-pub(super) fn changelog_prefix(id: &str) -> String {
-    consumer_group(id)
 }
 
 fn spawn_query_thread(
@@ -583,7 +568,7 @@ impl Engine {
     /// Where persistent query `id` keeps its state: `<state dir>/<id>`, or a temporary
     /// directory (rebuilt from the changelogs on restart) when the engine has no state dir.
     fn state_location(&self, id: &str) -> StateLocation {
-        let changelog_prefix = changelog_prefix(id);
+        let changelog_prefix = self.names.query_group(id);
         match &self.state_root {
             Some(root) => StateLocation::Durable {
                 path: root.join(path_safe(id)),
@@ -598,12 +583,12 @@ impl Engine {
     /// A terminated query's state directory, changelog topics and committed offsets are
     /// deleted.
     fn delete_query_state(&self, id: &str) -> EngineResult<()> {
-        self.transport.delete_group(&consumer_group(id))?;
+        self.transport.delete_group(&self.names.query_group(id))?;
         if let Some(root) = &self.state_root {
             crate::state::StateDir::delete(root.join(path_safe(id)))
                 .map_err(|e| EngineError::Statement(e.to_string()))?;
         }
-        let prefix = format!("{}-", changelog_prefix(id));
+        let prefix = format!("{}-", self.names.query_group(id));
         for topic in self.transport.list_topics()? {
             if topic.starts_with(&prefix) && topic.ends_with("-changelog") {
                 self.transport.delete_topic(&topic)?;

@@ -11,7 +11,7 @@
 //! one unclaimed id of the same name does, that id is adopted (see [`Engine::legacy_query_id`]).
 
 use super::Engine;
-use super::queries::{PersistentStart, consumer_group};
+use super::queries::PersistentStart;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a query owns outside the catalog, found by name.
@@ -114,7 +114,7 @@ impl Engine {
     /// Whether what `id` owns can be a query's that reads `topic`: its consumer group has
     /// committed offsets of that topic, or it has no group but state or changelogs.
     fn could_be_its(&self, id: &str, topic: &str, artifacts: &Artifacts) -> bool {
-        let group = consumer_group(id);
+        let group = self.names.query_group(id);
         if artifacts.groups.contains(&group) {
             return self
                 .transport
@@ -128,7 +128,7 @@ impl Engine {
     /// stateful query) its state can be found; says by name what cannot.
     pub(super) fn check_restored_query(&mut self, start: &PersistentStart) {
         let (id, plan) = (start.id.as_str(), &start.plan);
-        let group = consumer_group(id);
+        let group = self.names.query_group(id);
         let topic = &plan.source.topic;
         let partitions = self.transport.partition_count(topic).unwrap_or(0);
         let committed = self
@@ -175,11 +175,11 @@ impl Engine {
 
     /// Whether `id` has committed offsets, a state directory or a changelog topic.
     fn owns_anything(&self, id: &str, artifacts: &Artifacts) -> bool {
-        artifacts.groups.contains(&consumer_group(id)) || self.has_state(id, artifacts)
+        artifacts.groups.contains(&self.names.query_group(id)) || self.has_state(id, artifacts)
     }
 
     fn has_state(&self, id: &str, artifacts: &Artifacts) -> bool {
-        let prefix = format!("{}-", consumer_group(id));
+        let prefix = format!("{}-", self.names.query_group(id));
         let dir = self
             .state_root
             .as_ref()
@@ -189,7 +189,7 @@ impl Engine {
 
     /// The ids `<base>_<n>` that own offsets or state.
     fn ids_with_base(&self, base: &str, artifacts: &Artifacts) -> Vec<String> {
-        let group_prefix = consumer_group("");
+        let group_prefix = self.names.query_group("");
         let mut ids = BTreeSet::new();
         for group in &artifacts.groups {
             if let Some(id) = group.strip_prefix(&group_prefix) {

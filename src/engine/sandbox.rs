@@ -28,6 +28,7 @@ impl Engine {
         sandbox.next_query_number = self.next_query_number;
         sandbox.next_transient_number = self.next_transient_number;
         sandbox.sandboxed = true;
+        sandbox.names = self.names.clone();
         sandbox
     }
 }

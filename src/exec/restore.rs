@@ -8,6 +8,7 @@ use super::query_state::QueryStateError;
 use crate::state::{ChangelogLayout, Store};
 use crate::transport::{
     CleanupPolicy, OffsetSpec, StartFrom, TopicConfig, TopicPartition, Transport, TransportError,
+    read_to_end,
 };
 use std::time::Duration;
 
@@ -60,31 +61,23 @@ pub(super) fn replay(
     store: &mut Store,
     layout: ChangelogLayout,
 ) -> Result<i64, QueryStateError> {
-    let wrap = |source| QueryStateError::Restore {
-        topic: tp.topic.clone(),
-        source,
-    };
     replay_records(transport, tp, from, store, layout).map_err(|e| match e {
-        Replay::Transport(source) => wrap(source),
-        Replay::Stalled { position, end } => QueryStateError::RestoreStalled {
+        TransportError::Stalled {
+            position,
+            end,
+            seconds,
+            ..
+        } => QueryStateError::RestoreStalled {
             partition: tp.clone(),
             position,
             end,
-            seconds: RESTORE_STALL.as_secs(),
+            seconds,
+        },
+        source => QueryStateError::Restore {
+            topic: tp.topic.clone(),
+            source,
         },
     })
-}
-
-/// Why a replay stopped short.
-enum Replay {
-    Transport(TransportError),
-    Stalled { position: i64, end: i64 },
-}
-
-impl From<TransportError> for Replay {
-    fn from(e: TransportError) -> Self {
-        Replay::Transport(e)
-    }
 }
 
 fn replay_records(
@@ -93,7 +86,7 @@ fn replay_records(
     from: Option<i64>,
     store: &mut Store,
     layout: ChangelogLayout,
-) -> Result<i64, Replay> {
+) -> Result<i64, TransportError> {
     let topic = &tp.topic;
     let start = transport.list_offset(tp, OffsetSpec::Earliest)?;
     let end = transport.list_offset(tp, OffsetSpec::Latest)?;
@@ -108,40 +101,25 @@ fn replay_records(
         }
         None => StartFrom::Earliest,
     };
-    let mut consumer = transport.consumer(None)?;
-    consumer.assign(&[(tp.clone(), from)])?;
-    let mut last_progress = std::time::Instant::now();
-    loop {
-        let position = consumer.position(tp).unwrap_or(end);
-        if position >= end {
-            break;
-        }
-        let polled = consumer.poll(10_000, Duration::from_millis(100))?;
-        if consumer.position(tp) != Some(position) {
-            last_progress = std::time::Instant::now();
-        } else if last_progress.elapsed() > RESTORE_STALL {
-            return Err(Replay::Stalled { position, end });
-        }
-        for record in polled.iter().flat_map(|p| &p.records) {
-            let key = record.key.as_deref().unwrap_or_default();
-            let index = (layout.index_of)(key);
-            match &record.value {
-                Some(value) => {
-                    store.put(key, value);
-                    if let Some(index) = index {
-                        store.put(&index, &[]);
-                    }
+    read_to_end(transport, tp, from, RESTORE_STALL, |record| {
+        let key = record.key.as_deref().unwrap_or_default();
+        let index = (layout.index_of)(key);
+        match &record.value {
+            Some(value) => {
+                store.put(key, value);
+                if let Some(index) = index {
+                    store.put(&index, &[]);
                 }
-                None => {
-                    store.delete(key);
-                    if let Some(index) = index {
-                        store.delete(&index);
-                    }
+            }
+            None => {
+                store.delete(key);
+                if let Some(index) = index {
+                    store.delete(&index);
                 }
             }
         }
-    }
-    Ok(end)
+        Ok(())
+    })
 }
 
 /// Deletes every entry of `store` (in its cache; the next flush makes it durable).

@@ -69,6 +69,15 @@ pub enum TransportError {
     Transaction(String),
     #[error("data directory {path} is in use by another Brook process")]
     Locked { path: PathBuf },
+    #[error(
+        "reading {partition}: stopped at offset {position}, before its end {end} (nothing could be read for {seconds} s)"
+    )]
+    Stalled {
+        partition: String,
+        position: i64,
+        end: i64,
+        seconds: u64,
+    },
     #[error("{0}")]
     Backend(String),
 }

@@ -15,10 +15,12 @@
 
 mod error;
 mod partitioner;
+mod read;
 mod types;
 
 pub use error::{IoContext, Result, TransportError};
 pub use partitioner::{choose_partition, murmur2, partition_for_key};
+pub use read::read_to_end;
 pub use types::*;
 
 use std::time::Duration;

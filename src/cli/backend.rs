@@ -1,0 +1,80 @@
+//! Which log the engine runs on: the embedded log in `--data-dir` (the default), or a Kafka
+//! cluster (`--bootstrap-servers`), where the catalog, offsets and changelogs live in Kafka
+//! under the names of `--service-id` and `--data-dir` keeps only the state stores' local copies.
+
+use super::Cli;
+use anyhow::Context;
+use brook::engine::{Engine, InternalNames, RunMode};
+use brook::kafka::KafkaTransport;
+use brook::log::EmbeddedLog;
+use brook::transport::Transport;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub enum Backend {
+    Embedded(EmbeddedLog),
+    Kafka {
+        transport: Arc<KafkaTransport>,
+        data_dir: PathBuf,
+        service_id: String,
+    },
+}
+
+impl Backend {
+    /// The cluster of `--bootstrap-servers`, or else the embedded log of `--data-dir`.
+    pub fn open(cli: &Cli) -> anyhow::Result<Backend> {
+        let Some(bootstrap) = &cli.bootstrap_servers else {
+            return Ok(Backend::Embedded(super::open_log(cli)?));
+        };
+        std::fs::create_dir_all(&cli.data_dir)
+            .with_context(|| format!("creating the data directory {}", cli.data_dir.display()))?;
+        let transport = KafkaTransport::connect(bootstrap)
+            .with_context(|| format!("connecting to the Kafka cluster at {bootstrap}"))?;
+        Ok(Backend::Kafka {
+            transport: Arc::new(transport),
+            data_dir: cli.data_dir.clone(),
+            service_id: cli.service_id.clone(),
+        })
+    }
+
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        match self {
+            Backend::Embedded(log) => Arc::new(log.clone()),
+            Backend::Kafka { transport, .. } => transport.clone(),
+        }
+    }
+
+    /// The embedded log, which the Kafka-protocol listener serves (none on Kafka).
+    pub fn embedded(&self) -> Option<&EmbeddedLog> {
+        match self {
+            Backend::Embedded(log) => Some(log),
+            Backend::Kafka { .. } => None,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        match self {
+            Backend::Embedded(log) => log.data_dir(),
+            Backend::Kafka { data_dir, .. } => data_dir,
+        }
+    }
+
+    /// An engine on this log, its queries' state under `<data dir>/state`, named as the
+    /// backend names things (ksqlDB's names with the service id on Kafka).
+    pub fn engine(&self) -> Engine {
+        let names = match self {
+            Backend::Embedded(_) => InternalNames::embedded(),
+            Backend::Kafka { service_id, .. } => InternalNames::for_service(service_id),
+        };
+        Engine::new(self.transport(), RunMode::Threads)
+            .with_names(names)
+            .with_state_dir(self.data_dir().join("state"))
+    }
+
+    pub fn close(self) -> anyhow::Result<()> {
+        match self {
+            Backend::Embedded(log) => log.close().context("closing the log"),
+            Backend::Kafka { .. } => Ok(()),
+        }
+    }
+}
