@@ -59,16 +59,17 @@ impl Backend {
         }
     }
 
-    /// An engine on this log, its queries' state under `<data dir>/state`, named as the
-    /// backend names things (ksqlDB's names with the service id on Kafka).
+    /// An engine on this log, its queries' state under `<data dir>/state`; on Kafka named as
+    /// ksqlDB names things for the service id, its catalog shared with the service's servers.
     pub fn engine(&self) -> Engine {
-        let names = match self {
-            Backend::Embedded(_) => InternalNames::embedded(),
-            Backend::Kafka { service_id, .. } => InternalNames::for_service(service_id),
-        };
-        Engine::new(self.transport(), RunMode::Threads)
-            .with_names(names)
-            .with_state_dir(self.data_dir().join("state"))
+        let engine = Engine::new(self.transport(), RunMode::Threads)
+            .with_state_dir(self.data_dir().join("state"));
+        match self {
+            Backend::Embedded(_) => engine,
+            Backend::Kafka { service_id, .. } => engine
+                .with_names(InternalNames::for_service(service_id))
+                .with_shared_catalog(),
+        }
     }
 
     pub fn close(self) -> anyhow::Result<()> {

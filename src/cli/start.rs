@@ -5,7 +5,7 @@
 use super::Cli;
 use super::backend::Backend;
 use anyhow::Context;
-use brook::engine::Engine;
+use brook::engine::{CommandFollower, Engine};
 use brook::kafka_wire::{KafkaConfig, KafkaServer};
 use brook::repl::{self, ReplOptions};
 use std::path::{Path, PathBuf};
@@ -21,6 +21,17 @@ fn open_engine(backend: &Backend) -> anyhow::Result<Arc<Mutex<Engine>>> {
         eprintln!("warning: {warning}");
     }
     Ok(Arc::new(Mutex::new(engine)))
+}
+
+/// On Kafka, applies what the service's other servers add to the shared catalog.
+fn follow_commands(engine: &Arc<Mutex<Engine>>) -> anyhow::Result<Option<CommandFollower>> {
+    let shared = engine.lock().map(|e| e.is_shared()).unwrap_or(false);
+    if !shared {
+        return Ok(None);
+    }
+    let follower =
+        CommandFollower::start(engine.clone()).context("starting the command follower")?;
+    Ok(Some(follower))
 }
 
 /// The startup files: `dir/*.sql` in name order, then each `--queries-file`.
@@ -151,6 +162,7 @@ fn wait_for_stop() -> anyhow::Result<()> {
 
 pub fn start(backend: &Backend, cli: &Cli) -> anyhow::Result<()> {
     let engine = open_engine(backend)?;
+    let follower = follow_commands(&engine)?;
     let http = start_http(&engine, cli)?;
     let kafka = start_kafka(backend, cli)?;
     run_startup_files(&engine, &startup_files(cli)?)?;
@@ -174,12 +186,14 @@ pub fn start(backend: &Backend, cli: &Cli) -> anyhow::Result<()> {
     if let Some(server) = kafka {
         server.stop();
     }
+    drop(follower);
     shutdown(engine)
 }
 
 /// `brook server`: the engine and the HTTP API, no shell.
 pub fn server(backend: &Backend, cli: &Cli) -> anyhow::Result<()> {
     let engine = open_engine(backend)?;
+    let follower = follow_commands(&engine)?;
     let Some(http) = start_http(&engine, cli)? else {
         anyhow::bail!("brook server needs an HTTP address: --listen is 'off'");
     };
@@ -192,17 +206,20 @@ pub fn server(backend: &Backend, cli: &Cli) -> anyhow::Result<()> {
     if let Some(server) = kafka {
         server.stop();
     }
+    drop(follower);
     shutdown(engine)
 }
 
 pub fn shell(backend: &Backend) -> anyhow::Result<()> {
     let engine = open_engine(backend)?;
+    let follower = follow_commands(&engine)?;
     repl::run(
         engine.clone(),
         ReplOptions {
             history: Some(backend.data_dir().join(".brook_history")),
         },
     )?;
+    drop(follower);
     shutdown(engine)
 }
 

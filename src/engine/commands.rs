@@ -44,19 +44,20 @@ pub fn is_persistent(kind: &StatementKind) -> bool {
 
 /// One record of the command log.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Command {
-    statement: String,
+pub(super) struct Command {
+    pub statement: String,
     /// The properties in effect when the statement ran.
     #[serde(default, rename = "streamsProperties")]
-    properties: BTreeMap<String, String>,
-    /// The id of the persistent query the statement created.
+    pub properties: BTreeMap<String, String>,
+    /// The id of the persistent query the statement created (none in a shared catalog, where
+    /// the record's offset makes it).
     #[serde(default, rename = "queryId", skip_serializing_if = "Option::is_none")]
-    query_id: Option<String>,
+    pub query_id: Option<String>,
 }
 
 /// A record as read back.
 #[derive(Debug, PartialEq)]
-enum Recorded {
+pub(super) enum Recorded {
     Command(Command),
     /// A bare statement, from a log written before commands were JSON.
     Legacy(String),
@@ -74,7 +75,7 @@ struct LegacyIds {
 
 impl Recorded {
     /// A statement never begins with `{`, so a record that does is JSON.
-    fn parse(text: &str) -> Result<Recorded, serde_json::Error> {
+    pub(super) fn parse(text: &str) -> Result<Recorded, serde_json::Error> {
         if !text.trim_start().starts_with('{') {
             return Ok(Recorded::Legacy(text.to_string()));
         }
@@ -90,7 +91,7 @@ impl Engine {
     /// Replays the command log (creating it if missing), then starts the persistent queries
     /// it leaves. Call once, before other statements.
     pub fn recover(&mut self) -> EngineResult<usize> {
-        let records = self.read_command_log()?;
+        let (records, end) = self.read_command_log()?;
         let known: BTreeMap<i64, String> = records
             .iter()
             .filter_map(|(_, r)| match r {
@@ -104,7 +105,10 @@ impl Engine {
         self.replay.active = true;
         for (offset, recorded) in &records {
             match recorded {
-                Ok(Recorded::Command(command)) => self.replay_command(command),
+                Ok(Recorded::Command(command)) => {
+                    let outcome = self.replay_command(command, *offset);
+                    self.warn_if_failed(&command.statement, outcome);
+                }
                 Ok(Recorded::Legacy(text)) => {
                     let id = self.replay_legacy(text, known.get(offset).cloned());
                     if let Some(id) = id.filter(|_| !known.contains_key(offset)) {
@@ -120,6 +124,9 @@ impl Engine {
         let deferred = std::mem::take(&mut self.replay.deferred);
         self.replay = Default::default();
         self.recording = true;
+        if let Some(shared) = &mut self.shared {
+            shared.next_offset = end;
+        }
         // Those a later TERMINATE removed are not in the catalog any more.
         let remaining = deferred
             .into_values()
@@ -144,26 +151,33 @@ impl Engine {
         Ok(records.len())
     }
 
-    /// Every record of the command log, by offset, parsed.
+    /// Every record of the command log, by offset, parsed; and the offset after them.
     #[allow(clippy::type_complexity)]
-    fn read_command_log(&self) -> EngineResult<Vec<(i64, Result<Recorded, serde_json::Error>)>> {
+    fn read_command_log(
+        &self,
+    ) -> EngineResult<(Vec<(i64, Result<Recorded, serde_json::Error>)>, i64)> {
         let command_topic = self.names.command_topic();
         let tp = TopicPartition::new(command_topic, 0);
         match self.transport.partition_count(command_topic) {
             Ok(_) => {}
             Err(TransportError::UnknownTopic(_)) => {
-                self.transport.create_topic(
+                let created = self.transport.create_topic(
                     command_topic,
                     &TopicConfig {
                         retention_ms: None,
                         ..TopicConfig::with_partitions(1)
                     },
-                )?;
+                );
+                // Another server of the service may have made it just now.
+                match created {
+                    Ok(()) | Err(TransportError::TopicExists(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             Err(e) => return Err(e.into()),
         }
         let mut records = Vec::new();
-        read_to_end(
+        let end = read_to_end(
             self.transport.as_ref(),
             &tp,
             StartFrom::Earliest,
@@ -176,25 +190,32 @@ impl Engine {
                 Ok(())
             },
         )?;
-        Ok(records)
+        Ok((records, end))
     }
 
-    /// Runs a recorded statement as it ran: with its properties and its query's id.
-    fn replay_command(&mut self, command: &Command) {
+    /// Runs a recorded statement, the record at `offset`, as it ran: with its properties and
+    /// its query's id (one its record names; in a shared catalog, one made from `offset`).
+    pub(super) fn replay_command(
+        &mut self,
+        command: &Command,
+        offset: i64,
+    ) -> EngineResult<StatementResult> {
         let live = self.session();
         self.restore_session(Session {
             properties: command.properties.clone(),
             variables: live.variables.clone(),
         });
         self.replay.query_id = command.query_id.clone();
+        self.replay.command_offset = self.shared.is_some().then_some(offset);
         let outcome = self.execute_text(&command.statement);
         self.replay.query_id = None;
+        self.replay.command_offset = None;
         self.restore_session(live);
         // Even if it failed now, its id was taken once: no later query may take it.
         if let Some(id) = &command.query_id {
             self.count_past(id);
         }
-        self.warn_if_failed(&command.statement, outcome);
+        outcome
     }
 
     /// Runs a bare statement as older versions did (with the properties in effect); its
@@ -213,7 +234,7 @@ impl Engine {
         started
     }
 
-    fn warn_if_failed(&mut self, text: &str, outcome: EngineResult<StatementResult>) {
+    pub(super) fn warn_if_failed(&mut self, text: &str, outcome: EngineResult<StatementResult>) {
         if let Err(e) = outcome {
             let message = format!("replaying '{text}' failed: {e}");
             tracing::warn!("{message}");
@@ -236,11 +257,12 @@ impl Engine {
                 _ => None,
             },
         };
-        self.append_command_record(&command)
+        self.append_command_record(&command).map(drop)
     }
 
-    /// Appends one record to the command log and waits for it to be durable.
-    fn append_command_record(&self, record: &impl Serialize) -> EngineResult<()> {
+    /// Appends one record to the command log and waits for it to be durable; returns its
+    /// offset.
+    pub(super) fn append_command_record(&self, record: &impl Serialize) -> EngineResult<i64> {
         let value = serde_json::to_string(record)
             .map_err(|e| super::EngineError::Statement(format!("recording a command: {e}")))?;
         let mut producer = self.transport.producer()?;
@@ -249,8 +271,11 @@ impl Engine {
             Some(0),
             ProducerRecord::new(None::<Vec<u8>>, Some(value)),
         )?;
-        producer.flush()?;
-        Ok(())
+        let appended = producer.flush()?;
+        let offset = appended.first().map(|(_, outcome)| outcome.last_offset);
+        offset.ok_or_else(|| {
+            super::EngineError::Internal("the command log acknowledged no record".into())
+        })
     }
 }
 

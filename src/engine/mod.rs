@@ -26,6 +26,7 @@ mod queries;
 mod query_ids;
 pub mod results;
 mod sandbox;
+mod shared_catalog;
 mod statement_text;
 pub mod value_json;
 
@@ -35,6 +36,7 @@ pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
 pub use names::{DEFAULT_SERVICE_ID, InternalNames};
 pub use results::{Listing, QueryDescription, Section, StatementResult};
+pub use shared_catalog::CommandFollower;
 
 use crate::exec::QueryDriver;
 use crate::plan::functions::FunctionRegistry;
@@ -116,6 +118,8 @@ pub struct Engine {
     sandboxed: bool,
     /// The names of the command log and of queries' groups and internal topics.
     names: InternalNames,
+    /// A catalog shared with the other servers of the service (`shared_catalog.rs`).
+    shared: Option<shared_catalog::SharedCatalog>,
 }
 
 impl Engine {
@@ -148,6 +152,7 @@ impl Engine {
             counters: BTreeMap::new(),
             sandboxed: false,
             names: InternalNames::embedded(),
+            shared: None,
         }
     }
 
@@ -180,7 +185,11 @@ impl Engine {
         let mut engine = self;
         engine.recover()?;
         if !engine.catalog.sources.contains_key(processing_log::STREAM) {
-            engine.execute_text(&processing_log::create_statement())?;
+            let created = engine.execute_text(&processing_log::create_statement());
+            // In a shared catalog another server may have created it at the same time.
+            if !engine.catalog.sources.contains_key(processing_log::STREAM) {
+                created?;
+            }
         }
         Ok(engine)
     }
@@ -307,6 +316,10 @@ impl Engine {
 
     pub fn execute(&mut self, statement: Statement) -> EngineResult<StatementResult> {
         let persistent = commands::is_persistent(&statement.kind);
+        if persistent && self.recording && self.shared.is_some() {
+            return self.execute_shared(statement);
+        }
+        self.catch_up()?;
         let text = statement.text.clone();
         let result = self.apply(statement)?;
         if persistent {
@@ -413,7 +426,27 @@ impl Engine {
                 )));
                 continue;
             }
-            results.push(self.execute(statement)?);
+            let created_name = match &statement.kind {
+                StatementKind::CreateSource(c) => Some(c.name.clone()),
+                StatementKind::CreateAsSelect(c) => Some(c.name.clone()),
+                _ => None,
+            };
+            let text = statement.text.clone();
+            match self.execute(statement) {
+                Ok(result) => results.push(result),
+                // In a shared catalog another server running the same files may have created
+                // it first.
+                Err(_)
+                    if self.shared.is_some()
+                        && created_name.is_some_and(|n| self.catalog.sources.contains_key(&n)) =>
+                {
+                    results.push(StatementResult::Success(format!(
+                        "Already exists, skipped: {}",
+                        first_line(&text)
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(results)
     }

@@ -28,6 +28,9 @@ impl Engine {
             self.count_past(&id);
             return id;
         }
+        if let Some(offset) = self.replay.command_offset {
+            return format!("{base}_{offset}");
+        }
         if self.replay.legacy {
             return self.legacy_query_id(base, source_topic);
         }
@@ -234,6 +237,10 @@ pub(super) struct Replay {
     pub legacy: bool,
     /// The id its record gave the query the statement being replayed creates.
     pub query_id: Option<String>,
+    /// In a shared catalog, the offset of the record being applied, which numbers the query
+    /// it creates (as ksqlDB numbers queries by their command's offset): every server gives it
+    /// the same id.
+    pub command_offset: Option<i64>,
     /// The persistent queries replayed so far, by id, started once the log is replayed (a
     /// query a later TERMINATE removes never starts, so it never re-reads its input).
     pub deferred: BTreeMap<String, PersistentStart>,

@@ -47,6 +47,9 @@ pub async fn handle(State(app): State<AppState>, body: Body) -> Result<JsonBody<
     }
     let entities = app
         .with_engine(move |engine, app| {
+            engine
+                .catch_up()
+                .map_err(|e| ApiError::engine(&e, &text, Vec::new()))?;
             let session = engine.session();
             apply_settings(engine, &request);
             let result = validate_statements(engine, &text, &app.stopping)

@@ -20,7 +20,7 @@ mod types;
 
 pub use error::{IoContext, Result, TransportError};
 pub use partitioner::{choose_partition, murmur2, partition_for_key};
-pub use read::read_to_end;
+pub use read::{read_to_end, read_until};
 pub use types::*;
 
 use std::time::Duration;

@@ -2,7 +2,9 @@
 //! the command log both do. The end is measured when the read starts; the position (the next
 //! offset to read, past transaction markers) must reach it.
 
-use super::{OffsetSpec, Record, Result, StartFrom, TopicPartition, Transport, TransportError};
+use super::{
+    Consumer, OffsetSpec, Record, Result, StartFrom, TopicPartition, Transport, TransportError,
+};
 use std::time::{Duration, Instant};
 
 /// Reads `tp` from `from` up to the end offset measured now, handing each record to `each`;
@@ -12,16 +14,29 @@ pub fn read_to_end(
     tp: &TopicPartition,
     from: StartFrom,
     stall: Duration,
-    mut each: impl FnMut(&Record) -> Result<()>,
+    each: impl FnMut(&Record) -> Result<()>,
 ) -> Result<i64> {
     let end = transport.list_offset(tp, OffsetSpec::Latest)?;
     let mut consumer = transport.consumer(None)?;
     consumer.assign(&[(tp.clone(), from)])?;
+    read_until(consumer.as_mut(), tp, end, stall, each)?;
+    Ok(end)
+}
+
+/// Reads `tp` with `consumer` (which has it assigned) until its position reaches `end`,
+/// handing each record to `each`. Fails if the position stops short of it for `stall`.
+pub fn read_until(
+    consumer: &mut dyn Consumer,
+    tp: &TopicPartition,
+    end: i64,
+    stall: Duration,
+    mut each: impl FnMut(&Record) -> Result<()>,
+) -> Result<()> {
     let mut last_progress = Instant::now();
     loop {
         let position = consumer.position(tp).unwrap_or(end);
         if position >= end {
-            return Ok(end);
+            return Ok(());
         }
         let polled = consumer.poll(10_000, Duration::from_millis(100))?;
         if consumer.position(tp) != Some(position) {
