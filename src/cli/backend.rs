@@ -61,15 +61,31 @@ impl Backend {
 
     /// An engine on this log, its queries' state under `<data dir>/state`; on Kafka named as
     /// ksqlDB names things for the service id, its catalog shared with the service's servers.
-    pub fn engine(&self) -> Engine {
+    pub fn engine(&self) -> anyhow::Result<Engine> {
         let engine = Engine::new(self.transport(), RunMode::Threads)
             .with_state_dir(self.data_dir().join("state"));
-        match self {
+        Ok(match self {
             Backend::Embedded(_) => engine,
             Backend::Kafka { service_id, .. } => engine
                 .with_names(InternalNames::for_service(service_id))
-                .with_shared_catalog(),
+                .with_shared_catalog(&self.server_id()?),
+        })
+    }
+
+    /// This server's id among those of its service: made once, kept in
+    /// `<data dir>/server-id`, so a restarted server is the same server (its transactional
+    /// producers fence those of its previous run).
+    fn server_id(&self) -> anyhow::Result<String> {
+        let path = self.data_dir().join("server-id");
+        if let Ok(id) = std::fs::read_to_string(&path) {
+            let id = id.trim();
+            if !id.is_empty() {
+                return Ok(id.to_string());
+            }
         }
+        let id = format!("{:016x}", fastrand::u64(..));
+        std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+        Ok(id)
     }
 
     pub fn close(self) -> anyhow::Result<()> {

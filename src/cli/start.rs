@@ -14,7 +14,7 @@ use std::time::Duration;
 
 fn open_engine(backend: &Backend) -> anyhow::Result<Arc<Mutex<Engine>>> {
     let engine = backend
-        .engine()
+        .engine()?
         .recovered()
         .context("restoring the catalog from the command log")?;
     for warning in engine.recovery_warnings() {

@@ -4,7 +4,7 @@
 use super::error::{EngineError, EngineResult, statement_err};
 use super::results::PushQuery;
 use super::{Engine, QueryInfo, QueryRunner, RunMode, StatementResult};
-use crate::exec::{QueryDriver, QueryStart, StateLocation};
+use crate::exec::{MemberStart, QueryDriver, QueryStart, StateLocation};
 use crate::format::FormatKind;
 use crate::plan::ddl::{check_properties, formats, validate_formats};
 use crate::plan::schema::ColumnRole;
@@ -328,7 +328,12 @@ impl Engine {
     pub(super) fn run_persistent(&mut self, start: PersistentStart) -> EngineResult<()> {
         let PersistentStart { id, plan, sink, .. } = &start;
         let group = self.names.query_group(id);
+        let member = self.shared.as_ref().map(|shared| MemberStart {
+            transport: self.transport.clone(),
+            transactional_id: format!("{group}-{}", shared.server_id),
+        });
         let query_start = QueryStart {
+            member,
             id,
             plan,
             group: &group,
@@ -414,6 +419,7 @@ impl Engine {
         let subscriber = super::push_rows::subscriber(&plan, limit, rows.clone());
         let group = self.names.transient_group(&id);
         let start = QueryStart {
+            member: None,
             id: &id,
             plan: &plan,
             group: &group,

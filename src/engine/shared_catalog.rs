@@ -32,15 +32,22 @@ pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);
 pub(super) struct SharedCatalog {
     /// The offset of the next record to apply.
     pub next_offset: i64,
+    /// This server among those of its service, stable across its restarts (it names the
+    /// server's transactional producers).
+    pub server_id: String,
     /// Reads the command log (made on first use, kept between catch-ups).
     reader: Option<Box<dyn Consumer>>,
 }
 
 impl Engine {
     /// An engine whose catalog is shared through the command log with the other servers of
-    /// its service (see the module header). Replay it with [`Engine::recovered`].
-    pub fn with_shared_catalog(mut self) -> Engine {
-        self.shared = Some(SharedCatalog::default());
+    /// its service (see the module header), as server `server_id` (stable across restarts).
+    /// Replay it with [`Engine::recovered`].
+    pub fn with_shared_catalog(mut self, server_id: &str) -> Engine {
+        self.shared = Some(SharedCatalog {
+            server_id: server_id.to_string(),
+            ..SharedCatalog::default()
+        });
         self
     }
 

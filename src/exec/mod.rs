@@ -30,7 +30,9 @@ pub mod table_rows;
 pub mod testing;
 pub mod topic_rows;
 
-pub use driver::{QueryCounters, QueryDriver, QueryStart, RowSubscriber, StartError, StepError};
+pub use driver::{
+    MemberStart, QueryCounters, QueryDriver, QueryStart, RowSubscriber, StartError, StepError,
+};
 pub use materialized::{CommittedRows, Materialization, MaterializationError};
 pub use processing_log::{ErrorKind, MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

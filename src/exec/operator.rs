@@ -114,6 +114,9 @@ pub struct Outputs {
     pub rows: Vec<ChangeBatch>,
     /// Rows for the next stage's tasks, delivered by the driver before the next batch.
     pub exchanged: Vec<Exchanged>,
+    /// Exchanged rows bound for tasks on other servers: records for (repartition topic,
+    /// partition), sent in the step's transaction.
+    pub repartitioned: Vec<(Arc<str>, u32, ProducerRecord)>,
 }
 
 /// Rows bound for task `partition` of stage `stage` (a later one), on its input `input`.

@@ -75,6 +75,10 @@ struct Backed {
     /// The task's changelog partition, and how many the changelog has.
     slot: TaskSlot,
     layout: ChangelogLayout,
+    /// Replayed from its changelog since it was opened.
+    restored: bool,
+    /// The task (stage, partition) that owns it, when tasks come and go (`own_since`).
+    owner: Option<(usize, u32)>,
 }
 
 /// Which task of how many a store belongs to.
@@ -180,17 +184,41 @@ impl QueryState {
             changelog,
             slot,
             layout,
+            restored: false,
+            owner: None,
         });
         Ok(store)
     }
 
-    /// Creates missing changelog topics and replays each from the checkpointed offset (from
-    /// its start without one) into its store, then flushes with the new checkpoint.
+    /// How many stores are open (mark where a task's begin, for [`QueryState::own_since`]).
+    pub fn store_count(&self) -> usize {
+        self.stores.len()
+    }
+
+    /// The stores opened since `mark` belong to task `owner` (stage, partition), which
+    /// [`QueryState::release_task`] closes.
+    pub fn own_since(&mut self, mark: usize, owner: (usize, u32)) {
+        for backed in self.stores.iter_mut().skip(mark) {
+            backed.owner = Some(owner);
+        }
+    }
+
+    /// Closes the stores of task `owner` (its partition moved to another server): they no
+    /// longer log changes here. What they hold stays on disk with its checkpoint, so the task
+    /// coming back replays only what was written since.
+    pub fn release_task(&mut self, owner: (usize, u32)) {
+        self.stores.retain(|b| b.owner != Some(owner));
+    }
+
+    /// Creates missing changelog topics and replays each store not restored yet from the
+    /// checkpointed offset (from its start without one), then flushes with the new checkpoint.
     pub fn restore(&mut self, transport: &dyn Transport) -> Result<(), QueryStateError> {
         let checkpoint = self.dir.checkpoint()?.unwrap_or_default();
-        let mut restored = Checkpoint::new();
-        for backed in &mut self.stores {
+        // What the directory holds of every task (of those not running here too).
+        let mut restored = checkpoint.clone();
+        for backed in self.stores.iter_mut().filter(|b| !b.restored) {
             let Some(topic) = &backed.changelog else {
+                backed.restored = true;
                 continue;
             };
             super::restore::ensure_changelog(transport, topic, backed.slot.partitions)?;
@@ -199,6 +227,7 @@ impl QueryState {
             let end =
                 super::restore::replay(transport, &tp, from, &mut backed.store, backed.layout)?;
             restored.set(topic.clone(), tp.partition, end);
+            backed.restored = true;
         }
         self.dir.flush(&restored)?;
         self.checkpoint = restored;

@@ -1,13 +1,14 @@
-//! A consumer through rdkafka: partitions assigned (no group membership), read_committed,
-//! positions as librdkafka reports them (the next offset to read, past transaction markers), and
-//! commits of those positions to the group.
+//! A consumer through rdkafka: partitions assigned, or the group's members' share of
+//! subscribed topics (`membership`); read_committed; positions as librdkafka reports them (the
+//! next offset to read, past transaction markers), and commits of those positions to the group.
 //!
 //! May import what `kafka` does.
 
+use super::membership::GroupContext;
 use super::{TIMEOUT, backend};
 use crate::transport::{
-    AutoOffsetReset, Consumer, GroupMetadata, Header, PartitionRecords, Record, Result, StartFrom,
-    TopicPartition, TransportError,
+    AutoOffsetReset, Consumer, GroupMetadata, Header, PartitionRecords, Rebalance, Record, Result,
+    StartFrom, TopicPartition, TransportError,
 };
 use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
@@ -17,11 +18,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+type Client = BaseConsumer<GroupContext>;
+
 pub struct KafkaConsumer {
     config: ClientConfig,
     group: Option<String>,
-    consumer: Option<BaseConsumer>,
+    consumer: Option<Client>,
+    /// The next offset to read of each partition the consumer reads (its assignment).
     positions: BTreeMap<TopicPartition, i64>,
+    /// A subscribed consumer's rebalances and starts, noted by its callbacks.
+    context: GroupContext,
+    /// Rebalances taken from the callbacks, not yet taken by the caller.
+    rebalances: Vec<Rebalance>,
 }
 
 impl KafkaConsumer {
@@ -41,17 +49,19 @@ impl KafkaConsumer {
             group: group.map(str::to_string),
             consumer: None,
             positions: BTreeMap::new(),
+            context: GroupContext::new(),
+            rebalances: Vec::new(),
         })
     }
 
-    fn client(&self) -> Result<&BaseConsumer> {
+    fn client(&self) -> Result<&Client> {
         self.consumer
             .as_ref()
             .ok_or_else(|| TransportError::InvalidArgument("the consumer has no assignment".into()))
     }
 
     /// Where `start` puts a partition's position.
-    fn start_offset(consumer: &BaseConsumer, tp: &TopicPartition, start: StartFrom) -> Result<i64> {
+    fn start_offset(consumer: &Client, tp: &TopicPartition, start: StartFrom) -> Result<i64> {
         let partition = tp.partition as i32;
         let (low, high) = consumer
             .fetch_watermarks(&tp.topic, partition, TIMEOUT)
@@ -80,6 +90,32 @@ impl KafkaConsumer {
 }
 
 impl KafkaConsumer {
+    /// Takes what the rebalance callbacks noted: the assignment changes (to hand on), the
+    /// starts of new partitions; returns the partitions revoked.
+    fn take_noted(&mut self) -> Result<Vec<TopicPartition>> {
+        let noted = {
+            let mut noted = self.context.noted.lock().map_err(|_| {
+                TransportError::Backend("the consumer's rebalance notes are poisoned".into())
+            })?;
+            std::mem::take(&mut *noted)
+        };
+        if let Some(error) = noted.error {
+            return Err(TransportError::Backend(error));
+        }
+        let mut revoked = Vec::new();
+        for rebalance in &noted.rebalances {
+            if let Rebalance::Revoked(tps) = rebalance {
+                for tp in tps {
+                    self.positions.remove(tp);
+                    revoked.push(tp.clone());
+                }
+            }
+        }
+        self.positions.extend(noted.starts);
+        self.rebalances.extend(noted.rebalances);
+        Ok(revoked)
+    }
+
     /// Takes each partition's position from librdkafka: the next offset to read, past the
     /// transaction markers it has skipped (not the last record's offset + 1). Right after an
     /// assignment or a seek it has none, and the one set then stands.
@@ -91,9 +127,11 @@ impl KafkaConsumer {
             .position()
             .map_err(|e| backend("reading positions", e))?;
         for e in list.elements() {
-            if let Offset::Offset(offset) = e.offset() {
-                let tp = TopicPartition::new(e.topic(), e.partition() as u32);
-                self.positions.insert(tp, offset);
+            let tp = TopicPartition::new(e.topic(), e.partition() as u32);
+            if let (Offset::Offset(offset), Some(position)) =
+                (e.offset(), self.positions.get_mut(&tp))
+            {
+                *position = offset;
             }
         }
         Ok(())
@@ -123,7 +161,10 @@ fn record_of(m: &rdkafka::message::BorrowedMessage<'_>) -> Record {
 
 impl Consumer for KafkaConsumer {
     fn assign(&mut self, partitions: &[(TopicPartition, StartFrom)]) -> Result<()> {
-        let consumer: BaseConsumer = self.config.create().map_err(|e| backend("consumer", e))?;
+        let consumer: Client = self
+            .config
+            .create_with_context(self.context.clone())
+            .map_err(|e| backend("consumer", e))?;
         let mut list = TopicPartitionList::new();
         self.positions.clear();
         for (tp, start) in partitions {
@@ -143,20 +184,27 @@ impl Consumer for KafkaConsumer {
         let deadline = Instant::now() + timeout;
         let mut by_partition: BTreeMap<TopicPartition, Vec<Record>> = BTreeMap::new();
         let mut taken = 0;
-        let consumer = self.consumer.as_ref().ok_or_else(|| {
-            TransportError::InvalidArgument("the consumer has no assignment".into())
-        })?;
         while taken < max_records {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Some(polled) = consumer.poll(left) else {
+            let polled = self.client()?.poll(left);
+            let (record, tp) = match polled {
+                None => (None, None),
+                Some(Err(e)) => return Err(backend("consuming", e)),
+                Some(Ok(message)) => {
+                    let tp = TopicPartition::new(message.topic(), message.partition() as u32);
+                    (Some(record_of(&message)), Some(tp))
+                }
+            };
+            let revoked = self.take_noted()?;
+            by_partition.retain(|tp, _| !revoked.contains(tp));
+            let (Some(record), Some(tp)) = (record, tp) else {
                 break;
             };
-            let message = polled.map_err(|e| backend("consuming", e))?;
-            let tp = TopicPartition::new(message.topic(), message.partition() as u32);
-            by_partition
-                .entry(tp)
-                .or_default()
-                .push(record_of(&message));
+            if !self.positions.contains_key(&tp) {
+                // A partition revoked while this poll ran: its records are not ours.
+                continue;
+            }
+            by_partition.entry(tp).or_default().push(record);
             taken += 1;
             if left.is_zero() {
                 break;
@@ -220,6 +268,35 @@ impl Consumer for KafkaConsumer {
             .map_err(|e| backend("committing offsets", e))
     }
 
+    fn subscribe(&mut self, topics: &[String], fallback: AutoOffsetReset) -> Result<()> {
+        if self.group.is_none() {
+            return Err(TransportError::InvalidArgument(
+                "subscribing needs a consumer group".into(),
+            ));
+        }
+        self.context.fallback = fallback;
+        let mut config = self.config.clone();
+        config.set("partition.assignment.strategy", "range");
+        let consumer: Client = config
+            .create_with_context(self.context.clone())
+            .map_err(|e| backend("consumer", e))?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&names)
+            .map_err(|e| backend(&format!("subscribing to {}", names.join(", ")), e))?;
+        self.positions.clear();
+        self.consumer = Some(consumer);
+        Ok(())
+    }
+
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.positions.keys().cloned().collect()
+    }
+
+    fn take_rebalances(&mut self) -> Vec<Rebalance> {
+        std::mem::take(&mut self.rebalances)
+    }
+
     fn group_metadata(&self) -> Option<GroupMetadata> {
         let group = self.group.clone()?;
         let native = self.consumer.as_ref().and_then(|c| c.group_metadata());
@@ -232,7 +309,7 @@ impl Consumer for KafkaConsumer {
 
 /// The high watermark librdkafka kept from its last fetch of the partition (no request; rust
 /// rdkafka does not wrap this call). `None` before a fetch.
-fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+fn cached_high_watermark(consumer: &Client, topic: &str, partition: i32) -> Option<i64> {
     let topic = std::ffi::CString::new(topic).ok()?;
     let (mut low, mut high) = (-1i64, -1i64);
     // SAFETY: the client handle is alive for the borrow of `consumer`; the topic is a

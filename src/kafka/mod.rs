@@ -10,6 +10,7 @@
 
 mod admin;
 mod consumer;
+mod membership;
 mod producer;
 mod transactional;
 

@@ -5,8 +5,8 @@
 use super::embedded::LogInner;
 use super::topic::Topic;
 use crate::transport::{
-    AutoOffsetReset, Consumer, GroupMetadata, PartitionRecords, Record, Result, StartFrom,
-    TopicPartition, TransportError,
+    AutoOffsetReset, Consumer, GroupMetadata, PartitionRecords, Rebalance, Record, Result,
+    StartFrom, TopicPartition, TransportError,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +65,8 @@ pub struct EmbeddedConsumer {
     /// An error met after other partitions had returned records: those records were returned
     /// (their positions moved past them), and the next poll reports it.
     deferred: Option<TransportError>,
+    /// Assignments made by `subscribe`, not yet taken.
+    rebalances: Vec<Rebalance>,
 }
 
 impl EmbeddedConsumer {
@@ -75,6 +77,7 @@ impl EmbeddedConsumer {
             assigned: Vec::new(),
             rotation: 0,
             deferred: None,
+            rebalances: Vec::new(),
         }
     }
 
@@ -259,6 +262,31 @@ impl Consumer for EmbeddedConsumer {
 
     fn group_metadata(&self) -> Option<GroupMetadata> {
         self.group.as_deref().map(GroupMetadata::named)
+    }
+
+    /// The embedded log's group has this one member: it gets every partition.
+    fn subscribe(&mut self, topics: &[String], fallback: AutoOffsetReset) -> Result<()> {
+        let mut partitions = Vec::new();
+        for name in topics {
+            let topic = self.inner.topic(name)?;
+            let count = topic.partition_count();
+            partitions.extend((0..count).map(|p| TopicPartition::new(name, p)));
+        }
+        let start = StartFrom::Committed { fallback };
+        let assignment: Vec<(TopicPartition, StartFrom)> =
+            partitions.iter().map(|tp| (tp.clone(), start)).collect();
+        self.assign(&assignment)?;
+        self.commit()?;
+        self.rebalances.push(Rebalance::Assigned(partitions));
+        Ok(())
+    }
+
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.assigned.iter().map(|a| a.tp.clone()).collect()
+    }
+
+    fn take_rebalances(&mut self) -> Vec<Rebalance> {
+        std::mem::take(&mut self.rebalances)
     }
 }
 

@@ -101,4 +101,17 @@ pub trait Consumer: Send {
     /// The consumer's group and its membership, for `send_offsets_to_transaction` (`None`
     /// without a group).
     fn group_metadata(&self) -> Option<GroupMetadata>;
+    /// Joins the consumer's group for `topics` (Kafka's subscribe) instead of an assignment:
+    /// the group's members split the topics' partitions (range assignment: topics with as
+    /// many partitions have partition *p* at one member) and move them when members come and
+    /// go. A partition starts at the group's committed offset; one without is pinned where
+    /// `fallback` says (committed there at once). On the embedded log the consumer is the
+    /// group's only member and gets every partition.
+    fn subscribe(&mut self, topics: &[String], fallback: AutoOffsetReset) -> Result<()>;
+    /// The partitions the consumer reads now.
+    fn assignment(&self) -> Vec<TopicPartition>;
+    /// How the assignment changed since the last call, in order: a subscribed consumer's
+    /// rebalances, which happen during `poll` (records polled before a partition was revoked
+    /// are not returned).
+    fn take_rebalances(&mut self) -> Vec<Rebalance>;
 }

@@ -225,3 +225,12 @@ impl fmt::Debug for GroupMetadata {
         write!(f, "GroupMetadata({})", self.group)
     }
 }
+
+/// A change of a subscribed consumer's partitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rebalance {
+    /// These partitions are the consumer's now, each from its committed offset.
+    Assigned(Vec<TopicPartition>),
+    /// These partitions are no longer the consumer's: another member may take them.
+    Revoked(Vec<TopicPartition>),
+}

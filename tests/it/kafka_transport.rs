@@ -117,3 +117,70 @@ fn transactions_keep_their_contract_on_kafka() {
     let kafka = KafkaTransport::connect(&fixture.bootstrap()).expect("connect");
     transactions_keep_their_contract(&kafka);
 }
+
+/// Polls `consumer` until its assignment has `n` partitions (rebalances happen in polls).
+fn poll_until_assigned(consumer: &mut dyn Consumer, n: usize) -> Vec<Rebalance> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while consumer.assignment().len() != n {
+        assert!(
+            Instant::now() < deadline,
+            "assignment {:?}, rebalances {seen:?}",
+            consumer.assignment()
+        );
+        consumer
+            .poll(100, Duration::from_millis(100))
+            .expect("poll");
+        seen.extend(consumer.take_rebalances());
+    }
+    seen.extend(consumer.take_rebalances());
+    seen
+}
+
+#[test]
+fn group_members_split_the_partitions_and_one_takes_over_when_the_other_leaves() {
+    let fixture = Fixture::new(KafkaConfig::default());
+    let kafka = KafkaTransport::connect(&fixture.bootstrap()).expect("connect");
+    kafka
+        .create_topic("four", &TopicConfig::with_partitions(4))
+        .expect("create");
+    let topics = ["four".to_string()];
+    let mut a = kafka.consumer(Some("members")).expect("consumer");
+    a.subscribe(&topics, AutoOffsetReset::Earliest)
+        .expect("subscribe");
+    poll_until_assigned(a.as_mut(), 4);
+    let mut b = kafka.consumer(Some("members")).expect("consumer");
+    b.subscribe(&topics, AutoOffsetReset::Earliest)
+        .expect("subscribe");
+    // Both poll while the group rebalances to two members.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while a.assignment().len() + b.assignment().len() != 4
+        || b.assignment().is_empty()
+        || a.assignment().len() != 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "a {:?}, b {:?}",
+            a.assignment(),
+            b.assignment()
+        );
+        a.poll(100, Duration::from_millis(50)).expect("poll");
+        b.poll(100, Duration::from_millis(50)).expect("poll");
+    }
+    let mut all = a.assignment();
+    all.extend(b.assignment());
+    all.sort();
+    assert_eq!(
+        all,
+        (0..4)
+            .map(|p| TopicPartition::new("four", p))
+            .collect::<Vec<_>>()
+    );
+    let a_changes = a.take_rebalances();
+    assert!(
+        a_changes.iter().any(|r| matches!(r, Rebalance::Revoked(_))),
+        "{a_changes:?}"
+    );
+    drop(b);
+    poll_until_assigned(a.as_mut(), 4);
+}

@@ -74,6 +74,7 @@ fn start<'a>(plan: &'a QueryPlan) -> QueryStart<'a> {
         id: "Q_0",
         plan,
         group: "q",
+        member: None,
         reset: AutoOffsetReset::Earliest,
         fatal_timestamp_errors: false,
         state: StateLocation::Temporary {

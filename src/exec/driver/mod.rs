@@ -14,12 +14,14 @@
 //! The same driver runs a query on its own thread (production) and stepped by hand (the
 //! conformance runner and tests). It has no case for a particular operator.
 
+mod membership;
 mod order;
+mod repartition;
 mod resume;
 mod step;
 mod types;
 
-pub use types::{QueryCounters, QueryStart, RowSubscriber, StartError, StepError};
+pub use types::{MemberStart, QueryCounters, QueryStart, RowSubscriber, StartError, StepError};
 
 use super::graph::Graph;
 use super::materialized::CommittedRows;
@@ -48,14 +50,25 @@ struct Task {
     committed_stream_time: i64,
 }
 
+impl Task {
+    fn new(graph: Graph) -> Task {
+        Task {
+            graph,
+            stream_time: i64::MIN,
+            committed_stream_time: i64::MIN,
+        }
+    }
+}
+
 pub struct QueryDriver {
     pub id: String,
     counters: std::sync::Arc<QueryCounters>,
     group: String,
     /// The sources whose records stage 0's tasks read (its graphs' inputs, in order).
     sources: Vec<SourceInput>,
-    /// Per stage, its tasks (task *p* at position *p*).
-    stages: Vec<Vec<Task>>,
+    /// Per stage, its tasks (task *p* at position *p*); `None` for a task another server
+    /// runs (a query whose work is split, `membership`).
+    stages: Vec<Vec<Option<Task>>>,
     consumer: Box<dyn Consumer>,
     /// A persistent query's transactional producer.
     producer: Option<Box<dyn TransactionalProducer>>,
@@ -71,6 +84,8 @@ pub struct QueryDriver {
     /// The most records a step takes: lowered when a step passed its budget, raised again
     /// while steps keep well within it.
     step_cap: usize,
+    /// A query whose work is split among the servers of its group.
+    membership: Option<membership::Membership>,
 }
 
 impl QueryDriver {
@@ -80,8 +95,11 @@ impl QueryDriver {
         start: QueryStart<'_>,
         sink: &SourceDef,
     ) -> Result<QueryDriver, StartError> {
-        let producer = transport.transactional_producer(start.group)?;
         let root = logical_plan(start.plan, SinkTarget::Topic(sink.clone()));
+        if let Some(member) = start.member.clone() {
+            return Self::new_member(start, root, member);
+        }
+        let producer = transport.transactional_producer(start.group)?;
         let mut query = Self::new(transport, start, root)?;
         query.producer = Some(producer);
         // Pin the start position now, so a restart before the first commit resumes here
@@ -128,11 +146,7 @@ impl QueryDriver {
             let mut tasks = Vec::with_capacity(graphs.len());
             for mut graph in graphs {
                 graph.open()?;
-                tasks.push(Task {
-                    graph,
-                    stream_time: i64::MIN,
-                    committed_stream_time: i64::MIN,
-                });
+                tasks.push(Some(Task::new(graph)));
             }
             stages.push(tasks);
         }
@@ -167,6 +181,7 @@ impl QueryDriver {
             outputs: Outputs::default(),
             step_budget: limits::MAX_STEP_WORK_BYTES,
             step_cap: usize::MAX,
+            membership: None,
         })
     }
 
@@ -205,6 +220,13 @@ impl QueryDriver {
             }
         }
         let resumed = self.resume(&mut queues, log)?;
+        // Rows other tasks exchanged to this server's tasks of later stages (`membership`).
+        for (stage, input, partition, batch, origin) in self.read_repartitioned(polled, log) {
+            self.run(stage, partition as usize, input, batch, &origin, log)?;
+            if limits::step_exceeded() {
+                return Ok(Vec::new());
+            }
+        }
         self.commit_operators(log)?;
         Ok(resumed)
     }
@@ -237,6 +259,9 @@ impl QueryDriver {
         let tasks = self.stages.first().map_or(0, Vec::len);
         let mut queues: Vec<Vec<Queue>> = (0..tasks).map(|_| Vec::new()).collect();
         for part in polled {
+            if self.is_repartition_topic(&part.topic) {
+                continue;
+            }
             // Every input that reads the topic gets its records (a self-join reads one twice).
             let inputs: Vec<usize> = (0..self.sources.len())
                 .filter(|i| *self.sources[*i].topic == *part.topic)
@@ -277,9 +302,10 @@ impl QueryDriver {
         origin: &Origin,
         log: &mut dyn ProcessingLog,
     ) -> Result<(), StepError> {
-        let Some(t) = self.stages.get_mut(stage).and_then(|s| s.get_mut(task)) else {
+        let found = self.stages.get_mut(stage).and_then(|s| s.get_mut(task));
+        let Some(t) = found.and_then(Option::as_mut) else {
             return Err(StepError::Internal(format!(
-                "no task {task} in stage {stage}"
+                "no task {task} in stage {stage} here"
             )));
         };
         let latest = latest_rowtime(&batch);
@@ -302,6 +328,9 @@ impl QueryDriver {
         log: &mut dyn ProcessingLog,
     ) -> Result<(), StepError> {
         let exchanged = std::mem::take(&mut self.outputs.exchanged);
+        if self.membership.is_some() {
+            return self.send_exchanged(exchanged);
+        }
         for e in exchanged {
             let tasks = self.stages.get(e.stage).map_or(0, Vec::len);
             let task = task_of(e.partition, tasks).filter(|_| e.stage > stage);
@@ -322,7 +351,9 @@ impl QueryDriver {
         let origin = Origin::default();
         for stage in 0..self.stages.len() {
             for task in 0..self.stages[stage].len() {
-                let t = &mut self.stages[stage][task];
+                let Some(t) = &mut self.stages[stage][task] else {
+                    continue;
+                };
                 let mut ctx = Ctx::new(&self.id, &origin, log, &mut self.outputs);
                 ctx.stream_time = t.stream_time;
                 t.graph.commit(&mut ctx)?;
@@ -334,7 +365,7 @@ impl QueryDriver {
 
     /// Every task's graph.
     fn graphs_mut(&mut self) -> impl Iterator<Item = &mut Task> {
-        self.stages.iter_mut().flatten()
+        self.stages.iter_mut().flatten().flatten()
     }
 
     /// The committed rows of the table the query writes, if it keeps them: an aggregation's
@@ -344,6 +375,7 @@ impl QueryDriver {
         let operators = self
             .stages
             .iter()
+            .flatten()
             .flatten()
             .flat_map(|t| t.graph.operators());
         for materialized in operators.filter_map(|op| op.materialized()) {
@@ -361,7 +393,10 @@ impl QueryDriver {
 
     /// Each stage's tasks' stream times (`i64::MIN` for a task that has taken nothing).
     pub fn stream_times(&self) -> Vec<Vec<i64>> {
-        let times = |tasks: &Vec<Task>| tasks.iter().map(|t| t.stream_time).collect();
+        let times = |tasks: &Vec<Option<Task>>| {
+            let time = |t: &Option<Task>| t.as_ref().map_or(i64::MIN, |t| t.stream_time);
+            tasks.iter().map(time).collect()
+        };
         self.stages.iter().map(times).collect()
     }
 

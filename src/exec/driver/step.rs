@@ -11,7 +11,9 @@
 use super::{QueryDriver, StepError};
 use crate::common::limits::StepBudget;
 use crate::exec::processing_log::{MemoryProcessingLog, ProcessingError, ProcessingLog};
-use crate::transport::{AppendOutcome, GroupMetadata, PartitionRecords, TopicPartition};
+use crate::transport::{
+    AppendOutcome, GroupMetadata, PartitionRecords, TopicPartition, TransportError,
+};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -68,9 +70,13 @@ impl QueryDriver {
         hold_back: bool,
         log: &mut dyn ProcessingLog,
     ) -> Result<Attempt, StepError> {
-        let positions = self.positions();
-        let (polled, first_poll) = self.poll_step(max_records, timeout, hold_back)?;
-        if first_poll == 0 {
+        let mut positions = self.positions();
+        let (mut polled, first_poll) = self.poll_step(max_records, timeout, hold_back)?;
+        if let Err(e) = self.apply_rebalances(&mut polled, &mut positions) {
+            self.roll_back(&positions);
+            return Err(e);
+        }
+        if polled.iter().all(|p| p.records.is_empty()) {
             return Ok(Attempt::Done(0));
         }
         self.outputs = Default::default();
@@ -120,6 +126,9 @@ impl QueryDriver {
             }
             Err(e) => {
                 self.roll_back(&positions);
+                if matches!(e, StepError::Transport(TransportError::Fenced(_))) {
+                    self.renew_producer()?;
+                }
                 Err(e)
             }
         }
@@ -206,6 +215,9 @@ impl QueryDriver {
             for record in batch {
                 producer.send(&topic, None, record)?;
             }
+        }
+        for (topic, partition, record) in std::mem::take(&mut self.outputs.repartitioned) {
+            producer.send(&topic, Some(partition), record)?;
         }
         if let Some(state) = &self.state {
             state.send_changes(producer.as_mut())?;

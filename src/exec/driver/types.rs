@@ -100,4 +100,18 @@ pub struct QueryStart<'a> {
     pub fatal_timestamp_errors: bool,
     /// Where the query's operators keep their state.
     pub state: StateLocation,
+    /// Set when the query's work is split among the servers of its consumer group (a
+    /// persistent query of a shared catalog on Kafka); `None`: this server runs every task.
+    pub member: Option<MemberStart>,
+}
+
+/// How a server takes part in a query whose work is split (`QueryStart::member`).
+#[derive(Clone)]
+pub struct MemberStart {
+    /// Where tasks that move here restore their state from (the driver keeps it).
+    pub transport: std::sync::Arc<dyn crate::transport::Transport>,
+    /// The query's transactional id on this server (stable across its restarts, so a
+    /// restarted server fences its predecessor; zombies of other servers are fenced by the
+    /// group's generation).
+    pub transactional_id: String,
 }

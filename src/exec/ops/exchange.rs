@@ -65,6 +65,16 @@ impl ExchangeOp {
         self
     }
 
+    /// The stage and graph input the rows go to.
+    pub fn target(&self) -> (usize, usize) {
+        (self.target_stage, self.target_input)
+    }
+
+    /// ksqlDB's repartition topic for these rows, if it has one.
+    pub fn topic(&self) -> Option<&str> {
+        self.topic.as_deref()
+    }
+
     /// The task partition of each row.
     fn partitions_of(&self, batch: &ChangeBatch) -> Vec<u32> {
         let data = batch.data();

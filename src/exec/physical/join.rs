@@ -48,7 +48,7 @@ impl Builder<'_, '_> {
                     Some(suffix) => exchange.through(self.repartition_topic(&suffix)),
                     None => exchange,
                 };
-                self.add(Box::new(exchange), &[produced]);
+                self.add_exchange(exchange, produced);
             }
         }
         Ok(None)
@@ -83,7 +83,7 @@ impl Builder<'_, '_> {
             // A left key's subscriptions go to the tasks of its old and new foreign keys; their
             // answers meet again at the left key, so they must be made in the rows' order.
             let exchange = self.exchange(fk, &schema, (join_stage, 0)).in_row_order();
-            self.add(Box::new(exchange), &[subscriptions]);
+            self.add_exchange(exchange, subscriptions);
         }
         if let Some(right) = self.side_in_this_stage(&node.right)? {
             let keys = node.right_keys.clone();
@@ -146,7 +146,7 @@ impl Builder<'_, '_> {
         from: Producer,
     ) {
         let exchange = self.exchange(keys, schema, target);
-        self.add(Box::new(exchange), &[from]);
+        self.add_exchange(exchange, from);
     }
 
     /// An exchange of rows (of `schema`) by the columns `keys` to `target` (stage, input).

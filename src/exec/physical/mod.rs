@@ -89,24 +89,15 @@ pub fn plan(root: &LogicalPlan, ctx: &PhysicalContext<'_>) -> Result<PhysicalPla
     let mut state = None;
     let mut sources = Vec::new();
     let mut stages = Vec::new();
-    let counts: Vec<u32> = (0..=stage_of(root))
-        .map(|stage| task_count(root, stage, ctx))
-        .collect();
+    let counts = task_counts(root, ctx);
     for (stage, count) in counts.iter().copied().enumerate() {
         let mut tasks = Vec::with_capacity(count as usize);
         for partition in 0..count {
-            let slot = TaskSlot {
-                partition,
-                partitions: count,
-            };
-            let mut builder = Builder::new(ctx, stage, slot, &mut state);
-            builder.next_tasks = counts.get(stage + 1).copied().unwrap_or(1);
-            builder.task_counts = counts.clone();
-            builder.visit(root)?;
+            let task = plan_task(root, ctx, &counts, (stage, partition), &mut state)?;
             if stage == 0 && partition == 0 {
-                sources = builder.sources;
+                sources = task.sources;
             }
-            tasks.push(builder.graph);
+            tasks.push(task.graph);
         }
         stages.push(tasks);
     }
@@ -114,6 +105,47 @@ pub fn plan(root: &LogicalPlan, ctx: &PhysicalContext<'_>) -> Result<PhysicalPla
         sources,
         stages,
         state,
+    })
+}
+
+/// One task's graph, and what it reads.
+pub struct TaskPlan {
+    pub graph: Graph,
+    /// The sources a stage-0 task reads (its graph's inputs, in order); none for later stages.
+    pub sources: Vec<SourceInput>,
+    /// The exchanges of the task: each (stage, input) it sends rows to, and the repartition
+    /// topic that carries them between servers.
+    pub exchanges: Vec<((usize, usize), String)>,
+}
+
+/// How many tasks each stage of `root` runs (see the module header).
+pub fn task_counts(root: &LogicalPlan, ctx: &PhysicalContext<'_>) -> Vec<u32> {
+    (0..=stage_of(root))
+        .map(|stage| task_count(root, stage, ctx))
+        .collect()
+}
+
+/// The graph of task `partition` of stage `stage` (of `counts` tasks per stage), its stores
+/// opened in `state` (made on first need).
+pub fn plan_task(
+    root: &LogicalPlan,
+    ctx: &PhysicalContext<'_>,
+    counts: &[u32],
+    (stage, partition): (usize, u32),
+    state: &mut Option<QueryState>,
+) -> Result<TaskPlan, PhysicalError> {
+    let slot = TaskSlot {
+        partition,
+        partitions: counts.get(stage).copied().unwrap_or(1),
+    };
+    let mut builder = Builder::new(ctx, stage, slot, state);
+    builder.next_tasks = counts.get(stage + 1).copied().unwrap_or(1);
+    builder.task_counts = counts.to_vec();
+    builder.visit(root)?;
+    Ok(TaskPlan {
+        graph: builder.graph,
+        sources: builder.sources,
+        exchanges: builder.exchanges,
     })
 }
 
@@ -197,6 +229,8 @@ struct Builder<'a, 'b> {
     task_counts: Vec<u32>,
     graph: Graph,
     sources: Vec<SourceInput>,
+    /// The exchanges added, with their repartition topics.
+    exchanges: Vec<((usize, usize), String)>,
     state: &'a mut Option<QueryState>,
 }
 
@@ -215,6 +249,7 @@ impl<'a, 'b> Builder<'a, 'b> {
             task_counts: Vec::new(),
             graph: Graph::default(),
             sources: Vec::new(),
+            exchanges: Vec::new(),
             state,
         }
     }
@@ -289,9 +324,21 @@ impl<'a, 'b> Builder<'a, 'b> {
             let exchange =
                 ExchangeOp::new(node.group_columns.clone(), names, target, self.next_tasks)
                     .through(self.repartition_topic("Aggregate-GroupBy-repartition"));
-            self.add(Box::new(exchange), &[keyed]);
+            self.add_exchange(exchange, keyed);
         }
         Ok(None)
+    }
+
+    /// Ends `from`'s rows with `exchange`, noting the repartition topic that carries them
+    /// between servers: ksqlDB's where it has one, else one named after the target.
+    fn add_exchange(&mut self, exchange: ExchangeOp, from: Producer) {
+        let (stage, input) = exchange.target();
+        let topic = match exchange.topic() {
+            Some(topic) => topic.to_string(),
+            None => self.repartition_topic(&format!("Exchange-{stage}-{input}-repartition")),
+        };
+        self.exchanges.push(((stage, input), topic));
+        self.add(Box::new(exchange), &[from]);
     }
 
     fn add(&mut self, op: Box<dyn Operator>, inputs: &[Producer]) -> Producer {
