@@ -117,6 +117,11 @@ pub struct Cli {
     /// groups and internal topics (_confluent-ksql-<id>query_<query id>...).
     #[arg(long, global = true, env = "BROOK_SERVICE_ID", default_value = brook::engine::DEFAULT_SERVICE_ID)]
     pub service_id: String,
+    /// On Kafka, a librdkafka setting for every client Brook makes, KEY=VALUE (repeatable):
+    /// security (security.protocol, sasl.*, ssl.*), session.timeout.ms (how soon a stopped
+    /// server's partitions move), and so on.
+    #[arg(long = "kafka-config", global = true, value_name = "KEY=VALUE")]
+    pub kafka_config: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 fn open_engine(backend: &Backend) -> anyhow::Result<Arc<Mutex<Engine>>> {
     let engine = backend
-        .engine()?
+        .engine()
         .recovered()
         .context("restoring the catalog from the command log")?;
     for warning in engine.recovery_warnings() {
@@ -94,6 +94,18 @@ fn start_http(
     let server = brook::http::start(engine.clone(), config)
         .with_context(|| format!("serving the HTTP API on {}", cli.listen))?;
     eprintln!("HTTP API on http://{}", server.local_addr);
+    let mut locked = engine
+        .lock()
+        .map_err(|_| anyhow::anyhow!("engine lock poisoned"))?;
+    if locked.is_shared() {
+        // Other servers of the service ask this one for its part of pull queries.
+        locked.set_peer_rows(Arc::new(brook::http::PeerClient));
+        let url = format!("http://{}", server.local_addr);
+        locked
+            .announce(&url)
+            .context("recording this server's address in the command topic")?;
+    }
+    drop(locked);
     Ok(Some(server))
 }
 

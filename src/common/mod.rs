@@ -9,6 +9,7 @@ pub mod change;
 #[cfg(test)]
 pub mod change_pretty;
 pub mod codec;
+pub mod ipc;
 pub mod limits;
 mod types;
 mod value;

@@ -64,6 +64,8 @@ pub(super) enum Recorded {
     /// The ids given, at the first start that replayed them, to the queries of bare
     /// statements, by the statements' offsets: later starts give them the same ones.
     LegacyIds(BTreeMap<i64, String>),
+    /// A server of a shared catalog and its HTTP API (`peers.rs`).
+    Server(super::peers::ServerAddress),
 }
 
 /// The record that fixes the ids of bare statements' queries.
@@ -80,6 +82,10 @@ impl Recorded {
             return Ok(Recorded::Legacy(text.to_string()));
         }
         let value: serde_json::Value = serde_json::from_str(text)?;
+        if value.get("server").is_some() {
+            return serde_json::from_value::<super::peers::Announcement>(value)
+                .map(|a| Recorded::Server(a.server));
+        }
         if value.get("legacyQueryIds").is_some() {
             return serde_json::from_value::<LegacyIds>(value).map(|l| Recorded::LegacyIds(l.ids));
         }
@@ -116,6 +122,7 @@ impl Engine {
                     }
                 }
                 Ok(Recorded::LegacyIds(_)) => {}
+                Ok(Recorded::Server(address)) => self.note_server(address.clone()),
                 Err(e) => self.recovery_warnings.push(format!(
                     "command log record at offset {offset} is unreadable ({e}); skipped"
                 )),

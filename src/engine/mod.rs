@@ -17,6 +17,7 @@ mod insert_values;
 mod listing;
 mod metrics;
 mod names;
+mod peers;
 pub mod processing_log;
 mod pull;
 mod pull_keys;
@@ -36,6 +37,7 @@ pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
 pub use names::{DEFAULT_SERVICE_ID, InternalNames};
 pub use results::{Listing, QueryDescription, Section, StatementResult};
+pub use peers::{LOCAL_ONLY, PeerRows, Tables, member_client_id};
 pub use shared_catalog::CommandFollower;
 
 use crate::exec::QueryDriver;
@@ -111,7 +113,7 @@ pub struct Engine {
     state_root: Option<std::path::PathBuf>,
     /// Tables that pull queries can read, by name: each a read-only view of the committed
     /// state of the query that writes it.
-    materializations: BTreeMap<String, crate::exec::Materialization>,
+    materializations: peers::Tables,
     /// Each persistent query's record counts (for `/metrics`).
     counters: BTreeMap<String, Arc<crate::exec::QueryCounters>>,
     /// A sandbox (`sandbox.rs`): persistent queries are planned and catalogued, not started.
@@ -120,6 +122,8 @@ pub struct Engine {
     names: InternalNames,
     /// A catalog shared with the other servers of the service (`shared_catalog.rs`).
     shared: Option<shared_catalog::SharedCatalog>,
+    /// The other servers of the service, for pull queries (`peers.rs`).
+    peers: peers::Peers,
 }
 
 impl Engine {
@@ -148,11 +152,12 @@ impl Engine {
             processing_log: Arc::new(Mutex::new(processing_log::ErrorTally::default())),
             recording: false,
             state_root: None,
-            materializations: BTreeMap::new(),
+            materializations: peers::Tables::default(),
             counters: BTreeMap::new(),
             sandboxed: false,
             names: InternalNames::embedded(),
             shared: None,
+            peers: peers::Peers::default(),
         }
     }
 

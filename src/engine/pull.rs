@@ -18,6 +18,7 @@ use crate::plan::schema::{ROWOFFSET, ROWPARTITION, WINDOWEND, WINDOWSTART};
 use crate::plan::{QueryKind, QueryPlan, SourceDef, plan_query};
 use crate::sql::{Query, SourceKind};
 use arrow::record_batch::RecordBatch;
+use std::sync::Arc;
 
 /// Appended to every refusal of a pull query's shape, as ksqlDB does.
 const SYNTAX_HELP: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
@@ -63,11 +64,20 @@ impl Engine {
         source: &SourceDef,
         keys: Option<&[Vec<Value>]>,
     ) -> EngineResult<Option<RecordBatch>> {
-        let rows = match self.materializations.get(&source.name) {
-            Some(m) => match keys {
-                Some(keys) => m.rows_for_keys(keys),
-                None => m.rows(),
-            },
+        let materialization = self
+            .materializations
+            .read()
+            .ok()
+            .and_then(|tables| tables.get(&source.name).cloned());
+        let rows = match materialization {
+            Some(m) => {
+                let local = match keys {
+                    Some(keys) => m.rows_for_keys(keys),
+                    None => m.rows(),
+                };
+                let local = local.map_err(|e| super::EngineError::Statement(e.to_string()))?;
+                return self.with_peer_rows(source, &m.query_id, keys, local);
+            }
             None if source.kind == SourceKind::Stream || source.read_only => {
                 topic_rows::read_source(self.transport.as_ref(), source)
             }
@@ -123,22 +133,46 @@ impl Engine {
         sink: &SourceDef,
         query: &QueryDriver,
     ) -> EngineResult<()> {
-        let Some(rows) = query.committed_rows(plan) else {
-            return Ok(());
-        };
         if !sink.is_table() {
             return Ok(());
         }
         let partitions = self.transport.partition_count(&sink.topic)?;
-        let materialization = Materialization::new(id, sink, rows, partitions);
-        self.materializations
-            .insert(sink.name.clone(), materialization);
+        let materialization = match (query.shared_rows(), query.committed_rows(plan)) {
+            (Some(shared), _) => Materialization::shared(id, sink, shared, partitions),
+            (None, Some(rows)) => Materialization::new(id, sink, rows, partitions),
+            (None, None) => return Ok(()),
+        };
+        if let Ok(mut tables) = self.materializations.write() {
+            tables.insert(sink.name.clone(), Arc::new(materialization));
+        }
         Ok(())
+    }
+
+    /// The committed rows of materialized table `table` that this server's tasks hold (what
+    /// another server's pull query asks for): all, or those of `keys`.
+    pub fn local_table_rows(
+        tables: &super::Tables,
+        table: &str,
+        keys: Option<&[Vec<Value>]>,
+    ) -> Result<Option<RecordBatch>, String> {
+        let materialization = tables
+            .read()
+            .map_err(|_| "the tables are poisoned".to_string())?
+            .get(table)
+            .cloned()
+            .ok_or_else(|| format!("no materialized table `{table}` here"))?;
+        let rows = match keys {
+            Some(keys) => materialization.rows_for_keys(keys),
+            None => materialization.rows(),
+        };
+        rows.map_err(|e| e.to_string())
     }
 
     /// Drops the materializations that query `id` maintained.
     pub(super) fn forget_materializations(&mut self, id: &str) {
-        self.materializations.retain(|_, m| m.query_id != id);
+        if let Ok(mut tables) = self.materializations.write() {
+            tables.retain(|_, m| m.query_id != id);
+        }
     }
 }
 

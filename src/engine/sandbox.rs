@@ -160,6 +160,10 @@ impl Transport for SandboxTransport {
         Ok(())
     }
 
+    fn group_members(&self, group: &str) -> Result<Vec<String>> {
+        self.real.group_members(group)
+    }
+
     fn producer(&self) -> Result<Box<dyn Producer>> {
         Ok(Box::new(DiscardingProducer))
     }

@@ -157,6 +157,10 @@ impl Engine {
         for (offset, text) in records {
             let applied = match Recorded::parse(&text) {
                 Ok(Recorded::Command(command)) => self.replay_command(&command, offset),
+                Ok(Recorded::Server(address)) => {
+                    self.note_server(address);
+                    continue;
+                }
                 Ok(_) => continue,
                 Err(e) => Err(EngineError::Internal(format!(
                     "command log record at offset {offset} is unreadable: {e}"

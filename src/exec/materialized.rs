@@ -32,11 +32,16 @@ pub enum MaterializationError {
     Rows(String),
 }
 
+/// Where a table's committed rows are read, replaced as a query's tasks come and go (a query
+/// whose work is split among servers publishes its local tasks' rows after each rebalance).
+pub type SharedRows = Arc<std::sync::RwLock<Option<CommittedRows>>>;
+
 /// The committed rows of one materialized table.
 pub struct Materialization {
     /// The query that maintains it.
     pub query_id: String,
-    rows: CommittedRows,
+    /// The rows (`None`: no task of the query runs here).
+    rows: SharedRows,
     table_schema: SchemaRef,
     keys: KeyOrder,
 }
@@ -206,6 +211,17 @@ impl Materialization {
         rows: CommittedRows,
         partitions: u32,
     ) -> Materialization {
+        let rows = Arc::new(std::sync::RwLock::new(Some(rows)));
+        Materialization::shared(query_id, table, rows, partitions)
+    }
+
+    /// The materialization of table `table` whose rows the query replaces as its tasks move.
+    pub fn shared(
+        query_id: &str,
+        table: &SourceDef,
+        rows: SharedRows,
+        partitions: u32,
+    ) -> Materialization {
         let table_schema = table.batch_schema();
         let key_columns: Vec<(usize, ColumnSpec)> = table
             .schema
@@ -261,7 +277,14 @@ impl Materialization {
         keys: Option<&[Vec<Value>]>,
     ) -> Result<Option<RecordBatch>, MaterializationError> {
         let names = &self.keys.names;
-        let Some(written) = self.rows.read(keys.map(|k| (k, names.as_slice())))? else {
+        let rows = self
+            .rows
+            .read()
+            .map_err(|_| MaterializationError::Rows("the table's rows are poisoned".into()))?;
+        let Some(rows) = rows.as_ref() else {
+            return Ok(None);
+        };
+        let Some(written) = rows.read(keys.map(|k| (k, names.as_slice())))? else {
             return Ok(None);
         };
         let mut arrays = self.in_table_layout(&written)?;

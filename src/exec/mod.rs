@@ -33,6 +33,6 @@ pub mod topic_rows;
 pub use driver::{
     MemberStart, QueryCounters, QueryDriver, QueryStart, RowSubscriber, StartError, StepError,
 };
-pub use materialized::{CommittedRows, Materialization, MaterializationError};
+pub use materialized::{CommittedRows, Materialization, MaterializationError, SharedRows};
 pub use processing_log::{ErrorKind, MemoryProcessingLog, ProcessingError, ProcessingLog};
 pub use query_state::{QueryState, QueryStateError, StateLocation};

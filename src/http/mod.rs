@@ -21,12 +21,14 @@ mod error;
 mod info;
 mod inserts;
 mod ksql;
+mod peers;
 mod push;
 mod query_legacy;
 mod query_stream;
 mod serve;
 
 pub use error::ApiError;
+pub use peers::PeerClient;
 pub use serve::ConnectionLimits;
 
 use crate::engine::Engine;
@@ -77,6 +79,8 @@ pub struct AppState {
     /// Set when the server is asked to stop: a `/ksql` request runs no further statement.
     stopping: Arc<AtomicBool>,
     metrics: Arc<info::HttpMetrics>,
+    /// The materialized tables, read for other servers without the engine's lock.
+    tables: crate::engine::Tables,
 }
 
 impl AppState {
@@ -173,7 +177,12 @@ pub fn start(engine: Arc<Mutex<Engine>>, config: HttpConfig) -> std::io::Result<
     let local_addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(false));
     let stopping = Arc::new(AtomicBool::new(false));
+    let tables = engine
+        .lock()
+        .map(|e| e.tables())
+        .map_err(|_| std::io::Error::other("the engine lock is poisoned"))?;
     let app = AppState {
+        tables,
         engine,
         push: Arc::new(push::PushRegistry::new(config.max_push_queries)),
         config: Arc::new(config),
@@ -220,6 +229,7 @@ fn router(app: AppState) -> Router {
         .route("/status", get(info::status))
         .route("/status/{*command}", get(info::status))
         .route("/metrics", get(info::metrics))
+        .route("/internal/table-rows/{table}", post(peers::table_rows))
         .fallback(info::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -23,9 +23,8 @@ pub struct Admin {
 }
 
 impl Admin {
-    pub fn new(bootstrap: &str) -> Result<Admin> {
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", bootstrap);
+    pub fn new(config: &ClientConfig) -> Result<Admin> {
+        let bootstrap = config.get("bootstrap.servers").unwrap_or_default().to_string();
         let client = config.create().map_err(|e| backend("admin client", e))?;
         let probe = config.create().map_err(|e| backend("consumer", e))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -35,7 +34,7 @@ impl Admin {
         Ok(Admin {
             client,
             probe,
-            bootstrap: bootstrap.to_string(),
+            bootstrap,
             runtime,
         })
     }
@@ -218,6 +217,20 @@ impl Admin {
             .fetch_group_list(None, TIMEOUT)
             .map_err(|e| backend("listing groups", e))?;
         Ok(list.groups().iter().map(|g| g.name().to_string()).collect())
+    }
+
+    /// The client ids of `group`'s members.
+    pub fn group_members(&self, group: &str) -> Result<Vec<String>> {
+        let list = self
+            .probe
+            .fetch_group_list(Some(group), TIMEOUT)
+            .map_err(|e| backend(&format!("describing group {group}"), e))?;
+        Ok(list
+            .groups()
+            .iter()
+            .filter(|g| g.name() == group)
+            .flat_map(|g| g.members().iter().map(|m| m.client_id().to_string()))
+            .collect())
     }
 
     pub fn delete_group(&self, group: &str) -> Result<()> {

@@ -27,24 +27,40 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// A Kafka cluster (or a Brook listener) at `bootstrap`.
 pub struct KafkaTransport {
     bootstrap: String,
+    /// librdkafka settings every client gets (security, timeouts, `client.id`).
+    settings: Vec<(String, String)>,
     admin: admin::Admin,
 }
 
 impl KafkaTransport {
     /// Connects to `bootstrap` (host:port[,host:port...]), checking that it answers.
     pub fn connect(bootstrap: &str) -> Result<KafkaTransport> {
-        let admin = admin::Admin::new(bootstrap)?;
-        admin.topics()?;
-        Ok(KafkaTransport {
+        KafkaTransport::connect_with(bootstrap, &[])
+    }
+
+    /// Connects with librdkafka `settings` for every client (such as `security.protocol`,
+    /// `session.timeout.ms` or `client.id`); a setting librdkafka does not know is an error.
+    pub fn connect_with(bootstrap: &str, settings: &[(String, String)]) -> Result<KafkaTransport> {
+        let transport = KafkaTransport {
             bootstrap: bootstrap.to_string(),
-            admin,
-        })
+            settings: settings.to_vec(),
+            admin: admin::Admin::new(&Self::config_of(bootstrap, settings))?,
+        };
+        transport.admin.topics()?;
+        Ok(transport)
+    }
+
+    fn config_of(bootstrap: &str, settings: &[(String, String)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", bootstrap);
+        for (key, value) in settings {
+            config.set(key, value);
+        }
+        config
     }
 
     fn config(&self) -> ClientConfig {
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.bootstrap);
-        config
+        Self::config_of(&self.bootstrap, &self.settings)
     }
 }
 
@@ -97,6 +113,10 @@ impl Transport for KafkaTransport {
 
     fn delete_group(&self, group: &str) -> Result<()> {
         self.admin.delete_group(group)
+    }
+
+    fn group_members(&self, group: &str) -> Result<Vec<String>> {
+        self.admin.group_members(group)
     }
 
     fn producer(&self) -> Result<Box<dyn Producer>> {

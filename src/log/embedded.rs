@@ -434,6 +434,11 @@ impl Transport for EmbeddedLog {
         Ok(self.inner.groups()?.list())
     }
 
+    fn group_members(&self, _group: &str) -> Result<Vec<String>> {
+        self.inner.check_open()?;
+        Ok(Vec::new())
+    }
+
     fn delete_group(&self, group: &str) -> Result<()> {
         self.inner.check_open()?;
         self.inner.change_groups(|groups| groups.delete(group))

@@ -45,6 +45,9 @@ pub trait Transport: Send + Sync {
     fn list_groups(&self) -> Result<Vec<String>>;
     /// Forgets every offset `group` committed (Kafka's DeleteGroups); no error if it has none.
     fn delete_group(&self, group: &str) -> Result<()>;
+    /// The client ids of `group`'s members now (Kafka's DescribeGroups); none on the embedded
+    /// log, whose groups have no members apart from this process's consumers.
+    fn group_members(&self, group: &str) -> Result<Vec<String>>;
 
     /// A producer; records are acknowledged when `flush` returns.
     fn producer(&self) -> Result<Box<dyn Producer>>;

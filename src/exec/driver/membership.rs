@@ -21,6 +21,7 @@
 use super::types::MemberStart;
 use super::{QueryDriver, StartError, StepError, Task, repartition};
 use crate::common::change::ChangeBatch;
+use crate::exec::materialized::SharedRows;
 use crate::exec::operator::{Exchanged, Origin, Outputs};
 use crate::exec::physical::{self, PhysicalContext};
 use crate::exec::processing_log::{ProcessingError, ProcessingLog};
@@ -42,6 +43,10 @@ pub(super) struct Membership {
     exchanges: BTreeMap<(usize, usize), String>,
     /// Tasks assigned here but not made yet (a restore failed: the next step tries again).
     pending: Vec<(usize, u32)>,
+    /// The query's plan (what its committed rows are made of).
+    plan: crate::plan::QueryPlan,
+    /// The committed rows of the tasks that run here, for pull queries.
+    published: SharedRows,
 }
 
 impl Membership {
@@ -134,8 +139,16 @@ impl QueryDriver {
                 location: start.state.clone(),
                 exchanges,
                 pending: Vec::new(),
+                plan: start.plan.clone(),
+                published: SharedRows::default(),
             }),
         })
+    }
+
+    /// Where the committed rows of this server's tasks are published (a query whose work is
+    /// split; they change as tasks move).
+    pub fn shared_rows(&self) -> Option<SharedRows> {
+        self.membership.as_ref().map(|m| m.published.clone())
     }
 
     /// Takes the rebalances the step's poll met: tasks of revoked partitions are dropped,
@@ -161,6 +174,7 @@ impl QueryDriver {
         polled: &mut Vec<PartitionRecords>,
         positions: &mut Vec<(TopicPartition, i64)>,
     ) -> Result<(), StepError> {
+        let running = self.tasks_running();
         for change in self.consumer.take_rebalances() {
             match change {
                 Rebalance::Revoked(tps) => {
@@ -200,11 +214,23 @@ impl QueryDriver {
                 positions.push((tp.clone(), start));
             }
         }
+        let changed = !membership.pending.is_empty();
         while let Some(&task) = membership.pending.first() {
             self.make_task(membership, task)?;
             membership.pending.remove(0);
         }
+        if changed || running != self.tasks_running() {
+            let rows = self.committed_rows(&membership.plan);
+            if let Ok(mut published) = membership.published.write() {
+                *published = rows;
+            }
+        }
         Ok(())
+    }
+
+    /// How many tasks run here.
+    fn tasks_running(&self) -> usize {
+        self.stages.iter().flatten().flatten().count()
     }
 
     /// The stage that reads `topic`: 0 for a source, the exchange's stage for a repartition

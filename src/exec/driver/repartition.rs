@@ -6,13 +6,12 @@
 //! May import what `exec::driver` does.
 
 use crate::common::change::{ChangeBatch, Op};
+use crate::common::ipc;
 use crate::plan::schema::ROWTIME;
 use crate::transport::ProducerRecord;
 use arrow::array::{Array, ArrayRef, Int8Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::error::ArrowError;
-use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
@@ -52,12 +51,7 @@ pub fn encode(batch: &ChangeBatch) -> Result<ProducerRecord, ArrowError> {
     let mut columns: Vec<ArrayRef> = data.columns().to_vec();
     columns.push(Arc::new(ops));
     let with_ops = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-    let mut bytes = Vec::new();
-    {
-        let mut writer = StreamWriter::try_new(&mut bytes, &with_ops.schema())?;
-        writer.write(&with_ops)?;
-        writer.finish()?;
-    }
+    let bytes = ipc::encode_batch(&with_ops)?;
     let latest = batch
         .int64(ROWTIME)
         .and_then(|t| arrow::compute::max(t).filter(|_| t.null_count() < t.len()));
@@ -68,13 +62,7 @@ pub fn encode(batch: &ChangeBatch) -> Result<ProducerRecord, ArrowError> {
 
 /// The batch a record carries; an error says what is wrong with the bytes.
 pub fn decode(bytes: &[u8]) -> Result<ChangeBatch, String> {
-    let reader = StreamReader::try_new(bytes, None).map_err(|e| e.to_string())?;
-    let mut batches = Vec::new();
-    for batch in reader {
-        batches.push(batch.map_err(|e| e.to_string())?);
-    }
-    let [with_ops] = <[RecordBatch; 1]>::try_from(batches)
-        .map_err(|b| format!("{} batches in one record, not one", b.len()))?;
+    let with_ops = ipc::decode_batch(bytes)?;
     let position = with_ops
         .schema()
         .index_of(OP_COLUMN)
