@@ -15,6 +15,7 @@ mod explain;
 mod insert_coercion;
 mod insert_values;
 mod listing;
+mod manual;
 mod metrics;
 mod names;
 mod peers;
@@ -36,8 +37,8 @@ pub use commands::COMMAND_TOPIC;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use metrics::QueryMetrics;
 pub use names::{DEFAULT_SERVICE_ID, InternalNames};
-pub use results::{Listing, QueryDescription, Section, StatementResult};
 pub use peers::{LOCAL_ONLY, PeerRows, Tables, member_client_id};
+pub use results::{Listing, QueryDescription, Section, StatementResult};
 pub use shared_catalog::CommandFollower;
 
 use crate::exec::QueryDriver;
@@ -47,7 +48,6 @@ use crate::transport::Transport;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// How persistent queries are driven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -454,44 +454,6 @@ impl Engine {
             }
         }
         Ok(results)
-    }
-
-    /// Manual mode: runs every query until none has input left; returns records processed.
-    pub fn run_until_idle(&mut self) -> EngineResult<usize> {
-        self.run_until_idle_with(1)
-    }
-
-    /// [`Engine::run_until_idle`] with each step of a query consuming up to
-    /// `max_records_per_step` input records (one poll, one output transaction), as `brook
-    /// bench` does; `run_until_idle` steps one record at a time, as the conformance driver needs.
-    pub fn run_until_idle_with(&mut self, max_records_per_step: usize) -> EngineResult<usize> {
-        let max_records = max_records_per_step.max(1);
-        let mut total = 0;
-        loop {
-            let mut progressed = 0;
-            for runner in self.runners.values_mut() {
-                if let QueryRunner::Manual(q) = runner {
-                    let mut log = self
-                        .processing_log
-                        .lock()
-                        .map_err(|_| EngineError::Statement("processing log poisoned".into()))?;
-                    progressed += q
-                        .step(max_records, Duration::ZERO, &mut *log)
-                        .map_err(|e| match e {
-                            crate::exec::StepError::Transport(t) => EngineError::Transport(t),
-                            crate::exec::StepError::Fatal(m) => EngineError::Statement(m),
-                            crate::exec::StepError::State(e) => {
-                                EngineError::Statement(e.to_string())
-                            }
-                            crate::exec::StepError::Internal(m) => EngineError::Internal(m),
-                        })?;
-                }
-            }
-            if progressed == 0 {
-                return Ok(total);
-            }
-            total += progressed;
-        }
     }
 
     /// The error that stopped a persistent query (its state is then ERROR).

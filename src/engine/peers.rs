@@ -13,8 +13,8 @@
 //! The table handles (`Tables`) are shared with the HTTP layer, which answers other servers
 //! without the engine's lock (two servers asking each other at once cannot deadlock).
 
-use super::error::{EngineError, EngineResult};
 use super::Engine;
+use super::error::{EngineError, EngineResult};
 use crate::common::Value;
 use crate::exec::Materialization;
 use crate::plan::SourceDef;

@@ -47,10 +47,12 @@ pub async fn table_rows(
     .map_err(|e| ApiError::generic(super::error::SERVER_ERROR, e.to_string()))?
     .map_err(ApiError::bad_request)?;
     let rows = match rows {
-        Some(batch) => Json::String(STANDARD.encode(
-            ipc::encode_batch(&batch)
-                .map_err(|e| ApiError::generic(super::error::SERVER_ERROR, e.to_string()))?,
-        )),
+        Some(batch) => Json::String(
+            STANDARD.encode(
+                ipc::encode_batch(&batch)
+                    .map_err(|e| ApiError::generic(super::error::SERVER_ERROR, e.to_string()))?,
+            ),
+        ),
         None => Json::Null,
     };
     Ok(JsonBody(json!({ "rows": rows })))
@@ -66,7 +68,10 @@ impl PeerRows for PeerClient {
         table: &str,
         keys: Option<&[Vec<Value>]>,
     ) -> Result<Option<RecordBatch>, String> {
-        let host = url.strip_prefix("http://").unwrap_or(url).trim_end_matches('/');
+        let host = url
+            .strip_prefix("http://")
+            .unwrap_or(url)
+            .trim_end_matches('/');
         let addr = host
             .to_socket_addrs()
             .map_err(|e| format!("{url}: {e}"))?

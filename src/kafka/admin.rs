@@ -24,7 +24,10 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(config: &ClientConfig) -> Result<Admin> {
-        let bootstrap = config.get("bootstrap.servers").unwrap_or_default().to_string();
+        let bootstrap = config
+            .get("bootstrap.servers")
+            .unwrap_or_default()
+            .to_string();
         let client = config.create().map_err(|e| backend("admin client", e))?;
         let probe = config.create().map_err(|e| backend("consumer", e))?;
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -2,23 +2,24 @@
 //! output table; HAVING deletes rows that stop qualifying; a table source's changes and
 //! deletions are undone from their groups; windowed aggregations write windowed keys.
 
+use super::backends::{Backend, TestLog, run};
 use super::support;
-use brook::engine::{Engine, RunMode};
-use brook::transport::{Record, Transport};
-use std::sync::Arc;
+use brook::transport::Record;
 use support::{changes, pair, send_rows as send};
 
-fn setup(dir: &std::path::Path) -> (Engine, Arc<dyn Transport>) {
-    let log: Arc<dyn Transport> = Arc::new(support::open(dir));
-    let mut engine = Engine::new(log.clone(), RunMode::Manual);
-    engine.set_property("auto.offset.reset", "earliest");
-    (engine, log)
-}
+crate::on_both_backends!(
+    stream_counts_update_per_row_and_having_deletes,
+    table_changes_and_deletes_are_undone,
+    tumbling_windows_key_the_output_by_window,
+    a_restarted_aggregation_rebuilds_its_state_without_repeating_output,
+    grouping_by_the_window_alone_counts_each_window,
+    emit_final_writes_each_window_once_when_it_closes,
+    late_and_bad_records_are_counted_apart_per_query,
+);
 
-#[test]
-fn stream_counts_update_per_row_and_having_deletes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, log) = setup(dir.path());
+fn stream_counts_update_per_row_and_having_deletes(backend: Backend) {
+    let test = TestLog::new(backend);
+    let (mut engine, log) = (test.engine(), test.transport.clone());
     engine
         .execute_script(
             "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
@@ -33,7 +34,7 @@ fn stream_counts_update_per_row_and_having_deletes() {
         ("u3", Some(r#"{"PAGE":"home"}"#), 5),
     ];
     send(log.as_ref(), "clicks", &rows);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let out = changes(&support::read_all_from(log.as_ref(), "PER_PAGE", 0));
     // The third "home" fails HAVING: one tombstone, then nothing while it stays hidden.
     assert_eq!(
@@ -47,10 +48,9 @@ fn stream_counts_update_per_row_and_having_deletes() {
     );
 }
 
-#[test]
-fn table_changes_and_deletes_are_undone() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, log) = setup(dir.path());
+fn table_changes_and_deletes_are_undone(backend: Backend) {
+    let test = TestLog::new(backend);
+    let (mut engine, log) = (test.engine(), test.transport.clone());
     engine
         .execute_script(
             "CREATE TABLE users (id STRING PRIMARY KEY, region STRING) WITH (kafka_topic='users', value_format='JSON', partitions=1);
@@ -64,7 +64,7 @@ fn table_changes_and_deletes_are_undone() {
         ("b", None, 4),
     ];
     send(log.as_ref(), "users", &rows);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let out = changes(&support::read_all_from(log.as_ref(), "PER_REGION", 0));
     assert_eq!(
         out,
@@ -78,10 +78,9 @@ fn table_changes_and_deletes_are_undone() {
     );
 }
 
-#[test]
-fn tumbling_windows_key_the_output_by_window() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, log) = setup(dir.path());
+fn tumbling_windows_key_the_output_by_window(backend: Backend) {
+    let test = TestLog::new(backend);
+    let (mut engine, log) = (test.engine(), test.transport.clone());
     engine
         .execute_script(
             "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
@@ -95,7 +94,7 @@ fn tumbling_windows_key_the_output_by_window() {
         ("x", Some(r#"{"V":4}"#), 12),
     ];
     send(log.as_ref(), "s", &rows);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let records = support::read_all_from(log.as_ref(), "T", 0);
     let mut key = b"x".to_vec();
     key.extend_from_slice(&10i64.to_be_bytes());
@@ -114,13 +113,12 @@ fn tumbling_windows_key_the_output_by_window() {
     assert!(t.window.is_some(), "the sink's keys are windowed");
 }
 
-#[test]
-fn a_restarted_aggregation_rebuilds_its_state_without_repeating_output() {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn a_restarted_aggregation_rebuilds_its_state_without_repeating_output(backend: Backend) {
+    let mut test = TestLog::new(backend);
     let row = |ts| ("k", Some(r#"{"V":1}"#), ts);
     {
-        let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
-        let mut engine = Engine::open(log.clone(), RunMode::Manual).expect("open");
+        let log = test.transport.clone();
+        let mut engine = test.recovered_engine();
         engine.set_property("auto.offset.reset", "earliest");
         engine
             .execute_script(
@@ -129,13 +127,14 @@ fn a_restarted_aggregation_rebuilds_its_state_without_repeating_output() {
             )
             .expect("ctas");
         send(log.as_ref(), "s", &[row(1), row(2)]);
-        engine.run_until_idle().expect("run");
+        run(&mut engine);
         engine.shutdown();
     }
-    let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
-    let mut engine = Engine::open(log.clone(), RunMode::Manual).expect("reopen");
+    test.reopen();
+    let log = test.transport.clone();
+    let mut engine = test.recovered_engine();
     send(log.as_ref(), "s", &[row(3)]);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let values: Vec<Option<String>> = changes(&support::read_all_from(log.as_ref(), "T", 0))
         .into_iter()
         .map(|(_, v)| v)
@@ -152,10 +151,9 @@ fn split_window(record: &Record) -> (Vec<u8>, i64) {
     (inner.to_vec(), i64::from_be_bytes(start))
 }
 
-#[test]
-fn grouping_by_the_window_alone_counts_each_window() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, log) = setup(dir.path());
+fn grouping_by_the_window_alone_counts_each_window(backend: Backend) {
+    let test = TestLog::new(backend);
+    let (mut engine, log) = (test.engine(), test.transport.clone());
     engine
         .execute_script(
             "CREATE STREAM orders_stream (id STRING KEY, quantity INT, price DOUBLE) WITH (kafka_topic='orders', value_format='JSON', partitions=1);
@@ -171,7 +169,7 @@ fn grouping_by_the_window_alone_counts_each_window() {
         ("c", Some(r#"{"QUANTITY":3,"PRICE":2.0}"#), hour + 5),
     ];
     send(log.as_ref(), "orders", &rows);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let records = support::read_all_from(log.as_ref(), "ORDERS_PER_HOUR", 0);
     let windows: Vec<(Vec<u8>, i64)> = records.iter().map(split_window).collect();
     assert_eq!(
@@ -213,10 +211,9 @@ fn grouping_by_the_window_alone_counts_each_window() {
     );
 }
 
-#[test]
-fn emit_final_writes_each_window_once_when_it_closes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, log) = setup(dir.path());
+fn emit_final_writes_each_window_once_when_it_closes(backend: Backend) {
+    let test = TestLog::new(backend);
+    let (mut engine, log) = (test.engine(), test.transport.clone());
     engine
         .execute_script(
             "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
@@ -237,13 +234,13 @@ fn emit_final_writes_each_window_once_when_it_closes() {
             ("u2", v, 14),
         ],
     );
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     assert!(
         support::read_all_from(log.as_ref(), "PER_USER", 0).is_empty(),
         "nothing is final before stream time passes a window's end plus grace"
     );
     send(log.as_ref(), "clicks", &[("u3", v, 15), ("u1", v, 25)]);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let records = support::read_all_from(log.as_ref(), "PER_USER", 0);
     let got: Vec<(String, i64, String)> = records
         .iter()
@@ -271,10 +268,9 @@ fn emit_final_writes_each_window_once_when_it_closes() {
     );
 }
 
-#[test]
-fn late_and_bad_records_are_counted_apart_per_query() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, log) = setup(dir.path());
+fn late_and_bad_records_are_counted_apart_per_query(backend: Backend) {
+    let test = TestLog::new(backend);
+    let (mut engine, log) = (test.engine(), test.transport.clone());
     engine
         .execute_script(
             "CREATE STREAM clicks (user STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
@@ -290,7 +286,7 @@ fn late_and_bad_records_are_counted_apart_per_query() {
         ("u1", Some("not json"), 26),
     ];
     send(log.as_ref(), "clicks", &rows);
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let metrics = engine.query_metrics();
     let query = metrics
         .iter()

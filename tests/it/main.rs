@@ -3,6 +3,7 @@
 mod aggregation;
 mod aggregation_crash;
 mod architecture;
+mod backends;
 mod bounds;
 mod cli;
 mod crash_support;

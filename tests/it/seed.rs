@@ -4,6 +4,7 @@
 //! and the other files' queries, each given a few records; running the files again skips
 //! every statement.
 
+use super::backends::{Backend, TestLog, run};
 use super::support;
 use brook::common::Value;
 use brook::engine::{Engine, RunMode, StatementResult};
@@ -42,11 +43,12 @@ fn json_values(log: &dyn Transport, topic: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn the_seed_pipeline_enriches_filters_and_counts_orders() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log: Arc<dyn Transport> = Arc::new(support::open(dir.path()));
-    let mut engine = Engine::new(log.clone(), RunMode::Manual);
+crate::on_both_backends!(the_seed_pipeline_enriches_filters_and_counts_orders);
+
+fn the_seed_pipeline_enriches_filters_and_counts_orders(backend: Backend) {
+    let test = TestLog::new(backend);
+    let log = test.transport.clone();
+    let mut engine = test.recovered_engine();
     run_startup_files(&mut engine);
     send(
         log.as_ref(),
@@ -58,7 +60,7 @@ fn the_seed_pipeline_enriches_filters_and_counts_orders() {
     );
     // (Manual mode steps one record at a time, first partition first: the customers go in
     // before the orders, as the demo's generator sends them.)
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
     let order = |customer: &str, quantity: i32, price: f64| {
         format!(
             r#"{{"CUSTOMER_ID":"{customer}","PRODUCT_ID":"p1","QUANTITY":{quantity},"PRICE":{price:.1}}}"#
@@ -80,7 +82,7 @@ fn the_seed_pipeline_enriches_filters_and_counts_orders() {
             ("o4", Some(&o4), HOUR + 5),
         ],
     );
-    engine.run_until_idle().expect("run");
+    run(&mut engine);
 
     let enriched = json_values(log.as_ref(), "ENRICHED_ORDERS");
     let summary: Vec<(String, String, String, f64)> = enriched

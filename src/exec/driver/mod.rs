@@ -36,7 +36,8 @@ use crate::plan::SourceDef;
 use crate::plan::logical::{LogicalPlan, SinkTarget, logical_plan};
 use crate::plan::schema::ROWTIME;
 use crate::transport::{
-    Consumer, PartitionRecords, StartFrom, TopicPartition, TransactionalProducer, Transport,
+    Consumer, OffsetSpec, PartitionRecords, StartFrom, TopicPartition, TransactionalProducer,
+    Transport,
 };
 use arrow::array::Array;
 use order::Queue;
@@ -398,6 +399,28 @@ impl QueryDriver {
             tasks.iter().map(time).collect()
         };
         self.stages.iter().map(times).collect()
+    }
+
+    /// The end offset of each partition the query reads, measured now.
+    pub fn end_offsets(
+        &self,
+        transport: &dyn Transport,
+    ) -> Result<Vec<(TopicPartition, i64)>, crate::transport::TransportError> {
+        let mut ends = Vec::new();
+        for tp in &self.partitions {
+            ends.push((tp.clone(), transport.list_offset(tp, OffsetSpec::Latest)?));
+        }
+        Ok(ends)
+    }
+
+    /// The partitions whose position is still before the given end offsets, and where.
+    pub fn behind(&self, ends: &[(TopicPartition, i64)]) -> Vec<(TopicPartition, i64)> {
+        ends.iter()
+            .filter_map(|(tp, end)| {
+                let position = self.consumer.position(tp).unwrap_or(i64::MIN);
+                (position < *end).then(|| (tp.clone(), position))
+            })
+            .collect()
     }
 
     /// The query's record counts (shared: they go on counting).
