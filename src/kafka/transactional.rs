@@ -33,6 +33,12 @@ impl KafkaTransactionalProducer {
             .set("transactional.id", id)
             .set("enable.idempotence", "true")
             .set("linger.ms", "5");
+        // A server killed mid-transaction leaves it open, hiding what follows it from
+        // read_committed consumers until the coordinator aborts it: Kafka Streams' 10 s under
+        // exactly-once, not librdkafka's 60 s (a setting of the user's stands).
+        if config.get("transaction.timeout.ms").is_none() {
+            config.set("transaction.timeout.ms", "10000");
+        }
         let sender = Sender::new(&config)?;
         sender
             .producer

@@ -30,6 +30,7 @@ mod push_query;
 mod qtt;
 mod qtt_rest;
 mod restart;
+mod scale_out;
 mod seed;
 mod server;
 mod state_changelog;

@@ -227,7 +227,7 @@ fn spawn(dir: &std::path::Path, http_port: u16, kafka_port: u16) -> Child {
         .expect("spawn brook server")
 }
 
-fn wait_ready(http_port: u16) {
+pub fn wait_ready(http_port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if super::http_api::get(http_port, "/healthcheck")
