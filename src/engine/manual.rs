@@ -43,10 +43,14 @@ impl Engine {
         }
     }
 
-    /// Manual mode: runs every query until each has consumed its sources to the end offsets
-    /// measured now (polls wait for records to arrive); fails after `timeout`. Returns the
-    /// records processed.
-    pub fn run_until_caught_up(&mut self, timeout: Duration) -> EngineResult<usize> {
+    /// Manual mode: runs every query, each step consuming up to `max_records_per_step`, until
+    /// each has consumed its sources to the end offsets measured now (polls wait for records
+    /// to arrive); fails after `timeout`. Returns the records processed.
+    pub fn run_until_caught_up(
+        &mut self,
+        max_records_per_step: usize,
+        timeout: Duration,
+    ) -> EngineResult<usize> {
         let deadline = Instant::now() + timeout;
         let mut ends = Vec::new();
         for runner in self.runners.values() {
@@ -56,7 +60,7 @@ impl Engine {
         }
         let mut total = 0;
         loop {
-            total += self.run_steps(1, Duration::from_millis(50))?;
+            total += self.run_steps(max_records_per_step, Duration::from_millis(50))?;
             let mut behind = Vec::new();
             let manual = self.runners.values().filter_map(|r| match r {
                 QueryRunner::Manual(q) => Some(q),

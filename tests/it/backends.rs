@@ -6,7 +6,6 @@
 use crate::kafka_support::{Fixture, TestBroker};
 use brook::engine::{Engine, InternalNames, RunMode};
 use brook::kafka::KafkaTransport;
-use brook::kafka_wire::KafkaConfig;
 use brook::log::EmbeddedLog;
 use brook::transport::Transport;
 use std::sync::Arc;
@@ -45,7 +44,7 @@ impl TestLog {
                 }
             }
             Backend::Kafka => {
-                let cluster = Fixture::new(KafkaConfig::default());
+                let cluster = Fixture::cluster();
                 let kafka = KafkaTransport::connect(&cluster.bootstrap()).expect("connect");
                 TestLog {
                     transport: Arc::new(kafka),
@@ -104,10 +103,10 @@ impl TestLog {
 }
 
 /// Runs the engine's queries until they have consumed their input (waiting for records that
-/// travel over the network on Kafka).
+/// travel over the network on Kafka), a record per step as the conformance runner steps them.
 pub fn run(engine: &mut Engine) -> usize {
     engine
-        .run_until_caught_up(Duration::from_secs(60))
+        .run_until_caught_up(1, Duration::from_secs(60))
         .expect("queries consume their input")
 }
 

@@ -29,8 +29,23 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new(config: KafkaConfig) -> Fixture {
+        Fixture::with_log(config, LogConfig::default())
+    }
+
+    /// A cluster for engines to run on: appends acknowledged without waiting for an fsync
+    /// (as a Kafka broker acknowledges once replicated, not synced), so a step's transaction
+    /// commits in milliseconds, not at the next 100 ms flush.
+    pub fn cluster() -> Fixture {
+        let log = LogConfig {
+            flush: brook::log::FlushPolicy::Never,
+            ..LogConfig::default()
+        };
+        Fixture::with_log(KafkaConfig::default(), log)
+    }
+
+    fn with_log(config: KafkaConfig, log_config: LogConfig) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = EmbeddedLog::open(dir.path(), LogConfig::default()).expect("log");
+        let log = EmbeddedLog::open(dir.path(), log_config).expect("log");
         log.create_topic("t", &TopicConfig::with_partitions(2))
             .expect("topic");
         let config = KafkaConfig {

@@ -17,6 +17,7 @@ mod join_crash;
 mod join_order;
 mod joins;
 mod kafka_clients;
+mod kafka_crash;
 mod kafka_support;
 mod kafka_transport;
 mod kafka_txn;

@@ -8,7 +8,6 @@ use crate::http_api::{get, json, post};
 use crate::kafka_support::Fixture;
 use crate::server::{free_port, wait_ready};
 use brook::kafka::KafkaTransport;
-use brook::kafka_wire::KafkaConfig;
 use brook::transport::{ProducerRecord, Record, TopicPartition, Transport};
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -188,7 +187,7 @@ fn windowed(record: &Record) -> ((String, i64), (i64, i64)) {
 
 #[test]
 fn two_servers_split_a_windowed_aggregation_and_one_takes_over_after_a_kill() {
-    let cluster = Fixture::new(KafkaConfig::default());
+    let cluster = Fixture::cluster();
     let kafka = KafkaTransport::connect(&cluster.bootstrap()).expect("connect");
     let first = KafkaServer::start(&cluster.bootstrap());
     let second = KafkaServer::start(&cluster.bootstrap());
