@@ -103,7 +103,7 @@ fn crash_child_on_kafka() {
 
 /// The committed output: key, value and timestamp of each record (offsets differ between
 /// runs: transaction markers take offsets).
-fn output(kafka: &dyn Transport) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)> {
+fn output(kafka: &dyn Transport) -> Vec<Update> {
     if !kafka
         .list_topics()
         .expect("list")
