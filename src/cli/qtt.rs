@@ -1,6 +1,6 @@
 //! `brook qtt PATH...`: runs ksqlDB query-validation test files and reports the results.
 
-use brook::qtt::{CaseResult, collect_files, run_file};
+use brook::qtt::{CaseResult, Cluster, collect_files, run_file_on};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,6 +17,10 @@ pub struct QttArgs {
     /// Also list passing and skipped cases.
     #[arg(long)]
     pub verbose: bool,
+    /// Run the queries on Kafka through rdkafka, with a Kafka-protocol listener on each case's
+    /// log as the cluster (cases of one partition whose records have times; others are skipped).
+    #[arg(long)]
+    pub on_kafka: bool,
 }
 
 pub fn run(args: QttArgs) -> anyhow::Result<()> {
@@ -24,7 +28,11 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
     let mut all: Vec<CaseResult> = Vec::new();
     let mut out = std::io::stdout().lock();
     for file in &files {
-        let results = match run_file(file) {
+        let cluster = match args.on_kafka {
+            true => Cluster::KafkaListener,
+            false => Cluster::Embedded,
+        };
+        let results = match run_file_on(file, cluster) {
             Ok(r) => r,
             Err(e) => {
                 writeln!(out, "ERROR {e}")?;

@@ -92,6 +92,27 @@ impl Case {
     }
 
     /// Why this run needs something Brook does not have (a schema registry), if it does.
+    /// Why the case is not run on Kafka (`Cluster::KafkaListener`) though it runs on the
+    /// embedded log: a topic of several partitions (the subset is one partition's), or a
+    /// record at time 0 or without a time (librdkafka's producers, Brook's on Kafka among them,
+    /// write timestamp 0 as "now").
+    pub fn kafka_skip_reason(&self, variant: &Variant) -> Option<String> {
+        if let Some(reason) = self.skip_reason(variant) {
+            return Some(reason);
+        }
+        let text = variant.statements.join(" ").to_ascii_uppercase().replace(' ', "");
+        let several = self.topics.iter().any(|t| t.partitions.unwrap_or(1) > 1)
+            || (2..=64).any(|n| text.contains(&format!("PARTITIONS={n}")));
+        if several {
+            return Some("topics of several partitions (the Kafka subset is one partition's)".into());
+        }
+        let records = self.inputs.iter().chain(&self.outputs);
+        if records.clone().any(|r| r.timestamp.is_none_or(|t| t <= 0)) {
+            return Some("a record at time 0 (librdkafka writes it as the current time)".into());
+        }
+        None
+    }
+
     pub fn skip_reason(&self, variant: &Variant) -> Option<String> {
         if self.enabled == Some(false) {
             return Some("disabled upstream".into());

@@ -16,7 +16,7 @@ mod runner;
 
 pub use case::{Case, CaseFile, Variant};
 pub use rest::{RestCase, RestFile, run_rest_variant};
-pub use runner::{Outcome, run_variant};
+pub use runner::{Cluster, Outcome, run_variant, run_variant_on};
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -53,6 +53,12 @@ pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 
 /// Runs every case of one file.
 pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
+    run_file_on(path, Cluster::Embedded)
+}
+
+/// [`run_file`] with the query-validation cases' queries on `cluster` (rest files always run
+/// on the embedded log).
+pub fn run_file_on(path: &Path, cluster: Cluster) -> Result<Vec<CaseResult>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -72,7 +78,7 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
     Ok(run_cases(
         &name,
         file.tests.iter().map(|c| (c, c)),
-        run_variant,
+        |case, variant| run_variant_on(case, variant, cluster),
     ))
 }
 

@@ -1,5 +1,9 @@
 //! Runs one case: a fresh embedded log and engine (manual mode), the statements, then each
 //! input record followed by running every query until idle, then the output comparison.
+//!
+//! On Kafka (`Cluster::KafkaListener`) the engine runs through rdkafka, with a Kafka-protocol
+//! listener on the case's log as the cluster: inputs are appended to that log and outputs read
+//! from it, the queries consume, produce and commit over the wire.
 
 use super::case::{Case, TestRecord, Variant};
 use super::compare::same;
@@ -25,17 +29,55 @@ pub enum Outcome {
     Skipped(String),
 }
 
+/// Where a case's queries run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cluster {
+    /// On the embedded log.
+    Embedded,
+    /// On Kafka through rdkafka, a Kafka-protocol listener on the case's log as the cluster.
+    KafkaListener,
+}
+
 pub fn run_variant(case: &Case, variant: &Variant) -> Outcome {
-    if let Some(reason) = case.skip_reason(variant) {
+    run_variant_on(case, variant, Cluster::Embedded)
+}
+
+/// Runs a case with its queries on `cluster`.
+pub fn run_variant_on(case: &Case, variant: &Variant, cluster: Cluster) -> Outcome {
+    let skipped = match cluster {
+        Cluster::Embedded => case.skip_reason(variant),
+        Cluster::KafkaListener => case.kafka_skip_reason(variant),
+    };
+    if let Some(reason) = skipped {
         return Outcome::Skipped(reason);
     }
-    match run(case, variant) {
+    match run(case, variant, cluster) {
         Ok(outcome) => outcome,
         Err(e) => Outcome::Failed(e),
     }
 }
 
-fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
+/// The engine's log: the case's log itself, or Kafka with a listener on it (kept alive).
+fn engine_log(
+    log: &EmbeddedLog,
+    cluster: Cluster,
+) -> Result<(Engine, Option<crate::kafka_wire::KafkaServer>), String> {
+    if cluster == Cluster::Embedded {
+        return Ok((Engine::new(Arc::new(log.clone()), RunMode::Manual), None));
+    }
+    let config = crate::kafka_wire::KafkaConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Default::default()
+    };
+    let server = crate::kafka_wire::start(log.clone(), config).map_err(|e| e.to_string())?;
+    let kafka = crate::kafka::KafkaTransport::connect(&server.local_addr.to_string())
+        .map_err(|e| e.to_string())?;
+    let engine = Engine::new(Arc::new(kafka), RunMode::Manual)
+        .with_names(crate::engine::InternalNames::for_service("qtt_"));
+    Ok((engine, Some(server)))
+}
+
+fn run(case: &Case, variant: &Variant, cluster: Cluster) -> Result<Outcome, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let config = LogConfig {
         flush: FlushPolicy::Never,
@@ -44,7 +86,7 @@ fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
     };
     let log = EmbeddedLog::open(dir.path(), config).map_err(|e| e.to_string())?;
     let transport: Arc<dyn Transport> = Arc::new(log.clone());
-    let mut engine = Engine::new(transport.clone(), RunMode::Manual);
+    let (mut engine, listener) = engine_log(&log, cluster)?;
     super::fixtures::register(&mut engine);
     for (k, v) in &case.properties {
         engine.set_property(
@@ -74,7 +116,11 @@ fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
     }
     for input in &case.inputs {
         produce(&engine, transport.as_ref(), input)?;
-        if let Err(e) = engine.run_until_idle() {
+        let ran = match cluster {
+            Cluster::Embedded => engine.run_until_idle(),
+            Cluster::KafkaListener => engine.run_until_caught_up(1, Duration::from_secs(30)),
+        };
+        if let Err(e) = ran {
             // A query that stops on bad data is the expected error of some cases.
             let message = e.to_string();
             return match &expected_error {
@@ -91,6 +137,9 @@ fn run(case: &Case, variant: &Variant) -> Result<Outcome, String> {
     compare_outputs(case, &engine, transport.as_ref())?;
     check_post(case, &engine)?;
     drop(engine);
+    if let Some(listener) = listener {
+        listener.stop();
+    }
     log.close().map_err(|e| e.to_string())?;
     Ok(Outcome::Passed)
 }

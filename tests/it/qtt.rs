@@ -1,8 +1,13 @@
 //! Conformance: runs ksqlDB's query-validation tests (`../shared/qtt`) and compares with
 //! `tests/qtt/passing.txt`. A listed case that no longer passes fails this test; newly passing
 //! cases are printed so the list can grow (`BROOK_QTT_UPDATE=1 cargo test --test it qtt` adds
-//! them). The list only grows.
+//! them). The list only grows. The subset of one partition whose records have times runs
+//! again with the queries on Kafka (rdkafka, a Kafka listener on each case's log as the
+//! cluster), against `tests/qtt/kafka-passing.txt`.
+//!
+//! Without the corpus these tests pass with a note, except in CI (`CI` set), where they fail.
 
+use brook::qtt::Cluster;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -10,14 +15,29 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/qtt/query-validation-tests")
 }
 
-fn passing_list() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qtt/passing.txt")
+fn passing_list(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qtt").join(name)
 }
 
 #[test]
 fn conformance_cases_that_passed_still_pass() {
+    check_corpus(Cluster::Embedded, "passing.txt");
+}
+
+#[test]
+fn conformance_cases_on_kafka_that_passed_still_pass() {
+    check_corpus(Cluster::KafkaListener, "kafka-passing.txt");
+}
+
+/// Runs the corpus with the queries on `cluster` and compares with the list `list`.
+fn check_corpus(cluster: Cluster, list: &str) {
     let dir = corpus();
     if !dir.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the conformance corpus is not at {}",
+            dir.display()
+        );
         eprintln!(
             "skipping: the conformance corpus is not at {}",
             dir.display()
@@ -28,7 +48,7 @@ fn conformance_cases_that_passed_still_pass() {
     let mut passed = BTreeSet::new();
     let mut reasons = std::collections::BTreeMap::new();
     for file in &files {
-        for r in brook::qtt::run_file(file).expect("case file parses") {
+        for r in brook::qtt::run_file_on(file, cluster).expect("case file parses") {
             if r.status == "passed" {
                 passed.insert(r.id.trim().to_string());
             } else if let Some(reason) = r.reason {
@@ -36,7 +56,7 @@ fn conformance_cases_that_passed_still_pass() {
             }
         }
     }
-    let text = std::fs::read_to_string(passing_list()).unwrap_or_default();
+    let text = std::fs::read_to_string(passing_list(list)).unwrap_or_default();
     let listed: BTreeSet<String> = text
         .lines()
         .map(str::trim)
@@ -55,14 +75,14 @@ fn conformance_cases_that_passed_still_pass() {
     let new: Vec<&String> = passed.difference(&listed).collect();
     if !new.is_empty() {
         eprintln!(
-            "{} newly passing conformance cases (BROOK_QTT_UPDATE=1 adds them to tests/qtt/passing.txt):",
+            "{} newly passing conformance cases (BROOK_QTT_UPDATE=1 adds them to tests/qtt/{list}):",
             new.len()
         );
         new.iter().for_each(|id| eprintln!("  {id}"));
         if std::env::var("BROOK_QTT_UPDATE").is_ok() {
             let all: BTreeSet<&String> = listed.iter().chain(new.iter().copied()).collect();
             let body: String = all.iter().map(|id| format!("{id}\n")).collect();
-            std::fs::write(passing_list(), format!("# Conformance cases that pass (see tests/it/qtt.rs). This list only grows.\n{body}")).expect("write list");
+            std::fs::write(passing_list(list), format!("# Conformance cases that pass (see tests/it/qtt.rs). This list only grows.\n{body}")).expect("write list");
         }
     }
     assert!(
