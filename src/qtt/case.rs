@@ -100,11 +100,17 @@ impl Case {
         if let Some(reason) = self.skip_reason(variant) {
             return Some(reason);
         }
-        let text = variant.statements.join(" ").to_ascii_uppercase().replace(' ', "");
+        let text = variant
+            .statements
+            .join(" ")
+            .to_ascii_uppercase()
+            .replace(' ', "");
         let several = self.topics.iter().any(|t| t.partitions.unwrap_or(1) > 1)
             || (2..=64).any(|n| text.contains(&format!("PARTITIONS={n}")));
         if several {
-            return Some("topics of several partitions (the Kafka subset is one partition's)".into());
+            return Some(
+                "topics of several partitions (the Kafka subset is one partition's)".into(),
+            );
         }
         let records = self.inputs.iter().chain(&self.outputs);
         if records.clone().any(|r| r.timestamp.is_none_or(|t| t <= 0)) {

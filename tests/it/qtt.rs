@@ -16,7 +16,9 @@ fn corpus() -> PathBuf {
 }
 
 fn passing_list(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qtt").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/qtt")
+        .join(name)
 }
 
 #[test]

@@ -3,16 +3,14 @@
 //! records that match the predicate, and the first output record against the first match.
 
 use super::measure::{Phase, mib, print_header, thousands, topic_records};
-use super::{BenchArgs, QueryRun, run_query};
+use super::{Backend, BenchArgs, BenchEngine, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, bail, ensure};
-use brook::engine::{Engine, RunMode};
 use brook::log::EmbeddedLog;
 use brook::transport::{ProducerRecord, StartFrom, TopicPartition, Transport};
 use bytes::Bytes;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const INPUT_TOPIC: &str = "bench_in";
@@ -24,11 +22,17 @@ const CREATE_QUERY: &str = "CREATE STREAM big AS SELECT order_id, customer_id, \
 const ITEMS: [&str; 5] = ["widget", "gadget", "gizmo", "sprocket", "doohickey"];
 const SEED: u64 = 0x0b_700c;
 
-pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
+pub fn bench_on(
+    args: &BenchArgs,
+    cli: &Cli,
+    log: &EmbeddedLog,
+    dir: &Path,
+    backend: Backend,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let title =
-        "stateless filter+projection, JSON -> JSON, embedded log, manual mode on one thread";
+    let title = "stateless filter+projection, JSON -> JSON, manual mode on one thread";
     print_header(&mut out, title, dir, cli.flush, CREATE_QUERY)?;
+    writeln!(out, "  backend         {}", backend.name())?;
 
     let generated = Instant::now();
     let input = generate(args.records);
@@ -77,7 +81,7 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
     writeln!(out, "  cpu             {}", produce.cpu_summary())?;
     writeln!(out)?;
 
-    let engine = Engine::new(Arc::new(log.clone()), RunMode::Manual);
+    let engine = BenchEngine::on(log, backend, None)?;
     let QueryRun {
         consumed,
         phase: query,

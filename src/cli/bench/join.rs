@@ -17,15 +17,13 @@ use super::join_input::{self, Enriched, Input, row_hash};
 use super::measure::{
     changelog_records, dir_size, for_each_record, mib, print_header, thousands, topic_records,
 };
-use super::{BenchArgs, BenchJoin, QueryRun, run_query};
+use super::{Backend, BenchArgs, BenchEngine, BenchJoin, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, ensure};
-use brook::engine::{Engine, RunMode};
 use brook::log::EmbeddedLog;
 use brook::transport::{ProducerRecord, Record, TopicConfig, Transport};
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// One benchmarked join: the statements creating its sources, its query, and the topic it
@@ -59,23 +57,29 @@ const STREAM_STREAM: BenchedJoin = BenchedJoin {
     output: "CLICKED",
 };
 
-pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
+pub fn bench_on(
+    args: &BenchArgs,
+    cli: &Cli,
+    log: &EmbeddedLog,
+    dir: &Path,
+    backend: Backend,
+) -> anyhow::Result<()> {
     ensure!(args.keys > 0, "--keys must be at least 1");
     let mut out = std::io::stdout().lock();
-    let title =
-        "joins, JSON -> JSON, RocksDB state + changelogs, embedded log, manual mode on one thread";
+    let title = "joins, JSON -> JSON, RocksDB state + changelogs, manual mode on one thread";
     let queries = match args.join {
         BenchJoin::Both => "a stream-table join, then a stream-stream join (below)",
         BenchJoin::StreamTable => "a stream-table join (below)",
         BenchJoin::StreamStream => "a stream-stream join (below)",
     };
     print_header(&mut out, title, dir, cli.flush, queries)?;
+    writeln!(out, "  backend         {}", backend.name())?;
     writeln!(out)?;
     if args.join != BenchJoin::StreamStream {
-        stream_table(args, log, dir, &mut out)?;
+        stream_table(args, log, (dir, backend), &mut out)?;
     }
     if args.join != BenchJoin::StreamTable {
-        stream_stream(args, log, dir, &mut out)?;
+        stream_stream(args, log, (dir, backend), &mut out)?;
     }
     Ok(())
 }
@@ -83,7 +87,7 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
 fn stream_table(
     args: &BenchArgs,
     log: &EmbeddedLog,
-    dir: &Path,
+    dir: (&Path, Backend),
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let generated = Instant::now();
@@ -124,7 +128,7 @@ fn stream_table(
 fn stream_stream(
     args: &BenchArgs,
     log: &EmbeddedLog,
-    dir: &Path,
+    dir: (&Path, Backend),
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let generated = Instant::now();
@@ -188,14 +192,14 @@ fn run_and_report(
     inputs: &[(&str, &[Input])],
     args: &BenchArgs,
     log: &EmbeddedLog,
-    dir: &Path,
+    (dir, backend): (&Path, Backend),
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     for (topic, records) in inputs {
         append(log, topic, records)?;
     }
     let total: usize = inputs.iter().map(|(_, records)| records.len()).sum();
-    let run = run(log, dir, join, args.batch)?;
+    let run = run(log, (dir, backend), join, args.batch)?;
     report(out, log, dir, join.output, &run, args.batch)?;
     ensure!(
         run.consumed == total,
@@ -208,12 +212,11 @@ fn run_and_report(
 /// Creates the sources and runs the query in an engine of its own until its input is consumed.
 fn run(
     log: &EmbeddedLog,
-    dir: &Path,
+    (dir, backend): (&Path, Backend),
     join: &BenchedJoin,
     batch: usize,
 ) -> anyhow::Result<QueryRun> {
-    let engine =
-        Engine::new(Arc::new(log.clone()), RunMode::Manual).with_state_dir(dir.join("state"));
+    let engine = BenchEngine::on(log, backend, Some(&dir.join("state")))?;
     run_query(engine, join.sources, join.query, batch)
 }
 

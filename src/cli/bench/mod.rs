@@ -24,11 +24,14 @@ mod windowed;
 
 use super::Cli;
 use anyhow::{Context, ensure};
-use brook::engine::Engine;
+use brook::engine::{DEFAULT_SERVICE_ID, Engine, InternalNames, RunMode};
+use brook::kafka::KafkaTransport;
 use brook::log::{EmbeddedLog, LogConfig};
 use clap::{Args, ValueEnum};
 use measure::Phase;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -70,9 +73,40 @@ pub struct BenchArgs {
     /// A running peer broker to measure instead of starting one (`--query kafka`).
     #[arg(long)]
     pub peer_bootstrap: Option<String>,
+    /// Where the query runs (`filter`, `windowed`, `join`): on the embedded log, on Kafka
+    /// (through rdkafka, with a Kafka-protocol listener on loopback over the benchmark's log as
+    /// the cluster), or both, one after the other in the same run.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Embedded)]
+    pub backend: BenchBackend,
     /// Keep the benchmark's log directory afterwards (its path is printed).
     #[arg(long)]
     pub keep: bool,
+}
+
+/// Where `brook bench` runs its query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchBackend {
+    Embedded,
+    Kafka,
+    Both,
+}
+
+/// One backend a run measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Kafka,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded log",
+            Backend::Kafka => {
+                "Kafka (rdkafka, exactly-once transactions; a Kafka listener on loopback as the cluster)"
+            }
+        }
+    }
 }
 
 /// The benchmark queries.
@@ -149,6 +183,24 @@ fn data_dir_given() -> bool {
 }
 
 fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
+    let backends = match (args.query, args.backend) {
+        (BenchQuery::Push | BenchQuery::Kafka, _) | (_, BenchBackend::Embedded) => {
+            vec![Backend::Embedded]
+        }
+        (_, BenchBackend::Kafka) => vec![Backend::Kafka],
+        (_, BenchBackend::Both) => vec![Backend::Embedded, Backend::Kafka],
+    };
+    for (i, backend) in backends.into_iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let dir = dir.join(format!("run-{i}"));
+        bench_with(args, cli, &dir, backend)?;
+    }
+    Ok(())
+}
+
+fn bench_with(args: &BenchArgs, cli: &Cli, dir: &Path, backend: Backend) -> anyhow::Result<()> {
     let log = EmbeddedLog::open(
         dir,
         LogConfig {
@@ -158,9 +210,9 @@ fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
     )
     .with_context(|| format!("opening the log in {}", dir.display()))?;
     let result = match args.query {
-        BenchQuery::Filter => filter::bench_on(args, cli, &log, dir),
-        BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir),
-        BenchQuery::Join => join::bench_on(args, cli, &log, dir),
+        BenchQuery::Filter => filter::bench_on(args, cli, &log, dir, backend),
+        BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir, backend),
+        BenchQuery::Join => join::bench_on(args, cli, &log, dir, backend),
         BenchQuery::Push => push::bench_on(args, &log),
         BenchQuery::Kafka => kafka::bench_on(args, &log, dir),
     };
@@ -175,14 +227,58 @@ struct QueryRun {
     errors: usize,
 }
 
+/// A benchmark's engine (manual mode): on the log itself, or on Kafka with a Kafka-protocol
+/// listener on loopback over the log as the cluster (kept running while the engine is).
+struct BenchEngine {
+    engine: Engine,
+    backend: Backend,
+    _listener: Option<brook::kafka_wire::KafkaServer>,
+}
+
+impl BenchEngine {
+    fn on(log: &EmbeddedLog, backend: Backend, state: Option<&Path>) -> anyhow::Result<Self> {
+        let (engine, listener) = match backend {
+            Backend::Embedded => (Engine::new(Arc::new(log.clone()), RunMode::Manual), None),
+            Backend::Kafka => {
+                let config = brook::kafka_wire::KafkaConfig {
+                    listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                    ..Default::default()
+                };
+                let listener = brook::kafka_wire::start(log.clone(), config)
+                    .context("starting the Kafka listener")?;
+                let kafka = KafkaTransport::connect(&listener.local_addr.to_string())
+                    .context("connecting to the Kafka listener")?;
+                let engine = Engine::new(Arc::new(kafka), RunMode::Manual)
+                    .with_names(InternalNames::for_service(DEFAULT_SERVICE_ID));
+                (engine, Some(listener))
+            }
+        };
+        let engine = match state {
+            Some(dir) => engine.with_state_dir(dir),
+            None => engine,
+        };
+        Ok(BenchEngine {
+            engine,
+            backend,
+            _listener: listener,
+        })
+    }
+}
+
 /// Creates the source and starts the query in `engine` (manual mode, reading from the
-/// earliest offset), then times running it until its input is consumed.
+/// earliest offset), then times running it until its input is consumed (on Kafka, until the
+/// query's positions reach the input's end: records arrive over the network).
 fn run_query(
-    mut engine: Engine,
+    bench: BenchEngine,
     source: &str,
     query: &str,
     batch: usize,
 ) -> anyhow::Result<QueryRun> {
+    let BenchEngine {
+        mut engine,
+        backend,
+        _listener,
+    } = bench;
     engine.set_property("auto.offset.reset", "earliest");
     engine
         .execute_script(source)
@@ -190,7 +286,10 @@ fn run_query(
     engine.execute_script(query).context("starting the query")?;
     let mut consumed = 0;
     let phase = Phase::measure(|| {
-        consumed = engine.run_until_idle_with(batch)?;
+        consumed = match backend {
+            Backend::Embedded => engine.run_until_idle_with(batch)?,
+            Backend::Kafka => engine.run_until_caught_up(batch, Duration::from_secs(3600))?,
+        };
         Ok(())
     })?;
     let errors = engine.processing_error_total() as usize;

@@ -7,17 +7,15 @@
 //! here from the generated input.
 
 use super::measure::{changelog_records, dir_size, mib, print_header, thousands, topic_records};
-use super::{BenchArgs, QueryRun, run_query};
+use super::{Backend, BenchArgs, BenchEngine, QueryRun, run_query};
 use crate::cli::Cli;
 use anyhow::{Context, ensure};
-use brook::engine::{Engine, RunMode};
 use brook::log::EmbeddedLog;
 use brook::transport::{ProducerRecord, StartFrom, TopicPartition, Transport};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const INPUT_TOPIC: &str = "bench_in";
@@ -35,11 +33,19 @@ const SEED: u64 = 0x0b_700d;
 /// Count and revenue of one (customer, window start).
 type Expected = HashMap<(String, i64), (i64, f64)>;
 
-pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> anyhow::Result<()> {
+pub fn bench_on(
+    args: &BenchArgs,
+    cli: &Cli,
+    log: &EmbeddedLog,
+    dir: &Path,
+    backend: Backend,
+) -> anyhow::Result<()> {
     ensure!(args.keys > 0, "--keys must be at least 1");
     let mut out = std::io::stdout().lock();
-    let title = "windowed aggregation, JSON -> JSON, RocksDB state + changelog, embedded log, manual mode on one thread";
+    let title =
+        "windowed aggregation, JSON -> JSON, RocksDB state + changelog, manual mode on one thread";
     print_header(&mut out, title, dir, cli.flush, CREATE_QUERY)?;
+    writeln!(out, "  backend         {}", backend.name())?;
     let generated = Instant::now();
     let (records, bytes, expected) = generate(args.records, args.keys);
     writeln!(
@@ -63,8 +69,7 @@ pub fn bench_on(args: &BenchArgs, cli: &Cli, log: &EmbeddedLog, dir: &Path) -> a
     }
     producer.flush()?;
 
-    let engine =
-        Engine::new(Arc::new(log.clone()), RunMode::Manual).with_state_dir(dir.join("state"));
+    let engine = BenchEngine::on(log, backend, Some(&dir.join("state")))?;
     let QueryRun {
         consumed,
         phase: query,
