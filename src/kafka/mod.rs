@@ -44,29 +44,113 @@ impl KafkaTransport {
         let transport = KafkaTransport {
             bootstrap: bootstrap.to_string(),
             settings: settings.to_vec(),
-            admin: admin::Admin::new(&Self::config_of(bootstrap, settings))?,
+            admin: admin::Admin::new(&Self::config_of(bootstrap, settings, Role::Admin))?,
         };
-        transport.admin.topics()?;
+        transport.admin.topics().map_err(|e| {
+            TransportError::Backend(format!(
+                "no broker of the Kafka cluster at {bootstrap} answered within {} s: {e}",
+                TIMEOUT.as_secs()
+            ))
+        })?;
         Ok(transport)
     }
 
-    fn config_of(bootstrap: &str, settings: &[(String, String)]) -> ClientConfig {
+    /// A client's configuration: the settings that apply to its role (librdkafka warns about
+    /// a consumer's setting given to a producer, and the other way round).
+    fn config_of(bootstrap: &str, settings: &[(String, String)], role: Role) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", bootstrap);
         for (key, value) in settings {
-            config.set(key, value);
+            if Role::of(key).is_none_or(|r| r == role) {
+                config.set(key, value);
+            }
         }
         config
     }
 
-    fn config(&self) -> ClientConfig {
-        Self::config_of(&self.bootstrap, &self.settings)
+    fn config(&self, role: Role) -> ClientConfig {
+        Self::config_of(&self.bootstrap, &self.settings, role)
+    }
+}
+
+/// Which kind of client a librdkafka setting is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Admin,
+    Producer,
+    Consumer,
+}
+
+impl Role {
+    /// The only role `key` applies to (`None`: every client's, such as security settings).
+    fn of(key: &str) -> Option<Role> {
+        const CONSUMER: [&str; 12] = [
+            "group.",
+            "session.timeout.ms",
+            "heartbeat.interval.ms",
+            "max.poll.interval.ms",
+            "partition.assignment.strategy",
+            "auto.",
+            "enable.auto.",
+            "fetch.",
+            "isolation.level",
+            "queued.",
+            "enable.partition.eof",
+            "check.crcs",
+        ];
+        const PRODUCER: [&str; 11] = [
+            "acks",
+            "request.required.acks",
+            "linger.ms",
+            "queue.buffering.",
+            "batch.",
+            "compression.",
+            "transaction",
+            "enable.idempotence",
+            "retries",
+            "message.send.max.retries",
+            "delivery.timeout.ms",
+        ];
+        if CONSUMER.iter().any(|p| key.starts_with(p)) {
+            Some(Role::Consumer)
+        } else if PRODUCER.iter().any(|p| key.starts_with(p)) {
+            Some(Role::Producer)
+        } else {
+            None
+        }
     }
 }
 
 /// An rdkafka error, as the outside world's fault.
-fn backend(what: &str, e: impl std::fmt::Display) -> TransportError {
-    TransportError::Backend(format!("{what}: {e}"))
+/// A refusal the cluster's ACLs made says so, with what to check.
+fn backend(what: &str, e: impl std::fmt::Display + 'static) -> TransportError {
+    let any: &dyn std::any::Any = &e;
+    let code = match (
+        any.downcast_ref::<rdkafka::error::KafkaError>(),
+        any.downcast_ref::<rdkafka::error::RDKafkaErrorCode>(),
+    ) {
+        (Some(e), _) => e.rdkafka_error_code(),
+        (_, Some(code)) => Some(*code),
+        _ => None,
+    };
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    let refused = matches!(
+        code,
+        Some(
+            Code::TopicAuthorizationFailed
+                | Code::GroupAuthorizationFailed
+                | Code::ClusterAuthorizationFailed
+                | Code::TransactionalIdAuthorizationFailed
+                | Code::SaslAuthenticationFailed
+        )
+    );
+    match refused {
+        true => TransportError::Backend(format!(
+            "{what}: refused by the Kafka cluster ({e}): check the ACLs or credentials of the \
+             principal Brook connects as (--kafka-config sasl.username=...)"
+        )),
+        false => TransportError::Backend(format!("{what}: {e}")),
+    }
 }
 
 impl Transport for KafkaTransport {
@@ -120,7 +204,9 @@ impl Transport for KafkaTransport {
     }
 
     fn producer(&self) -> Result<Box<dyn Producer>> {
-        Ok(Box::new(producer::KafkaProducer::new(self.config())?))
+        Ok(Box::new(producer::KafkaProducer::new(
+            self.config(Role::Producer),
+        )?))
     }
 
     fn transactional_producer(
@@ -128,14 +214,14 @@ impl Transport for KafkaTransport {
         transactional_id: &str,
     ) -> Result<Box<dyn TransactionalProducer>> {
         Ok(Box::new(transactional::KafkaTransactionalProducer::new(
-            self.config(),
+            self.config(Role::Producer),
             transactional_id,
         )?))
     }
 
     fn consumer(&self, group: Option<&str>) -> Result<Box<dyn Consumer>> {
         Ok(Box::new(consumer::KafkaConsumer::new(
-            self.config(),
+            self.config(Role::Consumer),
             group,
         )?))
     }

@@ -184,3 +184,20 @@ fn group_members_split_the_partitions_and_one_takes_over_when_the_other_leaves()
     drop(b);
     poll_until_assigned(a.as_mut(), 4);
 }
+
+#[test]
+fn an_unreachable_cluster_is_an_error_that_names_its_address() {
+    let port = crate::server::free_port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let error = match KafkaTransport::connect(&bootstrap) {
+        Ok(_) => panic!("nothing listens on {bootstrap}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains(&bootstrap), "{error}");
+    assert!(error.contains("answered within"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the retries are bounded"
+    );
+}
