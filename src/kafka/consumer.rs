@@ -1,9 +1,12 @@
 //! A consumer through rdkafka: partitions assigned, or the group's members' share of
-//! subscribed topics (`membership`); read_committed; positions as librdkafka reports them (the
-//! next offset to read, past transaction markers), and commits of those positions to the group.
+//! subscribed topics (`membership`); read_committed. What librdkafka fetched is kept per
+//! partition (`buffer`), handed out in turns across partitions, and moved back among without
+//! fetching again; positions are the next offset to read, past the transaction markers
+//! librdkafka skipped; commits send those positions to the group.
 //!
 //! May import what `kafka` does.
 
+use super::buffer::PartitionBuffer;
 use super::membership::GroupContext;
 use super::{TIMEOUT, backend};
 use crate::transport::{
@@ -20,12 +23,19 @@ use std::time::{Duration, Instant};
 
 type Client = BaseConsumer<GroupContext>;
 
+/// Records fetched ahead of what was handed out, over all partitions, past which a poll
+/// fetches no more (librdkafka keeps fetching into its own bounded queue meanwhile).
+const MAX_BUFFERED: usize = 100_000;
+
 pub struct KafkaConsumer {
     config: ClientConfig,
     group: Option<String>,
     consumer: Option<Client>,
-    /// The next offset to read of each partition the consumer reads (its assignment).
-    positions: BTreeMap<TopicPartition, i64>,
+    /// The fetched records and position of each partition the consumer reads (its
+    /// assignment).
+    partitions: BTreeMap<TopicPartition, PartitionBuffer>,
+    /// The partition handed out first by the next poll, so none starves.
+    rotation: usize,
     /// A subscribed consumer's rebalances and starts, noted by its callbacks.
     context: GroupContext,
     /// Rebalances taken from the callbacks, not yet taken by the caller.
@@ -48,7 +58,8 @@ impl KafkaConsumer {
             config,
             group: group.map(str::to_string),
             consumer: None,
-            positions: BTreeMap::new(),
+            partitions: BTreeMap::new(),
+            rotation: 0,
             context: GroupContext::new(),
             rebalances: Vec::new(),
         })
@@ -106,19 +117,58 @@ impl KafkaConsumer {
         for rebalance in &noted.rebalances {
             if let Rebalance::Revoked(tps) = rebalance {
                 for tp in tps {
-                    self.positions.remove(tp);
+                    self.partitions.remove(tp);
                     revoked.push(tp.clone());
                 }
             }
         }
-        self.positions.extend(noted.starts);
+        for (tp, start) in noted.starts {
+            self.partitions
+                .insert(tp, PartitionBuffer::starting_at(start));
+        }
         self.rebalances.extend(noted.rebalances);
         Ok(revoked)
     }
 
-    /// Takes each partition's position from librdkafka: the next offset to read, past the
-    /// transaction markers it has skipped (not the last record's offset + 1). Right after an
-    /// assignment or a seek it has none, and the one set then stands.
+    /// Moves what librdkafka has fetched into the partitions' buffers, waiting up to
+    /// `timeout` when none has a record to hand out.
+    fn fetch(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let buffered: usize = self.partitions.values().map(|b| b.available()).sum();
+            let wait = match buffered {
+                0 => deadline.saturating_duration_since(Instant::now()),
+                _ => Duration::ZERO,
+            };
+            if buffered >= MAX_BUFFERED {
+                return Ok(());
+            }
+            let polled = self.client()?.poll(wait);
+            let fetched = match polled {
+                None => None,
+                Some(Err(e)) => return Err(backend("consuming", e)),
+                Some(Ok(message)) => {
+                    let tp = TopicPartition::new(message.topic(), message.partition() as u32);
+                    Some((tp, record_of(&message)))
+                }
+            };
+            self.take_noted()?;
+            match fetched {
+                // A partition revoked while this poll ran: its records are not ours.
+                Some((tp, record)) => {
+                    if let Some(buffer) = self.partitions.get_mut(&tp) {
+                        buffer.push(record);
+                    }
+                }
+                None if buffered > 0 || wait.is_zero() => return Ok(()),
+                None => {}
+            }
+        }
+    }
+
+    /// Tells each buffer librdkafka's position: past the records it handed out and the
+    /// transaction markers it skipped after them (right after an assignment or a seek it has
+    /// none).
     fn refresh_positions(&mut self) -> Result<()> {
         let Some(consumer) = &self.consumer else {
             return Ok(());
@@ -128,10 +178,10 @@ impl KafkaConsumer {
             .map_err(|e| backend("reading positions", e))?;
         for e in list.elements() {
             let tp = TopicPartition::new(e.topic(), e.partition() as u32);
-            if let (Offset::Offset(offset), Some(position)) =
-                (e.offset(), self.positions.get_mut(&tp))
+            if let (Offset::Offset(offset), Some(buffer)) =
+                (e.offset(), self.partitions.get_mut(&tp))
             {
-                *position = offset;
+                buffer.fetched_to(offset);
             }
         }
         Ok(())
@@ -166,12 +216,13 @@ impl Consumer for KafkaConsumer {
             .create_with_context(self.context.clone())
             .map_err(|e| backend("consumer", e))?;
         let mut list = TopicPartitionList::new();
-        self.positions.clear();
+        self.partitions.clear();
         for (tp, start) in partitions {
             let offset = Self::start_offset(&consumer, tp, *start)?;
             list.add_partition_offset(&tp.topic, tp.partition as i32, Offset::Offset(offset))
                 .map_err(|e| backend("assigning", e))?;
-            self.positions.insert(tp.clone(), offset);
+            self.partitions
+                .insert(tp.clone(), PartitionBuffer::starting_at(offset));
         }
         consumer
             .assign(&list)
@@ -181,37 +232,34 @@ impl Consumer for KafkaConsumer {
     }
 
     fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<PartitionRecords>> {
-        let deadline = Instant::now() + timeout;
-        let mut by_partition: BTreeMap<TopicPartition, Vec<Record>> = BTreeMap::new();
-        let mut taken = 0;
-        while taken < max_records {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let polled = self.client()?.poll(left);
-            let (record, tp) = match polled {
-                None => (None, None),
-                Some(Err(e)) => return Err(backend("consuming", e)),
-                Some(Ok(message)) => {
-                    let tp = TopicPartition::new(message.topic(), message.partition() as u32);
-                    (Some(record_of(&message)), Some(tp))
-                }
-            };
-            let revoked = self.take_noted()?;
-            by_partition.retain(|tp, _| !revoked.contains(tp));
-            let (Some(record), Some(tp)) = (record, tp) else {
+        self.fetch(timeout)?;
+        self.refresh_positions()?;
+        let count = self.partitions.len();
+        let mut budget = max_records.max(1);
+        let mut out = Vec::new();
+        let keys: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        for i in 0..count {
+            if budget == 0 {
                 break;
+            }
+            let tp = &keys[(self.rotation + i) % count];
+            let Some(buffer) = self.partitions.get_mut(tp) else {
+                continue;
             };
-            if !self.positions.contains_key(&tp) {
-                // A partition revoked while this poll ran: its records are not ours.
+            let records = buffer.take(budget);
+            buffer.trim();
+            if records.is_empty() {
                 continue;
             }
-            by_partition.entry(tp).or_default().push(record);
-            taken += 1;
-            if left.is_zero() {
-                break;
-            }
+            budget -= records.len();
+            out.push((tp.clone(), records));
         }
-        self.refresh_positions()?;
-        Ok(by_partition
+        self.rotation = if count == 0 {
+            0
+        } else {
+            (self.rotation + 1) % count
+        };
+        Ok(out
             .into_iter()
             .map(|(tp, records)| {
                 let high_watermark = self.end_offset(&tp).unwrap_or(-1);
@@ -226,7 +274,7 @@ impl Consumer for KafkaConsumer {
     }
 
     fn position(&self, tp: &TopicPartition) -> Option<i64> {
-        self.positions.get(tp).copied()
+        self.partitions.get(tp).map(PartitionBuffer::position)
     }
 
     /// The high watermark of the last fetch (no request), or asked of the broker before one.
@@ -244,7 +292,16 @@ impl Consumer for KafkaConsumer {
         }
     }
 
+    /// Among the records fetched, moves back or forth without fetching again; elsewhere,
+    /// seeks and starts over.
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        if self
+            .partitions
+            .get_mut(tp)
+            .is_some_and(|b| b.rewind(offset))
+        {
+            return Ok(());
+        }
         self.client()?
             .seek(
                 &tp.topic,
@@ -253,14 +310,16 @@ impl Consumer for KafkaConsumer {
                 TIMEOUT,
             )
             .map_err(|e| backend("seeking", e))?;
-        self.positions.insert(tp.clone(), offset);
+        self.partitions
+            .insert(tp.clone(), PartitionBuffer::starting_at(offset));
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
         let mut list = TopicPartitionList::new();
-        for (tp, offset) in &self.positions {
-            list.add_partition_offset(&tp.topic, tp.partition as i32, Offset::Offset(*offset))
+        for (tp, buffer) in &self.partitions {
+            let offset = Offset::Offset(buffer.position());
+            list.add_partition_offset(&tp.topic, tp.partition as i32, offset)
                 .map_err(|e| backend("committing", e))?;
         }
         self.client()?
@@ -284,13 +343,13 @@ impl Consumer for KafkaConsumer {
         consumer
             .subscribe(&names)
             .map_err(|e| backend(&format!("subscribing to {}", names.join(", ")), e))?;
-        self.positions.clear();
+        self.partitions.clear();
         self.consumer = Some(consumer);
         Ok(())
     }
 
     fn assignment(&self) -> Vec<TopicPartition> {
-        self.positions.keys().cloned().collect()
+        self.partitions.keys().cloned().collect()
     }
 
     fn take_rebalances(&mut self) -> Vec<Rebalance> {

@@ -9,6 +9,7 @@
 //! May import: `transport` only.
 
 mod admin;
+mod buffer;
 mod consumer;
 mod membership;
 mod producer;

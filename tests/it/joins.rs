@@ -1,9 +1,10 @@
-//! Joins end to end on the embedded log: stream-table, stream-stream, table-table, foreign-key
+//! Joins end to end on the embedded log (the stream-table join on Kafka too): stream-table, stream-stream, table-table, foreign-key
 //! and temporal joins as a user writes them, over sources of several partitions (the rows
 //! regrouped by the join key into tasks), across an engine restart in the middle of a
 //! stream-stream join's grace period, with pull queries on a joined table, and Brook's
 //! additions to ksqlDB: several equalities in ON, self-joins, FOR SYSTEM_TIME AS OF.
 
+use super::backends::{Backend, TestLog, run as run_to_end};
 use super::support;
 use brook::common::Value;
 use brook::engine::{Engine, RunMode, StatementResult};
@@ -74,10 +75,13 @@ const ORDERS_AND_CUSTOMERS: &str = "
 
 /// Orders keyed by order id, over four partitions, are re-keyed by customer id and each meets
 /// its customer in one of four join tasks: every order comes out once, enriched.
-#[test]
-fn stream_table_join_over_four_partitions_enriches_every_order() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (log, mut engine) = setup(dir.path());
+crate::on_both_backends!(stream_table_join_over_four_partitions_enriches_every_order);
+
+fn stream_table_join_over_four_partitions_enriches_every_order(backend: Backend) {
+    let test = TestLog::new(backend);
+    let log = test.transport.clone();
+    let mut engine = test.recovered_engine();
+    engine.set_property("auto.offset.reset", "earliest");
     run(&mut engine, ORDERS_AND_CUSTOMERS);
     run(
         &mut engine,
@@ -88,7 +92,7 @@ fn stream_table_join_over_four_partitions_enriches_every_order() {
         let sql = format!("INSERT INTO customers (id, name) VALUES ('c{c}', 'name-{c}');");
         run(&mut engine, &sql);
     }
-    engine.run_until_idle().expect("run");
+    run_to_end(&mut engine);
     for o in 0..40 {
         let sql = format!(
             "INSERT INTO orders (order_id, customer_id, amount, ROWTIME) VALUES ('o{o}', 'c{}', {o}, {});",
@@ -97,7 +101,7 @@ fn stream_table_join_over_four_partitions_enriches_every_order() {
         );
         run(&mut engine, &sql);
     }
-    engine.run_until_idle().expect("run");
+    run_to_end(&mut engine);
     // Keyed by the join key (ksqlDB's rule), in any partition order: sorted by order.
     let mut out: Vec<(String, Option<String>)> = records(log.as_ref(), "ENRICHED");
     out.sort_by_key(|(_, v)| v.clone());

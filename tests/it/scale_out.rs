@@ -77,7 +77,12 @@ impl KafkaServer {
 
     /// The rows of a pull query.
     fn pull(&self, sql: &str) -> Vec<serde_json::Value> {
-        let body = serde_json::json!({ "sql": sql });
+        self.query(sql, serde_json::json!({}))
+    }
+
+    /// The rows of a query over /query-stream (a push query's up to its LIMIT).
+    fn query(&self, sql: &str, properties: serde_json::Value) -> Vec<serde_json::Value> {
+        let body = serde_json::json!({ "sql": sql, "properties": properties });
         let reply = post(self.http_port, "/query-stream", &body.to_string());
         assert_eq!(reply.status, 200, "{}", reply.body);
         let mut lines = reply.body.lines();
@@ -271,6 +276,15 @@ fn two_servers_split_a_windowed_aggregation_and_one_takes_over_after_a_kill() {
         })
         .collect();
     assert_same_table(&pulled, &expected, "a pull query on the survivor");
+    // A push query reads every partition of its source, whoever runs the persistent query.
+    let pushed = first.query(
+        "SELECT user FROM clicks EMIT CHANGES LIMIT 600;",
+        serde_json::json!({"auto.offset.reset": "earliest"}),
+    );
+    assert_eq!(pushed.len(), 600, "a push query sees every record");
+    let users: std::collections::BTreeSet<&str> =
+        pushed.iter().filter_map(|r| r[0].as_str()).collect();
+    assert_eq!(users.len(), USERS, "of every user, hence every partition");
 }
 
 /// Fails with the rows that differ (not both tables whole).

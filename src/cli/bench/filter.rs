@@ -4,9 +4,8 @@
 
 use super::measure::{Phase, mib, print_header, thousands, topic_records};
 use super::{Backend, BenchArgs, BenchEngine, QueryRun, run_query};
-use crate::cli::Cli;
 use anyhow::{Context, bail, ensure};
-use brook::log::EmbeddedLog;
+use brook::log::{EmbeddedLog, FlushPolicy};
 use brook::transport::{ProducerRecord, StartFrom, TopicPartition, Transport};
 use bytes::Bytes;
 use std::io::Write;
@@ -24,14 +23,14 @@ const SEED: u64 = 0x0b_700c;
 
 pub fn bench_on(
     args: &BenchArgs,
-    cli: &Cli,
+    flush: FlushPolicy,
     log: &EmbeddedLog,
     dir: &Path,
     backend: Backend,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let title = "stateless filter+projection, JSON -> JSON, manual mode on one thread";
-    print_header(&mut out, title, dir, cli.flush, CREATE_QUERY)?;
+    print_header(&mut out, title, dir, flush, CREATE_QUERY)?;
     writeln!(out, "  backend         {}", backend.name())?;
 
     let generated = Instant::now();

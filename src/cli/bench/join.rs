@@ -18,9 +18,8 @@ use super::measure::{
     changelog_records, dir_size, for_each_record, mib, print_header, thousands, topic_records,
 };
 use super::{Backend, BenchArgs, BenchEngine, BenchJoin, QueryRun, run_query};
-use crate::cli::Cli;
 use anyhow::{Context, ensure};
-use brook::log::EmbeddedLog;
+use brook::log::{EmbeddedLog, FlushPolicy};
 use brook::transport::{ProducerRecord, Record, TopicConfig, Transport};
 use std::io::Write;
 use std::path::Path;
@@ -59,7 +58,7 @@ const STREAM_STREAM: BenchedJoin = BenchedJoin {
 
 pub fn bench_on(
     args: &BenchArgs,
-    cli: &Cli,
+    flush: FlushPolicy,
     log: &EmbeddedLog,
     dir: &Path,
     backend: Backend,
@@ -72,7 +71,7 @@ pub fn bench_on(
         BenchJoin::StreamTable => "a stream-table join (below)",
         BenchJoin::StreamStream => "a stream-stream join (below)",
     };
-    print_header(&mut out, title, dir, cli.flush, queries)?;
+    print_header(&mut out, title, dir, flush, queries)?;
     writeln!(out, "  backend         {}", backend.name())?;
     writeln!(out)?;
     if args.join != BenchJoin::StreamStream {

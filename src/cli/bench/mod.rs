@@ -26,7 +26,7 @@ use super::Cli;
 use anyhow::{Context, ensure};
 use brook::engine::{DEFAULT_SERVICE_ID, Engine, InternalNames, RunMode};
 use brook::kafka::KafkaTransport;
-use brook::log::{EmbeddedLog, LogConfig};
+use brook::log::{EmbeddedLog, FlushPolicy, LogConfig};
 use clap::{Args, ValueEnum};
 use measure::Phase;
 use std::path::Path;
@@ -201,18 +201,24 @@ fn bench(args: &BenchArgs, cli: &Cli, dir: &Path) -> anyhow::Result<()> {
 }
 
 fn bench_with(args: &BenchArgs, cli: &Cli, dir: &Path, backend: Backend) -> anyhow::Result<()> {
+    // As the cluster, the log acknowledges appends without waiting for an fsync: a Kafka
+    // broker acknowledges `acks=all` once replicated, and does not fsync by default.
+    let flush = match backend {
+        Backend::Embedded => cli.flush,
+        Backend::Kafka => FlushPolicy::Never,
+    };
     let log = EmbeddedLog::open(
         dir,
         LogConfig {
-            flush: cli.flush,
+            flush,
             ..LogConfig::default()
         },
     )
     .with_context(|| format!("opening the log in {}", dir.display()))?;
     let result = match args.query {
-        BenchQuery::Filter => filter::bench_on(args, cli, &log, dir, backend),
-        BenchQuery::Windowed => windowed::bench_on(args, cli, &log, dir, backend),
-        BenchQuery::Join => join::bench_on(args, cli, &log, dir, backend),
+        BenchQuery::Filter => filter::bench_on(args, flush, &log, dir, backend),
+        BenchQuery::Windowed => windowed::bench_on(args, flush, &log, dir, backend),
+        BenchQuery::Join => join::bench_on(args, flush, &log, dir, backend),
         BenchQuery::Push => push::bench_on(args, &log),
         BenchQuery::Kafka => kafka::bench_on(args, &log, dir),
     };

@@ -8,9 +8,8 @@
 
 use super::measure::{changelog_records, dir_size, mib, print_header, thousands, topic_records};
 use super::{Backend, BenchArgs, BenchEngine, QueryRun, run_query};
-use crate::cli::Cli;
 use anyhow::{Context, ensure};
-use brook::log::EmbeddedLog;
+use brook::log::{EmbeddedLog, FlushPolicy};
 use brook::transport::{ProducerRecord, StartFrom, TopicPartition, Transport};
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -35,7 +34,7 @@ type Expected = HashMap<(String, i64), (i64, f64)>;
 
 pub fn bench_on(
     args: &BenchArgs,
-    cli: &Cli,
+    flush: FlushPolicy,
     log: &EmbeddedLog,
     dir: &Path,
     backend: Backend,
@@ -44,7 +43,7 @@ pub fn bench_on(
     let mut out = std::io::stdout().lock();
     let title =
         "windowed aggregation, JSON -> JSON, RocksDB state + changelog, manual mode on one thread";
-    print_header(&mut out, title, dir, cli.flush, CREATE_QUERY)?;
+    print_header(&mut out, title, dir, flush, CREATE_QUERY)?;
     writeln!(out, "  backend         {}", backend.name())?;
     let generated = Instant::now();
     let (records, bytes, expected) = generate(args.records, args.keys);

@@ -289,7 +289,41 @@ impl QueryDriver {
                 }
             }
         }
+        if hold_back {
+            self.hold_back_unpolled(polled, &mut queues)?;
+        }
         Ok(queues)
+    }
+
+    /// A source partition with records in the log that no poll of the step returned (on
+    /// Kafka, not fetched yet) holds its task back as an empty queue would: its next record,
+    /// unknown, could come first (Kafka Streams waits likewise for a partition whose lag it
+    /// knows to be above zero).
+    fn hold_back_unpolled(
+        &self,
+        polled: &[PartitionRecords],
+        queues: &mut [Vec<Queue>],
+    ) -> Result<(), StepError> {
+        let tasks = queues.len();
+        for tp in &self.partitions {
+            let seen = polled
+                .iter()
+                .any(|p| *p.topic == *tp.topic && p.partition == tp.partition);
+            if seen
+                || self.is_repartition_topic(&tp.topic)
+                || !self.has_more(&tp.topic, tp.partition)
+            {
+                continue;
+            }
+            let Some(task) = task_of(tp.partition, tasks) else {
+                continue;
+            };
+            for input in (0..self.sources.len()).filter(|i| self.sources[*i].topic == tp.topic) {
+                let empty = ChangeBatch::empty(self.sources[input].reader.schema());
+                queue(&mut queues[task], input, tp.partition, empty, true)?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs a batch through one task's graph (input `input`), moves the task's stream time,
