@@ -73,10 +73,10 @@ const ORDERS_AND_CUSTOMERS: &str = "
     CREATE TABLE customers (id VARCHAR PRIMARY KEY, name VARCHAR)
       WITH (kafka_topic='customers', value_format='JSON', partitions=4);";
 
-/// Orders keyed by order id, over four partitions, are re-keyed by customer id and each meets
-/// its customer in one of four join tasks: every order comes out once, enriched.
 crate::on_both_backends!(stream_table_join_over_four_partitions_enriches_every_order);
 
+/// Orders keyed by order id, over four partitions, are re-keyed by customer id and each meets
+/// its customer in one of four join tasks: every order comes out once, enriched.
 fn stream_table_join_over_four_partitions_enriches_every_order(backend: Backend) {
     let test = TestLog::new(backend);
     let log = test.transport.clone();
