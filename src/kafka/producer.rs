@@ -149,6 +149,24 @@ impl Sender {
             .collect())
     }
 
+    /// Waits until every record queued is acknowledged (or failed), serving delivery reports
+    /// as they come. (rust-rdkafka's `flush` serves them in 100 ms slices, so it returned up to
+    /// 100 ms after the last acknowledgement: a step's commit took 100 ms on any broker.)
+    pub(super) fn flush(&self, timeout: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.producer.in_flight_count() > 0 {
+            if std::time::Instant::now() > deadline {
+                return Err(TransportError::Backend(format!(
+                    "{} record(s) not acknowledged within {} s",
+                    self.producer.in_flight_count(),
+                    timeout.as_secs()
+                )));
+            }
+            self.producer.poll(std::time::Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
     /// Forgets the delivery reports so far (an aborted transaction's).
     pub(super) fn take_reports(&mut self) -> Result<Vec<Report>> {
         Ok(std::mem::take(&mut *self.delivered.lock().map_err(
@@ -179,10 +197,7 @@ impl Producer for KafkaProducer {
     }
 
     fn flush(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
-        self.sender
-            .producer
-            .flush(TIMEOUT)
-            .map_err(|e| backend("flushing the producer", e))?;
+        self.sender.flush(TIMEOUT)?;
         self.sender.take_outcomes()
     }
 }

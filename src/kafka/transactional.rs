@@ -126,6 +126,8 @@ impl TransactionalProducer for KafkaTransactionalProducer {
     }
 
     fn commit_transaction(&mut self) -> Result<Vec<(TopicPartition, AppendOutcome)>> {
+        // Acknowledged first, so that the commit's own flush finds nothing to wait for.
+        self.sender.flush(TIMEOUT)?;
         self.sender
             .producer
             .commit_transaction(TIMEOUT)
@@ -136,7 +138,7 @@ impl TransactionalProducer for KafkaTransactionalProducer {
     fn abort_transaction(&mut self) -> Result<()> {
         // librdkafka aborts only once the delivery reports of what was sent are served, which
         // a base producer does when polled (flush polls); a failure shows in the abort.
-        let _ = self.sender.producer.flush(TIMEOUT);
+        let _ = self.sender.flush(TIMEOUT);
         let aborted = self
             .sender
             .producer
