@@ -162,7 +162,12 @@ impl Engine {
         let topic = source.topic.clone();
         self.catalog.sources.remove(name);
         if delete_topic {
-            self.transport.delete_topic(&topic)?;
+            match self.transport.delete_topic(&topic) {
+                // In a shared catalog another server applying the same DROP deleted it.
+                Err(crate::transport::TransportError::UnknownTopic(_)) if self.shared.is_some() => {
+                }
+                deleted => deleted?,
+            }
         }
         Ok(StatementResult::Success(format!(
             "Source `{name}` ({noun}) was dropped."
