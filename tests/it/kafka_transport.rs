@@ -201,3 +201,26 @@ fn an_unreachable_cluster_is_an_error_that_names_its_address() {
         "the retries are bounded"
     );
 }
+
+/// Writing to or reading a topic that does not exist (auto-creation is off) names it.
+fn a_missing_topic_is_named(transport: &dyn Transport) {
+    let mut producer = transport.producer().expect("producer");
+    let sent = producer.send("nowhere", None, record("x"));
+    assert!(
+        matches!(&sent, Err(TransportError::UnknownTopic(t)) if t == "nowhere"),
+        "{sent:?}"
+    );
+    let counted = transport.partition_count("nowhere");
+    assert!(
+        matches!(&counted, Err(TransportError::UnknownTopic(t)) if t == "nowhere"),
+        "{counted:?}"
+    );
+}
+
+#[test]
+fn a_missing_topic_is_named_on_the_embedded_log_and_on_kafka() {
+    let fixture = Fixture::new(KafkaConfig::default());
+    a_missing_topic_is_named(&fixture.log);
+    let kafka = KafkaTransport::connect(&fixture.bootstrap()).expect("connect");
+    a_missing_topic_is_named(&kafka);
+}
