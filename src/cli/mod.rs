@@ -17,16 +17,18 @@ use brook::log::{EmbeddedLog, FlushPolicy, LogConfig};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.
+/// Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log or a Kafka
+/// cluster.
 #[derive(Parser, Debug)]
 #[command(
     name = "brook",
     version,
     about,
-    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, serves the HTTP API on --listen and the Kafka protocol on --kafka-listen, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C)."
+    long_about = "Brook: a streaming SQL engine (ksqlDB's language and API) on its own embedded log or a Kafka cluster.\n\nWithout a subcommand, Brook starts the engine on the embedded log in --data-dir, serves the HTTP API on --listen and the Kafka protocol on --kafka-listen, runs the startup query files (queries/*.sql and --queries-file), and opens the SQL shell (or, with --headless, keeps running the queries until Ctrl-C). With --bootstrap-servers it runs on that Kafka cluster instead: servers with the same --service-id share the catalog and split the queries' work (docs/kafka.md)."
 )]
 pub struct Cli {
-    /// Directory of the embedded log (topics, offsets, state).
+    /// Directory of the embedded log (topics, offsets, state); on Kafka, of the state stores'
+    /// local copies and this server's id.
     #[arg(
         long,
         global = true,
@@ -129,7 +131,8 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create, list, describe, verify and delete topics of the embedded log (through a running
-    /// server's Kafka listener when it owns the data directory).
+    /// server's Kafka listener when it owns the data directory), or of the Kafka cluster of
+    /// --bootstrap-servers.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
     /// Append one record per line of standard input to a topic.
