@@ -12,10 +12,11 @@ use std::sync::Arc;
 pub const TOPIC: &str = "brook_processing_log";
 pub const STREAM: &str = "KSQL_PROCESSING_LOG";
 
-/// The statement that declares the stream over the topic.
+/// The statement that declares the stream over the topic (IF NOT EXISTS: servers sharing a
+/// catalog may all record it as they start at once).
 pub fn create_statement() -> String {
     format!(
-        "CREATE STREAM {STREAM} (QUERY_ID STRING, TOPIC STRING, `PARTITION` INT, `OFFSET` BIGINT, MESSAGE STRING, KIND STRING) \
+        "CREATE STREAM IF NOT EXISTS {STREAM} (QUERY_ID STRING, TOPIC STRING, `PARTITION` INT, `OFFSET` BIGINT, MESSAGE STRING, KIND STRING) \
          WITH (KAFKA_TOPIC='{TOPIC}', VALUE_FORMAT='JSON', PARTITIONS=1);"
     )
 }

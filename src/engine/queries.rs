@@ -586,18 +586,32 @@ impl Engine {
         }
     }
 
-    /// A terminated query's state directory, changelog topics and committed offsets are
-    /// deleted.
+    /// A terminated query's state directory, changelog and repartition topics and committed
+    /// offsets are deleted.
     fn delete_query_state(&self, id: &str) -> EngineResult<()> {
-        self.transport.delete_group(&self.names.query_group(id))?;
+        let group = self.names.query_group(id);
+        match self.transport.delete_group(&group) {
+            // In a shared catalog every server applies the TERMINATE; the group can be deleted
+            // once the last of them has left it, which that server does.
+            Err(e) if self.shared.is_some() => {
+                tracing::info!(query = %id, "group {group} not deleted here (other servers may still be leaving it): {e}");
+            }
+            deleted => deleted?,
+        }
         if let Some(root) = &self.state_root {
             crate::state::StateDir::delete(root.join(path_safe(id)))
                 .map_err(|e| EngineError::Statement(e.to_string()))?;
         }
         let prefix = format!("{}-", self.names.query_group(id));
         for topic in self.transport.list_topics()? {
-            if topic.starts_with(&prefix) && topic.ends_with("-changelog") {
-                self.transport.delete_topic(&topic)?;
+            let internal = topic.ends_with("-changelog") || topic.ends_with("-repartition");
+            if topic.starts_with(&prefix) && internal {
+                match self.transport.delete_topic(&topic) {
+                    // Another server applying the same TERMINATE deleted it first.
+                    Err(crate::transport::TransportError::UnknownTopic(_))
+                        if self.shared.is_some() => {}
+                    deleted => deleted?,
+                }
             }
         }
         Ok(())
