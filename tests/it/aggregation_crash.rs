@@ -13,7 +13,7 @@
 use crate::crash_support::{KillCycles, same_record};
 use brook::engine::{Engine, RunMode};
 use brook::log::{EmbeddedLog, FlushPolicy};
-use brook::transport::{ProducerRecord, Record, TopicConfig, Transport};
+use brook::transport::{Record, TopicConfig, Transport};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,29 +41,13 @@ fn record_count() -> usize {
         .unwrap_or(default)
 }
 
-/// Orders 1 ms apart with up to 4 s of disorder (so a few fall behind the 2 s grace period).
-fn orders(n: usize) -> Vec<ProducerRecord> {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    (0..n)
-        .map(|i| {
-            let r = crate::log_crash::xorshift(&mut state);
-            let customer = r % KEYS;
-            let amount = (r >> 20) % 100;
-            let jitter = ((r >> 40) % 4_000) as i64;
-            let value = format!(r#"{{"customer": "c{customer}", "amount": {amount}}}"#);
-            ProducerRecord::new(Some(format!("o{i}")), Some(value))
-                .with_timestamp(1_000_000 + i as i64 - jitter)
-        })
-        .collect()
-}
-
 /// A log in `dir` holding the input topic.
 fn prepare(dir: &Path, n: usize) {
     let log = EmbeddedLog::open(dir, crate::support::config(FlushPolicy::Never)).expect("open");
     log.create_topic("orders", &TopicConfig::with_partitions(1))
         .expect("create");
     let mut producer = log.producer().expect("producer");
-    for record in orders(n) {
+    for record in crate::crash_support::orders(n, KEYS) {
         producer.send("orders", Some(0), record).expect("send");
     }
     producer.flush().expect("flush");
@@ -133,18 +117,7 @@ fn output(dir: &Path) -> Vec<Record> {
 
 /// The crashed run's output must be the reference's first records, exactly.
 fn check_prefix(got: &[Record], reference: &[Record], cycle: usize) {
-    assert!(
-        got.len() <= reference.len(),
-        "cycle {cycle}: {} output records, more than the uninterrupted run's {}",
-        got.len(),
-        reference.len()
-    );
-    if let Some(i) = (0..got.len()).find(|&i| !same_record(&got[i], &reference[i])) {
-        panic!(
-            "cycle {cycle}: output record {i} is {:?}, the uninterrupted run wrote {:?}",
-            got[i], reference[i]
-        );
-    }
+    crate::crash_support::check_prefix("the output", (got, reference), cycle, same_record);
 }
 
 #[test]

@@ -69,3 +69,42 @@ impl KillCycles<'_> {
 pub fn same_record(a: &Record, b: &Record) -> bool {
     (a.offset, a.timestamp, &a.key, &a.value) == (b.offset, b.timestamp, &b.key, &b.value)
 }
+
+/// Fails unless `got`, a killed run's records of `what`, are the first records of `reference`,
+/// an uninterrupted run's, each compared with `same`.
+pub fn check_prefix<T: std::fmt::Debug>(
+    what: &str,
+    (got, reference): (&[T], &[T]),
+    cycle: usize,
+    same: impl Fn(&T, &T) -> bool,
+) {
+    assert!(
+        got.len() <= reference.len(),
+        "cycle {cycle}: {what} has {} records, more than the uninterrupted run's {}",
+        got.len(),
+        reference.len()
+    );
+    if let Some(i) = (0..got.len()).find(|&i| !same(&got[i], &reference[i])) {
+        panic!(
+            "cycle {cycle}: {what} record {i} is {:?}, the uninterrupted run wrote {:?}",
+            got[i], reference[i]
+        );
+    }
+}
+
+/// `n` orders 1 ms apart with up to 4 s of disorder (so a few fall behind a 2 s grace period),
+/// of `customers` customers, from a fixed seed: the input of the aggregation crash tests.
+pub fn orders(n: usize, customers: u64) -> Vec<brook::transport::ProducerRecord> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..n)
+        .map(|i| {
+            let r = crate::log_crash::xorshift(&mut state);
+            let customer = r % customers;
+            let amount = (r >> 20) % 100;
+            let jitter = ((r >> 40) % 4_000) as i64;
+            let value = format!(r#"{{"customer": "c{customer}", "amount": {amount}}}"#);
+            brook::transport::ProducerRecord::new(Some(format!("o{i}")), Some(value))
+                .with_timestamp(1_000_000 + i as i64 - jitter)
+        })
+        .collect()
+}

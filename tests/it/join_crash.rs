@@ -211,18 +211,8 @@ fn outputs(dir: &Path) -> Vec<Vec<Record>> {
 /// A crashed run's outputs must be the reference's first records, exactly.
 fn check_prefix(got: &[Vec<Record>], reference: &[Vec<Record>], cycle: usize) {
     for ((got, reference), (output, _)) in got.iter().zip(reference).zip(QUERIES) {
-        assert!(
-            got.len() <= reference.len(),
-            "cycle {cycle}: {output} has {} records, more than the uninterrupted run's {}",
-            got.len(),
-            reference.len()
-        );
-        if let Some(i) = (0..got.len()).find(|&i| !same_record(&got[i], &reference[i])) {
-            panic!(
-                "cycle {cycle}: {output} record {i} is {:?}, the uninterrupted run wrote {:?}",
-                got[i], reference[i]
-            );
-        }
+        let records = (got.as_slice(), reference.as_slice());
+        crate::crash_support::check_prefix(output, records, cycle, same_record);
     }
 }
 

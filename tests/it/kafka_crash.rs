@@ -15,7 +15,7 @@ use crate::crash_support::KillCycles;
 use crate::kafka_support::Fixture;
 use brook::engine::{Engine, InternalNames, RunMode};
 use brook::kafka::KafkaTransport;
-use brook::transport::{ProducerRecord, Record, TopicConfig, Transport};
+use brook::transport::{Record, TopicConfig, Transport};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,25 +43,10 @@ fn prepare(kafka: &dyn Transport, n: usize) {
         .create_topic("orders", &TopicConfig::with_partitions(1))
         .expect("create");
     let mut producer = kafka.producer().expect("producer");
-    for record in orders(n) {
+    for record in crate::crash_support::orders(n, 500) {
         producer.send("orders", Some(0), record).expect("send");
     }
     producer.flush().expect("flush");
-}
-
-fn orders(n: usize) -> Vec<ProducerRecord> {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    (0..n)
-        .map(|i| {
-            let r = crate::log_crash::xorshift(&mut state);
-            let customer = r % 500;
-            let amount = (r >> 20) % 100;
-            let jitter = ((r >> 40) % 4_000) as i64;
-            let value = format!(r#"{{"customer": "c{customer}", "amount": {amount}}}"#);
-            ProducerRecord::new(Some(format!("o{i}")), Some(value))
-                .with_timestamp(1_000_000 + i as i64 - jitter)
-        })
-        .collect()
 }
 
 /// An engine on the cluster at `bootstrap`, as `brook --bootstrap-servers` makes one, its
@@ -187,16 +172,5 @@ type Update = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
 
 /// The crashed run's committed output must be the reference's first records, exactly.
 fn check_prefix(got: &[Update], reference: &[Update], cycle: usize) {
-    assert!(
-        got.len() <= reference.len(),
-        "cycle {cycle}: {} output records, more than the uninterrupted run's {}",
-        got.len(),
-        reference.len()
-    );
-    if let Some(i) = (0..got.len()).find(|&i| got[i] != reference[i]) {
-        panic!(
-            "cycle {cycle}: output record {i} is {:?}, the uninterrupted run wrote {:?}",
-            got[i], reference[i]
-        );
-    }
+    crate::crash_support::check_prefix("the output", (got, reference), cycle, |a, b| a == b);
 }
