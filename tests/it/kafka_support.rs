@@ -281,6 +281,9 @@ pub struct TestBroker {
 
 impl TestBroker {
     pub fn start() -> TestBroker {
+        // One start at a time: the script installs the broker on first use.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         let port = crate::server::free_port();
         let output = std::process::Command::new(broker_script())
             .args(["start", &port.to_string()])
