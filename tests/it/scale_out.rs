@@ -2,7 +2,8 @@
 //! Brook's own Kafka listener as the cluster: one service id, one catalog (the command topic),
 //! the query's partitions split between the servers; one server killed with SIGKILL, the other
 //! takes its partitions, restores their state from the changelogs, and the table ends equal to
-//! what the input says, with one update per input record (nothing lost or counted twice).
+//! what the input says, with one update per input record (nothing lost or counted twice); a
+//! TERMINATE on one server stops the query on all and removes its group and internal topics.
 
 use crate::http_api::{get, json, post};
 use crate::kafka_support::Fixture;
@@ -107,8 +108,9 @@ impl Drop for KafkaServer {
 const USERS: usize = 12;
 const WINDOW_MS: i64 = 10_000;
 
-/// Record `i` of the input: its user, its amount and its time. Records 300 on fall in the
-/// windows of records 0 to 299 again, so their counts build on state restored after the kill.
+/// Record `i` of the input: its user, its amount and its time. Every 300 records the times
+/// start over (one ms later), so records after the kill fall in the windows of records before
+/// it and their counts build on state restored from the changelogs.
 fn input(i: usize) -> (String, i64, i64) {
     let time = 1 + ((i % 300) as i64) * 700 + (i / 300) as i64;
     (format!("u{}", i % USERS), (i % 7) as i64, time)
@@ -214,11 +216,18 @@ fn two_servers_split_a_windowed_aggregation_and_one_takes_over_after_a_kill() {
         members.len() == 2
     });
 
-    produce(&kafka, 0..300);
-    wait_for("the first records processed", 120, || {
-        caught_up(&kafka, &group, "clicks")
-            && first.records_in(&id) > 0
-            && second.records_in(&id) > 0
+    // Records go in 30 at a time, each lot once the last is processed, until both servers have
+    // processed some: until the group's rebalance to two members settles, the first server may
+    // still hold every partition.
+    let mut produced = 0;
+    wait_for("both servers processing", 180, || {
+        let both = first.records_in(&id) > 0 && second.records_in(&id) > 0;
+        let done = caught_up(&kafka, &group, "clicks");
+        if done && !both {
+            produce(&kafka, produced..produced + 30);
+            produced += 30;
+        }
+        done && both
     });
     let by_first = first.records_in(&id);
     let by_second = second.records_in(&id);
@@ -228,7 +237,7 @@ fn two_servers_split_a_windowed_aggregation_and_one_takes_over_after_a_kill() {
     );
 
     second.kill();
-    produce(&kafka, 300..600);
+    produce(&kafka, produced..produced + 300);
     // The cluster notices after the session timeout; the survivor restores the moved tasks'
     // state from their changelogs and goes on.
     let repartition = format!("{group}-Aggregate-GroupBy-repartition");
@@ -238,7 +247,7 @@ fn two_servers_split_a_windowed_aggregation_and_one_takes_over_after_a_kill() {
 
     // A transaction the killed server left open hides what follows it in its partitions
     // until the cluster aborts it (after the producers' 10 s transaction timeout).
-    let expected = oracle(600);
+    let expected = oracle(produced + 300);
     let last_of = |updates: &BTreeMap<(String, i64), Vec<(i64, i64)>>| {
         let last: BTreeMap<(String, i64), (i64, i64)> = updates
             .iter()
@@ -278,13 +287,44 @@ fn two_servers_split_a_windowed_aggregation_and_one_takes_over_after_a_kill() {
     assert_same_table(&pulled, &expected, "a pull query on the survivor");
     // A push query reads every partition of its source, whoever runs the persistent query.
     let pushed = first.query(
-        "SELECT user FROM clicks EMIT CHANGES LIMIT 600;",
+        &format!(
+            "SELECT user FROM clicks EMIT CHANGES LIMIT {};",
+            produced + 300
+        ),
         serde_json::json!({"auto.offset.reset": "earliest"}),
     );
-    assert_eq!(pushed.len(), 600, "a push query sees every record");
+    assert_eq!(
+        pushed.len(),
+        produced + 300,
+        "a push query sees every record"
+    );
     let users: std::collections::BTreeSet<&str> =
         pushed.iter().filter_map(|r| r[0].as_str()).collect();
     assert_eq!(users.len(), USERS, "of every user, hence every partition");
+
+    // TERMINATE on one server, applied by every server of the catalog: the query's group,
+    // changelogs and repartition topic are gone once they all stopped it.
+    let third = KafkaServer::start(&cluster.bootstrap());
+    wait_for("the new server in the query's group", 60, || {
+        let mut members = kafka.group_members(&group).unwrap_or_default();
+        members.sort();
+        members.dedup();
+        members.len() == 2
+    });
+    third.ksql(&format!("TERMINATE {id};"));
+    wait_for("the query's group and internal topics deleted", 60, || {
+        let groups = kafka.list_groups().unwrap_or_default();
+        let topics = kafka.list_topics().unwrap_or_default();
+        !groups.contains(&group) && !topics.iter().any(|t| t.starts_with(&format!("{group}-")))
+    });
+    for server in [&first, &third] {
+        let queries = server.ksql("SHOW QUERIES;");
+        assert_eq!(
+            queries[0]["queries"],
+            serde_json::json!([]),
+            "no query left"
+        );
+    }
 }
 
 /// Fails with the rows that differ (not both tables whole).
