@@ -42,7 +42,14 @@ pub type Tables = Arc<RwLock<BTreeMap<String, Arc<Materialization>>>>;
 /// The client id of server `server_id`'s Kafka clients, by which the members of a query's
 /// group are known.
 pub fn member_client_id(server_id: &str) -> String {
-    format!("brook-{server_id}")
+    format!("{CLIENT_ID_PREFIX}{server_id}")
+}
+
+const CLIENT_ID_PREFIX: &str = "brook-";
+
+/// The server whose clients have client id `client_id` (`None`: not a Brook server's).
+fn server_of(client_id: &str) -> Option<&str> {
+    client_id.strip_prefix(CLIENT_ID_PREFIX)
 }
 
 /// A server's record in the command log.
@@ -117,7 +124,7 @@ impl Engine {
         let mut batches: Vec<RecordBatch> = local.into_iter().collect();
         let mut asked = Vec::new();
         for member in self.transport.group_members(&group)? {
-            let Some(server) = member.strip_prefix("brook-") else {
+            let Some(server) = server_of(&member) else {
                 continue;
             };
             if member == mine || asked.iter().any(|s| s == server) {

@@ -101,6 +101,11 @@ fn replay_records(
         }
         None => StartFrom::Earliest,
     };
+    if from == StartFrom::Offset(end) {
+        // Nothing was written since the checkpoint (a task that comes back to the server that
+        // ran it): no consumer to make.
+        return Ok(end);
+    }
     read_to_end(transport, tp, from, RESTORE_STALL, |record| {
         let key = record.key.as_deref().unwrap_or_default();
         let index = (layout.index_of)(key);
