@@ -8,7 +8,7 @@ use super::query_state::QueryStateError;
 use crate::state::{ChangelogLayout, Store};
 use crate::transport::{
     CleanupPolicy, OffsetSpec, StartFrom, TopicConfig, TopicPartition, Transport, TransportError,
-    read_to_end,
+    read_until,
 };
 use std::time::Duration;
 
@@ -106,7 +106,10 @@ fn replay_records(
         // ran it): no consumer to make.
         return Ok(end);
     }
-    read_to_end(transport, tp, from, RESTORE_STALL, |record| {
+    // To the end measured above (not measured again).
+    let mut consumer = transport.consumer(None)?;
+    consumer.assign(&[(tp.clone(), from)])?;
+    read_until(consumer.as_mut(), tp, end, RESTORE_STALL, |record| {
         let key = record.key.as_deref().unwrap_or_default();
         let index = (layout.index_of)(key);
         match &record.value {
@@ -124,7 +127,8 @@ fn replay_records(
             }
         }
         Ok(())
-    })
+    })?;
+    Ok(end)
 }
 
 /// Deletes every entry of `store` (in its cache; the next flush makes it durable).
